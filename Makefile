@@ -1,0 +1,30 @@
+# ledgersim: the two commands that matter are `make run` and `make test`.
+GO ?= go
+PKGS := ./...
+
+.PHONY: run build test bench lint fmt
+
+## run: start the server with its embedded defaults (data in ./data, HTTP :8080, ISO 8583 :8583)
+run:
+	$(GO) run ./cmd/ledgersim serve
+
+## build: build the binary into ./bin/ledgersim
+build:
+	$(GO) build -o bin/ledgersim ./cmd/ledgersim
+
+## test: vet and run every test with the race detector
+test:
+	$(GO) vet $(PKGS)
+	$(GO) test -race -count=1 $(PKGS)
+
+## bench: run the Go benchmarks (figures go to BENCHMARKS.md)
+bench:
+	$(GO) test -run='^$$' -bench=. -benchmem $(PKGS)
+
+## lint: formatting and vet
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')

@@ -1,0 +1,271 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/ledgersim/ledgersim/apikey"
+	"github.com/ledgersim/ledgersim/ledger"
+	"github.com/ledgersim/ledgersim/model"
+)
+
+// MaxBodyBytes bounds JSON request bodies.
+const MaxBodyBytes = 1 << 20
+
+// MaxUploadBytes bounds receipt uploads, the one body allowed to be larger.
+const MaxUploadBytes = 10 << 20
+
+// Config wires the API to the ledger.
+type Config struct {
+	// Ledger is the state. Required.
+	Ledger *ledger.Ledger
+	// APIKeyHash is the SHA-256 of the organization's API key. Required.
+	APIKeyHash []byte
+	// PublicURL is the base URL clients reach this server at; it prefixes
+	// the hosted KYC page's link. Default "http://localhost:8080".
+	PublicURL string
+	// Logger receives request errors. Default: discard.
+	Logger *slog.Logger
+	// Observer, when set, is told each request's route, status and time.
+	Observer func(route string, status int, elapsed time.Duration)
+	// ISOSpecJSON is served at GET /v1/iso/spec.
+	ISOSpecJSON []byte
+}
+
+// API is the HTTP front of the ledger.
+type API struct {
+	cfg    Config
+	l      *ledger.Ledger
+	log    *slog.Logger
+	routes *router
+	ready  atomic.Bool
+	ids    model.IDGen
+}
+
+// New builds the API and its routes.
+func New(cfg Config) (*API, error) {
+	if cfg.Ledger == nil || len(cfg.APIKeyHash) == 0 {
+		return nil, errors.New("api: Ledger and APIKeyHash are required")
+	}
+	if cfg.PublicURL == "" {
+		cfg.PublicURL = "http://localhost:8080"
+	}
+	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	a := &API{cfg: cfg, l: cfg.Ledger, log: cfg.Logger, routes: &router{}}
+	a.register()
+	return a, nil
+}
+
+// SetReady flips /readyz.
+func (a *API) SetReady(v bool) { a.ready.Store(v) }
+
+// Server returns a fasthttp server for the API with timeouts and body
+// bounds set, so a slow or hostile client cannot hold resources.
+func (a *API) Server() *fasthttp.Server {
+	return &fasthttp.Server{
+		Handler:            a.Handler,
+		Name:               "ledgersim",
+		ReadTimeout:        30 * time.Second,
+		WriteTimeout:       30 * time.Second,
+		IdleTimeout:        2 * time.Minute,
+		MaxRequestBodySize: MaxUploadBytes + 64<<10,
+		ReadBufferSize:     16 << 10,
+		ErrorHandler: func(ctx *fasthttp.RequestCtx, err error) {
+			rc := &reqCtx{fc: ctx, requestID: a.ids.New(model.PrefixRequest, time.Now())}
+			if errors.Is(err, fasthttp.ErrBodyTooLarge) {
+				rc.writeError(errTooLarge)
+				return
+			}
+			rc.writeError(&apiError{Status: 400, Type: typeInvalidRequest, Code: "malformed_request", Message: "The HTTP request could not be read."})
+		},
+		NoDefaultServerHeader: true,
+	}
+}
+
+// reqCtx is one request in flight.
+type reqCtx struct {
+	a         *API
+	fc        *fasthttp.RequestCtx
+	ctx       context.Context
+	params    map[string]string
+	principal ledger.Principal
+	requestID string
+	idem      *ledger.Idem
+	errCode   string
+}
+
+func (rc *reqCtx) param(n string) string { return rc.params[n] }
+
+func (rc *reqCtx) writeJSON(status int, v any) {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		raw = []byte(`{"error":{"type":"service_error","code":"internal_error","message":"response encoding failed"}}`)
+		status = 500
+	}
+	rc.writeRaw(status, raw)
+}
+
+func (rc *reqCtx) writeRaw(status int, raw []byte) {
+	rc.fc.SetStatusCode(status)
+	rc.fc.SetContentType("application/json")
+	rc.fc.Response.Header.Set("Request-Id", rc.requestID)
+	rc.fc.SetBody(raw)
+}
+
+// render prepares the response of a write: with an Idempotency-Key it is
+// recorded in the write's own batch (see ledger.Idem), so the reply that is
+// sent is byte for byte the one a retry will replay.
+func (rc *reqCtx) render(status int, view func(result any) any) {
+	if rc.idem == nil {
+		return
+	}
+	rc.idem.SetRender(func(result any) (int, []byte, error) {
+		raw, err := json.Marshal(view(result))
+		return status, raw, err
+	})
+}
+
+// reply writes a write's response: the recorded one if there is one.
+func (rc *reqCtx) reply(status int, v any) error {
+	if rc.idem != nil && rc.idem.Body != nil {
+		rc.writeRaw(rc.idem.Status, rc.idem.Body)
+		return nil
+	}
+	rc.writeJSON(status, v)
+	return nil
+}
+
+// body reads the request body as strict JSON fields.
+func (rc *reqCtx) body() (*fields, error) {
+	raw := rc.fc.PostBody()
+	if len(raw) > MaxBodyBytes {
+		return nil, errTooLarge
+	}
+	f, e := parseFields(raw)
+	if e != nil {
+		return nil, e
+	}
+	return f, nil
+}
+
+// Handler serves one request.
+func (a *API) Handler(fc *fasthttp.RequestCtx) {
+	start := time.Now()
+	rc := &reqCtx{a: a, fc: fc, ctx: context.Background(), requestID: a.ids.New(model.PrefixRequest, start)}
+	method := string(fc.Method())
+	path := string(fc.Path())
+	rt, params, allowed := a.routes.match(method, path)
+	route := "unmatched"
+	switch {
+	case rt == nil && allowed:
+		rc.writeError(&apiError{Status: 405, Type: typeInvalidRequest, Code: "method_not_allowed", Message: "This path does not support " + method + "."})
+	case rt == nil:
+		rc.writeError(errNotFound("not_found", "No such endpoint: "+method+" "+path))
+	default:
+		route = rt.pattern
+		rc.params = params
+		if err := a.serve(rc, rt, method, path); err != nil {
+			a.fail(rc, err)
+		}
+	}
+	if a.cfg.Observer != nil {
+		a.cfg.Observer(method+" "+route, fc.Response.StatusCode(), time.Since(start))
+	}
+}
+
+func (a *API) fail(rc *reqCtx, err error) {
+	var ae *apiError
+	if errors.As(err, &ae) {
+		rc.writeError(ae)
+		return
+	}
+	if le, ok := fromLedger(err); ok {
+		rc.writeError(le)
+		return
+	}
+	// Errors from below the ledger never carry card data (see store and
+	// vault), so logging them is safe.
+	a.log.Error("request failed", "requestId", rc.requestID, "err", err)
+	rc.writeError(errInternal)
+}
+
+func (a *API) serve(rc *reqCtx, rt *route, method, path string) error {
+	if rt.public {
+		return rt.h(rc)
+	}
+	if err := a.authenticate(rc); err != nil {
+		return err
+	}
+	if rc.principal.IsAgent() && rt.scope == scopeAdmin {
+		return errAgentScope
+	}
+	if method == "POST" && len(rc.fc.Request.Header.Peek("Idempotency-Key")) > 0 {
+		return a.idempotent(rc, rt, method, path)
+	}
+	return rt.h(rc)
+}
+
+func (a *API) authenticate(rc *reqCtx) error {
+	key := string(rc.fc.Request.Header.Peek("Api-Key"))
+	if key == "" {
+		return errMissingKey
+	}
+	if strings.HasPrefix(key, apikey.PrefixAgentToken) {
+		p, ok := a.l.AuthenticateToken(key)
+		if !ok {
+			return errBadKey
+		}
+		rc.principal = p
+		return nil
+	}
+	if !apikey.Equal(apikey.Hash(key), a.cfg.APIKeyHash) {
+		return errBadKey
+	}
+	return nil
+}
+
+func (rc *reqCtx) actor() string {
+	if rc.principal.IsAgent() {
+		return rc.principal.TokenID
+	}
+	return "api_key"
+}
+
+// idempotent runs a POST under its Idempotency-Key: the same key and body
+// replay the first response; the same key with another body or route is a
+// conflict.
+func (a *API) idempotent(rc *reqCtx, rt *route, method, path string) error {
+	key := string(rc.fc.Request.Header.Peek("Idempotency-Key"))
+	if len(key) > 255 {
+		return errInvalid("Idempotency-Key", "The Idempotency-Key header must be at most 255 characters.")
+	}
+	idem := ledger.NewIdem(rc.actor(), key, method, path, rc.fc.PostBody())
+	unlock := a.l.LockIdem(idem)
+	defer unlock()
+	rec, found, err := a.l.FindIdem(idem)
+	if err != nil {
+		return err
+	}
+	if found {
+		if !idem.Matches(rec) {
+			return &apiError{Status: 409, Type: typeConflict, Code: "idempotency_key_reused", Param: "Idempotency-Key",
+				Message: "This Idempotency-Key was used with a different request; use a new key for a new request."}
+		}
+		rc.fc.Response.Header.Set("Idempotent-Replayed", "true")
+		rc.writeRaw(rec.Status, rec.Body)
+		return nil
+	}
+	rc.idem = idem
+	rc.ctx = ledger.WithIdem(rc.ctx, idem)
+	return rt.h(rc)
+}

@@ -1,0 +1,266 @@
+package api
+
+import (
+	"github.com/ledgersim/ledgersim/ledger"
+	"github.com/ledgersim/ledgersim/model"
+)
+
+// ownCard loads a card the caller may see: an agent token sees only its own
+// agent's cards, and another agent's card is reported as not found so that
+// its existence is not revealed.
+func (a *API) ownCard(rc *reqCtx, id string) (model.Card, error) {
+	c, err := a.l.GetCard(id)
+	if err != nil {
+		return model.Card{}, err
+	}
+	if rc.principal.IsAgent() && c.AgentID != rc.principal.AgentID {
+		return model.Card{}, errNotFound("card_not_found", "No card with id '"+id+"'.")
+	}
+	return c, nil
+}
+
+// ownAgent checks that an agent-scoped caller names its own agent.
+func (a *API) ownAgent(rc *reqCtx, id string) error {
+	if rc.principal.IsAgent() && id != rc.principal.AgentID {
+		return errNotFound("agent_not_found", "No agent with id '"+id+"'.")
+	}
+	return nil
+}
+
+func readLimits(f *fields) (model.Limits, bool) {
+	lf := f.sub("limits")
+	if lf == nil {
+		return model.Limits{}, false
+	}
+	l := model.Limits{
+		PerAuth:  lf.int("perAuth", false, 1, maxCents),
+		PerDay:   lf.int("perDay", false, 1, maxCents),
+		PerMonth: lf.int("perMonth", false, 1, maxCents),
+	}
+	f.join(lf)
+	return l, true
+}
+
+func (a *API) createCard(rc *reqCtx) error {
+	agentID := rc.param("id")
+	if err := a.ownAgent(rc, agentID); err != nil {
+		return err
+	}
+	f, err := rc.body()
+	if err != nil {
+		return err
+	}
+	in := ledger.CardInput{
+		Purpose:            f.str("purpose", true, 500),
+		Type:               f.enum("type", false, []string{model.CardSingle, model.CardMulti}),
+		CredentialExposure: f.enum("credentialExposure", false, []string{model.ExposureNever, model.ExposureExtension, model.ExposureRawPAN}),
+		MaxAmount:          f.int("maxAmount", false, 1, maxCents),
+		MerchantHint:       f.str("merchantHint", false, 200),
+		MaxAuthCount:       f.int("maxAuthCount", false, 1, 1_000_000_000),
+		TTLDays:            f.int("ttlDays", false, 1, 3650),
+		OnDrift:            f.enum("onDrift", false, []string{model.DriftFreeze, model.DriftNotify, model.DriftNone}),
+	}
+	if ack := f.boolean("acknowledgeRawPanRisk"); ack != nil {
+		in.AcknowledgeRawPanRisk = *ack
+	}
+	in.Limits, in.LimitsGiven = readLimits(f)
+	if w := f.int("attestationWindowMinutes", false, 1, 60); w != nil {
+		in.AttestationWindowMinutes = *w
+	} else {
+		in.AttestationWindowMinutes = 10
+	}
+	if e := f.done(); e != nil {
+		return e
+	}
+	if in.Type == "" {
+		in.Type = model.CardSingle
+	}
+	if in.CredentialExposure == "" {
+		in.CredentialExposure = model.ExposureExtension
+	}
+	if in.CredentialExposure == model.ExposureRawPAN && !in.AcknowledgeRawPanRisk {
+		return errInvalid("acknowledgeRawPanRisk", "'acknowledgeRawPanRisk' must be true when credentialExposure is 'rawPan'.")
+	}
+	rc.render(201, func(r any) any { c := r.(model.Card); return viewCard(&c) })
+	c, lerr := a.l.CreateCard(rc.ctx, agentID, in)
+	if lerr != nil {
+		return lerr
+	}
+	return rc.reply(201, viewCard(&c))
+}
+
+func (a *API) getCard(rc *reqCtx) error {
+	c, err := a.ownCard(rc, rc.param("id"))
+	if err != nil {
+		return err
+	}
+	rc.writeJSON(200, viewCard(&c))
+	return nil
+}
+
+func (a *API) listAgentCards(rc *reqCtx) error {
+	agentID := rc.param("id")
+	if err := a.ownAgent(rc, agentID); err != nil {
+		return err
+	}
+	p, err := rc.listParams()
+	if err != nil {
+		return err
+	}
+	page, err := a.l.ListCardsOfAgent(agentID, p)
+	if err != nil {
+		return err
+	}
+	rc.writeJSON(200, pageView(page, viewCard))
+	return nil
+}
+
+func (a *API) listUserCards(rc *reqCtx) error {
+	p, err := rc.listParams()
+	if err != nil {
+		return err
+	}
+	page, err := a.l.ListCardsOfUser(rc.param("id"), p)
+	if err != nil {
+		return err
+	}
+	rc.writeJSON(200, pageView(page, viewCard))
+	return nil
+}
+
+func (a *API) updateCard(rc *reqCtx) error {
+	f, err := rc.body()
+	if err != nil {
+		return err
+	}
+	var p ledger.CardPatch
+	if l, ok := readLimits(f); ok {
+		p.Limits = &l
+	}
+	p.MerchantHint = f.optStr("merchantHint", 200)
+	if s := f.enum("onDrift", false, []string{model.DriftFreeze, model.DriftNotify, model.DriftNone}); s != "" {
+		p.OnDrift = &s
+	}
+	if f.null("maxAuthCount") {
+		p.ClearMaxAuth = true
+	} else {
+		p.MaxAuthCount = f.int("maxAuthCount", false, 1, 1_000_000_000)
+	}
+	p.MaxAmount = f.int("maxAmount", false, 1, maxCents)
+	if s := f.enum("status", false, []string{model.CardActive, model.CardFrozen}); s != "" {
+		p.Status = &s
+	}
+	if e := f.done(); e != nil {
+		return e
+	}
+	rc.render(200, func(r any) any { c := r.(model.Card); return viewCard(&c) })
+	c, lerr := a.l.UpdateCard(rc.ctx, rc.param("id"), p)
+	if lerr != nil {
+		return lerr
+	}
+	return rc.reply(200, viewCard(&c))
+}
+
+type cardTransitionView struct {
+	Object         string `json:"object"`
+	ID             string `json:"id"`
+	Status         string `json:"status"`
+	PreviousStatus string `json:"previousStatus"`
+}
+
+func (a *API) cardTransition(rc *reqCtx, op func(id string) (ledger.CardTransition, error)) error {
+	id := rc.param("id")
+	if _, err := a.ownCard(rc, id); err != nil {
+		return err
+	}
+	f, err := rc.body()
+	if err != nil {
+		return err
+	}
+	if e := f.done(); e != nil {
+		return e
+	}
+	view := func(t ledger.CardTransition) cardTransitionView {
+		return cardTransitionView{Object: "card", ID: t.Card.ID, Status: t.Card.Status, PreviousStatus: t.PreviousStatus}
+	}
+	rc.render(200, func(r any) any { return view(r.(ledger.CardTransition)) })
+	t, lerr := op(id)
+	if lerr != nil {
+		return lerr
+	}
+	return rc.reply(200, view(t))
+}
+
+func (a *API) freezeCard(rc *reqCtx) error {
+	return a.cardTransition(rc, func(id string) (ledger.CardTransition, error) { return a.l.FreezeCard(rc.ctx, id) })
+}
+
+func (a *API) unfreezeCard(rc *reqCtx) error {
+	return a.cardTransition(rc, func(id string) (ledger.CardTransition, error) { return a.l.UnfreezeCard(rc.ctx, id) })
+}
+
+func (a *API) closeCard(rc *reqCtx) error {
+	return a.cardTransition(rc, func(id string) (ledger.CardTransition, error) { return a.l.CloseCard(rc.ctx, id) })
+}
+
+type credentialsView struct {
+	Object          string `json:"object"`
+	AccessEventID   string `json:"accessEventId"`
+	ExposureMode    string `json:"exposureMode"`
+	PAN             string `json:"pan"`
+	CVV             string `json:"cvv"`
+	ExpirationMonth string `json:"expirationMonth"`
+	ExpirationYear  string `json:"expirationYear"`
+	Last4           string `json:"last4"`
+}
+
+func (a *API) cardDetails(rc *reqCtx) error {
+	id := rc.param("id")
+	if _, err := a.ownCard(rc, id); err != nil {
+		return err
+	}
+	f, err := rc.body()
+	if err != nil {
+		return err
+	}
+	at := ledger.Attestation{
+		Summary:          f.str("summary", true, 1000),
+		ExpectedAmount:   f.int("expectedAmount", false, 0, maxCents),
+		ExpectedCurrency: f.enum("expectedCurrency", false, []string{"USD"}),
+		MerchantText:     f.str("merchantText", false, 200),
+		Reason:           f.enum("reason", false, []string{"one-time", "subscription", "preauth"}),
+		ClientContext:    f.object("clientContext", 8<<10),
+		Actor:            rc.actor(),
+	}
+	if e := f.done(); e != nil {
+		return e
+	}
+	creds, lerr := a.l.ReadDetails(rc.ctx, id, at)
+	if lerr != nil {
+		return lerr
+	}
+	// Card details are the one response that carries a PAN; it must not be
+	// cached by anything between the server and the caller.
+	rc.fc.Response.Header.Set("Cache-Control", "no-store")
+	rc.writeJSON(200, credentialsView{Object: "card_credentials", AccessEventID: creds.AccessEvent.ID,
+		ExposureMode: creds.AccessEvent.ExposureMode, PAN: creds.PAN, CVV: creds.CVV,
+		ExpirationMonth: creds.ExpMonth, ExpirationYear: creds.ExpYear, Last4: creds.Last4})
+	return nil
+}
+
+func (a *API) listAccessEvents(rc *reqCtx) error {
+	id := rc.param("id")
+	if _, err := a.ownCard(rc, id); err != nil {
+		return err
+	}
+	p, err := rc.listParams()
+	if err != nil {
+		return err
+	}
+	page, err := a.l.ListAccessEvents(id, p)
+	if err != nil {
+		return err
+	}
+	rc.writeJSON(200, pageView(page, viewAccessEvent))
+	return nil
+}

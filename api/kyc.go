@@ -1,0 +1,67 @@
+package api
+
+import (
+	"html/template"
+
+	"github.com/ledgersim/ledgersim/model"
+)
+
+// The hosted verification page stands in for the identity provider's flow:
+// a person opens the verificationUrl and approves or rejects.
+var kycTmpl = template.Must(template.New("kyc").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Identity verification</title>
+<style>body{font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem}
+button{font-size:1rem;padding:.6rem 1.2rem;margin-right:.6rem;cursor:pointer}
+.ok{color:#0a7a2f}.no{color:#b3261e}</style></head><body>
+<h1>Identity verification</h1>
+<p>Applicant: <strong>{{.Name}}</strong> ({{.Email}})</p>
+<p>Status: <strong id="status" class="{{.Class}}">{{.Status}}</strong></p>
+{{if .Pending}}<form method="post">
+<button name="decision" value="approved" type="submit">Approve</button>
+<button name="decision" value="rejected" type="submit">Reject</button>
+</form>{{else}}<p>This verification is complete. You can close this page.</p>{{end}}
+<p><small>ledgersim simulated KYC</small></p>
+</body></html>`))
+
+type kycPageData struct {
+	Name, Email, Status, Class string
+	Pending                    bool
+}
+
+func (a *API) writeKYCPage(rc *reqCtx, u *model.User) error {
+	d := kycPageData{Name: u.FirstName + " " + u.LastName, Email: u.Email, Status: u.Status, Pending: u.Status == model.UserPending}
+	switch u.Status {
+	case model.UserApproved:
+		d.Class = "ok"
+	case model.UserRejected:
+		d.Class = "no"
+	}
+	rc.fc.SetStatusCode(200)
+	rc.fc.SetContentType("text/html; charset=utf-8")
+	rc.fc.Response.Header.Set("Cache-Control", "no-store")
+	return kycTmpl.Execute(rc.fc, d)
+}
+
+func (a *API) kycPage(rc *reqCtx) error {
+	u, ok := a.l.UserByVerificationToken(rc.param("token"))
+	if !ok {
+		return errNotFound("verification_not_found", "This verification link is not valid.")
+	}
+	return a.writeKYCPage(rc, &u)
+}
+
+func (a *API) kycSubmit(rc *reqCtx) error {
+	u, ok := a.l.UserByVerificationToken(rc.param("token"))
+	if !ok {
+		return errNotFound("verification_not_found", "This verification link is not valid.")
+	}
+	decision := string(rc.fc.FormValue("decision"))
+	if decision != "approved" && decision != "rejected" {
+		return errInvalid("decision", "'decision' must be approved or rejected.")
+	}
+	nu, err := a.l.DecideKYC(rc.ctx, u.ID, decision == "approved")
+	if err != nil {
+		return err
+	}
+	return a.writeKYCPage(rc, &nu)
+}

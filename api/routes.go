@@ -1,0 +1,97 @@
+package api
+
+import (
+	"strconv"
+
+	"github.com/ledgersim/ledgersim/ledger"
+)
+
+func (a *API) register() {
+	r := a.routes
+	pub := func(method, pattern string, h func(*reqCtx) error) { r.add(method, pattern, scopeAdmin, h).public = true }
+	pub("GET", "/healthz", a.healthz)
+	pub("GET", "/readyz", a.readyz)
+	pub("GET", "/kyc/{token}", a.kycPage)
+	pub("POST", "/kyc/{token}", a.kycSubmit)
+
+	// Users, KYC, funding, balances.
+	r.add("POST", "/v1/users", scopeAdmin, a.createUser)
+	r.add("GET", "/v1/users", scopeAdmin, a.listUsers)
+	r.add("GET", "/v1/users/{id}", scopeAdmin, a.getUser)
+	r.add("GET", "/v1/users/{id}/cards", scopeAdmin, a.listUserCards)
+	r.add("GET", "/v1/users/{id}/funding", scopeAdmin, a.funding)
+	r.add("POST", "/v1/verification/user", scopeAdmin, a.startVerification)
+	r.add("GET", "/v1/verification/user/{id}", scopeAdmin, a.getVerification)
+	r.add("POST", "/v1/simulate/kyc", scopeAdmin, a.simulateKYC)
+	r.add("POST", "/v1/simulate/deposit", scopeAdmin, a.simulateDeposit)
+	r.add("GET", "/v1/balances/{userId}", scopeAgent, a.balance)
+
+	// Agents and tokens.
+	r.add("POST", "/v1/agents/register", scopeAdmin, a.registerAgent)
+	r.add("POST", "/v1/agents", scopeAdmin, a.createAgent)
+	r.add("GET", "/v1/agents", scopeAdmin, a.listAgents)
+	r.add("GET", "/v1/agents/{id}", scopeAdmin, a.getAgent)
+	r.add("PATCH", "/v1/agents/{id}", scopeAdmin, a.updateAgent)
+	r.add("POST", "/v1/agents/{id}/suspend", scopeAdmin, a.suspendAgent)
+	r.add("POST", "/v1/agents/{id}/activate", scopeAdmin, a.activateAgent)
+	r.add("POST", "/v1/agents/{id}/deregister", scopeAdmin, a.deregisterAgent)
+	r.add("POST", "/v1/agents/{id}/tokens", scopeAdmin, a.createToken)
+	r.add("GET", "/v1/agents/{id}/tokens", scopeAdmin, a.listTokens)
+	r.add("POST", "/v1/agents/{id}/tokens/{tokenId}/revoke", scopeAdmin, a.revokeToken)
+	r.add("DELETE", "/v1/agents/{id}/tokens/{tokenId}", scopeAdmin, a.revokeToken)
+
+	// Cards. Agent tokens reach their own cards; unfreezing and changing
+	// limits stay with the API key, so an agent cannot loosen its own
+	// controls.
+	r.add("POST", "/v1/agents/{id}/cards", scopeAgent, a.createCard)
+	r.add("GET", "/v1/agents/{id}/cards", scopeAgent, a.listAgentCards)
+	r.add("GET", "/v1/cards/{id}", scopeAgent, a.getCard)
+	r.add("PATCH", "/v1/cards/{id}", scopeAdmin, a.updateCard)
+	r.add("POST", "/v1/cards/{id}/freeze", scopeAgent, a.freezeCard)
+	r.add("POST", "/v1/cards/{id}/unfreeze", scopeAdmin, a.unfreezeCard)
+	r.add("POST", "/v1/cards/{id}/close", scopeAgent, a.closeCard)
+	r.add("POST", "/v1/cards/{id}/details", scopeAgent, a.cardDetails)
+	r.add("GET", "/v1/cards/{id}/access-events", scopeAgent, a.listAccessEvents)
+
+	r.add("GET", "/v1/iso/spec", scopeAdmin, a.isoSpec)
+}
+
+// listParams reads limit (1..100, default 20) and cursor.
+func (rc *reqCtx) listParams() (ledger.ListParams, error) {
+	p := ledger.ListParams{Limit: 20, Cursor: string(rc.fc.QueryArgs().Peek("cursor"))}
+	if raw := rc.fc.QueryArgs().Peek("limit"); len(raw) > 0 {
+		n, err := strconv.Atoi(string(raw))
+		if err != nil || n < 1 || n > 100 {
+			return p, errInvalid("limit", "'limit' must be an integer between 1 and 100.")
+		}
+		p.Limit = n
+	}
+	if len(p.Cursor) > 128 {
+		return p, errInvalid("cursor", "'cursor' is not a cursor this API returned.")
+	}
+	return p, nil
+}
+
+func (rc *reqCtx) query(n string) string { return string(rc.fc.QueryArgs().Peek(n)) }
+
+func (a *API) healthz(rc *reqCtx) error {
+	rc.writeJSON(200, map[string]string{"status": "ok"})
+	return nil
+}
+
+func (a *API) readyz(rc *reqCtx) error {
+	if !a.ready.Load() {
+		rc.writeJSON(503, map[string]string{"status": "starting"})
+		return nil
+	}
+	rc.writeJSON(200, map[string]string{"status": "ready"})
+	return nil
+}
+
+func (a *API) isoSpec(rc *reqCtx) error {
+	if len(a.cfg.ISOSpecJSON) == 0 {
+		return errNotFound("not_found", "The ISO 8583 spec is not available on this server.")
+	}
+	rc.writeRaw(200, a.cfg.ISOSpecJSON)
+	return nil
+}

@@ -1,0 +1,103 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/ledgersim/ledgersim/server"
+)
+
+const version = "0.1.0"
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	cmd := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		return serve(args, stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "ledgersim", version)
+		return 0
+	case "help":
+		usage(stdout)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "ledgersim: unknown command %q\n", cmd)
+		usage(stderr)
+		return 2
+	}
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: ledgersim <command> [flags]\n\ncommands:\n  serve     run the server (default)\n  version   print the version\n\nRun 'ledgersim serve -h' for the server's flags.")
+}
+
+// envFlags registers string flags whose defaults come from LEDGERSIM_*
+// environment variables, so that a container or a script can configure the
+// server without a command line.
+type envFlags struct{ fs *flag.FlagSet }
+
+func (e envFlags) str(p *string, name, def, help string) {
+	env := "LEDGERSIM_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
+	if v, ok := os.LookupEnv(env); ok {
+		def = v
+	}
+	e.fs.StringVar(p, name, def, help+" (env "+env+")")
+}
+
+func serve(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var cfg server.Config
+	var logLevel string
+	ef := envFlags{fs}
+	ef.str(&cfg.DataDir, "data-dir", "./data", "data directory (store and card keys)")
+	ef.str(&cfg.HTTPAddr, "http-addr", ":8080", "management API listen address")
+	ef.str(&cfg.ISOAddr, "iso-addr", ":8583", "ISO 8583 listen address")
+	ef.str(&cfg.APIKey, "api-key", "", "organization API key; when empty, one is created on first start and printed once")
+	ef.str(&cfg.KYC, "kyc", "manual", "KYC decisions: manual or auto")
+	ef.str(&cfg.Clock, "clock", "real", "clock: real or virtual (moved by POST /v1/simulate/clock/advance)")
+	ef.str(&cfg.BIN, "bin", "", "BIN (6-8 digits) of issued PANs; default 485932")
+	ef.str(&cfg.CardKey, "card-key", "", "64 hex characters: master key for PAN encryption, PAN hashing and CVV derivation; default: keys.json in the data dir")
+	ef.str(&cfg.PublicURL, "public-url", "", "base URL clients reach the API at; default http://localhost:<port>")
+	ef.str(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return 0
+		}
+		return 2
+	}
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(logLevel)); err != nil {
+		fmt.Fprintf(stderr, "ledgersim: bad --log-level %q\n", logLevel)
+		return 2
+	}
+	cfg.Logger = slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: lvl}))
+	cfg.KeyOut = stdout
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	s, err := server.Start(cfg)
+	if err != nil {
+		cfg.Logger.Error("cannot start", "err", err)
+		return 1
+	}
+	if err := s.Wait(ctx); err != nil {
+		cfg.Logger.Error("stopped with error", "err", err)
+		return 1
+	}
+	return 0
+}

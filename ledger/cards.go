@@ -1,0 +1,397 @@
+package ledger
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"time"
+
+	"github.com/ledgersim/ledgersim/model"
+	"github.com/ledgersim/ledgersim/store"
+)
+
+// CardInput is a validated card request (the Create card page's fields).
+type CardInput struct {
+	Purpose                  string
+	Type                     string
+	CredentialExposure       string
+	AcknowledgeRawPanRisk    bool
+	MaxAmount                *int64
+	MerchantHint             string
+	Limits                   model.Limits
+	LimitsGiven              bool
+	MaxAuthCount             *int64
+	TTLDays                  *int64
+	AttestationWindowMinutes int64
+	OnDrift                  string
+}
+
+// CreateCard issues a card to an active agent of an approved user.
+func (l *Ledger) CreateCard(ctx context.Context, agentID string, in CardInput) (model.Card, error) {
+	now := l.clock.Now()
+	s, a, err := l.lockAgent(agentID)
+	if err != nil {
+		return model.Card{}, err
+	}
+	defer s.mu.Unlock()
+	if a.Status != model.AgentActive {
+		return model.Card{}, conflict("agent_not_active", fmt.Sprintf("Cards can be issued only to active agents; this agent is %s.", a.Status))
+	}
+	u := s.users[a.UserID]
+	if u == nil || u.Status != model.UserApproved {
+		return model.Card{}, conflict("user_not_verified", "The agent's user must be approved before cards can be issued.")
+	}
+	if a.MaxCards != nil && a.CardCount >= *a.MaxCards {
+		return model.Card{}, conflict("max_cards_reached", fmt.Sprintf("The agent already has its maximum of %d cards.", *a.MaxCards))
+	}
+	card := &model.Card{
+		ID: l.ids.New(model.PrefixCard, now), AgentID: a.ID, UserID: a.UserID, Type: in.Type, Purpose: in.Purpose,
+		Status: model.CardActive, CredentialExposure: in.CredentialExposure, AcknowledgeRawPanRisk: in.AcknowledgeRawPanRisk,
+		MaxAmount: in.MaxAmount, MerchantHint: in.MerchantHint, Limits: in.Limits, MaxAuthCount: in.MaxAuthCount,
+		TTLDays: in.TTLDays, AttestationWindowMinutes: in.AttestationWindowMinutes, OnDrift: in.OnDrift,
+		CreatedAt: model.Ms(now), UpdatedAt: model.Ms(now),
+	}
+	if !in.LimitsGiven && a.DefaultCardLimit != nil {
+		applyDefaultLimit(card, *a.DefaultCardLimit, a.DefaultCardLimitFrequency)
+	}
+	// The card expires at the end of the month in which its lifetime ends.
+	life := l.cfg.CardLifetime
+	if in.TTLDays != nil && time.Duration(*in.TTLDays)*24*time.Hour < life {
+		life = time.Duration(*in.TTLDays) * 24 * time.Hour
+	}
+	exp := now.Add(life)
+	card.ExpMonth = fmt.Sprintf("%02d", int(exp.Month()))
+	card.ExpYear = fmt.Sprintf("%04d", exp.Year())
+
+	pan, hash, err := l.newUniquePAN()
+	if err != nil {
+		return model.Card{}, err
+	}
+	sealed, err := l.vault.Seal(card.ID, pan)
+	if err != nil {
+		return model.Card{}, err
+	}
+	card.PANEnc, card.PANHash, card.BIN, card.Last4 = sealed, hash, pan[:6], pan[len(pan)-4:]
+
+	na := *a
+	na.CardCount++
+	c := l.begin(now)
+	c.put(store.CardKey(card.ID), card)
+	c.index(store.CardByAgentKey(a.ID, card.ID))
+	c.index(store.CardByUserKey(a.UserID, card.ID))
+	c.put(store.AgentKey(na.ID), &na)
+	c.event(model.EvtCardCreated, map[string]any{"cardId": card.ID, "agentId": a.ID, "userId": a.UserID, "type": card.Type, "status": card.Status, "last4": card.Last4})
+	if err := c.apply(ctx, *card); err != nil {
+		l.releasePAN(hash)
+		return model.Card{}, err
+	}
+	*a = na
+	s.cards[card.ID] = card
+	l.dir.mu.Lock()
+	l.dir.userOfCard[card.ID] = card.UserID
+	l.dir.cardByPANHash[hash] = card.ID
+	l.dir.mu.Unlock()
+	return *card, c.wait()
+}
+
+func applyDefaultLimit(card *model.Card, limit int64, freq string) {
+	v := limit
+	switch freq {
+	case model.FreqPerTransaction, "":
+		card.Limits.PerAuth = &v
+	case model.FreqPer24Hours:
+		card.Limits.PerDay = &v
+	case model.FreqPerMonth:
+		card.Limits.PerMonth = &v
+	}
+}
+
+// pendingPAN marks a PAN hash as taken while its card is being created.
+const pendingPAN = "\x00pending"
+
+func (l *Ledger) newUniquePAN() (string, string, error) {
+	for attempt := 0; attempt < 100; attempt++ {
+		pan, err := l.vault.NewPAN(rand.Reader)
+		if err != nil {
+			return "", "", err
+		}
+		h := l.vault.Hash(pan)
+		l.dir.mu.Lock()
+		_, taken := l.dir.cardByPANHash[h]
+		if !taken {
+			l.dir.cardByPANHash[h] = pendingPAN
+		}
+		l.dir.mu.Unlock()
+		if !taken {
+			return pan, h, nil
+		}
+	}
+	return "", "", fmt.Errorf("ledger: no free PAN in BIN %s after 100 attempts", l.vault.BIN())
+}
+
+func (l *Ledger) releasePAN(hash string) {
+	l.dir.mu.Lock()
+	delete(l.dir.cardByPANHash, hash)
+	l.dir.mu.Unlock()
+}
+
+// lockCard finds a card and locks its shard. The caller unlocks s.
+func (l *Ledger) lockCard(cardID string) (*shard, *model.Card, error) {
+	userID, ok := l.userOfCard(cardID)
+	if !ok {
+		return nil, nil, notFound("card_not_found", "card", cardID)
+	}
+	s := l.shardOf(userID)
+	s.mu.Lock()
+	c, ok := s.cards[cardID]
+	if !ok {
+		s.mu.Unlock()
+		return nil, nil, notFound("card_not_found", "card", cardID)
+	}
+	return s, c, nil
+}
+
+// GetCard returns a card.
+func (l *Ledger) GetCard(id string) (model.Card, error) {
+	s, c, err := l.lockCard(id)
+	if err != nil {
+		return model.Card{}, err
+	}
+	defer s.mu.Unlock()
+	return *c, nil
+}
+
+// ListCardsOfAgent pages through an agent's cards, newest first.
+func (l *Ledger) ListCardsOfAgent(agentID string, p ListParams) (Page[model.Card], error) {
+	if _, err := l.GetAgent(agentID); err != nil {
+		return Page[model.Card]{}, err
+	}
+	return listIndexed(l.db, store.CardByAgentKey(agentID, ""), p, l.loadCard, nil)
+}
+
+// ListCardsOfUser pages through a user's cards, newest first.
+func (l *Ledger) ListCardsOfUser(userID string, p ListParams) (Page[model.Card], error) {
+	if _, err := l.GetUser(userID); err != nil {
+		return Page[model.Card]{}, err
+	}
+	return listIndexed(l.db, store.CardByUserKey(userID, ""), p, l.loadCard, nil)
+}
+
+func (l *Ledger) loadCard(id string) (model.Card, bool, error) {
+	c, err := l.GetCard(id)
+	return c, err == nil, nil
+}
+
+// CardPatch is a validated partial update; nil fields are unchanged.
+type CardPatch struct {
+	Limits       *model.Limits
+	MerchantHint *string
+	OnDrift      *string
+	MaxAuthCount *int64
+	ClearMaxAuth bool
+	MaxAmount    *int64
+	Status       *string // active or frozen
+}
+
+// UpdateCard applies a patch.
+func (l *Ledger) UpdateCard(ctx context.Context, id string, p CardPatch) (model.Card, error) {
+	if p.Status != nil {
+		var err error
+		if *p.Status == model.CardFrozen {
+			_, err = l.transitionCard(ctx, id, model.CardFrozen, true)
+		} else {
+			_, err = l.transitionCard(ctx, id, model.CardActive, true)
+		}
+		if err != nil {
+			return model.Card{}, err
+		}
+	}
+	now := l.clock.Now()
+	s, card, err := l.lockCard(id)
+	if err != nil {
+		return model.Card{}, err
+	}
+	defer s.mu.Unlock()
+	if card.Status == model.CardClosed {
+		return model.Card{}, conflict("card_already_closed", "The card is closed; a closed card cannot be changed.")
+	}
+	nc := *card
+	if p.Limits != nil {
+		nc.Limits = *p.Limits
+	}
+	if p.MerchantHint != nil {
+		nc.MerchantHint = *p.MerchantHint
+	}
+	if p.OnDrift != nil {
+		nc.OnDrift = *p.OnDrift
+	}
+	if p.ClearMaxAuth {
+		nc.MaxAuthCount = nil
+	} else if p.MaxAuthCount != nil {
+		nc.MaxAuthCount = p.MaxAuthCount
+	}
+	if p.MaxAmount != nil {
+		nc.MaxAmount = p.MaxAmount
+	}
+	nc.UpdatedAt = model.Ms(now)
+	c := l.begin(now)
+	c.put(store.CardKey(nc.ID), &nc)
+	if err := c.apply(ctx, nc); err != nil {
+		return model.Card{}, err
+	}
+	*card = nc
+	return nc, c.wait()
+}
+
+// CardTransition is the result of freeze, unfreeze and close.
+type CardTransition struct {
+	Card           model.Card
+	PreviousStatus string
+}
+
+// FreezeCard freezes an active card.
+func (l *Ledger) FreezeCard(ctx context.Context, id string) (CardTransition, error) {
+	return l.transitionCard(ctx, id, model.CardFrozen, false)
+}
+
+// UnfreezeCard reactivates a frozen card.
+func (l *Ledger) UnfreezeCard(ctx context.Context, id string) (CardTransition, error) {
+	return l.transitionCard(ctx, id, model.CardActive, false)
+}
+
+// CloseCard closes a card for good.
+func (l *Ledger) CloseCard(ctx context.Context, id string) (CardTransition, error) {
+	return l.transitionCard(ctx, id, model.CardClosed, false)
+}
+
+// transitionCard moves a card to status. With lenient, asking for the
+// status the card already has is not an error (PATCH semantics).
+func (l *Ledger) transitionCard(ctx context.Context, id, to string, lenient bool) (CardTransition, error) {
+	now := l.clock.Now()
+	s, card, err := l.lockCard(id)
+	if err != nil {
+		return CardTransition{}, err
+	}
+	defer s.mu.Unlock()
+	from := card.Status
+	if from == model.CardClosed {
+		return CardTransition{}, conflict("card_already_closed", "The card is closed; closing is final.")
+	}
+	if from == to {
+		if lenient {
+			return CardTransition{Card: *card, PreviousStatus: from}, nil
+		}
+		switch to {
+		case model.CardFrozen:
+			return CardTransition{}, conflict("card_already_frozen", "The card is already frozen.")
+		case model.CardActive:
+			return CardTransition{}, conflict("card_not_frozen", "The card is not frozen.")
+		}
+	}
+	if to == model.CardActive {
+		if a := s.agents[card.AgentID]; a != nil && a.Status != model.AgentActive {
+			return CardTransition{}, conflict("agent_not_active", fmt.Sprintf("The card's agent is %s; reactivate the agent first.", a.Status))
+		}
+		if from != model.CardFrozen {
+			return CardTransition{}, conflict("card_not_frozen", "Only a frozen card can be unfrozen.")
+		}
+	}
+	nc := *card
+	nc.Status, nc.UpdatedAt, nc.FrozenBySuspension = to, model.Ms(now), false
+	typ := model.EvtCardFrozen
+	switch to {
+	case model.CardActive:
+		typ = model.EvtCardUnfrozen
+	case model.CardClosed:
+		typ = model.EvtCardClosed
+		nc.ClosedAt = model.Ms(now)
+	}
+	c := l.begin(now)
+	c.put(store.CardKey(nc.ID), &nc)
+	c.event(typ, map[string]any{"cardId": nc.ID, "agentId": nc.AgentID, "userId": nc.UserID, "status": to, "previousStatus": from})
+	res := CardTransition{Card: nc, PreviousStatus: from}
+	if err := c.apply(ctx, res); err != nil {
+		return CardTransition{}, err
+	}
+	*card = nc
+	return res, c.wait()
+}
+
+// Attestation is what a caller claims when it reads a card's credentials.
+type Attestation struct {
+	Summary          string
+	ExpectedAmount   *int64
+	ExpectedCurrency string
+	MerchantText     string
+	Reason           string
+	ClientContext    map[string]any
+	Actor            string // who asked: "api_key" or the agent token's ID
+}
+
+// Credentials is the result of a card-details read.
+type Credentials struct {
+	AccessEvent model.AccessEvent
+	PAN         string
+	CVV         string
+	ExpMonth    string
+	ExpYear     string
+	Last4       string
+}
+
+// ReadDetails records an access event for the attestation and returns the
+// card's credentials. Only rawPan cards return credentials here; other
+// exposure modes are refused.
+func (l *Ledger) ReadDetails(ctx context.Context, cardID string, at Attestation) (Credentials, error) {
+	now := l.clock.Now()
+	s, card, err := l.lockCard(cardID)
+	if err != nil {
+		return Credentials{}, err
+	}
+	defer s.mu.Unlock()
+	if card.Status != model.CardActive {
+		return Credentials{}, &Error{Kind: KindInvalid, Code: "card_not_active", Message: fmt.Sprintf("The card is %s; credentials are available only for active cards.", card.Status)}
+	}
+	switch card.CredentialExposure {
+	case model.ExposureNever:
+		return Credentials{}, &Error{Kind: KindForbidden, Code: "credentials_not_exposed", Message: "This card's credentialExposure is 'never': its credentials cannot be retrieved."}
+	case model.ExposureRawPAN:
+	default:
+		return Credentials{}, &Error{Kind: KindForbidden, Code: "extension_required", Message: "This card's credentials are available only through the browser extension (credentialExposure 'extensionOnly')."}
+	}
+	pan, err := l.vault.Open(card.ID, card.PANEnc)
+	if err != nil {
+		return Credentials{}, err
+	}
+	ev := model.AccessEvent{
+		ID: l.ids.New(model.PrefixEvent, now), CardID: card.ID, AgentID: card.AgentID, UserID: card.UserID, Actor: at.Actor,
+		ExposureMode: card.CredentialExposure, Summary: at.Summary, ExpectedAmount: at.ExpectedAmount,
+		ExpectedCurrency: at.ExpectedCurrency, MerchantText: at.MerchantText, Reason: at.Reason, ClientContext: at.ClientContext,
+		CreatedAt: model.Ms(now),
+	}
+	creds := Credentials{AccessEvent: ev, PAN: pan, CVV: l.vault.CVV(pan, card.Expiry()), ExpMonth: card.ExpMonth, ExpYear: card.ExpYear, Last4: card.Last4}
+	c := l.begin(now)
+	c.put(store.AccessEventKey(ev.ID), ev)
+	c.index(store.AccessByCardKey(card.ID, ev.ID))
+	c.event(model.EvtCredentialAccessed, map[string]any{"accessEventId": ev.ID, "cardId": card.ID, "agentId": card.AgentID, "userId": card.UserID, "exposureMode": ev.ExposureMode, "summary": ev.Summary})
+	// The idempotency record would keep the PAN and CVV at rest, so card
+	// details are never replayed from it: they are read again instead.
+	if err := c.commit(withoutIdem(ctx), creds); err != nil {
+		return Credentials{}, err
+	}
+	return creds, nil
+}
+
+// ListAccessEvents pages through a card's access events, newest first.
+func (l *Ledger) ListAccessEvents(cardID string, p ListParams) (Page[model.AccessEvent], error) {
+	if _, err := l.GetCard(cardID); err != nil {
+		return Page[model.AccessEvent]{}, err
+	}
+	return listIndexed(l.db, store.AccessByCardKey(cardID, ""), p, func(id string) (model.AccessEvent, bool, error) {
+		var ev model.AccessEvent
+		err := l.db.GetJSON(store.AccessEventKey(id), &ev)
+		if err == store.ErrNotFound {
+			return ev, false, nil
+		}
+		return ev, err == nil, err
+	}, nil)
+}

@@ -1,0 +1,255 @@
+package ledger
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ledgersim/ledgersim/clock"
+	"github.com/ledgersim/ledgersim/model"
+	"github.com/ledgersim/ledgersim/store"
+	"github.com/ledgersim/ledgersim/vault"
+)
+
+// Config wires a Ledger to its parts.
+type Config struct {
+	// Store is the durable log. Required.
+	Store *store.DB
+	// Vault seals and derives card data. Required.
+	Vault *vault.Vault
+	// Clock tells the time of every change. Required.
+	Clock clock.Clock
+	// Shards is the number of lock shards. Default 256.
+	Shards int
+	// KYCAuto approves a user as soon as verification is initiated.
+	KYCAuto bool
+	// CardLifetime is how long a card is valid when it has no ttlDays.
+	// Default 3 years.
+	CardLifetime time.Duration
+	// Logger receives operational messages. Default: discard.
+	Logger *slog.Logger
+}
+
+func (c *Config) validate() error {
+	if c.Store == nil || c.Vault == nil || c.Clock == nil {
+		return errors.New("ledger: Store, Vault and Clock are required")
+	}
+	if c.Shards == 0 {
+		c.Shards = 256
+	}
+	if c.Shards < 1 || c.Shards > 1<<16 {
+		return fmt.Errorf("ledger: Shards must be 1..65536, got %d", c.Shards)
+	}
+	if c.CardLifetime == 0 {
+		c.CardLifetime = 3 * 365 * 24 * time.Hour
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return nil
+}
+
+// Ledger is the in-memory, store-backed state.
+type Ledger struct {
+	cfg    Config
+	db     *store.DB
+	vault  *vault.Vault
+	clock  clock.Clock
+	log    *slog.Logger
+	ids    model.IDGen
+	shards []shard
+	dir    directory
+	idem   idemLocks
+}
+
+// shard holds the records of the users that hash to it. Every field is
+// guarded by mu.
+type shard struct {
+	mu     sync.Mutex
+	users  map[string]*model.User
+	agents map[string]*model.Agent
+	cards  map[string]*model.Card
+}
+
+// directory maps secondary keys to the user that owns them, which names the
+// shard. It is read on every request and written only when something is
+// created, hence the RWMutex.
+type directory struct {
+	mu            sync.RWMutex
+	userOfAgent   map[string]string
+	userOfCard    map[string]string
+	cardByPANHash map[string]string
+	userByEmail   map[string]string
+	agentByExtID  map[string]string
+	tokens        map[string]*model.AgentToken // by hex hash
+	tokenByID     map[string]*model.AgentToken
+}
+
+// Open rebuilds the state from the store.
+func Open(cfg Config) (*Ledger, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	l := &Ledger{cfg: cfg, db: cfg.Store, vault: cfg.Vault, clock: cfg.Clock, log: cfg.Logger}
+	l.shards = make([]shard, cfg.Shards)
+	for i := range l.shards {
+		l.shards[i] = shard{users: map[string]*model.User{}, agents: map[string]*model.Agent{}, cards: map[string]*model.Card{}}
+	}
+	l.dir = directory{
+		userOfAgent: map[string]string{}, userOfCard: map[string]string{}, cardByPANHash: map[string]string{},
+		userByEmail: map[string]string{}, agentByExtID: map[string]string{},
+		tokens: map[string]*model.AgentToken{}, tokenByID: map[string]*model.AgentToken{},
+	}
+	if err := l.rebuild(); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// Clock returns the ledger's clock.
+func (l *Ledger) Clock() clock.Clock { return l.clock }
+
+// Vault returns the ledger's vault.
+func (l *Ledger) Vault() *vault.Vault { return l.vault }
+
+// Store returns the ledger's store, for read-only listing.
+func (l *Ledger) Store() *store.DB { return l.db }
+
+func loadAll[T any](db *store.DB, prefix []byte, fn func(*T)) error {
+	var decodeErr error
+	err := db.Scan(prefix, "", false, func(k, v []byte) bool {
+		rec := new(T)
+		if err := json.Unmarshal(v, rec); err != nil {
+			decodeErr = fmt.Errorf("ledger: rebuild: corrupt %s record: %w", prefix, err)
+			return false
+		}
+		fn(rec)
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	return decodeErr
+}
+
+func (l *Ledger) rebuild() error {
+	if err := loadAll(l.db, store.UsersPrefix, func(u *model.User) {
+		l.shardOf(u.ID).users[u.ID] = u
+		l.dir.userByEmail[emailKey(u.Email)] = u.ID
+	}); err != nil {
+		return err
+	}
+	if err := loadAll(l.db, store.AgentsPrefix, func(a *model.Agent) {
+		l.shardOf(a.UserID).agents[a.ID] = a
+		l.dir.userOfAgent[a.ID] = a.UserID
+		if a.ExternalID != "" {
+			l.dir.agentByExtID[a.ExternalID] = a.ID
+		}
+	}); err != nil {
+		return err
+	}
+	if err := loadAll(l.db, store.CardsPrefix, func(c *model.Card) {
+		l.shardOf(c.UserID).cards[c.ID] = c
+		l.dir.userOfCard[c.ID] = c.UserID
+		l.dir.cardByPANHash[c.PANHash] = c.ID
+	}); err != nil {
+		return err
+	}
+	return loadAll(l.db, store.TokensPrefix, func(t *model.AgentToken) {
+		l.dir.tokens[fmt.Sprintf("%x", t.Hash)] = t
+		l.dir.tokenByID[t.ID] = t
+	})
+}
+
+func (l *Ledger) shardOf(userID string) *shard {
+	h := fnv.New32a()
+	h.Write([]byte(userID))
+	return &l.shards[h.Sum32()%uint32(len(l.shards))]
+}
+
+func emailKey(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
+
+func (l *Ledger) userOfAgent(agentID string) (string, bool) {
+	l.dir.mu.RLock()
+	defer l.dir.mu.RUnlock()
+	u, ok := l.dir.userOfAgent[agentID]
+	return u, ok
+}
+
+func (l *Ledger) userOfCard(cardID string) (string, bool) {
+	l.dir.mu.RLock()
+	defer l.dir.mu.RUnlock()
+	u, ok := l.dir.userOfCard[cardID]
+	return u, ok
+}
+
+// change collects the writes and events of one state change.
+type change struct {
+	l      *Ledger
+	b      *store.Batch
+	now    time.Time
+	err    error
+	events []model.Event
+}
+
+func (l *Ledger) begin(now time.Time) *change {
+	return &change{l: l, b: l.db.NewBatch(), now: now}
+}
+
+func (c *change) put(key []byte, v any) {
+	if c.err == nil {
+		c.err = c.b.PutJSON(key, v)
+	}
+}
+
+func (c *change) index(key []byte) { c.b.Put(key, nil) }
+
+// event records a state change's event in the same batch as the change.
+func (c *change) event(typ string, data any) string {
+	ev := model.Event{ID: c.l.ids.New(model.PrefixEvent, c.now), Type: typ, CreatedAt: model.Ms(c.now), Data: data}
+	c.put(store.EventKey(ev.ID), ev)
+	c.index(store.EventByTypeKey(typ, ev.ID))
+	c.events = append(c.events, ev)
+	return ev.ID
+}
+
+// apply writes the change to the store (ordered, not yet synced). The
+// caller holds the shard lock. result is what the operation returns; when
+// ctx carries an idempotency key the rendered response is stored with it in
+// the same batch, so a replay sees exactly what the first call said.
+func (c *change) apply(ctx context.Context, result any) error {
+	if c.err != nil {
+		c.b.Discard()
+		return c.err
+	}
+	if idem := idemFrom(ctx); idem != nil {
+		if err := idem.record(c, result); err != nil {
+			c.b.Discard()
+			return err
+		}
+	}
+	return c.l.db.Apply(c.b)
+}
+
+// wait blocks until the change is durable.
+func (c *change) wait() error { return c.b.Wait() }
+
+// commit is apply and wait for changes that need no lock ordering.
+func (c *change) commit(ctx context.Context, result any) error {
+	if err := c.apply(ctx, result); err != nil {
+		return err
+	}
+	return c.wait()
+}
+
+func hashHex(b []byte) string {
+	h := sha256.Sum256(b)
+	return fmt.Sprintf("%x", h[:])
+}

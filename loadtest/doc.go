@@ -1,0 +1,2 @@
+// Package loadtest is ledgersim's ISO 8583 load generator.
+package loadtest

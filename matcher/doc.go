@@ -1,0 +1,3 @@
+// Package matcher matches card authorizations against the pending intents
+// declared on their cards. Like authz it is pure: no I/O, no clock reads.
+package matcher

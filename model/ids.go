@@ -1,0 +1,79 @@
+package model
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"sync"
+	"time"
+)
+
+// ID prefixes, as the platform uses them.
+const (
+	PrefixUser        = "user"
+	PrefixAgent       = "agent"
+	PrefixCard        = "card"
+	PrefixToken       = "atok"
+	PrefixTransaction = "txn"
+	PrefixIntent      = "int"
+	PrefixEvent       = "evt"
+	PrefixWebhook     = "whk"
+	PrefixDelivery    = "whd"
+	PrefixRequest     = "req"
+	PrefixDetailsTok  = "tok"
+)
+
+// crockford is Crockford's base32 alphabet in lower case. Its characters sort
+// in the same order as their values, so fixed-width IDs sort by time.
+const crockford = "0123456789abcdefghjkmnpqrstvwxyz"
+
+// IDGen makes IDs of the form prefix_<10 chars of milliseconds><4 chars of
+// sequence><8 random chars>. IDs from one generator sort in the order they
+// were made, which is what cursor pagination over the store relies on; the
+// random tail keeps IDs made by different processes (or after a restart
+// inside the same millisecond) apart.
+type IDGen struct {
+	mu     sync.Mutex
+	lastMs int64
+	seq    uint32
+}
+
+// New returns a new ID with the given prefix for an object made at now.
+func (g *IDGen) New(prefix string, now time.Time) string {
+	ms := now.UnixMilli()
+	g.mu.Lock()
+	if ms <= g.lastMs {
+		// Keep IDs increasing even when the clock stands still or steps back.
+		ms = g.lastMs
+		g.seq++
+		if g.seq >= 1<<20 {
+			ms++
+			g.seq = 0
+		}
+	} else {
+		g.seq = 0
+	}
+	g.lastMs = ms
+	seq := g.seq
+	g.mu.Unlock()
+
+	var rnd [8]byte
+	_, _ = rand.Read(rnd[:])
+	r := binary.BigEndian.Uint64(rnd[:])
+
+	buf := make([]byte, 0, len(prefix)+1+22)
+	buf = append(buf, prefix...)
+	buf = append(buf, '_')
+	for i := 9; i >= 0; i-- {
+		buf = append(buf, crockford[(uint64(ms)>>(uint(i)*5))&31])
+	}
+	for i := 3; i >= 0; i-- {
+		buf = append(buf, crockford[(seq>>(uint(i)*5))&31])
+	}
+	for i := 7; i >= 0; i-- {
+		buf = append(buf, crockford[(r>>(uint(i)*5))&31])
+	}
+	return string(buf)
+}
+
+// Ms converts a time to epoch milliseconds, the unit of every time field.
+func Ms(t time.Time) int64 { return t.UnixMilli() }

@@ -1,0 +1,235 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/ledgersim/ledgersim/api"
+	"github.com/ledgersim/ledgersim/apikey"
+	"github.com/ledgersim/ledgersim/clock"
+	"github.com/ledgersim/ledgersim/ledger"
+	"github.com/ledgersim/ledgersim/store"
+	"github.com/ledgersim/ledgersim/vault"
+)
+
+// Config is everything `ledgersim serve` can be told. Every field documents
+// its default.
+type Config struct {
+	// DataDir holds the store, the card keys and nothing else. Default "./data".
+	DataDir string
+	// HTTPAddr is the management API's listen address. Default ":8080".
+	HTTPAddr string
+	// ISOAddr is the ISO 8583 listener's address. Default ":8583".
+	ISOAddr string
+	// APIKey, when set, is the organization's API key. When empty, the first
+	// start creates an lk_test_ key, stores only its hash and prints it once.
+	APIKey string
+	// KYC is "manual" (default: a person or POST /v1/simulate/kyc decides)
+	// or "auto" (approve as soon as verification is initiated).
+	KYC string
+	// Clock is "real" (default) or "virtual".
+	Clock string
+	// BIN is the prefix of issued PANs. Default vault.DefaultBIN.
+	BIN string
+	// CardKey, when set (64 hex characters), derives the card-data keys
+	// instead of reading or creating DataDir/keys.json.
+	CardKey string
+	// PublicURL is the base URL clients reach the HTTP API at (it prefixes
+	// verification links). Default http://localhost:<http port>.
+	PublicURL string
+	// Logger receives structured logs. Default: JSON to stderr.
+	Logger *slog.Logger
+	// KeyOut receives the one-time print of a generated API key. Default
+	// os.Stdout.
+	KeyOut io.Writer
+}
+
+func (c *Config) defaults() error {
+	if c.DataDir == "" {
+		c.DataDir = "./data"
+	}
+	if c.HTTPAddr == "" {
+		c.HTTPAddr = ":8080"
+	}
+	if c.ISOAddr == "" {
+		c.ISOAddr = ":8583"
+	}
+	switch c.KYC {
+	case "":
+		c.KYC = "manual"
+	case "manual", "auto":
+	default:
+		return fmt.Errorf("server: --kyc must be manual or auto, got %q", c.KYC)
+	}
+	switch c.Clock {
+	case "":
+		c.Clock = "real"
+	case "real", "virtual":
+	default:
+		return fmt.Errorf("server: --clock must be real or virtual, got %q", c.Clock)
+	}
+	if c.APIKey != "" && len(c.APIKey) < 16 {
+		return errors.New("server: --api-key must be at least 16 characters")
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	}
+	if c.KeyOut == nil {
+		c.KeyOut = os.Stdout
+	}
+	return nil
+}
+
+// Server is a running ledgersim.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	db      *store.DB
+	ledger  *ledger.Ledger
+	api     *api.API
+	http    *fasthttp.Server
+	httpLn  net.Listener
+	done    chan error
+	clock   clock.Clock
+	stopped bool
+}
+
+// Start opens everything and begins serving. It returns once the listeners
+// are bound; Wait or Shutdown end it.
+func Start(cfg Config) (*Server, error) {
+	if err := cfg.defaults(); err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, done: make(chan error, 2)}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("server: data dir: %w", err)
+	}
+	v, err := vault.Open(vault.Config{Dir: cfg.DataDir, MasterKeyHex: cfg.CardKey, BIN: cfg.BIN})
+	if err != nil {
+		return nil, err
+	}
+	db, err := store.Open(store.Options{Dir: cfg.DataDir})
+	if err != nil {
+		return nil, err
+	}
+	s.db = db
+	fail := func(err error) (*Server, error) {
+		_ = db.Close()
+		return nil, err
+	}
+	s.clock = clock.Real{}
+	if cfg.Clock == "virtual" {
+		s.clock = clock.NewVirtual(time.Now())
+	}
+	keyHash, err := s.apiKeyHash()
+	if err != nil {
+		return fail(err)
+	}
+	l, err := ledger.Open(ledger.Config{Store: db, Vault: v, Clock: s.clock, KYCAuto: cfg.KYC == "auto", Logger: cfg.Logger})
+	if err != nil {
+		return fail(err)
+	}
+	s.ledger = l
+
+	s.httpLn, err = net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return fail(fmt.Errorf("server: listen %s: %w", cfg.HTTPAddr, err))
+	}
+	public := cfg.PublicURL
+	if public == "" {
+		_, port, _ := net.SplitHostPort(s.httpLn.Addr().String())
+		public = "http://localhost:" + port
+	}
+	s.api, err = api.New(api.Config{Ledger: l, APIKeyHash: keyHash, PublicURL: public, Logger: cfg.Logger})
+	if err != nil {
+		_ = s.httpLn.Close()
+		return fail(err)
+	}
+	s.http = s.api.Server()
+	go func() { s.done <- s.http.Serve(s.httpLn) }()
+	s.api.SetReady(true)
+	s.log.Info("ledgersim serving", "http", s.httpLn.Addr().String(), "dataDir", cfg.DataDir, "kyc", cfg.KYC, "clock", cfg.Clock)
+	return s, nil
+}
+
+// apiKeyHash establishes the organization's API key: the configured one, or
+// the stored hash of the one generated on first start.
+func (s *Server) apiKeyHash() ([]byte, error) {
+	if s.cfg.APIKey != "" {
+		return apikey.Hash(s.cfg.APIKey), nil
+	}
+	h, err := s.db.Get(store.MetaKey("api-key-hash"))
+	if err == nil {
+		return h, nil
+	}
+	if !errors.Is(err, store.ErrNotFound) {
+		return nil, err
+	}
+	key := apikey.New(apikey.PrefixTestKey)
+	h = apikey.Hash(key)
+	if err := s.db.PutSync(store.MetaKey("api-key-hash"), h); err != nil {
+		return nil, err
+	}
+	// The key is printed once, to standard output and never to the log; only
+	// its hash is kept.
+	fmt.Fprintf(s.cfg.KeyOut, "\nledgersim created an API key for this data directory. It is shown only now:\n\n    %s\n\nUse it as the Api-Key header. Start with --api-key (or LEDGERSIM_API_KEY) to choose your own.\n\n", key)
+	return h, nil
+}
+
+// HTTPAddr is the bound address of the HTTP API.
+func (s *Server) HTTPAddr() string { return s.httpLn.Addr().String() }
+
+// Ledger exposes the state, for tests and in-process tools.
+func (s *Server) Ledger() *ledger.Ledger { return s.ledger }
+
+// Clock is the server's clock.
+func (s *Server) Clock() clock.Clock { return s.clock }
+
+// Wait blocks until a listener fails or ctx is done, then shuts down.
+func (s *Server) Wait(ctx context.Context) error {
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-s.done:
+		if err != nil {
+			s.log.Error("listener failed", "err", err)
+		}
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if serr := s.Shutdown(sctx); err == nil {
+		err = serr
+	}
+	return err
+}
+
+// Shutdown stops accepting, lets requests in flight finish, and closes the
+// store.
+func (s *Server) Shutdown(ctx context.Context) error {
+	if s.stopped {
+		return nil
+	}
+	s.stopped = true
+	s.api.SetReady(false)
+	var errs []string
+	if err := s.http.ShutdownWithContext(ctx); err != nil {
+		errs = append(errs, err.Error())
+	}
+	if err := s.db.Close(); err != nil {
+		errs = append(errs, err.Error())
+	}
+	s.log.Info("ledgersim stopped")
+	if len(errs) > 0 {
+		return fmt.Errorf("server: shutdown: %s", strings.Join(errs, "; "))
+	}
+	return nil
+}

@@ -1,0 +1,115 @@
+package store
+
+// Key layout. Every key is an ASCII prefix naming the record kind, then IDs
+// separated by '/'. IDs never contain '/'. Records sort by ID, and IDs sort by
+// creation time, so a prefix scan lists records in creation order.
+const (
+	pMeta        = "m/"  // m/<name>: server metadata (API key hash, virtual clock)
+	pUser        = "u/"  // u/<userID>: model.User
+	pAgent       = "a/"  // a/<agentID>: model.Agent
+	pCard        = "c/"  // c/<cardID>: model.Card
+	pToken       = "k/"  // k/<tokenID>: model.AgentToken
+	pAccess      = "ae/" // ae/<accessEventID>: model.AccessEvent
+	pEvent       = "e/"  // e/<eventID>: model.Event
+	pIdem        = "i/"  // i/<scope hash>: idempotency record
+	pTxn         = "t/"  // t/<txnID>: transaction
+	pIntent      = "n/"  // n/<intentID>: intent
+	pAgentByUser = "xau/"
+	pCardByAgent = "xca/"
+	pCardByUser  = "xcu/"
+	pTxnByCard   = "xtc/"
+	pTxnByUser   = "xtu/"
+	pTxnByAgent  = "xta/"
+	pAccessCard  = "xac/"
+	pEventByType = "xet/"
+)
+
+func key(parts ...string) []byte {
+	n := 0
+	for _, p := range parts {
+		n += len(p) + 1
+	}
+	b := make([]byte, 0, n)
+	for i, p := range parts {
+		if i > 1 {
+			b = append(b, '/')
+		}
+		b = append(b, p...)
+	}
+	return b
+}
+
+// MetaKey is the key of a named server record.
+func MetaKey(name string) []byte { return key(pMeta, name) }
+
+// UserKey is the key of a user record.
+func UserKey(id string) []byte { return key(pUser, id) }
+
+// AgentKey is the key of an agent record.
+func AgentKey(id string) []byte { return key(pAgent, id) }
+
+// CardKey is the key of a card record.
+func CardKey(id string) []byte { return key(pCard, id) }
+
+// TokenKey is the key of an agent-token record.
+func TokenKey(id string) []byte { return key(pToken, id) }
+
+// AccessEventKey is the key of a card-details access record.
+func AccessEventKey(id string) []byte { return key(pAccess, id) }
+
+// EventKey is the key of an event record.
+func EventKey(id string) []byte { return key(pEvent, id) }
+
+// IdemKey is the key of an idempotency record; scope is already hashed.
+func IdemKey(scope string) []byte { return key(pIdem, scope) }
+
+// TxnKey is the key of a transaction record.
+func TxnKey(id string) []byte { return key(pTxn, id) }
+
+// IntentKey is the key of an intent record.
+func IntentKey(id string) []byte { return key(pIntent, id) }
+
+// Index keys: empty values whose key carries the parent and the child ID, so
+// that a prefix scan over the parent lists the children in creation order.
+
+// AgentByUserKey indexes an agent under its user.
+func AgentByUserKey(userID, agentID string) []byte { return key(pAgentByUser, userID, agentID) }
+
+// CardByAgentKey indexes a card under its agent.
+func CardByAgentKey(agentID, cardID string) []byte { return key(pCardByAgent, agentID, cardID) }
+
+// CardByUserKey indexes a card under its user.
+func CardByUserKey(userID, cardID string) []byte { return key(pCardByUser, userID, cardID) }
+
+// TxnByCardKey indexes a transaction under its card.
+func TxnByCardKey(cardID, txnID string) []byte { return key(pTxnByCard, cardID, txnID) }
+
+// TxnByUserKey indexes a transaction under its user.
+func TxnByUserKey(userID, txnID string) []byte { return key(pTxnByUser, userID, txnID) }
+
+// TxnByAgentKey indexes a transaction under its agent.
+func TxnByAgentKey(agentID, txnID string) []byte { return key(pTxnByAgent, agentID, txnID) }
+
+// AccessByCardKey indexes an access event under its card.
+func AccessByCardKey(cardID, evID string) []byte { return key(pAccessCard, cardID, evID) }
+
+// EventByTypeKey indexes an event under its type.
+func EventByTypeKey(typ, evID string) []byte { return key(pEventByType, typ, evID) }
+
+// Prefixes for scans.
+var (
+	UsersPrefix  = []byte(pUser)
+	AgentsPrefix = []byte(pAgent)
+	CardsPrefix  = []byte(pCard)
+	TokensPrefix = []byte(pToken)
+	EventsPrefix = []byte(pEvent)
+	TxnsPrefix   = []byte(pTxn)
+	IntentPrefix = []byte(pIntent)
+	AccessPrefix = []byte(pAccess)
+)
+
+// ChildPrefix is the scan prefix of an index: kind is one of the index
+// prefixes (e.g. the result of AgentByUserKey(parent, "") without its tail).
+func ChildPrefix(indexKey func(parent, child string) []byte, parent string) []byte {
+	return indexKey(parent, "")
+}

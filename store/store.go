@@ -1,0 +1,239 @@
+package store
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
+)
+
+// ErrNotFound is returned by Get when a key has no record.
+var ErrNotFound = errors.New("store: not found")
+
+// Options configure a DB.
+type Options struct {
+	// Dir is the data directory; Pebble's files go in Dir/pebble.
+	Dir string
+	// FS is the filesystem Pebble uses. Default: the real one. Crash tests
+	// pass vfs.NewCrashableMem().
+	FS vfs.FS
+	// OnCommit, when set, is told the time from Apply to the end of Wait and
+	// the batch size in bytes for each synced batch (metrics).
+	OnCommit func(elapsed time.Duration, bytes int)
+}
+
+// DB is the durable store.
+type DB struct {
+	pdb      *pebble.DB
+	onCommit func(time.Duration, int)
+}
+
+// Open opens (or creates) the store.
+func Open(o Options) (*DB, error) {
+	if o.Dir == "" {
+		return nil, fmt.Errorf("store: a data directory is required")
+	}
+	popts := &pebble.Options{
+		FS: o.FS,
+		// The WAL is what makes a reply durable; its sync must not be skipped.
+		DisableWAL: false,
+		Logger:     quietLogger{},
+	}
+	if popts.FS == nil {
+		popts.FS = vfs.Default
+	}
+	pdb, err := pebble.Open(filepath.Join(o.Dir, "pebble"), popts)
+	if err != nil {
+		return nil, fmt.Errorf("store: open: %w", err)
+	}
+	return &DB{pdb: pdb, onCommit: o.OnCommit}, nil
+}
+
+// Close flushes nothing more than Pebble does and closes the store.
+func (d *DB) Close() error { return d.pdb.Close() }
+
+// Batch is the set of writes of one state change. It is applied whole or
+// not at all.
+type Batch struct {
+	db      *DB
+	pb      *pebble.Batch
+	applied bool
+	start   time.Time
+}
+
+// NewBatch returns an empty batch.
+func (d *DB) NewBatch() *Batch { return &Batch{db: d, pb: d.pdb.NewBatch()} }
+
+// Put sets key to value.
+func (b *Batch) Put(key, value []byte) { _ = b.pb.Set(key, value, nil) }
+
+// PutJSON sets key to the JSON encoding of v.
+func (b *Batch) PutJSON(key []byte, v any) error {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("store: encode %s: %w", keyKind(key), err)
+	}
+	b.Put(key, raw)
+	return nil
+}
+
+// Delete removes key.
+func (b *Batch) Delete(key []byte) { _ = b.pb.Delete(key, nil) }
+
+// Empty reports whether the batch holds no writes.
+func (b *Batch) Empty() bool { return b.pb.Empty() }
+
+// Apply orders the batch in the WAL and makes it visible to reads, without
+// waiting for the sync. Call it while holding the lock that orders the
+// change; call Wait after releasing it. On error nothing was applied and the
+// batch is released.
+func (d *DB) Apply(b *Batch) error {
+	b.start = time.Now()
+	if err := d.pdb.ApplyNoSyncWait(b.pb, pebble.Sync); err != nil {
+		_ = b.pb.Close()
+		return fmt.Errorf("store: apply: %w", err)
+	}
+	b.applied = true
+	return nil
+}
+
+// Wait blocks until the batch is synced to the WAL, then releases it.
+func (b *Batch) Wait() error {
+	if !b.applied {
+		return fmt.Errorf("store: wait on a batch that was not applied")
+	}
+	err := b.pb.SyncWait()
+	size := len(b.pb.Repr())
+	_ = b.pb.Close()
+	if b.db.onCommit != nil {
+		b.db.onCommit(time.Since(b.start), size)
+	}
+	if err != nil {
+		return fmt.Errorf("store: sync: %w", err)
+	}
+	return nil
+}
+
+// Commit applies the batch and waits for its sync: Apply and Wait in one,
+// for callers that need no lock ordering.
+func (d *DB) Commit(b *Batch) error {
+	if err := d.Apply(b); err != nil {
+		return err
+	}
+	return b.Wait()
+}
+
+// Discard releases a batch that will not be applied.
+func (b *Batch) Discard() {
+	if !b.applied {
+		_ = b.pb.Close()
+	}
+}
+
+// Get returns a copy of key's value, or ErrNotFound.
+func (d *DB) Get(key []byte) ([]byte, error) {
+	v, closer, err := d.pdb.Get(key)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: get %s: %w", keyKind(key), err)
+	}
+	out := bytes.Clone(v)
+	_ = closer.Close()
+	return out, nil
+}
+
+// GetJSON decodes key's value into v.
+func (d *DB) GetJSON(key []byte, v any) error {
+	raw, err := d.Get(key)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		return fmt.Errorf("store: decode %s: %w", keyKind(key), err)
+	}
+	return nil
+}
+
+// PutSync writes one key and waits for the sync.
+func (d *DB) PutSync(key, value []byte) error {
+	if err := d.pdb.Set(key, value, pebble.Sync); err != nil {
+		return fmt.Errorf("store: put %s: %w", keyKind(key), err)
+	}
+	return nil
+}
+
+// Scan calls fn for each key under prefix, in key order (or reverse order),
+// starting after the key prefix+after when after is not empty. fn's slices
+// are valid only during the call. Returning false stops the scan.
+func (d *DB) Scan(prefix []byte, after string, reverse bool, fn func(k, v []byte) bool) error {
+	upper := prefixEnd(prefix)
+	it, err := d.pdb.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: upper})
+	if err != nil {
+		return fmt.Errorf("store: scan: %w", err)
+	}
+	var ok bool
+	switch {
+	case after == "" && !reverse:
+		ok = it.First()
+	case after == "" && reverse:
+		ok = it.Last()
+	case !reverse:
+		// Start strictly after prefix+after.
+		ok = it.SeekGE(append(append(bytes.Clone(prefix), after...), 0))
+	default:
+		ok = it.SeekLT(append(bytes.Clone(prefix), after...))
+	}
+	for ; ok; ok = step(it, reverse) {
+		if !fn(it.Key(), it.Value()) {
+			break
+		}
+	}
+	if err := it.Close(); err != nil {
+		return fmt.Errorf("store: scan: %w", err)
+	}
+	return nil
+}
+
+func step(it *pebble.Iterator, reverse bool) bool {
+	if reverse {
+		return it.Prev()
+	}
+	return it.Next()
+}
+
+func prefixEnd(p []byte) []byte {
+	end := bytes.Clone(p)
+	for i := len(end) - 1; i >= 0; i-- {
+		end[i]++
+		if end[i] != 0 {
+			return end[:i+1]
+		}
+	}
+	return nil
+}
+
+// keyKind names the kind of a key (its prefix) for error messages, so that
+// no ID, and never card data, ends up in an error string.
+func keyKind(k []byte) string {
+	if i := bytes.IndexByte(k, '/'); i > 0 {
+		return string(k[:i])
+	}
+	return "key"
+}
+
+// quietLogger keeps Pebble's informational chatter out of the server's
+// structured log; errors still surface through returned errors.
+type quietLogger struct{}
+
+func (quietLogger) Infof(string, ...any)  {}
+func (quietLogger) Errorf(string, ...any) {}
+func (quietLogger) Fatalf(format string, args ...any) {
+	panic(fmt.Sprintf("pebble: "+format, args...))
+}

@@ -1,0 +1,278 @@
+package vault
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+)
+
+// DefaultBIN is the issuer identification number of generated PANs when none
+// is configured. It sits in a Visa range used by test cards.
+const DefaultBIN = "485932"
+
+// PANLength is the length of generated PANs.
+const PANLength = 16
+
+// ErrOpen is returned when sealed card data cannot be opened with the
+// vault's key (wrong key, or corrupted data). It says nothing of the data.
+var ErrOpen = errors.New("vault: sealed card data cannot be opened")
+
+// Config says where the keys are and how PANs look.
+type Config struct {
+	// Dir is the data directory that holds keys.json. Required unless
+	// MasterKeyHex is given.
+	Dir string
+	// MasterKeyHex, when set (64 hex characters), derives all three keys and
+	// nothing is read from or written to Dir.
+	MasterKeyHex string
+	// BIN is the 6 to 8 digit prefix of generated PANs. Default DefaultBIN.
+	BIN string
+}
+
+type keyFile struct {
+	EncKey  string `json:"encKey"`
+	HashKey string `json:"hashKey"`
+	CVVKey  string `json:"cvvKey"`
+}
+
+// Vault seals, hashes and derives card data.
+type Vault struct {
+	aead    cipher.AEAD
+	hashKey []byte
+	cvvKey  []byte
+	bin     string
+}
+
+// Open loads (or on first start creates) the keys and returns a Vault.
+func Open(cfg Config) (*Vault, error) {
+	bin := cfg.BIN
+	if bin == "" {
+		bin = DefaultBIN
+	}
+	if len(bin) < 6 || len(bin) > 8 || !allDigits(bin) {
+		return nil, fmt.Errorf("vault: BIN must be 6 to 8 digits")
+	}
+	var enc, hk, ck []byte
+	switch {
+	case cfg.MasterKeyHex != "":
+		master, err := hex.DecodeString(cfg.MasterKeyHex)
+		if err != nil || len(master) != 32 {
+			return nil, fmt.Errorf("vault: master key must be 64 hex characters")
+		}
+		enc, hk, ck = derive(master, "pan-encryption"), derive(master, "pan-hash"), derive(master, "cvv-derivation")
+	case cfg.Dir != "":
+		var err error
+		enc, hk, ck, err = loadOrCreate(filepath.Join(cfg.Dir, "keys.json"))
+		if err != nil {
+			return nil, err
+		}
+	default:
+		return nil, fmt.Errorf("vault: a data directory or a master key is required")
+	}
+	block, err := aes.NewCipher(enc)
+	if err != nil {
+		return nil, fmt.Errorf("vault: %w", err)
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, fmt.Errorf("vault: %w", err)
+	}
+	return &Vault{aead: aead, hashKey: hk, cvvKey: ck, bin: bin}, nil
+}
+
+func derive(master []byte, label string) []byte {
+	m := hmac.New(sha256.New, master)
+	m.Write([]byte("ledgersim/" + label))
+	return m.Sum(nil)
+}
+
+func loadOrCreate(path string) (enc, hk, ck []byte, err error) {
+	raw, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		kf := keyFile{EncKey: randomHex(), HashKey: randomHex(), CVVKey: randomHex()}
+		raw, _ = json.MarshalIndent(kf, "", "  ")
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return nil, nil, nil, fmt.Errorf("vault: create key dir: %w", err)
+		}
+		// Write to a temporary file and rename, so a crash never leaves a
+		// half-written key file that would make every sealed PAN unreadable.
+		tmp := path + ".tmp"
+		if err := os.WriteFile(tmp, raw, 0o600); err != nil {
+			return nil, nil, nil, fmt.Errorf("vault: write keys: %w", err)
+		}
+		if f, err := os.Open(tmp); err == nil {
+			_ = f.Sync()
+			_ = f.Close()
+		}
+		if err := os.Rename(tmp, path); err != nil {
+			return nil, nil, nil, fmt.Errorf("vault: write keys: %w", err)
+		}
+	} else if err != nil {
+		return nil, nil, nil, fmt.Errorf("vault: read keys: %w", err)
+	}
+	var kf keyFile
+	if err := json.Unmarshal(raw, &kf); err != nil {
+		return nil, nil, nil, fmt.Errorf("vault: %s is not a key file", path)
+	}
+	dec := func(s string) ([]byte, error) {
+		b, err := hex.DecodeString(s)
+		if err != nil || len(b) != 32 {
+			return nil, fmt.Errorf("vault: %s holds a malformed key", path)
+		}
+		return b, nil
+	}
+	if enc, err = dec(kf.EncKey); err != nil {
+		return
+	}
+	if hk, err = dec(kf.HashKey); err != nil {
+		return
+	}
+	ck, err = dec(kf.CVVKey)
+	return
+}
+
+func randomHex() string {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic("vault: no randomness: " + err.Error())
+	}
+	return hex.EncodeToString(b[:])
+}
+
+// BIN returns the configured BIN.
+func (v *Vault) BIN() string { return v.bin }
+
+// NewPAN makes a Luhn-valid PAN in the vault's BIN from r. Uniqueness is the
+// caller's to check (through Hash), since only it knows the issued PANs.
+func (v *Vault) NewPAN(r io.Reader) (string, error) {
+	digits := make([]byte, PANLength)
+	copy(digits, v.bin)
+	var rnd [8]byte
+	n := len(v.bin)
+	for n < PANLength-1 {
+		if _, err := io.ReadFull(r, rnd[:]); err != nil {
+			return "", fmt.Errorf("vault: %w", err)
+		}
+		x := binary.BigEndian.Uint64(rnd[:])
+		for i := 0; i < 16 && n < PANLength-1; i++ {
+			digits[n] = byte('0' + x%10)
+			x /= 10
+			n++
+		}
+	}
+	digits[PANLength-1] = luhnCheckDigit(digits[:PANLength-1])
+	return string(digits), nil
+}
+
+// Seal encrypts a PAN for storage, bound to the card's ID so that a sealed
+// PAN copied onto another card does not open.
+func (v *Vault) Seal(cardID, pan string) ([]byte, error) {
+	nonce := make([]byte, v.aead.NonceSize(), v.aead.NonceSize()+len(pan)+v.aead.Overhead())
+	if _, err := rand.Read(nonce); err != nil {
+		return nil, fmt.Errorf("vault: %w", err)
+	}
+	return v.aead.Seal(nonce, nonce, []byte(pan), []byte(cardID)), nil
+}
+
+// Open decrypts a sealed PAN.
+func (v *Vault) Open(cardID string, sealed []byte) (string, error) {
+	ns := v.aead.NonceSize()
+	if len(sealed) < ns {
+		return "", ErrOpen
+	}
+	pan, err := v.aead.Open(nil, sealed[:ns], sealed[ns:], []byte(cardID))
+	if err != nil {
+		return "", ErrOpen
+	}
+	return string(pan), nil
+}
+
+// Hash returns the keyed hash of a PAN (hex), the only key under which a PAN
+// is indexed.
+func (v *Vault) Hash(pan string) string {
+	var out [32]byte
+	return hex.EncodeToString(v.HashInto(pan, out[:0]))
+}
+
+// HashInto appends the raw keyed hash of pan to dst; it lets the hot path
+// look a PAN up without a hex string.
+func (v *Vault) HashInto(pan string, dst []byte) []byte {
+	m := hmac.New(sha256.New, v.hashKey)
+	m.Write([]byte(pan))
+	return m.Sum(dst)
+}
+
+// CVV derives the 3-digit CVV2 of a PAN and its expiry (YYMM). The same
+// inputs always give the same CVV, so it is never stored.
+func (v *Vault) CVV(pan, expiryYYMM string) string {
+	m := hmac.New(sha256.New, v.cvvKey)
+	m.Write([]byte(pan))
+	m.Write([]byte{0})
+	m.Write([]byte(expiryYYMM))
+	sum := m.Sum(nil)
+	n := binary.BigEndian.Uint32(sum[:4]) % 1000
+	return string([]byte{byte('0' + n/100), byte('0' + n/10%10), byte('0' + n%10)})
+}
+
+// CheckCVV compares a presented CVV2 with the derived one in constant time.
+func (v *Vault) CheckCVV(pan, expiryYYMM, presented string) bool {
+	return hmac.Equal([]byte(v.CVV(pan, expiryYYMM)), []byte(presented))
+}
+
+// Luhn reports whether s is all digits, 12 to 19 long, with a valid Luhn
+// check digit.
+func Luhn(s string) bool {
+	if len(s) < 12 || len(s) > 19 || !allDigits(s) {
+		return false
+	}
+	return luhnCheckDigit([]byte(s[:len(s)-1])) == s[len(s)-1]
+}
+
+func luhnCheckDigit(payload []byte) byte {
+	sum := 0
+	double := true
+	for i := len(payload) - 1; i >= 0; i-- {
+		d := int(payload[i] - '0')
+		if double {
+			d *= 2
+			if d > 9 {
+				d -= 9
+			}
+		}
+		sum += d
+		double = !double
+	}
+	return byte('0' + (10-sum%10)%10)
+}
+
+// Mask shows a PAN as first six and last four, the form used everywhere but
+// the card-details response. Anything too short to mask is hidden whole.
+func Mask(pan string) string {
+	if len(pan) < 13 {
+		return "****"
+	}
+	b := []byte(pan)
+	for i := 6; i < len(b)-4; i++ {
+		b[i] = '*'
+	}
+	return string(b)
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}

@@ -1,0 +1,103 @@
+package vault
+
+import (
+	"crypto/rand"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestLuhn(t *testing.T) {
+	tests := []struct {
+		pan  string
+		want bool
+	}{
+		{"4111111111111111", true},
+		{"4111111111111112", false},
+		{"5555555555554444", true},
+		{"378282246310005", true},
+		{"411111111111", false},
+		{"41111111111a1111", false},
+		{"", false},
+		{"41111111111111111111", false},
+	}
+	for _, tc := range tests {
+		require.Equal(t, tc.want, Luhn(tc.pan), tc.pan)
+	}
+}
+
+func TestNewPANIsLuhnValidInBIN(t *testing.T) {
+	v, err := Open(Config{Dir: t.TempDir(), BIN: "52999912"})
+	require.NoError(t, err)
+	for i := 0; i < 1000; i++ {
+		pan, err := v.NewPAN(rand.Reader)
+		require.NoError(t, err)
+		require.Len(t, pan, PANLength)
+		require.True(t, strings.HasPrefix(pan, "52999912"))
+		require.True(t, Luhn(pan), pan)
+	}
+}
+
+func TestKeysPersistAndAreOwnerOnly(t *testing.T) {
+	dir := t.TempDir()
+	v1, err := Open(Config{Dir: dir})
+	require.NoError(t, err)
+	st, err := os.Stat(filepath.Join(dir, "keys.json"))
+	require.NoError(t, err)
+	require.Equal(t, os.FileMode(0o600), st.Mode().Perm())
+
+	sealed, err := v1.Seal("card_1", "4111111111111111")
+	require.NoError(t, err)
+	require.NotContains(t, string(sealed), "4111111111111111")
+
+	v2, err := Open(Config{Dir: dir})
+	require.NoError(t, err)
+	pan, err := v2.Open("card_1", sealed)
+	require.NoError(t, err)
+	require.Equal(t, "4111111111111111", pan)
+	require.Equal(t, v1.Hash(pan), v2.Hash(pan))
+	require.Equal(t, v1.CVV(pan, "2912"), v2.CVV(pan, "2912"))
+
+	_, err = v2.Open("card_2", sealed)
+	require.ErrorIs(t, err, ErrOpen, "a sealed PAN is bound to its card")
+	other, err := Open(Config{Dir: t.TempDir()})
+	require.NoError(t, err)
+	_, err = other.Open("card_1", sealed)
+	require.ErrorIs(t, err, ErrOpen)
+	require.NotEqual(t, v1.Hash(pan), other.Hash(pan))
+}
+
+func TestMasterKey(t *testing.T) {
+	key := strings.Repeat("ab", 32)
+	a, err := Open(Config{MasterKeyHex: key})
+	require.NoError(t, err)
+	b, err := Open(Config{MasterKeyHex: key})
+	require.NoError(t, err)
+	require.Equal(t, a.CVV("4111111111111111", "2801"), b.CVV("4111111111111111", "2801"))
+	_, err = Open(Config{MasterKeyHex: "abcd"})
+	require.Error(t, err)
+	_, err = Open(Config{MasterKeyHex: key, BIN: "12a456"})
+	require.Error(t, err)
+}
+
+func TestCVVDependsOnPANAndExpiry(t *testing.T) {
+	v, err := Open(Config{Dir: t.TempDir()})
+	require.NoError(t, err)
+	c := v.CVV("4111111111111111", "2801")
+	require.Len(t, c, 3)
+	require.True(t, v.CheckCVV("4111111111111111", "2801", c))
+	require.False(t, v.CheckCVV("4111111111111111", "2802", c) && v.CVV("4111111111111111", "2802") != c)
+	distinct := map[string]bool{}
+	for _, exp := range []string{"2801", "2802", "2803", "2804", "2805", "2806", "2807", "2808"} {
+		distinct[v.CVV("4111111111111111", exp)] = true
+	}
+	require.Greater(t, len(distinct), 1, "CVV must vary with expiry")
+}
+
+func TestMask(t *testing.T) {
+	require.Equal(t, "411111******1111", Mask("4111111111111111"))
+	require.Equal(t, "****", Mask("1234"))
+}
