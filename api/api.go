@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync/atomic"
@@ -89,6 +90,7 @@ func (a *API) Server() *fasthttp.Server {
 			rc.writeError(&apiError{Status: 400, Type: typeInvalidRequest, Code: "malformed_request", Message: "The HTTP request could not be read."})
 		},
 		NoDefaultServerHeader: true,
+		Logger:                fasthttpLogger{a.log},
 	}
 }
 
@@ -268,4 +270,12 @@ func (a *API) idempotent(rc *reqCtx, rt *route, method, path string) error {
 	rc.idem = idem
 	rc.ctx = ledger.WithIdem(rc.ctx, idem)
 	return rt.h(rc)
+}
+
+// fasthttpLogger sends fasthttp's connection-level messages (client resets,
+// oversize bodies) to the structured log at debug level.
+type fasthttpLogger struct{ log *slog.Logger }
+
+func (l fasthttpLogger) Printf(format string, args ...any) {
+	l.log.Debug("http connection", "detail", fmt.Sprintf(format, args...))
 }

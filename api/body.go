@@ -129,7 +129,9 @@ func (f *fields) int(n string, required bool, min, max int64) *int64 {
 		return nil
 	}
 	var num json.Number
-	if err := json.Unmarshal(v, &num); err != nil {
+	// json.Number would also accept a quoted string; a count or an amount
+	// must be a JSON number.
+	if c := v[0]; (c < '0' || c > '9') && c != '-' || json.Unmarshal(v, &num) != nil {
 		f.fail(errInvalid(f.name(n), fmt.Sprintf("'%s' must be an integer.", f.name(n))))
 		return nil
 	}

@@ -8,7 +8,9 @@ import (
 
 func (a *API) register() {
 	r := a.routes
-	pub := func(method, pattern string, h func(*reqCtx) error) { r.add(method, pattern, scopeAdmin, h).public = true }
+	pub := func(method, pattern string, h func(*reqCtx) error) {
+		r.add(method, pattern, scopeAdmin, h).public = true
+	}
 	pub("GET", "/healthz", a.healthz)
 	pub("GET", "/readyz", a.readyz)
 	pub("GET", "/kyc/{token}", a.kycPage)
