@@ -1,0 +1,81 @@
+// Package iso is ledgersim's ISO 8583 edge: it owns the TCP listener, the
+// length-prefixed framing, the message spec and the decoding and encoding of
+// messages, and it answers by itself everything that needs no business
+// decision. Everything else is handed to a Handler as a plain Request struct;
+// nothing outside this package sees *iso8583.Message.
+//
+// # What the package answers by itself
+//
+// The wire contract is the project's ISO 8583 profile (docs/iso8583-wire.md).
+// The package decodes each request once and then:
+//
+//   - answers 0800 network management (DE 70 001 sign-on, 002 sign-off,
+//     301 echo) with an 0810 and DE 39 "00", and other DE 70 values with "12";
+//   - answers an MTI the profile does not support with DE 39 "12";
+//   - answers a request with a missing or malformed field with DE 39 "30",
+//     echoing whatever parsed;
+//   - closes the connection, counts the error and logs it when a frame cannot
+//     be framed (zero or oversized length, a non-digit ASCII4 header) or its
+//     first four bytes are not an MTI that can be answered.
+//
+// Only well-formed 0100, 0101, 0120, 0200, 0220, 0400, 0401, 0420 and 0421
+// requests reach the Handler.
+//
+// # The spec
+//
+// Spec is moov-io's specs.Spec87ASCII plus DE 70 and DE 95, with one change:
+// Spec87ASCII declares a single 128-bit bitmap that is always sent as 32 hex
+// characters and never sets bit 1, while the profile (like most ISO 8583
+// ASCII hosts) sends a 16-character primary bitmap and adds a 16-character
+// secondary bitmap, announced by bit 1, only when a field above 64 is present.
+// Spec therefore uses 8-byte bitmap blocks. A client that loads SpecJSON with
+// moov-io's specs.ImportJSON gets exactly this layout.
+//
+// # Usage
+//
+//	srv, err := iso.NewServer(iso.Config{Addr: ":8583"}, handler)
+//	if err != nil {
+//		return err
+//	}
+//	go func() {
+//		if err := srv.ListenAndServe(); !errors.Is(err, iso.ErrServerClosed) {
+//			log.Fatal(err)
+//		}
+//	}()
+//	// ...
+//	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+//	defer cancel()
+//	err = srv.Shutdown(ctx) // answers every request already read, then closes
+//
+// A client (a test, a load generator) uses the same codec: PackRequest and
+// WriteFrame to send, a FrameReader and UnpackResponse to receive.
+//
+// # Concurrency
+//
+// A connection has one reader goroutine, one writer goroutine, and one
+// goroutine per request being decided. Clients may pipeline: each request is
+// handed to the Handler in its own goroutine as soon as it is read, and its
+// reply is written as soon as it is decided, so replies may come back in any
+// order; clients match them by DE 11 and DE 37. MaxInFlightPerConn bounds the
+// requests of one connection between read and reply; at the bound the reader
+// stops reading until a reply is written. The writer batches: it flushes
+// when its queue runs dry (or after 256 replies), so replies decided together
+// share a system call.
+//
+// The Handler is therefore called concurrently, from many connections and
+// many requests of the same connection, and must be safe for that. A Request
+// belongs to the call that receives it; its Raw field aliases a buffer that
+// is reused once HandleISO returns. Observer methods are called from all of
+// these goroutines and must be cheap and safe for concurrent use.
+//
+// Server methods are safe for concurrent use. Shutdown stops accepting,
+// stops reading new frames, waits until every request already read has been
+// decided and its reply written, and then closes the connections, unless its
+// context ends first.
+//
+// # Sensitive data
+//
+// Logs, errors and metric labels never carry a PAN, a CVV2 or message bytes:
+// errors from this package name a field number and a rule (FieldError), and
+// errors from moov-io, which may quote input, are never passed on.
+package iso
