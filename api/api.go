@@ -13,6 +13,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/ledgersim/ledgersim/apikey"
+	"github.com/ledgersim/ledgersim/clock"
 	"github.com/ledgersim/ledgersim/ledger"
 	"github.com/ledgersim/ledgersim/model"
 )
@@ -38,6 +39,11 @@ type Config struct {
 	Observer func(route string, status int, elapsed time.Duration)
 	// ISOSpecJSON is served at GET /v1/iso/spec.
 	ISOSpecJSON []byte
+	// VirtualClock is set when the server runs with --clock virtual; it
+	// enables POST /v1/simulate/clock/advance.
+	VirtualClock *clock.Virtual
+	// OnClockAdvance is called after the virtual clock moves.
+	OnClockAdvance func(ctx context.Context) error
 }
 
 // API is the HTTP front of the ledger.

@@ -55,6 +55,21 @@ func (a *API) register() {
 	r.add("POST", "/v1/cards/{id}/details", scopeAgent, a.cardDetails)
 	r.add("GET", "/v1/cards/{id}/access-events", scopeAgent, a.listAccessEvents)
 
+	// Transactions, receipts and the simulate endpoints of the card network.
+	r.add("POST", "/v1/simulate/authorization", scopeAdmin, a.simulateAuthorization)
+	r.add("POST", "/v1/simulate/clearing", scopeAdmin, a.simulateClearing)
+	r.add("POST", "/v1/simulate/reversal", scopeAdmin, a.simulateReversal)
+	r.add("POST", "/v1/simulate/refund", scopeAdmin, a.simulateRefund)
+	r.add("POST", "/v1/simulate/clock/advance", scopeAdmin, a.advanceClock)
+	r.add("GET", "/v1/simulate/clock", scopeAdmin, a.getClock)
+	r.add("GET", "/v1/transactions", scopeAgent, a.listTxns)
+	r.add("GET", "/v1/transactions/{id}", scopeAgent, a.getTxn)
+	r.add("PATCH", "/v1/transactions/{id}", scopeAgent, a.updateTxn)
+	r.add("PUT", "/v1/transactions/{id}/receipt", scopeAgent, a.putReceipt)
+	r.add("GET", "/v1/transactions/{id}/receipt", scopeAgent, a.getReceipt)
+	r.add("DELETE", "/v1/transactions/{id}/receipt", scopeAgent, a.deleteReceipt)
+	r.add("GET", "/v1/cards/{id}/transactions", scopeAgent, a.listCardTxns)
+
 	r.add("GET", "/v1/iso/spec", scopeAdmin, a.isoSpec)
 }
 

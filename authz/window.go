@@ -70,7 +70,7 @@ func AgentSpend(a *model.Agent, now time.Time) int64 {
 	}
 }
 
-// AddAgentSpend records amount against the agent's current period.
+// AddAgentSpend counts new spend against the agent's period at now.
 func AddAgentSpend(a *model.Agent, now time.Time, amount int64) {
 	switch a.SpendingLimitFrequency {
 	case model.FreqPerTransaction:
@@ -87,5 +87,22 @@ func AddAgentSpend(a *model.Agent, now time.Time, amount int64) {
 			a.Spend.WindowStart, a.Spend.Cents = ws, 0
 		}
 		a.Spend.Cents += amount
+	}
+}
+
+// AdjustAgentSpend changes the spend counted in the agent's period for an
+// amount first counted at when, if that period is still current.
+func AdjustAgentSpend(a *model.Agent, when time.Time, delta int64) {
+	switch a.SpendingLimitFrequency {
+	case model.FreqPerTransaction:
+	case model.FreqPer24Hours:
+		h := hourIndex(when)
+		if slot := h % 24; a.Spend.HourIndex[slot] == h {
+			a.Spend.Hours[slot] = max(0, a.Spend.Hours[slot]+delta)
+		}
+	default:
+		if a.Spend.WindowStart == windowStart(a.SpendingLimitFrequency, when) {
+			a.Spend.Cents = max(0, a.Spend.Cents+delta)
+		}
 	}
 }

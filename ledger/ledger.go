@@ -35,6 +35,19 @@ type Config struct {
 	CardLifetime time.Duration
 	// Logger receives operational messages. Default: discard.
 	Logger *slog.Logger
+	// HoldExpiry is how long an authorization that is not cleared holds
+	// funds before it expires and releases them. Default 7 days.
+	HoldExpiry time.Duration
+	// OverCapturePct is how far above the authorized amount a clearing may
+	// capture (tips), in percent; 0 allows no over-capture (the server's
+	// flag defaults to 20).
+	OverCapturePct int64
+	// RepeatWindow is how long a message's STAN and RRN are remembered to
+	// answer repeats with the first reply. Default 15 minutes.
+	RepeatWindow time.Duration
+	// OnEvents, when set, is called with the events of each change once the
+	// change is durable (webhook delivery wakes on it). It must not block.
+	OnEvents func([]model.Event)
 }
 
 func (c *Config) validate() error {
@@ -52,6 +65,18 @@ func (c *Config) validate() error {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.HoldExpiry == 0 {
+		c.HoldExpiry = 7 * 24 * time.Hour
+	}
+	if c.OverCapturePct < 0 || c.OverCapturePct > 1000 {
+		return fmt.Errorf("ledger: OverCapturePct must be 0..1000, got %d", c.OverCapturePct)
+	}
+	if c.RepeatWindow == 0 {
+		c.RepeatWindow = 15 * time.Minute
+	}
+	if c.HoldExpiry < 0 || c.RepeatWindow < 0 {
+		return errors.New("ledger: HoldExpiry and RepeatWindow must be positive")
 	}
 	return nil
 }
@@ -76,6 +101,7 @@ type shard struct {
 	users  map[string]*model.User
 	agents map[string]*model.Agent
 	cards  map[string]*model.Card
+	txns   shardTxns
 }
 
 // directory maps secondary keys to the user that owns them, which names the
@@ -100,7 +126,7 @@ func Open(cfg Config) (*Ledger, error) {
 	l := &Ledger{cfg: cfg, db: cfg.Store, vault: cfg.Vault, clock: cfg.Clock, log: cfg.Logger}
 	l.shards = make([]shard, cfg.Shards)
 	for i := range l.shards {
-		l.shards[i] = shard{users: map[string]*model.User{}, agents: map[string]*model.Agent{}, cards: map[string]*model.Card{}}
+		l.shards[i] = shard{users: map[string]*model.User{}, agents: map[string]*model.Agent{}, cards: map[string]*model.Card{}, txns: newShardTxns()}
 	}
 	l.dir = directory{
 		userOfAgent: map[string]string{}, userOfCard: map[string]string{}, cardByPANHash: map[string]string{},
@@ -162,10 +188,13 @@ func (l *Ledger) rebuild() error {
 	}); err != nil {
 		return err
 	}
-	return loadAll(l.db, store.TokensPrefix, func(t *model.AgentToken) {
+	if err := loadAll(l.db, store.TokensPrefix, func(t *model.AgentToken) {
 		l.dir.tokens[fmt.Sprintf("%x", t.Hash)] = t
 		l.dir.tokenByID[t.ID] = t
-	})
+	}); err != nil {
+		return err
+	}
+	return l.rebuildTxns()
 }
 
 func (l *Ledger) shardOf(userID string) *shard {
@@ -216,6 +245,7 @@ func (c *change) event(typ string, data any) string {
 	ev := model.Event{ID: c.l.ids.New(model.PrefixEvent, c.now), Type: typ, CreatedAt: model.Ms(c.now), Data: data}
 	c.put(store.EventKey(ev.ID), ev)
 	c.index(store.EventByTypeKey(typ, ev.ID))
+	c.index(store.OutboxKey(ev.ID))
 	c.events = append(c.events, ev)
 	return ev.ID
 }
@@ -238,8 +268,16 @@ func (c *change) apply(ctx context.Context, result any) error {
 	return c.l.db.Apply(c.b)
 }
 
-// wait blocks until the change is durable.
-func (c *change) wait() error { return c.b.Wait() }
+// wait blocks until the change is durable, then tells the event listener.
+func (c *change) wait() error {
+	if err := c.b.Wait(); err != nil {
+		return err
+	}
+	if len(c.events) > 0 && c.l.cfg.OnEvents != nil {
+		c.l.cfg.OnEvents(c.events)
+	}
+	return nil
+}
 
 // commit is apply and wait for changes that need no lock ordering.
 func (c *change) commit(ctx context.Context, result any) error {

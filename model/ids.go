@@ -77,3 +77,19 @@ func (g *IDGen) New(prefix string, now time.Time) string {
 
 // Ms converts a time to epoch milliseconds, the unit of every time field.
 func Ms(t time.Time) int64 { return t.UnixMilli() }
+
+// IDFloor returns the smallest ID with the given prefix that could have
+// been made at or after t, so a scan can start at a point in time.
+func IDFloor(prefix string, t time.Time) string {
+	ms := t.UnixMilli()
+	if ms < 0 {
+		ms = 0
+	}
+	buf := make([]byte, 0, len(prefix)+11)
+	buf = append(buf, prefix...)
+	buf = append(buf, '_')
+	for i := 9; i >= 0; i-- {
+		buf = append(buf, crockford[(uint64(ms)>>(uint(i)*5))&31])
+	}
+	return string(buf)
+}

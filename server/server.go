@@ -16,6 +16,7 @@ import (
 	"github.com/ledgersim/ledgersim/api"
 	"github.com/ledgersim/ledgersim/apikey"
 	"github.com/ledgersim/ledgersim/clock"
+	"github.com/ledgersim/ledgersim/iso"
 	"github.com/ledgersim/ledgersim/ledger"
 	"github.com/ledgersim/ledgersim/store"
 	"github.com/ledgersim/ledgersim/vault"
@@ -46,6 +47,17 @@ type Config struct {
 	// PublicURL is the base URL clients reach the HTTP API at (it prefixes
 	// verification links). Default http://localhost:<http port>.
 	PublicURL string
+	// ISOFraming is "binary2" (default: 2-byte length header) or "ascii4".
+	ISOFraming string
+	// HoldExpiry is how long an uncleared authorization holds funds.
+	// Default 7 days.
+	HoldExpiry time.Duration
+	// OverCapturePct is how far above the authorized amount a clearing may
+	// capture, in percent. Default 20; negative means none.
+	OverCapturePct int64
+	// RepeatWindow is how long STAN and RRN are remembered for repeats.
+	// Default 15 minutes.
+	RepeatWindow time.Duration
 	// Logger receives structured logs. Default: JSON to stderr.
 	Logger *slog.Logger
 	// KeyOut receives the one-time print of a generated API key. Default
@@ -83,6 +95,14 @@ func (c *Config) defaults() error {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	}
+	if c.OverCapturePct == 0 {
+		c.OverCapturePct = 20
+	} else if c.OverCapturePct < 0 {
+		c.OverCapturePct = 0
+	}
+	if _, err := iso.ParseFraming(orDefault(c.ISOFraming, "binary2")); err != nil {
+		return fmt.Errorf("server: --iso-framing: %w", err)
+	}
 	if c.KeyOut == nil {
 		c.KeyOut = os.Stdout
 	}
@@ -91,6 +111,11 @@ func (c *Config) defaults() error {
 
 // Server is a running ledgersim.
 type Server struct {
+	iso     *iso.Server
+	isoLn   net.Listener
+	vclock  *clock.Virtual
+	stopBg  chan struct{}
+	bgDone  chan struct{}
 	cfg     Config
 	log     *slog.Logger
 	db      *store.DB
@@ -128,20 +153,36 @@ func Start(cfg Config) (*Server, error) {
 	}
 	s.clock = clock.Real{}
 	if cfg.Clock == "virtual" {
-		s.clock = clock.NewVirtual(time.Now())
+		s.vclock = clock.NewVirtual(time.Now())
+		if err := restoreVirtualTime(db, s.vclock); err != nil {
+			return fail(err)
+		}
+		s.clock = s.vclock
 	}
 	keyHash, err := s.apiKeyHash()
 	if err != nil {
 		return fail(err)
 	}
-	l, err := ledger.Open(ledger.Config{Store: db, Vault: v, Clock: s.clock, KYCAuto: cfg.KYC == "auto", Logger: cfg.Logger})
+	l, err := ledger.Open(ledger.Config{Store: db, Vault: v, Clock: s.clock, KYCAuto: cfg.KYC == "auto", Logger: cfg.Logger,
+		HoldExpiry: cfg.HoldExpiry, OverCapturePct: cfg.OverCapturePct, RepeatWindow: cfg.RepeatWindow})
 	if err != nil {
 		return fail(err)
 	}
 	s.ledger = l
 
+	framing, _ := iso.ParseFraming(orDefault(cfg.ISOFraming, "binary2"))
+	s.iso, err = iso.NewServer(iso.Config{Addr: cfg.ISOAddr, Framing: framing, Logger: cfg.Logger}, &isoHost{l: l, log: cfg.Logger})
+	if err != nil {
+		return fail(err)
+	}
+	s.isoLn, err = net.Listen("tcp", cfg.ISOAddr)
+	if err != nil {
+		return fail(fmt.Errorf("server: listen %s: %w", cfg.ISOAddr, err))
+	}
+
 	s.httpLn, err = net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
+		_ = s.isoLn.Close()
 		return fail(fmt.Errorf("server: listen %s: %w", cfg.HTTPAddr, err))
 	}
 	public := cfg.PublicURL
@@ -149,15 +190,31 @@ func Start(cfg Config) (*Server, error) {
 		_, port, _ := net.SplitHostPort(s.httpLn.Addr().String())
 		public = "http://localhost:" + port
 	}
-	s.api, err = api.New(api.Config{Ledger: l, APIKeyHash: keyHash, PublicURL: public, Logger: cfg.Logger})
+	specJSON, err := iso.SpecJSON()
 	if err != nil {
 		_ = s.httpLn.Close()
+		_ = s.isoLn.Close()
+		return fail(err)
+	}
+	s.api, err = api.New(api.Config{Ledger: l, APIKeyHash: keyHash, PublicURL: public, Logger: cfg.Logger,
+		ISOSpecJSON: specJSON, VirtualClock: s.vclock, OnClockAdvance: s.clockAdvanced})
+	if err != nil {
+		_ = s.httpLn.Close()
+		_ = s.isoLn.Close()
 		return fail(err)
 	}
 	s.http = s.api.Server()
 	go func() { s.done <- s.http.Serve(s.httpLn) }()
+	go func() {
+		if err := s.iso.Serve(s.isoLn); err != nil && !errors.Is(err, iso.ErrServerClosed) {
+			s.done <- err
+		}
+	}()
+	s.stopBg, s.bgDone = make(chan struct{}), make(chan struct{})
+	go s.sweepLoop()
 	s.api.SetReady(true)
-	s.log.Info("ledgersim serving", "http", s.httpLn.Addr().String(), "dataDir", cfg.DataDir, "kyc", cfg.KYC, "clock", cfg.Clock)
+	s.log.Info("ledgersim serving", "http", s.httpLn.Addr().String(), "iso", s.isoLn.Addr().String(),
+		"dataDir", cfg.DataDir, "kyc", cfg.KYC, "clock", cfg.Clock)
 	return s, nil
 }
 
@@ -184,6 +241,61 @@ func (s *Server) apiKeyHash() ([]byte, error) {
 	fmt.Fprintf(s.cfg.KeyOut, "\nledgersim created an API key for this data directory. It is shown only now:\n\n    %s\n\nUse it as the Api-Key header. Start with --api-key (or LEDGERSIM_API_KEY) to choose your own.\n\n", key)
 	return h, nil
 }
+
+// sweepLoop expires holds and forgets old repeat references once a second.
+// With the virtual clock, clockAdvanced sweeps at once as well.
+func (s *Server) sweepLoop() {
+	defer close(s.bgDone)
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stopBg:
+			return
+		case <-t.C:
+			if _, err := s.ledger.Sweep(context.Background()); err != nil {
+				s.log.Error("hold sweep failed", "err", err)
+			}
+		}
+	}
+}
+
+// clockAdvanced persists the virtual time (so a restart resumes it) and
+// applies what the new time makes due.
+func (s *Server) clockAdvanced(ctx context.Context) error {
+	raw, _ := s.vclock.Now().MarshalText()
+	if err := s.db.PutSync(store.MetaKey("virtual-clock"), raw); err != nil {
+		return err
+	}
+	_, err := s.ledger.Sweep(ctx)
+	return err
+}
+
+func restoreVirtualTime(db *store.DB, v *clock.Virtual) error {
+	raw, err := db.Get(store.MetaKey("virtual-clock"))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var t time.Time
+	if err := t.UnmarshalText(raw); err != nil {
+		return fmt.Errorf("server: stored virtual time is corrupt: %w", err)
+	}
+	v.Set(t)
+	return nil
+}
+
+func orDefault(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}
+
+// ISOAddr is the bound address of the ISO 8583 listener.
+func (s *Server) ISOAddr() string { return s.isoLn.Addr().String() }
 
 // HTTPAddr is the bound address of the HTTP API.
 func (s *Server) HTTPAddr() string { return s.httpLn.Addr().String() }
@@ -221,9 +333,16 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.stopped = true
 	s.api.SetReady(false)
 	var errs []string
+	// ISO first: it answers every request it has read, and those answers
+	// need the store. Then HTTP, then the background sweep, then the store.
+	if err := s.iso.Shutdown(ctx); err != nil {
+		errs = append(errs, err.Error())
+	}
 	if err := s.http.ShutdownWithContext(ctx); err != nil {
 		errs = append(errs, err.Error())
 	}
+	close(s.stopBg)
+	<-s.bgDone
 	if err := s.db.Close(); err != nil {
 		errs = append(errs, err.Error())
 	}

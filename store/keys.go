@@ -22,6 +22,9 @@ const (
 	pTxnByAgent  = "xta/"
 	pAccessCard  = "xac/"
 	pEventByType = "xet/"
+	pOpen        = "xo/" // xo/<txnID>: an authorization that still holds funds
+	pReceipt     = "rc/" // rc/<txnID>: a receipt file
+	pOutbox      = "o/"  // o/<eventID>: an event not yet handed to webhook delivery
 )
 
 func key(parts ...string) []byte {
@@ -96,6 +99,18 @@ func AccessByCardKey(cardID, evID string) []byte { return key(pAccessCard, cardI
 // EventByTypeKey indexes an event under its type.
 func EventByTypeKey(typ, evID string) []byte { return key(pEventByType, typ, evID) }
 
+// OutboxKey marks an event as not yet handed to webhook delivery. It is
+// written in the same batch as the event, and deleted once the event's
+// deliveries are recorded, so a restart resumes exactly what was pending.
+func OutboxKey(evID string) []byte { return key(pOutbox, evID) }
+
+// OpenKey marks an authorization that still holds funds; the set of these
+// keys is what a restart rebuilds the holds from.
+func OpenKey(txnID string) []byte { return key(pOpen, txnID) }
+
+// ReceiptKey is the key of a receipt file.
+func ReceiptKey(txnID string) []byte { return key(pReceipt, txnID) }
+
 // Prefixes for scans.
 var (
 	UsersPrefix  = []byte(pUser)
@@ -106,6 +121,8 @@ var (
 	TxnsPrefix   = []byte(pTxn)
 	IntentPrefix = []byte(pIntent)
 	AccessPrefix = []byte(pAccess)
+	OutboxPrefix = []byte(pOutbox)
+	OpenPrefix   = []byte(pOpen)
 )
 
 // ChildPrefix is the scan prefix of an index: kind is one of the index

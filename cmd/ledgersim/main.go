@@ -8,8 +8,10 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/ledgersim/ledgersim/server"
 )
@@ -74,11 +76,34 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	ef.str(&cfg.CardKey, "card-key", "", "64 hex characters: master key for PAN encryption, PAN hashing and CVV derivation; default: keys.json in the data dir")
 	ef.str(&cfg.PublicURL, "public-url", "", "base URL clients reach the API at; default http://localhost:<port>")
 	ef.str(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	ef.str(&cfg.ISOFraming, "iso-framing", "binary2", "ISO 8583 length header: binary2 (2-byte) or ascii4 (4 ASCII digits)")
+	var holdExpiry, repeatWindow, overCapture string
+	ef.str(&holdExpiry, "hold-expiry", "168h", "how long an uncleared authorization holds funds")
+	ef.str(&repeatWindow, "repeat-window", "15m", "how long STAN+RRN are remembered to answer repeats")
+	ef.str(&overCapture, "over-capture-pct", "20", "how far above the authorized amount a clearing may capture, in percent (0 = none)")
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
 			return 0
 		}
 		return 2
+	}
+	var err error
+	if cfg.HoldExpiry, err = time.ParseDuration(holdExpiry); err != nil || cfg.HoldExpiry <= 0 {
+		fmt.Fprintf(stderr, "ledgersim: bad --hold-expiry %q\n", holdExpiry)
+		return 2
+	}
+	if cfg.RepeatWindow, err = time.ParseDuration(repeatWindow); err != nil || cfg.RepeatWindow <= 0 {
+		fmt.Fprintf(stderr, "ledgersim: bad --repeat-window %q\n", repeatWindow)
+		return 2
+	}
+	pct, err := strconv.ParseInt(overCapture, 10, 64)
+	if err != nil || pct < 0 || pct > 1000 {
+		fmt.Fprintf(stderr, "ledgersim: bad --over-capture-pct %q\n", overCapture)
+		return 2
+	}
+	cfg.OverCapturePct = pct
+	if pct == 0 {
+		cfg.OverCapturePct = -1 // the server's zero means its default
 	}
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(logLevel)); err != nil {

@@ -1,0 +1,405 @@
+package ledger
+
+import (
+	"context"
+	"time"
+
+	"github.com/ledgersim/ledgersim/authz"
+	"github.com/ledgersim/ledgersim/model"
+	"github.com/ledgersim/ledgersim/store"
+)
+
+// FollowUp is a message about an earlier authorization: a clearing (0220),
+// a reversal (0400, 0401, 0420, 0421), or their simulate endpoints.
+type FollowUp struct {
+	Source string
+	MTI    string
+	Class  byte
+	// The original is found by TxnID (API), by DE 90 (STAN and DE 7 of the
+	// original), or by RRN and approval code.
+	TxnID        string
+	PAN          string
+	OriginalData string
+	RRN          string
+	AuthCode     string
+	STAN         string
+	TxnTime      string
+	TerminalID   string
+	AcquirerID   string
+	AmountCents  int64 // DE 4: the final amount of a clearing
+	Currency     string
+	// Replacement is DE 95's actual amount: what remains after a partial
+	// reversal. Without it a reversal is full.
+	ReplacementCents int64
+	HasReplacement   bool
+	// Merchant data, for a force post (a clearing without an original).
+	MerchantID string
+	Merchant   string
+	City       string
+	Country    string
+	MCC        string
+}
+
+// locate finds the shard and the original of a follow-up. It returns the
+// locked shard (or nil when even the card is unknown), and the original's
+// ref (nil when not found).
+func (l *Ledger) locate(f *FollowUp) (s *shard, cardID string, ref *txnRef, err error) {
+	if f.TxnID != "" {
+		t, err := l.loadTxn(f.TxnID)
+		if err != nil {
+			return nil, "", nil, err
+		}
+		s = l.shardOf(t.UserID)
+		s.mu.Lock()
+		r := s.txns.byID[t.ID]
+		if r == nil {
+			// Not open: a completed or reversed transaction is acted on
+			// through its record.
+			r = &txnRef{id: t.ID, userID: t.UserID}
+		}
+		return s, t.CardID, r, nil
+	}
+	var userID string
+	if f.PAN != "" {
+		var ok bool
+		if cardID, userID, ok = l.findCardByPAN(f.PAN); !ok {
+			return nil, "", nil, nil
+		}
+		s = l.shardOf(userID)
+		s.mu.Lock()
+		return s, cardID, s.findOriginal(f), nil
+	}
+	// DE 90 without DE 2: the original's shard is not known, so look in
+	// each. This is the rare path; networks send DE 2.
+	for i := range l.shards {
+		sh := &l.shards[i]
+		sh.mu.Lock()
+		if r := sh.findOriginal(f); r != nil {
+			return sh, "", r, nil
+		}
+		sh.mu.Unlock()
+	}
+	return nil, "", nil, nil
+}
+
+func (s *shard) findOriginal(f *FollowUp) *txnRef {
+	if len(f.OriginalData) >= 20 {
+		if r := s.txns.refs[origKeySTAN(f.OriginalData[4:10], f.OriginalData[10:20])]; r != nil {
+			return r
+		}
+	}
+	if f.RRN != "" && f.AuthCode != "" {
+		return s.txns.refs[origKeyRRN(f.RRN, f.AuthCode)]
+	}
+	return nil
+}
+
+// Clear completes an authorization with its final amount (0220). Less than
+// authorized releases the rest of the hold; more is allowed up to the
+// over-capture percentage. Without an original it is a force post.
+func (l *Ledger) Clear(ctx context.Context, f *FollowUp) (Outcome, error) {
+	now := l.clock.Now()
+	s, cardID, ref, err := l.locate(f)
+	if err != nil {
+		return Outcome{}, err
+	}
+	if s == nil {
+		if f.PAN != "" {
+			return declined(authz.CodeInvalidCard, authz.ReasonInvalidCard), nil
+		}
+		return declined(authz.CodeNoOriginal, "original_not_found"), nil
+	}
+	defer s.mu.Unlock()
+	fp := fingerprint(f.Class, cardID, authz.Purchase, f.AmountCents, f.Currency, f.MerchantID, f.TerminalID, 0)
+	if out, seen := s.replay(f.Class, f.STAN, f.RRN, fp); seen {
+		return out, nil
+	}
+	if f.Currency != "" && f.Currency != "840" {
+		return declined(authz.CodeNotPermitted, authz.ReasonCurrency), nil
+	}
+	if f.AmountCents < 0 {
+		return declined(authz.CodeInvalidAmount, authz.ReasonInvalidAmount), nil
+	}
+	c := l.begin(now)
+	if ref == nil {
+		if cardID == "" {
+			return declined(authz.CodeNoOriginal, "original_not_found"), nil
+		}
+		return l.forcePost(ctx, s, c, cardID, f, fp, now)
+	}
+	t, err := l.loadTxn(ref.id)
+	if err != nil {
+		return Outcome{}, err
+	}
+	if cardID != "" && t.CardID != cardID {
+		return l.forcePost(ctx, s, c, cardID, f, fp, now)
+	}
+	switch t.Status {
+	case model.TxnCompleted:
+		// Cleared already: the clearing is acknowledged and changes nothing,
+		// so an authorization is never completed twice.
+		return Outcome{Code: authz.CodeApproved, AuthCode: t.AuthorizationCode, TxnID: t.ID, Txn: t}, nil
+	case model.TxnAuthorized:
+	default:
+		return declined(authz.CodeInvalidTxn, "original_"+t.Status), nil
+	}
+	final := f.AmountCents
+	if final > t.AmountCents+t.AmountCents*l.cfg.OverCapturePct/100 {
+		return declined(authz.CodeInvalidAmount, "over_capture_limit"), nil
+	}
+	user, card, agent := s.users[t.UserID], s.cards[t.CardID], s.agents[t.AgentID]
+	nu, nc, na := *user, *card, *agent
+	authAt := time.UnixMilli(t.AuthorizedAt).UTC()
+	delta := final - t.AmountCents
+	authz.AdjustCardSpend(&nc, authAt, delta)
+	authz.AdjustAgentSpend(&na, authAt, delta)
+	nu.PendingCents -= t.HoldCents
+	nu.SettledCents -= final
+	nu.UpdatedAt = model.Ms(now)
+	t.AmountCents, t.HoldCents, t.Status = final, 0, model.TxnCompleted
+	t.SettledAt, t.UpdatedAt = model.Ms(now), model.Ms(now)
+	if nc.Type == model.CardSingle && nc.Status != model.CardClosed {
+		closeCard(c, &nc, "single_use_completed")
+	}
+	c.event(model.EvtTxnCompleted, txnEventData(t))
+	c.put(store.TxnKey(t.ID), t)
+	c.b.Delete(store.OpenKey(t.ID))
+	c.put(store.UserKey(nu.ID), &nu)
+	c.put(store.CardKey(nc.ID), &nc)
+	c.put(store.AgentKey(na.ID), &na)
+	out := Outcome{Code: authz.CodeApproved, AuthCode: t.AuthorizationCode, TxnID: t.ID, Txn: t}
+	if err := c.apply(ctx, out); err != nil {
+		return Outcome{}, err
+	}
+	*user, *card, *agent = nu, nc, na
+	s.txns.close(ref, model.Ms(now)+l.cfg.RepeatWindow.Milliseconds())
+	l.rememberFollowUp(s, f, fp, t, now)
+	return out, c.wait()
+}
+
+// rememberFollowUp keeps a follow-up's STAN and RRN so that its repeat gets
+// the same reply.
+func (l *Ledger) rememberFollowUp(s *shard, f *FollowUp, fp uint64, t *model.Transaction, now time.Time) {
+	if f.STAN == "" || f.RRN == "" {
+		return
+	}
+	s.txns.add(&txnRef{id: t.ID, userID: t.UserID, fingerprint: fp, code: authz.CodeApproved, authCode: t.AuthorizationCode,
+		until: model.Ms(now) + l.cfg.RepeatWindow.Milliseconds(), keys: []string{repeatKey(f.Class, f.STAN, f.RRN)}})
+}
+
+func (l *Ledger) forcePost(ctx context.Context, s *shard, c *change, cardID string, f *FollowUp, fp uint64, now time.Time) (Outcome, error) {
+	card := s.cards[cardID]
+	user := s.users[card.UserID]
+	nu := *user
+	t := &model.Transaction{
+		ID: l.ids.New(model.PrefixTransaction, now), CardID: card.ID, AgentID: card.AgentID, UserID: card.UserID,
+		Kind: model.KindPurchase, Status: model.TxnCompleted, AmountCents: f.AmountCents, AuthorizedAmountCents: 0,
+		Currency: "USD", MerchantName: f.Merchant, MerchantID: f.MerchantID, MerchantCity: f.City, MerchantCountry: f.Country,
+		MCC: f.MCC, ResponseCode: authz.CodeApproved, ForcePost: true, Source: f.Source, MTI: f.MTI, STAN: f.STAN,
+		RRN: f.RRN, TxnTime: f.TxnTime, TerminalID: f.TerminalID, AcquirerID: f.AcquirerID, Fingerprint: fp,
+		CreatedAt: model.Ms(now), UpdatedAt: model.Ms(now), SettledAt: model.Ms(now),
+	}
+	t.AuthorizationCode = authCode(t.ID)
+	nu.SettledCents -= f.AmountCents
+	nu.UpdatedAt = model.Ms(now)
+	c.event(model.EvtTxnCompleted, txnEventData(t))
+	c.put(store.TxnKey(t.ID), t)
+	c.index(store.TxnByCardKey(t.CardID, t.ID))
+	c.index(store.TxnByUserKey(t.UserID, t.ID))
+	c.index(store.TxnByAgentKey(t.AgentID, t.ID))
+	c.put(store.UserKey(nu.ID), &nu)
+	out := Outcome{Code: authz.CodeApproved, AuthCode: t.AuthorizationCode, TxnID: t.ID, Txn: t}
+	if err := c.apply(ctx, out); err != nil {
+		return Outcome{}, err
+	}
+	*user = nu
+	l.rememberFollowUp(s, f, fp, t, now)
+	return out, c.wait()
+}
+
+// Reverse voids an authorization in full, or partially down to DE 95's
+// amount. A completed transaction is reversed by crediting back what is
+// reversed.
+func (l *Ledger) Reverse(ctx context.Context, f *FollowUp) (Outcome, error) {
+	now := l.clock.Now()
+	s, cardID, ref, err := l.locate(f)
+	if err != nil {
+		return Outcome{}, err
+	}
+	if s == nil {
+		return declined(authz.CodeNoOriginal, "original_not_found"), nil
+	}
+	defer s.mu.Unlock()
+	fp := fingerprint(f.Class, cardID, authz.Purchase, f.AmountCents, f.Currency, f.MerchantID, f.TerminalID, f.ReplacementCents)
+	if out, seen := s.replay(f.Class, f.STAN, f.RRN, fp); seen {
+		return out, nil
+	}
+	if ref == nil {
+		return declined(authz.CodeNoOriginal, "original_not_found"), nil
+	}
+	t, err := l.loadTxn(ref.id)
+	if err != nil {
+		return Outcome{}, err
+	}
+	if cardID != "" && t.CardID != cardID {
+		return declined(authz.CodeNoOriginal, "original_not_found"), nil
+	}
+	if t.Status == model.TxnReversed || t.Status == model.TxnDeclined {
+		// Reversed already: acknowledged, nothing changes.
+		return Outcome{Code: authz.CodeApproved, TxnID: t.ID, AuthCode: t.AuthorizationCode, Txn: t}, nil
+	}
+	remaining := int64(0)
+	if f.HasReplacement {
+		remaining = f.ReplacementCents
+	}
+	if remaining < 0 || remaining > t.AmountCents {
+		return declined(authz.CodeInvalidAmount, "reversal_exceeds_original"), nil
+	}
+	if remaining == t.AmountCents {
+		return Outcome{Code: authz.CodeApproved, TxnID: t.ID, AuthCode: t.AuthorizationCode, Txn: t}, nil
+	}
+	c := l.begin(now)
+	out, err := l.reverseLocked(ctx, s, c, ref, t, remaining, "reversal", now)
+	if err != nil {
+		return Outcome{}, err
+	}
+	l.rememberFollowUp(s, f, fp, t, now)
+	return out, c.wait()
+}
+
+// reverseLocked reverses t down to remaining (0 = full) within c and applies
+// c. The caller holds the shard lock and waits on c.
+func (l *Ledger) reverseLocked(ctx context.Context, s *shard, c *change, ref *txnRef, t *model.Transaction, remaining int64, reason string, now time.Time) (Outcome, error) {
+	user, card, agent := s.users[t.UserID], s.cards[t.CardID], s.agents[t.AgentID]
+	nu, nc, na := *user, *card, *agent
+	released := t.AmountCents - remaining
+	original := t.AmountCents
+	authAt := time.UnixMilli(t.AuthorizedAt).UTC()
+	wasOpen := t.Status == model.TxnAuthorized
+	if wasOpen {
+		nu.PendingCents -= t.HoldCents - remaining
+		t.HoldCents = remaining
+		authz.AdjustCardSpend(&nc, authAt, -released)
+		authz.AdjustAgentSpend(&na, authAt, -released)
+	} else {
+		nu.SettledCents += released
+	}
+	t.AmountCents = remaining
+	t.ReversedCents += released
+	t.UpdatedAt = model.Ms(now)
+	if remaining == 0 {
+		t.Status, t.ReversedAt, t.ReversalReason = model.TxnReversed, model.Ms(now), reason
+		if nc.Type == model.CardSingle && wasOpen {
+			// A voided purchase leaves a single-use card unused.
+			nc.Usage.Used = false
+		}
+		c.b.Delete(store.OpenKey(t.ID))
+	}
+	nu.UpdatedAt = model.Ms(now)
+	data := txnEventData(t)
+	data["originalAmount"], data["reversedAmount"], data["reason"] = original, released, reason
+	c.event(model.EvtTxnReversed, data)
+	c.put(store.TxnKey(t.ID), t)
+	c.put(store.UserKey(nu.ID), &nu)
+	c.put(store.CardKey(nc.ID), &nc)
+	c.put(store.AgentKey(na.ID), &na)
+	out := Outcome{Code: authz.CodeApproved, AuthCode: t.AuthorizationCode, TxnID: t.ID, Txn: t}
+	if err := c.apply(ctx, out); err != nil {
+		return Outcome{}, err
+	}
+	*user, *card, *agent = nu, nc, na
+	if remaining == 0 && ref.open {
+		s.txns.close(ref, model.Ms(now)+l.cfg.RepeatWindow.Milliseconds())
+	}
+	return out, nil
+}
+
+// Refund credits part or all of a completed purchase back to its user as a
+// transaction of its own.
+func (l *Ledger) Refund(ctx context.Context, txnID string, amount int64) (Outcome, error) {
+	now := l.clock.Now()
+	orig, err := l.loadTxn(txnID)
+	if err != nil {
+		return Outcome{}, err
+	}
+	s := l.shardOf(orig.UserID)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if orig, err = l.loadTxn(txnID); err != nil {
+		return Outcome{}, err
+	}
+	if orig.Kind != model.KindPurchase || orig.Status != model.TxnCompleted {
+		return Outcome{}, conflict("transaction_not_refundable", "Only a completed purchase can be refunded; this transaction is "+orig.Status+".")
+	}
+	if amount <= 0 || amount > orig.AmountCents-orig.RefundedCents {
+		return Outcome{}, invalid("parameter_invalid", "amount", "The refund must be positive and at most what is left to refund of the original.")
+	}
+	user := s.users[orig.UserID]
+	nu := *user
+	nu.SettledCents += amount
+	nu.UpdatedAt = model.Ms(now)
+	orig.RefundedCents += amount
+	orig.UpdatedAt = model.Ms(now)
+	t := &model.Transaction{
+		ID: l.ids.New(model.PrefixTransaction, now), CardID: orig.CardID, AgentID: orig.AgentID, UserID: orig.UserID,
+		Kind: model.KindRefund, Status: model.TxnCompleted, AmountCents: amount, AuthorizedAmountCents: amount,
+		Currency: "USD", MerchantName: orig.MerchantName, MerchantID: orig.MerchantID, MerchantCity: orig.MerchantCity,
+		MerchantCountry: orig.MerchantCountry, MCC: orig.MCC, ResponseCode: authz.CodeApproved, OriginalID: orig.ID,
+		Source: "api", CreatedAt: model.Ms(now), UpdatedAt: model.Ms(now), SettledAt: model.Ms(now),
+	}
+	t.AuthorizationCode = authCode(t.ID)
+	c := l.begin(now)
+	c.event(model.EvtTxnRefunded, txnEventData(t))
+	c.put(store.TxnKey(t.ID), t)
+	c.put(store.TxnKey(orig.ID), orig)
+	c.index(store.TxnByCardKey(t.CardID, t.ID))
+	c.index(store.TxnByUserKey(t.UserID, t.ID))
+	c.index(store.TxnByAgentKey(t.AgentID, t.ID))
+	c.put(store.UserKey(nu.ID), &nu)
+	out := Outcome{Code: authz.CodeApproved, AuthCode: t.AuthorizationCode, TxnID: t.ID, Txn: t}
+	if err := c.apply(ctx, out); err != nil {
+		return Outcome{}, err
+	}
+	*user = nu
+	return out, c.wait()
+}
+
+// Sweep expires the holds of authorizations not cleared within HoldExpiry
+// and forgets repeat references older than RepeatWindow. Its cost is
+// proportional to what expires. The server calls it every second, and the
+// virtual clock's advance calls it at once.
+func (l *Ledger) Sweep(ctx context.Context) (expired int, err error) {
+	now := l.clock.Now()
+	nowMs := model.Ms(now)
+	for i := range l.shards {
+		s := &l.shards[i]
+		s.mu.Lock()
+		var waits []*change
+		for len(s.txns.holds) > 0 && s.txns.holds[0].holdExpires <= nowMs {
+			ref := s.txns.holds[0]
+			t, lerr := l.loadTxn(ref.id)
+			if lerr != nil || t.Status != model.TxnAuthorized {
+				s.txns.close(ref, nowMs)
+				continue
+			}
+			c := l.begin(now)
+			if _, lerr := l.reverseLocked(ctx, s, c, ref, t, 0, "expired", now); lerr != nil {
+				err = lerr
+				break
+			}
+			waits = append(waits, c)
+			expired++
+		}
+		s.txns.queue.popExpired(nowMs, s.txns.drop)
+		s.mu.Unlock()
+		for _, c := range waits {
+			if werr := c.wait(); werr != nil && err == nil {
+				err = werr
+			}
+		}
+		if err != nil {
+			return expired, err
+		}
+	}
+	return expired, nil
+}

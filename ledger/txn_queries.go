@@ -1,0 +1,171 @@
+package ledger
+
+import (
+	"context"
+	"errors"
+
+	"github.com/ledgersim/ledgersim/model"
+	"github.com/ledgersim/ledgersim/store"
+)
+
+// GetTxn returns a transaction.
+func (l *Ledger) GetTxn(id string) (model.Transaction, error) {
+	t, err := l.loadTxn(id)
+	if err != nil {
+		return model.Transaction{}, err
+	}
+	return *t, nil
+}
+
+// TxnFilter selects transactions; empty fields select all.
+type TxnFilter struct {
+	CardID, UserID, AgentID, Status string
+}
+
+// ListTxns pages through transactions, newest first. The most selective
+// index available is scanned; the other filters are applied to its records.
+func (l *Ledger) ListTxns(f TxnFilter, p ListParams) (Page[model.Transaction], error) {
+	keep := func(t *model.Transaction) bool {
+		return (f.CardID == "" || t.CardID == f.CardID) && (f.UserID == "" || t.UserID == f.UserID) &&
+			(f.AgentID == "" || t.AgentID == f.AgentID) && (f.Status == "" || t.Status == f.Status)
+	}
+	load := func(id string) (model.Transaction, bool, error) {
+		t, err := l.loadTxn(id)
+		if err != nil {
+			var le *Error
+			if errors.As(err, &le) {
+				return model.Transaction{}, false, nil
+			}
+			return model.Transaction{}, false, err
+		}
+		return *t, true, nil
+	}
+	switch {
+	case f.CardID != "":
+		return listIndexed(l.db, store.TxnByCardKey(f.CardID, ""), p, load, keep)
+	case f.AgentID != "":
+		return listIndexed(l.db, store.TxnByAgentKey(f.AgentID, ""), p, load, keep)
+	case f.UserID != "":
+		return listIndexed(l.db, store.TxnByUserKey(f.UserID, ""), p, load, keep)
+	}
+	return listRecords(l.db, store.TxnsPrefix, p, keep, func(t *model.Transaction) string { return t.ID })
+}
+
+// TxnPatch changes a transaction's metadata. A Set flag with a nil value
+// removes the field.
+type TxnPatch struct {
+	SetNotes    bool
+	Notes       *string
+	SetTags     bool
+	Tags        []string
+	SetCategory bool
+	Category    *string
+}
+
+// lockTxn loads a transaction under its user's shard lock, so metadata
+// changes never race a clearing or reversal rewriting the same record.
+func (l *Ledger) lockTxn(id string) (*shard, *model.Transaction, error) {
+	t, err := l.loadTxn(id)
+	if err != nil {
+		return nil, nil, err
+	}
+	s := l.shardOf(t.UserID)
+	s.mu.Lock()
+	if t, err = l.loadTxn(id); err != nil {
+		s.mu.Unlock()
+		return nil, nil, err
+	}
+	return s, t, nil
+}
+
+// UpdateTxn applies a metadata patch.
+func (l *Ledger) UpdateTxn(ctx context.Context, id string, p TxnPatch) (model.Transaction, error) {
+	now := l.clock.Now()
+	s, t, err := l.lockTxn(id)
+	if err != nil {
+		return model.Transaction{}, err
+	}
+	defer s.mu.Unlock()
+	if p.SetNotes {
+		t.Notes = p.Notes
+	}
+	if p.SetTags {
+		t.Tags = p.Tags
+	}
+	if p.SetCategory {
+		t.Category = p.Category
+	}
+	t.UpdatedAt = model.Ms(now)
+	c := l.begin(now)
+	c.put(store.TxnKey(t.ID), t)
+	if err := c.commit(ctx, *t); err != nil {
+		return model.Transaction{}, err
+	}
+	return *t, nil
+}
+
+// PutReceipt attaches a receipt: a file (data with its MIME type) or a URL.
+func (l *Ledger) PutReceipt(ctx context.Context, id string, r model.Receipt, data []byte) (model.Transaction, error) {
+	now := l.clock.Now()
+	s, t, err := l.lockTxn(id)
+	if err != nil {
+		return model.Transaction{}, err
+	}
+	defer s.mu.Unlock()
+	r.UploadedAt = model.Ms(now)
+	t.Receipt = &r
+	t.UpdatedAt = model.Ms(now)
+	c := l.begin(now)
+	c.put(store.TxnKey(t.ID), t)
+	if data != nil {
+		c.b.Put(store.ReceiptKey(t.ID), data)
+	} else {
+		c.b.Delete(store.ReceiptKey(t.ID))
+	}
+	if err := c.commit(ctx, *t); err != nil {
+		return model.Transaction{}, err
+	}
+	return *t, nil
+}
+
+// GetReceipt returns a transaction's receipt and, for an uploaded file, its
+// bytes.
+func (l *Ledger) GetReceipt(id string) (model.Receipt, []byte, error) {
+	t, err := l.loadTxn(id)
+	if err != nil {
+		return model.Receipt{}, nil, err
+	}
+	if t.Receipt == nil {
+		return model.Receipt{}, nil, notFound("receipt_not_found", "receipt for transaction", id)
+	}
+	if t.Receipt.URL != "" {
+		return *t.Receipt, nil, nil
+	}
+	data, err := l.db.Get(store.ReceiptKey(id))
+	if err != nil {
+		return model.Receipt{}, nil, err
+	}
+	return *t.Receipt, data, nil
+}
+
+// DeleteReceipt removes a transaction's receipt.
+func (l *Ledger) DeleteReceipt(ctx context.Context, id string) (model.Transaction, error) {
+	now := l.clock.Now()
+	s, t, err := l.lockTxn(id)
+	if err != nil {
+		return model.Transaction{}, err
+	}
+	defer s.mu.Unlock()
+	if t.Receipt == nil {
+		return model.Transaction{}, notFound("receipt_not_found", "receipt for transaction", id)
+	}
+	t.Receipt = nil
+	t.UpdatedAt = model.Ms(now)
+	c := l.begin(now)
+	c.put(store.TxnKey(t.ID), t)
+	c.b.Delete(store.ReceiptKey(t.ID))
+	if err := c.commit(ctx, *t); err != nil {
+		return model.Transaction{}, err
+	}
+	return *t, nil
+}

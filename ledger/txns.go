@@ -1,0 +1,393 @@
+package ledger
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"hash/fnv"
+	"strings"
+	"time"
+
+	"github.com/ledgersim/ledgersim/authz"
+	"github.com/ledgersim/ledgersim/model"
+	"github.com/ledgersim/ledgersim/store"
+	"github.com/ledgersim/ledgersim/vault"
+)
+
+// Message classes for repeat detection: a repeat is recognised within its
+// class, so a reversal that quotes its original's STAN and RRN is not taken
+// for a repeat of the original.
+const (
+	ClassAuth      byte = 'a' // 0100, 0101
+	ClassAdvice    byte = 'v' // 0120
+	ClassFinancial byte = 'f' // 0200
+	ClassClearing  byte = 'c' // 0220
+	ClassReversal  byte = 'r' // 0400, 0401, 0420, 0421
+)
+
+// AuthRequest is an authorization from any source: an ISO 8583 0100, 0101,
+// 0120 or 0200, or POST /v1/simulate/authorization.
+type AuthRequest struct {
+	Source      string // "iso" or "api"
+	MTI         string
+	Class       byte
+	PAN         string // the ISO path finds the card by PAN
+	CardID      string // the API path names the card
+	Kind        authz.Kind
+	AmountCents int64
+	Currency    string // ISO 4217 numeric
+	Expiry      string // DE 14 YYMM, "" when not presented
+	CVV2        string
+	HasCVV2     bool
+	MerchantID  string
+	Merchant    string
+	City        string
+	Country     string
+	MCC         string
+	STAN        string
+	RRN         string
+	TxnTime     string // DE 7
+	TerminalID  string
+	AcquirerID  string
+	// OriginalData is DE 90; on a refund it names the purchase refunded.
+	OriginalData string
+	Advice       bool // 0120: record, never decline on policy
+	Complete     bool // 0200: authorize and complete in one
+}
+
+// Outcome is the reply to a message: its response code and what goes with
+// it.
+type Outcome struct {
+	Code           string
+	Reason         string
+	AuthCode       string
+	TxnID          string
+	AvailableCents int64
+	HasBalance     bool
+	// Replayed marks the first reply to an earlier message, returned to a
+	// repeat without applying anything.
+	Replayed bool
+	// Txn is the transaction as it stands after the message, when there is
+	// one.
+	Txn *model.Transaction
+}
+
+func declined(code, reason string) Outcome { return Outcome{Code: code, Reason: reason} }
+
+// findCard resolves the card an ISO message is for. A malformed or unknown
+// PAN is code 14.
+func (l *Ledger) findCardByPAN(pan string) (cardID, userID string, ok bool) {
+	if !vault.Luhn(pan) {
+		return "", "", false
+	}
+	h := l.vault.Hash(pan)
+	l.dir.mu.RLock()
+	defer l.dir.mu.RUnlock()
+	cardID, found := l.dir.cardByPANHash[h]
+	if !found || cardID == pendingPAN {
+		return "", "", false
+	}
+	return cardID, l.dir.userOfCard[cardID], true
+}
+
+func fingerprint(class byte, cardID string, procKind authz.Kind, amount int64, currency, merchantID, terminal string, replacement int64) uint64 {
+	h := fnv.New64a()
+	var b [8]byte
+	h.Write([]byte{class, byte(procKind)})
+	h.Write([]byte(cardID))
+	binary.BigEndian.PutUint64(b[:], uint64(amount))
+	h.Write(b[:])
+	binary.BigEndian.PutUint64(b[:], uint64(replacement))
+	h.Write(b[:])
+	h.Write([]byte(currency + "|" + merchantID + "|" + terminal))
+	return h.Sum64()
+}
+
+// replay answers a message whose class, STAN and RRN were seen: the first
+// reply when the content is the same, 94 when it is not.
+func (s *shard) replay(class byte, stan, rrn string, fp uint64) (Outcome, bool) {
+	if stan == "" || rrn == "" {
+		return Outcome{}, false
+	}
+	ref, ok := s.txns.refs[repeatKey(class, stan, rrn)]
+	if !ok {
+		return Outcome{}, false
+	}
+	if ref.fingerprint != fp {
+		return declined(authz.CodeDuplicate, authz.ReasonDuplicate), true
+	}
+	return Outcome{Code: ref.code, Reason: ref.reason, AuthCode: ref.authCode, TxnID: ref.id, Replayed: true}, true
+}
+
+// Authorize decides an authorization and records it.
+func (l *Ledger) Authorize(ctx context.Context, r *AuthRequest) (Outcome, error) {
+	now := l.clock.Now()
+	var cardID, userID string
+	if r.CardID != "" {
+		cardID = r.CardID
+		var ok bool
+		if userID, ok = l.userOfCard(cardID); !ok {
+			return Outcome{}, notFound("card_not_found", "card", cardID)
+		}
+	} else {
+		var ok bool
+		if cardID, userID, ok = l.findCardByPAN(r.PAN); !ok {
+			return declined(authz.CodeInvalidCard, authz.ReasonInvalidCard), nil
+		}
+	}
+	s := l.shardOf(userID)
+	s.mu.Lock()
+	card := s.cards[cardID]
+	user := s.users[userID]
+	agent := s.agents[card.AgentID]
+	fp := fingerprint(r.Class, cardID, r.Kind, r.AmountCents, r.Currency, r.MerchantID, r.TerminalID, 0)
+	if out, seen := s.replay(r.Class, r.STAN, r.RRN, fp); seen {
+		s.mu.Unlock()
+		return out, nil
+	}
+	req := authz.Request{
+		Kind: r.Kind, AmountCents: r.AmountCents, Currency: r.Currency, Expiry: r.Expiry,
+		CVVPresent: r.HasCVV2, MerchantID: r.MerchantID, MerchantKey: merchantKey(r.Merchant), MCC: r.MCC, Advice: r.Advice,
+	}
+	if r.HasCVV2 {
+		// The CVV2 is checked against the one derived from the card's own PAN
+		// and expiry: the ISO path has the PAN in hand; the API path has none.
+		req.CVVMatch = r.PAN != "" && l.vault.CheckCVV(r.PAN, card.Expiry(), r.CVV2)
+	}
+	d := authz.Decide(&authz.Input{Req: &req, Card: card, Agent: agent, User: user, HintKey: merchantKey(card.MerchantHint), Now: now})
+
+	if r.Kind == authz.BalanceInquiry {
+		avail := user.AvailableCents()
+		s.mu.Unlock()
+		out := Outcome{Code: d.Code, Reason: d.Reason}
+		if d.Approved() {
+			out.AvailableCents, out.HasBalance = avail, true
+		}
+		return out, nil
+	}
+
+	c := l.begin(now)
+	nu, nc, na := *user, *card, *agent
+	t := &model.Transaction{
+		ID: l.ids.New(model.PrefixTransaction, now), CardID: card.ID, AgentID: card.AgentID, UserID: card.UserID,
+		Kind: model.KindPurchase, AmountCents: r.AmountCents, AuthorizedAmountCents: r.AmountCents, Currency: "USD",
+		MerchantName: r.Merchant, MerchantID: r.MerchantID, MerchantCity: r.City, MerchantCountry: r.Country, MCC: r.MCC,
+		ResponseCode: d.Code, DeclinedReason: d.Reason, Source: r.Source, MTI: r.MTI, STAN: r.STAN, RRN: r.RRN,
+		TxnTime: r.TxnTime, TerminalID: r.TerminalID, AcquirerID: r.AcquirerID, Fingerprint: fp, StandIn: r.Advice,
+		CreatedAt: model.Ms(now), UpdatedAt: model.Ms(now),
+	}
+	ref := &txnRef{id: t.ID, userID: userID, fingerprint: fp, code: d.Code, reason: d.Reason, until: model.Ms(now) + l.cfg.RepeatWindow.Milliseconds()}
+	if r.STAN != "" && r.RRN != "" {
+		ref.keys = append(ref.keys, repeatKey(r.Class, r.STAN, r.RRN))
+	}
+	var changedCards []*model.Card
+	var agentChanged, userChanged, cardChanged bool
+	switch {
+	case !d.Approved():
+		t.Status = model.TxnDeclined
+		t.AmountCents = r.AmountCents
+		if d.Drift {
+			c.event(model.EvtCardMerchantDrift, driftData(card, r, "declined"))
+		}
+		if d.FreezeCard {
+			cardChanged = true
+			nc.Status = model.CardFrozen
+			nc.UpdatedAt = model.Ms(now)
+			c.event(model.EvtCardFrozen, map[string]any{"cardId": nc.ID, "agentId": nc.AgentID, "userId": nc.UserID, "status": nc.Status, "previousStatus": card.Status, "reason": "merchant_drift"})
+		}
+		if d.LimitExceeded {
+			c.event(model.EvtAgentLimitExceeded, limitData(&na, r.AmountCents, now, d.SuspendAgent))
+		}
+		if d.SuspendAgent {
+			changedCards = l.setAgentStatus(c, s, &na, model.AgentSuspended)
+			agentChanged = true
+			na.UpdatedAt = model.Ms(now)
+		}
+		c.event(model.EvtTxnDeclined, txnEventData(t))
+	case r.Kind == authz.Refund:
+		t.Kind, t.Status, t.SettledAt = model.KindRefund, model.TxnCompleted, model.Ms(now)
+		if r.OriginalData != "" {
+			if code := l.linkRefund(s, c, t, r.OriginalData, now); code != "" {
+				s.mu.Unlock()
+				c.b.Discard()
+				return declined(code, authz.ReasonInvalidAmount), nil
+			}
+		}
+		nu.SettledCents += r.AmountCents
+		userChanged = true
+		t.AuthorizationCode = authCode(t.ID)
+		c.event(model.EvtTxnRefunded, txnEventData(t))
+	case r.Kind == authz.Verification:
+		t.Kind, t.Status, t.AuthorizationCode = model.KindVerification, model.TxnCompleted, authCode(t.ID)
+		t.AuthorizedAt, t.SettledAt = model.Ms(now), model.Ms(now)
+		c.event(model.EvtTxnAuthorized, txnEventData(t))
+	default:
+		t.AuthorizationCode, t.AuthorizedAt = authCode(t.ID), model.Ms(now)
+		amt := r.AmountCents
+		nc.Usage.AuthCount++
+		authz.AddCardSpend(&nc, now, amt)
+		authz.AddAgentSpend(&na, now, amt)
+		agentChanged, userChanged, cardChanged = true, true, true
+		if nc.Type == model.CardSingle {
+			nc.Usage.Used = true
+		} else if nc.MerchantHint == "" && nc.Usage.LockedMerchant == "" {
+			nc.Usage.LockedMerchant = authz.LockKey(r.MerchantID, req.MerchantKey)
+		}
+		nc.UpdatedAt = model.Ms(now)
+		if d.Drift {
+			c.event(model.EvtCardMerchantDrift, driftData(card, r, "approved"))
+		}
+		if d.LimitExceeded {
+			c.event(model.EvtAgentLimitExceeded, limitData(&na, amt, now, false))
+		}
+		c.event(model.EvtTxnAuthorized, txnEventData(t))
+		if r.Complete {
+			t.Status, t.SettledAt = model.TxnCompleted, model.Ms(now)
+			nu.SettledCents -= amt
+			if nc.Type == model.CardSingle {
+				closeCard(c, &nc, "single_use_completed")
+			}
+			c.event(model.EvtTxnCompleted, txnEventData(t))
+		} else {
+			t.Status, t.HoldCents = model.TxnAuthorized, amt
+			t.HoldExpiresAt = model.Ms(now) + l.cfg.HoldExpiry.Milliseconds()
+			nu.PendingCents += amt
+			ref.open, ref.holdExpires = true, t.HoldExpiresAt
+			c.index(store.OpenKey(t.ID))
+		}
+		if r.STAN != "" && r.TxnTime != "" {
+			ref.keys = append(ref.keys, origKeySTAN(r.STAN, r.TxnTime))
+		}
+		if r.RRN != "" {
+			ref.keys = append(ref.keys, origKeyRRN(r.RRN, t.AuthorizationCode))
+		}
+	}
+	ref.authCode = t.AuthorizationCode
+	c.put(store.TxnKey(t.ID), t)
+	c.index(store.TxnByCardKey(t.CardID, t.ID))
+	c.index(store.TxnByUserKey(t.UserID, t.ID))
+	c.index(store.TxnByAgentKey(t.AgentID, t.ID))
+	if userChanged {
+		nu.UpdatedAt = model.Ms(now)
+		c.put(store.UserKey(nu.ID), &nu)
+	}
+	if cardChanged {
+		c.put(store.CardKey(nc.ID), &nc)
+	}
+	if agentChanged {
+		c.put(store.AgentKey(na.ID), &na)
+	}
+	out := Outcome{Code: d.Code, Reason: d.Reason, AuthCode: t.AuthorizationCode, TxnID: t.ID, Txn: t}
+	if err := c.apply(ctx, out); err != nil {
+		s.mu.Unlock()
+		return Outcome{}, err
+	}
+	if userChanged {
+		*user = nu
+	}
+	if cardChanged {
+		*card = nc
+	}
+	if agentChanged {
+		*agent = na
+		for _, cc := range changedCards {
+			*s.cards[cc.ID] = *cc
+		}
+	}
+	s.txns.add(ref)
+	s.mu.Unlock()
+	return out, c.wait()
+}
+
+func closeCard(c *change, card *model.Card, reason string) {
+	prev := card.Status
+	card.Status, card.ClosedAt, card.UpdatedAt = model.CardClosed, model.Ms(c.now), model.Ms(c.now)
+	c.event(model.EvtCardClosed, map[string]any{"cardId": card.ID, "agentId": card.AgentID, "userId": card.UserID, "status": card.Status, "previousStatus": prev, "reason": reason})
+}
+
+func driftData(card *model.Card, r *AuthRequest, outcome string) map[string]any {
+	return map[string]any{"cardId": card.ID, "agentId": card.AgentID, "userId": card.UserID, "merchantHint": card.MerchantHint,
+		"merchantName": r.Merchant, "merchantId": r.MerchantID, "onDrift": card.OnDrift, "outcome": outcome}
+}
+
+func limitData(a *model.Agent, amount int64, now time.Time, suspended bool) map[string]any {
+	return map[string]any{"agentId": a.ID, "userId": a.UserID, "spendingLimit": a.SpendingLimit,
+		"spendingLimitFrequency": a.SpendingLimitFrequency, "currentSpend": authz.AgentSpend(a, now), "amount": amount,
+		"onLimitExceeded": a.OnLimitExceeded, "suspended": suspended}
+}
+
+// txnEventData is a transaction's event payload (facts section 9.3).
+func txnEventData(t *model.Transaction) map[string]any {
+	status := t.Status
+	if status == model.TxnAuthorized {
+		status = "pending" // the webhook payloads use the API enum
+	}
+	d := map[string]any{"transactionId": t.ID, "cardId": t.CardID, "agentId": t.AgentID, "userId": t.UserID,
+		"amount": t.AmountCents, "authorizedAmount": t.AuthorizedAmountCents, "currency": t.Currency,
+		"merchantName": t.MerchantName, "merchantCategoryCode": t.MCC, "merchantCategory": t.MCC, "status": status}
+	if t.DeclinedReason != "" {
+		d["declinedReason"] = t.DeclinedReason
+	}
+	if t.SettledAt != 0 {
+		d["postedAt"] = t.SettledAt
+	}
+	if t.AttestationStatus != "" {
+		d["attestationStatus"] = t.AttestationStatus
+	}
+	if t.IntentID != "" {
+		d["intentId"] = t.IntentID
+	}
+	if t.OriginalID != "" {
+		d["originalTransactionId"] = t.OriginalID
+	}
+	return d
+}
+
+// merchantKey is the merchant name as compared for locks and hints.
+func merchantKey(name string) string {
+	var b strings.Builder
+	for _, r := range strings.ToUpper(name) {
+		if (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9') {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// loadTxn reads a transaction record.
+func (l *Ledger) loadTxn(id string) (*model.Transaction, error) {
+	t := new(model.Transaction)
+	if err := l.db.GetJSON(store.TxnKey(id), t); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, notFound("transaction_not_found", "transaction", id)
+		}
+		return nil, err
+	}
+	return t, nil
+}
+
+// linkRefund ties an ISO refund to the purchase named by DE 90 and checks
+// that it refunds no more than is left of it. It returns a decline code, or
+// "" when the refund may go ahead (also when the original is not known: a
+// merchant credit needs no original).
+func (l *Ledger) linkRefund(s *shard, c *change, refund *model.Transaction, de90 string, now time.Time) string {
+	if len(de90) < 20 {
+		return ""
+	}
+	ref, ok := s.txns.refs[origKeySTAN(de90[4:10], de90[10:20])]
+	if !ok {
+		return ""
+	}
+	orig, err := l.loadTxn(ref.id)
+	if err != nil || orig.CardID != refund.CardID {
+		return ""
+	}
+	if refund.AmountCents > orig.AmountCents-orig.RefundedCents {
+		return authz.CodeInvalidAmount
+	}
+	orig.RefundedCents += refund.AmountCents
+	orig.UpdatedAt = model.Ms(now)
+	refund.OriginalID = orig.ID
+	c.put(store.TxnKey(orig.ID), orig)
+	return ""
+}
