@@ -33,9 +33,15 @@ func TestDecide(t *testing.T) {
 		{"approve", nil, CodeApproved, "", nil},
 		{"closed card", func(r *Request, c *model.Card, a *model.Agent, u *model.User, h *string) { c.Status = model.CardClosed }, CodeNotPermitted, ReasonCardClosed, nil},
 		{"frozen card", func(r *Request, c *model.Card, a *model.Agent, u *model.User, h *string) { c.Status = model.CardFrozen }, CodeRestrictedCard, ReasonCardFrozen, nil},
-		{"not activated", func(r *Request, c *model.Card, a *model.Agent, u *model.User, h *string) { c.Status = model.CardNotActivated }, CodeRestrictedCard, ReasonCardNotActivated, nil},
-		{"user not approved", func(r *Request, c *model.Card, a *model.Agent, u *model.User, h *string) { u.Status = model.UserPending }, CodeRestrictedCard, ReasonUserNotVerified, nil},
-		{"agent suspended", func(r *Request, c *model.Card, a *model.Agent, u *model.User, h *string) { a.Status = model.AgentSuspended }, CodeRestrictedCard, ReasonAgentSuspended, nil},
+		{"not activated", func(r *Request, c *model.Card, a *model.Agent, u *model.User, h *string) {
+			c.Status = model.CardNotActivated
+		}, CodeRestrictedCard, ReasonCardNotActivated, nil},
+		{"user not approved", func(r *Request, c *model.Card, a *model.Agent, u *model.User, h *string) {
+			u.Status = model.UserPending
+		}, CodeRestrictedCard, ReasonUserNotVerified, nil},
+		{"agent suspended", func(r *Request, c *model.Card, a *model.Agent, u *model.User, h *string) {
+			a.Status = model.AgentSuspended
+		}, CodeRestrictedCard, ReasonAgentSuspended, nil},
 		{"wrong expiry", func(r *Request, c *model.Card, a *model.Agent, u *model.User, h *string) { r.Expiry = "2904" }, CodeExpiredCard, ReasonInvalidExpiry, nil},
 		{"no expiry presented", func(r *Request, c *model.Card, a *model.Agent, u *model.User, h *string) { r.Expiry = "" }, CodeApproved, "", nil},
 		{"ttl over", func(r *Request, c *model.Card, a *model.Agent, u *model.User, h *string) {
@@ -47,7 +53,9 @@ func TestDecide(t *testing.T) {
 			c.ExpYear, c.ExpMonth, r.Expiry = "2026", "02", "2602"
 		}, CodeExpiredCard, ReasonExpiredCard, nil},
 		{"cvv mismatch", func(r *Request, c *model.Card, a *model.Agent, u *model.User, h *string) { r.CVVPresent = true }, CodeCVVMismatch, ReasonCVVMismatch, nil},
-		{"cvv match", func(r *Request, c *model.Card, a *model.Agent, u *model.User, h *string) { r.CVVPresent, r.CVVMatch = true, true }, CodeApproved, "", nil},
+		{"cvv match", func(r *Request, c *model.Card, a *model.Agent, u *model.User, h *string) {
+			r.CVVPresent, r.CVVMatch = true, true
+		}, CodeApproved, "", nil},
 		{"currency", func(r *Request, c *model.Card, a *model.Agent, u *model.User, h *string) { r.Currency = "978" }, CodeNotPermitted, ReasonCurrency, nil},
 		{"zero purchase amount", func(r *Request, c *model.Card, a *model.Agent, u *model.User, h *string) { r.AmountCents = 0 }, CodeInvalidAmount, ReasonInvalidAmount, nil},
 		{"single used", func(r *Request, c *model.Card, a *model.Agent, u *model.User, h *string) {
@@ -75,8 +83,12 @@ func TestDecide(t *testing.T) {
 			c.Limits.PerMonth = i64(5000)
 			c.Usage.MonthStart, c.Usage.MonthCents = MonthStart(now.AddDate(0, -1, 0)), 4500
 		}, CodeApproved, "", nil},
-		{"locked merchant", func(r *Request, c *model.Card, a *model.Agent, u *model.User, h *string) { c.Usage.LockedMerchant = "M9|WALMART" }, CodeDoNotHonor, ReasonBlockedMerchant, nil},
-		{"same locked merchant", func(r *Request, c *model.Card, a *model.Agent, u *model.User, h *string) { c.Usage.LockedMerchant = "M1|DOORDASH" }, CodeApproved, "", nil},
+		{"locked merchant", func(r *Request, c *model.Card, a *model.Agent, u *model.User, h *string) {
+			c.Usage.LockedMerchant = "M9|WALMART"
+		}, CodeDoNotHonor, ReasonBlockedMerchant, nil},
+		{"same locked merchant", func(r *Request, c *model.Card, a *model.Agent, u *model.User, h *string) {
+			c.Usage.LockedMerchant = "M1|DOORDASH"
+		}, CodeApproved, "", nil},
 		{"drift freeze", func(r *Request, c *model.Card, a *model.Agent, u *model.User, h *string) {
 			*h, c.OnDrift = "AMAZON", model.DriftFreeze
 		}, CodeDoNotHonor, ReasonMerchantDrift, func(t *testing.T, d Decision) { require.True(t, d.FreezeCard) }},
@@ -111,7 +123,9 @@ func TestDecide(t *testing.T) {
 		{"refund on closed card", func(r *Request, c *model.Card, a *model.Agent, u *model.User, h *string) {
 			r.Kind, c.Status = Refund, model.CardClosed
 		}, CodeApproved, "", nil},
-		{"refund foreign currency", func(r *Request, c *model.Card, a *model.Agent, u *model.User, h *string) { r.Kind, r.Currency = Refund, "978" }, CodeNotPermitted, ReasonCurrency, nil},
+		{"refund foreign currency", func(r *Request, c *model.Card, a *model.Agent, u *model.User, h *string) {
+			r.Kind, r.Currency = Refund, "978"
+		}, CodeNotPermitted, ReasonCurrency, nil},
 		{"verification skips amount rules", func(r *Request, c *model.Card, a *model.Agent, u *model.User, h *string) {
 			r.Kind, r.AmountCents, u.SettledCents = Verification, 0, 0
 		}, CodeApproved, "", nil},
