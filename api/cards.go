@@ -207,11 +207,14 @@ type credentialsView struct {
 	Object          string `json:"object"`
 	AccessEventID   string `json:"accessEventId"`
 	ExposureMode    string `json:"exposureMode"`
-	PAN             string `json:"pan"`
-	CVV             string `json:"cvv"`
-	ExpirationMonth string `json:"expirationMonth"`
-	ExpirationYear  string `json:"expirationYear"`
+	IntentID        string `json:"intentId,omitempty"`
+	PAN             string `json:"pan,omitempty"`
+	CVV             string `json:"cvv,omitempty"`
+	ExpirationMonth string `json:"expirationMonth,omitempty"`
+	ExpirationYear  string `json:"expirationYear,omitempty"`
 	Last4           string `json:"last4"`
+	DetailsToken    string `json:"detailsToken,omitempty"`
+	TokenExpiresAt  int64  `json:"tokenExpiresAt,omitempty"`
 }
 
 func (a *API) cardDetails(rc *reqCtx) error {
@@ -243,8 +246,9 @@ func (a *API) cardDetails(rc *reqCtx) error {
 	// cached by anything between the server and the caller.
 	rc.fc.Response.Header.Set("Cache-Control", "no-store")
 	rc.writeJSON(200, credentialsView{Object: "card_credentials", AccessEventID: creds.AccessEvent.ID,
-		ExposureMode: creds.AccessEvent.ExposureMode, PAN: creds.PAN, CVV: creds.CVV,
-		ExpirationMonth: creds.ExpMonth, ExpirationYear: creds.ExpYear, Last4: creds.Last4})
+		ExposureMode: creds.AccessEvent.ExposureMode, IntentID: creds.AccessEvent.IntentID, PAN: creds.PAN, CVV: creds.CVV,
+		ExpirationMonth: creds.ExpMonth, ExpirationYear: creds.ExpYear, Last4: creds.Last4,
+		DetailsToken: creds.DetailsToken, TokenExpiresAt: creds.TokenExpiresAt})
 	return nil
 }
 

@@ -70,6 +70,14 @@ func (a *API) register() {
 	r.add("DELETE", "/v1/transactions/{id}/receipt", scopeAgent, a.deleteReceipt)
 	r.add("GET", "/v1/cards/{id}/transactions", scopeAgent, a.listCardTxns)
 
+	// Intents and the browser extension's side of extensionOnly cards. The
+	// extension presents only the single-use details token it was handed.
+	r.add("POST", "/v1/cards/{id}/intents", scopeAgent, a.createIntent)
+	r.add("GET", "/v1/cards/{id}/intents", scopeAgent, a.listIntents)
+	r.add("GET", "/v1/intents/{id}", scopeAgent, a.getIntent)
+	r.add("POST", "/v1/intents/{id}/cancel", scopeAgent, a.cancelIntent)
+	pub("POST", "/v1/extension/redeem", a.redeemDetailsToken)
+
 	r.add("GET", "/v1/iso/spec", scopeAdmin, a.isoSpec)
 }
 

@@ -19,6 +19,7 @@ func TestAgentTokenScope(t *testing.T) {
 	raw := map[string]any{"purpose": "p", "type": "multi", "credentialExposure": "rawPan", "acknowledgeRawPanRisk": true}
 	card1 := e.Must(201, "POST", "/v1/agents/"+agent1+"/cards", raw).Str("id")
 	card2 := e.Must(201, "POST", "/v1/agents/"+agent2+"/cards", raw).Str("id")
+	e.Must(201, "POST", "/v1/cards/"+card1+"/intents", map[string]any{"intentId": "i1", "summary": "buy"})
 	as := func(status int, method, path string, body any) *testenv.Resp {
 		t.Helper()
 		return e.Must(status, method, path, body, "Api-Key", tok1)
@@ -46,6 +47,14 @@ func TestAgentTokenScope(t *testing.T) {
 		{"own card", "GET", "/v1/cards/" + card1, nil, 200, ""},
 		{"own cards list", "GET", "/v1/agents/" + agent1 + "/cards", nil, 200, ""},
 		{"own details", "POST", "/v1/cards/" + card1 + "/details", map[string]any{"summary": "buy"}, 200, ""},
+		{"own intents", "GET", "/v1/cards/" + card1 + "/intents", nil, 200, ""},
+		{"declare on own card", "POST", "/v1/cards/" + card1 + "/intents", map[string]any{"intentId": "i2", "summary": "more"}, 201, ""},
+		{"declare on other card", "POST", "/v1/cards/" + card2 + "/intents", map[string]any{"intentId": "x", "summary": "steal"}, 404, "card_not_found"},
+		{"other intents", "GET", "/v1/cards/" + card2 + "/intents", nil, 404, "card_not_found"},
+		{"own transactions", "GET", "/v1/transactions", nil, 200, ""},
+		{"other agent's transactions", "GET", "/v1/transactions?agentId=" + agent2, nil, 404, "agent_not_found"},
+		{"other card's transactions", "GET", "/v1/cards/" + card2 + "/transactions", nil, 404, "card_not_found"},
+		{"simulate authorization", "POST", "/v1/simulate/authorization", map[string]any{"cardId": card1, "amount": 1}, 403, "insufficient_permissions"},
 		{"own access events", "GET", "/v1/cards/" + card1 + "/access-events", nil, 200, ""},
 		{"own balance", "GET", "/v1/balances/" + user1, nil, 200, ""},
 		{"other card", "GET", "/v1/cards/" + card2, nil, 404, "card_not_found"},

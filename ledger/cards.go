@@ -3,8 +3,13 @@ package ledger
 import (
 	"context"
 	"crypto/rand"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"time"
+
+	"github.com/ledgersim/ledgersim/apikey"
+	"github.com/ledgersim/ledgersim/matcher"
 
 	"github.com/ledgersim/ledgersim/model"
 	"github.com/ledgersim/ledgersim/store"
@@ -328,21 +333,33 @@ type Attestation struct {
 	Actor            string // who asked: "api_key" or the agent token's ID
 }
 
-// Credentials is the result of a card-details read.
+// Credentials is the result of a card-details read. For a rawPan card it
+// carries the card data; for an extensionOnly card a single-use token the
+// browser extension redeems for it.
 type Credentials struct {
-	AccessEvent model.AccessEvent
-	PAN         string
-	CVV         string
-	ExpMonth    string
-	ExpYear     string
-	Last4       string
+	AccessEvent    model.AccessEvent
+	PAN            string
+	CVV            string
+	ExpMonth       string
+	ExpYear        string
+	Last4          string
+	DetailsToken   string
+	TokenExpiresAt int64
 }
 
+// Card-details access limits (the platform's credential-access guide).
+const (
+	MaxAccessesPerHour = 10
+	DetailsTokenTTL    = 120 * time.Second
+)
+
 // ReadDetails records an access event for the attestation and returns the
-// card's credentials. Only rawPan cards return credentials here; other
-// exposure modes are refused.
+// card's credentials as its exposure mode allows. A multi-use card needs a
+// pending intent; the access is tied to it, and the intent then waits up to
+// 24 hours for its transaction.
 func (l *Ledger) ReadDetails(ctx context.Context, cardID string, at Attestation) (Credentials, error) {
 	now := l.clock.Now()
+	nowMs := model.Ms(now)
 	s, card, err := l.lockCard(cardID)
 	if err != nil {
 		return Credentials{}, err
@@ -351,12 +368,32 @@ func (l *Ledger) ReadDetails(ctx context.Context, cardID string, at Attestation)
 	if card.Status != model.CardActive {
 		return Credentials{}, &Error{Kind: KindInvalid, Code: "card_not_active", Message: fmt.Sprintf("The card is %s; credentials are available only for active cards.", card.Status)}
 	}
-	switch card.CredentialExposure {
-	case model.ExposureNever:
+	if card.CredentialExposure == model.ExposureNever {
 		return Credentials{}, &Error{Kind: KindForbidden, Code: "credentials_not_exposed", Message: "This card's credentialExposure is 'never': its credentials cannot be retrieved."}
-	case model.ExposureRawPAN:
-	default:
-		return Credentials{}, &Error{Kind: KindForbidden, Code: "extension_required", Message: "This card's credentials are available only through the browser extension (credentialExposure 'extensionOnly')."}
+	}
+	hourAgo := nowMs - int64(time.Hour/time.Millisecond)
+	var recent []int64
+	for _, t := range card.Usage.RecentAccesses {
+		if t > hourAgo {
+			recent = append(recent, t)
+		}
+	}
+	if len(recent) >= MaxAccessesPerHour {
+		wait := (recent[0] - hourAgo + 999) / 1000
+		return Credentials{}, &Error{Kind: KindLimited, Code: "credential_access_limit", RetryAfterSeconds: int(max(wait, 1)),
+			Message: fmt.Sprintf("A card's credentials may be read at most %d times an hour.", MaxAccessesPerHour)}
+	}
+	// The newest pending intent is the one being acted on.
+	var intentID string
+	s.intents.Pending(card.ID, func(p matcher.Pending) bool {
+		if p.ExpiresMs > nowMs {
+			intentID = p.ID
+		}
+		return true
+	})
+	if intentID == "" && card.Type == model.CardMulti {
+		return Credentials{}, &Error{Kind: KindConflict, Code: "intent_required",
+			Message: "Declare what the card is about to be used for with POST /v1/cards/" + card.ID + "/intents before requesting its details."}
 	}
 	pan, err := l.vault.Open(card.ID, card.PANEnc)
 	if err != nil {
@@ -366,19 +403,93 @@ func (l *Ledger) ReadDetails(ctx context.Context, cardID string, at Attestation)
 		ID: l.ids.New(model.PrefixEvent, now), CardID: card.ID, AgentID: card.AgentID, UserID: card.UserID, Actor: at.Actor,
 		ExposureMode: card.CredentialExposure, Summary: at.Summary, ExpectedAmount: at.ExpectedAmount,
 		ExpectedCurrency: at.ExpectedCurrency, MerchantText: at.MerchantText, Reason: at.Reason, ClientContext: at.ClientContext,
-		CreatedAt: model.Ms(now),
+		IntentID: intentID, CreatedAt: nowMs,
 	}
-	creds := Credentials{AccessEvent: ev, PAN: pan, CVV: l.vault.CVV(pan, card.Expiry()), ExpMonth: card.ExpMonth, ExpYear: card.ExpYear, Last4: card.Last4}
+	creds := Credentials{AccessEvent: ev, Last4: card.Last4}
 	c := l.begin(now)
+	if card.CredentialExposure == model.ExposureRawPAN {
+		creds.PAN, creds.CVV, creds.ExpMonth, creds.ExpYear = pan, l.vault.CVV(pan, card.Expiry()), card.ExpMonth, card.ExpYear
+	} else {
+		secret := "tok_" + apikey.New("")[:32]
+		h := apikey.Hash(secret)
+		creds.DetailsToken, creds.TokenExpiresAt = secret, nowMs+DetailsTokenTTL.Milliseconds()
+		c.put(store.DetailsTokenKey(hex.EncodeToString(h)), model.DetailsToken{Hash: h, CardID: card.ID, UserID: card.UserID,
+			AccessEventID: ev.ID, ExpiresAt: creds.TokenExpiresAt})
+	}
+	nc := *card
+	nc.Usage.LastAccessAt, nc.Usage.LastAccessEventID = nowMs, ev.ID
+	nc.Usage.RecentAccesses = append(recent, nowMs)
+	c.put(store.CardKey(nc.ID), &nc)
 	c.put(store.AccessEventKey(ev.ID), ev)
 	c.index(store.AccessByCardKey(card.ID, ev.ID))
-	c.event(model.EvtCredentialAccessed, map[string]any{"accessEventId": ev.ID, "cardId": card.ID, "agentId": card.AgentID, "userId": card.UserID, "exposureMode": ev.ExposureMode, "summary": ev.Summary})
-	// The idempotency record would keep the PAN and CVV at rest, so card
-	// details are never replayed from it: they are read again instead.
-	if err := c.commit(withoutIdem(ctx), creds); err != nil {
+	var intentExpiry int64
+	if intentID != "" {
+		it, err := l.loadIntent(intentID)
+		if err != nil {
+			c.b.Discard()
+			return Credentials{}, err
+		}
+		intentExpiry = nowMs + DetailsIntentWait.Milliseconds()
+		it.AccessEventID, it.DetailsAccessedAt, it.ExpiresAt, it.UpdatedAt = ev.ID, nowMs, intentExpiry, nowMs
+		c.put(store.IntentKey(it.ID), it)
+	}
+	c.event(model.EvtCredentialAccessed, map[string]any{"accessEventId": ev.ID, "cardId": card.ID, "agentId": card.AgentID,
+		"userId": card.UserID, "exposureMode": ev.ExposureMode, "summary": ev.Summary, "intentId": intentID,
+		"expectedAmount": ev.ExpectedAmount, "merchantText": ev.MerchantText, "reason": ev.Reason})
+	// The idempotency record would keep card data at rest, so card details
+	// are never replayed from it: they are read again instead.
+	if err := c.apply(withoutIdem(ctx), creds); err != nil {
 		return Credentials{}, err
 	}
-	return creds, nil
+	*card = nc
+	if intentID != "" {
+		s.intents.SetExpiry(intentID, intentExpiry)
+	}
+	return creds, c.wait()
+}
+
+// RedeemDetailsToken is the browser extension's side of an extensionOnly
+// card: it exchanges a details token, once and within its lifetime, for the
+// card's credentials.
+func (l *Ledger) RedeemDetailsToken(ctx context.Context, token string) (Credentials, error) {
+	now := l.clock.Now()
+	h := apikey.Hash(token)
+	key := store.DetailsTokenKey(hex.EncodeToString(h))
+	var dt model.DetailsToken
+	if err := l.db.GetJSON(key, &dt); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return Credentials{}, &Error{Kind: KindNotFound, Code: "token_not_found", Param: "detailsToken", Message: "No such details token."}
+		}
+		return Credentials{}, err
+	}
+	s, card, err := l.lockCard(dt.CardID)
+	if err != nil {
+		return Credentials{}, err
+	}
+	defer s.mu.Unlock()
+	if err := l.db.GetJSON(key, &dt); err != nil { // re-read under the lock
+		return Credentials{}, err
+	}
+	switch {
+	case dt.RedeemedAt != 0:
+		return Credentials{}, conflict("token_already_redeemed", "This details token was already redeemed; request the details again.")
+	case model.Ms(now) >= dt.ExpiresAt:
+		return Credentials{}, &Error{Kind: KindConflict, Code: "token_expired", Message: "This details token has expired; request the details again."}
+	case card.Status != model.CardActive:
+		return Credentials{}, &Error{Kind: KindInvalid, Code: "card_not_active", Message: "The card is " + card.Status + "."}
+	}
+	pan, err := l.vault.Open(card.ID, card.PANEnc)
+	if err != nil {
+		return Credentials{}, err
+	}
+	dt.RedeemedAt = model.Ms(now)
+	c := l.begin(now)
+	c.put(key, dt)
+	if err := c.commit(withoutIdem(ctx), nil); err != nil {
+		return Credentials{}, err
+	}
+	return Credentials{AccessEvent: model.AccessEvent{ID: dt.AccessEventID, ExposureMode: model.ExposureExtension},
+		PAN: pan, CVV: l.vault.CVV(pan, card.Expiry()), ExpMonth: card.ExpMonth, ExpYear: card.ExpYear, Last4: card.Last4}, nil
 }
 
 // ListAccessEvents pages through a card's access events, newest first.

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ledgersim/ledgersim/clock"
+	"github.com/ledgersim/ledgersim/matcher"
 	"github.com/ledgersim/ledgersim/model"
 	"github.com/ledgersim/ledgersim/store"
 	"github.com/ledgersim/ledgersim/vault"
@@ -97,11 +98,12 @@ type Ledger struct {
 // shard holds the records of the users that hash to it. Every field is
 // guarded by mu.
 type shard struct {
-	mu     sync.Mutex
-	users  map[string]*model.User
-	agents map[string]*model.Agent
-	cards  map[string]*model.Card
-	txns   shardTxns
+	mu      sync.Mutex
+	users   map[string]*model.User
+	agents  map[string]*model.Agent
+	cards   map[string]*model.Card
+	txns    shardTxns
+	intents *matcher.Index
 }
 
 // directory maps secondary keys to the user that owns them, which names the
@@ -126,7 +128,7 @@ func Open(cfg Config) (*Ledger, error) {
 	l := &Ledger{cfg: cfg, db: cfg.Store, vault: cfg.Vault, clock: cfg.Clock, log: cfg.Logger}
 	l.shards = make([]shard, cfg.Shards)
 	for i := range l.shards {
-		l.shards[i] = shard{users: map[string]*model.User{}, agents: map[string]*model.Agent{}, cards: map[string]*model.Card{}, txns: newShardTxns()}
+		l.shards[i] = shard{users: map[string]*model.User{}, agents: map[string]*model.Agent{}, cards: map[string]*model.Card{}, txns: newShardTxns(), intents: matcher.NewIndex()}
 	}
 	l.dir = directory{
 		userOfAgent: map[string]string{}, userOfCard: map[string]string{}, cardByPANHash: map[string]string{},
@@ -192,6 +194,9 @@ func (l *Ledger) rebuild() error {
 		l.dir.tokens[fmt.Sprintf("%x", t.Hash)] = t
 		l.dir.tokenByID[t.ID] = t
 	}); err != nil {
+		return err
+	}
+	if err := l.rebuildIntents(); err != nil {
 		return err
 	}
 	return l.rebuildTxns()

@@ -391,6 +391,21 @@ func (l *Ledger) Sweep(ctx context.Context) (expired int, err error) {
 			expired++
 		}
 		s.txns.queue.popExpired(nowMs, s.txns.drop)
+		if err == nil && s.intents.Len() > 0 {
+			c := l.begin(now)
+			if n, ierr := l.expireIntents(s, c, now); ierr != nil {
+				err = ierr
+				c.b.Discard()
+			} else if n > 0 {
+				if aerr := c.apply(ctx, nil); aerr != nil {
+					err = aerr
+				} else {
+					waits = append(waits, c)
+				}
+			} else {
+				c.b.Discard()
+			}
+		}
 		s.mu.Unlock()
 		for _, c := range waits {
 			if werr := c.wait(); werr != nil && err == nil {

@@ -240,6 +240,12 @@ func (l *Ledger) Authorize(ctx context.Context, r *AuthRequest) (Outcome, error)
 		if d.LimitExceeded {
 			c.event(model.EvtAgentLimitExceeded, limitData(&na, amt, now, false))
 		}
+		l.correlate(c, card, t, now)
+		if err := l.resolveIntent(s, c, t, now); err != nil {
+			s.mu.Unlock()
+			c.b.Discard()
+			return Outcome{}, err
+		}
 		c.event(model.EvtTxnAuthorized, txnEventData(t))
 		if r.Complete {
 			t.Status, t.SettledAt = model.TxnCompleted, model.Ms(now)
@@ -390,4 +396,23 @@ func (l *Ledger) linkRefund(s *shard, c *change, refund *model.Transaction, de90
 	refund.OriginalID = orig.ID
 	c.put(store.TxnKey(orig.ID), orig)
 	return ""
+}
+
+// correlate sets a purchase's attestation status from the card's last
+// credential access: attested within the card's attestation window,
+// stale after it, unattested with none. The latter two record card.anomaly.
+func (l *Ledger) correlate(c *change, card *model.Card, t *model.Transaction, now time.Time) {
+	last := card.Usage.LastAccessAt
+	switch {
+	case last == 0:
+		t.AttestationStatus = model.Unattested
+	case model.Ms(now)-last <= card.AttestationWindowMinutes*int64(time.Minute/time.Millisecond):
+		t.AttestationStatus, t.AccessEventID = model.Attested, card.Usage.LastAccessEventID
+		return
+	default:
+		t.AttestationStatus, t.AccessEventID = model.Stale, card.Usage.LastAccessEventID
+	}
+	c.event(model.EvtCardAnomaly, map[string]any{"cardId": card.ID, "agentId": card.AgentID, "userId": card.UserID,
+		"transactionId": t.ID, "anomaly": t.AttestationStatus + "_spend", "attestationStatus": t.AttestationStatus,
+		"accessEventId": t.AccessEventID, "amount": t.AmountCents, "merchantName": t.MerchantName})
 }

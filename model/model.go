@@ -199,6 +199,12 @@ type CardUsage struct {
 	LockedMerchant string `json:"lockedMerchant,omitempty"`
 	// Used marks a single-use card that has an open or settled authorization.
 	Used bool `json:"used,omitempty"`
+	// The last card-details access, for attestation correlation.
+	LastAccessAt      int64  `json:"lastAccessAt,omitempty"`
+	LastAccessEventID string `json:"lastAccessEventId,omitempty"`
+	// RecentAccesses are the times of the last accesses (newest last), for
+	// the limit on credential retrievals per hour.
+	RecentAccesses []int64 `json:"recentAccesses,omitempty"`
 }
 
 // AgentToken is an agent-scoped credential. Only its hash is kept.

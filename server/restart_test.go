@@ -36,11 +36,12 @@ func TestRestartKeepsEverything(t *testing.T) {
 	card := e.Must(201, "POST", "/v1/agents/"+agentID+"/cards", raw, h()...).Str("id")
 	frozen := e.Must(201, "POST", "/v1/agents/"+agentID+"/cards", raw, h()...).Str("id")
 	e.Must(200, "POST", "/v1/cards/"+frozen+"/freeze", nil, h()...)
+	e.Must(201, "POST", "/v1/cards/"+card+"/intents", map[string]any{"intentId": "o-1", "summary": "lunch", "expectedAmount": 2500, "expectedMerchant": "DoorDash"}, h()...)
 	creds := e.Must(200, "POST", "/v1/cards/"+card+"/details", map[string]any{"summary": "before"}, h()...)
 
 	paths := []string{"/v1/users/" + userID, "/v1/balances/" + userID, "/v1/agents/" + agentID, "/v1/cards/" + card,
 		"/v1/cards/" + frozen, "/v1/agents/" + agentID + "/cards", "/v1/users", "/v1/agents", "/v1/cards/" + card + "/access-events",
-		"/v1/users/" + userID + "/funding", "/v1/agents/" + agentID + "/tokens"}
+		"/v1/users/" + userID + "/funding", "/v1/agents/" + agentID + "/tokens", "/v1/cards/" + card + "/intents"}
 	before := map[string][]byte{}
 	for _, p := range paths {
 		before[p] = e.Must(200, "GET", p, nil, h()...).Body

@@ -24,6 +24,9 @@ const (
 	pEventByType = "xet/"
 	pOpen        = "xo/" // xo/<txnID>: an authorization that still holds funds
 	pReceipt     = "rc/" // rc/<txnID>: a receipt file
+	pIntentCard  = "xci/" // xci/<cardID>/<intentID>
+	pIntentKey   = "xik/" // xik/<cardID>/<client intentId> -> intent ID
+	pDetailsTok  = "dt/"  // dt/<token hash>: model.DetailsToken
 	pOutbox      = "o/"  // o/<eventID>: an event not yet handed to webhook delivery
 )
 
@@ -103,6 +106,16 @@ func EventByTypeKey(typ, evID string) []byte { return key(pEventByType, typ, evI
 // written in the same batch as the event, and deleted once the event's
 // deliveries are recorded, so a restart resumes exactly what was pending.
 func OutboxKey(evID string) []byte { return key(pOutbox, evID) }
+
+// IntentByCardKey indexes an intent under its card.
+func IntentByCardKey(cardID, intentID string) []byte { return key(pIntentCard, cardID, intentID) }
+
+// IntentClientKey maps a card's client intentId to the intent, which makes
+// creating an intent idempotent.
+func IntentClientKey(cardID, clientID string) []byte { return key(pIntentKey, cardID, clientID) }
+
+// DetailsTokenKey is the key of a details token, by the hash of the token.
+func DetailsTokenKey(hashHex string) []byte { return key(pDetailsTok, hashHex) }
 
 // OpenKey marks an authorization that still holds funds; the set of these
 // keys is what a restart rebuilds the holds from.

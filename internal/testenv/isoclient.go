@@ -140,6 +140,10 @@ func (e *Env) RawCard(agentID string, extra map[string]any) Card {
 		body[k] = v
 	}
 	c := e.Must(201, "POST", "/v1/agents/"+agentID+"/cards", body)
+	if c.Str("type") == "multi" {
+		// A multi-use card's details need a declared intent.
+		e.Must(201, "POST", "/v1/cards/"+c.Str("id")+"/intents", map[string]any{"intentId": "provision-" + c.Str("id"), "summary": "read the card for tests"})
+	}
 	d := e.Must(200, "POST", "/v1/cards/"+c.Str("id")+"/details", map[string]any{"summary": "test"})
 	return Card{ID: c.Str("id"), UserID: c.Str("userId"), AgentID: agentID, PAN: d.Str("pan"), CVV: d.Str("cvv"),
 		Expiry: d.Str("expirationYear")[2:] + d.Str("expirationMonth")}

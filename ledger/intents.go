@@ -1,0 +1,236 @@
+package ledger
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"time"
+
+	"github.com/ledgersim/ledgersim/matcher"
+	"github.com/ledgersim/ledgersim/model"
+	"github.com/ledgersim/ledgersim/store"
+)
+
+// DetailsIntentWait is how long an intent waits for its transaction once
+// card details were read under it.
+const DetailsIntentWait = 24 * time.Hour
+
+// IntentInput is a validated intent declaration.
+type IntentInput struct {
+	IntentID         string
+	Summary          string
+	ExpectedAmount   *int64
+	ExpectedCurrency string
+	ExpectedMerchant string
+	Tolerance        int64
+	TTLMinutes       int64
+	Metadata         map[string]any
+}
+
+// IntentResult is what CreateIntent returns; Created is false when the
+// card already had an intent with this intentId.
+type IntentResult struct {
+	Intent  model.Intent
+	Created bool
+}
+
+func pendingOf(in *model.Intent) matcher.Pending {
+	p := matcher.Pending{ID: in.ID, CardID: in.CardID, Merchant: in.ExpectedMerchant, ToleranceCents: in.Tolerance,
+		CreatedMs: in.CreatedAt, ExpiresMs: in.ExpiresAt}
+	if in.ExpectedAmount != nil {
+		p.HasAmount, p.ExpectedCents = true, *in.ExpectedAmount
+	}
+	return p
+}
+
+// CreateIntent declares an intent on a card. The card's intentId makes it
+// idempotent: declaring the same intentId again returns the first intent.
+func (l *Ledger) CreateIntent(ctx context.Context, cardID string, in IntentInput) (IntentResult, error) {
+	now := l.clock.Now()
+	s, card, err := l.lockCard(cardID)
+	if err != nil {
+		return IntentResult{}, err
+	}
+	defer s.mu.Unlock()
+	raw, err := l.db.Get(store.IntentClientKey(cardID, in.IntentID))
+	if err == nil {
+		existing, err := l.loadIntent(string(raw))
+		if err != nil {
+			return IntentResult{}, err
+		}
+		return IntentResult{Intent: *existing}, nil
+	}
+	if !errors.Is(err, store.ErrNotFound) {
+		return IntentResult{}, err
+	}
+	if card.Status == model.CardClosed {
+		return IntentResult{}, conflict("card_already_closed", "The card is closed; intents cannot be declared on it.")
+	}
+	if in.TTLMinutes == 0 {
+		in.TTLMinutes = 30
+	}
+	if in.ExpectedCurrency == "" {
+		in.ExpectedCurrency = "USD"
+	}
+	it := &model.Intent{
+		ID: l.ids.New(model.PrefixIntent, now), CardID: card.ID, AgentID: card.AgentID, UserID: card.UserID,
+		IntentID: in.IntentID, Summary: in.Summary, ExpectedAmount: in.ExpectedAmount, ExpectedCurrency: in.ExpectedCurrency,
+		ExpectedMerchant: in.ExpectedMerchant, Tolerance: in.Tolerance, TTLMinutes: in.TTLMinutes, Metadata: in.Metadata,
+		Status: model.IntentPending, CreatedAt: model.Ms(now), UpdatedAt: model.Ms(now),
+		ExpiresAt: model.Ms(now) + in.TTLMinutes*int64(time.Minute/time.Millisecond),
+	}
+	c := l.begin(now)
+	c.put(store.IntentKey(it.ID), it)
+	c.index(store.IntentByCardKey(card.ID, it.ID))
+	c.b.Put(store.IntentClientKey(card.ID, in.IntentID), []byte(it.ID))
+	res := IntentResult{Intent: *it, Created: true}
+	if err := c.apply(ctx, res); err != nil {
+		return IntentResult{}, err
+	}
+	s.intents.Add(pendingOf(it))
+	return res, c.wait()
+}
+
+func (l *Ledger) loadIntent(id string) (*model.Intent, error) {
+	it := new(model.Intent)
+	if err := l.db.GetJSON(store.IntentKey(id), it); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, notFound("intent_not_found", "intent", id)
+		}
+		return nil, err
+	}
+	return it, nil
+}
+
+// GetIntent returns an intent.
+func (l *Ledger) GetIntent(id string) (model.Intent, error) {
+	it, err := l.loadIntent(id)
+	if err != nil {
+		return model.Intent{}, err
+	}
+	return *it, nil
+}
+
+// ListIntents lists a card's intents in the order they were declared,
+// optionally of one status.
+func (l *Ledger) ListIntents(cardID, status string) ([]model.Intent, error) {
+	if _, err := l.GetCard(cardID); err != nil {
+		return nil, err
+	}
+	prefix := store.IntentByCardKey(cardID, "")
+	var out []model.Intent
+	var loadErr error
+	err := l.db.Scan(prefix, "", false, func(k, _ []byte) bool {
+		it, err := l.loadIntent(string(bytes.TrimPrefix(k, prefix)))
+		if err != nil {
+			loadErr = err
+			return false
+		}
+		if status == "" || it.Status == status {
+			out = append(out, *it)
+		}
+		return true
+	})
+	if err == nil {
+		err = loadErr
+	}
+	return out, err
+}
+
+// CancelIntent cancels a pending intent.
+func (l *Ledger) CancelIntent(ctx context.Context, id string) (model.Intent, error) {
+	now := l.clock.Now()
+	it, err := l.loadIntent(id)
+	if err != nil {
+		return model.Intent{}, err
+	}
+	s := l.shardOf(it.UserID)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if it, err = l.loadIntent(id); err != nil {
+		return model.Intent{}, err
+	}
+	if it.Status != model.IntentPending {
+		return model.Intent{}, conflict("intent_not_pending", "Only a pending intent can be canceled; this one is "+it.Status+".")
+	}
+	it.Status, it.CanceledAt, it.UpdatedAt = model.IntentCanceled, model.Ms(now), model.Ms(now)
+	c := l.begin(now)
+	c.put(store.IntentKey(it.ID), it)
+	c.event(model.EvtIntentCanceled, intentEventData(it))
+	if err := c.apply(ctx, *it); err != nil {
+		return model.Intent{}, err
+	}
+	s.intents.Remove(it.ID)
+	return *it, c.wait()
+}
+
+func intentEventData(it *model.Intent) map[string]any {
+	d := map[string]any{"intentId": it.ID, "clientIntentId": it.IntentID, "cardId": it.CardID, "agentId": it.AgentID,
+		"userId": it.UserID, "status": it.Status, "summary": it.Summary}
+	if it.TransactionID != "" {
+		d["transactionId"] = it.TransactionID
+	}
+	if it.MatchResult != nil {
+		d["matchResult"] = it.MatchResult
+	}
+	return d
+}
+
+// resolveIntent matches an approved purchase against the card's pending
+// intents, inside the decision: the chosen intent becomes matched or
+// mismatched and the transaction carries its ID. A mismatch never declines.
+func (l *Ledger) resolveIntent(s *shard, c *change, t *model.Transaction, now time.Time) error {
+	res := s.intents.Match(t.CardID, t.AmountCents, t.MerchantName, model.Ms(now))
+	if !res.Found {
+		return nil
+	}
+	it, err := l.loadIntent(res.IntentID)
+	if err != nil {
+		return err
+	}
+	it.TransactionID, it.UpdatedAt = t.ID, model.Ms(now)
+	it.MatchResult = &model.MatchResult{AmountMatch: res.AmountMatch, MerchantMatch: res.MerchantMatch,
+		ActualAmount: t.AmountCents, ActualMerchant: t.MerchantName}
+	typ := model.EvtIntentMatched
+	if res.Matched {
+		it.Status, it.MatchedAt = model.IntentMatched, model.Ms(now)
+	} else {
+		it.Status, it.MismatchedAt = model.IntentMismatched, model.Ms(now)
+		typ = model.EvtIntentMismatched
+	}
+	t.IntentID = it.ID
+	c.put(store.IntentKey(it.ID), it)
+	c.event(typ, intentEventData(it))
+	return nil
+}
+
+// expireIntents moves the shard's intents whose time is up to expired.
+func (l *Ledger) expireIntents(s *shard, c *change, now time.Time) (n int, err error) {
+	s.intents.Expire(model.Ms(now), func(p matcher.Pending) {
+		if err != nil {
+			return
+		}
+		it, lerr := l.loadIntent(p.ID)
+		if lerr != nil {
+			err = lerr
+			return
+		}
+		if it.Status != model.IntentPending {
+			return
+		}
+		it.Status, it.ExpiredAt, it.UpdatedAt = model.IntentExpired, model.Ms(now), model.Ms(now)
+		c.put(store.IntentKey(it.ID), it)
+		c.event(model.EvtIntentExpired, intentEventData(it))
+		n++
+	})
+	return n, err
+}
+
+// rebuildIntents puts every pending intent back in its shard's matcher.
+func (l *Ledger) rebuildIntents() error {
+	return loadAll(l.db, store.IntentPrefix, func(it *model.Intent) {
+		if it.Status == model.IntentPending {
+			l.shardOf(it.UserID).intents.Add(pendingOf(it))
+		}
+	})
+}

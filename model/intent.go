@@ -1,0 +1,65 @@
+package model
+
+// Intent statuses.
+const (
+	IntentPending    = "pending"
+	IntentMatched    = "matched"
+	IntentMismatched = "mismatched"
+	IntentExpired    = "expired"
+	IntentCanceled   = "canceled"
+)
+
+// Attestation statuses of a transaction.
+const (
+	Attested   = "attested"
+	Unattested = "unattested"
+	Stale      = "stale"
+)
+
+// MatchResult is how a transaction compared with the intent it resolved.
+type MatchResult struct {
+	AmountMatch    bool   `json:"amountMatch"`
+	MerchantMatch  bool   `json:"merchantMatch"`
+	ActualAmount   int64  `json:"actualAmount"`
+	ActualMerchant string `json:"actualMerchant"`
+}
+
+// Intent is a declaration, before spending, of what a card is about to be
+// used for.
+type Intent struct {
+	ID                string         `json:"id"`
+	CardID            string         `json:"cardId"`
+	AgentID           string         `json:"agentId"`
+	UserID            string         `json:"userId"`
+	IntentID          string         `json:"intentId"`
+	Summary           string         `json:"summary"`
+	ExpectedAmount    *int64         `json:"expectedAmount,omitempty"`
+	ExpectedCurrency  string         `json:"expectedCurrency"`
+	ExpectedMerchant  string         `json:"expectedMerchant,omitempty"`
+	Tolerance         int64          `json:"tolerance"`
+	TTLMinutes        int64          `json:"ttlMinutes"`
+	Metadata          map[string]any `json:"metadata,omitempty"`
+	Status            string         `json:"status"`
+	TransactionID     string         `json:"transactionId,omitempty"`
+	MatchResult       *MatchResult   `json:"matchResult,omitempty"`
+	AccessEventID     string         `json:"accessEventId,omitempty"`
+	DetailsAccessedAt int64          `json:"detailsAccessedAt,omitempty"`
+	CreatedAt         int64          `json:"createdAt"`
+	UpdatedAt         int64          `json:"updatedAt"`
+	ExpiresAt         int64          `json:"expiresAt"`
+	MatchedAt         int64          `json:"matchedAt,omitempty"`
+	MismatchedAt      int64          `json:"mismatchedAt,omitempty"`
+	ExpiredAt         int64          `json:"expiredAt,omitempty"`
+	CanceledAt        int64          `json:"canceledAt,omitempty"`
+}
+
+// DetailsToken is a single-use token an extensionOnly card's details call
+// returns; the browser extension redeems it once for the credentials.
+type DetailsToken struct {
+	Hash          []byte `json:"hash"`
+	CardID        string `json:"cardId"`
+	UserID        string `json:"userId"`
+	AccessEventID string `json:"accessEventId"`
+	ExpiresAt     int64  `json:"expiresAt"`
+	RedeemedAt    int64  `json:"redeemedAt,omitempty"`
+}
