@@ -22,12 +22,12 @@ const (
 	pTxnByAgent  = "xta/"
 	pAccessCard  = "xac/"
 	pEventByType = "xet/"
-	pOpen        = "xo/" // xo/<txnID>: an authorization that still holds funds
-	pReceipt     = "rc/" // rc/<txnID>: a receipt file
+	pOpen        = "xo/"  // xo/<txnID>: an authorization that still holds funds
+	pReceipt     = "rc/"  // rc/<txnID>: a receipt file
 	pIntentCard  = "xci/" // xci/<cardID>/<intentID>
 	pIntentKey   = "xik/" // xik/<cardID>/<client intentId> -> intent ID
 	pDetailsTok  = "dt/"  // dt/<token hash>: model.DetailsToken
-	pOutbox      = "o/"  // o/<eventID>: an event not yet handed to webhook delivery
+	pOutbox      = "o/"   // o/<eventID>: an event not yet handed to webhook delivery
 )
 
 func key(parts ...string) []byte {
