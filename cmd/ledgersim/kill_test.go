@@ -2,6 +2,9 @@ package main
 
 import (
 	"bytes"
+	"os"
+	"strings"
+	"syscall"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -118,4 +121,26 @@ func TestKilledServerLosesNothingAcknowledged(t *testing.T) {
 		require.Equal(t, got, int64(b["settled"].(float64)), "available = settled - pending with no holds")
 	}
 	t.Logf("%d acknowledged writes, %d users, all present after SIGKILL", acks.Load(), len(users))
+}
+
+// TestSIGTERMShutsDownCleanly checks that SIGTERM ends the server with exit
+// status 0 after its orderly shutdown, and that its data opens again.
+func TestSIGTERMShutsDownCleanly(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a server process")
+	}
+	bin := testenv.BuildBinary(t)
+	dir := t.TempDir()
+	for _, sig := range []os.Signal{syscall.SIGTERM, os.Interrupt} {
+		p := testenv.StartProc(t, bin, dir)
+		require.NoError(t, p.Cmd.Process.Signal(sig))
+		require.NoError(t, p.Cmd.Wait(), "exit status after %v", sig)
+		stopped := false
+		for _, l := range p.Logs() {
+			if strings.Contains(l, `"msg":"ledgersim stopped"`) {
+				stopped = true
+			}
+		}
+		require.True(t, stopped, "the server logs its orderly stop")
+	}
 }
