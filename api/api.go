@@ -44,6 +44,9 @@ type Config struct {
 	VirtualClock *clock.Virtual
 	// OnClockAdvance is called after the virtual clock moves.
 	OnClockAdvance func(ctx context.Context) error
+	// Metrics serves GET /metrics (no Api-Key: it carries no card or
+	// customer data). Nil disables the route.
+	Metrics fasthttp.RequestHandler
 }
 
 // API is the HTTP front of the ledger.

@@ -13,6 +13,7 @@ func (a *API) register() {
 	}
 	pub("GET", "/healthz", a.healthz)
 	pub("GET", "/readyz", a.readyz)
+	pub("GET", "/metrics", a.metrics)
 	pub("GET", "/kyc/{token}", a.kycPage)
 	pub("POST", "/kyc/{token}", a.kycSubmit)
 
@@ -110,6 +111,14 @@ func (a *API) readyz(rc *reqCtx) error {
 		return nil
 	}
 	rc.writeJSON(200, map[string]string{"status": "ready"})
+	return nil
+}
+
+func (a *API) metrics(rc *reqCtx) error {
+	if a.cfg.Metrics == nil {
+		return errNotFound("not_found", "Metrics are not enabled on this server.")
+	}
+	a.cfg.Metrics(rc.fc)
 	return nil
 }
 

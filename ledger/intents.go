@@ -181,6 +181,16 @@ func intentEventData(it *model.Intent) map[string]any {
 // mismatched and the transaction carries its ID. A mismatch never declines.
 func (l *Ledger) resolveIntent(s *shard, c *change, t *model.Transaction, now time.Time) error {
 	res := s.intents.Match(t.CardID, t.AmountCents, t.MerchantName, model.Ms(now))
+	if obs := l.cfg.OnIntentOutcome; obs != nil {
+		switch {
+		case !res.Found:
+			obs("none")
+		case res.Matched:
+			obs("matched")
+		default:
+			obs("mismatched")
+		}
+	}
 	if !res.Found {
 		return nil
 	}

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ledgersim/ledgersim/clock"
@@ -46,6 +47,9 @@ type Config struct {
 	// RepeatWindow is how long a message's STAN and RRN are remembered to
 	// answer repeats with the first reply. Default 15 minutes.
 	RepeatWindow time.Duration
+	// OnIntentOutcome, when set, is told the matcher's outcome for each
+	// purchase: "matched", "mismatched" or "none". It must be cheap.
+	OnIntentOutcome func(outcome string)
 	// OnEvents, when set, is called with the events of each change once the
 	// change is durable (webhook delivery wakes on it). It must not block.
 	OnEvents func([]model.Event)
@@ -93,6 +97,8 @@ type Ledger struct {
 	shards []shard
 	dir    directory
 	idem   idemLocks
+	// lastFollowUpGC is when Sweep last dropped old follow-up records (ms).
+	lastFollowUpGC atomic.Int64
 }
 
 // shard holds the records of the users that hash to it. Every field is

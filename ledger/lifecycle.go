@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/ledgersim/ledgersim/authz"
@@ -41,8 +42,8 @@ type FollowUp struct {
 }
 
 // locate finds the shard and the original of a follow-up. It returns the
-// locked shard (or nil when even the card is unknown), and the original's
-// ref (nil when not found).
+// locked shard (or nil when even the card is unknown; cardKnown tells the
+// two apart for the PAN path), and the original's ref (nil when not found).
 func (l *Ledger) locate(f *FollowUp) (s *shard, cardID string, ref *txnRef, err error) {
 	if f.TxnID != "" {
 		t, err := l.loadTxn(f.TxnID)
@@ -51,35 +52,49 @@ func (l *Ledger) locate(f *FollowUp) (s *shard, cardID string, ref *txnRef, err 
 		}
 		s = l.shardOf(t.UserID)
 		s.mu.Lock()
-		r := s.txns.byID[t.ID]
-		if r == nil {
-			// Not open: a completed or reversed transaction is acted on
-			// through its record.
-			r = &txnRef{id: t.ID, userID: t.UserID}
-		}
-		return s, t.CardID, r, nil
+		return s, t.CardID, s.refFor(t.ID, t.UserID), nil
 	}
-	var userID string
 	if f.PAN != "" {
-		var ok bool
-		if cardID, userID, ok = l.findCardByPAN(f.PAN); !ok {
+		cardID, userID, ok := l.findCardByPAN(f.PAN)
+		if !ok {
 			return nil, "", nil, nil
 		}
 		s = l.shardOf(userID)
 		s.mu.Lock()
-		return s, cardID, s.findOriginal(f), nil
-	}
-	// DE 90 without DE 2: the original's shard is not known, so look in
-	// each. This is the rare path; networks send DE 2.
-	for i := range l.shards {
-		sh := &l.shards[i]
-		sh.mu.Lock()
-		if r := sh.findOriginal(f); r != nil {
-			return sh, "", r, nil
+		if ref = s.findOriginal(f); ref == nil {
+			id, err := l.findOriginalDurable(f)
+			if err != nil {
+				s.mu.Unlock()
+				return nil, "", nil, err
+			}
+			if id != "" {
+				ref = s.refFor(id, userID)
+			}
 		}
-		sh.mu.Unlock()
+		return s, cardID, ref, nil
 	}
-	return nil, "", nil, nil
+	// DE 90 without DE 2: the store's index names the original and so its
+	// shard.
+	id, err := l.findOriginalDurable(f)
+	if err != nil || id == "" {
+		return nil, "", nil, err
+	}
+	t, err := l.loadTxn(id)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	s = l.shardOf(t.UserID)
+	s.mu.Lock()
+	return s, "", s.refFor(id, t.UserID), nil
+}
+
+// refFor returns the open ref of a transaction, or a bare one for a
+// transaction that no longer holds funds (acted on through its record).
+func (s *shard) refFor(id, userID string) *txnRef {
+	if r := s.txns.byID[id]; r != nil {
+		return r
+	}
+	return &txnRef{id: id, userID: userID, heapIdx: -1}
 }
 
 func (s *shard) findOriginal(f *FollowUp) *txnRef {
@@ -92,6 +107,28 @@ func (s *shard) findOriginal(f *FollowUp) *txnRef {
 		return s.txns.refs[origKeyRRN(f.RRN, f.AuthCode)]
 	}
 	return nil
+}
+
+// findOriginalDurable looks the original up in the store's index, which
+// outlives the memory of recent transactions.
+func (l *Ledger) findOriginalDurable(f *FollowUp) (string, error) {
+	var keys [][]byte
+	if len(f.OriginalData) >= 20 {
+		keys = append(keys, store.OrigSTANKey(f.OriginalData[4:10], f.OriginalData[10:20]))
+	}
+	if f.RRN != "" && f.AuthCode != "" {
+		keys = append(keys, store.OrigRRNKey(f.RRN, f.AuthCode))
+	}
+	for _, k := range keys {
+		v, err := l.db.Get(k)
+		if err == nil {
+			return string(v), nil
+		}
+		if !errors.Is(err, store.ErrNotFound) {
+			return "", err
+		}
+	}
+	return "", nil
 }
 
 // Clear completes an authorization with its final amount (0220). Less than
@@ -112,7 +149,7 @@ func (l *Ledger) Clear(ctx context.Context, f *FollowUp) (Outcome, error) {
 	defer s.mu.Unlock()
 	fp := fingerprint(f.Class, cardID, authz.Purchase, f.AmountCents, f.Currency, f.MerchantID, f.TerminalID, 0)
 	if out, seen := s.replay(f.Class, f.STAN, f.RRN, fp); seen {
-		return out, nil
+		return out, l.syncBeforeReplay()
 	}
 	if f.Currency != "" && f.Currency != "840" {
 		return declined(authz.CodeNotPermitted, authz.ReasonCurrency), nil
@@ -167,24 +204,40 @@ func (l *Ledger) Clear(ctx context.Context, f *FollowUp) (Outcome, error) {
 	c.put(store.UserKey(nu.ID), &nu)
 	c.put(store.CardKey(nc.ID), &nc)
 	c.put(store.AgentKey(na.ID), &na)
+	fu := l.recordFollowUp(c, f, fp, t, now)
 	out := Outcome{Code: authz.CodeApproved, AuthCode: t.AuthorizationCode, TxnID: t.ID, Txn: t}
 	if err := c.apply(ctx, out); err != nil {
 		return Outcome{}, err
 	}
 	*user, *card, *agent = nu, nc, na
 	s.txns.close(ref, model.Ms(now)+l.cfg.RepeatWindow.Milliseconds())
-	l.rememberFollowUp(s, f, fp, t, now)
+	if fu != nil {
+		s.txns.add(fu)
+	}
 	return out, c.wait()
 }
 
-// rememberFollowUp keeps a follow-up's STAN and RRN so that its repeat gets
-// the same reply.
-func (l *Ledger) rememberFollowUp(s *shard, f *FollowUp, fp uint64, t *model.Transaction, now time.Time) {
+// recordFollowUp writes a follow-up's first reply under its class, STAN
+// and RRN in the same batch as its change, so that a repeat, even after a
+// restart, gets the same reply. It returns the ref to add once applied.
+func (l *Ledger) recordFollowUp(c *change, f *FollowUp, fp uint64, t *model.Transaction, now time.Time) *txnRef {
 	if f.STAN == "" || f.RRN == "" {
-		return
+		return nil
 	}
-	s.txns.add(&txnRef{id: t.ID, userID: t.UserID, fingerprint: fp, code: authz.CodeApproved, authCode: t.AuthorizationCode,
-		until: model.Ms(now) + l.cfg.RepeatWindow.Milliseconds(), keys: []string{repeatKey(f.Class, f.STAN, f.RRN)}})
+	r := &txnRef{id: t.ID, userID: t.UserID, fingerprint: fp, code: authz.CodeApproved, authCode: t.AuthorizationCode,
+		until: model.Ms(now) + l.cfg.RepeatWindow.Milliseconds(), keys: []string{repeatKey(f.Class, f.STAN, f.RRN)}, heapIdx: -1}
+	c.put(store.FollowUpKey(model.Ms(now), r.keys[0]), followUpRecord{TxnID: t.ID, UserID: t.UserID, Fingerprint: fp,
+		AuthCode: t.AuthorizationCode, At: model.Ms(now)})
+	return r
+}
+
+// followUpRecord is the stored form of a follow-up's first reply.
+type followUpRecord struct {
+	TxnID       string `json:"txnId"`
+	UserID      string `json:"userId"`
+	Fingerprint uint64 `json:"fingerprint"`
+	AuthCode    string `json:"authCode"`
+	At          int64  `json:"at"`
 }
 
 func (l *Ledger) forcePost(ctx context.Context, s *shard, c *change, cardID string, f *FollowUp, fp uint64, now time.Time) (Outcome, error) {
@@ -208,12 +261,15 @@ func (l *Ledger) forcePost(ctx context.Context, s *shard, c *change, cardID stri
 	c.index(store.TxnByUserKey(t.UserID, t.ID))
 	c.index(store.TxnByAgentKey(t.AgentID, t.ID))
 	c.put(store.UserKey(nu.ID), &nu)
+	fu := l.recordFollowUp(c, f, fp, t, now)
 	out := Outcome{Code: authz.CodeApproved, AuthCode: t.AuthorizationCode, TxnID: t.ID, Txn: t}
 	if err := c.apply(ctx, out); err != nil {
 		return Outcome{}, err
 	}
 	*user = nu
-	l.rememberFollowUp(s, f, fp, t, now)
+	if fu != nil {
+		s.txns.add(fu)
+	}
 	return out, c.wait()
 }
 
@@ -227,12 +283,20 @@ func (l *Ledger) Reverse(ctx context.Context, f *FollowUp) (Outcome, error) {
 		return Outcome{}, err
 	}
 	if s == nil {
+		if f.PAN != "" {
+			if _, _, known := l.findCardByPAN(f.PAN); !known {
+				return declined(authz.CodeInvalidCard, authz.ReasonInvalidCard), nil
+			}
+		}
 		return declined(authz.CodeNoOriginal, "original_not_found"), nil
 	}
 	defer s.mu.Unlock()
 	fp := fingerprint(f.Class, cardID, authz.Purchase, f.AmountCents, f.Currency, f.MerchantID, f.TerminalID, f.ReplacementCents)
 	if out, seen := s.replay(f.Class, f.STAN, f.RRN, fp); seen {
-		return out, nil
+		return out, l.syncBeforeReplay()
+	}
+	if f.Currency != "" && f.Currency != "840" {
+		return declined(authz.CodeNotPermitted, authz.ReasonCurrency), nil
 	}
 	if ref == nil {
 		return declined(authz.CodeNoOriginal, "original_not_found"), nil
@@ -252,18 +316,23 @@ func (l *Ledger) Reverse(ctx context.Context, f *FollowUp) (Outcome, error) {
 	if f.HasReplacement {
 		remaining = f.ReplacementCents
 	}
-	if remaining < 0 || remaining > t.AmountCents {
+	// What was refunded of a completed purchase is already back with the
+	// user: a reversal can give back only the rest.
+	if (f.HasReplacement && remaining < t.RefundedCents) || remaining > t.AmountCents {
 		return declined(authz.CodeInvalidAmount, "reversal_exceeds_original"), nil
 	}
 	if remaining == t.AmountCents {
 		return Outcome{Code: authz.CodeApproved, TxnID: t.ID, AuthCode: t.AuthorizationCode, Txn: t}, nil
 	}
 	c := l.begin(now)
+	fu := l.recordFollowUp(c, f, fp, t, now)
 	out, err := l.reverseLocked(ctx, s, c, ref, t, remaining, "reversal", now)
 	if err != nil {
 		return Outcome{}, err
 	}
-	l.rememberFollowUp(s, f, fp, t, now)
+	if fu != nil {
+		s.txns.add(fu)
+	}
 	return out, c.wait()
 }
 
@@ -283,6 +352,12 @@ func (l *Ledger) reverseLocked(ctx context.Context, s *shard, c *change, ref *tx
 		authz.AdjustAgentSpend(&na, authAt, -released)
 	} else {
 		nu.SettledCents += released
+		if remaining == 0 {
+			// A full reversal of a partly refunded purchase gives back only
+			// what was not refunded.
+			nu.SettledCents -= t.RefundedCents
+			released -= t.RefundedCents
+		}
 	}
 	t.AmountCents = remaining
 	t.ReversedCents += released
@@ -371,6 +446,16 @@ func (l *Ledger) Refund(ctx context.Context, txnID string, amount int64) (Outcom
 func (l *Ledger) Sweep(ctx context.Context) (expired int, err error) {
 	now := l.clock.Now()
 	nowMs := model.Ms(now)
+	// Follow-up records older than the repeat window answer nothing any
+	// more; one range deletion a minute drops them.
+	if last := l.lastFollowUpGC.Load(); nowMs-last >= 60_000 {
+		l.lastFollowUpGC.Store(nowMs)
+		c := l.begin(now)
+		c.b.DeleteRange(store.FollowPrefix, store.FollowUpFloor(nowMs-l.cfg.RepeatWindow.Milliseconds()))
+		if err := c.commit(ctx, nil); err != nil {
+			return 0, err
+		}
+	}
 	for i := range l.shards {
 		s := &l.shards[i]
 		s.mu.Lock()

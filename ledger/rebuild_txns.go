@@ -37,12 +37,16 @@ func (l *Ledger) refOf(t *model.Transaction, nowMs int64) *txnRef {
 	if t.Status == model.TxnAuthorized {
 		r.open, r.holdExpires = true, t.HoldExpiresAt
 	}
-	if t.Source == "iso" && t.STAN != "" && t.RRN != "" && t.CreatedAt+window > nowMs {
+	// An open authorization answers its repeats for as long as it is open,
+	// as it does in memory; a resolved one only within the window.
+	if t.Source == "iso" && t.STAN != "" && t.RRN != "" && (r.open || t.CreatedAt+window > nowMs) {
 		if class := classOfMTI(t.MTI); class != 0 {
 			r.keys = append(r.keys, repeatKey(class, t.STAN, t.RRN))
 		}
 	}
-	if t.Kind == model.KindPurchase && t.AuthorizationCode != "" && (r.open || r.until > nowMs) && !t.ForcePost {
+	// Originals of open authorizations are found in memory; the store's
+	// index finds the others.
+	if r.open && t.Kind == model.KindPurchase && t.AuthorizationCode != "" {
 		if t.STAN != "" && t.TxnTime != "" {
 			r.keys = append(r.keys, origKeySTAN(t.STAN, t.TxnTime))
 		}
@@ -105,5 +109,32 @@ func (l *Ledger) rebuildTxns() error {
 	if err != nil {
 		return err
 	}
-	return loadErr
+	if loadErr != nil {
+		return loadErr
+	}
+	return l.rebuildFollowUps(nowMs)
+}
+
+// rebuildFollowUps restores the repeat keys of clearings and reversals made
+// within the repeat window.
+func (l *Ledger) rebuildFollowUps(nowMs int64) error {
+	window := l.cfg.RepeatWindow.Milliseconds()
+	floor := store.FollowUpFloor(nowMs - window)
+	var decodeErr error
+	err := l.db.Scan(store.FollowPrefix, string(floor[len(store.FollowPrefix):]), false, func(k, v []byte) bool {
+		var rec followUpRecord
+		if err := json.Unmarshal(v, &rec); err != nil {
+			decodeErr = err
+			return false
+		}
+		// The key is prefix, 13 digits of time, '/', then the repeat key.
+		rk := string(k[len(store.FollowPrefix)+14:])
+		l.shardOf(rec.UserID).txns.add(&txnRef{id: rec.TxnID, userID: rec.UserID, fingerprint: rec.Fingerprint,
+			code: "00", authCode: rec.AuthCode, until: rec.At + window, keys: []string{rk}, heapIdx: -1})
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	return decodeErr
 }

@@ -143,7 +143,7 @@ func (l *Ledger) Authorize(ctx context.Context, r *AuthRequest) (Outcome, error)
 	fp := fingerprint(r.Class, cardID, r.Kind, r.AmountCents, r.Currency, r.MerchantID, r.TerminalID, 0)
 	if out, seen := s.replay(r.Class, r.STAN, r.RRN, fp); seen {
 		s.mu.Unlock()
-		return out, nil
+		return out, l.syncBeforeReplay()
 	}
 	req := authz.Request{
 		Kind: r.Kind, AmountCents: r.AmountCents, Currency: r.Currency, Expiry: r.Expiry,
@@ -161,7 +161,10 @@ func (l *Ledger) Authorize(ctx context.Context, r *AuthRequest) (Outcome, error)
 		s.mu.Unlock()
 		out := Outcome{Code: d.Code, Reason: d.Reason}
 		if d.Approved() {
+			// An inquiry changes nothing, so its approval code is derived
+			// from the message rather than from a record.
 			out.AvailableCents, out.HasBalance = avail, true
+			out.AuthCode = authCode(cardID + "|" + r.STAN + "|" + r.RRN + "|" + r.TxnTime)
 		}
 		return out, nil
 	}
@@ -170,7 +173,7 @@ func (l *Ledger) Authorize(ctx context.Context, r *AuthRequest) (Outcome, error)
 	nu, nc, na := *user, *card, *agent
 	t := &model.Transaction{
 		ID: l.ids.New(model.PrefixTransaction, now), CardID: card.ID, AgentID: card.AgentID, UserID: card.UserID,
-		Kind: model.KindPurchase, AmountCents: r.AmountCents, AuthorizedAmountCents: r.AmountCents, Currency: "USD",
+		Kind: kindOf(r.Kind), AmountCents: r.AmountCents, AuthorizedAmountCents: r.AmountCents, Currency: "USD",
 		MerchantName: r.Merchant, MerchantID: r.MerchantID, MerchantCity: r.City, MerchantCountry: r.Country, MCC: r.MCC,
 		ResponseCode: d.Code, DeclinedReason: d.Reason, Source: r.Source, MTI: r.MTI, STAN: r.STAN, RRN: r.RRN,
 		TxnTime: r.TxnTime, TerminalID: r.TerminalID, AcquirerID: r.AcquirerID, Fingerprint: fp, StandIn: r.Advice,
@@ -196,7 +199,7 @@ func (l *Ledger) Authorize(ctx context.Context, r *AuthRequest) (Outcome, error)
 			c.event(model.EvtCardFrozen, map[string]any{"cardId": nc.ID, "agentId": nc.AgentID, "userId": nc.UserID, "status": nc.Status, "previousStatus": card.Status, "reason": "merchant_drift"})
 		}
 		if d.LimitExceeded {
-			c.event(model.EvtAgentLimitExceeded, limitData(&na, r.AmountCents, now, d.SuspendAgent))
+			c.event(model.EvtAgentLimitExceeded, limitData(agent, r.AmountCents, now, d.SuspendAgent))
 		}
 		if d.SuspendAgent {
 			changedCards = l.setAgentStatus(c, s, &na, model.AgentSuspended)
@@ -238,7 +241,7 @@ func (l *Ledger) Authorize(ctx context.Context, r *AuthRequest) (Outcome, error)
 			c.event(model.EvtCardMerchantDrift, driftData(card, r, "approved"))
 		}
 		if d.LimitExceeded {
-			c.event(model.EvtAgentLimitExceeded, limitData(&na, amt, now, false))
+			c.event(model.EvtAgentLimitExceeded, limitData(agent, amt, now, false))
 		}
 		l.correlate(c, card, t, now)
 		if err := l.resolveIntent(s, c, t, now); err != nil {
@@ -261,11 +264,15 @@ func (l *Ledger) Authorize(ctx context.Context, r *AuthRequest) (Outcome, error)
 			ref.open, ref.holdExpires = true, t.HoldExpiresAt
 			c.index(store.OpenKey(t.ID))
 		}
+		// The original is found in memory while it is open, and through
+		// the store's index for as long as the record exists.
 		if r.STAN != "" && r.TxnTime != "" {
 			ref.keys = append(ref.keys, origKeySTAN(r.STAN, r.TxnTime))
+			c.b.Put(store.OrigSTANKey(r.STAN, r.TxnTime), []byte(t.ID))
 		}
 		if r.RRN != "" {
 			ref.keys = append(ref.keys, origKeyRRN(r.RRN, t.AuthorizationCode))
+			c.b.Put(store.OrigRRNKey(r.RRN, t.AuthorizationCode), []byte(t.ID))
 		}
 	}
 	ref.authCode = t.AuthorizationCode
@@ -380,11 +387,16 @@ func (l *Ledger) linkRefund(s *shard, c *change, refund *model.Transaction, de90
 	if len(de90) < 20 {
 		return ""
 	}
-	ref, ok := s.txns.refs[origKeySTAN(de90[4:10], de90[10:20])]
-	if !ok {
+	id := ""
+	if ref, ok := s.txns.refs[origKeySTAN(de90[4:10], de90[10:20])]; ok {
+		id = ref.id
+	} else if v, err := l.db.Get(store.OrigSTANKey(de90[4:10], de90[10:20])); err == nil {
+		id = string(v)
+	}
+	if id == "" {
 		return ""
 	}
-	orig, err := l.loadTxn(ref.id)
+	orig, err := l.loadTxn(id)
 	if err != nil || orig.CardID != refund.CardID {
 		return ""
 	}
@@ -397,6 +409,21 @@ func (l *Ledger) linkRefund(s *shard, c *change, refund *model.Transaction, de90
 	c.put(store.TxnKey(orig.ID), orig)
 	return ""
 }
+
+func kindOf(k authz.Kind) string {
+	switch k {
+	case authz.Refund:
+		return model.KindRefund
+	case authz.Verification:
+		return model.KindVerification
+	}
+	return model.KindPurchase
+}
+
+// syncBeforeReplay makes sure the decision a repeat is answered from is
+// durable: the first message's batch may still be waiting for its sync
+// when its repeat arrives, and the repeat's reply must not overtake it.
+func (l *Ledger) syncBeforeReplay() error { return l.db.SyncWAL() }
 
 // correlate sets a purchase's attestation status from the card's last
 // credential access: attested within the card's attestation window,

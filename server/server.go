@@ -11,13 +11,18 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/valyala/fasthttp"
+	"github.com/valyala/fasthttp/fasthttpadaptor"
 
 	"github.com/ledgersim/ledgersim/api"
 	"github.com/ledgersim/ledgersim/apikey"
 	"github.com/ledgersim/ledgersim/clock"
 	"github.com/ledgersim/ledgersim/iso"
 	"github.com/ledgersim/ledgersim/ledger"
+	"github.com/ledgersim/ledgersim/metrics"
 	"github.com/ledgersim/ledgersim/store"
 	"github.com/ledgersim/ledgersim/vault"
 )
@@ -111,21 +116,23 @@ func (c *Config) defaults() error {
 
 // Server is a running ledgersim.
 type Server struct {
-	iso     *iso.Server
-	isoLn   net.Listener
-	vclock  *clock.Virtual
-	stopBg  chan struct{}
-	bgDone  chan struct{}
-	cfg     Config
-	log     *slog.Logger
-	db      *store.DB
-	ledger  *ledger.Ledger
-	api     *api.API
-	http    *fasthttp.Server
-	httpLn  net.Listener
-	done    chan error
-	clock   clock.Clock
-	stopped bool
+	metrics  *metrics.Metrics
+	registry *prometheus.Registry
+	iso      *iso.Server
+	isoLn    net.Listener
+	vclock   *clock.Virtual
+	stopBg   chan struct{}
+	bgDone   chan struct{}
+	cfg      Config
+	log      *slog.Logger
+	db       *store.DB
+	ledger   *ledger.Ledger
+	api      *api.API
+	http     *fasthttp.Server
+	httpLn   net.Listener
+	done     chan error
+	clock    clock.Clock
+	stopped  bool
 }
 
 // Start opens everything and begins serving. It returns once the listeners
@@ -142,7 +149,16 @@ func Start(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	db, err := store.Open(store.Options{Dir: cfg.DataDir})
+	// The registry is the server's own, passed to every component and to
+	// /metrics: nothing registers globally.
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m, err := metrics.New(reg)
+	if err != nil {
+		return nil, err
+	}
+	s.metrics, s.registry = m, reg
+	db, err := store.Open(store.Options{Dir: cfg.DataDir, OnCommit: m.Commit})
 	if err != nil {
 		return nil, err
 	}
@@ -164,14 +180,15 @@ func Start(cfg Config) (*Server, error) {
 		return fail(err)
 	}
 	l, err := ledger.Open(ledger.Config{Store: db, Vault: v, Clock: s.clock, KYCAuto: cfg.KYC == "auto", Logger: cfg.Logger,
-		HoldExpiry: cfg.HoldExpiry, OverCapturePct: cfg.OverCapturePct, RepeatWindow: cfg.RepeatWindow})
+		HoldExpiry: cfg.HoldExpiry, OverCapturePct: cfg.OverCapturePct, RepeatWindow: cfg.RepeatWindow,
+		OnIntentOutcome: m.IntentOutcome})
 	if err != nil {
 		return fail(err)
 	}
 	s.ledger = l
 
 	framing, _ := iso.ParseFraming(orDefault(cfg.ISOFraming, "binary2"))
-	s.iso, err = iso.NewServer(iso.Config{Addr: cfg.ISOAddr, Framing: framing, Logger: cfg.Logger}, &isoHost{l: l, log: cfg.Logger})
+	s.iso, err = iso.NewServer(iso.Config{Addr: cfg.ISOAddr, Framing: framing, Logger: cfg.Logger, Observer: m.ISO()}, &isoHost{l: l, log: cfg.Logger})
 	if err != nil {
 		return fail(err)
 	}
@@ -197,7 +214,8 @@ func Start(cfg Config) (*Server, error) {
 		return fail(err)
 	}
 	s.api, err = api.New(api.Config{Ledger: l, APIKeyHash: keyHash, PublicURL: public, Logger: cfg.Logger,
-		ISOSpecJSON: specJSON, VirtualClock: s.vclock, OnClockAdvance: s.clockAdvanced})
+		ISOSpecJSON: specJSON, VirtualClock: s.vclock, OnClockAdvance: s.clockAdvanced, Observer: m.HTTP,
+		Metrics: fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))})
 	if err != nil {
 		_ = s.httpLn.Close()
 		_ = s.isoLn.Close()
@@ -302,6 +320,9 @@ func (s *Server) HTTPAddr() string { return s.httpLn.Addr().String() }
 
 // Ledger exposes the state, for tests and in-process tools.
 func (s *Server) Ledger() *ledger.Ledger { return s.ledger }
+
+// Registry is the server's Prometheus registry.
+func (s *Server) Registry() *prometheus.Registry { return s.registry }
 
 // Clock is the server's clock.
 func (s *Server) Clock() clock.Clock { return s.clock }

@@ -1,5 +1,7 @@
 package store
 
+import "fmt"
+
 // Key layout. Every key is an ASCII prefix naming the record kind, then IDs
 // separated by '/'. IDs never contain '/'. Records sort by ID, and IDs sort by
 // creation time, so a prefix scan lists records in creation order.
@@ -27,6 +29,9 @@ const (
 	pIntentCard  = "xci/" // xci/<cardID>/<intentID>
 	pIntentKey   = "xik/" // xik/<cardID>/<client intentId> -> intent ID
 	pDetailsTok  = "dt/"  // dt/<token hash>: model.DetailsToken
+	pOrigSTAN    = "xos/" // xos/<STAN>|<DE 7> -> txnID of an approved purchase
+	pOrigRRN     = "xor/" // xor/<RRN>|<approval code> -> txnID
+	pFollowUp    = "xfu/" // xfu/<ms>/<repeat key>: a clearing's or reversal's first reply
 	pOutbox      = "o/"   // o/<eventID>: an event not yet handed to webhook delivery
 )
 
@@ -117,6 +122,23 @@ func IntentClientKey(cardID, clientID string) []byte { return key(pIntentKey, ca
 // DetailsTokenKey is the key of a details token, by the hash of the token.
 func DetailsTokenKey(hashHex string) []byte { return key(pDetailsTok, hashHex) }
 
+// OrigSTANKey finds an approved purchase by its STAN and DE 7 (as DE 90
+// quotes them).
+func OrigSTANKey(stan, txnTime string) []byte { return key(pOrigSTAN, stan+"|"+txnTime) }
+
+// OrigRRNKey finds an approved purchase by its RRN and approval code.
+func OrigRRNKey(rrn, authCode string) []byte { return key(pOrigRRN, rrn+"|"+authCode) }
+
+// FollowUpKey records a clearing's or a reversal's first reply under the
+// time it was made, so a restart reloads only those within the repeat
+// window and old ones are dropped by one range deletion.
+func FollowUpKey(ms int64, repeatKey string) []byte {
+	return key(pFollowUp, fmt.Sprintf("%013d", ms)+"/"+repeatKey)
+}
+
+// FollowUpFloor is the first follow-up key at or after ms.
+func FollowUpFloor(ms int64) []byte { return key(pFollowUp, fmt.Sprintf("%013d", ms)) }
+
 // OpenKey marks an authorization that still holds funds; the set of these
 // keys is what a restart rebuilds the holds from.
 func OpenKey(txnID string) []byte { return key(pOpen, txnID) }
@@ -136,6 +158,7 @@ var (
 	AccessPrefix = []byte(pAccess)
 	OutboxPrefix = []byte(pOutbox)
 	OpenPrefix   = []byte(pOpen)
+	FollowPrefix = []byte(pFollowUp)
 )
 
 // ChildPrefix is the scan prefix of an index: kind is one of the index

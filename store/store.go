@@ -128,6 +128,19 @@ func (d *DB) Commit(b *Batch) error {
 	return b.Wait()
 }
 
+// DeleteRange removes every key in [start, end).
+func (b *Batch) DeleteRange(start, end []byte) { _ = b.pb.DeleteRange(start, end, nil) }
+
+// SyncWAL returns once everything applied to the WAL so far is synced. A
+// reply that repeats an earlier decision calls it, so that it never leaves
+// before the decision it repeats is durable.
+func (d *DB) SyncWAL() error {
+	if err := d.pdb.LogData(nil, pebble.Sync); err != nil {
+		return fmt.Errorf("store: sync wal: %w", err)
+	}
+	return nil
+}
+
 // Discard releases a batch that will not be applied.
 func (b *Batch) Discard() {
 	if !b.applied {
