@@ -57,8 +57,15 @@ func newFixture(tb testing.TB, users int) *fixture {
 		if err != nil {
 			tb.Fatal(err)
 		}
+		it, err := l.CreateIntent(ctx, c.ID, ledger.IntentInput{IntentID: "read", Summary: "read the card"})
+		if err != nil {
+			tb.Fatal(err)
+		}
 		creds, err := l.ReadDetails(ctx, c.ID, ledger.Attestation{Summary: "bench"})
 		if err != nil {
+			tb.Fatal(err)
+		}
+		if _, err := l.CancelIntent(ctx, it.Intent.ID); err != nil {
 			tb.Fatal(err)
 		}
 		f.cards = append(f.cards, c.ID)
