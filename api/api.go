@@ -44,6 +44,9 @@ type Config struct {
 	VirtualClock *clock.Virtual
 	// OnClockAdvance is called after the virtual clock moves.
 	OnClockAdvance func(ctx context.Context) error
+	// RateLimits turns on the platform's per-caller rate limits (429 with
+	// Retry-After).
+	RateLimits bool
 	// Metrics serves GET /metrics (no Api-Key: it carries no card or
 	// customer data). Nil disables the route.
 	Metrics fasthttp.RequestHandler
@@ -57,6 +60,7 @@ type API struct {
 	routes *router
 	ready  atomic.Bool
 	ids    model.IDGen
+	limits *limiter
 }
 
 // New builds the API and its routes.
@@ -72,6 +76,9 @@ func New(cfg Config) (*API, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	a := &API{cfg: cfg, l: cfg.Ledger, log: cfg.Logger, routes: &router{}}
+	if cfg.RateLimits {
+		a.limits = newLimiter(cfg.Ledger.Clock())
+	}
 	a.register()
 	return a, nil
 }
@@ -219,6 +226,9 @@ func (a *API) serve(rc *reqCtx, rt *route, method, path string) error {
 	}
 	if rc.principal.IsAgent() && rt.scope == scopeAdmin {
 		return errAgentScope
+	}
+	if err := a.rateLimit(rc, method, rt); err != nil {
+		return err
 	}
 	if method == "POST" && len(rc.fc.Request.Header.Peek("Idempotency-Key")) > 0 {
 		return a.idempotent(rc, rt, method, path)

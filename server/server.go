@@ -63,6 +63,8 @@ type Config struct {
 	// RepeatWindow is how long STAN and RRN are remembered for repeats.
 	// Default 15 minutes.
 	RepeatWindow time.Duration
+	// RateLimits turns on the platform's documented API rate limits.
+	RateLimits bool
 	// Logger receives structured logs. Default: JSON to stderr.
 	Logger *slog.Logger
 	// KeyOut receives the one-time print of a generated API key. Default
@@ -214,7 +216,7 @@ func Start(cfg Config) (*Server, error) {
 		return fail(err)
 	}
 	s.api, err = api.New(api.Config{Ledger: l, APIKeyHash: keyHash, PublicURL: public, Logger: cfg.Logger,
-		ISOSpecJSON: specJSON, VirtualClock: s.vclock, OnClockAdvance: s.clockAdvanced, Observer: m.HTTP,
+		ISOSpecJSON: specJSON, VirtualClock: s.vclock, OnClockAdvance: s.clockAdvanced, Observer: m.HTTP, RateLimits: cfg.RateLimits,
 		Metrics: fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))})
 	if err != nil {
 		_ = s.httpLn.Close()

@@ -77,6 +77,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	ef.str(&cfg.PublicURL, "public-url", "", "base URL clients reach the API at; default http://localhost:<port>")
 	ef.str(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	ef.str(&cfg.ISOFraming, "iso-framing", "binary2", "ISO 8583 length header: binary2 (2-byte) or ascii4 (4 ASCII digits)")
+	fs.BoolVar(&cfg.RateLimits, "rate-limits", os.Getenv("LEDGERSIM_RATE_LIMITS") == "true", "apply the platform's API rate limits (read 100/min burst 20, write 30/min burst 10, card creation 10/min burst 5; env LEDGERSIM_RATE_LIMITS=true)")
 	var holdExpiry, repeatWindow, overCapture string
 	ef.str(&holdExpiry, "hold-expiry", "168h", "how long an uncleared authorization holds funds")
 	ef.str(&repeatWindow, "repeat-window", "15m", "how long STAN+RRN are remembered to answer repeats")
