@@ -1,6 +1,7 @@
 // Command ledgersim is the card-authorization simulator's one binary.
 //
-//	ledgersim serve [flags]   run the server (the default command)
+//	ledgersim serve [flags]     run the server (the default command)
+//	ledgersim loadtest [flags]  drive an ISO 8583 host with an open-loop load
 //	ledgersim version         print the version
 //
 // Every serve flag has an environment variable: --data-dir is

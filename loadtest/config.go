@@ -1,0 +1,235 @@
+package loadtest
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/ledgersim/ledgersim/iso"
+)
+
+// Defaults for Config fields left at their zero value.
+const (
+	DefaultConns              = 4
+	DefaultRate               = 1000.0
+	DefaultDuration           = 10 * time.Second
+	DefaultTimeout            = 2 * time.Second
+	DefaultMaxInFlightPerConn = 4096
+	DefaultMaxApprovals       = 1_000_000
+	DefaultDialTimeout        = 2 * time.Second
+)
+
+// Bounds on Config values, so that a typo cannot ask for a run the machine
+// cannot hold.
+const (
+	maxConns           = 4096
+	maxRate            = 10_000_000.0
+	maxDuration        = 24 * time.Hour
+	maxInFlightPerConn = 1 << 20
+)
+
+// Config configures a run. The zero value of every field except Target and
+// Cards takes the default in its comment.
+type Config struct {
+	// Target is the ISO 8583 listener, host:port. Required.
+	Target string
+	// Framing is the length header: iso.Binary2 (default) or iso.ASCII4.
+	Framing iso.Framing
+	// Conns is how many TCP connections the rate is spread over. Default 4,
+	// at most 4096.
+	Conns int
+	// Rate is the total number of requests due per second. Default 1000.
+	Rate float64
+	// Arrivals spaces the due times: Constant (default) or Poisson.
+	Arrivals Arrivals
+	// Duration is the measured part of the run. Default 10 s.
+	Duration time.Duration
+	// Warmup runs before Duration at the same rate; requests due in it are
+	// sent and answered but left out of every result except the per-second
+	// series (marked as warmup) and the approvals. Default 0.
+	Warmup time.Duration
+	// Timeout is how long after its due time a request may go unanswered
+	// before it counts as a timeout. Default 2 s, at most 60 s.
+	Timeout time.Duration
+	// Mix is the share of each message kind. The zero Mix is DefaultMix.
+	Mix Mix
+	// Seed seeds every random choice (arrival gaps, kinds, cards,
+	// amounts), so two runs with the same seed offer the same load.
+	Seed uint64
+	// Cards are the cards to spend with (from Provision, LoadState or
+	// SyntheticCards). Required.
+	Cards []Card
+	// MaxInFlightPerConn bounds one connection's window: the requests
+	// between the oldest unanswered one and the newest. When it is full
+	// the connection sends nothing more until a reply or a timeout frees
+	// a place; requests falling due meanwhile are sent late, still timed
+	// from their due time. Default 4096.
+	MaxInFlightPerConn int
+	// MaxApprovals bounds Result.Approvals; approvals beyond it are only
+	// counted (Result.ApprovalsDropped). Default 1,000,000; negative
+	// keeps none.
+	MaxApprovals int
+	// DialTimeout bounds each connection attempt. Default 2 s.
+	DialTimeout time.Duration
+	// RunID is the first six characters of every RRN (DE 37), to keep this
+	// run's references apart from earlier runs' on the same server. It
+	// must be 6 upper-case letters or digits. Default: the start time in
+	// seconds, base 36, made unique within the process.
+	RunID string
+	// Search tunes Max; Run ignores it.
+	Search SearchConfig
+}
+
+// SearchConfig tunes Max. Zero fields take the default in their comment.
+type SearchConfig struct {
+	// StartRate is the first trial's rate. Default Config.Rate.
+	StartRate float64
+	// CeilingRate stops the upward search. Default 1,000,000.
+	CeilingRate float64
+	// Factor multiplies the rate after each passing trial while no trial
+	// has failed yet. Default 2.
+	Factor float64
+	// Resolution ends the binary search once the gap between the highest
+	// passing and the lowest failing rate is at most this fraction of the
+	// passing one. Default 0.05.
+	Resolution float64
+	// MaxTrials bounds the number of trials. Default 20.
+	MaxTrials int
+	// Pause separates trials, so that one trial's backlog on the server
+	// does not leak into the next. Default 1 s.
+	Pause time.Duration
+}
+
+// withDefaults returns a copy of c with zero fields set to their defaults.
+func (c Config) withDefaults() Config {
+	if c.Conns == 0 {
+		c.Conns = DefaultConns
+	}
+	if c.Rate == 0 {
+		c.Rate = DefaultRate
+	}
+	if c.Duration == 0 {
+		c.Duration = DefaultDuration
+	}
+	if c.Timeout == 0 {
+		c.Timeout = DefaultTimeout
+	}
+	if c.Mix == (Mix{}) {
+		c.Mix = DefaultMix
+	}
+	if c.MaxInFlightPerConn == 0 {
+		c.MaxInFlightPerConn = DefaultMaxInFlightPerConn
+	}
+	if c.MaxApprovals == 0 {
+		c.MaxApprovals = DefaultMaxApprovals
+	}
+	if c.DialTimeout == 0 {
+		c.DialTimeout = DefaultDialTimeout
+	}
+	return c
+}
+
+// validate rejects a configuration that cannot work, after withDefaults.
+func (c Config) validate() error {
+	if c.Target == "" {
+		return errors.New("loadtest: config: Target is required")
+	}
+	if _, _, err := net.SplitHostPort(c.Target); err != nil {
+		return fmt.Errorf("loadtest: config: Target %q is not host:port", c.Target)
+	}
+	if c.Framing != iso.Binary2 && c.Framing != iso.ASCII4 {
+		return fmt.Errorf("loadtest: config: unknown Framing %d", uint8(c.Framing))
+	}
+	if c.Conns < 1 || c.Conns > maxConns {
+		return fmt.Errorf("loadtest: config: Conns %d out of range [1, %d]", c.Conns, maxConns)
+	}
+	if !(c.Rate > 0 && c.Rate <= maxRate) {
+		return fmt.Errorf("loadtest: config: Rate %g out of range (0, %g]", c.Rate, maxRate)
+	}
+	if c.Arrivals != Constant && c.Arrivals != Poisson {
+		return fmt.Errorf("loadtest: config: unknown Arrivals %d", uint8(c.Arrivals))
+	}
+	if c.Duration <= 0 || c.Duration > maxDuration {
+		return fmt.Errorf("loadtest: config: Duration %v out of range (0, %v]", c.Duration, maxDuration)
+	}
+	if c.Warmup < 0 || c.Warmup > maxDuration {
+		return fmt.Errorf("loadtest: config: Warmup %v out of range [0, %v]", c.Warmup, maxDuration)
+	}
+	if c.Timeout < time.Millisecond || c.Timeout > HistogramMax {
+		return fmt.Errorf("loadtest: config: Timeout %v out of range [1ms, %v]", c.Timeout, HistogramMax)
+	}
+	if err := c.Mix.validate(); err != nil {
+		return err
+	}
+	if len(c.Cards) == 0 {
+		return errors.New("loadtest: config: Cards is empty")
+	}
+	if c.MaxInFlightPerConn < 1 || c.MaxInFlightPerConn > maxInFlightPerConn {
+		return fmt.Errorf("loadtest: config: MaxInFlightPerConn %d out of range [1, %d]", c.MaxInFlightPerConn, maxInFlightPerConn)
+	}
+	if c.DialTimeout < 0 {
+		return fmt.Errorf("loadtest: config: DialTimeout %v is negative", c.DialTimeout)
+	}
+	if c.RunID != "" && !validRunID(c.RunID) {
+		return fmt.Errorf("loadtest: config: RunID %q must be 6 characters 0-9 or A-Z", c.RunID)
+	}
+	for i := range c.Cards {
+		if err := c.Cards[i].validate(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func validRunID(s string) bool {
+	if len(s) != runIDBytes {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !(s[i] >= '0' && s[i] <= '9' || s[i] >= 'A' && s[i] <= 'Z') {
+			return false
+		}
+	}
+	return true
+}
+
+func (s SearchConfig) withDefaults(rate float64) SearchConfig {
+	if s.StartRate == 0 {
+		s.StartRate = rate
+	}
+	if s.CeilingRate == 0 {
+		s.CeilingRate = 1_000_000
+	}
+	if s.Factor == 0 {
+		s.Factor = 2
+	}
+	if s.Resolution == 0 {
+		s.Resolution = 0.05
+	}
+	if s.MaxTrials == 0 {
+		s.MaxTrials = 20
+	}
+	if s.Pause == 0 {
+		s.Pause = time.Second
+	}
+	return s
+}
+
+func (s SearchConfig) validate() error {
+	switch {
+	case !(s.StartRate > 0 && s.StartRate <= maxRate):
+		return fmt.Errorf("loadtest: search: StartRate %g out of range (0, %g]", s.StartRate, maxRate)
+	case !(s.CeilingRate >= s.StartRate && s.CeilingRate <= maxRate):
+		return fmt.Errorf("loadtest: search: CeilingRate %g out of range [StartRate, %g]", s.CeilingRate, maxRate)
+	case !(s.Factor > 1):
+		return fmt.Errorf("loadtest: search: Factor %g must be above 1", s.Factor)
+	case !(s.Resolution > 0 && s.Resolution < 1):
+		return fmt.Errorf("loadtest: search: Resolution %g out of range (0, 1)", s.Resolution)
+	case s.MaxTrials < 1 || s.MaxTrials > 1000:
+		return fmt.Errorf("loadtest: search: MaxTrials %d out of range [1, 1000]", s.MaxTrials)
+	case s.Pause < 0:
+		return fmt.Errorf("loadtest: search: Pause %v is negative", s.Pause)
+	}
+	return nil
+}

@@ -1,0 +1,304 @@
+package loadtest
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Result is the outcome of a run. It is plain data and round-trips through
+// encoding/json. Durations are time.Duration values, written to JSON as
+// integer nanoseconds (the Ns suffix of their JSON names).
+//
+// Everything except Series and Approvals counts only requests due in the
+// measured part of the run (after Warmup): a request is measured or not by
+// its due time, whenever it was sent or answered.
+type Result struct {
+	// The configuration, as run.
+	Target        string        `json:"target"`
+	Framing       string        `json:"framing"`
+	Conns         int           `json:"conns"`
+	RatePerSec    float64       `json:"ratePerSec"`
+	Arrivals      Arrivals      `json:"arrivals"`
+	Duration      time.Duration `json:"durationNs"`
+	Warmup        time.Duration `json:"warmupNs"`
+	Timeout       time.Duration `json:"timeoutNs"`
+	Mix           string        `json:"mix"`
+	Seed          uint64        `json:"seed"`
+	Cards         int           `json:"cards"`
+	RunID         string        `json:"runId"`
+	IntentsAsAuth bool          `json:"intentsAsAuth"` // no card had an intent: the intent share was sent as auth
+	StartedAt     time.Time     `json:"startedAt"`
+	// MeasuredSeconds is the length of the measured period (shorter than
+	// Duration when the context ended the run early).
+	MeasuredSeconds float64 `json:"measuredSeconds"`
+
+	// Offered counts requests that fell due; Sent those written to a
+	// connection; Replies those answered in time.
+	Offered int64 `json:"offered"`
+	Sent    int64 `json:"sent"`
+	Replies int64 `json:"replies"`
+	// Timeouts counts requests with no reply within Timeout of their due
+	// time; TimeoutsUnsent is the part of them never sent, because the
+	// generator could only have sent them after their timeout (a full
+	// window, a blocked connection).
+	Timeouts       int64 `json:"timeouts"`
+	TimeoutsUnsent int64 `json:"timeoutsUnsent"`
+	// Errors counts requests that failed without a reply or a timeout:
+	// ErrorsConnLost were in flight on a connection that broke,
+	// ErrorsUnsent fell due while there was no connection.
+	Errors         int64 `json:"errors"`
+	ErrorsConnLost int64 `json:"errorsConnLost"`
+	ErrorsUnsent   int64 `json:"errorsUnsent"`
+	// Unexpected counts replies whose DE 39 is not what a correct server
+	// answers to their kind (see KindResult.Expected).
+	Unexpected int64 `json:"unexpected"`
+	// Replies that matched no request in flight: LateReplies answered a
+	// request already counted as a timeout; UnmatchedReplies matched
+	// nothing; DecodeErrors could not be read at all.
+	LateReplies      int64 `json:"lateReplies"`
+	UnmatchedReplies int64 `json:"unmatchedReplies"`
+	DecodeErrors     int64 `json:"decodeErrors"`
+	Reconnects       int64 `json:"reconnects"`
+	// Fallbacks counts clear, reversal and repeat draws sent as auth
+	// because no earlier approval or answered authorization was at hand
+	// (at the start of a run, or when approvals are rare).
+	Fallbacks int64 `json:"fallbacks"`
+
+	OfferedPerSec    float64 `json:"offeredPerSec"`
+	SentPerSec       float64 `json:"sentPerSec"`
+	ThroughputPerSec float64 `json:"throughputPerSec"` // replies per second
+
+	// Latency runs from each request's due time to its reply.
+	Latency Percentiles `json:"latency"`
+	// SendLag runs from each request's due time to the moment the
+	// generator handed it to its connection: how far the generator itself
+	// fell behind the schedule.
+	SendLag Percentiles `json:"sendLag"`
+	// ServiceTime runs from send to reply: what a generator that ignores
+	// coordinated omission would call latency. It is here for comparison
+	// only; when the generator fell behind, it hides the wait.
+	ServiceTime Percentiles `json:"serviceTime"`
+	// Histogram is the full distribution behind Latency, mergeable with
+	// other runs'.
+	Histogram *Histogram `json:"histogram"`
+
+	Codes map[string]int64      `json:"codes"` // DE 39 of every reply; codes outside the profile as "other"
+	Kinds map[string]KindResult `json:"kinds"`
+
+	// Series has one entry per second of the run, warmup included.
+	Series []SecondStats `json:"series"`
+
+	// Approvals lists every approved 0110 received, warmup and late
+	// replies included, so that a checker can look each one up in the
+	// server's store. Cards appear masked.
+	Approvals        []Approval `json:"approvals,omitempty"`
+	ApprovalsDropped int64      `json:"approvalsDropped"`
+}
+
+// Percentiles summarizes a latency distribution.
+type Percentiles struct {
+	Count uint64        `json:"count"`
+	Min   time.Duration `json:"minNs"`
+	Mean  time.Duration `json:"meanNs"`
+	P50   time.Duration `json:"p50Ns"`
+	P90   time.Duration `json:"p90Ns"`
+	P99   time.Duration `json:"p99Ns"`
+	P999  time.Duration `json:"p999Ns"`
+	Max   time.Duration `json:"maxNs"`
+}
+
+func percentilesOf(h *Histogram) Percentiles {
+	return Percentiles{Count: h.Count(), Min: h.Min(), Mean: h.Mean(), P50: h.Quantile(0.50),
+		P90: h.Quantile(0.90), P99: h.Quantile(0.99), P999: h.Quantile(0.999), Max: h.Max()}
+}
+
+// KindResult is the outcome of one message kind.
+type KindResult struct {
+	// Expected is the DE 39 a correct server answers: "00", "54", "61",
+	// or "original" for repeats (the code of the first reply).
+	Expected   string           `json:"expected"`
+	Offered    int64            `json:"offered"`
+	Sent       int64            `json:"sent"`
+	Replies    int64            `json:"replies"`
+	Timeouts   int64            `json:"timeouts"`
+	Errors     int64            `json:"errors"`
+	Unexpected int64            `json:"unexpected"`
+	Codes      map[string]int64 `json:"codes"`
+}
+
+// SecondStats is one second of the run. Replies, latencies and timeouts
+// count in the second they happened; Offered and Sent in the second the
+// generator handled the request.
+type SecondStats struct {
+	Second     int           `json:"second"` // from the start of the run, warmup included
+	Warmup     bool          `json:"warmup"`
+	Partial    bool          `json:"partial,omitempty"` // the run ended during this second
+	Offered    int64         `json:"offered"`
+	Sent       int64         `json:"sent"`
+	Replies    int64         `json:"replies"`
+	Timeouts   int64         `json:"timeouts"`
+	Errors     int64         `json:"errors"`
+	P50        time.Duration `json:"p50Ns"`
+	P99        time.Duration `json:"p99Ns"`
+	Max        time.Duration `json:"maxNs"`
+	SendLagMax time.Duration `json:"sendLagMaxNs"`
+}
+
+// Approval is one approved 0110: what a checker needs to find the
+// authorization in the server's store.
+type Approval struct {
+	STAN        string `json:"stan"`
+	RRN         string `json:"rrn"`
+	CardID      string `json:"cardId,omitempty"`
+	Card        string `json:"card"` // masked PAN: first 6 and last 4 digits
+	AmountCents int64  `json:"amountCents"`
+	AuthCode    string `json:"authCode"` // DE 38
+	Kind        string `json:"kind"`     // auth, intent, refund, repeat, ...
+	Late        bool   `json:"late,omitempty"`
+	Warmup      bool   `json:"warmup,omitempty"`
+}
+
+// Response codes counted one by one; anything else counts as "other".
+var codeList = [...]string{"00", "05", "12", "13", "14", "25", "30", "51", "54", "57", "61", "62", "65", "82", "94", "96"}
+
+const (
+	codeOther = len(codeList)
+	numCodes  = codeOther + 1
+	codeNone  = -1 // a reply without a readable DE 39
+)
+
+func codeIndex(c [2]byte) int {
+	for i, s := range codeList {
+		if s[0] == c[0] && s[1] == c[1] {
+			return i
+		}
+	}
+	return codeOther
+}
+
+func codeName(i int) string {
+	if i < codeOther {
+		return codeList[i]
+	}
+	return "other"
+}
+
+// kindCounters and stats are the counters kept per connection, per second
+// and per run; they are merged by adding.
+type kindCounters struct {
+	offered, sent, replies, timeouts, errors, unexpected int64
+	codes                                                [numCodes]int64
+}
+
+type stats struct {
+	lat            Histogram
+	kinds          [numKinds]kindCounters
+	timeoutsUnsent int64
+	errConnLost    int64
+	errUnsent      int64
+	late           int64
+	unmatched      int64
+	decodeErrors   int64
+	lagMaxNs       int64
+}
+
+func (s *stats) merge(o *stats) {
+	s.lat.Merge(&o.lat)
+	for k := range s.kinds {
+		a, b := &s.kinds[k], &o.kinds[k]
+		a.offered += b.offered
+		a.sent += b.sent
+		a.replies += b.replies
+		a.timeouts += b.timeouts
+		a.errors += b.errors
+		a.unexpected += b.unexpected
+		for i := range a.codes {
+			a.codes[i] += b.codes[i]
+		}
+	}
+	s.timeoutsUnsent += o.timeoutsUnsent
+	s.errConnLost += o.errConnLost
+	s.errUnsent += o.errUnsent
+	s.late += o.late
+	s.unmatched += o.unmatched
+	s.decodeErrors += o.decodeErrors
+	s.lagMaxNs = max(s.lagMaxNs, o.lagMaxNs)
+}
+
+func (s *stats) reset() { *s = stats{} }
+
+func (s *stats) sum() (offered, sent, replies, timeouts, errors int64) {
+	for k := range s.kinds {
+		c := &s.kinds[k]
+		offered += c.offered
+		sent += c.sent
+		replies += c.replies
+		timeouts += c.timeouts
+		errors += c.errors
+	}
+	return
+}
+
+// WriteText writes a human-readable summary of the result.
+func (r *Result) WriteText(w io.Writer) {
+	ms := func(d time.Duration) string { return fmt.Sprintf("%.3fms", float64(d)/1e6) }
+	fmt.Fprintf(w, "target %s  conns %d  rate %.0f/s %s  duration %v (warmup %v)  timeout %v  cards %d  seed %d\n",
+		r.Target, r.Conns, r.RatePerSec, r.Arrivals, r.Duration, r.Warmup, r.Timeout, r.Cards, r.Seed)
+	fmt.Fprintf(w, "mix %s", r.Mix)
+	if r.IntentsAsAuth {
+		fmt.Fprint(w, " (no intents: intent share sent as auth)")
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "offered %d (%.0f/s)  sent %d (%.0f/s)  replies %d (%.0f/s)  timeouts %d (unsent %d)  errors %d (conn lost %d, unsent %d)\n",
+		r.Offered, r.OfferedPerSec, r.Sent, r.SentPerSec, r.Replies, r.ThroughputPerSec,
+		r.Timeouts, r.TimeoutsUnsent, r.Errors, r.ErrorsConnLost, r.ErrorsUnsent)
+	fmt.Fprintf(w, "latency from due time: p50 %s  p90 %s  p99 %s  p99.9 %s  max %s  (mean %s, %d replies)\n",
+		ms(r.Latency.P50), ms(r.Latency.P90), ms(r.Latency.P99), ms(r.Latency.P999), ms(r.Latency.Max), ms(r.Latency.Mean), r.Latency.Count)
+	fmt.Fprintf(w, "generator send lag: p50 %s  p99 %s  max %s;  send-to-reply (for comparison only): p50 %s  p99 %s  max %s\n",
+		ms(r.SendLag.P50), ms(r.SendLag.P99), ms(r.SendLag.Max), ms(r.ServiceTime.P50), ms(r.ServiceTime.P99), ms(r.ServiceTime.Max))
+	fmt.Fprintf(w, "unexpected codes %d  late replies %d  unmatched %d  decode errors %d  reconnects %d  fallbacks to auth %d\n",
+		r.Unexpected, r.LateReplies, r.UnmatchedReplies, r.DecodeErrors, r.Reconnects, r.Fallbacks)
+	fmt.Fprintf(w, "codes: %s\n", formatCodes(r.Codes))
+	names := make([]string, 0, len(r.Kinds))
+	for k := range r.Kinds {
+		names = append(names, k)
+	}
+	sort.Slice(names, func(i, j int) bool { return kindOrder(names[i]) < kindOrder(names[j]) })
+	for _, n := range names {
+		k := r.Kinds[n]
+		if k.Offered == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "  %-15s offered %-8d replies %-8d timeouts %-6d errors %-6d expected %-8s unexpected %-6d codes %s\n",
+			n, k.Offered, k.Replies, k.Timeouts, k.Errors, k.Expected, k.Unexpected, formatCodes(k.Codes))
+	}
+	fmt.Fprintf(w, "approvals recorded %d (dropped %d)\n", len(r.Approvals), r.ApprovalsDropped)
+}
+
+func kindOrder(name string) int {
+	for i, n := range kindNames {
+		if n == name {
+			return i
+		}
+	}
+	return len(kindNames)
+}
+
+func formatCodes(m map[string]int64) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s=%d", k, m[k]))
+	}
+	if len(parts) == 0 {
+		return "-"
+	}
+	return strings.Join(parts, " ")
+}

@@ -1,0 +1,1047 @@
+package loadtest
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ledgersim/ledgersim/iso"
+)
+
+// Tuning constants of the generator.
+const (
+	// maxBurst bounds how many late requests one connection writes before
+	// it flushes and looks at the clock again, so a large backlog still
+	// goes out in pieces the server can start on.
+	maxBurst = 512
+	// writeBufferBytes holds a few hundred requests: one write system
+	// call per burst.
+	writeBufferBytes = 64 << 10
+	// poolSize bounds the recent approvals (for clearings and reversals)
+	// and answered authorizations (for repeats) each connection keeps.
+	poolSize = 1024
+	// Reconnection backoff after a connection breaks.
+	redialMin = 50 * time.Millisecond
+	redialMax = time.Second
+	// runIDBytes is the RRN prefix that identifies a run; the other six
+	// RRN characters count its messages in base 36.
+	runIDBytes = 6
+)
+
+// Amounts of generated messages, in cents.
+const (
+	authAmountMinCents   = 100   // $1
+	authAmountMaxCents   = 5_000 // $50
+	refundAmountMaxCents = 2_000
+	intentSpreadCents    = 300 // intent purchases land within ±$3 of the declared amount
+)
+
+// Slot states.
+const (
+	slotFree uint8 = iota
+	slotInFlight
+	slotDone     // answered (or lost with its connection)
+	slotTimedOut // counted as a timeout; its key stays findable for a late reply until the slot is reused
+)
+
+// msgKey is how replies are matched: DE 11 and DE 37.
+type msgKey struct {
+	stan uint32
+	rrn  [12]byte
+}
+
+type slot struct {
+	key      msgKey
+	state    uint8
+	kind     Kind
+	origCode [2]byte // a repeat's expected code: its original's
+	dueNs    int64
+	sentNs   int64
+	p        msgParams
+}
+
+// repeatable is an answered 0100 that may be sent again as an 0101.
+type repeatable struct {
+	p    msgParams
+	code [2]byte
+}
+
+// ring is a bounded FIFO that drops its oldest entry when full.
+type ring[T any] struct {
+	buf  []T
+	head int
+	n    int
+}
+
+func (r *ring[T]) push(v T) {
+	if r.n == len(r.buf) {
+		r.buf[r.head] = v
+		r.head = (r.head + 1) % len(r.buf)
+		return
+	}
+	r.buf[(r.head+r.n)%len(r.buf)] = v
+	r.n++
+}
+
+func (r *ring[T]) pop() (T, bool) {
+	var zero T
+	if r.n == 0 {
+		return zero, false
+	}
+	v := r.buf[r.head]
+	r.buf[r.head] = zero
+	r.head = (r.head + 1) % len(r.buf)
+	r.n--
+	return v, true
+}
+
+// approvalRec is an Approval as kept during the run: fixed-size, so that
+// recording one costs no allocation beyond the slice's growth.
+type approvalRec struct {
+	key    msgKey
+	card   int32
+	amount int64
+	auth   [6]byte
+	kind   Kind
+	late   bool
+	warmup bool
+}
+
+// totals are a connection's counters for the measured period.
+type totals struct {
+	stats
+	lag Histogram // due to sent
+	svc Histogram // sent to reply
+}
+
+// conn is one TCP connection with its sender and reader. The sender
+// goroutine owns the fields marked "sender"; everything under mu is shared
+// with the reader goroutine and the runner's reaper.
+type conn struct {
+	r  *runner
+	id int
+
+	// sender
+	rng   *rand.Rand
+	sched *schedule
+	seq   uint64
+	tf    timeFields
+	buf   []byte
+	nc    net.Conn
+	bw    *bufio.Writer
+	done  chan struct{} // closed when the current reader has exited
+	timer *time.Timer
+
+	broken atomic.Bool   // the current connection failed; the sender reconnects
+	space  chan struct{} // the window moved
+	wake   chan struct{} // a request is due (from the pacer)
+
+	mu         sync.Mutex
+	slots      []slot
+	head, tail uint64 // window: slots[head..tail) in send order
+	index      map[msgKey]uint32
+	waiting    bool // the sender waits for the window to move
+	iv, spare  *stats
+	tot        *totals
+	approved   ring[msgParams]
+	repeats    ring[repeatable]
+	approvals  []approvalRec
+	dropped    int64
+	reconnects int64
+	fallbacks  int64
+}
+
+// runner is one run.
+type runner struct {
+	cfg       Config
+	progress  io.Writer
+	base      time.Time // the run's zero; due times are offsets from it
+	measureNs int64     // end of warmup
+	endNs     int64     // end of the schedule
+	stopNs    atomic.Int64
+	reapEvery time.Duration
+
+	cards       []cardWire
+	cardSets    []*templateSet
+	intentCards []int32
+	table       [100]Kind
+	runID       [runIDBytes]byte
+	conns       []*conn
+
+	approvalsLeft atomic.Int64
+
+	// owned by the reporter, then by Run after it stops
+	nextSec int64
+	series  []SecondStats
+	secAgg  stats
+}
+
+func (r *runner) now() int64 { return int64(time.Since(r.base)) }
+
+var lastRunSec atomic.Int64
+
+// newRunID derives an RRN prefix from the clock, never handing out the
+// same one twice in a process (Max runs trials back to back).
+func newRunID() [runIDBytes]byte {
+	sec := time.Now().Unix()
+	for {
+		last := lastRunSec.Load()
+		s := max(sec, last+1)
+		if lastRunSec.CompareAndSwap(last, s) {
+			sec = s
+			break
+		}
+	}
+	var id [runIDBytes]byte
+	putBase36(id[:], uint64(sec))
+	return id
+}
+
+const base36Digits = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+// putBase36 writes the lowest len(dst) base-36 digits of v.
+func putBase36(dst []byte, v uint64) {
+	for i := len(dst) - 1; i >= 0; i-- {
+		dst[i] = base36Digits[v%36]
+		v /= 36
+	}
+}
+
+// Run drives one open-loop run against cfg.Target and returns its result.
+// It writes a progress line per second to progress (nil for none).
+//
+// Requests fall due on a schedule fixed by Rate, Arrivals and Seed, and
+// every latency runs from a request's due time, not from when it was sent:
+// if the generator falls behind (because the server pushes back, or a
+// connection's window is full), the late requests are sent at once and
+// their lateness is part of their latency. A server that stalls therefore
+// shows its stall in the percentiles, however few requests were actually
+// sent during it.
+//
+// Run returns an error before it starts when the configuration is invalid
+// or a connection cannot be opened. Connections that break during the run
+// are reopened; their requests count as errors. If ctx ends early, Run
+// stops sending, waits up to Timeout for outstanding replies, and returns
+// the partial result with ctx's error.
+func Run(ctx context.Context, cfg Config, progress io.Writer) (*Result, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	if progress == nil {
+		progress = io.Discard
+	}
+	r := &runner{
+		cfg:       cfg,
+		progress:  progress,
+		measureNs: int64(cfg.Warmup),
+		endNs:     int64(cfg.Warmup + cfg.Duration),
+		reapEvery: min(max(cfg.Timeout/20, 5*time.Millisecond), 50*time.Millisecond),
+	}
+	if cfg.RunID != "" {
+		copy(r.runID[:], cfg.RunID)
+	} else {
+		r.runID = newRunID()
+	}
+	r.approvalsLeft.Store(int64(max(cfg.MaxApprovals, 0)))
+	if err := r.prepare(); err != nil {
+		return nil, err
+	}
+	// Connect first, so the run's zero is not spent dialing; readers start
+	// only after it is set, because they read it.
+	for i := range r.conns {
+		if err := r.conns[i].connect(); err != nil {
+			for _, c := range r.conns[:i] {
+				_ = c.nc.Close()
+			}
+			return nil, err
+		}
+	}
+	wallStart := time.Now()
+	r.base = wallStart
+	r.stopNs.Store(r.endNs)
+	for _, c := range r.conns {
+		c.startReader()
+	}
+
+	stopReporter := make(chan struct{})
+	reporterDone := make(chan struct{})
+	go r.report(stopReporter, reporterDone)
+
+	pacerCtx, stopPacer := context.WithCancel(ctx)
+	pacerDone := make(chan struct{})
+	go func() {
+		defer close(pacerDone)
+		r.pace(pacerCtx)
+	}()
+	var senders sync.WaitGroup
+	for _, c := range r.conns {
+		senders.Add(1)
+		go func() {
+			defer senders.Done()
+			c.sendLoop(ctx)
+		}()
+	}
+	senders.Wait()
+	stopPacer()
+	<-pacerDone
+	if ctx.Err() != nil {
+		r.stopNs.Store(min(r.endNs, r.now()))
+	}
+	r.drain()
+	close(stopReporter)
+	<-reporterDone
+	now := r.now()
+	for _, c := range r.conns {
+		c.reap(now, true)
+	}
+	for r.nextSec*1e9 < now+1e9 {
+		r.collect()
+	}
+	for _, c := range r.conns {
+		c.close()
+	}
+	res := r.result(wallStart)
+	return res, ctx.Err()
+}
+
+// prepare builds the per-card wire data, the templates, the kind table
+// and the connections.
+func (r *runner) prepare() error {
+	cfg := &r.cfg
+	r.cards = make([]cardWire, len(cfg.Cards))
+	r.cardSets = make([]*templateSet, len(cfg.Cards))
+	sets := map[layoutKey]*templateSet{}
+	for i := range cfg.Cards {
+		w, err := newCardWire(&cfg.Cards[i])
+		if err != nil {
+			return err
+		}
+		r.cards[i] = w
+		set, ok := sets[w.layout]
+		if !ok {
+			s, err := buildTemplates(w.layout, cfg.Framing)
+			if err != nil {
+				return err
+			}
+			set = &s
+			sets[w.layout] = set
+		}
+		r.cardSets[i] = set
+		if cfg.Cards[i].IntentID != "" && cfg.Cards[i].IntentAmountCents > 0 {
+			r.intentCards = append(r.intentCards, int32(i))
+		}
+	}
+	r.table = cfg.Mix.table(len(r.intentCards) > 0)
+	r.conns = make([]*conn, cfg.Conns)
+	for i := range r.conns {
+		// Each connection has its own random stream, derived from the
+		// seed and its index, so that the load does not depend on how
+		// the goroutines happen to interleave.
+		rng := rand.New(rand.NewPCG(cfg.Seed, uint64(i)+1))
+		c := &conn{
+			r:     r,
+			id:    i,
+			rng:   rng,
+			buf:   make([]byte, 0, 512),
+			space: make(chan struct{}, 1),
+			wake:  make(chan struct{}, 1),
+			slots: make([]slot, cfg.MaxInFlightPerConn),
+			index: make(map[msgKey]uint32, min(cfg.MaxInFlightPerConn, 1<<16)),
+			iv:    &stats{},
+			spare: &stats{},
+			tot:   &totals{},
+			timer: time.NewTimer(time.Hour),
+		}
+		c.timer.Stop()
+		c.sched = c.newSchedule()
+		c.approved.buf = make([]msgParams, poolSize)
+		c.repeats.buf = make([]repeatable, poolSize)
+		r.conns[i] = c
+	}
+	return nil
+}
+
+// newSchedule returns the connection's schedule. Its random stream is
+// separate from the one that draws kinds and cards, so the pacer can run
+// an identical copy.
+func (c *conn) newSchedule() *schedule {
+	cfg := &c.r.cfg
+	return newSchedule(cfg.Arrivals, cfg.Rate, c.id, cfg.Conns, rand.New(rand.NewPCG(cfg.Seed, uint64(c.id)+1<<32)))
+}
+
+// dial opens the connection and starts its reader.
+func (c *conn) dial() error {
+	if err := c.connect(); err != nil {
+		return err
+	}
+	c.startReader()
+	return nil
+}
+
+// connect opens the TCP connection.
+func (c *conn) connect() error {
+	nc, err := net.DialTimeout("tcp", c.r.cfg.Target, c.r.cfg.DialTimeout)
+	if err != nil {
+		return fmt.Errorf("loadtest: connect to %s: %w", c.r.cfg.Target, err)
+	}
+	if tc, ok := nc.(*net.TCPConn); ok {
+		_ = tc.SetNoDelay(true)
+	}
+	c.nc = nc
+	if c.bw == nil {
+		c.bw = bufio.NewWriterSize(nc, writeBufferBytes)
+	} else {
+		c.bw.Reset(nc)
+	}
+	c.broken.Store(false)
+	return nil
+}
+
+// startReader starts the reader goroutine of the connection just opened.
+func (c *conn) startReader() {
+	c.done = make(chan struct{})
+	go c.readLoop(c.nc, c.done)
+}
+
+// close closes the connection and waits for its reader. Requests the
+// sender registered after the reader gave up are failed here.
+func (c *conn) close() {
+	if c.nc == nil {
+		return
+	}
+	_ = c.nc.Close()
+	<-c.done
+	c.nc = nil
+	c.lost()
+}
+
+// sendLoop is the sender goroutine: it walks the schedule, sends what is
+// due by the clock, waits for the pacer when nothing is, and reconnects
+// after a failure.
+func (c *conn) sendLoop(ctx context.Context) {
+	r := c.r
+	backoff := redialMin
+	var nextDialNs int64
+	for ctx.Err() == nil {
+		due := c.sched.peek()
+		if due >= r.endNs {
+			break
+		}
+		now := r.now()
+		if due > now {
+			c.flush()
+			select {
+			case <-c.wake:
+			case <-ctx.Done():
+			}
+			continue
+		}
+		if c.broken.Load() {
+			c.close()
+		}
+		if c.nc == nil {
+			if now >= nextDialNs {
+				if c.dial() == nil {
+					backoff = redialMin
+					c.mu.Lock()
+					c.reconnects++
+					c.mu.Unlock()
+				} else {
+					nextDialNs = now + int64(backoff)
+					backoff = min(2*backoff, redialMax)
+				}
+			}
+			if c.nc == nil {
+				c.failUnsent(now)
+				continue
+			}
+		}
+		full := false
+		for n := 0; n < maxBurst; n++ {
+			due = c.sched.peek()
+			if due > now || due >= r.endNs {
+				break
+			}
+			if !c.sendOne(due, now) {
+				full = true
+				break
+			}
+			c.sched.advance()
+		}
+		c.flush()
+		if full {
+			c.waitSpace(ctx)
+		}
+	}
+	c.flush()
+}
+
+// failUnsent counts every request due by now as an error: there is no
+// connection to send it on.
+func (c *conn) failUnsent(now int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for due := c.sched.peek(); due <= now && due < c.r.endNs; due = c.sched.peek() {
+		k := c.r.table[c.rng.IntN(100)]
+		c.iv.kinds[k].offered++
+		c.iv.kinds[k].errors++
+		c.iv.errUnsent++
+		if c.r.measured(due) {
+			c.tot.kinds[k].offered++
+			c.tot.kinds[k].errors++
+			c.tot.errUnsent++
+		}
+		c.sched.advance()
+	}
+}
+
+func (r *runner) measured(dueNs int64) bool { return dueNs >= r.measureNs && dueNs < r.endNs }
+
+// sendOne handles the request due at due: it counts it as a timeout if it
+// can only be sent after its timeout, or builds and writes it. It returns
+// false, without consuming the request, when the window is full.
+func (c *conn) sendOne(due, now int64) bool {
+	r := c.r
+	c.mu.Lock()
+	if now-due >= int64(r.cfg.Timeout) {
+		k := r.table[c.rng.IntN(100)]
+		c.iv.kinds[k].offered++
+		c.iv.kinds[k].timeouts++
+		c.iv.timeoutsUnsent++
+		if r.measured(due) {
+			c.tot.kinds[k].offered++
+			c.tot.kinds[k].timeouts++
+			c.tot.timeoutsUnsent++
+		}
+		c.mu.Unlock()
+		return true
+	}
+	if c.tail-c.head == uint64(len(c.slots)) {
+		c.mu.Unlock()
+		return false
+	}
+	pos := uint32(c.tail % uint64(len(c.slots)))
+	s := &c.slots[pos]
+	if s.state == slotTimedOut {
+		delete(c.index, s.key)
+	}
+	c.next(s, now)
+	s.state = slotInFlight
+	s.dueNs, s.sentNs = due, now
+	c.index[s.key] = pos
+	c.tail++
+	lag := now - due
+	c.iv.kinds[s.kind].offered++
+	c.iv.kinds[s.kind].sent++
+	c.iv.lagMaxNs = max(c.iv.lagMaxNs, lag)
+	if r.measured(due) {
+		c.tot.kinds[s.kind].offered++
+		c.tot.kinds[s.kind].sent++
+		c.tot.lag.Record(time.Duration(lag))
+		c.tot.lagMaxNs = max(c.tot.lagMaxNs, lag)
+	}
+	p := s.p
+	c.mu.Unlock()
+
+	c.buf = build(c.buf, r.cardSets[p.card], &r.cards[p.card], &p, &c.tf)
+	if c.nc != nil {
+		if _, err := c.bw.Write(c.buf); err != nil {
+			// The reader sees the closed connection, fails what was
+			// in flight, and the sender reconnects.
+			c.broken.Store(true)
+			_ = c.nc.Close()
+		}
+	}
+	return true
+}
+
+// next draws the kind, card and amounts of a new request into s. It runs
+// under mu because clearings, reversals and repeats take their originals
+// from pools the reader fills.
+func (c *conn) next(s *slot, now int64) {
+	r := c.r
+	k := r.table[c.rng.IntN(100)]
+	p := msgParams{unixSec: r.base.Unix() + (int64(r.base.Nanosecond())+now)/1e9}
+	s.origCode = [2]byte{}
+	switch k {
+	case KindClear, KindReversal:
+		orig, ok := c.approved.pop()
+		if !ok {
+			c.fallbacks++
+			k = KindAuth
+			break
+		}
+		p.card, p.amountCents, p.rrn, p.auth = orig.card, orig.amountCents, orig.rrn, orig.auth
+		if k == KindClear {
+			p.mti = [4]byte{'0', '2', '2', '0'}
+			// One capture in five is partial: the rest of the hold is
+			// released.
+			if c.rng.IntN(5) == 0 {
+				p.amountCents = max(1, p.amountCents*3/4)
+			}
+		} else {
+			p.mti = [4]byte{'0', '4', '0', '0'}
+			// One reversal in three is partial: DE 95 carries the
+			// amount that remains.
+			if c.rng.IntN(3) == 0 {
+				p.partial = true
+				p.replaceCents = p.amountCents / 2
+			}
+		}
+		p.stan, _ = c.newRef()
+		s.kind, s.p = k, p
+		s.key = msgKey{p.stan, p.rrn}
+		return
+	case KindRepeat:
+		orig, ok := c.repeats.pop()
+		if !ok {
+			c.fallbacks++
+			k = KindAuth
+			break
+		}
+		p = orig.p
+		p.mti = [4]byte{'0', '1', '0', '1'}
+		s.kind, s.p, s.origCode = k, p, orig.code
+		s.key = msgKey{p.stan, p.rrn}
+		return
+	}
+	p.mti = [4]byte{'0', '1', '0', '0'}
+	if k == KindIntent {
+		p.card = r.intentCards[c.rng.IntN(len(r.intentCards))]
+	} else {
+		p.card = int32(c.rng.IntN(len(r.cards)))
+	}
+	card := &r.cfg.Cards[p.card]
+	authAmount := func() int64 {
+		return min(authAmountMinCents+c.rng.Int64N(authAmountMaxCents-authAmountMinCents+1), card.MaxAmountCents)
+	}
+	switch k {
+	case KindAuth:
+		p.amountCents = authAmount()
+	case KindIntent:
+		p.amountCents = max(1, card.IntentAmountCents+c.rng.Int64N(2*intentSpreadCents+1)-intentSpreadCents)
+	case KindRefund:
+		p.refund = true
+		p.amountCents = authAmountMinCents + c.rng.Int64N(refundAmountMaxCents-authAmountMinCents+1)
+	case KindDeclineExpiry:
+		p.badExpiry = true
+		p.amountCents = authAmount()
+	case KindDeclineLimit:
+		p.amountCents = card.MaxAmountCents + 1 + c.rng.Int64N(10_000)
+	}
+	var g uint64
+	p.stan, g = c.newRef()
+	copy(p.rrn[:runIDBytes], r.runID[:])
+	putBase36(p.rrn[runIDBytes:], g)
+	s.kind, s.p = k, p
+	s.key = msgKey{p.stan, p.rrn}
+}
+
+// newRef numbers a new message: it returns its STAN and the run-wide
+// message number its RRN is made of. Connection i of n numbers its messages
+// i, i+n, i+2n, ..., so connections never collide without sharing a
+// counter. STANs are 6 digits and wrap; the RRN, which does not, keeps
+// every key unique.
+func (c *conn) newRef() (stan uint32, g uint64) {
+	g = c.seq*uint64(len(c.r.conns)) + uint64(c.id)
+	c.seq++
+	return uint32(g%999_999) + 1, g
+}
+
+func (c *conn) flush() {
+	if c.nc == nil || c.bw.Buffered() == 0 {
+		return
+	}
+	_ = c.nc.SetWriteDeadline(time.Now().Add(c.r.cfg.Timeout + time.Second))
+	if err := c.bw.Flush(); err != nil {
+		c.broken.Store(true)
+		_ = c.nc.Close()
+	}
+}
+
+// waitSpace waits until the reader or the reaper moves the window, or a
+// few milliseconds, whichever comes first.
+func (c *conn) waitSpace(ctx context.Context) {
+	c.mu.Lock()
+	if c.tail-c.head < uint64(len(c.slots)) {
+		c.mu.Unlock()
+		return
+	}
+	c.waiting = true
+	c.mu.Unlock()
+	c.timer.Reset(5 * time.Millisecond)
+	select {
+	case <-c.space:
+	case <-c.timer.C:
+	case <-ctx.Done():
+	}
+	c.timer.Stop()
+}
+
+// advance moves the window's start past answered and timed-out requests.
+// Called with mu held.
+func (c *conn) advance() {
+	moved := false
+	for c.head < c.tail && c.slots[c.head%uint64(len(c.slots))].state != slotInFlight {
+		c.head++
+		moved = true
+	}
+	if moved && c.waiting {
+		c.waiting = false
+		select {
+		case c.space <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// readLoop is the reader goroutine of one connection.
+func (c *conn) readLoop(nc net.Conn, done chan struct{}) {
+	defer close(done)
+	fr := iso.NewFrameReader(nc, c.r.cfg.Framing, 0)
+	var rv replyView
+	for {
+		frame, err := fr.Next()
+		if err != nil {
+			c.lost()
+			c.broken.Store(true)
+			_ = nc.Close()
+			return
+		}
+		now := c.r.now()
+		if !parseReply(frame, &rv) {
+			rep, err := iso.UnpackResponse(frame)
+			if err != nil {
+				c.mu.Lock()
+				c.iv.decodeErrors++
+				if c.r.measured(now) {
+					c.tot.decodeErrors++
+				}
+				c.mu.Unlock()
+				continue
+			}
+			replyFromUnpacked(rep, &rv)
+		}
+		c.onReply(&rv, now)
+	}
+}
+
+// lost fails every request in flight on a connection that broke: their
+// replies can no longer arrive.
+func (c *conn) lost() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i := c.head; i < c.tail; i++ {
+		s := &c.slots[i%uint64(len(c.slots))]
+		if s.state != slotInFlight {
+			continue
+		}
+		s.state = slotDone
+		c.iv.kinds[s.kind].errors++
+		c.iv.errConnLost++
+		if c.r.measured(s.dueNs) {
+			c.tot.kinds[s.kind].errors++
+			c.tot.errConnLost++
+		}
+	}
+	clear(c.index)
+	for i := range c.slots {
+		if c.slots[i].state == slotTimedOut {
+			c.slots[i].state = slotDone
+		}
+	}
+	c.advance()
+}
+
+// onReply matches a reply to its request and records it.
+func (c *conn) onReply(rv *replyView, now int64) {
+	r := c.r
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !rv.keyOK {
+		c.iv.unmatched++
+		if r.measured(now) {
+			c.tot.unmatched++
+		}
+		return
+	}
+	key := msgKey{rv.stan, rv.rrn}
+	pos, ok := c.index[key]
+	if !ok {
+		c.iv.unmatched++
+		if r.measured(now) {
+			c.tot.unmatched++
+		}
+		return
+	}
+	delete(c.index, key)
+	s := &c.slots[pos]
+	code := codeNone
+	if rv.codeOK {
+		code = codeIndex(rv.code)
+	}
+	approved := rv.codeOK && rv.code == [2]byte{'0', '0'}
+	if s.state == slotTimedOut {
+		s.state = slotDone
+		c.iv.late++
+		if r.measured(s.dueNs) {
+			c.tot.late++
+		}
+		if approved && rv.mti == [4]byte{'0', '1', '1', '0'} {
+			c.recordApproval(s, rv, true)
+		}
+		return
+	}
+	s.state = slotDone
+	lat := time.Duration(now - s.dueNs)
+	expected := [2]byte{'0', '0'}
+	switch s.kind {
+	case KindRepeat:
+		expected = s.origCode
+	case KindDeclineExpiry:
+		expected = [2]byte{'5', '4'}
+	case KindDeclineLimit:
+		expected = [2]byte{'6', '1'}
+	}
+	unexpected := !rv.codeOK || rv.code != expected
+	record := func(st *stats) {
+		kc := &st.kinds[s.kind]
+		kc.replies++
+		if code != codeNone {
+			kc.codes[code]++
+		}
+		if unexpected {
+			kc.unexpected++
+		}
+		st.lat.Record(lat)
+	}
+	record(c.iv)
+	if r.measured(s.dueNs) {
+		record(&c.tot.stats)
+		c.tot.svc.Record(time.Duration(now - s.sentNs))
+	}
+	if approved && rv.mti == [4]byte{'0', '1', '1', '0'} {
+		c.recordApproval(s, rv, false)
+	}
+	if s.p.mti == [4]byte{'0', '1', '0', '0'} && rv.codeOK {
+		c.repeats.push(repeatable{p: s.p, code: rv.code})
+		if approved && rv.hasAuth && (s.kind == KindAuth || s.kind == KindIntent) {
+			p := s.p
+			p.auth = rv.auth
+			c.approved.push(p)
+		}
+	}
+	c.advance()
+}
+
+// recordApproval keeps an approved 0110 for Result.Approvals. Called with
+// mu held.
+func (c *conn) recordApproval(s *slot, rv *replyView, late bool) {
+	if c.r.approvalsLeft.Add(-1) < 0 {
+		c.dropped++
+		return
+	}
+	c.approvals = append(c.approvals, approvalRec{
+		key: s.key, card: s.p.card, amount: s.p.amountCents, auth: rv.auth, kind: s.kind,
+		late: late, warmup: s.dueNs < c.r.measureNs,
+	})
+}
+
+// reap counts requests unanswered Timeout after their due time as
+// timeouts; with force, everything still in flight.
+func (c *conn) reap(now int64, force bool) {
+	timeout := int64(c.r.cfg.Timeout)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i := c.head; i < c.tail; i++ {
+		s := &c.slots[i%uint64(len(c.slots))]
+		if s.state != slotInFlight {
+			continue
+		}
+		// Requests are sent in due order, so the first one that has
+		// not timed out ends the scan.
+		if !force && now-s.dueNs < timeout {
+			break
+		}
+		s.state = slotTimedOut
+		c.iv.kinds[s.kind].timeouts++
+		if c.r.measured(s.dueNs) {
+			c.tot.kinds[s.kind].timeouts++
+		}
+	}
+	c.advance()
+}
+
+// inFlight reports how many requests the connection waits for.
+func (c *conn) inFlight() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for i := c.head; i < c.tail; i++ {
+		if c.slots[i%uint64(len(c.slots))].state == slotInFlight {
+			n++
+		}
+	}
+	return n
+}
+
+// drain waits until every connection has its replies or Timeout has
+// passed since the last request could have been sent.
+func (r *runner) drain() {
+	deadline := r.now() + int64(r.cfg.Timeout) + int64(r.reapEvery)
+	for r.now() < deadline {
+		pending := 0
+		for _, c := range r.conns {
+			pending += c.inFlight()
+		}
+		if pending == 0 {
+			return
+		}
+		time.Sleep(r.reapEvery)
+	}
+}
+
+// report is the reaper and reporter goroutine: it times requests out and,
+// once a second, gathers the connections' counters into the series and a
+// progress line.
+func (r *runner) report(stop <-chan struct{}, done chan<- struct{}) {
+	defer close(done)
+	t := time.NewTicker(r.reapEvery)
+	defer t.Stop()
+	r.nextSec = 1
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+		}
+		now := r.now()
+		for _, c := range r.conns {
+			c.reap(now, false)
+		}
+		for now >= r.nextSec*1e9 {
+			r.collect()
+		}
+	}
+}
+
+// collect closes the current second: it swaps every connection's interval
+// counters for empty ones, merges them, appends a SecondStats and writes
+// the progress line. A second that reaches past the end of the schedule
+// (the drain after a run, or a run whose length is not a whole number of
+// seconds) is kept, marked Partial, only if anything happened in it, and
+// gets no progress line.
+func (r *runner) collect() {
+	agg := &r.secAgg
+	agg.reset()
+	for _, c := range r.conns {
+		c.mu.Lock()
+		c.iv, c.spare = c.spare, c.iv
+		c.mu.Unlock()
+		agg.merge(c.spare)
+		c.spare.reset()
+	}
+	sec := int(r.nextSec - 1)
+	r.nextSec++
+	offered, sent, replies, timeouts, errs := agg.sum()
+	errs += agg.decodeErrors
+	st := SecondStats{
+		Second: sec, Warmup: int64(sec)*1e9 < r.measureNs, Partial: int64(sec+1)*1e9 > r.stopNs.Load(),
+		Offered: offered, Sent: sent, Replies: replies, Timeouts: timeouts, Errors: errs,
+		P50: agg.lat.Quantile(0.5), P99: agg.lat.Quantile(0.99), Max: agg.lat.Max(),
+		SendLagMax: time.Duration(agg.lagMaxNs),
+	}
+	if st.Partial {
+		if offered+sent+replies+timeouts+errs+agg.late+agg.unmatched > 0 {
+			r.series = append(r.series, st)
+		}
+		return
+	}
+	r.series = append(r.series, st)
+	label := ""
+	if st.Warmup {
+		label = " (warmup)"
+	}
+	fmt.Fprintf(r.progress, "%4ds offered %6d/s  sent %6d/s  achieved %6d/s  p50 %8.3fms  p99 %8.3fms  errors %d  timeouts %d%s\n",
+		sec+1, offered, sent, replies, float64(st.P50)/1e6, float64(st.P99)/1e6, errs, timeouts, label)
+}
+
+// result merges the connections' totals.
+func (r *runner) result(wallStart time.Time) *Result {
+	cfg := &r.cfg
+	var tot totals
+	var reconnects, fallbacks, dropped int64
+	var approvals []approvalRec
+	for _, c := range r.conns {
+		c.mu.Lock()
+		tot.stats.merge(&c.tot.stats)
+		tot.lag.Merge(&c.tot.lag)
+		tot.svc.Merge(&c.tot.svc)
+		reconnects += c.reconnects
+		fallbacks += c.fallbacks
+		dropped += c.dropped
+		approvals = append(approvals, c.approvals...)
+		c.mu.Unlock()
+	}
+	measured := float64(r.stopNs.Load()-r.measureNs) / 1e9
+	if measured < 0 {
+		measured = 0
+	}
+	res := &Result{
+		Target: cfg.Target, Framing: cfg.Framing.String(), Conns: cfg.Conns, RatePerSec: cfg.Rate,
+		Arrivals: cfg.Arrivals, Duration: cfg.Duration, Warmup: cfg.Warmup, Timeout: cfg.Timeout,
+		Mix: cfg.Mix.String(), Seed: cfg.Seed, Cards: len(cfg.Cards), RunID: string(r.runID[:]),
+		IntentsAsAuth: len(r.intentCards) == 0 && cfg.Mix.Intent > 0,
+		StartedAt:     wallStart.UTC(), MeasuredSeconds: measured,
+		TimeoutsUnsent: tot.timeoutsUnsent, ErrorsConnLost: tot.errConnLost, ErrorsUnsent: tot.errUnsent,
+		LateReplies: tot.late, UnmatchedReplies: tot.unmatched, DecodeErrors: tot.decodeErrors,
+		Reconnects: reconnects, Fallbacks: fallbacks,
+		Latency: percentilesOf(&tot.lat), SendLag: percentilesOf(&tot.lag), ServiceTime: percentilesOf(&tot.svc),
+		Histogram: &tot.lat,
+		Codes:     map[string]int64{}, Kinds: map[string]KindResult{},
+		Series:           r.series,
+		ApprovalsDropped: dropped,
+	}
+	res.Offered, res.Sent, res.Replies, res.Timeouts, res.Errors = tot.sum()
+	for k := Kind(0); k < numKinds; k++ {
+		kc := &tot.kinds[k]
+		exp := k.expectedCode()
+		if exp == "" {
+			exp = "original"
+		}
+		kr := KindResult{Expected: exp, Offered: kc.offered, Sent: kc.sent, Replies: kc.replies,
+			Timeouts: kc.timeouts, Errors: kc.errors, Unexpected: kc.unexpected, Codes: map[string]int64{}}
+		for i, n := range kc.codes {
+			if n != 0 {
+				kr.Codes[codeName(i)] += n
+				res.Codes[codeName(i)] += n
+			}
+		}
+		res.Unexpected += kc.unexpected
+		res.Kinds[k.String()] = kr
+	}
+	if measured > 0 {
+		res.OfferedPerSec = float64(res.Offered) / measured
+		res.SentPerSec = float64(res.Sent) / measured
+		res.ThroughputPerSec = float64(res.Replies) / measured
+	}
+	if len(approvals) > 0 {
+		res.Approvals = make([]Approval, len(approvals))
+		for i, a := range approvals {
+			card := &cfg.Cards[a.card]
+			var stan [6]byte
+			putDigits(stan[:], uint64(a.key.stan))
+			res.Approvals[i] = Approval{STAN: string(stan[:]), RRN: string(a.key.rrn[:]), CardID: card.ID,
+				Card: MaskPAN(card.PAN), AmountCents: a.amount, AuthCode: string(a.auth[:]), Kind: a.kind.String(),
+				Late: a.late, Warmup: a.warmup}
+		}
+	}
+	return res
+}

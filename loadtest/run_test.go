@@ -1,0 +1,314 @@
+package loadtest
+
+import (
+	"context"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ledgersim/ledgersim/iso"
+)
+
+// TestStallShowsInLatency is the coordinated-omission test. The sink stops
+// answering for 300 ms in the middle of a 1 s run at 1000/s, and each
+// connection may have only one request in flight, so almost nothing is
+// sent during the stall: the generator behaves like a closed-loop client.
+// A closed-loop measurement (send to reply) sees the stall in one request
+// per connection and reports a small p99. Measured from due times, the
+// ~300 requests that fell due during the stall waited up to 300 ms, and
+// the p99 says so.
+func TestStallShowsInLatency(t *testing.T) {
+	t.Parallel()
+	sink, err := NewStallSink("127.0.0.1:0", iso.Binary2)
+	require.NoError(t, err)
+	defer sink.Close()
+	stall := time.AfterFunc(300*time.Millisecond, func() { sink.Stall(300 * time.Millisecond) })
+	defer stall.Stop()
+	res, err := Run(context.Background(), Config{
+		Target: sink.Addr(), Conns: 2, Rate: 1000, Duration: time.Second,
+		Cards: SyntheticCards(20, 1), MaxInFlightPerConn: 1,
+	}, nil)
+	require.NoError(t, err)
+
+	assert.Zero(t, res.Timeouts)
+	assert.Zero(t, res.Errors)
+	assert.Equal(t, res.Offered, res.Replies)
+	assert.InDelta(t, 1000, res.Offered, 5)
+	assert.GreaterOrEqual(t, res.Latency.Max, 250*time.Millisecond)
+	assert.GreaterOrEqual(t, res.Latency.P99, 250*time.Millisecond, "the stall shows in the p99")
+	assert.GreaterOrEqual(t, res.Latency.P90, 100*time.Millisecond, "~30%% of requests fell due during the stall")
+	assert.GreaterOrEqual(t, res.SendLag.Max, 200*time.Millisecond, "requests due in the stall were sent late")
+	assert.Less(t, res.ServiceTime.P99, 100*time.Millisecond, "send-to-reply accounting hides the stall")
+}
+
+// TestRepliesOutOfOrder uses a sink that answers each group of 8 requests
+// in reverse order: every reply must still find its request.
+func TestRepliesOutOfOrder(t *testing.T) {
+	t.Parallel()
+	sink, err := newStallSink("127.0.0.1:0", iso.Binary2, 8)
+	require.NoError(t, err)
+	defer sink.Close()
+	res, err := Run(context.Background(), Config{
+		Target: sink.Addr(), Conns: 2, Rate: 2000, Duration: 500 * time.Millisecond, Cards: SyntheticCards(20, 1),
+	}, nil)
+	require.NoError(t, err)
+	assert.Greater(t, sink.reversed.Load(), int64(10), "the sink did reorder")
+	assert.Equal(t, res.Offered, res.Replies)
+	assert.Zero(t, res.UnmatchedReplies)
+	assert.Zero(t, res.LateReplies)
+	assert.Zero(t, res.Timeouts)
+	assert.Zero(t, res.Errors)
+	assert.Zero(t, res.DecodeErrors)
+}
+
+func TestTimeoutsWhenNothingAnswers(t *testing.T) {
+	t.Parallel()
+	sink, err := NewStallSink("127.0.0.1:0", iso.ASCII4)
+	require.NoError(t, err)
+	defer sink.Close()
+	sink.Stall(time.Hour)
+	start := time.Now()
+	res, err := Run(context.Background(), Config{
+		Target: sink.Addr(), Framing: iso.ASCII4, Conns: 2, Rate: 200, Duration: 300 * time.Millisecond,
+		Timeout: 100 * time.Millisecond, Cards: SyntheticCards(5, 1),
+	}, nil)
+	require.NoError(t, err)
+	assert.Less(t, time.Since(start), 2*time.Second, "a run waits at most Timeout for its last replies")
+	assert.InDelta(t, 60, res.Offered, 2)
+	assert.Equal(t, res.Offered, res.Timeouts)
+	assert.Equal(t, res.Offered, res.Sent)
+	assert.Zero(t, res.Replies)
+	assert.Zero(t, res.Latency.Count)
+	assert.Positive(t, sink.Received())
+	var seriesTimeouts int64
+	for _, s := range res.Series {
+		seriesTimeouts += s.Timeouts
+	}
+	assert.Equal(t, res.Timeouts, seriesTimeouts)
+}
+
+// miniHost is an iso.Handler that decides like a correct server would for
+// the generator's messages, so an end-to-end run through the real iso
+// listener can check that every message decodes as intended and that
+// every expected response code is what the generator expects.
+type miniHost struct {
+	cards map[string]*Card
+
+	mu        sync.Mutex
+	answers   map[string]iso.Response // by STAN+RRN of each 0100
+	merchants map[string]string       // PAN -> DE 42 + DE 43 name seen first
+	approvals map[string]int64        // RRN+DE 38 -> amount
+	mtis      map[string]int
+	partials  int
+	n         int
+}
+
+func (h *miniHost) HandleISO(_ context.Context, r *iso.Request) iso.Response {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.mtis[r.MTI]++
+	c := h.cards[r.PAN]
+	if c == nil {
+		return iso.Response{Code: "14"}
+	}
+	if m := r.MerchantID + "|" + r.MerchantName; h.merchants[r.PAN] == "" {
+		h.merchants[r.PAN] = m
+	} else if h.merchants[r.PAN] != m {
+		return iso.Response{Code: "05"} // a multi-use card stays with its merchant
+	}
+	key := r.STAN + r.RRN
+	switch r.MTI {
+	case "0101":
+		if prev, ok := h.answers[key]; ok {
+			return prev
+		}
+		return iso.Response{Code: "25"}
+	case "0220", "0400":
+		amount, ok := h.approvals[r.RRN+r.AuthCode]
+		if !ok || r.AuthCode == "" {
+			return iso.Response{Code: "25"}
+		}
+		if r.AmountCents > amount {
+			return iso.Response{Code: "13"}
+		}
+		if r.HasReplacement {
+			h.partials++
+			if r.ReplacementAmountCents >= amount {
+				return iso.Response{Code: "13"}
+			}
+		}
+		delete(h.approvals, r.RRN+r.AuthCode)
+		return iso.Response{Code: "00"}
+	}
+	resp := iso.Response{Code: "00"}
+	switch {
+	case r.CurrencyCode != "840":
+		resp.Code = "57"
+	case r.Expiry != c.ExpYear[2:]+c.ExpMonth:
+		resp.Code = "54"
+	case !r.HasCVV2 || r.CVV2 != c.CVV:
+		resp.Code = "82"
+	case r.ProcessingCode == "200000":
+	case r.AmountCents > c.MaxAmountCents:
+		resp.Code = "61"
+	}
+	if resp.Code == "00" {
+		h.n++
+		resp.AuthCode = "T" + strings.Repeat("0", 5-len(itoa(h.n%100000))) + itoa(h.n%100000)
+		if r.ProcessingCode == "000000" {
+			h.approvals[r.RRN+resp.AuthCode] = r.AmountCents
+		}
+	}
+	h.answers[key] = resp
+	return resp
+}
+
+func itoa(n int) string {
+	if n == 0 {
+		return "0"
+	}
+	var b []byte
+	for ; n > 0; n /= 10 {
+		b = append([]byte{byte('0' + n%10)}, b...)
+	}
+	return string(b)
+}
+
+// TestRunAgainstISOListener drives the project's own ISO 8583 listener:
+// every kind of message must decode, reach the handler with the intended
+// content, and be answered with the code the generator expects.
+func TestRunAgainstISOListener(t *testing.T) {
+	t.Parallel()
+	cards := SyntheticCards(30, 3)
+	host := &miniHost{cards: map[string]*Card{}, answers: map[string]iso.Response{},
+		merchants: map[string]string{}, approvals: map[string]int64{}, mtis: map[string]int{}}
+	for i := range cards {
+		host.cards[cards[i].PAN] = &cards[i]
+	}
+	srv, err := iso.NewServer(iso.Config{Addr: "127.0.0.1:0"}, host)
+	require.NoError(t, err)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	go func() { _ = srv.Serve(ln) }()
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	}()
+
+	mix := Mix{Auth: 40, Clear: 15, Reversal: 15, Refund: 5, Repeat: 10, Decline: 10, Intent: 5}
+	res, err := Run(context.Background(), Config{
+		Target: ln.Addr().String(), Conns: 3, Rate: 2000, Duration: 500 * time.Millisecond, Warmup: 100 * time.Millisecond,
+		Mix: mix, Seed: 7, Cards: cards,
+	}, nil)
+	require.NoError(t, err)
+
+	assert.Equal(t, res.Offered, res.Replies)
+	assert.Zero(t, res.Timeouts)
+	assert.Zero(t, res.Errors)
+	assert.Zero(t, res.UnmatchedReplies)
+	assert.Zero(t, res.DecodeErrors)
+	assert.Zero(t, res.Unexpected, "every reply carries the code a correct host gives: %v", res.Kinds)
+	for _, k := range []string{"auth", "intent", "refund", "repeat", "clear", "reversal", "decline_expiry", "decline_limit"} {
+		assert.Positive(t, res.Kinds[k].Replies, "kind %s was sent", k)
+	}
+	assert.Equal(t, res.Kinds["decline_expiry"].Replies, res.Kinds["decline_expiry"].Codes["54"])
+	assert.Equal(t, res.Kinds["decline_limit"].Replies, res.Kinds["decline_limit"].Codes["61"])
+	assert.Less(t, res.Fallbacks, res.Offered/4, "clearings, reversals and repeats mostly found an original")
+
+	host.mu.Lock()
+	assert.Positive(t, host.mtis["0101"])
+	assert.Positive(t, host.mtis["0220"])
+	assert.Positive(t, host.mtis["0400"])
+	assert.Positive(t, host.partials, "some reversals are partial")
+	host.mu.Unlock()
+
+	// Approvals: every approved 0110 (warmup included), cards masked.
+	require.NotEmpty(t, res.Approvals)
+	approved := res.Codes["00"]
+	assert.GreaterOrEqual(t, int64(len(res.Approvals)), res.Kinds["auth"].Codes["00"]+res.Kinds["intent"].Codes["00"])
+	assert.Less(t, int64(len(res.Approvals)), approved+res.Offered, "only 0110 approvals are listed")
+	pans := map[string]bool{}
+	for _, c := range cards {
+		pans[c.PAN] = true
+	}
+	for _, a := range res.Approvals {
+		require.Len(t, a.STAN, 6)
+		require.Len(t, a.RRN, 12)
+		require.Len(t, a.AuthCode, 6)
+		require.False(t, pans[a.Card], "approvals never carry a full PAN")
+		require.Contains(t, a.Card, "******")
+		require.NotEmpty(t, a.CardID)
+		require.True(t, strings.HasPrefix(a.RRN, res.RunID))
+	}
+}
+
+// TestReconnectsAfterConnectionLoss kills the host in the middle of a run
+// and starts another on the same address: the generator counts what was
+// lost and carries on with new connections.
+func TestReconnectsAfterConnectionLoss(t *testing.T) {
+	t.Parallel()
+	first, err := NewEchoSink("127.0.0.1:0", iso.Binary2)
+	require.NoError(t, err)
+	addr := first.Addr()
+	var second *EchoSink
+	var mu sync.Mutex
+	restart := time.AfterFunc(250*time.Millisecond, func() {
+		first.Close()
+		time.Sleep(100 * time.Millisecond)
+		s, err := NewEchoSink(addr, iso.Binary2)
+		if err == nil {
+			mu.Lock()
+			second = s
+			mu.Unlock()
+		}
+	})
+	defer restart.Stop()
+	res, err := Run(context.Background(), Config{
+		Target: addr, Conns: 2, Rate: 1000, Duration: 700 * time.Millisecond, Cards: SyntheticCards(10, 1),
+	}, nil)
+	require.NoError(t, err)
+	mu.Lock()
+	require.NotNil(t, second, "the second sink started")
+	defer second.Close()
+	mu.Unlock()
+	assert.GreaterOrEqual(t, res.Reconnects, int64(2), "both connections came back")
+	assert.Positive(t, res.Errors, "requests due while the host was down are errors")
+	assert.Equal(t, res.ErrorsConnLost+res.ErrorsUnsent, res.Errors)
+	assert.Equal(t, res.Offered, res.Replies+res.Errors+res.Timeouts)
+	assert.Greater(t, res.Replies, res.Offered/2, "most of the run was answered")
+	assert.Positive(t, second.Received(), "the generator reached the new host")
+}
+
+func TestRunStopsWithContext(t *testing.T) {
+	t.Parallel()
+	sink, err := NewEchoSink("127.0.0.1:0", iso.Binary2)
+	require.NoError(t, err)
+	defer sink.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	res, err := Run(ctx, Config{Target: sink.Addr(), Rate: 500, Duration: time.Minute, Cards: SyntheticCards(3, 1)}, nil)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	require.NotNil(t, res, "a stopped run still reports")
+	assert.Less(t, time.Since(start), 5*time.Second)
+	assert.InDelta(t, 0.3, res.MeasuredSeconds, 0.15)
+	assert.Equal(t, res.Offered, res.Replies)
+}
+
+func TestRunFailsFastWithoutHost(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	ln.Close()
+	_, err = Run(context.Background(), Config{Target: addr, Cards: SyntheticCards(1, 1)}, nil)
+	require.Error(t, err)
+	_, err = Run(context.Background(), Config{Target: addr}, nil)
+	require.ErrorContains(t, err, "Cards")
+}
