@@ -14,7 +14,7 @@ func (a *API) ownCard(rc *reqCtx, id string) (model.Card, error) {
 		return model.Card{}, err
 	}
 	if rc.principal.IsAgent() && c.AgentID != rc.principal.AgentID {
-		return model.Card{}, errNotFound("card_not_found", "No card with id '"+id+"'.")
+		return model.Card{}, errNotFound("card_not_found", "No card with id '"+ledger.SafeID(id)+"'.")
 	}
 	return c, nil
 }
@@ -22,7 +22,7 @@ func (a *API) ownCard(rc *reqCtx, id string) (model.Card, error) {
 // ownAgent checks that an agent-scoped caller names its own agent.
 func (a *API) ownAgent(rc *reqCtx, id string) error {
 	if rc.principal.IsAgent() && id != rc.principal.AgentID {
-		return errNotFound("agent_not_found", "No agent with id '"+id+"'.")
+		return errNotFound("agent_not_found", "No agent with id '"+ledger.SafeID(id)+"'.")
 	}
 	return nil
 }

@@ -135,7 +135,7 @@ func (a *API) ownIntent(rc *reqCtx, id string) (model.Intent, error) {
 		return model.Intent{}, err
 	}
 	if rc.principal.IsAgent() && it.AgentID != rc.principal.AgentID {
-		return model.Intent{}, errNotFound("intent_not_found", "No intent with id '"+id+"'.")
+		return model.Intent{}, errNotFound("intent_not_found", "No intent with id '"+ledger.SafeID(id)+"'.")
 	}
 	return it, nil
 }

@@ -272,7 +272,7 @@ func (a *API) ownTxn(rc *reqCtx, id string) (model.Transaction, error) {
 		return model.Transaction{}, err
 	}
 	if rc.principal.IsAgent() && t.AgentID != rc.principal.AgentID {
-		return model.Transaction{}, errNotFound("transaction_not_found", "No transaction with id '"+id+"'.")
+		return model.Transaction{}, errNotFound("transaction_not_found", "No transaction with id '"+ledger.SafeID(id)+"'.")
 	}
 	return t, nil
 }
@@ -293,7 +293,7 @@ func (a *API) listTxns(rc *reqCtx) error {
 	}
 	if rc.principal.IsAgent() {
 		if f.AgentID != "" && f.AgentID != rc.principal.AgentID {
-			return errNotFound("agent_not_found", "No agent with id '"+f.AgentID+"'.")
+			return errNotFound("agent_not_found", "No agent with id '"+ledger.SafeID(f.AgentID)+"'.")
 		}
 		f.AgentID = rc.principal.AgentID
 	}

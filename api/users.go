@@ -175,7 +175,7 @@ func (a *API) simulateDeposit(rc *reqCtx) error {
 func (a *API) balance(rc *reqCtx) error {
 	id := rc.param("userId")
 	if rc.principal.IsAgent() && id != rc.principal.UserID {
-		return errNotFound("user_not_found", "No user with id '"+id+"'.")
+		return errNotFound("user_not_found", "No user with id '"+ledger.SafeID(id)+"'.")
 	}
 	u, err := a.l.GetUser(id)
 	if err != nil {

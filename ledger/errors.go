@@ -1,6 +1,10 @@
 package ledger
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/ledgersim/ledgersim/vault"
+)
 
 // Kind classifies an Error for the edge that reports it.
 type Kind int
@@ -27,7 +31,26 @@ type Error struct {
 func (e *Error) Error() string { return fmt.Sprintf("%s: %s", e.Code, e.Message) }
 
 func notFound(code, what, id string) *Error {
-	return &Error{Kind: KindNotFound, Code: code, Message: fmt.Sprintf("No %s with id '%s'.", what, id)}
+	return &Error{Kind: KindNotFound, Code: code, Message: fmt.Sprintf("No %s with id '%s'.", what, SafeID(id))}
+}
+
+// SafeID is an ID as it may be echoed in an error: a caller that sends a
+// card number where an ID belongs must not find it in the error (or in a
+// log of it), so anything that looks like a PAN is masked.
+func SafeID(id string) string {
+	digits := 0
+	for i := 0; i < len(id); i++ {
+		if id[i] >= '0' && id[i] <= '9' {
+			digits++
+		}
+	}
+	if digits >= 12 {
+		return vault.Mask(id)
+	}
+	if len(id) > 64 {
+		return id[:64] + "..."
+	}
+	return id
 }
 
 func conflict(code, msg string) *Error { return &Error{Kind: KindConflict, Code: code, Message: msg} }

@@ -2,14 +2,14 @@ package main
 
 import (
 	"bytes"
-	"os"
-	"strings"
-	"syscall"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
