@@ -80,6 +80,7 @@ func (a *API) register() {
 	pub("POST", "/v1/extension/redeem", a.redeemDetailsToken)
 
 	r.add("GET", "/v1/iso/spec", scopeAdmin, a.isoSpec)
+	a.registerWebhookRoutes()
 }
 
 // listParams reads limit (1..100, default 20) and cursor.

@@ -129,6 +129,14 @@ func (l *Ledger) FindIdem(i *Idem) (*IdemRecord, bool, error) {
 	return &rec, true, nil
 }
 
+// Put records the response of a change made outside the ledger (the
+// webhook endpoints' own batches) in that change's batch, in the same form
+// the ledger's changes use, so a retry replays it.
+func (i *Idem) Put(b *store.Batch, now time.Time, status int, body []byte) error {
+	i.Status, i.Body = status, body
+	return b.PutJSON(i.key, IdemRecord{Method: i.method, Path: i.path, BodyHash: i.bodyHash, Status: status, Body: body, CreatedAt: now.UnixMilli()})
+}
+
 func withoutIdem(ctx context.Context) context.Context {
 	return context.WithValue(ctx, idemCtxKey{}, (*Idem)(nil))
 }

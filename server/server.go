@@ -25,6 +25,7 @@ import (
 	"github.com/ledgersim/ledgersim/metrics"
 	"github.com/ledgersim/ledgersim/store"
 	"github.com/ledgersim/ledgersim/vault"
+	"github.com/ledgersim/ledgersim/webhook"
 )
 
 // Config is everything `ledgersim serve` can be told. Every field documents
@@ -129,6 +130,7 @@ type Server struct {
 	log      *slog.Logger
 	db       *store.DB
 	ledger   *ledger.Ledger
+	wh       *webhook.Service
 	api      *api.API
 	http     *fasthttp.Server
 	httpLn   net.Listener
@@ -181,9 +183,20 @@ func Start(cfg Config) (*Server, error) {
 	if err != nil {
 		return fail(err)
 	}
+	// The dispatcher starts before the ledger so that OnEvents can name it;
+	// it first delivers whatever the outbox kept from the last run.
+	s.wh, err = webhook.New(webhook.Config{Store: db, Clock: s.clock, Logger: cfg.Logger})
+	if err != nil {
+		return fail(err)
+	}
+	fail = func(err error) (*Server, error) {
+		_ = s.wh.Close()
+		_ = db.Close()
+		return nil, err
+	}
 	l, err := ledger.Open(ledger.Config{Store: db, Vault: v, Clock: s.clock, KYCAuto: cfg.KYC == "auto", Logger: cfg.Logger,
 		HoldExpiry: cfg.HoldExpiry, OverCapturePct: cfg.OverCapturePct, RepeatWindow: cfg.RepeatWindow,
-		OnIntentOutcome: m.IntentOutcome})
+		OnIntentOutcome: m.IntentOutcome, OnEvents: s.wh.Notify})
 	if err != nil {
 		return fail(err)
 	}
@@ -223,6 +236,7 @@ func Start(cfg Config) (*Server, error) {
 		_ = s.isoLn.Close()
 		return fail(err)
 	}
+	s.api.UseWebhooks(s.wh)
 	s.http = s.api.Server()
 	go func() { s.done <- s.http.Serve(s.httpLn) }()
 	go func() {
@@ -288,6 +302,7 @@ func (s *Server) clockAdvanced(ctx context.Context) error {
 		return err
 	}
 	_, err := s.ledger.Sweep(ctx)
+	s.wh.Kick() // retries that came due with the advance
 	return err
 }
 
@@ -366,6 +381,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	close(s.stopBg)
 	<-s.bgDone
+	// Webhooks after everything that makes events and before the store:
+	// attempts in flight are abandoned and made again after a restart.
+	_ = s.wh.Close()
 	if err := s.db.Close(); err != nil {
 		errs = append(errs, err.Error())
 	}

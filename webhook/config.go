@@ -1,0 +1,169 @@
+package webhook
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"time"
+
+	"github.com/ledgersim/ledgersim/clock"
+	"github.com/ledgersim/ledgersim/store"
+)
+
+// DefaultSchedule is the wait after each failed attempt: the first retry
+// comes 10 s after the first failure, the ninth (the tenth and last
+// attempt) about 68.6 hours after it, so an event is tried for about three
+// days. Each wait is stretched or shrunk by up to Config.JitterFraction.
+var DefaultSchedule = []time.Duration{
+	10 * time.Second,
+	time.Minute,
+	5 * time.Minute,
+	30 * time.Minute,
+	2 * time.Hour,
+	6 * time.Hour,
+	12 * time.Hour,
+	24 * time.Hour,
+	24 * time.Hour,
+}
+
+// Config wires a Service. Every field documents its default and unit.
+type Config struct {
+	// Store is the durable log. Required.
+	Store *store.DB
+	// Clock tells the time of every decision. Required.
+	Clock clock.Clock
+	// Logger receives operational messages (never a secret, a body or a
+	// URL). Default: discard.
+	Logger *slog.Logger
+
+	// Timeout bounds one attempt, from connecting to reading the response.
+	// Default 30 s, the platform's "2xx within 30 seconds".
+	Timeout time.Duration
+	// Schedule is the wait after each failed attempt; an event is attempted
+	// at most len(Schedule)+1 times. Default DefaultSchedule.
+	Schedule []time.Duration
+	// JitterFraction spreads each wait uniformly over ±JitterFraction of
+	// it, so that receivers coming back are not hit by every retry at once.
+	// Range [0, 1). Default 0.2.
+	JitterFraction float64
+	// Rand returns a uniform number in [0, 1) for the jitter. Default
+	// math/rand/v2.Float64. Tests pass a constant 0.5 for no jitter.
+	Rand func() float64
+	// RotationOverlap is how long the previous secret keeps signing after a
+	// rotation. Default 24 h.
+	RotationOverlap time.Duration
+
+	// MaxEndpoints bounds the number of endpoints. Default 100.
+	MaxEndpoints int
+	// MaxInFlight bounds the attempts in flight at once (one per endpoint
+	// at most). Default 32.
+	MaxInFlight int
+	// MaxBufferedPerEndpoint bounds the queue records of one endpoint held
+	// in memory. Default 32.
+	MaxBufferedPerEndpoint int
+	// MaxBuffered bounds the queue records held in memory in total.
+	// Default 4096. Must be at least MaxBufferedPerEndpoint.
+	MaxBuffered int
+	// OutboxBatch is how many outbox markers one synced batch consumes.
+	// Default 256.
+	OutboxBatch int
+	// MaxDeliveryLog is how many delivery-log records are kept per
+	// endpoint; older ones are pruned. Default 10000.
+	MaxDeliveryLog int
+	// PollInterval is the longest the dispatcher sleeps without looking for
+	// due work; it also bounds how late a virtual-clock advance is noticed
+	// when nobody calls Kick. Default 1 s.
+	PollInterval time.Duration
+	// Client sends the attempts. Default: a net/http client with Timeout
+	// that does not follow redirects (a 3xx is a failed attempt).
+	Client *http.Client
+}
+
+func (c *Config) validate() error {
+	if c.Store == nil || c.Clock == nil {
+		return errors.New("webhook: Store and Clock are required")
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Timeout == 0 {
+		c.Timeout = 30 * time.Second
+	}
+	if c.Schedule == nil {
+		c.Schedule = DefaultSchedule
+	}
+	if c.JitterFraction == 0 {
+		c.JitterFraction = 0.2
+	}
+	if c.Rand == nil {
+		c.Rand = rand.Float64
+	}
+	if c.RotationOverlap == 0 {
+		c.RotationOverlap = 24 * time.Hour
+	}
+	if c.MaxEndpoints == 0 {
+		c.MaxEndpoints = 100
+	}
+	if c.MaxInFlight == 0 {
+		c.MaxInFlight = 32
+	}
+	if c.MaxBufferedPerEndpoint == 0 {
+		c.MaxBufferedPerEndpoint = 32
+	}
+	if c.MaxBuffered == 0 {
+		c.MaxBuffered = 4096
+	}
+	if c.OutboxBatch == 0 {
+		c.OutboxBatch = 256
+	}
+	if c.MaxDeliveryLog == 0 {
+		c.MaxDeliveryLog = 10000
+	}
+	if c.PollInterval == 0 {
+		c.PollInterval = time.Second
+	}
+	switch {
+	case c.Timeout < 0:
+		return fmt.Errorf("webhook: Timeout must be positive, got %s", c.Timeout)
+	case len(c.Schedule) == 0 || len(c.Schedule) > 100:
+		return fmt.Errorf("webhook: Schedule must have 1..100 steps, got %d", len(c.Schedule))
+	case c.JitterFraction < 0 || c.JitterFraction >= 1:
+		return fmt.Errorf("webhook: JitterFraction must be in [0, 1), got %g", c.JitterFraction)
+	case c.RotationOverlap < 0:
+		return fmt.Errorf("webhook: RotationOverlap must not be negative, got %s", c.RotationOverlap)
+	case c.MaxEndpoints < 1 || c.MaxEndpoints > 10000:
+		return fmt.Errorf("webhook: MaxEndpoints must be 1..10000, got %d", c.MaxEndpoints)
+	case c.MaxInFlight < 1 || c.MaxInFlight > 4096:
+		return fmt.Errorf("webhook: MaxInFlight must be 1..4096, got %d", c.MaxInFlight)
+	case c.MaxBufferedPerEndpoint < 1:
+		return fmt.Errorf("webhook: MaxBufferedPerEndpoint must be positive, got %d", c.MaxBufferedPerEndpoint)
+	case c.MaxBuffered < c.MaxBufferedPerEndpoint:
+		return fmt.Errorf("webhook: MaxBuffered (%d) must be at least MaxBufferedPerEndpoint (%d)", c.MaxBuffered, c.MaxBufferedPerEndpoint)
+	case c.OutboxBatch < 1 || c.OutboxBatch > 10000:
+		return fmt.Errorf("webhook: OutboxBatch must be 1..10000, got %d", c.OutboxBatch)
+	case c.MaxDeliveryLog < 1:
+		return fmt.Errorf("webhook: MaxDeliveryLog must be positive, got %d", c.MaxDeliveryLog)
+	case c.PollInterval < time.Millisecond:
+		return fmt.Errorf("webhook: PollInterval must be at least 1ms, got %s", c.PollInterval)
+	}
+	for i, d := range c.Schedule {
+		if d <= 0 {
+			return fmt.Errorf("webhook: Schedule[%d] must be positive, got %s", i, d)
+		}
+	}
+	return nil
+}
+
+// Backoff is the wait after the given failed attempt (1-based) under
+// schedule, with r in [0, 1) choosing a point in ±jitter of it. ok is false
+// when that attempt was the last.
+func Backoff(schedule []time.Duration, jitter float64, attempt int, r float64) (wait time.Duration, ok bool) {
+	if attempt < 1 || attempt > len(schedule) {
+		return 0, false
+	}
+	base := schedule[attempt-1]
+	f := 1 + jitter*(2*r-1)
+	return time.Duration(float64(base) * f), true
+}

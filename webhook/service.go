@@ -1,0 +1,589 @@
+package webhook
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ledgersim/ledgersim/clock"
+	"github.com/ledgersim/ledgersim/model"
+	"github.com/ledgersim/ledgersim/store"
+)
+
+// Limits on endpoint fields.
+const (
+	MaxURLBytes         = 2048
+	MaxDescriptionBytes = 1000
+)
+
+// SecretPrefix starts every signing secret.
+const SecretPrefix = "whsec_"
+
+// Service keeps the endpoints and runs the dispatcher.
+type Service struct {
+	cfg    Config
+	db     *store.DB
+	clk    clock.Clock
+	log    *slog.Logger
+	ids    model.IDGen
+	client *http.Client
+
+	// ctx ends when the Service is closed; attempts in flight use it, so
+	// Close aborts them.
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	// mu guards the fields below, and serializes every write of this
+	// package's records, so that an API change and an attempt's outcome
+	// never overwrite each other. Batches are applied under mu (which
+	// orders them) and waited for outside it.
+	mu        sync.Mutex
+	eps       map[string]*epState
+	order     []string // endpoint IDs, ascending
+	rr        int      // where the next pass starts in order, for fairness
+	buffered  int      // queue records held in memory, all endpoints
+	highWater int      // the most buffered ever held
+	epHigh    int      // the most held for one endpoint
+	inflight  int
+	closed    bool
+
+	outboxDirty atomic.Bool
+	wake        chan struct{}
+	settle      chan chan struct{}
+	done        chan struct{}
+	workers     sync.WaitGroup
+}
+
+// epState is an endpoint and its dispatch state.
+type epState struct {
+	ep      Endpoint
+	deleted bool
+	// window is the head of the endpoint's queue, in event order: at most
+	// MaxBufferedPerEndpoint records. complete says it holds the whole
+	// queue; loaded says it was read from the store at least once.
+	window   []*queued
+	complete bool
+	loaded   bool
+	// inflight is the event ID of the attempt in flight, or "".
+	inflight string
+	logCount int
+}
+
+// New opens the Service on cfg.Store and starts its dispatcher, which first
+// consumes whatever the outbox holds.
+func New(cfg Config) (*Service, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	s := &Service{
+		cfg: cfg, db: cfg.Store, clk: cfg.Clock, log: cfg.Logger,
+		eps:    map[string]*epState{},
+		wake:   make(chan struct{}, 1),
+		settle: make(chan chan struct{}),
+		done:   make(chan struct{}),
+	}
+	s.client = cfg.Client
+	if s.client == nil {
+		// Outbound requests use net/http rather than fasthttp: there are
+		// few of them, and net/http's client gives a whole-exchange timeout,
+		// context cancellation and proxy support with no extra code.
+		tr := &http.Transport{Proxy: http.ProxyFromEnvironment, ForceAttemptHTTP2: true, MaxIdleConns: 100,
+			IdleConnTimeout: 90 * time.Second, TLSHandshakeTimeout: 10 * time.Second, MaxIdleConnsPerHost: 2}
+		if def, ok := http.DefaultTransport.(*http.Transport); ok {
+			tr = def.Clone()
+			tr.MaxIdleConnsPerHost = 2
+		}
+		s.client = &http.Client{
+			Timeout:   cfg.Timeout,
+			Transport: tr,
+			CheckRedirect: func(*http.Request, []*http.Request) error {
+				return http.ErrUseLastResponse
+			},
+		}
+	}
+	if err := s.load(); err != nil {
+		return nil, err
+	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.outboxDirty.Store(true)
+	go s.run()
+	return s, nil
+}
+
+// load reads the endpoints and counts their delivery logs.
+func (s *Service) load() error {
+	var decodeErr error
+	err := s.db.Scan([]byte(pEndpoint), "", false, func(_, v []byte) bool {
+		var ep Endpoint
+		if err := json.Unmarshal(v, &ep); err != nil {
+			decodeErr = fmt.Errorf("webhook: corrupt endpoint record: %w", err)
+			return false
+		}
+		s.eps[ep.ID] = &epState{ep: ep}
+		s.order = append(s.order, ep.ID)
+		return true
+	})
+	if err == nil {
+		err = decodeErr
+	}
+	if err != nil {
+		return err
+	}
+	for _, st := range s.eps {
+		n := 0
+		if err := s.db.Scan(logPrefix(st.ep.ID), "", false, func(_, _ []byte) bool { n++; return true }); err != nil {
+			return err
+		}
+		st.logCount = n
+	}
+	return nil
+}
+
+// Close stops the dispatcher and abandons the attempts in flight without
+// recording them (they are made again after a restart). Call it before
+// closing the store. Close is idempotent.
+func (s *Service) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	s.mu.Unlock()
+	s.cancel()
+	<-s.done
+	s.workers.Wait()
+	if tr, ok := s.client.Transport.(*http.Transport); ok && s.cfg.Client == nil {
+		tr.CloseIdleConnections()
+	}
+	return nil
+}
+
+// Notify tells the dispatcher that events were committed to the outbox. It
+// has the shape of ledger.Config.OnEvents and never blocks: the events
+// themselves are read back from the store.
+func (s *Service) Notify([]model.Event) { s.Kick() }
+
+// Kick makes the dispatcher look for work now: the outbox, and deliveries
+// that became due (for example after a virtual clock was advanced). It
+// never blocks.
+func (s *Service) Kick() {
+	s.outboxDirty.Store(true)
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Settle kicks the dispatcher and waits until it is idle: the outbox is
+// consumed, nothing is in flight and nothing is due at the clock's current
+// time. It is meant for tests and tools that drive a virtual clock.
+func (s *Service) Settle(ctx context.Context) error {
+	s.outboxDirty.Store(true)
+	w := make(chan struct{})
+	select {
+	case s.settle <- w:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-s.done:
+		return ErrClosed
+	}
+	select {
+	case <-w:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-s.done:
+		return ErrClosed
+	}
+}
+
+// Stats is a snapshot of the dispatcher's memory use.
+type Stats struct {
+	Endpoints int
+	// Buffered is the number of queue records held in memory now, and
+	// BufferedHighWater the most ever held; both are at most
+	// Config.MaxBuffered.
+	Buffered          int
+	BufferedHighWater int
+	// EndpointHighWater is the most records ever held for one endpoint, at
+	// most Config.MaxBufferedPerEndpoint.
+	EndpointHighWater int
+	InFlight          int
+}
+
+// Stats returns a snapshot of the dispatcher's state.
+func (s *Service) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return Stats{Endpoints: len(s.eps), Buffered: s.buffered, BufferedHighWater: s.highWater,
+		EndpointHighWater: s.epHigh, InFlight: s.inflight}
+}
+
+// Also, when given to an operation, is called with the operation's batch
+// and its result (the Endpoint, or the Envelope of a test event) before the
+// batch is applied, so the caller can store something atomically with the
+// change. The API stores an Idempotency-Key's response this way.
+type Also func(b *store.Batch, result any) error
+
+// CreateInput is a new endpoint.
+type CreateInput struct {
+	URL         string
+	Description string
+	Events      []string // empty: every event
+}
+
+// UpdateInput changes an endpoint; nil fields are left alone.
+type UpdateInput struct {
+	URL         *string
+	Description *string
+	Events      *[]string // empty: every event
+	Status      *string
+}
+
+// ValidateURL checks an endpoint URL: absolute http or https with a host,
+// at most MaxURLBytes.
+func ValidateURL(raw string) error {
+	bad := func(msg string) error { return &InputError{Param: "url", Message: msg} }
+	if len(raw) > MaxURLBytes {
+		return bad(fmt.Sprintf("must be at most %d characters", MaxURLBytes))
+	}
+	u, err := url.Parse(raw)
+	if err != nil || !u.IsAbs() || u.Host == "" || u.Opaque != "" {
+		return bad("must be an absolute http or https URL")
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return bad("must use http or https")
+	}
+	if strings.ContainsAny(raw, " \t\r\n") {
+		return bad("must not contain whitespace")
+	}
+	return nil
+}
+
+// NormalizeEvents checks a subscription list against EventTypes and removes
+// duplicates, keeping the first occurrence's order.
+func NormalizeEvents(events []string) ([]string, error) {
+	out := make([]string, 0, len(events))
+	for _, t := range events {
+		if !KnownEventType(t) {
+			return nil, &InputError{Param: "events", Message: fmt.Sprintf("%q is not an event type", t)}
+		}
+		if !slices.Contains(out, t) {
+			out = append(out, t)
+		}
+	}
+	return out, nil
+}
+
+func newSecret() string {
+	var b [24]byte
+	_, _ = rand.Read(b[:])
+	return SecretPrefix + base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// Create registers an endpoint, enabled, with a new secret. The returned
+// Endpoint carries the secret; it is durable when Create returns.
+func (s *Service) Create(in CreateInput, also Also) (Endpoint, error) {
+	if err := ValidateURL(in.URL); err != nil {
+		return Endpoint{}, err
+	}
+	if len(in.Description) > MaxDescriptionBytes {
+		return Endpoint{}, &InputError{Param: "description", Message: fmt.Sprintf("must be at most %d characters", MaxDescriptionBytes)}
+	}
+	events, err := NormalizeEvents(in.Events)
+	if err != nil {
+		return Endpoint{}, err
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return Endpoint{}, ErrClosed
+	}
+	if len(s.eps) >= s.cfg.MaxEndpoints {
+		s.mu.Unlock()
+		return Endpoint{}, ErrTooMany
+	}
+	now := s.clk.Now()
+	ep := Endpoint{ID: s.ids.New(model.PrefixWebhook, now), URL: in.URL, Description: in.Description, Events: events,
+		Status: StatusEnabled, Secret: newSecret(), CreatedAt: model.Ms(now), UpdatedAt: model.Ms(now)}
+	b := s.db.NewBatch()
+	if err := s.stage(b, also, ep, func() error { return b.PutJSON(endpointKey(ep.ID), ep) }); err != nil {
+		s.mu.Unlock()
+		return Endpoint{}, err
+	}
+	// A new endpoint has an empty queue, so its window is complete.
+	s.eps[ep.ID] = &epState{ep: ep, loaded: true, complete: true}
+	s.order = append(s.order, ep.ID)
+	sort.Strings(s.order)
+	s.mu.Unlock()
+	return ep, b.Wait()
+}
+
+// stage writes with write, then also, then applies b. On error b is
+// discarded. The caller holds mu.
+func (s *Service) stage(b *store.Batch, also Also, result any, write func() error) error {
+	err := write()
+	if err == nil && also != nil {
+		err = also(b, result)
+	}
+	if err != nil {
+		b.Discard()
+		return err
+	}
+	return s.db.Apply(b)
+}
+
+// Get returns an endpoint (with its secrets: do not show them).
+func (s *Service) Get(id string) (Endpoint, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st, ok := s.eps[id]
+	if !ok {
+		return Endpoint{}, ErrNotFound
+	}
+	return st.ep, nil
+}
+
+// List pages through the endpoints, newest first.
+func (s *Service) List(limit int, cursor string) Page[Endpoint] {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var p Page[Endpoint]
+	for i := len(s.order) - 1; i >= 0; i-- {
+		id := s.order[i]
+		if cursor != "" && id >= cursor {
+			continue
+		}
+		if len(p.Items) == limit {
+			p.HasMore = true
+			break
+		}
+		p.Items = append(p.Items, s.eps[id].ep)
+	}
+	if p.HasMore {
+		p.Cursor = p.Items[len(p.Items)-1].ID
+	}
+	return p
+}
+
+// Update changes an endpoint. Enabling a disabled endpoint resumes its
+// queue (deliveries held since it was disabled go first); disabling holds
+// its queue. Events that happen while an endpoint is disabled are not
+// queued for it.
+func (s *Service) Update(id string, in UpdateInput) (Endpoint, error) {
+	if in.URL != nil {
+		if err := ValidateURL(*in.URL); err != nil {
+			return Endpoint{}, err
+		}
+	}
+	if in.Description != nil && len(*in.Description) > MaxDescriptionBytes {
+		return Endpoint{}, &InputError{Param: "description", Message: fmt.Sprintf("must be at most %d characters", MaxDescriptionBytes)}
+	}
+	var events []string
+	if in.Events != nil {
+		var err error
+		if events, err = NormalizeEvents(*in.Events); err != nil {
+			return Endpoint{}, err
+		}
+	}
+	if in.Status != nil && *in.Status != StatusEnabled && *in.Status != StatusDisabled {
+		return Endpoint{}, &InputError{Param: "status", Message: "must be enabled or disabled"}
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return Endpoint{}, ErrClosed
+	}
+	st, ok := s.eps[id]
+	if !ok {
+		s.mu.Unlock()
+		return Endpoint{}, ErrNotFound
+	}
+	ep := st.ep
+	ep.Events = slices.Clone(ep.Events)
+	if in.URL != nil {
+		ep.URL = *in.URL
+	}
+	if in.Description != nil {
+		ep.Description = *in.Description
+	}
+	if in.Events != nil {
+		ep.Events = events
+	}
+	enabling := false
+	if in.Status != nil && *in.Status != ep.Status {
+		enabling = *in.Status == StatusEnabled
+		ep.Status = *in.Status
+		ep.DisabledReason = ""
+		ep.PausedUntil = 0
+	}
+	ep.UpdatedAt = model.Ms(s.clk.Now())
+	b := s.db.NewBatch()
+	if err := s.stage(b, nil, ep, func() error { return b.PutJSON(endpointKey(ep.ID), ep) }); err != nil {
+		s.mu.Unlock()
+		return Endpoint{}, err
+	}
+	st.ep = ep
+	s.mu.Unlock()
+	if err := b.Wait(); err != nil {
+		return Endpoint{}, err
+	}
+	if enabling {
+		s.Kick()
+	}
+	return ep, nil
+}
+
+// Delete removes an endpoint with its queue and its delivery log. An
+// attempt in flight finishes but is not recorded.
+func (s *Service) Delete(id string) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return ErrClosed
+	}
+	st, ok := s.eps[id]
+	if !ok {
+		s.mu.Unlock()
+		return ErrNotFound
+	}
+	b := s.db.NewBatch()
+	err := s.stage(b, nil, nil, func() error {
+		b.Delete(endpointKey(id))
+		for _, prefix := range [][]byte{queuePrefix(id), logPrefix(id)} {
+			if err := s.db.Scan(prefix, "", false, func(k, _ []byte) bool {
+				b.Delete(k)
+				return true
+			}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		s.mu.Unlock()
+		return err
+	}
+	st.deleted = true
+	s.buffered -= len(st.window)
+	st.window = nil
+	delete(s.eps, id)
+	if i, found := slices.BinarySearch(s.order, id); found {
+		s.order = slices.Delete(s.order, i, i+1)
+	}
+	s.mu.Unlock()
+	return b.Wait()
+}
+
+// RotateSecret gives the endpoint a new secret. The previous one keeps
+// signing (as a second v1 value, after the new one) for
+// Config.RotationOverlap; a rotation within the overlap drops the oldest.
+// The returned Endpoint carries the new secret.
+func (s *Service) RotateSecret(id string, also Also) (Endpoint, error) {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return Endpoint{}, ErrClosed
+	}
+	st, ok := s.eps[id]
+	if !ok {
+		s.mu.Unlock()
+		return Endpoint{}, ErrNotFound
+	}
+	now := s.clk.Now()
+	ep := st.ep
+	ep.PreviousSecret = ep.Secret
+	ep.PreviousSecretExpiresAt = model.Ms(now.Add(s.cfg.RotationOverlap))
+	ep.Secret = newSecret()
+	ep.UpdatedAt = model.Ms(now)
+	b := s.db.NewBatch()
+	if err := s.stage(b, also, ep, func() error { return b.PutJSON(endpointKey(ep.ID), ep) }); err != nil {
+		s.mu.Unlock()
+		return Endpoint{}, err
+	}
+	st.ep = ep
+	s.mu.Unlock()
+	return ep, b.Wait()
+}
+
+// SendTest queues a webhook.test event for this endpoint only. It is
+// delivered like any event (in order, signed, retried) but is not kept in
+// the event log.
+func (s *Service) SendTest(id string, also Also) (Envelope, error) {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return Envelope{}, ErrClosed
+	}
+	st, ok := s.eps[id]
+	if !ok {
+		s.mu.Unlock()
+		return Envelope{}, ErrNotFound
+	}
+	if st.ep.Status != StatusEnabled {
+		s.mu.Unlock()
+		return Envelope{}, ErrDisabled
+	}
+	now := s.clk.Now()
+	data, _ := json.Marshal(map[string]string{"webhookId": id, "message": "A test event sent from ledgersim."})
+	env := Envelope{ID: s.ids.New(model.PrefixEvent, now), Object: "event", Type: EventTest, CreatedAt: model.Ms(now), Data: data}
+	body, err := json.Marshal(env)
+	if err != nil {
+		s.mu.Unlock()
+		return Envelope{}, err
+	}
+	q := &queued{WebhookID: id, EventID: env.ID, EventType: EventTest, Body: body, NextAttemptAt: model.Ms(now), EnqueuedAt: model.Ms(now)}
+	b := s.db.NewBatch()
+	if err := s.stage(b, also, env, func() error { return b.PutJSON(queueKey(id, env.ID), q) }); err != nil {
+		s.mu.Unlock()
+		return Envelope{}, err
+	}
+	s.offer(st, []*queued{q})
+	s.mu.Unlock()
+	if err := b.Wait(); err != nil {
+		return Envelope{}, err
+	}
+	s.Kick()
+	return env, nil
+}
+
+// Deliveries pages through an endpoint's delivery log, newest first.
+func (s *Service) Deliveries(id string, limit int, cursor string) (Page[Delivery], error) {
+	if _, err := s.Get(id); err != nil {
+		return Page[Delivery]{}, err
+	}
+	var p Page[Delivery]
+	var decodeErr error
+	err := s.db.Scan(logPrefix(id), cursor, true, func(_, v []byte) bool {
+		if len(p.Items) == limit {
+			p.HasMore = true
+			return false
+		}
+		var d Delivery
+		if err := json.Unmarshal(v, &d); err != nil {
+			decodeErr = fmt.Errorf("webhook: corrupt delivery record: %w", err)
+			return false
+		}
+		p.Items = append(p.Items, d)
+		return true
+	})
+	if err == nil {
+		err = decodeErr
+	}
+	if p.HasMore {
+		p.Cursor = p.Items[len(p.Items)-1].ID
+	}
+	return p, err
+}
