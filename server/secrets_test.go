@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"io/fs"
+	"net/http"
+	"net/http/httptest"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -47,6 +50,16 @@ func TestNoCardDataAtRest(t *testing.T) {
 	logs := &syncBuffer{}
 	dir := t.TempDir()
 	e := testenv.Start(t, server.Config{DataDir: dir, Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	var hookMu sync.Mutex
+	var hookBodies []string
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		hookMu.Lock()
+		hookBodies = append(hookBodies, string(b)+" "+fmt.Sprint(r.Header))
+		hookMu.Unlock()
+	}))
+	defer recv.Close()
+	e.Must(201, "POST", "/v1/webhooks", map[string]any{"url": recv.URL, "description": "scan"})
 	_, agentID, agentTok := e.Funded("s@example.com", 100000)
 	cards := []testenv.Card{e.RawCard(agentID, nil), e.RawCard(agentID, nil)}
 	ext := e.Must(201, "POST", "/v1/agents/"+agentID+"/cards", map[string]any{"purpose": "ext", "type": "single"}).Str("id")
@@ -77,6 +90,19 @@ func TestNoCardDataAtRest(t *testing.T) {
 		errorBodies = append(errorBodies, string(r.Body))
 		r = e.Do("GET", "/v1/transactions?agentId="+card.PAN, nil, "Api-Key", agentTok)
 		errorBodies = append(errorBodies, string(r.Body))
+	}
+	// Wait until the receiver has every event delivered so far.
+	events := len(e.Must(200, "GET", "/v1/events?limit=100", nil).Data())
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		hookMu.Lock()
+		got := len(hookBodies)
+		hookMu.Unlock()
+		if got >= events || time.Now().After(deadline) {
+			require.GreaterOrEqual(t, got, events, "every event reaches the receiver")
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 	e.Stop()
 
@@ -124,6 +150,11 @@ func TestNoCardDataAtRest(t *testing.T) {
 		return nil
 	}))
 	check("logs", logs.String())
+	hookMu.Lock()
+	for _, b := range hookBodies {
+		check("a webhook delivery", b)
+	}
+	hookMu.Unlock()
 	for _, b := range errorBodies {
 		check("an error response", b)
 		require.True(t, strings.Contains(b, "******"), "a PAN-like ID is echoed masked: %s", b)
