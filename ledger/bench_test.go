@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/ledgersim/ledgersim/authz"
 	"github.com/ledgersim/ledgersim/clock"
@@ -20,10 +21,12 @@ type fixture struct {
 	pans  []string
 }
 
-func newFixture(tb testing.TB, users int) *fixture {
+func newFixture(tb testing.TB, users int) *fixture { return newFixtureOpts(tb, users, nil) }
+
+func newFixtureOpts(tb testing.TB, users int, onCommit func(time.Duration, int)) *fixture {
 	tb.Helper()
 	dir := tb.TempDir()
-	db, err := store.Open(store.Options{Dir: dir})
+	db, err := store.Open(store.Options{Dir: dir, OnCommit: onCommit})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -43,6 +43,15 @@ func Open(o Options) (*DB, error) {
 		// The WAL is what makes a reply durable; its sync must not be skipped.
 		DisableWAL: false,
 		Logger:     quietLogger{},
+		// Every authorization writes a few kilobytes. Pebble's 4 MB default
+		// memtable would flush many times a second under load and keep the
+		// compactor (and so one of the two cores) busy; 64 MB memtables and
+		// a larger base level let most short-lived keys die in memory.
+		MemTableSize:                64 << 20,
+		MemTableStopWritesThreshold: 4,
+		L0CompactionThreshold:       4,
+		L0StopWritesThreshold:       24,
+		LBaseMaxBytes:               256 << 20,
 	}
 	if popts.FS == nil {
 		popts.FS = vfs.Default
