@@ -86,7 +86,7 @@ func (l *Ledger) RegisterAgent(ctx context.Context, in AgentInput) (Registration
 	}
 	secret, tok := l.newToken(a, "registration", 0, now)
 	c := l.begin(now)
-	c.put(store.AgentKey(a.ID), a)
+	c.putAgent(a)
 	c.index(store.AgentByUserKey(a.UserID, a.ID))
 	c.put(store.TokenKey(tok.ID), tok)
 	c.event(model.EvtAgentCreated, map[string]any{"agentId": a.ID, "userId": a.UserID, "name": a.Name, "externalId": a.ExternalID, "status": a.Status})
@@ -161,7 +161,15 @@ func (l *Ledger) GetAgent(id string) (model.Agent, error) {
 // ListAgents pages through agents, newest first, optionally of one user.
 func (l *Ledger) ListAgents(userID string, p ListParams) (Page[model.Agent], error) {
 	if userID == "" {
-		return listRecords(l.db, store.AgentsPrefix, p, nil, func(a *model.Agent) string { return a.ID })
+		// The store orders the page; memory has the current spend, which the
+		// stored record (whose hot part lives in its delta) may not.
+		page, err := listRecords(l.db, store.AgentsPrefix, p, nil, func(a *model.Agent) string { return a.ID })
+		for i := range page.Items {
+			if cur, gerr := l.GetAgent(page.Items[i].ID); gerr == nil {
+				page.Items[i] = cur
+			}
+		}
+		return page, err
 	}
 	return listIndexed(l.db, store.AgentByUserKey(userID, ""), p, func(id string) (model.Agent, bool, error) {
 		a, err := l.GetAgent(id)
@@ -230,7 +238,7 @@ func (l *Ledger) UpdateAgent(ctx context.Context, id string, p AgentPatch) (mode
 	if p.Status != nil && *p.Status != na.Status {
 		cardChanges = l.setAgentStatus(c, s, &na, *p.Status)
 	}
-	c.put(store.AgentKey(na.ID), &na)
+	c.putAgent(&na)
 	err = c.apply(ctx, na)
 	if err == nil {
 		*a = na
@@ -268,7 +276,7 @@ func (l *Ledger) setAgentStatus(c *change, s *shard, a *model.Agent, status stri
 			continue
 		}
 		nc.UpdatedAt = model.Ms(c.now)
-		c.put(store.CardKey(nc.ID), &nc)
+		c.putCard(&nc)
 		changed = append(changed, &nc)
 	}
 	typ := model.EvtAgentSuspended
@@ -307,7 +315,7 @@ func (l *Ledger) SetAgentStatus(ctx context.Context, id, status string) (StatusC
 	c := l.begin(now)
 	changed := l.setAgentStatus(c, s, &na, status)
 	na.UpdatedAt = model.Ms(now)
-	c.put(store.AgentKey(na.ID), &na)
+	c.putAgent(&na)
 	res := StatusChange{Agent: na, PreviousStatus: prev}
 	err = c.apply(ctx, res)
 	if err == nil {
@@ -347,7 +355,7 @@ func (l *Ledger) Deregister(ctx context.Context, id string) (StatusChange, error
 		}
 		nc := *card
 		nc.Status, nc.ClosedAt, nc.UpdatedAt = model.CardClosed, model.Ms(now), model.Ms(now)
-		c.put(store.CardKey(nc.ID), &nc)
+		c.putCard(&nc)
 		c.event(model.EvtCardClosed, map[string]any{"cardId": nc.ID, "agentId": id, "userId": na.UserID, "status": nc.Status, "previousStatus": card.Status, "reason": "agent_deregistered"})
 		changed = append(changed, &nc)
 	}
@@ -362,7 +370,7 @@ func (l *Ledger) Deregister(ctx context.Context, id string) (StatusChange, error
 		}
 	}
 	l.dir.mu.RUnlock()
-	c.put(store.AgentKey(na.ID), &na)
+	c.putAgent(&na)
 	c.event(model.EvtAgentDeregistered, map[string]any{"agentId": id, "userId": na.UserID, "status": na.Status, "previousStatus": prev})
 	res := StatusChange{Agent: na, PreviousStatus: prev}
 	err = c.apply(ctx, res)

@@ -81,10 +81,10 @@ func (l *Ledger) CreateCard(ctx context.Context, agentID string, in CardInput) (
 	na := *a
 	na.CardCount++
 	c := l.begin(now)
-	c.put(store.CardKey(card.ID), card)
+	c.putCard(card)
 	c.index(store.CardByAgentKey(a.ID, card.ID))
 	c.index(store.CardByUserKey(a.UserID, card.ID))
-	c.put(store.AgentKey(na.ID), &na)
+	c.putAgent(&na)
 	c.event(model.EvtCardCreated, map[string]any{"cardId": card.ID, "agentId": a.ID, "userId": a.UserID, "type": card.Type, "status": card.Status, "last4": card.Last4})
 	if err := c.apply(ctx, *card); err != nil {
 		l.releasePAN(hash)
@@ -240,7 +240,7 @@ func (l *Ledger) UpdateCard(ctx context.Context, id string, p CardPatch) (model.
 	}
 	nc.UpdatedAt = model.Ms(now)
 	c := l.begin(now)
-	c.put(store.CardKey(nc.ID), &nc)
+	c.putCard(&nc)
 	if err := c.apply(ctx, nc); err != nil {
 		return model.Card{}, err
 	}
@@ -312,7 +312,7 @@ func (l *Ledger) transitionCard(ctx context.Context, id, to string, lenient bool
 		nc.ClosedAt = model.Ms(now)
 	}
 	c := l.begin(now)
-	c.put(store.CardKey(nc.ID), &nc)
+	c.putCard(&nc)
 	c.event(typ, map[string]any{"cardId": nc.ID, "agentId": nc.AgentID, "userId": nc.UserID, "status": to, "previousStatus": from})
 	res := CardTransition{Card: nc, PreviousStatus: from}
 	if err := c.apply(ctx, res); err != nil {
@@ -419,7 +419,7 @@ func (l *Ledger) ReadDetails(ctx context.Context, cardID string, at Attestation)
 	nc := *card
 	nc.Usage.LastAccessAt, nc.Usage.LastAccessEventID = nowMs, ev.ID
 	nc.Usage.RecentAccesses = append(recent, nowMs)
-	c.put(store.CardKey(nc.ID), &nc)
+	c.putUsage(&nc)
 	c.put(store.AccessEventKey(ev.ID), ev)
 	c.index(store.AccessByCardKey(card.ID, ev.ID))
 	var intentExpiry int64

@@ -202,6 +202,9 @@ func (l *Ledger) rebuild() error {
 	}); err != nil {
 		return err
 	}
+	if err := l.overlayDeltas(); err != nil {
+		return err
+	}
 	if err := l.rebuildIntents(); err != nil {
 		return err
 	}

@@ -195,15 +195,21 @@ func (l *Ledger) Clear(ctx context.Context, f *FollowUp) (Outcome, error) {
 	nu.UpdatedAt = model.Ms(now)
 	t.AmountCents, t.HoldCents, t.Status = final, 0, model.TxnCompleted
 	t.SettledAt, t.UpdatedAt = model.Ms(now), model.Ms(now)
+	cardClosed := false
 	if nc.Type == model.CardSingle && nc.Status != model.CardClosed {
 		closeCard(c, &nc, "single_use_completed")
+		cardClosed = true
 	}
 	c.event(model.EvtTxnCompleted, txnEventData(t))
 	c.put(store.TxnKey(t.ID), t)
 	c.b.Delete(store.OpenKey(t.ID))
-	c.put(store.UserKey(nu.ID), &nu)
-	c.put(store.CardKey(nc.ID), &nc)
-	c.put(store.AgentKey(na.ID), &na)
+	c.putBalance(&nu)
+	if cardClosed {
+		c.putCard(&nc)
+	} else {
+		c.putUsage(&nc)
+	}
+	c.putSpend(&na)
 	fu := l.recordFollowUp(c, f, fp, t, now)
 	out := Outcome{Code: authz.CodeApproved, AuthCode: t.AuthorizationCode, TxnID: t.ID, Txn: t}
 	if err := c.apply(ctx, out); err != nil {
@@ -260,7 +266,7 @@ func (l *Ledger) forcePost(ctx context.Context, s *shard, c *change, cardID stri
 	c.index(store.TxnByCardKey(t.CardID, t.ID))
 	c.index(store.TxnByUserKey(t.UserID, t.ID))
 	c.index(store.TxnByAgentKey(t.AgentID, t.ID))
-	c.put(store.UserKey(nu.ID), &nu)
+	c.putBalance(&nu)
 	fu := l.recordFollowUp(c, f, fp, t, now)
 	out := Outcome{Code: authz.CodeApproved, AuthCode: t.AuthorizationCode, TxnID: t.ID, Txn: t}
 	if err := c.apply(ctx, out); err != nil {
@@ -375,9 +381,9 @@ func (l *Ledger) reverseLocked(ctx context.Context, s *shard, c *change, ref *tx
 	data["originalAmount"], data["reversedAmount"], data["reason"] = original, released, reason
 	c.event(model.EvtTxnReversed, data)
 	c.put(store.TxnKey(t.ID), t)
-	c.put(store.UserKey(nu.ID), &nu)
-	c.put(store.CardKey(nc.ID), &nc)
-	c.put(store.AgentKey(na.ID), &na)
+	c.putBalance(&nu)
+	c.putUsage(&nc)
+	c.putSpend(&na)
 	out := Outcome{Code: authz.CodeApproved, AuthCode: t.AuthorizationCode, TxnID: t.ID, Txn: t}
 	if err := c.apply(ctx, out); err != nil {
 		return Outcome{}, err
@@ -430,7 +436,7 @@ func (l *Ledger) Refund(ctx context.Context, txnID string, amount int64) (Outcom
 	c.index(store.TxnByCardKey(t.CardID, t.ID))
 	c.index(store.TxnByUserKey(t.UserID, t.ID))
 	c.index(store.TxnByAgentKey(t.AgentID, t.ID))
-	c.put(store.UserKey(nu.ID), &nu)
+	c.putBalance(&nu)
 	out := Outcome{Code: authz.CodeApproved, AuthCode: t.AuthorizationCode, TxnID: t.ID, Txn: t}
 	if err := c.apply(ctx, out); err != nil {
 		return Outcome{}, err

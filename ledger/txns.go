@@ -185,6 +185,8 @@ func (l *Ledger) Authorize(ctx context.Context, r *AuthRequest) (Outcome, error)
 	}
 	var changedCards []*model.Card
 	var agentChanged, userChanged, cardChanged bool
+	// Status changes need the whole record; counters need only the delta.
+	var cardStatusChanged, agentStatusChanged bool
 	switch {
 	case !d.Approved():
 		t.Status = model.TxnDeclined
@@ -193,7 +195,7 @@ func (l *Ledger) Authorize(ctx context.Context, r *AuthRequest) (Outcome, error)
 			c.event(model.EvtCardMerchantDrift, driftData(card, r, "declined"))
 		}
 		if d.FreezeCard {
-			cardChanged = true
+			cardChanged, cardStatusChanged = true, true
 			nc.Status = model.CardFrozen
 			nc.UpdatedAt = model.Ms(now)
 			c.event(model.EvtCardFrozen, map[string]any{"cardId": nc.ID, "agentId": nc.AgentID, "userId": nc.UserID, "status": nc.Status, "previousStatus": card.Status, "reason": "merchant_drift"})
@@ -203,7 +205,7 @@ func (l *Ledger) Authorize(ctx context.Context, r *AuthRequest) (Outcome, error)
 		}
 		if d.SuspendAgent {
 			changedCards = l.setAgentStatus(c, s, &na, model.AgentSuspended)
-			agentChanged = true
+			agentChanged, agentStatusChanged = true, true
 			na.UpdatedAt = model.Ms(now)
 		}
 		c.event(model.EvtTxnDeclined, txnEventData(t))
@@ -255,6 +257,7 @@ func (l *Ledger) Authorize(ctx context.Context, r *AuthRequest) (Outcome, error)
 			nu.SettledCents -= amt
 			if nc.Type == model.CardSingle {
 				closeCard(c, &nc, "single_use_completed")
+				cardStatusChanged = true
 			}
 			c.event(model.EvtTxnCompleted, txnEventData(t))
 		} else {
@@ -282,13 +285,19 @@ func (l *Ledger) Authorize(ctx context.Context, r *AuthRequest) (Outcome, error)
 	c.index(store.TxnByAgentKey(t.AgentID, t.ID))
 	if userChanged {
 		nu.UpdatedAt = model.Ms(now)
-		c.put(store.UserKey(nu.ID), &nu)
+		c.putBalance(&nu)
 	}
-	if cardChanged {
-		c.put(store.CardKey(nc.ID), &nc)
+	switch {
+	case cardStatusChanged:
+		c.putCard(&nc)
+	case cardChanged:
+		c.putUsage(&nc)
 	}
-	if agentChanged {
-		c.put(store.AgentKey(na.ID), &na)
+	switch {
+	case agentStatusChanged:
+		c.putAgent(&na)
+	case agentChanged:
+		c.putSpend(&na)
 	}
 	out := Outcome{Code: d.Code, Reason: d.Reason, AuthCode: t.AuthorizationCode, TxnID: t.ID, Txn: t}
 	if err := c.apply(ctx, out); err != nil {

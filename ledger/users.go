@@ -40,7 +40,7 @@ func (l *Ledger) CreateUser(ctx context.Context, in CreateUserInput) (model.User
 	s := l.shardOf(u.ID)
 	s.mu.Lock()
 	c := l.begin(now)
-	c.put(store.UserKey(u.ID), u)
+	c.putUser(u)
 	err := c.apply(ctx, *u)
 	if err == nil {
 		s.users[u.ID] = u
@@ -98,7 +98,7 @@ func (l *Ledger) StartVerification(ctx context.Context, userID string) (model.Us
 		l.decide(c, &nu, true)
 	}
 	nu.UpdatedAt = model.Ms(now)
-	c.put(store.UserKey(nu.ID), &nu)
+	c.putUser(&nu)
 	err := c.apply(ctx, nu)
 	if err == nil {
 		*u = nu
@@ -174,7 +174,7 @@ func (l *Ledger) DecideKYC(ctx context.Context, userID string, approve bool) (mo
 		nu.ApplicationStatus = model.AppPending
 	}
 	nu.UpdatedAt = model.Ms(now)
-	c.put(store.UserKey(nu.ID), &nu)
+	c.putUser(&nu)
 	err := c.apply(ctx, nu)
 	if err == nil {
 		*u = nu
@@ -243,7 +243,7 @@ func (l *Ledger) SimulateDeposit(ctx context.Context, in DepositInput) (Deposit,
 		Status: "completed", CreatedAt: model.Ms(now),
 	}
 	c := l.begin(now)
-	c.put(store.UserKey(nu.ID), &nu)
+	c.putUser(&nu)
 	c.event(model.EvtDepositCompleted, map[string]any{
 		"depositId": d.ID, "userId": d.UserID, "asset": d.Asset, "chain": d.Chain, "chainId": d.ChainID,
 		"amount": d.AmountCents, "tokenAmount": d.Amount, "currency": "USD", "address": d.Address,

@@ -32,6 +32,9 @@ const (
 	pOrigSTAN    = "xos/" // xos/<STAN>|<DE 7> -> txnID of an approved purchase
 	pOrigRRN     = "xor/" // xor/<RRN>|<approval code> -> txnID
 	pFollowUp    = "xfu/" // xfu/<ms>/<repeat key>: a clearing's or reversal's first reply
+	pBalance     = "ub/"  // ub/<userID>: a user's balance, the hot part of u/
+	pUsage       = "cu/"  // cu/<cardID>: a card's usage counters, the hot part of c/
+	pSpend       = "as/"  // as/<agentID>: an agent's spend window, the hot part of a/
 	pOutbox      = "o/"   // o/<eventID>: an event not yet handed to webhook delivery
 )
 
@@ -139,6 +142,18 @@ func FollowUpKey(ms int64, repeatKey string) []byte {
 // FollowUpFloor is the first follow-up key at or after ms.
 func FollowUpFloor(ms int64) []byte { return key(pFollowUp, fmt.Sprintf("%013d", ms)) }
 
+// BalanceKey, UsageKey and SpendKey hold the parts of a user, card and
+// agent that every authorization changes. An authorization writes these few
+// bytes instead of the whole record; the whole record is written (with its
+// delta) on management changes, and a rebuild lays the delta over it.
+func BalanceKey(userID string) []byte { return key(pBalance, userID) }
+
+// UsageKey is the key of a card's usage counters.
+func UsageKey(cardID string) []byte { return key(pUsage, cardID) }
+
+// SpendKey is the key of an agent's spend window.
+func SpendKey(agentID string) []byte { return key(pSpend, agentID) }
+
 // OpenKey marks an authorization that still holds funds; the set of these
 // keys is what a restart rebuilds the holds from.
 func OpenKey(txnID string) []byte { return key(pOpen, txnID) }
@@ -148,17 +163,20 @@ func ReceiptKey(txnID string) []byte { return key(pReceipt, txnID) }
 
 // Prefixes for scans.
 var (
-	UsersPrefix  = []byte(pUser)
-	AgentsPrefix = []byte(pAgent)
-	CardsPrefix  = []byte(pCard)
-	TokensPrefix = []byte(pToken)
-	EventsPrefix = []byte(pEvent)
-	TxnsPrefix   = []byte(pTxn)
-	IntentPrefix = []byte(pIntent)
-	AccessPrefix = []byte(pAccess)
-	OutboxPrefix = []byte(pOutbox)
-	OpenPrefix   = []byte(pOpen)
-	FollowPrefix = []byte(pFollowUp)
+	UsersPrefix   = []byte(pUser)
+	AgentsPrefix  = []byte(pAgent)
+	CardsPrefix   = []byte(pCard)
+	TokensPrefix  = []byte(pToken)
+	EventsPrefix  = []byte(pEvent)
+	TxnsPrefix    = []byte(pTxn)
+	IntentPrefix  = []byte(pIntent)
+	AccessPrefix  = []byte(pAccess)
+	OutboxPrefix  = []byte(pOutbox)
+	OpenPrefix    = []byte(pOpen)
+	FollowPrefix  = []byte(pFollowUp)
+	BalancePrefix = []byte(pBalance)
+	UsagePrefix   = []byte(pUsage)
+	SpendPrefix   = []byte(pSpend)
 )
 
 // ChildPrefix is the scan prefix of an index: kind is one of the index

@@ -32,6 +32,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return serve(args, stdout, stderr)
 	case "loadtest":
 		return loadtestCmd(args, stdout, stderr)
+	case "verify":
+		return verifyCmd(args, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "ledgersim", version)
 		return 0
@@ -46,7 +48,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 func usage(w io.Writer) {
-	fmt.Fprintln(w, "usage: ledgersim <command> [flags]\n\ncommands:\n  serve     run the server (default)\n  loadtest  drive an ISO 8583 host with an open-loop load\n  version   print the version\n\nRun 'ledgersim serve -h' for the server's flags.")
+	fmt.Fprintln(w, "usage: ledgersim <command> [flags]\n\ncommands:\n  serve     run the server (default)\n  loadtest  drive an ISO 8583 host with an open-loop load\n  verify    check the invariants of a stopped store\n  version   print the version\n\nRun 'ledgersim serve -h' for the server's flags.")
 }
 
 // envFlags registers string flags whose defaults come from LEDGERSIM_*

@@ -1,0 +1,72 @@
+// Package verify checks the invariants of a ledgersim store: the facts
+// that every sequence of ledger operations must leave true, so that a
+// store that breaks one was corrupted, or was written by a bug.
+//
+// Usage, on a stopped server's data directory or a snapshot or copy of it
+// (Pebble takes a lock, so a running server's directory cannot be opened):
+//
+//	ledgersim verify --data-dir ./data [--card-key HEX] [--json]
+//
+// --card-key is the master key the server ran with; without it the card
+// keys are read from keys.json in the data directory. verify never creates
+// a store or keys: a directory without them is an error. It prints, for
+// each invariant, how many records it examined and how many breaches it
+// found, with up to MaxExamples example breaches, and exits 0 when every
+// invariant holds, 1 on any breach and 2 on a usage error or a store or
+// key file it cannot open. From Go, Run returns the same Report.
+//
+// The checks:
+//
+//   - balances: for every user, pendingCents is the sum of holdCents of its
+//     authorized transactions (and no other transaction holds anything);
+//     depositedCents is the sum of its deposit.completed events' amounts;
+//     settledCents is depositedCents, less the amountCents of its completed
+//     purchases, plus the amountCents of its completed refunds, less the
+//     refundedCents of its purchases reversed after completion; and
+//     available = settled − pending ≥ 0. A user overdrawn by no more than
+//     its force posts, stand-in advices (0120) and over-captures is listed
+//     as a note, not a breach: those are posted whatever the balance.
+//   - resolved-once: per transaction at most one transaction.completed
+//     event; exactly one for a completed purchase; a reversed transaction
+//     has exactly one transaction.reversed event that reversed it in full,
+//     and no other transaction has one; no transaction.completed after a
+//     full reversal (in event ID order) and none on an authorized
+//     transaction; and the open index xo/ holds exactly the authorized
+//     transactions.
+//   - agent-spend: for agents with a spending limit and onLimitExceeded
+//     none or suspend, the spend of the current window (authz.AgentSpend)
+//     is within the limit. Spend above it that the window's over-captures
+//     and advices account for is a note; agents with notify are counted.
+//   - events: every ID an event's payload names (transactionId, cardId,
+//     userId, agentId, intentId, accessEventId, originalTransactionId)
+//     exists; every transaction has the event that created it (declined,
+//     refunded, completed for a force post, authorized otherwise) and
+//     names an existing user, card and agent; every card has card.created,
+//     every agent agent.created, every approved user user.approved; every
+//     outbox marker o/ names an existing event.
+//   - pan-index: every card's sealed PAN opens with the vault key bound to
+//     its card ID, is Luhn-valid, hashes to its PANHash and matches its BIN
+//     and last four; no two cards share a PANHash; every durable original
+//     key (xos/, xor/) names an approved purchase with those network
+//     references.
+//
+// Time: the agent-spend check needs a "now". The command uses the creation
+// time of the store's newest event (the wall clock only for a store
+// without events): it is when the state last changed, it is the same for a
+// store and every copy of it, and it follows a virtual clock, which the
+// wall clock does not.
+//
+// Card data: verify opens each sealed PAN only to check it, inside the
+// check of its own card. Reports name records by ID only (with amounts in
+// cents where they explain a breach): nothing verify prints or returns
+// holds a PAN, a PAN hash, a CVV or a key. Every string taken from the
+// store passes through a filter that replaces anything that is not a plain
+// short identifier, or that holds a run of 12 or more digits, before it
+// reaches a report.
+//
+// Limits: the store keeps no history of an agent's limit, so a limit
+// lowered after spending within the window reads as a breach (the example
+// says when the agent was updated in the window). Event order is ID order;
+// IDs made by a restarted process within the same millisecond as earlier
+// ones (a virtual clock that was not advanced) can sort before them.
+package verify

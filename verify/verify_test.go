@@ -1,0 +1,341 @@
+package verify
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ledgersim/ledgersim/authz"
+	"github.com/ledgersim/ledgersim/ledger"
+	"github.com/ledgersim/ledgersim/model"
+	"github.com/ledgersim/ledgersim/store"
+	"github.com/ledgersim/ledgersim/vault"
+)
+
+// TestLegitimateHistoryPasses: a store written only by ledger operations,
+// every kind of them, breaks no invariant, and the postings that may
+// overdraw are reported as notes.
+func TestLegitimateHistoryPasses(t *testing.T) {
+	f := baseFixture(t)
+	_, db, v := openCopy(t, f)
+	rep, err := Run(db, v, f.latest)
+	require.NoError(t, err)
+	require.Len(t, rep.Checks, 5)
+	for _, c := range rep.Checks {
+		assert.Zerof(t, c.Breaches, "%s: %v", c.Name, c.Examples)
+		assert.Positivef(t, c.Checked, "%s examined nothing", c.Name)
+	}
+	assert.True(t, rep.OK())
+	assert.Equal(t, f.latest, rep.At)
+
+	bal := rep.Check(CheckBalances)
+	require.NotEmpty(t, bal.Notes)
+	assert.Equal(t, "3 users overdrawn by force post/advice/tip (allowed)", bal.Notes[0])
+	for _, u := range f.overdrawn {
+		assert.Truef(t, mentions(bal.Notes, u), "user %s is not in the overdrawn notes %v", u, bal.Notes)
+	}
+	agt := rep.Check(CheckAgentSpend)
+	assert.True(t, mentions(agt.Notes, f.tipAgent), agt.Notes)
+	assert.Contains(t, agt.Notes, "1 agents with onLimitExceeded notify over their limit (allowed)")
+}
+
+// TestFixtureCoversTheLifecycle keeps the history honest: it must hold
+// every kind of record the checks distinguish, or the test above proves
+// less than it says.
+func TestFixtureCoversTheLifecycle(t *testing.T) {
+	f := baseFixture(t)
+	_, db, _ := openCopy(t, f)
+	seen := map[string]int{}
+	require.NoError(t, db.Scan(store.TxnsPrefix, "", false, func(_, v []byte) bool {
+		var tx model.Transaction
+		require.NoError(t, json.Unmarshal(v, &tx))
+		seen[tx.Kind+"/"+tx.Status]++
+		switch {
+		case tx.ForcePost:
+			seen["forcePost"]++
+		case tx.StandIn:
+			seen["standIn"]++
+		case tx.Status == model.TxnCompleted && tx.AmountCents > tx.AuthorizedAmountCents:
+			seen["tip"]++
+		case tx.Status == model.TxnReversed && tx.SettledAt != 0:
+			seen["reversedAfterCompletion"]++
+		case tx.ReversalReason == "expired":
+			seen["expired"]++
+		case tx.Status == model.TxnAuthorized && tx.ReversedCents > 0:
+			seen["partlyReversedOpen"]++
+		case tx.Status == model.TxnCompleted && tx.ReversedCents > 0:
+			seen["partlyReversedCompleted"]++
+		}
+		return true
+	}))
+	for _, k := range []string{"purchase/authorized", "purchase/completed", "purchase/reversed", "purchase/declined",
+		"refund/completed", "verification/completed", "forcePost", "standIn", "tip", "reversedAfterCompletion",
+		"expired", "partlyReversedOpen", "partlyReversedCompleted"} {
+		assert.Positivef(t, seen[k], "the history has no %s transaction", k)
+	}
+	types := map[string]bool{}
+	require.NoError(t, db.Scan(store.EventsPrefix, "", false, func(_, v []byte) bool {
+		var ev model.Event
+		require.NoError(t, json.Unmarshal(v, &ev))
+		types[ev.Type] = true
+		return true
+	}))
+	for _, typ := range []string{model.EvtIntentMatched, model.EvtIntentCanceled, model.EvtIntentExpired,
+		model.EvtCardFrozen, model.EvtCardUnfrozen, model.EvtCardClosed, model.EvtAgentSuspended,
+		model.EvtAgentLimitExceeded, model.EvtUserRejected, model.EvtTxnRefunded, model.EvtCredentialAccessed} {
+		assert.Truef(t, types[typ], "the history has no %s event", typ)
+	}
+}
+
+// corruption changes one thing in a copy of the fixture and returns the
+// ID the check's example must name.
+type corruption struct {
+	name     string
+	check    string
+	breaches int
+	corrupt  func(t *testing.T, f *fixture, db *store.DB, v *vault.Vault) string
+}
+
+var corruptions = []corruption{
+	{"pending off by one", CheckBalances, 1, func(t *testing.T, f *fixture, db *store.DB, _ *vault.Vault) string {
+		u := effectiveUser(t, db, f.alice)
+		u.PendingCents++
+		putUserState(t, db, u)
+		return f.alice
+	}},
+	{"settled off by one", CheckBalances, 1, func(t *testing.T, f *fixture, db *store.DB, _ *vault.Vault) string {
+		u := effectiveUser(t, db, f.alice)
+		u.SettledCents--
+		putUserState(t, db, u)
+		return f.alice
+	}},
+	{"deposit credited without its event", CheckBalances, 1, func(t *testing.T, f *fixture, db *store.DB, _ *vault.Vault) string {
+		u := effectiveUser(t, db, f.alice)
+		u.DepositedCents += 100
+		u.SettledCents += 100
+		putUserState(t, db, u)
+		return f.alice
+	}},
+	{"hold left on a completed transaction", CheckBalances, 1, func(t *testing.T, f *fixture, db *store.DB, _ *vault.Vault) string {
+		tx := getJSON[model.Transaction](t, db, store.TxnKey(f.cleared))
+		tx.HoldCents = 1
+		putJSON(t, db, store.TxnKey(f.cleared), tx)
+		return f.cleared
+	}},
+	{"completed transaction without its event", CheckResolution, 1, func(t *testing.T, f *fixture, db *store.DB, _ *vault.Vault) string {
+		evs := eventsOf(t, db, model.EvtTxnCompleted, "transactionId", f.cleared)
+		require.Len(t, evs, 1)
+		deleteKeys(t, db, store.EventKey(evs[0].ID), store.EventByTypeKey(evs[0].Type, evs[0].ID), store.OutboxKey(evs[0].ID))
+		return f.cleared
+	}},
+	{"duplicate transaction.completed", CheckResolution, 1, func(t *testing.T, f *fixture, db *store.DB, _ *vault.Vault) string {
+		evs := eventsOf(t, db, model.EvtTxnCompleted, "transactionId", f.cleared)
+		require.Len(t, evs, 1)
+		addEvent(t, db, f.latest, model.EvtTxnCompleted, evs[0].Data.(map[string]any))
+		return f.cleared
+	}},
+	{"transaction.completed after a full reversal", CheckResolution, 1, func(t *testing.T, f *fixture, db *store.DB, _ *vault.Vault) string {
+		addEvent(t, db, f.latest, model.EvtTxnCompleted, map[string]any{"transactionId": f.voided, "cardId": f.cardA,
+			"agentId": f.aliceAgent, "userId": f.alice, "status": model.TxnCompleted})
+		return f.voided
+	}},
+	{"stale open marker", CheckResolution, 1, func(t *testing.T, f *fixture, db *store.DB, _ *vault.Vault) string {
+		putRaw(t, db, store.OpenKey(f.cleared), nil)
+		return f.cleared
+	}},
+	{"authorization without its open marker", CheckResolution, 1, func(t *testing.T, f *fixture, db *store.DB, _ *vault.Vault) string {
+		deleteKeys(t, db, store.OpenKey(f.openTxn))
+		return f.openTxn
+	}},
+	{"agent over its limit with onLimitExceeded none", CheckAgentSpend, 1, func(t *testing.T, f *fixture, db *store.DB, _ *vault.Vault) string {
+		a := getJSON[model.Agent](t, db, store.AgentKey(f.idleAgent))
+		a.Spend = model.SpendWindow{WindowStart: authz.MonthStart(f.latest), Cents: *a.SpendingLimit + 1}
+		putJSON(t, db, store.AgentKey(f.idleAgent), a)
+		deleteKey(t, db, store.SpendKey(f.idleAgent)) // the whole record is now the effective one
+		return f.idleAgent
+	}},
+	{"event referencing a missing transaction", CheckEvents, 1, func(t *testing.T, f *fixture, db *store.DB, _ *vault.Vault) string {
+		missing := "txn_0000nothere"
+		addEvent(t, db, f.latest, model.EvtCardAnomaly, map[string]any{"cardId": f.cardA, "agentId": f.aliceAgent,
+			"userId": f.alice, "transactionId": missing, "anomaly": "unattested_spend"})
+		return missing
+	}},
+	{"card without card.created", CheckEvents, 1, func(t *testing.T, f *fixture, db *store.DB, _ *vault.Vault) string {
+		evs := eventsOf(t, db, model.EvtCardCreated, "cardId", f.lifecycle)
+		require.Len(t, evs, 1)
+		deleteKeys(t, db, store.EventKey(evs[0].ID), store.EventByTypeKey(evs[0].Type, evs[0].ID), store.OutboxKey(evs[0].ID))
+		return f.lifecycle
+	}},
+	{"outbox marker without its event", CheckEvents, 1, func(t *testing.T, _ *fixture, db *store.DB, _ *vault.Vault) string {
+		putRaw(t, db, store.OutboxKey("evt_0000000000gone"), nil)
+		return "evt_0000000000gone"
+	}},
+	{"card whose PANHash does not match", CheckPANIndex, 1, func(t *testing.T, f *fixture, db *store.DB, _ *vault.Vault) string {
+		c := getJSON[model.Card](t, db, store.CardKey(f.cardA))
+		c.PANHash = strings.Repeat("0", 64)
+		putJSON(t, db, store.CardKey(f.cardA), c)
+		return f.cardA
+	}},
+	{"two cards sharing a PANHash", CheckPANIndex, 1, func(t *testing.T, f *fixture, db *store.DB, v *vault.Vault) string {
+		// cardB is given cardA's PAN, sealed properly under its own ID, so
+		// that the only thing wrong is the shared hash.
+		a := getJSON[model.Card](t, db, store.CardKey(f.cardA))
+		b := getJSON[model.Card](t, db, store.CardKey(f.cardB))
+		sealed, err := v.Seal(b.ID, f.panA)
+		require.NoError(t, err)
+		b.PANEnc, b.PANHash, b.BIN, b.Last4 = sealed, a.PANHash, a.BIN, a.Last4
+		putJSON(t, db, store.CardKey(f.cardB), b)
+		return f.cardB
+	}},
+	{"sealed PAN moved from another card", CheckPANIndex, 1, func(t *testing.T, f *fixture, db *store.DB, _ *vault.Vault) string {
+		// A sealed PAN is bound to its card's ID: copied, it does not open.
+		a := getJSON[model.Card](t, db, store.CardKey(f.cardA))
+		b := getJSON[model.Card](t, db, store.CardKey(f.cardB))
+		b.PANEnc = a.PANEnc
+		putJSON(t, db, store.CardKey(f.cardB), b)
+		return f.cardB
+	}},
+	{"original index pointing nowhere", CheckPANIndex, 1, func(t *testing.T, _ *fixture, db *store.DB, _ *vault.Vault) string {
+		putRaw(t, db, store.OrigSTANKey("424242", "0310120000"), []byte("txn_00000000gone"))
+		return "txn_00000000gone"
+	}},
+}
+
+// TestCorruptionsAreReported: each corruption of a legitimate store is
+// reported by exactly the check it breaks, as exactly the expected number
+// of breaches, with an example naming the record.
+func TestCorruptionsAreReported(t *testing.T) {
+	f := baseFixture(t)
+	for _, tc := range corruptions {
+		t.Run(tc.name, func(t *testing.T) {
+			_, db, v := openCopy(t, f)
+			id := tc.corrupt(t, f, db, v)
+			rep, err := Run(db, v, f.latest)
+			require.NoError(t, err)
+			require.False(t, rep.OK())
+			for _, c := range rep.Checks {
+				if c.Name == tc.check {
+					assert.Equalf(t, tc.breaches, c.Breaches, "%s: %v", c.Name, c.Examples)
+					assert.Truef(t, mentions(c.Examples, id), "no example names %s: %v", id, c.Examples)
+				} else {
+					assert.Zerof(t, c.Breaches, "%s also reported: %v", c.Name, c.Examples)
+				}
+			}
+		})
+	}
+}
+
+// TestReportsCarryNoCardData: even when the store holds a PAN where an ID
+// belongs, no report line repeats it.
+func TestReportsCarryNoCardData(t *testing.T) {
+	f := baseFixture(t)
+	_, db, v := openCopy(t, f)
+	addEvent(t, db, f.latest, model.EvtCardAnomaly, map[string]any{"cardId": f.panA, "transactionId": f.panA[:4] + " " + f.panA[4:8] + " " + f.panA[8:]})
+	putRaw(t, db, store.OpenKey(f.panA), nil)
+	rep, err := Run(db, v, f.latest)
+	require.NoError(t, err)
+	assert.Equal(t, 2, rep.Check(CheckEvents).Breaches, rep.Check(CheckEvents).Examples)
+	assert.Equal(t, 1, rep.Check(CheckResolution).Breaches, rep.Check(CheckResolution).Examples)
+	raw, err := json.Marshal(rep)
+	require.NoError(t, err)
+	for _, pan := range f.pans {
+		assert.NotContains(t, string(raw), pan)
+		assert.NotContains(t, string(raw), pan[6:])
+		assert.NotContains(t, string(raw), v.Hash(pan))
+	}
+	assert.Contains(t, string(raw), "unprintable")
+}
+
+// TestExamplesAreBounded: a store broken in many places still gives a
+// short report with the full count.
+func TestExamplesAreBounded(t *testing.T) {
+	f := baseFixture(t)
+	_, db, v := openCopy(t, f)
+	for i := 0; i < MaxExamples+5; i++ {
+		putRaw(t, db, store.OutboxKey("evt_missing"+string(rune('a'+i))), nil)
+	}
+	rep, err := Run(db, v, f.latest)
+	require.NoError(t, err)
+	c := rep.Check(CheckEvents)
+	assert.Equal(t, MaxExamples+5, c.Breaches)
+	assert.Len(t, c.Examples, MaxExamples)
+}
+
+// TestUndecodableRecordsAreBreaches: corruption that leaves a record
+// unreadable is reported by the check that owns the record, not as an
+// error that hides every other finding.
+func TestUndecodableRecordsAreBreaches(t *testing.T) {
+	f := baseFixture(t)
+	_, db, v := openCopy(t, f)
+	putRaw(t, db, store.EventKey("evt_zzzzzzzzzzzzzzzzzzzzzz"), []byte("{not json"))
+	rep, err := Run(db, v, f.latest)
+	require.NoError(t, err)
+	assert.Equal(t, 1, rep.Check(CheckEvents).Breaches, rep.Check(CheckEvents).Examples)
+}
+
+func TestRunNeedsStoreAndVault(t *testing.T) {
+	_, err := Run(nil, nil, time.Now())
+	require.Error(t, err)
+}
+
+func TestPrintable(t *testing.T) {
+	for in, want := range map[string]string{
+		"txn_01jq8z3c0000abcdefgh": "txn_01jq8z3c0000abcdefgh",
+		"transaction.completed":    "transaction.completed",
+		"xos/":                     "xos/",
+		"4859320000000000":         "<unprintable>",
+		"4859 3200 0000 0000":      "<unprintable>",
+		"4859-3200-0000-0000":      "<unprintable>",
+		"evt_00000000000000gone":   "<unprintable>", // 14 digits in a row
+		"a\nb":                     "<unprintable>",
+		strings.Repeat("a", 65):    "<unprintable>",
+		"":                         "",
+	} {
+		assert.Equalf(t, want, printable(in), "printable(%q)", in)
+	}
+}
+
+func TestInWindow(t *testing.T) {
+	now := time.Date(2026, 3, 12, 13, 30, 0, 0, time.UTC) // a Thursday
+	ms := func(tm time.Time) int64 { return tm.UnixMilli() }
+	assert.True(t, inWindow(model.FreqPerMonth, now, ms(time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC))))
+	assert.False(t, inWindow(model.FreqPerMonth, now, ms(time.Date(2026, 2, 28, 23, 59, 0, 0, time.UTC))))
+	assert.True(t, inWindow(model.FreqPerWeek, now, ms(time.Date(2026, 3, 9, 0, 0, 0, 0, time.UTC))))
+	assert.False(t, inWindow(model.FreqPerWeek, now, ms(time.Date(2026, 3, 8, 23, 0, 0, 0, time.UTC))))
+	assert.True(t, inWindow(model.FreqPer24Hours, now, ms(now.Add(-23*time.Hour))))
+	assert.False(t, inWindow(model.FreqPer24Hours, now, ms(now.Add(-24*time.Hour-time.Minute))))
+	assert.True(t, inWindow(model.FreqAllTime, now, 0))
+	assert.False(t, inWindow(model.FreqPerTransaction, now, ms(now)))
+	assert.Equal(t, authz.MonthStart(now), windowStartMs(model.FreqPerMonth, now))
+}
+
+// TestLoweredLimitReadsAsBreach documents a limit of the agent-spend
+// check: the store keeps no history of an agent's limit, so a limit
+// lowered below what was already spent in the window is reported as a
+// breach. The example says the agent was updated in the window, which is
+// how an operator tells this case from a real one.
+func TestLoweredLimitReadsAsBreach(t *testing.T) {
+	h := freshHistory(t, t.TempDir(), start)
+	var agentID string
+	require.NoError(t, h.run(func() {
+		u := h.user("jo", 10_000)
+		agentID = h.agent(u, "jo-bot", ptr(5_000), model.OnLimitNone)
+		_, pan := h.card(agentID, model.CardMulti, 4_000)
+		h.buy(pan, 4_000)
+	}))
+	assertClean(t, verifyHistory(t, h))
+
+	h.clk.Advance(time.Minute)
+	_, err := h.l.UpdateAgent(h.ctx, agentID, ledger.AgentPatch{SpendingLimit: ptr(3_000)})
+	require.NoError(t, err)
+	rep, err := Run(h.db, h.v, h.clk.Now())
+	require.NoError(t, err)
+	c := rep.Check(CheckAgentSpend)
+	require.Equal(t, 1, c.Breaches, c.Examples)
+	assert.Contains(t, c.Examples[0], agentID)
+	assert.Contains(t, c.Examples[0], "the agent was updated in this window")
+}
