@@ -50,6 +50,13 @@ func TestWebhooksThroughTheServer(t *testing.T) {
 
 	userID, _, _ := e.Funded("hooks@example.com", 0)
 	require.Eventually(t, func() bool { return count() == 1 }, 30*time.Second, 5*time.Millisecond)
+	// The retry is scheduled when the failure is recorded, after the
+	// receiver answered: advance the clock only once it is, or the retry
+	// would fall after the advanced time.
+	hookID := r.Str("id")
+	require.Eventually(t, func() bool {
+		return len(e.Must(200, "GET", "/v1/webhooks/"+hookID+"/deliveries", nil).Data()) == 1
+	}, 30*time.Second, 5*time.Millisecond)
 	e.Must(200, "POST", "/v1/simulate/clock/advance", map[string]any{"minutes": 1})
 	require.Eventually(t, func() bool { return count() == 2 }, 30*time.Second, 5*time.Millisecond)
 
@@ -64,7 +71,6 @@ func TestWebhooksThroughTheServer(t *testing.T) {
 	ev := e.Must(200, "GET", "/v1/events/"+evtID, nil)
 	require.Equal(t, userID, ev.JSON["data"].(map[string]any)["userId"])
 
-	hookID := r.Str("id")
 	log := e.Must(200, "GET", "/v1/webhooks/"+hookID+"/deliveries", nil).Data()
 	require.Len(t, log, 2)
 	require.Equal(t, "succeeded", log[0]["status"])

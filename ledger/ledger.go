@@ -173,7 +173,25 @@ func loadAll[T any](db *store.DB, prefix []byte, fn func(*T)) error {
 	return decodeErr
 }
 
+// observeIDs tells the ID generator the newest ID of each kind in the
+// store, so that IDs made from now on sort after them (see IDGen.Observe).
+func (l *Ledger) observeIDs() error {
+	for _, prefix := range [][]byte{store.UsersPrefix, store.AgentsPrefix, store.CardsPrefix, store.TokensPrefix,
+		store.EventsPrefix, store.TxnsPrefix, store.IntentPrefix, store.AccessPrefix} {
+		if err := l.db.Scan(prefix, "", true, func(k, _ []byte) bool {
+			l.ids.Observe(string(k[len(prefix):]))
+			return false
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (l *Ledger) rebuild() error {
+	if err := l.observeIDs(); err != nil {
+		return err
+	}
 	if err := loadAll(l.db, store.UsersPrefix, func(u *model.User) {
 		l.shardOf(u.ID).users[u.ID] = u
 		l.dir.userByEmail[emailKey(u.Email)] = u.ID

@@ -314,6 +314,12 @@ func (l *Ledger) Reverse(ctx context.Context, f *FollowUp) (Outcome, error) {
 	if cardID != "" && t.CardID != cardID {
 		return declined(authz.CodeNoOriginal, "original_not_found"), nil
 	}
+	if t.Kind != model.KindPurchase {
+		// Refunds and verifications are not authorizations: there is no
+		// hold to release, and a refund is undone by a purchase, not a
+		// reversal.
+		return declined(authz.CodeInvalidTxn, "original_not_reversible"), nil
+	}
 	if t.Status == model.TxnReversed || t.Status == model.TxnDeclined {
 		// Reversed already: acknowledged, nothing changes.
 		return Outcome{Code: authz.CodeApproved, TxnID: t.ID, AuthCode: t.AuthorizationCode, Txn: t}, nil

@@ -215,7 +215,11 @@ func (l *Ledger) Authorize(ctx context.Context, r *AuthRequest) (Outcome, error)
 			if code := l.linkRefund(s, c, t, r.OriginalData, now); code != "" {
 				s.mu.Unlock()
 				c.b.Discard()
-				return declined(code, authz.ReasonInvalidAmount), nil
+				reason := authz.ReasonInvalidAmount
+				if code == authz.CodeInvalidTxn {
+					reason = "original_not_settled"
+				}
+				return declined(code, reason), nil
 			}
 		}
 		nu.SettledCents += r.AmountCents
@@ -408,6 +412,11 @@ func (l *Ledger) linkRefund(s *shard, c *change, refund *model.Transaction, de90
 	orig, err := l.loadTxn(id)
 	if err != nil || orig.CardID != refund.CardID {
 		return ""
+	}
+	if orig.Status != model.TxnCompleted {
+		// Only what was charged can be refunded: an open authorization is
+		// reversed instead, and a reversed one left nothing to give back.
+		return authz.CodeInvalidTxn
 	}
 	if refund.AmountCents > orig.AmountCents-orig.RefundedCents {
 		return authz.CodeInvalidAmount

@@ -3,6 +3,7 @@ package model
 import (
 	"crypto/rand"
 	"encoding/binary"
+	"strings"
 	"sync"
 	"time"
 )
@@ -73,6 +74,39 @@ func (g *IDGen) New(prefix string, now time.Time) string {
 		buf = append(buf, crockford[(r>>(uint(i)*5))&31])
 	}
 	return string(buf)
+}
+
+// Observe makes every later ID sort after id, which a generator in a new
+// process must be told of: with a virtual clock restored to the instant it
+// stopped at, or a wall clock that stepped back, the time alone would let a
+// new ID sort before one already stored.
+func (g *IDGen) Observe(id string) {
+	i := len(id) - 22
+	if i < 1 || id[i-1] != '_' {
+		return
+	}
+	var ms int64
+	var seq uint32
+	for j := 0; j < 10; j++ {
+		v := strings.IndexByte(crockford, id[i+j])
+		if v < 0 {
+			return
+		}
+		ms = ms<<5 | int64(v)
+	}
+	for j := 10; j < 14; j++ {
+		v := strings.IndexByte(crockford, id[i+j])
+		if v < 0 {
+			return
+		}
+		seq = seq<<5 | uint32(v)
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if ms > g.lastMs || (ms == g.lastMs && seq >= g.seq) {
+		// The next ID at this millisecond takes the following sequence.
+		g.lastMs, g.seq = ms, seq
+	}
 }
 
 // Ms converts a time to epoch milliseconds, the unit of every time field.

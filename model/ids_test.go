@@ -28,3 +28,21 @@ func TestIDsSortInCreationOrder(t *testing.T) {
 		seen[id] = true
 	}
 }
+
+func TestObserveKeepsOrderAcrossGenerators(t *testing.T) {
+	at := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
+	var first IDGen
+	var last string
+	for i := 0; i < 5; i++ {
+		last = first.New(PrefixEvent, at)
+	}
+	// A new process at the same instant (a restored virtual clock).
+	var second IDGen
+	second.Observe(last)
+	next := second.New(PrefixEvent, at)
+	require.Greater(t, next, last)
+	require.Greater(t, second.New(PrefixEvent, at.Add(-time.Hour)), next, "a clock stepping back does not reorder")
+	second.Observe("garbage")
+	second.Observe(IDFloor(PrefixEvent, at.Add(-time.Hour)) + "000000000000")
+	require.Greater(t, second.New(PrefixEvent, at), next, "observing an older ID changes nothing")
+}
