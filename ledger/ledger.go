@@ -323,3 +323,19 @@ func hashHex(b []byte) string {
 	h := sha256.Sum256(b)
 	return fmt.Sprintf("%x", h[:])
 }
+
+// holdShard takes over the lock the caller holds on s and returns a func
+// that unlocks it once: an
+// operation calls it before waiting for its sync, so the shard's next
+// decision is not held up by this one's fsync (the WAL order was fixed
+// when the change was applied under the lock), and defers it for every
+// other return.
+func holdShard(s *shard) (release func()) {
+	held := true
+	return func() {
+		if held {
+			held = false
+			s.mu.Unlock()
+		}
+	}
+}

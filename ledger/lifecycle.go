@@ -146,9 +146,11 @@ func (l *Ledger) Clear(ctx context.Context, f *FollowUp) (Outcome, error) {
 		}
 		return declined(authz.CodeNoOriginal, "original_not_found"), nil
 	}
-	defer s.mu.Unlock()
+	release := holdShard(s)
+	defer release()
 	fp := fingerprint(f.Class, cardID, authz.Purchase, f.AmountCents, f.Currency, f.MerchantID, f.TerminalID, 0)
 	if out, seen := s.replay(f.Class, f.STAN, f.RRN, fp); seen {
+		release()
 		return out, l.syncBeforeReplay()
 	}
 	if f.Currency != "" && f.Currency != "840" {
@@ -162,14 +164,14 @@ func (l *Ledger) Clear(ctx context.Context, f *FollowUp) (Outcome, error) {
 		if cardID == "" {
 			return declined(authz.CodeNoOriginal, "original_not_found"), nil
 		}
-		return l.forcePost(ctx, s, c, cardID, f, fp, now)
+		return l.forcePost(ctx, s, c, cardID, f, fp, now, release)
 	}
 	t, err := l.loadTxn(ref.id)
 	if err != nil {
 		return Outcome{}, err
 	}
 	if cardID != "" && t.CardID != cardID {
-		return l.forcePost(ctx, s, c, cardID, f, fp, now)
+		return l.forcePost(ctx, s, c, cardID, f, fp, now, release)
 	}
 	switch t.Status {
 	case model.TxnCompleted:
@@ -220,6 +222,7 @@ func (l *Ledger) Clear(ctx context.Context, f *FollowUp) (Outcome, error) {
 	if fu != nil {
 		s.txns.add(fu)
 	}
+	release()
 	return out, c.wait()
 }
 
@@ -246,7 +249,7 @@ type followUpRecord struct {
 	At          int64  `json:"at"`
 }
 
-func (l *Ledger) forcePost(ctx context.Context, s *shard, c *change, cardID string, f *FollowUp, fp uint64, now time.Time) (Outcome, error) {
+func (l *Ledger) forcePost(ctx context.Context, s *shard, c *change, cardID string, f *FollowUp, fp uint64, now time.Time, release func()) (Outcome, error) {
 	card := s.cards[cardID]
 	user := s.users[card.UserID]
 	nu := *user
@@ -276,6 +279,7 @@ func (l *Ledger) forcePost(ctx context.Context, s *shard, c *change, cardID stri
 	if fu != nil {
 		s.txns.add(fu)
 	}
+	release()
 	return out, c.wait()
 }
 
@@ -296,9 +300,11 @@ func (l *Ledger) Reverse(ctx context.Context, f *FollowUp) (Outcome, error) {
 		}
 		return declined(authz.CodeNoOriginal, "original_not_found"), nil
 	}
-	defer s.mu.Unlock()
+	release := holdShard(s)
+	defer release()
 	fp := fingerprint(f.Class, cardID, authz.Purchase, f.AmountCents, f.Currency, f.MerchantID, f.TerminalID, f.ReplacementCents)
 	if out, seen := s.replay(f.Class, f.STAN, f.RRN, fp); seen {
+		release()
 		return out, l.syncBeforeReplay()
 	}
 	if f.Currency != "" && f.Currency != "840" {
@@ -345,6 +351,7 @@ func (l *Ledger) Reverse(ctx context.Context, f *FollowUp) (Outcome, error) {
 	if fu != nil {
 		s.txns.add(fu)
 	}
+	release()
 	return out, c.wait()
 }
 
