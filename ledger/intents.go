@@ -4,12 +4,16 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/ledgersim/ledgersim/matcher"
 	"github.com/ledgersim/ledgersim/model"
 	"github.com/ledgersim/ledgersim/store"
 )
+
+// MaxPendingIntentsPerCard bounds a card's pending intents.
+const MaxPendingIntentsPerCard = 100
 
 // DetailsIntentWait is how long an intent waits for its transaction once
 // card details were read under it.
@@ -65,6 +69,13 @@ func (l *Ledger) CreateIntent(ctx context.Context, cardID string, in IntentInput
 	}
 	if card.Status == model.CardClosed {
 		return IntentResult{}, conflict("card_already_closed", "The card is closed; intents cannot be declared on it.")
+	}
+	pending := 0
+	s.intents.Pending(card.ID, func(matcher.Pending) bool { pending++; return true })
+	if pending >= MaxPendingIntentsPerCard {
+		// Matching is linear in a card's pending intents; a bound keeps every
+		// decision on the card fast.
+		return IntentResult{}, conflict("too_many_pending_intents", fmt.Sprintf("A card may have at most %d pending intents; cancel some or let them expire.", MaxPendingIntentsPerCard))
 	}
 	if in.TTLMinutes == 0 {
 		in.TTLMinutes = 30
@@ -196,6 +207,11 @@ func (l *Ledger) resolveIntent(s *shard, c *change, t *model.Transaction, now ti
 	}
 	it, err := l.loadIntent(res.IntentID)
 	if err != nil {
+		// Match took the intent out of the index; the change is being
+		// abandoned, so the intent is still pending and must go back.
+		if it2, lerr := l.loadIntent(res.IntentID); lerr == nil && it2.Status == model.IntentPending {
+			s.intents.Add(pendingOf(it2))
+		}
 		return err
 	}
 	it.TransactionID, it.UpdatedAt = t.ID, model.Ms(now)

@@ -59,8 +59,13 @@ func (t *cardTable) find(tag uint32, id string) int {
 }
 
 // holding returns the slot of the card with this tag that holds handle h,
-// and h's position in it. Two cards may share a tag; only one holds h.
-func (t *cardTable) holding(tag uint32, h uint32) (int, int) {
+// and h's position in it; ok is false when no card holds h, which is how a
+// record is known to be free (see Index.removeAt). Two cards may share a
+// tag; only one holds h.
+func (t *cardTable) holding(tag uint32, h uint32) (ci, k int, ok bool) {
+	if t.n == 0 {
+		return 0, 0, false
+	}
 	mask := len(t.slots) - 1
 	for i := t.home(tag); t.slots[i].tag != 0; i = (i + 1) & mask {
 		if t.slots[i].tag != tag {
@@ -68,11 +73,11 @@ func (t *cardTable) holding(tag uint32, h uint32) (int, int) {
 		}
 		for k := range t.slots[i].entries {
 			if t.slots[i].entries[k].handle == h {
-				return i, k
+				return i, k, true
 			}
 		}
 	}
-	panic("matcher: a live record's card does not hold it")
+	return 0, 0, false
 }
 
 // insert adds an empty card and returns its slot. The caller has made sure

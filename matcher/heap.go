@@ -14,9 +14,10 @@ func (a *expiry) before(b *expiry) bool {
 }
 
 // The heap is a binary min-heap over ix.heap; each record knows its
-// position (heapPos), so an intent can leave the heap from the middle when
-// it is matched, canceled or given a new expiry. Sifting moves a hole rather
-// than swapping, which halves the writes.
+// position (heapPos), so an entry can leave the heap from the middle (the
+// one a matched or removed intent left behind, when Add reuses its record)
+// or move (SetExpiry). Sifting moves a hole rather than swapping, which
+// halves the writes.
 //
 // Adding an intent that expires after most others (the usual case: now plus
 // a TTL) and removing one from the middle both settle within a level or two

@@ -6,10 +6,10 @@ import "strings"
 type Pending struct {
 	ID             string // the intent's ID (int_...)
 	CardID         string
-	HasAmount      bool  // false: any amount matches
-	ExpectedCents  int64 // meaningful only when HasAmount
-	ToleranceCents int64 // allowed |actual - expected|; a negative value is kept as 0
-	Merchant       string // expected merchant as given; "" (or only spaces) = any merchant
+	HasAmount      bool   // false: any amount matches
+	ExpectedCents  int64  // meaningful only when HasAmount
+	ToleranceCents int64  // allowed |actual - expected|; a negative value is kept as 0
+	Merchant       string // expected merchant as given; "" = any merchant (a blank one is kept as "")
 	CreatedMs      int64  // epoch milliseconds; orders a card's intents, oldest first
 	ExpiresMs      int64  // epoch milliseconds; the intent is expired from this instant on
 }
@@ -46,23 +46,26 @@ type Result struct {
 // Expected merchants are interned: each distinct name is normalized once
 // and stored once, however many intents name it.
 //
-// Deferred clean-up. When Match or Remove takes an intent out, its heap
-// entry and ID-table slot are left behind, marked dead by its record, and
-// are cleared when the record is next reused by Add (or, for the heap
-// entry, when Expire reaches it). That keeps Match off the heap and the ID
-// table, whose memory it would otherwise wait on, and costs nothing in
-// memory: a record, its heap entry and its ID slot are one of each, and
-// the number of records follows the peak number of intents.
+// Deferred clean-up. When Match or Remove takes an intent out, only its
+// card's slice changes and its handle goes on a free stack. Its record,
+// heap entry and ID-table slot are left as they were, and are cleared when
+// Add next reuses the handle (or, for the heap entry, when Expire reaches
+// it). A record is free exactly when no card holds its handle, so nothing
+// needs marking. That keeps Match off the records, the heap and the ID
+// table, each of which would cost it a cache miss at a million intents,
+// and costs nothing in memory: a handle has one record, at most one heap
+// entry and at most one ID slot, and the number of handles follows the peak
+// number of intents.
 type Index struct {
 	cards cardTable
 	spare [][]entry // empty slices of deleted cards, for new cards
 
-	recs    []record
-	freeRec uint32 // 1 + the first free record (linked through cardTag); 0: none
-	ids     idTable
-	heap    []expiry
-	seq     uint64 // counts Adds; orders the heap among equal expiries
-	n       int
+	recs []record
+	free []uint32 // free handles, most recently freed last
+	ids  idTable
+	heap []expiry
+	seq  uint64 // counts Adds; orders the heap among equal expiries
+	n    int
 
 	merchants      []merchant // [0] stands for "any merchant"
 	merchantByName map[string]uint32
@@ -91,18 +94,18 @@ func (e *entry) hasAmount() bool  { return e.meta&hasAmountBit != 0 }
 
 // record is what stays put while an intent's entry moves inside its card's
 // slice and its card moves inside the card table: a handle indexes ix.recs
-// for the intent's whole life.
+// for the intent's whole life. A free handle's record still describes the
+// intent it last held, so that Add can clear what that intent left behind.
 type record struct {
-	cardTag uint32 // the card's tag (cardTable.holding); when free, 1 + the next free record
+	cardTag uint32 // the card's tag (cardTable.holding)
 	idTag   uint32 // the ID's tag in the ID table
 	heapPos uint32 // position of the record's heap entry, or noHeap
 	flags   uint32
 }
 
-const (
-	recLive  = 1 << iota // the record holds a pending intent
-	recInIDs             // the record has a slot in the ID table (its intent's, or a dead one)
-)
+// recInIDs: the record has a slot in the ID table, its intent's or one its
+// last intent left behind.
+const recInIDs = 1
 
 const noHeap = ^uint32(0)
 
@@ -132,8 +135,8 @@ func (ix *Index) init() {
 func (ix *Index) Len() int { return ix.n }
 
 // Add adds a pending intent, replacing any intent with the same ID (on
-// whichever card). A negative ToleranceCents is taken as 0, so that a
-// tolerance never widens by mistake.
+// whichever card). A negative ToleranceCents is kept as 0, so that a
+// tolerance never widens by mistake, and a Merchant of only spaces as "".
 func (ix *Index) Add(p Pending) {
 	ix.init()
 	if ci, k, ok := ix.lookup(p.ID); ok {
@@ -146,7 +149,7 @@ func (ix *Index) Add(p Pending) {
 		meta |= hasAmountBit
 	}
 	h := ix.newRecord()
-	ix.recs[h] = record{cardTag: cardTag, idTag: idTag, flags: recLive | recInIDs}
+	ix.recs[h] = record{cardTag: cardTag, idTag: idTag, heapPos: noHeap, flags: recInIDs}
 	ix.ids.insert(idTag, h)
 	ix.seq++
 	ix.heapPush(expiry{expiresMs: p.ExpiresMs, seq: ix.seq, handle: h})
@@ -331,10 +334,10 @@ func (ix *Index) Expire(nowMs int64, fn func(p Pending)) {
 		ix.heapRemove(0)
 		r := &ix.recs[h]
 		r.heapPos = noHeap
-		if r.flags&recLive == 0 {
+		ci, k, ok := ix.cards.holding(r.cardTag, h)
+		if !ok {
 			continue // left behind by Match or Remove
 		}
-		ci, k := ix.cards.holding(r.cardTag, h)
 		c := &ix.cards.slots[ci]
 		p := ix.pendingOf(c, &c.entries[k])
 		ix.removeAt(ci, k)
@@ -372,20 +375,17 @@ func (ix *Index) lookup(id string) (ci, k int, ok bool) {
 			continue
 		}
 		h := uint32(s) - 1
-		r := &ix.recs[h]
-		if r.flags&recLive == 0 {
-			continue // a slot left behind by Match or Remove
-		}
-		ci, k := ix.cards.holding(r.cardTag, h)
-		if ix.cards.slots[ci].entries[k].id == id {
+		ci, k, ok := ix.cards.holding(ix.recs[h].cardTag, h)
+		if ok && ix.cards.slots[ci].entries[k].id == id {
 			return ci, k, true
-		}
+		} // !ok: a slot left behind by Match or Remove
 	}
 	return 0, 0, false
 }
 
 // removeAt takes the k-th intent of the card in slot ci out of the index.
-// Its heap entry and ID slot stay behind until its record is reused.
+// It touches only the card and the free stack (see Index, "Deferred
+// clean-up").
 func (ix *Index) removeAt(ci, k int) {
 	c := &ix.cards.slots[ci]
 	e := c.entries[k]
@@ -395,10 +395,7 @@ func (ix *Index) removeAt(ci, k int) {
 	c.entries = c.entries[:n]
 
 	ix.releaseMerchant(e.merchant())
-	r := &ix.recs[e.handle]
-	r.flags &^= recLive
-	r.cardTag = ix.freeRec
-	ix.freeRec = e.handle + 1
+	ix.free = append(ix.free, e.handle)
 	ix.n--
 
 	switch {
@@ -415,19 +412,21 @@ func (ix *Index) removeAt(ci, k int) {
 	}
 }
 
-// newRecord returns a free record, first clearing the heap entry and ID
-// slot its last intent left behind.
+// newRecord returns a free handle, first clearing the heap entry and ID
+// slot its last intent left behind. The most recently freed handle is
+// reused first, so those are cleared soon after they are left.
 func (ix *Index) newRecord() uint32 {
-	if ix.freeRec == 0 {
+	n := len(ix.free)
+	if n == 0 {
 		if len(ix.recs) >= 1<<32-2 {
 			panic("matcher: more than 2^32-2 pending intents")
 		}
 		ix.recs = append(ix.recs, record{heapPos: noHeap})
 		return uint32(len(ix.recs) - 1)
 	}
-	h := ix.freeRec - 1
+	h := ix.free[n-1]
+	ix.free = ix.free[:n-1]
 	r := &ix.recs[h]
-	ix.freeRec = r.cardTag
 	if r.heapPos != noHeap {
 		ix.heapRemove(int(r.heapPos))
 		r.heapPos = noHeap
@@ -450,7 +449,8 @@ func (ix *Index) internMerchant(name string) uint32 {
 		ix.merchants[m].refs++
 		return m
 	}
-	mc := merchant{name: name, key: string(appendKey(nil, name, true)), refs: 1}
+	ix.scratch = appendKey(ix.scratch[:0], name, true)
+	mc := merchant{name: name, key: string(ix.scratch), refs: 1}
 	var m uint32
 	if n := len(ix.freeMerchants); n > 0 {
 		m = ix.freeMerchants[n-1]

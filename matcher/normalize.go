@@ -30,7 +30,8 @@ func Normalize(name string) string {
 
 // AppendNormalized appends the key of name (see Normalize) to dst and
 // returns the extended slice. It does not allocate when dst has room for
-// len(name) plus one byte per word.
+// 2*len(name)+16 more bytes (upper-casing a few non-Latin letters, and
+// mapping a short descriptor to its brand, lengthen the text).
 //
 // The rules, in the order they apply:
 //
@@ -75,8 +76,8 @@ func AppendNormalized(dst []byte, name string) []byte {
 // matches "Blue Bottle Coffee" and "BLUEBOTTLE" matches "BLUE BOTTLE
 // COFFEE", but "Door" does not match "DoorDash" and "Apple" does not match
 // "Applebee's". A prefix shorter than three bytes never matches; only equal
-// keys do. A name whose key is empty ("", "#12", "Inc.") matches nothing,
-// because it says nothing about the merchant.
+// keys do. A name whose key is empty ("", "***") matches nothing, because
+// it says nothing about the merchant.
 func MerchantMatches(expected, actual string) bool {
 	var eb, ab [96]byte
 	return keysMatch(appendKey(eb[:0], expected, true), appendKey(ab[:0], actual, true))
@@ -157,13 +158,6 @@ var asciiClass = func() (t [256]uint8) {
 	return t
 }()
 
-func upperASCII(c byte) byte {
-	if 'a' <= c && c <= 'z' {
-		return c - 'a' + 'A'
-	}
-	return c
-}
-
 // aliasIndex holds aliasTable by the first byte of its pattern, longest
 // pattern first, with the patterns' spaces removed.
 var aliasIndex = func() (idx [256][]alias) {
@@ -194,56 +188,55 @@ func appendKey(dst []byte, name string, spaced bool) []byte {
 	in := false  // inside a word
 	acr := false // the current word is single letters joined by dots so far
 
-	// startWord opens a word at the end of dst; prev is the byte before it
-	// in name (0 at the start).
-	startWord := func(prev byte) bool {
-		if n == maxWords {
-			return false
-		}
-		if n > 0 {
-			dst = append(dst, ' ')
-		}
-		words[n] = word{start: int32(len(dst))}
-		if prev == '.' {
-			words[n].flags |= wDotBefore
-		}
-		n++
-		in = true
-		return true
-	}
-
 scan:
 	for i := 0; i < len(name); {
 		c := name[i]
-		switch asciiClass[c] {
+		switch cl := asciiClass[c]; cl {
 		case clLetter, clDigit:
-			if in {
-				acr = false
-			} else {
-				var prev byte
-				if i > 0 {
-					prev = name[i-1]
-				}
-				if !startWord(prev) {
+			start := i
+			if !in {
+				if n == maxWords {
 					break scan
 				}
-				acr = asciiClass[c] == clLetter
+				if n > 0 {
+					dst = append(dst, ' ')
+				}
+				words[n] = word{start: int32(len(dst))}
+				if i > 0 && name[i-1] == '.' {
+					words[n].flags = wDotBefore
+				}
+				n++
+				in = true
 			}
-			dst = append(dst, upperASCII(c))
-			if asciiClass[c] == clDigit {
-				words[n-1].flags |= wDigit
-			} else {
-				words[n-1].flags |= wNonDigit
+			// The run of ASCII letters and digits, the bulk of any name.
+			var flags uint8
+			for ; i < len(name); i++ {
+				c := name[i]
+				switch asciiClass[c] {
+				case clLetter:
+					dst = append(dst, c&^0x20) // upper case
+					flags |= wNonDigit
+					continue
+				case clDigit:
+					dst = append(dst, c)
+					flags |= wDigit
+					continue
+				}
+				break
 			}
-			words[n-1].end = int32(len(dst))
-			i++
+			w := &words[n-1]
+			w.flags |= flags
+			w.end = int32(len(dst))
+			// Only a word that is one letter so far may take a dotted
+			// letter after it ("S.A.").
+			acr = cl == clLetter && i-start == 1 && w.end-w.start == 1
 		case clJoin:
 			i++
 		case clDot:
 			// "S.A." and "L.L.C.": a dot between single letters joins them.
 			if in && acr && i+1 < len(name) && asciiClass[name[i+1]] == clLetter &&
 				(i+2 == len(name) || (asciiClass[name[i+2]] != clLetter && asciiClass[name[i+2]] != clDigit)) {
-				dst = append(dst, upperASCII(name[i+1]))
+				dst = append(dst, name[i+1]&^0x20)
 				words[n-1].end = int32(len(dst))
 				i += 2
 				continue
@@ -267,10 +260,7 @@ scan:
 			i++
 		case clHigh:
 			r, size := utf8.DecodeRuneInString(name[i:])
-			var prev byte
-			if i > 0 {
-				prev = name[i-1]
-			}
+			dotBefore := i > 0 && name[i-1] == '.'
 			i += size
 			if r == '\u2019' || r == '\u2018' || r == '\u02bc' {
 				continue // typographic apostrophes join like '\''
@@ -283,8 +273,19 @@ scan:
 				in = false
 				continue
 			}
-			if !in && !startWord(prev) {
-				break scan
+			if !in {
+				if n == maxWords {
+					break scan
+				}
+				if n > 0 {
+					dst = append(dst, ' ')
+				}
+				words[n] = word{start: int32(len(dst))}
+				if dotBefore {
+					words[n].flags = wDotBefore
+				}
+				n++
+				in = true
 			}
 			acr = false
 			if fold != "" {

@@ -113,6 +113,8 @@ func TestNormalize(t *testing.T) {
 		{"WAL-MART #1234", "WALMART"},
 		{"Walmart.com", "WALMART"},
 		{"COSTCO WHSE #0123", "COSTCO"},
+		{"WHOLEFDS MKT #10234", "WHOLEFOODS"},
+		{"Whole Foods Market", "WHOLEFOODS"},
 		{"7-ELEVEN 12345", "7ELEVEN"},
 		{"7-11", "7ELEVEN"},
 		{"MSFT *XBOX", "MICROSOFT"},
@@ -162,6 +164,9 @@ func TestMerchantMatches(t *testing.T) {
 		{"Home Depot", "THE HOME DEPOT #6512", true},
 		{"OpenAI", "OPENAI *CHATGPT SUBSCR", true},
 		{"Café Zoë", "CAFE ZOE", true},
+		{"Whole Foods Market", "WHOLEFDS MKT #10234", true},
+		{"Trader Joe's", "TRADER JOE S #552 QPS", true},
+		{"Netflix", "NETFLIX.COM 866-579-7172 CA", true}, // a trailing state stops the stripping; the prefix still matches
 
 		// Short keys match only exactly.
 		{"UP", "UP", true},

@@ -70,6 +70,11 @@ var aliasTable = []alias{
 	{"WM SUPERCENTER", "WALMART"},
 	{"WALMART", "WALMART"},
 
+	// Whole Foods abbreviates itself to fit the descriptor:
+	// "WHOLEFDS MKT #10234", "WHOLEFDS HAR 10230".
+	{"WHOLEFDS", "WHOLEFOODS"},
+	{"WHOLE FOODS", "WHOLEFOODS"},
+
 	// Costco warehouses: "COSTCO WHSE #0123".
 	{"COSTCO", "COSTCO"},
 
