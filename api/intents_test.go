@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -226,4 +227,21 @@ func TestVirtualClockEndpoint(t *testing.T) {
 	after := v.Must(200, "POST", "/v1/simulate/clock/advance", map[string]any{"minutes": 90}).Num("now")
 	require.Equal(t, before+90*60*1000, after)
 	require.Equal(t, "minutes", v.Must(400, "POST", "/v1/simulate/clock/advance", map[string]any{"minutes": 0}).ErrParam())
+}
+
+func TestPendingIntentsPerCardAreBounded(t *testing.T) {
+	e := testenv.Start(t, server.Config{})
+	_, agentID, _ := e.Funded("cap@example.com", 0)
+	card := multiCard(e, agentID, nil)
+	p := "/v1/cards/" + card + "/intents"
+	var first string
+	for i := 0; i < 100; i++ {
+		r := e.Must(201, "POST", p, map[string]any{"intentId": fmt.Sprint("i", i), "summary": "s"})
+		if i == 0 {
+			first = r.Str("id")
+		}
+	}
+	require.Equal(t, "too_many_pending_intents", e.Must(409, "POST", p, map[string]any{"intentId": "one-more", "summary": "s"}).ErrCode())
+	e.Must(200, "POST", "/v1/intents/"+first+"/cancel", nil)
+	e.Must(201, "POST", p, map[string]any{"intentId": "one-more", "summary": "s"})
 }
