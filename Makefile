@@ -2,7 +2,7 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: run build test bench lint fmt
+.PHONY: run build test bench lint fmt compare
 
 ## run: start the server with its embedded defaults (data in ./data, HTTP :8080, ISO 8583 :8583)
 run:
@@ -20,6 +20,10 @@ test:
 ## bench: run the Go benchmarks (figures go to BENCHMARKS.md)
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem $(PKGS)
+
+## compare: ledgersim side by side with a moov-io host (rules in a Go map, no durability) and PostgreSQL (never in CI); a few minutes
+compare:
+	GO=$(GO) ./scripts/compare.sh $(COMPARE_ARGS)
 
 ## lint: formatting and vet
 lint:
