@@ -57,11 +57,18 @@ type Config struct {
 
 	// MaxEndpoints bounds the number of endpoints. Default 100.
 	MaxEndpoints int
-	// MaxInFlight bounds the attempts in flight at once (one per endpoint
-	// at most). Default 32.
+	// MaxInFlight bounds the attempts in flight at once, all endpoints
+	// together. An attempt counts from its start until its outcome is
+	// recorded. Default 32.
 	MaxInFlight int
+	// MaxInFlightPerEndpoint bounds the attempts in flight at once to one
+	// endpoint while it has fallen behind (see the ordering rule in the
+	// package docs); otherwise an endpoint has one at a time. 1 keeps every
+	// endpoint at one at a time. Default 16.
+	MaxInFlightPerEndpoint int
 	// MaxBufferedPerEndpoint bounds the queue records of one endpoint held
-	// in memory. Default 32.
+	// in memory. An endpoint whose queue is longer has fallen behind.
+	// Default 256 (MaxBuffered when that is smaller).
 	MaxBufferedPerEndpoint int
 	// MaxBuffered bounds the queue records held in memory in total.
 	// Default 4096. Must be at least MaxBufferedPerEndpoint.
@@ -109,8 +116,14 @@ func (c *Config) validate() error {
 	if c.MaxInFlight == 0 {
 		c.MaxInFlight = 32
 	}
+	if c.MaxInFlightPerEndpoint == 0 {
+		c.MaxInFlightPerEndpoint = 16
+	}
 	if c.MaxBufferedPerEndpoint == 0 {
-		c.MaxBufferedPerEndpoint = 32
+		c.MaxBufferedPerEndpoint = 256
+		if c.MaxBuffered != 0 && c.MaxBuffered < c.MaxBufferedPerEndpoint {
+			c.MaxBufferedPerEndpoint = c.MaxBuffered
+		}
 	}
 	if c.MaxBuffered == 0 {
 		c.MaxBuffered = 4096
@@ -137,6 +150,8 @@ func (c *Config) validate() error {
 		return fmt.Errorf("webhook: MaxEndpoints must be 1..10000, got %d", c.MaxEndpoints)
 	case c.MaxInFlight < 1 || c.MaxInFlight > 4096:
 		return fmt.Errorf("webhook: MaxInFlight must be 1..4096, got %d", c.MaxInFlight)
+	case c.MaxInFlightPerEndpoint < 1 || c.MaxInFlightPerEndpoint > 4096:
+		return fmt.Errorf("webhook: MaxInFlightPerEndpoint must be 1..4096, got %d", c.MaxInFlightPerEndpoint)
 	case c.MaxBufferedPerEndpoint < 1:
 		return fmt.Errorf("webhook: MaxBufferedPerEndpoint must be positive, got %d", c.MaxBufferedPerEndpoint)
 	case c.MaxBuffered < c.MaxBufferedPerEndpoint:

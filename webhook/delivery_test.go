@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -393,4 +395,100 @@ func TestDeliveryLogIsPruned(t *testing.T) {
 	require.Equal(t, ids[24], h.deliveries(ep.ID)[0].EventID, "the newest are kept")
 	h.restart()
 	require.Equal(t, n, h.count(logPrefix(ep.ID)))
+}
+
+// concurrency wraps a receiver's answers to count the requests it holds at
+// once; each request waits up to hold for others to arrive, so that
+// requests sent together overlap.
+type concurrency struct {
+	mu        sync.Mutex
+	now, most int
+	hold      time.Duration
+}
+
+func (c *concurrency) serve(status int) func(int, *http.Request) int {
+	return func(int, *http.Request) int {
+		c.mu.Lock()
+		c.now++
+		c.most = max(c.most, c.now)
+		c.mu.Unlock()
+		time.Sleep(c.hold)
+		c.mu.Lock()
+		c.now--
+		c.mu.Unlock()
+		return status
+	}
+}
+
+func (c *concurrency) reset() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	most := c.most
+	c.most = 0
+	return most
+}
+
+// A backlog deeper than the endpoint's window goes out several at a time
+// (dispatched in event order, up to MaxInFlightPerEndpoint), each event
+// once; a short queue goes one at a time.
+func TestBacklogIsDeliveredConcurrently(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.MaxBufferedPerEndpoint, c.MaxInFlightPerEndpoint = 8, 4 })
+	conc := &concurrency{hold: 20 * time.Millisecond}
+	rc := newReceiver(t, conc.serve(200))
+	ep := h.endpoint(rc.url())
+
+	short := h.events(6, model.EvtTxnAuthorized)
+	h.settle()
+	require.Equal(t, short, rc.delivered(), "a queue that fits the window: in order")
+	require.Equal(t, 1, conc.reset(), "one at a time")
+
+	long := h.events(60, model.EvtTxnAuthorized)
+	h.settle()
+	got := rc.delivered()[len(short):]
+	require.ElementsMatch(t, long, got, "every event once")
+	most := conc.reset()
+	require.Greater(t, most, 1, "a backlog goes several at a time")
+	require.LessOrEqual(t, most, 4)
+	require.Zero(t, h.count(queuePrefix(ep.ID)))
+	require.Len(t, h.deliveries(ep.ID), 66)
+	st := h.svc.Stats()
+	require.LessOrEqual(t, st.EndpointHighWater, 8)
+	require.Zero(t, st.InFlight)
+}
+
+// After a failure an endpoint with a backlog goes back to one attempt at a
+// time, and to several again after a success.
+func TestFailureFallsBackToOneAtATime(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.MaxBufferedPerEndpoint, c.MaxInFlightPerEndpoint = 8, 4 })
+	conc := &concurrency{hold: 20 * time.Millisecond}
+	var fail atomic.Bool
+	fail.Store(true)
+	failing, ok := conc.serve(503), conc.serve(200)
+	rc := newReceiver(t, func(n int, r *http.Request) int {
+		if fail.Load() {
+			return failing(n, r)
+		}
+		return ok(n, r)
+	})
+	ep := h.endpoint(rc.url())
+	ids := h.events(40, model.EvtCardCreated)
+	h.settle()
+	first := len(rc.requests())
+	require.Greater(t, first, 1, "the backlog's first attempts went together")
+	require.LessOrEqual(t, first, 4)
+	conc.reset()
+
+	// Still failing: one attempt at a time, one per pause.
+	h.advance(10 * time.Second)
+	require.Equal(t, first+1, len(rc.requests()))
+	require.Equal(t, 1, conc.reset())
+
+	// Back: one at a time until the first success, then several again.
+	fail.Store(false)
+	for range 10 {
+		h.advance(time.Minute)
+	}
+	require.ElementsMatch(t, ids, rc.delivered())
+	require.Greater(t, conc.reset(), 1)
+	require.Zero(t, h.count(queuePrefix(ep.ID)))
 }

@@ -2,12 +2,12 @@ package webhook
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"syscall"
 	"time"
 
@@ -23,8 +23,17 @@ const UserAgent = "ledgersim-webhooks/1"
 // discarded) so that the connection can be reused.
 const maxResponseBytes = 64 << 10
 
-// run is the dispatcher: one goroutine that consumes the outbox and starts
-// attempts. Attempts run in their own goroutines and wake it when they end.
+// outboxRescan is how soon after a notification the dispatcher scans the
+// whole outbox again. Between full scans it reads the outbox from where the
+// previous scan stopped (or from the smallest event ID notified since, if
+// that is before), which skips the deleted markers (tombstones) that a
+// scan from the start would step over. The full scan is a safety net for a
+// marker committed out of order without a notification naming it.
+const outboxRescan = 10 * time.Second
+
+// run is the dispatcher: one goroutine that starts attempts. Attempts run
+// in their own goroutines; the recorder writes their outcomes and wakes it,
+// and so does fanout when it has queued new deliveries.
 func (s *Service) run() {
 	defer close(s.done)
 	var waiters []chan struct{}
@@ -56,17 +65,17 @@ func (s *Service) run() {
 	}
 }
 
-// pass consumes the outbox, then starts an attempt for every endpoint that
-// is free and has a due delivery. next is the earliest time something
-// becomes due (zero: nothing is waiting on time). quiet reports that
-// nothing was started and nothing is in flight.
+// pass starts attempts for every endpoint that is free and has due
+// deliveries. next is the earliest time something becomes due (zero:
+// nothing is waiting on time). quiet reports that the outbox was consumed
+// and offered before the pass looked, that nothing was started and that
+// nothing is in flight or waiting to be recorded.
 func (s *Service) pass() (next time.Time, quiet bool) {
-	if s.outboxDirty.Swap(false) {
-		if err := s.drainOutbox(); err != nil {
-			s.outboxDirty.Store(true) // try again on the next pass
-			s.log.Error("webhook outbox", "err", err)
-		}
-	}
+	// The flags are read before fanBusy, which fanout sets before it
+	// clears them: if both read clear, whatever it did was offered to the
+	// windows before this pass looks at them.
+	fanIdle := !s.outboxDirty.Load() && !s.fullScan.Load()
+	fanIdle = fanIdle && !s.fanBusy.Load()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -78,29 +87,61 @@ func (s *Service) pass() (next time.Time, quiet bool) {
 	n := len(s.order)
 	s.rr++
 	for i := range n {
-		st := s.eps[s.order[(s.rr+i)%n]]
-		if st.ep.Status != StatusEnabled || st.inflight != "" {
-			continue
+		nx, k := s.dispatch(s.eps[s.order[(s.rr+i)%n]], now, nowMs)
+		if !nx.IsZero() {
+			next = earliest(next, nx)
 		}
-		s.fill(st)
-		if nowMs < st.ep.PausedUntil {
-			next = earliest(next, time.UnixMilli(st.ep.PausedUntil))
-			continue
-		}
-		q, wait := st.due(nowMs)
+		started += k
+	}
+	return next, fanIdle && started == 0 && s.inflight == 0
+}
+
+// dispatch starts the endpoint's due deliveries, as many as its limit
+// allows, oldest first. next is when one of them becomes due (zero: none
+// is waiting on time). The dispatcher calls it for every endpoint on every
+// pass, and the recorder for the endpoints whose attempts it recorded, so
+// that the next attempt starts without a trip through the dispatcher. The
+// caller holds mu.
+func (s *Service) dispatch(st *epState, now time.Time, nowMs int64) (next time.Time, started int) {
+	if st.ep.Status != StatusEnabled || st.deleted {
+		return time.Time{}, 0
+	}
+	s.fill(st)
+	if !st.loaded {
+		return time.Time{}, 0 // reloaded once its attempts in flight are recorded
+	}
+	if nowMs < st.ep.PausedUntil {
+		return time.UnixMilli(st.ep.PausedUntil), 0
+	}
+	limit := s.limit(st)
+	from := 0
+	for st.busy < limit {
+		q, at, wait := st.due(nowMs, from)
 		if q == nil {
 			if wait != 0 {
-				next = earliest(next, time.UnixMilli(wait))
+				next = time.UnixMilli(wait)
 			}
-			continue
+			break
 		}
 		if s.inflight >= s.cfg.MaxInFlight {
-			continue // an attempt ending wakes the dispatcher
+			break // an attempt being recorded wakes the dispatcher
 		}
 		s.start(st, q, now)
 		started++
+		from = at + 1
 	}
-	return next, started == 0 && s.inflight == 0 && !s.outboxDirty.Load()
+	return next, started
+}
+
+// limit is how many attempts the endpoint may have in flight: one while
+// its whole queue fits in its window (it keeps up) or after a failure, and
+// up to MaxInFlightPerEndpoint, dispatched in event order, while it has
+// fallen behind. The caller holds mu.
+func (s *Service) limit(st *epState) int {
+	if st.complete || st.failed {
+		return 1
+	}
+	return s.cfg.MaxInFlightPerEndpoint
 }
 
 func earliest(a, b time.Time) time.Time {
@@ -110,54 +151,78 @@ func earliest(a, b time.Time) time.Time {
 	return a
 }
 
-// due returns the oldest delivery in the window that is due at nowMs, or
-// the earliest time one will be.
-func (st *epState) due(nowMs int64) (*queued, int64) {
+// due returns the oldest delivery in the window, from index from on, that
+// is not in flight and is due at nowMs, with its index; or the earliest
+// time one will be.
+func (st *epState) due(nowMs int64, from int) (*queued, int, int64) {
 	var wait int64
-	for _, q := range st.window {
+	for i := from; i < len(st.window); i++ {
+		q := st.window[i]
+		if q.busy {
+			continue
+		}
 		if q.NextAttemptAt <= nowMs {
-			return q, 0
+			return q, i, 0
 		}
 		if wait == 0 || q.NextAttemptAt < wait {
 			wait = q.NextAttemptAt
 		}
 	}
-	return nil, wait
+	return nil, 0, wait
 }
 
-// fill (re)loads the endpoint's window from the store when it was never
-// loaded, or when it is half empty and the store holds more. The caller
-// holds mu and no attempt of the endpoint is in flight.
+// fill loads the endpoint's window: from the start of its queue when it is
+// not loaded (and nothing of it is in flight), and from after the last
+// record it read when it is half empty and the store holds more. The
+// caller holds mu.
 func (s *Service) fill(st *epState) {
 	per := s.cfg.MaxBufferedPerEndpoint
-	if st.loaded && (st.complete || len(st.window) > per/2) {
+	after := st.through
+	if !st.loaded {
+		if st.busy > 0 {
+			return
+		}
+		s.buffered -= len(st.window)
+		clear(st.window)
+		st.window, st.through, st.complete, after = st.window[:0], "", false, ""
+	} else if st.complete || len(st.window) > per/2 {
 		return
 	}
-	budget := min(per, s.cfg.MaxBuffered-(s.buffered-len(st.window)))
-	if budget <= len(st.window) && st.loaded {
-		return // no room to grow: wait for other endpoints to drain
+	room := min(per-len(st.window), s.cfg.MaxBuffered-s.buffered)
+	if room <= 0 {
+		st.loaded = true // no room: wait for other endpoints to drain
+		return
 	}
-	window := make([]*queued, 0, budget)
-	more := false
-	err := s.db.Scan(queuePrefix(st.ep.ID), "", false, func(_, v []byte) bool {
-		if len(window) == budget {
+	prefix := queuePrefix(st.ep.ID)
+	var (
+		got  []*queued
+		last = after
+		more bool
+	)
+	err := s.db.Scan(prefix, after, false, func(k, v []byte) bool {
+		if len(got) == room {
 			more = true
 			return false
 		}
+		last = tail(k, prefix)
+		if s.held[last] {
+			return true // offered once synced
+		}
 		q := new(queued)
-		if err := json.Unmarshal(v, q); err != nil {
+		if err := decodeQueued(v, q); err != nil {
 			s.log.Error("webhook: corrupt queue record skipped", "webhook", st.ep.ID, "err", err)
 			return true
 		}
-		window = append(window, q)
+		got = append(got, q)
 		return true
 	})
 	if err != nil {
 		s.log.Error("webhook: queue scan", "webhook", st.ep.ID, "err", err)
 		return
 	}
-	s.buffered += len(window) - len(st.window)
-	st.window, st.complete, st.loaded = window, !more, true
+	st.window = append(st.window, got...)
+	s.buffered += len(got)
+	st.through, st.complete, st.loaded = last, !more, true
 	s.noteHighWater(st)
 }
 
@@ -167,134 +232,289 @@ func (s *Service) noteHighWater(st *epState) {
 }
 
 // offer adds newly queued deliveries (in event order) to the endpoint's
-// window when the window mirrors the whole queue and has room; otherwise
-// they stay in the store until fill reads them. The caller holds mu.
+// window, keeping the window's rule: every queue record up to through is
+// in it. A delivery after through stays in the store until fill reads it
+// (unless the window is complete and has room). One that sorts before
+// through (its event was committed after newer ones were queued) goes into
+// the window, which, when full, gives up its newest record to make room.
+// The caller holds mu.
 func (s *Service) offer(st *epState, qs []*queued) {
-	if !st.loaded || !st.complete {
-		return
+	if !st.loaded {
+		return // read from the store when the window is loaded
 	}
-	room := min(s.cfg.MaxBufferedPerEndpoint-len(st.window), s.cfg.MaxBuffered-s.buffered)
-	if len(qs) > room {
-		st.complete = false
-		return
-	}
+	per := s.cfg.MaxBufferedPerEndpoint
 	for _, q := range qs {
-		i := len(st.window)
-		for i > 0 && st.window[i-1].EventID > q.EventID {
-			i--
+		if !st.complete && q.EventID > st.through {
+			continue
 		}
-		st.window = append(st.window, nil)
-		copy(st.window[i+1:], st.window[i:])
-		st.window[i] = q
+		if len(st.window) >= per || s.buffered >= s.cfg.MaxBuffered {
+			if len(st.window) == 0 {
+				st.complete, st.through = false, ""
+				continue
+			}
+			last := st.window[len(st.window)-1]
+			if q.EventID > last.EventID {
+				// The window's records are the queue up to last.
+				st.complete, st.through = false, last.EventID
+				continue
+			}
+			if last.busy {
+				st.loaded = false // rare: read it all again when idle
+				return
+			}
+			st.window = st.window[:len(st.window)-1]
+			s.buffered--
+			st.complete = false
+			st.insert(q)
+			s.buffered++
+			st.through = st.window[len(st.window)-1].EventID
+			continue
+		}
+		st.insert(q)
+		s.buffered++
+		if st.complete {
+			st.through = max(st.through, q.EventID)
+		}
 	}
-	s.buffered += len(qs)
 	s.noteHighWater(st)
 }
 
-// drainOutbox fans the outboxed events out to the endpoints' queues, in
-// event order, OutboxBatch events per synced batch. Each batch writes the
-// queue records and deletes the markers together.
-func (s *Service) drainOutbox() error {
+// insert puts q into the window in event order.
+func (st *epState) insert(q *queued) {
+	i := len(st.window)
+	for i > 0 && st.window[i-1].EventID > q.EventID {
+		i--
+	}
+	st.window = append(st.window, nil)
+	copy(st.window[i+1:], st.window[i:])
+	st.window[i] = q
+}
+
+// fanout is the goroutine that consumes the outbox: on a notification it
+// reads the outbox from its cursor, and from the start when a full scan is
+// asked for (Kick, Settle, a notification without events, an error) or due
+// (outboxRescan after a notification). It runs apart from the dispatcher so that waiting for the
+// store never holds up the start of attempts.
+func (s *Service) fanout() {
+	defer close(s.fanDone)
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
 	for {
-		var ids []string
-		err := s.db.Scan(store.OutboxPrefix, "", false, func(k, _ []byte) bool {
+		s.fanBusy.Store(true)
+		full := s.fullScan.Swap(false)
+		dirty := s.outboxDirty.Swap(false)
+		s.lowMu.Lock()
+		low := s.lowest
+		s.lowest = ""
+		s.lowMu.Unlock()
+		if s.rescanPending && time.Since(s.lastFull) >= outboxRescan {
+			full = true
+		}
+		var failed error
+		if full || dirty {
+			failed = s.drainOutbox(full, low)
+			if failed != nil {
+				s.outboxDirty.Store(true) // try again, from the start
+				s.fullScan.Store(true)
+				s.log.Error("webhook outbox", "err", failed)
+			}
+		}
+		s.fanBusy.Store(false)
+		s.poke()
+		if s.ctx.Err() != nil {
+			return
+		}
+		if failed == nil && (s.outboxDirty.Load() || s.fullScan.Load()) {
+			continue
+		}
+		wait := time.Duration(-1)
+		if failed != nil {
+			wait = s.cfg.PollInterval
+		} else if s.rescanPending {
+			wait = max(time.Until(s.lastFull.Add(outboxRescan)), time.Millisecond)
+		}
+		var tc <-chan time.Time
+		if wait >= 0 {
+			timer.Reset(wait)
+			tc = timer.C
+		}
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-s.fanWake:
+		case <-tc:
+		}
+		if tc != nil && !timer.Stop() {
+			select {
+			case <-timer.C:
+			default:
+			}
+		}
+	}
+}
+
+// poke wakes the dispatcher without blocking.
+func (s *Service) poke() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// drainOutbox fans the outboxed events out to the endpoints' queues, in
+// event order, OutboxBatch events per synced batch, from the start of the
+// outbox when full, and otherwise from the cursor or from the marker of
+// the event low when that comes first. It runs on the fanout goroutine.
+func (s *Service) drainOutbox(full bool, low string) error {
+	after := s.outboxCursor
+	switch {
+	case full:
+		after = ""
+	case low != "" && low <= after:
+		// Scan starts strictly after its argument: a proper prefix of low
+		// sorts before low.
+		after = low[:len(low)-1]
+	}
+	ids := make([]string, 0, s.cfg.OutboxBatch)
+	for {
+		ids = ids[:0]
+		err := s.db.Scan(store.OutboxPrefix, after, false, func(k, _ []byte) bool {
 			ids = append(ids, tail(k, store.OutboxPrefix))
 			return len(ids) < s.cfg.OutboxBatch
 		})
-		if err != nil || len(ids) == 0 {
+		if err != nil {
 			return err
 		}
-		type event struct {
-			id, typ string
-			body    []byte
+		if len(ids) == 0 {
+			break
 		}
-		// Events are immutable once written, so they are read outside mu;
-		// with no enabled endpoint they are not read at all (an endpoint
-		// created meanwhile starts with the events after it).
-		s.mu.Lock()
-		anyEnabled := false
-		for _, st := range s.eps {
-			anyEnabled = anyEnabled || st.ep.Status == StatusEnabled
-		}
-		s.mu.Unlock()
-		events := make([]event, 0, len(ids))
-		for _, id := range ids {
-			if !anyEnabled {
-				events = append(events, event{id: id})
-				continue
-			}
-			raw, err := s.db.Get(store.EventKey(id))
-			if errors.Is(err, store.ErrNotFound) {
-				s.log.Error("webhook: outbox marker without its event, dropped", "event", id)
-				events = append(events, event{id: id})
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			env, err := envelopeOf(raw)
-			if err == nil {
-				var body []byte
-				body, err = json.Marshal(env)
-				events = append(events, event{id: id, typ: env.Type, body: body})
-			}
-			if err != nil {
-				s.log.Error("webhook: unreadable event, dropped", "event", id, "err", err)
-				events = append(events, event{id: id})
-			}
-		}
-
-		s.mu.Lock()
-		if s.closed {
-			s.mu.Unlock()
-			return nil
-		}
-		now := s.clk.Now()
-		b := s.db.NewBatch()
-		added := map[*epState][]*queued{}
-		for _, ev := range events {
-			b.Delete(store.OutboxKey(ev.id))
-			if ev.body == nil {
-				continue
-			}
-			for _, id := range s.order {
-				st := s.eps[id]
-				if st.ep.Status != StatusEnabled || !st.ep.Subscribed(ev.typ) {
-					continue
-				}
-				q := &queued{WebhookID: id, EventID: ev.id, EventType: ev.typ, Body: ev.body,
-					NextAttemptAt: model.Ms(now), EnqueuedAt: model.Ms(now)}
-				if err := b.PutJSON(queueKey(id, ev.id), q); err != nil {
-					b.Discard()
-					s.mu.Unlock()
-					return err
-				}
-				added[st] = append(added[st], q)
-			}
-		}
-		if err := s.db.Apply(b); err != nil {
-			s.mu.Unlock()
+		if err := s.fanOut(ids); err != nil {
 			return err
 		}
-		for st, qs := range added {
-			s.offer(st, qs)
+		if s.ctx.Err() != nil {
+			return nil // closed: the rest is fanned out after restart
 		}
-		s.mu.Unlock()
-		if err := b.Wait(); err != nil {
-			return err
-		}
+		after = ids[len(ids)-1]
+		s.outboxCursor = max(s.outboxCursor, after)
 		if len(ids) < s.cfg.OutboxBatch {
-			return nil
+			break
 		}
 	}
+	if full {
+		s.lastFull, s.rescanPending = time.Now(), false
+	} else {
+		s.rescanPending = true
+	}
+	return nil
+}
+
+// fanOut writes the queue records of the events ids for every matching
+// enabled endpoint and deletes their markers, in one synced batch.
+func (s *Service) fanOut(ids []string) error {
+	type event struct {
+		id, typ string
+		body    []byte
+	}
+	// Events are immutable once written, so they are read outside mu;
+	// with no enabled endpoint they are not read at all (an endpoint
+	// created meanwhile starts with the events after it).
+	s.mu.Lock()
+	anyEnabled := false
+	for _, st := range s.eps {
+		anyEnabled = anyEnabled || st.ep.Status == StatusEnabled
+	}
+	s.mu.Unlock()
+	events := make([]event, 0, len(ids))
+	for _, id := range ids {
+		if !anyEnabled {
+			events = append(events, event{id: id})
+			continue
+		}
+		raw, err := s.db.Get(store.EventKey(id))
+		if errors.Is(err, store.ErrNotFound) {
+			s.log.Error("webhook: outbox marker without its event, dropped", "event", id)
+			events = append(events, event{id: id})
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		body, typ, err := envelopeBody(raw)
+		if err == nil {
+			events = append(events, event{id: id, typ: typ, body: body})
+		} else {
+			s.log.Error("webhook: unreadable event, dropped", "event", id, "err", err)
+			events = append(events, event{id: id})
+		}
+	}
+
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	now := model.Ms(s.clk.Now())
+	b := s.db.NewBatch()
+	added := map[*epState][]*queued{}
+	var scratch []byte
+	for _, ev := range events {
+		b.Delete(store.OutboxKey(ev.id))
+		if ev.body == nil {
+			continue
+		}
+		for _, id := range s.order {
+			st := s.eps[id]
+			if st.ep.Status != StatusEnabled || !st.ep.Subscribed(ev.typ) {
+				continue
+			}
+			q := &queued{WebhookID: id, EventID: ev.id, EventType: ev.typ, Body: ev.body,
+				NextAttemptAt: now, EnqueuedAt: now}
+			scratch = q.appendRecord(scratch[:0])
+			b.Put(queueKey(id, ev.id), scratch)
+			added[st] = append(added[st], q)
+		}
+	}
+	if err := s.db.Apply(b); err != nil {
+		s.mu.Unlock()
+		return err
+	}
+	// The new deliveries go to the windows only once the batch is synced,
+	// so that no attempt starts before its event is durable (the batch
+	// comes after the event's in the WAL); until then fill skips them.
+	held := make(map[string]bool, len(events))
+	for _, ev := range events {
+		held[ev.id] = true
+	}
+	s.held = held
+	s.mu.Unlock()
+	err := b.Wait()
+	s.mu.Lock()
+	s.held = nil
+	if err == nil {
+		for st, qs := range added {
+			if !st.deleted {
+				s.offer(st, qs)
+			}
+		}
+	} else {
+		// Applied but not known to be synced: the records stay in the store
+		// (a restart reads them) and in memory the windows read them again.
+		for st := range added {
+			st.loaded = false
+		}
+	}
+	s.mu.Unlock()
+	s.poke()
+	return err
 }
 
 // start begins an attempt. The caller holds mu.
 func (s *Service) start(st *epState, q *queued, now time.Time) {
-	st.inflight = q.EventID
+	q.busy = true
+	st.busy++
 	s.inflight++
 	s.workers.Add(1)
-	go s.attempt(st, st.ep, *q, now)
+	go s.attempt(st, st.ep, q, *q, now)
 }
 
 // outcome is what an attempt got.
@@ -306,13 +526,82 @@ type outcome struct {
 
 func (o outcome) ok() bool { return o.statusCode >= 200 && o.statusCode <= 299 }
 
-func (s *Service) attempt(st *epState, ep Endpoint, q queued, at time.Time) {
+// result is an attempt that ended, waiting to be recorded. q is the
+// window's record (busy until recorded); attempts is its count before the
+// attempt.
+type result struct {
+	st  *epState
+	q   *queued
+	at  time.Time
+	res outcome
+}
+
+// attempt makes one attempt with a copy of the queue record and hands its
+// outcome to the recorder.
+func (s *Service) attempt(st *epState, ep Endpoint, q *queued, snap queued, at time.Time) {
 	defer s.workers.Done()
-	res := s.send(&ep, &q, at)
-	s.finish(st, q, at, res)
+	res := s.send(&ep, &snap, at)
+	s.resMu.Lock()
+	s.pending = append(s.pending, result{st: st, q: q, at: at, res: res})
+	s.resMu.Unlock()
 	select {
-	case s.wake <- struct{}{}:
+	case s.recordWake <- struct{}{}:
 	default:
+	}
+}
+
+// recorder writes the outcomes of the attempts that ended, all that are
+// waiting in one batch (group commit). It does not wait for a batch's sync
+// before the next: the windows are updated when a batch is applied, so the
+// endpoint's next attempt need not wait for the disk, and syncer waits for
+// the batches in order. A crash before the sync loses the outcomes, and the
+// attempts are made again after restart (at least once).
+func (s *Service) recorder() {
+	defer close(s.recDone)
+	applied := make(chan *store.Batch, maxUnsynced)
+	synced := make(chan struct{})
+	go s.syncer(applied, synced)
+	defer func() {
+		close(applied)
+		<-synced
+	}()
+	var spare []result
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-s.recordWake:
+		}
+		for s.ctx.Err() == nil {
+			s.resMu.Lock()
+			rs := s.pending
+			s.pending = spare[:0]
+			s.resMu.Unlock()
+			if len(rs) == 0 {
+				spare = rs
+				break
+			}
+			b := s.record(rs)
+			s.poke()
+			if b != nil {
+				applied <- b // blocks while maxUnsynced batches wait for the disk
+			}
+			clear(rs)
+			spare = rs
+		}
+	}
+}
+
+// maxUnsynced bounds the recorded batches waiting for their sync.
+const maxUnsynced = 64
+
+// syncer waits for the recorder's batches to be synced, in order.
+func (s *Service) syncer(applied <-chan *store.Batch, done chan<- struct{}) {
+	defer close(done)
+	for b := range applied {
+		if err := b.Wait(); err != nil {
+			s.log.Error("webhook: syncing attempts failed", "err", err)
+		}
 	}
 }
 
@@ -361,79 +650,145 @@ func describe(err error, timeout time.Duration) string {
 	return msg
 }
 
-// finish records an attempt: a delivery-log record, and the queue record
-// removed (success, last attempt) or moved to its next time (failure), or
-// the endpoint disabled (410), all in one batch.
-func (s *Service) finish(st *epState, q queued, at time.Time, res outcome) {
+// record writes the outcomes rs in one batch: for each, a delivery-log
+// record, and the queue record removed (success, last attempt) or moved to
+// its next time (failure), or the endpoint disabled (410). It applies the
+// batch and updates the windows under mu, and returns the batch for the
+// caller to wait for its sync (nil when nothing was applied).
+func (s *Service) record(rs []result) *store.Batch {
 	s.mu.Lock()
-	st.inflight = ""
-	s.inflight--
-	// Closing abandons the attempt (it is made again after restart); a
+	defer s.mu.Unlock()
+	s.inflight -= len(rs)
+	for _, r := range rs {
+		r.st.busy--
+	}
+	// Closing abandons the attempts (they are made again after restart); a
 	// deleted endpoint has no records left to update.
-	if s.closed || st.deleted {
-		s.mu.Unlock()
-		return
+	if s.closed {
+		return nil
 	}
 	now := s.clk.Now()
-	ep := st.ep
-	d := Delivery{ID: s.ids.New(model.PrefixDelivery, now), WebhookID: ep.ID, EventID: q.EventID, EventType: q.EventType,
-		Attempt: q.Attempts + 1, StatusCode: res.statusCode, LatencyMs: res.latency.Milliseconds(), Error: res.err,
-		AttemptedAt: model.Ms(at), Status: DeliveryFailed}
+	nowMs := model.Ms(now)
 	b := s.db.NewBatch()
+	type change struct {
+		st      *epState
+		ep      Endpoint // the endpoint after the outcomes
+		failed  bool
+		logs    int
+		pruned  int
+		floor   string
+		gone    bool
+		removed int
+	}
+	var changes []*change // one per endpoint, usually one in all
+	type update struct {
+		r    *result
+		keep bool
+		nq   queued
+		c    *change
+	}
+	updates := make([]update, 0, len(rs))
 	var (
-		keep   bool // the queue record stays (with new times)
-		nq     = q
-		gone   = res.statusCode == http.StatusGone
-		putErr error
+		putErr  error
+		scratch []byte
 	)
-	switch {
-	case res.ok():
-		d.Status, d.DeliveredAt = DeliverySucceeded, model.Ms(now)
-		ep.PausedUntil = 0
-	case gone:
-		// The receiver says the endpoint is gone: disable it. Its queue is
-		// held, this delivery first, and resumes if it is enabled again.
-		d.Error = "receiver answered HTTP 410 Gone: endpoint disabled"
-		ep.Status, ep.DisabledReason, ep.UpdatedAt, ep.PausedUntil = StatusDisabled, DisabledGone, model.Ms(now), 0
-		nq.Attempts, nq.NextAttemptAt, keep = d.Attempt, model.Ms(now), true
-	default:
-		// The endpoint rests until this delivery's retry after its first
-		// failure (so it is retried before anything newer is sent), and for
-		// the first step of the schedule after a later failure (so a
-		// delivery that keeps failing holds back the others no longer).
-		pause := now.Add(s.cfg.Schedule[0])
-		wait, more := Backoff(s.cfg.Schedule, s.cfg.JitterFraction, d.Attempt, s.cfg.Rand())
-		if more {
-			nextAt := now.Add(wait)
-			d.NextAttemptAt = model.Ms(nextAt)
-			nq.Attempts, nq.NextAttemptAt, keep = d.Attempt, model.Ms(nextAt), true
-			if d.Attempt == 1 || nextAt.Before(pause) {
-				pause = nextAt
+	for i := range rs {
+		r := &rs[i]
+		st := r.st
+		if st.deleted {
+			continue
+		}
+		var c *change
+		for _, x := range changes {
+			if x.st == st {
+				c = x
+				break
 			}
 		}
-		ep.PausedUntil = model.Ms(pause)
+		if c == nil {
+			c = &change{st: st, ep: st.ep, failed: st.failed}
+			changes = append(changes, c)
+		}
+		ep := &c.ep
+		q := r.q
+		d := Delivery{ID: s.ids.New(model.PrefixDelivery, now), WebhookID: ep.ID, EventID: q.EventID, EventType: q.EventType,
+			Attempt: q.Attempts + 1, StatusCode: r.res.statusCode, LatencyMs: r.res.latency.Milliseconds(), Error: r.res.err,
+			AttemptedAt: model.Ms(r.at), Status: DeliveryFailed}
+		u := update{r: r, nq: *q, c: c}
+		switch {
+		case r.res.ok():
+			d.Status, d.DeliveredAt = DeliverySucceeded, nowMs
+			c.failed = false
+			// A success ends a pause that is over; one set meanwhile by a
+			// failure of an attempt in flight alongside stays.
+			if ep.PausedUntil <= nowMs {
+				ep.PausedUntil = 0
+			}
+		case r.res.statusCode == http.StatusGone:
+			// The receiver says the endpoint is gone: disable it. Its queue is
+			// held, this delivery first, and resumes if it is enabled again.
+			d.Error = "receiver answered HTTP 410 Gone: endpoint disabled"
+			c.failed, c.gone = true, true
+			ep.Status, ep.DisabledReason, ep.UpdatedAt, ep.PausedUntil = StatusDisabled, DisabledGone, nowMs, 0
+			u.nq.Attempts, u.nq.NextAttemptAt, u.keep = d.Attempt, nowMs, true
+		default:
+			// The endpoint rests until this delivery's retry after its first
+			// failure (so it is retried before anything newer is sent), and for
+			// the first step of the schedule after a later failure (so a
+			// delivery that keeps failing holds back the others no longer).
+			c.failed = true
+			pause := now.Add(s.cfg.Schedule[0])
+			wait, more := Backoff(s.cfg.Schedule, s.cfg.JitterFraction, d.Attempt, s.cfg.Rand())
+			if more {
+				nextAt := now.Add(wait)
+				d.NextAttemptAt = model.Ms(nextAt)
+				u.nq.Attempts, u.nq.NextAttemptAt, u.keep = d.Attempt, model.Ms(nextAt), true
+				if d.Attempt == 1 || nextAt.Before(pause) {
+					pause = nextAt
+				}
+			}
+			if ep.Status == StatusEnabled {
+				ep.PausedUntil = max(ep.PausedUntil, model.Ms(pause))
+			}
+		}
+		scratch = d.appendJSON(scratch[:0])
+		b.Put(logKey(ep.ID, d.ID), scratch)
+		if u.keep {
+			b.Put(queueKey(ep.ID, q.EventID), u.nq.appendRecord(nil))
+		}
+		if !u.keep {
+			b.Delete(queueKey(ep.ID, q.EventID))
+		}
+		c.logs++
+		updates = append(updates, u)
 	}
-	if ep.PausedUntil != st.ep.PausedUntil || ep.Status != st.ep.Status {
-		putErr = b.PutJSON(endpointKey(ep.ID), ep)
-	}
-	if putErr == nil {
-		putErr = b.PutJSON(logKey(ep.ID, d.ID), d)
-	}
-	if putErr == nil && keep {
-		putErr = b.PutJSON(queueKey(ep.ID, q.EventID), nq)
-	}
-	if !keep {
-		b.Delete(queueKey(ep.ID, q.EventID))
-	}
-	pruned := 0
-	if putErr == nil && st.logCount+1 > s.cfg.MaxDeliveryLog+s.cfg.MaxDeliveryLog/10 {
-		// Prune in steps of a tenth so that the scan is not paid per attempt.
-		excess := st.logCount + 1 - s.cfg.MaxDeliveryLog
-		putErr = s.db.Scan(logPrefix(ep.ID), "", false, func(k, _ []byte) bool {
-			b.Delete(k)
-			pruned++
-			return pruned < excess
-		})
+	for _, c := range changes {
+		st := c.st
+		if putErr == nil && (c.ep.PausedUntil != st.ep.PausedUntil || c.ep.Status != st.ep.Status) {
+			putErr = b.PutJSON(endpointKey(c.ep.ID), c.ep)
+		}
+		if putErr == nil && st.logCount+c.logs > s.cfg.MaxDeliveryLog+s.cfg.MaxDeliveryLog/10 {
+			// Prune in steps of a tenth so that the scan is not paid per
+			// attempt, from where the last pruning stopped so that it does not
+			// step over the records it deleted.
+			// The oldest records go with one range deletion rather than one
+			// tombstone each.
+			excess := st.logCount + c.logs - s.cfg.MaxDeliveryLog
+			prefix := logPrefix(c.ep.ID)
+			var first, last []byte
+			putErr = s.db.Scan(prefix, st.logFloor, false, func(k, _ []byte) bool {
+				if first == nil {
+					first = bytes.Clone(k)
+				}
+				last = append(last[:0], k...) // k is valid only in the call
+				c.pruned++
+				return c.pruned < excess
+			})
+			if putErr == nil && c.pruned > 0 {
+				c.floor = tail(last, prefix)
+				b.DeleteRange(first, append(last, 0))
+			}
+		}
 	}
 	if putErr != nil {
 		b.Discard()
@@ -441,32 +796,60 @@ func (s *Service) finish(st *epState, q queued, at time.Time, res outcome) {
 		putErr = s.db.Apply(b)
 	}
 	if putErr != nil {
-		// Nothing was written: the attempt will be made again. Rest first so
-		// that a failing store is not hammered.
-		st.ep.PausedUntil = model.Ms(now.Add(s.cfg.Schedule[0]))
-		s.mu.Unlock()
-		s.log.Error("webhook: recording an attempt failed", "webhook", ep.ID, "err", putErr)
-		return
-	}
-	st.ep = ep
-	st.logCount += 1 - pruned
-	for i, w := range st.window {
-		if w.EventID != q.EventID {
-			continue
+		// Nothing was written: the attempts will be made again. Rest first
+		// so that a failing store is not hammered.
+		for _, u := range updates {
+			u.r.q.busy = false
+			u.c.st.ep.PausedUntil = model.Ms(now.Add(s.cfg.Schedule[0]))
 		}
-		if keep {
-			st.window[i] = &nq
+		s.log.Error("webhook: recording attempts failed", "attempts", len(updates), "err", putErr)
+		return nil
+	}
+	for _, u := range updates {
+		q := u.r.q
+		if u.keep {
+			*q = u.nq
+			q.busy = false
 		} else {
-			st.window = append(st.window[:i], st.window[i+1:]...)
-			s.buffered--
+			q.done = true
+			u.c.removed++
 		}
-		break
 	}
-	s.mu.Unlock()
-	if err := b.Wait(); err != nil {
-		s.log.Error("webhook: syncing an attempt failed", "webhook", ep.ID, "err", err)
+	for _, c := range changes {
+		st := c.st
+		st.ep, st.failed = c.ep, c.failed
+		st.logCount += c.logs - c.pruned
+		if c.pruned > 0 {
+			st.logFloor = c.floor
+		}
+		if c.removed > 0 {
+			st.removeDone(c.removed)
+			s.buffered -= c.removed
+		}
+		if c.gone {
+			s.log.Warn("webhook endpoint disabled: receiver answered 410 Gone", "webhook", c.ep.ID)
+		}
 	}
-	if gone {
-		s.log.Warn("webhook endpoint disabled: receiver answered 410 Gone", "webhook", ep.ID)
+	for _, c := range changes {
+		s.dispatch(c.st, now, nowMs)
 	}
+	return b
+}
+
+// removeDone drops the n records marked done from the window. They are
+// near its head (attempts start oldest first), so only the part up to the
+// last of them is compacted.
+func (st *epState) removeDone(n int) {
+	w := st.window
+	last := -1
+	for i := 0; n > 0 && i < len(w); i++ {
+		if w[i].done {
+			n--
+			last = i
+		}
+	}
+	kept := slices.DeleteFunc(w[:last+1], func(q *queued) bool { return q.done })
+	m := copy(w[len(kept):], w[last+1:])
+	clear(w[len(kept)+m:])
+	st.window = w[:len(kept)+m]
 }

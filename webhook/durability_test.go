@@ -337,3 +337,31 @@ func TestWithLedger(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, stored, env, "the body is the event as GET /v1/events/{id} shows it")
 }
+
+// TestLateMarkerIsDelivered commits an event after a newer one was already
+// consumed (events are numbered before they are committed, and commits
+// overlap): the notification naming it makes the dispatcher read the
+// outbox from it, with no full scan.
+func TestLateMarkerIsDelivered(t *testing.T) {
+	h := newHarness(t, nil)
+	rc := newReceiver(t, nil)
+	h.endpoint(rc.url())
+	h.settle()
+	commit := func(ev model.Event) {
+		b := h.db.NewBatch()
+		require.NoError(t, b.PutJSON(store.EventKey(ev.ID), ev))
+		b.Put(store.EventByTypeKey(ev.Type, ev.ID), nil)
+		b.Put(store.OutboxKey(ev.ID), nil)
+		require.NoError(t, h.db.Commit(b))
+		h.svc.Notify([]model.Event{ev})
+	}
+	older := model.Event{ID: h.ids.New(model.PrefixEvent, t0), Type: model.EvtCardCreated, CreatedAt: model.Ms(t0)}
+	newer := model.Event{ID: h.ids.New(model.PrefixEvent, t0), Type: model.EvtCardCreated, CreatedAt: model.Ms(t0)}
+	commit(newer)
+	require.Eventually(t, func() bool { return len(rc.delivered()) == 1 }, 5*time.Second, time.Millisecond)
+	commit(older)
+	// Well within the full-scan interval.
+	require.Eventually(t, func() bool { return len(rc.delivered()) == 2 }, outboxRescan/2, time.Millisecond)
+	require.Equal(t, []string{newer.ID, older.ID}, rc.delivered())
+	require.Zero(t, h.count(store.OutboxPrefix))
+}

@@ -1,10 +1,13 @@
 package webhook
 
 import (
+	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"time"
 )
 
@@ -83,6 +86,12 @@ type queued struct {
 	Attempts      int             `json:"attempts"`
 	NextAttemptAt int64           `json:"nextAttemptAt"` // epoch ms
 	EnqueuedAt    int64           `json:"enqueuedAt"`
+
+	// busy marks a record held in memory whose attempt is in flight or
+	// waiting to be recorded; done marks one the recorder removed. Neither
+	// is stored.
+	busy bool
+	done bool
 }
 
 // Delivery statuses.
@@ -154,3 +163,112 @@ type InputError struct {
 }
 
 func (e *InputError) Error() string { return "webhook: invalid " + e.Param + ": " + e.Message }
+
+// Queue records are stored in a compact binary form rather than JSON: the
+// body would otherwise be validated and copied by the JSON encoder on every
+// write and by the decoder on every read. The form is a version byte
+// (queueRecordV1), the attempts (uvarint), next attempt and enqueue times
+// (varint, epoch ms), the webhook ID, event ID and event type (each a
+// uvarint length and the bytes), and the body to the end. Records in the
+// JSON form of earlier versions (they start with '{') are still read.
+const queueRecordV1 = 0x01
+
+// appendRecord appends q's stored form to dst.
+func (q *queued) appendRecord(dst []byte) []byte {
+	dst = append(dst, queueRecordV1)
+	dst = binary.AppendUvarint(dst, uint64(q.Attempts))
+	dst = binary.AppendVarint(dst, q.NextAttemptAt)
+	dst = binary.AppendVarint(dst, q.EnqueuedAt)
+	for _, s := range [...]string{q.WebhookID, q.EventID, q.EventType} {
+		dst = binary.AppendUvarint(dst, uint64(len(s)))
+		dst = append(dst, s...)
+	}
+	return append(dst, q.Body...)
+}
+
+var errQueueRecord = errors.New("webhook: malformed queue record")
+
+// decodeQueued reads a stored queue record (either form) into q. It copies
+// what it keeps: v may be reused by the caller.
+func decodeQueued(v []byte, q *queued) error {
+	if len(v) > 0 && v[0] == '{' {
+		return json.Unmarshal(v, q)
+	}
+	if len(v) == 0 || v[0] != queueRecordV1 {
+		return errQueueRecord
+	}
+	v = v[1:]
+	attempts, n := binary.Uvarint(v)
+	if n <= 0 || attempts > 1<<20 {
+		return errQueueRecord
+	}
+	v = v[n:]
+	var times [2]int64
+	for i := range times {
+		t, n := binary.Varint(v)
+		if n <= 0 {
+			return errQueueRecord
+		}
+		times[i], v = t, v[n:]
+	}
+	var strs [3]string
+	for i := range strs {
+		l, n := binary.Uvarint(v)
+		if n <= 0 || l > uint64(len(v)-n) {
+			return errQueueRecord
+		}
+		strs[i], v = string(v[n:n+int(l)]), v[n+int(l):]
+	}
+	*q = queued{WebhookID: strs[0], EventID: strs[1], EventType: strs[2], Body: bytes.Clone(v),
+		Attempts: int(attempts), NextAttemptAt: times[0], EnqueuedAt: times[1]}
+	return nil
+}
+
+// appendJSON appends d's JSON encoding, byte for byte what json.Marshal
+// gives, without reflection: the recorder writes one per attempt.
+func (d *Delivery) appendJSON(dst []byte) []byte {
+	dst = append(dst, `{"id":`...)
+	dst = appendJSONString(dst, d.ID)
+	dst = append(dst, `,"webhookId":`...)
+	dst = appendJSONString(dst, d.WebhookID)
+	dst = append(dst, `,"eventId":`...)
+	dst = appendJSONString(dst, d.EventID)
+	dst = append(dst, `,"eventType":`...)
+	dst = appendJSONString(dst, d.EventType)
+	dst = append(dst, `,"attempt":`...)
+	dst = strconv.AppendInt(dst, int64(d.Attempt), 10)
+	dst = append(dst, `,"status":`...)
+	dst = appendJSONString(dst, d.Status)
+	dst = append(dst, `,"statusCode":`...)
+	dst = strconv.AppendInt(dst, int64(d.StatusCode), 10)
+	dst = append(dst, `,"latencyMs":`...)
+	dst = strconv.AppendInt(dst, d.LatencyMs, 10)
+	if d.Error != "" {
+		dst = append(dst, `,"error":`...)
+		dst = appendJSONString(dst, d.Error)
+	}
+	dst = append(dst, `,"attemptedAt":`...)
+	dst = strconv.AppendInt(dst, d.AttemptedAt, 10)
+	if d.DeliveredAt != 0 {
+		dst = append(dst, `,"deliveredAt":`...)
+		dst = strconv.AppendInt(dst, d.DeliveredAt, 10)
+	}
+	if d.NextAttemptAt != 0 {
+		dst = append(dst, `,"nextAttemptAt":`...)
+		dst = strconv.AppendInt(dst, d.NextAttemptAt, 10)
+	}
+	return append(dst, '}')
+}
+
+// appendJSONString appends s as json.Marshal encodes it.
+func appendJSONString(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			raw, _ := json.Marshal(s) // a string always encodes
+			return append(dst, raw...)
+		}
+	}
+	dst = append(dst, '"')
+	dst = append(dst, s...)
+	return append(dst, '"')
+}

@@ -55,13 +55,40 @@ type Service struct {
 	buffered  int      // queue records held in memory, all endpoints
 	highWater int      // the most buffered ever held
 	epHigh    int      // the most held for one endpoint
-	inflight  int
+	inflight  int      // attempts started and not yet recorded
 	closed    bool
+	// held are the event IDs of the batch fanout applied and is waiting
+	// to see synced; fill leaves their queue records alone.
+	held map[string]bool
+
+	// resMu guards pending: the outcomes of attempts that ended, waiting
+	// for the recorder, which writes all of them in one batch.
+	resMu      sync.Mutex
+	pending    []result
+	recordWake chan struct{}
+
+	// The outbox cursor and its rescan state belong to the fanout
+	// goroutine alone. Every marker up to outboxCursor that the last scan
+	// saw was consumed. A marker committed later with a smaller ID (events
+	// are numbered before they are committed, and commits overlap) is
+	// found from its ID, which Notify keeps in lowest (the smallest
+	// notified since the last scan), and otherwise by a full scan: on
+	// start, on Kick and Settle, and within outboxRescan of a notification.
+	outboxCursor  string
+	rescanPending bool
+	lastFull      time.Time
+	lowMu         sync.Mutex
+	lowest        string
 
 	outboxDirty atomic.Bool
+	fullScan    atomic.Bool
+	fanBusy     atomic.Bool
+	fanWake     chan struct{}
 	wake        chan struct{}
 	settle      chan chan struct{}
 	done        chan struct{}
+	fanDone     chan struct{}
+	recDone     chan struct{}
 	workers     sync.WaitGroup
 }
 
@@ -71,39 +98,58 @@ type epState struct {
 	deleted bool
 	// window is the head of the endpoint's queue, in event order: at most
 	// MaxBufferedPerEndpoint records. complete says it holds the whole
-	// queue; loaded says it was read from the store at least once.
+	// queue. loaded says it is valid: every queue record whose event ID is
+	// at most through is in it, so the store is read from after through
+	// when it runs low; when loaded is false it is read again from the
+	// start once nothing of the endpoint is in flight.
 	window   []*queued
 	complete bool
 	loaded   bool
-	// inflight is the event ID of the attempt in flight, or "".
-	inflight string
+	through  string
+	// busy counts the endpoint's attempts started and not yet recorded;
+	// failed says its latest recorded attempt failed.
+	busy   int
+	failed bool
+	// logCount is the number of delivery-log records; every record up to
+	// logFloor was pruned.
 	logCount int
+	logFloor string
 }
 
-// New opens the Service on cfg.Store and starts its dispatcher, which first
-// consumes whatever the outbox holds.
+// New opens the Service on cfg.Store, consumes whatever the outbox holds,
+// and starts its dispatcher.
 func New(cfg Config) (*Service, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
 	s := &Service{
 		cfg: cfg, db: cfg.Store, clk: cfg.Clock, log: cfg.Logger,
-		eps:    map[string]*epState{},
-		wake:   make(chan struct{}, 1),
-		settle: make(chan chan struct{}),
-		done:   make(chan struct{}),
+		eps:        map[string]*epState{},
+		wake:       make(chan struct{}, 1),
+		fanWake:    make(chan struct{}, 1),
+		fanDone:    make(chan struct{}),
+		recordWake: make(chan struct{}, 1),
+		settle:     make(chan chan struct{}),
+		done:       make(chan struct{}),
+		recDone:    make(chan struct{}),
 	}
 	s.client = cfg.Client
 	if s.client == nil {
-		// Outbound requests use net/http rather than fasthttp: there are
-		// few of them, and net/http's client gives a whole-exchange timeout,
-		// context cancellation and proxy support with no extra code.
-		tr := &http.Transport{Proxy: http.ProxyFromEnvironment, ForceAttemptHTTP2: true, MaxIdleConns: 100,
-			IdleConnTimeout: 90 * time.Second, TLSHandshakeTimeout: 10 * time.Second, MaxIdleConnsPerHost: 2}
+		// Outbound requests use net/http rather than fasthttp: net/http's
+		// client gives a whole-exchange timeout, context cancellation and
+		// proxy support with no extra code. An endpoint that has fallen
+		// behind has several attempts at once, each on its own connection,
+		// so the transport keeps as many idle connections per host as
+		// attempts can be in flight: fewer would close and reopen
+		// connections on every burst.
+		perHost := max(2, s.cfg.MaxInFlight)
+		tr := &http.Transport{Proxy: http.ProxyFromEnvironment, ForceAttemptHTTP2: true,
+			IdleConnTimeout: 90 * time.Second, TLSHandshakeTimeout: 10 * time.Second}
 		if def, ok := http.DefaultTransport.(*http.Transport); ok {
 			tr = def.Clone()
-			tr.MaxIdleConnsPerHost = 2
 		}
+		tr.MaxIdleConns = max(100, perHost)
+		tr.MaxIdleConnsPerHost = perHost
 		s.client = &http.Client{
 			Timeout:   cfg.Timeout,
 			Transport: tr,
@@ -116,8 +162,16 @@ func New(cfg Config) (*Service, error) {
 		return nil, err
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
-	s.outboxDirty.Store(true)
+	// What the outbox holds from before is fanned out before New returns,
+	// so that it cannot interleave with what the caller commits next.
+	if err := s.drainOutbox(true, ""); err != nil {
+		s.log.Error("webhook outbox", "err", err)
+		s.outboxDirty.Store(true)
+		s.fullScan.Store(true)
+	}
 	go s.run()
+	go s.fanout()
+	go s.recorder()
 	return s, nil
 }
 
@@ -130,7 +184,9 @@ func (s *Service) load() error {
 			decodeErr = fmt.Errorf("webhook: corrupt endpoint record: %w", err)
 			return false
 		}
-		s.eps[ep.ID] = &epState{ep: ep}
+		// An endpoint that was resting after a failure starts at one
+		// attempt at a time.
+		s.eps[ep.ID] = &epState{ep: ep, failed: ep.PausedUntil != 0}
 		s.order = append(s.order, ep.ID)
 		return true
 	})
@@ -163,6 +219,8 @@ func (s *Service) Close() error {
 	s.mu.Unlock()
 	s.cancel()
 	<-s.done
+	<-s.fanDone
+	<-s.recDone
 	s.workers.Wait()
 	if tr, ok := s.client.Transport.(*http.Transport); ok && s.cfg.Client == nil {
 		tr.CloseIdleConnections()
@@ -172,25 +230,43 @@ func (s *Service) Close() error {
 
 // Notify tells the dispatcher that events were committed to the outbox. It
 // has the shape of ledger.Config.OnEvents and never blocks: the events
-// themselves are read back from the store.
-func (s *Service) Notify([]model.Event) { s.Kick() }
+// themselves are read back from the store, and only their IDs are used,
+// to find markers committed after newer ones were consumed. Without
+// events it makes the dispatcher read the whole outbox.
+func (s *Service) Notify(events []model.Event) {
+	if len(events) == 0 {
+		s.fullScan.Store(true)
+	} else {
+		low := events[0].ID
+		for _, ev := range events[1:] {
+			low = min(low, ev.ID)
+		}
+		s.lowMu.Lock()
+		if s.lowest == "" || low < s.lowest {
+			s.lowest = low
+		}
+		s.lowMu.Unlock()
+	}
+	s.outboxDirty.Store(true)
+	select {
+	case s.fanWake <- struct{}{}:
+	default:
+	}
+}
 
 // Kick makes the dispatcher look for work now: the outbox, and deliveries
 // that became due (for example after a virtual clock was advanced). It
 // never blocks.
 func (s *Service) Kick() {
-	s.outboxDirty.Store(true)
-	select {
-	case s.wake <- struct{}{}:
-	default:
-	}
+	s.Notify(nil)
+	s.poke()
 }
 
 // Settle kicks the dispatcher and waits until it is idle: the outbox is
 // consumed, nothing is in flight and nothing is due at the clock's current
 // time. It is meant for tests and tools that drive a virtual clock.
 func (s *Service) Settle(ctx context.Context) error {
-	s.outboxDirty.Store(true)
+	s.Kick()
 	w := make(chan struct{})
 	select {
 	case s.settle <- w:
@@ -220,7 +296,9 @@ type Stats struct {
 	// EndpointHighWater is the most records ever held for one endpoint, at
 	// most Config.MaxBufferedPerEndpoint.
 	EndpointHighWater int
-	InFlight          int
+	// InFlight is the number of attempts started and not yet recorded, at
+	// most Config.MaxInFlight.
+	InFlight int
 }
 
 // Stats returns a snapshot of the dispatcher's state.
@@ -546,7 +624,7 @@ func (s *Service) SendTest(id string, also Also) (Envelope, error) {
 	}
 	q := &queued{WebhookID: id, EventID: env.ID, EventType: EventTest, Body: body, NextAttemptAt: model.Ms(now), EnqueuedAt: model.Ms(now)}
 	b := s.db.NewBatch()
-	if err := s.stage(b, also, env, func() error { return b.PutJSON(queueKey(id, env.ID), q) }); err != nil {
+	if err := s.stage(b, also, env, func() error { b.Put(queueKey(id, env.ID), q.appendRecord(nil)); return nil }); err != nil {
 		s.mu.Unlock()
 		return Envelope{}, err
 	}
