@@ -50,6 +50,20 @@
 // A client (a test, a load generator) uses the same codec: PackRequest and
 // WriteFrame to send, a FrameReader and UnpackResponse to receive.
 //
+// # Codecs
+//
+// moov-io/iso8583 costs microseconds and well over a hundred allocations
+// per request and reply, more than the whole per-request budget of the
+// server. By default (Config.Codec CodecFast) the server therefore decodes
+// with a table compiled at start-up from the same *iso8583.MessageSpec that
+// Spec returns (each field's type, length, length prefix, encoding and
+// padding) and writes replies directly into a reused buffer, without
+// allocating. A message carrying a field the table cannot read, and a
+// reply the encoder cannot be sure to write exactly as moov-io would, go
+// through moov-io instead. Config.Codec CodecMoov uses moov-io throughout;
+// it is the reference the fast codec is tested and fuzzed against (same
+// decoded request, same validation outcome, same reply bytes).
+//
 // # Concurrency
 //
 // A connection has one reader goroutine, one writer goroutine, and one
@@ -64,8 +78,9 @@
 //
 // The Handler is therefore called concurrently, from many connections and
 // many requests of the same connection, and must be safe for that. A Request
-// belongs to the call that receives it; its Raw field aliases a buffer that
-// is reused once HandleISO returns. Observer methods are called from all of
+// belongs to the call that receives it: the struct itself is pooled and
+// reused once HandleISO returns, and so is the buffer its Raw field aliases.
+// Its string fields are the Handler's to keep; they never change. Observer methods are called from all of
 // these goroutines and must be cheap and safe for concurrent use.
 //
 // Server methods are safe for concurrent use. Shutdown stops accepting,

@@ -200,9 +200,13 @@ func (fr *FrameReader) fill(need int) error {
 	}
 	if fr.start == fr.end {
 		fr.start, fr.end = 0, 0
-	} else if fr.start+need > len(fr.buf) {
+	} else if fr.start+need > len(fr.buf) || len(fr.buf)-fr.end < len(fr.buf)/4 {
 		// Move the partial frame to the front; the frame handed out by the
-		// previous Next is no longer valid, as documented.
+		// previous Next is no longer valid, as documented. This is also
+		// done when the frame would fit but little room is left behind
+		// it: reading into a small tail would take one read system call
+		// for a handful of bytes where one call can bring in dozens of
+		// pipelined frames. What is moved is less than one frame.
 		fr.end = copy(fr.buf, fr.buf[fr.start:fr.end])
 		fr.start = 0
 	}
@@ -251,8 +255,13 @@ func WriteFrame(w io.Writer, f Framing, msg []byte) error {
 	hb := f.headerBytes()
 	f.putHeader(hdr[:hb], len(msg))
 	if bw, ok := w.(*bufio.Writer); ok {
-		if _, err := bw.Write(hdr[:hb]); err != nil {
-			return err
+		// Byte by byte, because handing hdr to bw.Write would make it
+		// escape (Write may pass it on to the underlying writer) and cost
+		// an allocation per reply on the server's write path.
+		for _, c := range hdr[:hb] {
+			if err := bw.WriteByte(c); err != nil {
+				return err
+			}
 		}
 		_, err := bw.Write(msg)
 		return err
