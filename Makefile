@@ -2,7 +2,7 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: run build test bench lint fmt compare
+.PHONY: run build test bench lint fmt compare crash reliability
 
 ## run: start the server with its embedded defaults (data in ./data, HTTP :8080, ISO 8583 :8583)
 run:
@@ -24,6 +24,14 @@ bench:
 ## compare: ledgersim side by side with a moov-io host (rules in a Go map, no durability) and PostgreSQL (never in CI); a few minutes
 compare:
 	GO=$(GO) ./scripts/compare.sh $(COMPARE_ARGS)
+
+## crash: the crash loop, 20 SIGKILLs under load (docs/reliability.md)
+crash:
+	CRASH_ROUNDS=20 $(GO) test -count=1 -run '^TestCrashLoop$$' -v ./cmd/ledgersim/
+
+## reliability: the long forms (20 crashes, 10,000 simulation seeds, 10 minutes of fuzzing per target); rewrites the figures in docs/reliability.md
+reliability:
+	GO=$(GO) ./scripts/reliability.sh
 
 ## lint: formatting and vet
 lint:

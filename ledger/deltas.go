@@ -165,7 +165,14 @@ func OverlayDeltas(db *store.DB, user func(string) *model.User, card func(string
 	})
 	scan(store.UsagePrefix, func(id string, v []byte) error {
 		if c := card(id); c != nil {
-			return json.Unmarshal(v, &c.Usage)
+			// Decode into a fresh value: decoding over the record's usage
+			// would leave a field the delta omits (false, zero) at the
+			// record's older value.
+			var u model.CardUsage
+			if err := json.Unmarshal(v, &u); err != nil {
+				return err
+			}
+			c.Usage = u
 		}
 		return nil
 	})

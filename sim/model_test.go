@@ -1,0 +1,1000 @@
+package sim
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/ledgersim/ledgersim/authz"
+	"github.com/ledgersim/ledgersim/ledger"
+	"github.com/ledgersim/ledgersim/matcher"
+	"github.com/ledgersim/ledgersim/model"
+)
+
+// This file is the reference model: the documented semantics of
+// docs/iso8583.md (and of the card, intent and details rules the ledger
+// documents) written as plainly as possible, over plain structs, slices and
+// maps. It shares no code with the decision core except what is not under
+// test here: matcher.MerchantMatches (intent merchant comparison, tested on
+// its own in matcher/), the vault's CVV2 derivation (the harness hands the
+// model each card's CVV2), and constants (response codes, reasons,
+// statuses, ledger.MaxAccessesPerHour, ledger.DetailsIntentWait).
+//
+// Where the docs leave a case open, or say two things, the model follows
+// the code, and says so where it does:
+//
+//   - a refund (or refund advice) whose DE 90 names a purchase of the card
+//     that is not completed is declined 12 and not recorded (the docs name
+//     only 13 and approval);
+//   - an original is found however old (the "How the original ... is
+//     found" section), not only within the repeat window after its
+//     completion (the Reversals section);
+//   - a reversal of a completed purchase gives no spend back (the Reversals
+//     section names spend only for open authorizations; "Agent spending
+//     limits" says reversals give back what they release).
+//
+// Where the ledger keeps counters per window and adjusts them in place, the
+// model keeps a list of (instant, cents) entries and sums the ones in the
+// window asked about: an adjustment (partial capture, over-capture,
+// reversal, expiry) is booked at the instant of the authorization it
+// belongs to, which is what "in the windows the authorization was counted
+// in" means.
+
+const (
+	minuteMs = int64(time.Minute / time.Millisecond)
+	hourMs   = 60 * minuteMs
+	dayMs    = 24 * hourMs
+)
+
+// spend is an amount counted against a limit window at the instant of the
+// authorization it belongs to.
+type spend struct{ atMs, cents int64 }
+
+type mUser struct {
+	name, id                    string
+	deposited, settled, pending int64
+}
+
+func (u *mUser) available() int64 { return u.settled - u.pending }
+
+type mAgent struct {
+	name, id string
+	user     *mUser
+	limit    *int64
+	freq     string
+	onLimit  string
+	status   string
+	spends   []spend
+}
+
+type mCard struct {
+	name, id string
+	agent    *mAgent
+	user     *mUser
+	single   bool
+	status   string
+	// frozenBySuspension: frozen because the agent was suspended, so that
+	// reactivating the agent unfreezes it.
+	frozenBySuspension bool
+	exposure           string
+	maxAmount          *int64
+	perAuth            *int64
+	perDay             *int64
+	perMonth           *int64
+	maxAuthCount       *int64
+	ttlDays            *int64
+	hint               string
+	onDrift            string
+	attestMin          int64
+	createdMs          int64
+	expYear, expMonth  string // YYYY, MM
+	pan, cvv           string
+	home               int // index of the merchant the generator mostly uses it at
+
+	authCount int64
+	used      bool
+	// recordUsed is "used" as of the last change of the card's status (when
+	// the ledger writes its whole record); see bugUsageDelta.
+	recordUsed   bool
+	locked       string // the merchant a multi-use card locked to: DE 42 + "|" + name key
+	spends       []spend
+	lastAccessMs int64
+	accesses     []int64
+}
+
+// expiryYYMM is DE 14 for the card.
+func (c *mCard) expiryYYMM() string { return c.expYear[2:] + c.expMonth }
+
+type mTxn struct {
+	name, id       string
+	card           *mCard
+	kind           string // model.KindPurchase, KindRefund, KindVerification
+	status         string
+	amount         int64
+	authorized     int64
+	hold           int64
+	reversed       int64
+	refunded       int64
+	code, reason   string
+	authCode       string
+	reversalReason string
+	forcePost      bool
+	standIn        bool
+	original       *mTxn
+	intent         *mIntent
+	attestation    string
+	authAtMs       int64
+	holdExpiresMs  int64
+	// isOriginal marks an approved purchase (0100, 0101, 0120, 0200): only
+	// those are found by clearings and reversals.
+	isOriginal bool
+	// The network identity of the message that created it.
+	mti, stan, rrn, de7 string
+}
+
+type mIntent struct {
+	name, id      string
+	card          *mCard
+	clientID      string
+	expAmount     *int64
+	tolerance     int64
+	merchant      string
+	createdMs     int64
+	expiresMs     int64
+	status        string
+	txn           *mTxn
+	amountMatch   bool
+	merchantMatch bool
+	accessedMs    int64
+	ttl           int64 // minutes; 0 is the default, 30
+}
+
+func (it *mIntent) ttlMinutes() int64 {
+	if it.ttl == 0 {
+		return 30
+	}
+	return it.ttl
+}
+
+// fingerprint is the content of a message that decides whether a message
+// reusing its class, DE 11 and DE 37 is a repeat: the card, the transaction
+// type, DE 4, DE 49, DE 41, DE 42, and DE 95 for reversals.
+type fingerprint struct {
+	class    byte
+	card     *mCard // the card the message named (nil: no DE 2)
+	kind     authz.Kind
+	amount   int64
+	currency string
+	merchant string // DE 42
+	terminal string // DE 41
+	repl     int64  // DE 95
+}
+
+// repeatRec is a remembered first reply.
+type repeatRec struct {
+	fp       fingerprint
+	code     string
+	reason   string
+	txn      *mTxn
+	authCode string
+	atMs     int64
+}
+
+// expect is what the model says a step must produce.
+type expect struct {
+	code   string
+	reason string // for recorded declines: the declinedReason of the record
+	// newTxn is a transaction the message must create (the reply names it).
+	newTxn *mTxn
+	// txn is an existing transaction the reply must name, with its
+	// approval code.
+	txn *mTxn
+	// rec: the reply is this earlier reply, repeated.
+	rec *repeatRec
+	// newRec is the repeat record the message leaves; its approval code is
+	// learnt from the reply when the message created the transaction.
+	newRec     *repeatRec
+	balance    int64
+	hasBalance bool
+	// errCode is the ledger.Error code an API operation must fail with
+	// ("" for success).
+	errCode string
+	// newIntent is an intent the call must create.
+	newIntent *mIntent
+	intent    *mIntent
+}
+
+type refModel struct {
+	nowMs          int64
+	overCapturePct int64
+	holdExpiryMs   int64
+	repeatWindowMs int64
+
+	users   []*mUser
+	agents  []*mAgent
+	cards   []*mCard
+	txns    []*mTxn
+	intents []*mIntent
+
+	byPAN    map[string]*mCard
+	repeats  map[string]*repeatRec // class + DE 11 + DE 37
+	origSTAN map[string]*mTxn      // DE 11 | DE 7 of approved purchases
+	origRRN  map[string]*mTxn      // DE 37 | approval code of approved purchases
+
+	// dirty lists what changed in the current step, to compare first.
+	dirtyTxns    []*mTxn
+	dirtyIntents []*mIntent
+}
+
+func newModel(start time.Time, overCapturePct int64, holdExpiry, repeatWindow time.Duration) *refModel {
+	return &refModel{
+		nowMs: start.UnixMilli(), overCapturePct: overCapturePct,
+		holdExpiryMs: holdExpiry.Milliseconds(), repeatWindowMs: repeatWindow.Milliseconds(),
+		byPAN: map[string]*mCard{}, repeats: map[string]*repeatRec{},
+		origSTAN: map[string]*mTxn{}, origRRN: map[string]*mTxn{},
+	}
+}
+
+func (m *refModel) now() time.Time { return time.UnixMilli(m.nowMs).UTC() }
+
+func (m *refModel) touch(t *mTxn) { m.dirtyTxns = append(m.dirtyTxns, t) }
+
+func (m *refModel) touchIntent(it *mIntent) { m.dirtyIntents = append(m.dirtyIntents, it) }
+
+func (m *refModel) addTxn(t *mTxn) {
+	t.name = fmt.Sprintf("T%d", len(m.txns)+1)
+	m.txns = append(m.txns, t)
+	m.touch(t)
+}
+
+// ---- windows ----
+
+func sameDay(a, b int64) bool {
+	ta, tb := time.UnixMilli(a).UTC(), time.UnixMilli(b).UTC()
+	return ta.Year() == tb.Year() && ta.YearDay() == tb.YearDay()
+}
+
+func sameMonth(a, b int64) bool {
+	ta, tb := time.UnixMilli(a).UTC(), time.UnixMilli(b).UTC()
+	return ta.Year() == tb.Year() && ta.Month() == tb.Month()
+}
+
+func sameWeek(a, b int64) bool {
+	ya, wa := time.UnixMilli(a).UTC().ISOWeek()
+	yb, wb := time.UnixMilli(b).UTC().ISOWeek()
+	return ya == yb && wa == wb
+}
+
+func sameYear(a, b int64) bool {
+	return time.UnixMilli(a).UTC().Year() == time.UnixMilli(b).UTC().Year()
+}
+
+func sum(ss []spend, in func(atMs int64) bool) int64 {
+	var n int64
+	for _, s := range ss {
+		if in(s.atMs) {
+			n += s.cents
+		}
+	}
+	return n
+}
+
+func (m *refModel) cardDaySpend(c *mCard) int64 {
+	return sum(c.spends, func(at int64) bool { return sameDay(at, m.nowMs) })
+}
+
+func (m *refModel) cardMonthSpend(c *mCard) int64 {
+	return sum(c.spends, func(at int64) bool { return sameMonth(at, m.nowMs) })
+}
+
+// agentSpend is the agent's spend in its current period.
+func (m *refModel) agentSpend(a *mAgent) int64 {
+	now := m.nowMs
+	switch a.freq {
+	case model.FreqPerTransaction:
+		return 0
+	case model.FreqPer24Hours:
+		h := now / hourMs
+		return sum(a.spends, func(at int64) bool { return at/hourMs > h-24 && at/hourMs <= h })
+	case model.FreqPerWeek:
+		return sum(a.spends, func(at int64) bool { return sameWeek(at, now) })
+	case model.FreqPerMonth:
+		return sum(a.spends, func(at int64) bool { return sameMonth(at, now) })
+	case model.FreqPerYear:
+		return sum(a.spends, func(at int64) bool { return sameYear(at, now) })
+	}
+	return sum(a.spends, func(int64) bool { return true })
+}
+
+func (m *refModel) count(c *mCard, atMs, cents int64) {
+	c.spends = append(c.spends, spend{atMs, cents})
+	c.agent.spends = append(c.agent.spends, spend{atMs, cents})
+}
+
+// ---- merchants ----
+
+// nameKey is a merchant name as compared for locks and hints: upper case,
+// letters and digits only.
+func nameKey(s string) string {
+	var b strings.Builder
+	for _, r := range strings.ToUpper(s) {
+		if (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9') {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+func lockOf(x *msg) string { return x.merchantID + "|" + nameKey(x.merchant) }
+
+// ---- card lifetime ----
+
+// expired: ttlDays since issue have passed, or the expiry month has ended.
+func (m *refModel) expired(c *mCard) bool {
+	if c.ttlDays != nil && m.nowMs >= c.createdMs+*c.ttlDays*dayMs {
+		return true
+	}
+	var y, mo int
+	fmt.Sscanf(c.expYear+" "+c.expMonth, "%d %d", &y, &mo)
+	end := time.Date(y, time.Month(mo)+1, 1, 0, 0, 0, 0, time.UTC).UnixMilli()
+	return m.nowMs >= end
+}
+
+// ---- repeats ----
+
+func repeatKey(class byte, stan, rrn string) string { return string(class) + stan + "|" + rrn }
+
+// remembered returns the first reply a message with this class, DE 11 and
+// DE 37 got within the repeat window.
+func (m *refModel) remembered(x *msg) *repeatRec {
+	if x.stan == "" || x.rrn == "" {
+		return nil
+	}
+	r := m.repeats[repeatKey(x.class(), x.stan, x.rrn)]
+	if r == nil || m.nowMs >= r.atMs+m.repeatWindowMs {
+		return nil
+	}
+	return r
+}
+
+func (m *refModel) replay(x *msg, f fingerprint) (expect, bool) {
+	r := m.remembered(x)
+	if r == nil {
+		return expect{}, false
+	}
+	if r.fp != f {
+		return expect{code: authz.CodeDuplicate}, true
+	}
+	return expect{code: r.code, rec: r}, true
+}
+
+func (m *refModel) remember(x *msg, f fingerprint, code, reason string, t *mTxn) *repeatRec {
+	if x.stan == "" || x.rrn == "" {
+		return nil
+	}
+	r := &repeatRec{fp: f, code: code, reason: reason, txn: t, atMs: m.nowMs}
+	if t != nil {
+		r.authCode = t.authCode
+	}
+	m.repeats[repeatKey(x.class(), x.stan, x.rrn)] = r
+	return r
+}
+
+// bind learns what the core named a transaction the model expected it to
+// create: its ID and approval code.
+func (m *refModel) bind(e *expect, id, authCode string) {
+	t := e.newTxn
+	t.id, t.authCode = id, authCode
+	if e.newRec != nil && e.newRec.txn == t {
+		e.newRec.authCode = authCode
+	}
+	if t.isOriginal && t.rrn != "" {
+		m.origRRN[t.rrn+"|"+authCode] = t
+	}
+}
+
+// ---- authorizations ----
+
+type decision struct {
+	code, reason    string
+	freeze, suspend bool
+}
+
+func approve() decision { return decision{code: authz.CodeApproved} }
+
+func declineWith(code, reason string) decision { return decision{code: code, reason: reason} }
+
+func procKind(proc string, amount int64) authz.Kind {
+	switch proc {
+	case "20":
+		return authz.Refund
+	case "31":
+		return authz.BalanceInquiry
+	}
+	if amount == 0 {
+		return authz.Verification
+	}
+	return authz.Purchase
+}
+
+// decide is "The decision" of docs/iso8583.md, rules 4 to 20, in order.
+func (m *refModel) decide(c *mCard, x *msg, kind authz.Kind) decision {
+	if x.mti == "0120" {
+		return approve()
+	}
+	if kind == authz.Refund {
+		switch {
+		case x.currency != "840":
+			return declineWith(authz.CodeNotPermitted, authz.ReasonCurrency)
+		case x.amount <= 0:
+			return declineWith(authz.CodeInvalidAmount, authz.ReasonInvalidAmount)
+		}
+		return approve()
+	}
+	switch c.status {
+	case model.CardClosed:
+		return declineWith(authz.CodeNotPermitted, authz.ReasonCardClosed)
+	case model.CardFrozen:
+		return declineWith(authz.CodeRestrictedCard, authz.ReasonCardFrozen)
+	}
+	if c.agent.status != model.AgentActive {
+		return declineWith(authz.CodeRestrictedCard, authz.ReasonAgentSuspended)
+	}
+	if x.expiry != "" && x.expiry != c.expiryYYMM() {
+		return declineWith(authz.CodeExpiredCard, authz.ReasonInvalidExpiry)
+	}
+	if m.expired(c) {
+		return declineWith(authz.CodeExpiredCard, authz.ReasonExpiredCard)
+	}
+	if x.hasCVV && x.cvv != c.cvv {
+		return declineWith(authz.CodeCVVMismatch, authz.ReasonCVVMismatch)
+	}
+	if x.currency != "840" {
+		return declineWith(authz.CodeNotPermitted, authz.ReasonCurrency)
+	}
+	if kind == authz.BalanceInquiry || kind == authz.Verification {
+		return approve()
+	}
+	amt := x.amount
+	if c.single && c.used {
+		return declineWith(authz.CodeFrequencyLimit, authz.ReasonCardUsed)
+	}
+	if c.maxAuthCount != nil && c.authCount >= *c.maxAuthCount {
+		return declineWith(authz.CodeFrequencyLimit, authz.ReasonAuthCount)
+	}
+	if (c.maxAmount != nil && amt > *c.maxAmount) || (c.perAuth != nil && amt > *c.perAuth) ||
+		(c.perDay != nil && m.cardDaySpend(c)+amt > *c.perDay) || (c.perMonth != nil && m.cardMonthSpend(c)+amt > *c.perMonth) {
+		return declineWith(authz.CodeAmountLimit, authz.ReasonSpendingLimit)
+	}
+	if hk := nameKey(c.hint); hk != "" {
+		if nameKey(x.merchant) != hk && c.onDrift == model.DriftFreeze {
+			return decision{code: authz.CodeDoNotHonor, reason: authz.ReasonMerchantDrift, freeze: true}
+		}
+	} else if !c.single && c.locked != "" && c.locked != lockOf(x) {
+		return declineWith(authz.CodeDoNotHonor, authz.ReasonBlockedMerchant)
+	}
+	if a := c.agent; a.limit != nil {
+		over := amt > *a.limit
+		if a.freq != model.FreqPerTransaction {
+			over = m.agentSpend(a)+amt > *a.limit
+		}
+		if over {
+			switch a.onLimit {
+			case model.OnLimitNotify:
+			case model.OnLimitSuspend:
+				return decision{code: authz.CodeAmountLimit, reason: authz.ReasonAgentLimit, suspend: true}
+			default:
+				return declineWith(authz.CodeAmountLimit, authz.ReasonAgentLimit)
+			}
+		}
+	}
+	if amt > c.user.available() {
+		return declineWith(authz.CodeInsufficientFunds, authz.ReasonInsufficientFunds)
+	}
+	return approve()
+}
+
+func kindName(k authz.Kind) string {
+	switch k {
+	case authz.Refund:
+		return model.KindRefund
+	case authz.Verification:
+		return model.KindVerification
+	}
+	return model.KindPurchase
+}
+
+// authorize is an 0100, 0101, 0120 or 0200.
+func (m *refModel) authorize(x *msg) expect {
+	c := m.byPAN[x.pan]
+	if c == nil {
+		return expect{code: authz.CodeInvalidCard}
+	}
+	kind := procKind(x.proc, x.amount)
+	f := fingerprint{class: x.class(), card: c, kind: kind, amount: x.amount, currency: x.currency, merchant: x.merchantID, terminal: x.terminal}
+	if e, seen := m.replay(x, f); seen {
+		return e
+	}
+	d := m.decide(c, x, kind)
+	if kind == authz.BalanceInquiry {
+		// Not recorded, not remembered.
+		e := expect{code: d.code}
+		if d.code == authz.CodeApproved {
+			e.balance, e.hasBalance = c.user.available(), true
+		}
+		return e
+	}
+	t := &mTxn{card: c, kind: kindName(kind), amount: x.amount, authorized: x.amount, code: d.code, reason: d.reason,
+		standIn: x.mti == "0120", mti: x.mti, stan: x.stan, rrn: x.rrn, de7: x.de7}
+	switch {
+	case d.code != authz.CodeApproved:
+		t.status = model.TxnDeclined
+		if d.freeze {
+			m.setStatus(c, model.CardFrozen)
+		}
+		if d.suspend {
+			m.setAgentStatus(c.agent, model.AgentSuspended)
+		}
+	case kind == authz.Refund:
+		t.status = model.TxnCompleted
+		if len(x.de90) >= 20 {
+			if o := m.origSTAN[x.de90[4:10]+"|"+x.de90[10:20]]; o != nil && o.card == c {
+				// Only what was charged can be refunded: the code's rule
+				// (see the top of this file).
+				if o.status != model.TxnCompleted {
+					return expect{code: authz.CodeInvalidTxn}
+				}
+				if x.amount > o.amount-o.refunded {
+					return expect{code: authz.CodeInvalidAmount}
+				}
+				o.refunded += x.amount
+				t.original = o
+				m.touch(o)
+			}
+		}
+		c.user.settled += x.amount
+	case kind == authz.Verification:
+		t.status = model.TxnCompleted
+	default:
+		m.approvePurchase(c, t, x)
+	}
+	m.addTxn(t)
+	rec := m.remember(x, f, d.code, d.reason, t)
+	return expect{code: d.code, reason: d.reason, newTxn: t, newRec: rec}
+}
+
+func (m *refModel) approvePurchase(c *mCard, t *mTxn, x *msg) {
+	amt := x.amount
+	c.authCount++
+	m.count(c, m.nowMs, amt)
+	if c.single {
+		c.used = true
+	} else if nameKey(c.hint) == "" && c.locked == "" {
+		c.locked = lockOf(x)
+	}
+	switch {
+	case c.lastAccessMs == 0:
+		t.attestation = model.Unattested
+	case m.nowMs-c.lastAccessMs <= c.attestMin*minuteMs:
+		t.attestation = model.Attested
+	default:
+		t.attestation = model.Stale
+	}
+	t.authAtMs = m.nowMs
+	m.resolveIntent(c, t, x)
+	if x.mti == "0200" {
+		t.status = model.TxnCompleted
+		c.user.settled -= amt
+		if c.single {
+			m.setStatus(c, model.CardClosed)
+		}
+	} else {
+		t.status, t.hold = model.TxnAuthorized, amt
+		c.user.pending += amt
+		t.holdExpiresMs = m.nowMs + m.holdExpiryMs
+	}
+	t.isOriginal = true
+	m.origSTAN[x.stan+"|"+x.de7] = t
+}
+
+// resolveIntent: the oldest unexpired pending intent of the card that
+// matches on amount and merchant becomes matched; failing that, the best
+// candidate (most criteria, then nearest amount, then oldest) becomes
+// mismatched.
+func (m *refModel) resolveIntent(c *mCard, t *mTxn, x *msg) {
+	var best *mIntent
+	var bestScore int
+	var bestDiff int64
+	var bestA, bestM bool
+	for _, it := range m.intents {
+		if it.card != c || it.status != model.IntentPending || it.expiresMs <= m.nowMs {
+			continue
+		}
+		aOK, diff := true, int64(0)
+		if it.expAmount != nil {
+			diff = x.amount - *it.expAmount
+			if diff < 0 {
+				diff = -diff
+			}
+			aOK = diff <= max(it.tolerance, 0)
+		}
+		mOK := strings.TrimSpace(it.merchant) == "" || matcher.MerchantMatches(it.merchant, x.merchant)
+		if aOK && mOK {
+			best, bestA, bestM = it, true, true
+			break
+		}
+		score := 0
+		if aOK {
+			score++
+		}
+		if mOK {
+			score++
+		}
+		if best == nil || score > bestScore || (score == bestScore && diff < bestDiff) {
+			best, bestScore, bestDiff, bestA, bestM = it, score, diff, aOK, mOK
+		}
+	}
+	if best == nil {
+		return
+	}
+	best.status = model.IntentMismatched
+	if bestA && bestM {
+		best.status = model.IntentMatched
+	}
+	best.txn, best.amountMatch, best.merchantMatch = t, bestA, bestM
+	t.intent = best
+	m.touchIntent(best)
+}
+
+// ---- clearings and reversals ----
+
+// original finds the approved purchase a clearing or reversal names: by
+// DE 90 (STAN + DE 7), then by DE 37 + DE 38; the API path names it by ID.
+func (m *refModel) original(x *msg) *mTxn {
+	if x.viaTxn != nil {
+		return x.viaTxn
+	}
+	if len(x.de90) >= 20 {
+		if o := m.origSTAN[x.de90[4:10]+"|"+x.de90[10:20]]; o != nil {
+			return o
+		}
+	}
+	if x.rrn != "" && x.authCode != "" {
+		return m.origRRN[x.rrn+"|"+x.authCode]
+	}
+	return nil
+}
+
+// followUpCard is the card a follow-up names (nil without DE 2), and false
+// when DE 2 is not a known PAN.
+func (m *refModel) followUpCard(x *msg) (*mCard, bool) {
+	if x.viaTxn != nil || x.pan == "" {
+		return nil, true
+	}
+	c := m.byPAN[x.pan]
+	return c, c != nil
+}
+
+// clear is an 0220 (docs: "Clearing (0220)").
+func (m *refModel) clear(x *msg) expect {
+	c, known := m.followUpCard(x)
+	if !known {
+		return expect{code: authz.CodeInvalidCard}
+	}
+	o := m.original(x)
+	if x.viaTxn == nil && x.pan == "" && o == nil {
+		return expect{code: authz.CodeNoOriginal}
+	}
+	pathCard := c
+	if x.viaTxn != nil {
+		pathCard = o.card
+	}
+	f := fingerprint{class: x.class(), card: pathCard, kind: authz.Purchase, amount: x.amount, currency: x.currency, merchant: x.merchantID, terminal: x.terminal}
+	if e, seen := m.replay(x, f); seen {
+		return e
+	}
+	if x.currency != "" && x.currency != "840" {
+		return expect{code: authz.CodeNotPermitted}
+	}
+	if o == nil || (c != nil && o.card != c) {
+		// Force post: a completed purchase of DE 4 without an original.
+		t := &mTxn{card: c, kind: model.KindPurchase, status: model.TxnCompleted, amount: x.amount, code: authz.CodeApproved, forcePost: true}
+		c.user.settled -= x.amount
+		m.addTxn(t)
+		rec := m.remember(x, f, authz.CodeApproved, "", t)
+		return expect{code: authz.CodeApproved, newTxn: t, newRec: rec}
+	}
+	switch o.status {
+	case model.TxnCompleted:
+		return expect{code: authz.CodeApproved, txn: o}
+	case model.TxnAuthorized:
+	default:
+		return expect{code: authz.CodeInvalidTxn}
+	}
+	if x.amount > o.amount+o.amount*m.overCapturePct/100 {
+		return expect{code: authz.CodeInvalidAmount}
+	}
+	oc := o.card
+	m.count(oc, o.authAtMs, x.amount-o.amount)
+	oc.user.pending -= o.hold
+	oc.user.settled -= x.amount
+	o.amount, o.hold, o.status = x.amount, 0, model.TxnCompleted
+	if oc.single && oc.status != model.CardClosed {
+		m.setStatus(oc, model.CardClosed)
+	}
+	m.touch(o)
+	m.remember(x, f, authz.CodeApproved, "", o)
+	return expect{code: authz.CodeApproved, txn: o}
+}
+
+// reverse is an 0400, 0401, 0420 or 0421 (docs: "Reversals").
+func (m *refModel) reverse(x *msg) expect {
+	c, known := m.followUpCard(x)
+	if !known {
+		return expect{code: authz.CodeInvalidCard}
+	}
+	o := m.original(x)
+	if x.viaTxn == nil && x.pan == "" && o == nil {
+		return expect{code: authz.CodeNoOriginal}
+	}
+	pathCard := c
+	if x.viaTxn != nil {
+		pathCard = o.card
+	}
+	f := fingerprint{class: x.class(), card: pathCard, kind: authz.Purchase, amount: x.amount, currency: x.currency, merchant: x.merchantID, terminal: x.terminal, repl: x.repl}
+	if e, seen := m.replay(x, f); seen {
+		return e
+	}
+	if x.currency != "" && x.currency != "840" {
+		return expect{code: authz.CodeNotPermitted}
+	}
+	if o == nil || (c != nil && o.card != c) {
+		return expect{code: authz.CodeNoOriginal}
+	}
+	if o.status == model.TxnReversed {
+		return expect{code: authz.CodeApproved, txn: o}
+	}
+	remaining := int64(0)
+	if x.hasRepl {
+		remaining = x.repl
+	}
+	if (x.hasRepl && remaining < o.refunded) || remaining > o.amount {
+		return expect{code: authz.CodeInvalidAmount}
+	}
+	if remaining == o.amount {
+		return expect{code: authz.CodeApproved, txn: o}
+	}
+	m.remember(x, f, authz.CodeApproved, "", o)
+	m.reverseTo(o, remaining, "reversal")
+	return expect{code: authz.CodeApproved, txn: o}
+}
+
+// reverseTo reverses o down to remaining (0: in full).
+func (m *refModel) reverseTo(o *mTxn, remaining int64, reason string) {
+	oc, u := o.card, o.card.user
+	released := o.amount - remaining
+	wasOpen := o.status == model.TxnAuthorized
+	if wasOpen {
+		u.pending -= o.hold - remaining
+		o.hold = remaining
+		m.count(oc, o.authAtMs, -released)
+	} else {
+		// Completed: money comes back, spend does not (see the top of
+		// this file).
+		u.settled += released
+		if remaining == 0 {
+			// What was refunded is already back with the user.
+			u.settled -= o.refunded
+			released -= o.refunded
+		}
+	}
+	o.amount = remaining
+	o.reversed += released
+	if remaining == 0 {
+		o.status, o.reversalReason = model.TxnReversed, reason
+		if oc.single && wasOpen {
+			oc.used = false
+		}
+	}
+	m.touch(o)
+}
+
+// deliver applies a network message.
+func (m *refModel) deliver(x *msg) expect {
+	switch x.typ {
+	case mClear:
+		return m.clear(x)
+	case mReverse:
+		return m.reverse(x)
+	}
+	return m.authorize(x)
+}
+
+// sweep is what the ledger's Sweep does after the clock moved: holds past
+// their expiry are reversed ("expired"), intents past their TTL expire.
+func (m *refModel) sweep() int {
+	n := 0
+	for _, t := range m.txns {
+		if t.status == model.TxnAuthorized && t.holdExpiresMs <= m.nowMs {
+			m.reverseTo(t, 0, "expired")
+			n++
+		}
+	}
+	for _, it := range m.intents {
+		if it.status == model.IntentPending && it.expiresMs <= m.nowMs {
+			it.status = model.IntentExpired
+			m.touchIntent(it)
+		}
+	}
+	return n
+}
+
+// ---- API operations ----
+
+// refund is Ledger.Refund (POST /v1/simulate/refund).
+func (m *refModel) refund(o *mTxn, amount int64) expect {
+	if o.kind != model.KindPurchase || o.status != model.TxnCompleted {
+		return expect{errCode: "transaction_not_refundable"}
+	}
+	if amount <= 0 || amount > o.amount-o.refunded {
+		return expect{errCode: "parameter_invalid"}
+	}
+	o.card.user.settled += amount
+	o.refunded += amount
+	m.touch(o)
+	t := &mTxn{card: o.card, kind: model.KindRefund, status: model.TxnCompleted, amount: amount, authorized: amount,
+		code: authz.CodeApproved, original: o}
+	m.addTxn(t)
+	return expect{code: authz.CodeApproved, newTxn: t}
+}
+
+func (m *refModel) setStatus(c *mCard, status string) {
+	c.status, c.recordUsed = status, c.used
+}
+
+func (m *refModel) deposit(u *mUser, cents int64) {
+	u.deposited += cents
+	u.settled += cents
+}
+
+func (m *refModel) setAgentStatus(a *mAgent, status string) {
+	a.status = status
+	for _, c := range m.cards {
+		if c.agent != a {
+			continue
+		}
+		switch {
+		case status == model.AgentSuspended && c.status == model.CardActive:
+			m.setStatus(c, model.CardFrozen)
+			c.frozenBySuspension = true
+		case status == model.AgentActive && c.status == model.CardFrozen && c.frozenBySuspension:
+			m.setStatus(c, model.CardActive)
+			c.frozenBySuspension = false
+		}
+	}
+}
+
+// reactivate is SetAgentStatus(active).
+func (m *refModel) reactivate(a *mAgent) expect {
+	switch a.status {
+	case model.AgentDeregistered:
+		return expect{errCode: "agent_deregistered"}
+	case model.AgentSuspended:
+		m.setAgentStatus(a, model.AgentActive)
+	}
+	return expect{}
+}
+
+// deregister is Deregister: the agent is retired and its cards closed.
+func (m *refModel) deregister(a *mAgent) expect {
+	if a.status == model.AgentDeregistered {
+		return expect{}
+	}
+	a.status = model.AgentDeregistered
+	for _, c := range m.cards {
+		if c.agent == a && c.status != model.CardClosed {
+			m.setStatus(c, model.CardClosed)
+		}
+	}
+	return expect{}
+}
+
+// transition is FreezeCard / UnfreezeCard.
+func (m *refModel) transition(c *mCard, to string) expect {
+	switch {
+	case c.status == model.CardClosed:
+		return expect{errCode: "card_already_closed"}
+	case c.status == to && to == model.CardFrozen:
+		return expect{errCode: "card_already_frozen"}
+	case c.status == to:
+		return expect{errCode: "card_not_frozen"}
+	case to == model.CardActive && c.agent.status != model.AgentActive:
+		return expect{errCode: "agent_not_active"}
+	}
+	m.setStatus(c, to)
+	c.frozenBySuspension = false
+	return expect{}
+}
+
+// issue is CreateCard: the card's expiry is the end of the month its
+// lifetime (ttlDays, at most 3 years) ends in.
+func (m *refModel) issue(c *mCard) expect {
+	if c.agent.status != model.AgentActive {
+		return expect{errCode: "agent_not_active"}
+	}
+	life := 3 * 365 * dayMs
+	if c.ttlDays != nil && *c.ttlDays*dayMs < life {
+		life = *c.ttlDays * dayMs
+	}
+	exp := time.UnixMilli(m.nowMs + life).UTC()
+	c.expYear, c.expMonth = fmt.Sprintf("%04d", exp.Year()), fmt.Sprintf("%02d", int(exp.Month()))
+	c.status, c.createdMs = model.CardActive, m.nowMs
+	c.name = fmt.Sprintf("C%d", len(m.cards)+1)
+	m.cards = append(m.cards, c)
+	return expect{}
+}
+
+// createIntent is CreateIntent: idempotent by the card's client intentId.
+func (m *refModel) createIntent(it *mIntent) expect {
+	for _, old := range m.intents {
+		if old.card == it.card && old.clientID == it.clientID {
+			return expect{intent: old}
+		}
+	}
+	if it.card.status == model.CardClosed {
+		return expect{errCode: "card_already_closed"}
+	}
+	it.status, it.createdMs = model.IntentPending, m.nowMs
+	it.expiresMs = m.nowMs + it.ttlMinutes()*minuteMs
+	it.name = fmt.Sprintf("I%d", len(m.intents)+1)
+	m.intents = append(m.intents, it)
+	m.touchIntent(it)
+	return expect{newIntent: it}
+}
+
+func (m *refModel) cancelIntent(it *mIntent) expect {
+	if it.status != model.IntentPending {
+		return expect{errCode: "intent_not_pending"}
+	}
+	it.status = model.IntentCanceled
+	m.touchIntent(it)
+	return expect{intent: it}
+}
+
+// readDetails is ReadDetails: active cards only, not for exposure never,
+// at most 10 reads an hour, and a multi-use card needs a pending intent;
+// the newest unexpired one is tied to the read and then waits 24 hours.
+func (m *refModel) readDetails(c *mCard) expect {
+	if c.status != model.CardActive {
+		return expect{errCode: "card_not_active"}
+	}
+	if c.exposure == model.ExposureNever {
+		return expect{errCode: "credentials_not_exposed"}
+	}
+	var recent []int64
+	for _, at := range c.accesses {
+		if at > m.nowMs-hourMs {
+			recent = append(recent, at)
+		}
+	}
+	if len(recent) >= ledger.MaxAccessesPerHour {
+		return expect{errCode: "credential_access_limit"}
+	}
+	var chosen *mIntent
+	for _, it := range m.intents {
+		if it.card == c && it.status == model.IntentPending && it.expiresMs > m.nowMs {
+			chosen = it
+		}
+	}
+	if chosen == nil && !c.single {
+		return expect{errCode: "intent_required"}
+	}
+	c.lastAccessMs = m.nowMs
+	c.accesses = append(recent, m.nowMs)
+	if chosen != nil {
+		chosen.expiresMs = m.nowMs + ledger.DetailsIntentWait.Milliseconds()
+		chosen.accessedMs = m.nowMs
+		m.touchIntent(chosen)
+	}
+	return expect{intent: chosen}
+}

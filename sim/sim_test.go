@@ -1,0 +1,737 @@
+package sim
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
+
+	"github.com/ledgersim/ledgersim/authz"
+	"github.com/ledgersim/ledgersim/clock"
+	"github.com/ledgersim/ledgersim/ledger"
+	"github.com/ledgersim/ledgersim/model"
+	"github.com/ledgersim/ledgersim/store"
+	"github.com/ledgersim/ledgersim/vault"
+	"github.com/ledgersim/ledgersim/verify"
+)
+
+var (
+	flagSeed     = flag.Uint64("seed", 0, "run only this seed (replays a failure)")
+	flagSeeds    = flag.Int("seeds", 30, "how many seeds to run: -first-seed, -first-seed+1, ...")
+	flagFirst    = flag.Uint64("first-seed", 1, "the first seed of a -seeds run")
+	flagSteps    = flag.Int("steps", 200, "operations per seed")
+	flagExercise = flag.String("exercise", "", "known bugs to exercise anyway (see knownBugs): comma-separated names, or all")
+	flagLog      = flag.Bool("simlog", false, "log every seed's operations, also when it passes")
+	flagMemFS    = flag.Bool("memfs", false, "keep the stores in memory (Pebble's vfs.NewMem) instead of t.TempDir(): faster long runs")
+)
+
+// Checks beyond every step's: the full comparison (every transaction and
+// intent, and the store's set of transactions) and the store invariants.
+const (
+	fullCompareEvery = 10
+	verifyEvery      = 50
+)
+
+func TestSimulation(t *testing.T) {
+	seeds := []uint64{*flagSeed}
+	if *flagSeed == 0 {
+		seeds = seeds[:0]
+		for i := 0; i < *flagSeeds; i++ {
+			seeds = append(seeds, *flagFirst+uint64(i))
+		}
+	}
+	start := time.Now()
+	for _, seed := range seeds {
+		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
+			t.Parallel()
+			runSeed(t, seed, *flagSteps)
+		})
+	}
+	t.Cleanup(func() {
+		if !t.Failed() {
+			t.Logf("%d seeds of %d steps (%d steps) in %v", len(seeds), *flagSteps, len(seeds)**flagSteps,
+				time.Since(start).Round(time.Millisecond))
+		}
+		if testing.Verbose() {
+			t.Log("what the steps did (operation: outcome, count):\n" + tally.String())
+		}
+	})
+}
+
+// tally counts outcomes over every seed of a run, to show with -v what the
+// generator exercised.
+var tally counter
+
+type counter struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (c *counter) add(key string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n == nil {
+		c.n = map[string]int{}
+	}
+	c.n[key]++
+}
+
+func (c *counter) String() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	keys := make([]string, 0, len(c.n))
+	for k := range c.n {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		fmt.Fprintf(&b, "  %-60s %d\n", k, c.n[k])
+	}
+	return b.String()
+}
+
+// opName names an operation kind for the tally.
+func opName(o *op) string {
+	return [...]string{opMsg: "message", opAdvance: "advance the clock", opDeposit: "deposit", opRefund: "api refund",
+		opIntent: "create intent", opCancel: "cancel intent", opDetails: "read details", opReactivate: "reactivate agent",
+		opFreeze: "freeze card", opUnfreeze: "unfreeze card", opIssue: "issue card", opDeregister: "deregister agent",
+		opRestart: "restart"}[o.kind]
+}
+
+// tallyKey names a step's operation and outcome for the tally.
+func tallyKey(o *op, outcome string) string {
+	if o.kind != opMsg {
+		return opName(o) + ": " + outcome
+	}
+	x := o.x
+	what := x.mti
+	switch {
+	case x.typ == mAuth:
+		what += map[string]string{"00": " purchase", "20": " refund", "31": " inquiry"}[x.proc]
+		if x.proc == "00" && x.amount == 0 {
+			what = x.mti + " verification"
+		}
+	case x.viaTxn != nil:
+		what += " by ID"
+	}
+	if note, _, _ := strings.Cut(o.note, ","); note != "" {
+		what += " [" + note + "]"
+	}
+	return what + ": " + outcome
+}
+
+// config is what a seed chooses of the ledger's configuration and of its
+// world.
+type config struct {
+	start          time.Time
+	overCapturePct int64
+	holdExpiry     time.Duration
+	repeatWindow   time.Duration
+	restarts       int
+}
+
+func seedConfig(rng *rand.Rand) config {
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	c := config{
+		// Anywhere in the year, at any second, so that runs cross days,
+		// weeks, months and a year's end.
+		start:          base.Add(time.Duration(rng.Int64N(365*24*3600)) * time.Second),
+		overCapturePct: []int64{0, 10, 20, 25}[rng.IntN(4)],
+		holdExpiry:     []time.Duration{2 * time.Hour, 26 * time.Hour, 168 * time.Hour}[rng.IntN(3)],
+		repeatWindow:   []time.Duration{5 * time.Minute, 15 * time.Minute, 30 * time.Minute}[rng.IntN(3)],
+	}
+	if rng.IntN(3) == 0 {
+		c.restarts = 1 + rng.IntN(3)
+	}
+	return c
+}
+
+type harness struct {
+	t     *testing.T
+	seed  uint64
+	steps int
+	ctx   context.Context
+	cfg   config
+	dir   string
+	fs    vfs.FS // nil: the real filesystem
+	clk   *clock.Virtual
+	vault *vault.Vault
+	db    *store.DB
+	l     *ledger.Ledger
+	m     *refModel
+	g     *gen
+	step  int
+	log   []string
+	// current names the operation kind of the step, for the tally.
+	current string
+	// byID maps the core's transaction IDs to the model's.
+	byID map[string]*mTxn
+}
+
+func runSeed(t *testing.T, seed uint64, steps int) {
+	rng := rand.New(rand.NewPCG(seed, 0x1ed6e75))
+	cfg := seedConfig(rng)
+	v, err := vault.Open(vault.Config{MasterKeyHex: strings.Repeat("ab", 32)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{t: t, seed: seed, steps: steps, ctx: context.Background(), cfg: cfg, dir: t.TempDir(),
+		clk: clock.NewVirtual(cfg.start), vault: v, byID: map[string]*mTxn{}}
+	if *flagMemFS {
+		h.fs, h.dir = vfs.NewMem(), "/sim"
+	}
+	h.m = newModel(cfg.start, cfg.overCapturePct, cfg.holdExpiry, cfg.repeatWindow)
+	h.g = newGen(rng, h.m, cfg.restarts, exercised)
+	h.logf("config: start %s, over-capture %d%%, hold expiry %v, repeat window %v, restarts up to %d",
+		cfg.start.Format(time.RFC3339), cfg.overCapturePct, cfg.holdExpiry, cfg.repeatWindow, cfg.restarts)
+	h.open()
+	defer func() { _ = h.db.Close() }()
+	h.setup()
+	h.compareAll()
+	for h.step = 1; h.step <= steps; h.step++ {
+		o := h.g.next(h.step)
+		h.logf("step %d: %s", h.step, o)
+		h.exec(o)
+		h.compareStep()
+		if h.step%fullCompareEvery == 0 {
+			h.compareAll()
+		}
+		if h.step%verifyEvery == 0 {
+			h.verify()
+		}
+	}
+	h.step = steps
+	h.compareAll()
+	h.verify()
+	if *flagLog {
+		t.Log("\n" + strings.Join(h.log, "\n"))
+	}
+}
+
+func (h *harness) logf(format string, args ...any) {
+	h.log = append(h.log, fmt.Sprintf(format, args...))
+}
+
+// fail stops the seed with what differs, how to replay it, and the log.
+func (h *harness) fail(format string, args ...any) {
+	h.t.Helper()
+	replay := fmt.Sprintf("go test ./sim/ -run TestSimulation -seed=%d -steps=%d", h.seed, h.steps)
+	if *flagExercise != "" {
+		replay += " -exercise=" + *flagExercise
+	}
+	if *flagMemFS {
+		replay += " -memfs"
+	}
+	h.t.Fatalf("seed %d, step %d: %s\nreplay: %s\noperations:\n%s", h.seed, h.step, fmt.Sprintf(format, args...),
+		replay, strings.Join(h.log, "\n"))
+}
+
+func (h *harness) must(err error, what string) {
+	h.t.Helper()
+	if err != nil {
+		h.fail("%s: %v", what, err)
+	}
+}
+
+func (h *harness) open() {
+	db, err := store.Open(store.Options{Dir: h.dir, FS: h.fs})
+	h.must(err, "open store")
+	l, err := ledger.Open(ledger.Config{Store: db, Vault: h.vault, Clock: h.clk, OverCapturePct: h.cfg.overCapturePct,
+		HoldExpiry: h.cfg.holdExpiry, RepeatWindow: h.cfg.repeatWindow})
+	if err != nil {
+		_ = db.Close()
+		h.fail("open ledger: %v", err)
+	}
+	h.db, h.l = db, l
+}
+
+// setup makes the world: two or three approved users with deposits, one or
+// two agents each with or without a spending limit, two or three cards
+// each.
+func (h *harness) setup() {
+	g := h.g
+	nUsers := 2 + g.rng.IntN(2)
+	for i := 0; i < nUsers; i++ {
+		u := &mUser{name: fmt.Sprintf("U%d", i+1)}
+		cu, err := h.l.CreateUser(h.ctx, ledger.CreateUserInput{FirstName: u.name, LastName: "Sim", Email: fmt.Sprintf("%s@sim.example", strings.ToLower(u.name))})
+		h.must(err, "create user")
+		_, err = h.l.DecideKYC(h.ctx, cu.ID, true)
+		h.must(err, "approve user")
+		u.id = cu.ID
+		h.m.users = append(h.m.users, u)
+		h.exec(&op{kind: opDeposit, user: u, amount: 5000 + g.rng.Int64N(150000)})
+		h.logf("setup: %s, deposit %d", u.name, u.settled)
+		for j := 0; j < 1+g.rng.IntN(2); j++ {
+			a := &mAgent{name: fmt.Sprintf("A%d", len(h.m.agents)+1), user: u, status: model.AgentActive, onLimit: model.OnLimitNone}
+			in := ledger.AgentInput{UserID: u.id, Name: a.name}
+			if g.pct(60) {
+				lim := 5000 + g.rng.Int64N(80000)
+				a.limit, in.SpendingLimit = &lim, &lim
+				in.SpendingLimitFrequency = pick(g, append([]string{""}, model.Frequencies...))
+				in.OnLimitExceeded = pick(g, append([]string{""}, model.OnLimitActions...))
+				a.freq = in.SpendingLimitFrequency
+				if a.freq == "" {
+					a.freq = model.FreqPerMonth
+				}
+				if in.OnLimitExceeded != "" {
+					a.onLimit = in.OnLimitExceeded
+				}
+			}
+			reg, err := h.l.RegisterAgent(h.ctx, in)
+			h.must(err, "register agent")
+			a.id = reg.Agent.ID
+			h.m.agents = append(h.m.agents, a)
+			h.logf("setup: %s of %s, limit %s %s onLimitExceeded %s", a.name, u.name, ptrStr(a.limit), a.freq, a.onLimit)
+			for k := 0; k < 2+g.rng.IntN(2); k++ {
+				o := &op{kind: opIssue, agent: a, card: g.cardSpec(a)}
+				h.logf("setup: %s", o)
+				h.exec(o)
+			}
+		}
+	}
+}
+
+// ---- executing a step ----
+
+func errCode(err error) string {
+	var le *ledger.Error
+	if errors.As(err, &le) {
+		return le.Code
+	}
+	if err != nil {
+		return "unexpected error: " + err.Error()
+	}
+	return ""
+}
+
+func (h *harness) exec(o *op) {
+	h.m.dirtyTxns, h.m.dirtyIntents = h.m.dirtyTxns[:0], h.m.dirtyIntents[:0]
+	h.current = opName(o)
+	switch o.kind {
+	case opAdvance, opDeposit, opRestart:
+		tally.add(h.current)
+	}
+	switch o.kind {
+	case opMsg:
+		exp := h.m.deliver(o.x)
+		out, err := h.deliver(o.x)
+		h.must(err, "the core failed")
+		h.checkReply(exp, out)
+		h.g.sent = append(h.g.sent, o.x)
+		outcome := out.Code
+		if out.Replayed {
+			outcome += " (repeat)"
+		}
+		tally.add(tallyKey(o, outcome))
+		if t := exp.newTxn; t != nil && t.intent != nil {
+			tally.add("intent " + t.intent.status + " by " + t.mti)
+		}
+		if t := exp.newTxn; t != nil && t.attestation != "" {
+			tally.add("purchase " + t.attestation)
+		}
+		return
+	case opAdvance:
+		h.m.nowMs = h.clk.Advance(o.d).UnixMilli()
+		want := h.m.sweep()
+		got, err := h.l.Sweep(h.ctx)
+		h.must(err, "sweep")
+		h.logf("  -> now %s, %d holds expired (model: %d)", h.m.now().Format("2006-01-02 15:04:05 Mon"), got, want)
+		if got != want {
+			h.fail("Sweep expired %d holds, the model %d", got, want)
+		}
+	case opDeposit:
+		h.m.deposit(o.user, o.amount)
+		_, _, err := h.l.SimulateDeposit(h.ctx, ledger.DepositInput{UserID: o.user.id, Asset: "USDC", Chain: "base",
+			Amount: fmt.Sprint(o.amount / 100), AmountCents: o.amount})
+		h.must(err, "deposit")
+	case opRefund:
+		exp := h.m.refund(o.txn, o.amount)
+		out, err := h.l.Refund(h.ctx, o.txn.id, o.amount)
+		h.checkAPI(exp, err)
+		if err == nil {
+			h.checkReply(exp, out)
+		}
+	case opIntent:
+		it := o.intent
+		exp := h.m.createIntent(it)
+		res, err := h.l.CreateIntent(h.ctx, it.card.id, ledger.IntentInput{IntentID: it.clientID, Summary: "simulated purchase",
+			ExpectedAmount: it.expAmount, ExpectedMerchant: it.merchant, Tolerance: it.tolerance, TTLMinutes: it.ttl})
+		h.checkAPI(exp, err)
+		switch {
+		case err != nil:
+		case exp.newIntent != nil:
+			if !res.Created {
+				h.fail("CreateIntent returned an existing intent %s, the model creates %s", res.Intent.ID, it.name)
+			}
+			it.id = res.Intent.ID
+			h.logf("  -> created %s = %s", it.name, it.id)
+		default:
+			if res.Created || res.Intent.ID != exp.intent.id {
+				h.fail("CreateIntent: created %v %s, the model returns the existing %s (%s)", res.Created, res.Intent.ID, exp.intent.name, exp.intent.id)
+			}
+			h.logf("  -> existing %s", exp.intent.name)
+		}
+	case opCancel:
+		exp := h.m.cancelIntent(o.intent)
+		_, err := h.l.CancelIntent(h.ctx, o.intent.id)
+		h.checkAPI(exp, err)
+	case opDetails:
+		exp := h.m.readDetails(o.card)
+		creds, err := h.l.ReadDetails(h.ctx, o.card.id, ledger.Attestation{Summary: "simulated checkout", Actor: "api_key"})
+		h.checkAPI(exp, err)
+		if err == nil {
+			want := ""
+			if exp.intent != nil {
+				want = exp.intent.id
+			}
+			if creds.AccessEvent.IntentID != want {
+				h.fail("ReadDetails tied the access to intent %q, the model to %q", creds.AccessEvent.IntentID, want)
+			}
+		}
+	case opReactivate:
+		exp := h.m.reactivate(o.agent)
+		_, err := h.l.SetAgentStatus(h.ctx, o.agent.id, model.AgentActive)
+		h.checkAPI(exp, err)
+	case opFreeze:
+		exp := h.m.transition(o.card, model.CardFrozen)
+		_, err := h.l.FreezeCard(h.ctx, o.card.id)
+		h.checkAPI(exp, err)
+	case opUnfreeze:
+		exp := h.m.transition(o.card, model.CardActive)
+		_, err := h.l.UnfreezeCard(h.ctx, o.card.id)
+		h.checkAPI(exp, err)
+	case opIssue:
+		h.issue(o.card)
+	case opDeregister:
+		exp := h.m.deregister(o.agent)
+		_, err := h.l.Deregister(h.ctx, o.agent.id)
+		h.checkAPI(exp, err)
+	case opRestart:
+		h.must(h.db.Close(), "close store")
+		h.open()
+		h.compareAll()
+		h.verify()
+	}
+}
+
+func (h *harness) checkAPI(exp expect, err error) {
+	h.t.Helper()
+	got := errCode(err)
+	if got == "" {
+		tally.add(h.current + ": ok")
+	} else {
+		tally.add(h.current + ": " + got)
+	}
+	if got != "" || exp.errCode != "" {
+		h.logf("  -> error %q (model: %q)", got, exp.errCode)
+	}
+	if got != exp.errCode {
+		h.fail("error %q, the model expects %q", got, exp.errCode)
+	}
+}
+
+func (h *harness) issue(c *mCard) {
+	exp := h.m.issue(c)
+	in := ledger.CardInput{Purpose: "simulated spending", Type: model.CardMulti, CredentialExposure: c.exposure,
+		AcknowledgeRawPanRisk: c.exposure == model.ExposureRawPAN, MaxAmount: c.maxAmount, MerchantHint: c.hint,
+		Limits: model.Limits{PerAuth: c.perAuth, PerDay: c.perDay, PerMonth: c.perMonth}, LimitsGiven: true,
+		MaxAuthCount: c.maxAuthCount, TTLDays: c.ttlDays, AttestationWindowMinutes: c.attestMin, OnDrift: c.onDrift}
+	if c.single {
+		in.Type = model.CardSingle
+	}
+	cc, err := h.l.CreateCard(h.ctx, c.agent.id, in)
+	h.checkAPI(exp, err)
+	if err != nil {
+		return
+	}
+	pan, err := h.vault.Open(cc.ID, cc.PANEnc)
+	h.must(err, "open PAN")
+	c.id, c.pan, c.cvv = cc.ID, pan, h.vault.CVV(pan, cc.Expiry())
+	h.m.byPAN[pan] = c
+	if cc.ExpYear != c.expYear || cc.ExpMonth != c.expMonth {
+		h.fail("card %s expires %s/%s, the model says %s/%s", c.name, cc.ExpMonth, cc.ExpYear, c.expMonth, c.expYear)
+	}
+	h.logf("  -> %s = %s, expiry %s", c.name, c.id, c.expiryYYMM())
+}
+
+// deliver hands a message to the core the way the ISO host does.
+func (h *harness) deliver(x *msg) (ledger.Outcome, error) {
+	if x.typ == mAuth {
+		return h.l.Authorize(h.ctx, &ledger.AuthRequest{Source: "iso", MTI: x.mti, Class: x.class(), PAN: x.pan,
+			Kind: procKind(x.proc, x.amount), AmountCents: x.amount, Currency: x.currency, Expiry: x.expiry, CVV2: x.cvv,
+			HasCVV2: x.hasCVV, MerchantID: x.merchantID, Merchant: x.merchant, City: "SPRINGFIELD", Country: "US", MCC: "5411",
+			STAN: x.stan, RRN: x.rrn, TxnTime: x.de7, TerminalID: x.terminal, AcquirerID: "123456", OriginalData: x.de90,
+			Advice: x.mti == "0120", Complete: x.mti == "0200"})
+	}
+	f := &ledger.FollowUp{Source: "iso", MTI: x.mti, Class: x.class(), PAN: x.pan, OriginalData: x.de90, RRN: x.rrn,
+		AuthCode: x.authCode, STAN: x.stan, TxnTime: x.de7, TerminalID: x.terminal, AcquirerID: "123456",
+		AmountCents: x.amount, Currency: x.currency, ReplacementCents: x.repl, HasReplacement: x.hasRepl,
+		MerchantID: x.merchantID, Merchant: x.merchant, City: "SPRINGFIELD", Country: "US", MCC: "5411"}
+	if x.viaTxn != nil {
+		f = &ledger.FollowUp{Source: "api", TxnID: x.viaTxn.id, Currency: "840", AmountCents: x.amount,
+			ReplacementCents: x.repl, HasReplacement: x.hasRepl}
+	}
+	if x.typ == mClear {
+		return h.l.Clear(h.ctx, f)
+	}
+	return h.l.Reverse(h.ctx, f)
+}
+
+// checkReply compares a reply with the model's: the response code, and
+// which transaction and approval code it names.
+func (h *harness) checkReply(exp expect, out ledger.Outcome) {
+	h.t.Helper()
+	summary := "  -> " + out.Code
+	if out.Reason != "" {
+		summary += " " + out.Reason
+	}
+	if out.AuthCode != "" {
+		summary += " " + out.AuthCode
+	}
+	if t := h.byID[out.TxnID]; t != nil {
+		summary += " " + t.name
+	}
+	if out.Replayed {
+		summary += " (replayed)"
+	}
+	if out.HasBalance {
+		summary += fmt.Sprintf(" balance %d", out.AvailableCents)
+	}
+	if exp.newTxn != nil {
+		summary += " new " + exp.newTxn.name
+	}
+	h.logf("%s (model: %s)", summary, exp.code)
+	if out.Code != exp.code {
+		h.fail("response %s (%s), the model expects %s", out.Code, out.Reason, exp.code)
+	}
+	switch {
+	case exp.rec != nil:
+		if !out.Replayed {
+			h.fail("a repeat was decided again instead of answered with the first reply")
+		}
+		if exp.rec.txn != nil && out.TxnID != exp.rec.txn.id {
+			h.fail("the repeat names transaction %s, the first reply named %s (%s)", out.TxnID, exp.rec.txn.id, exp.rec.txn.name)
+		}
+		if out.AuthCode != exp.rec.authCode {
+			h.fail("the repeat's approval code is %q, the first reply's %q", out.AuthCode, exp.rec.authCode)
+		}
+	case exp.newTxn != nil:
+		if out.Replayed {
+			h.fail("a new message was answered as a repeat")
+		}
+		if out.TxnID == "" || h.byID[out.TxnID] != nil {
+			h.fail("expected a new transaction (%s), the reply names %q", exp.newTxn.name, out.TxnID)
+		}
+		if (out.Code == authz.CodeApproved) != (out.AuthCode != "") {
+			h.fail("response %s with approval code %q", out.Code, out.AuthCode)
+		}
+		if out.Code != authz.CodeApproved && out.Reason != exp.reason {
+			h.fail("declined %s with reason %q, the model says %q", out.Code, out.Reason, exp.reason)
+		}
+		h.m.bind(&exp, out.TxnID, out.AuthCode)
+		h.byID[out.TxnID] = exp.newTxn
+	case exp.txn != nil:
+		if out.Replayed {
+			h.fail("answered as a repeat")
+		}
+		if out.TxnID != exp.txn.id || out.AuthCode != exp.txn.authCode {
+			h.fail("the reply names %s with approval code %q, the model %s (%s) with %q", out.TxnID, out.AuthCode, exp.txn.name, exp.txn.id, exp.txn.authCode)
+		}
+	default:
+		if out.Replayed {
+			h.fail("answered as a repeat")
+		}
+		if out.TxnID != "" && h.byID[out.TxnID] == nil {
+			h.fail("the core recorded transaction %s, the model records nothing", out.TxnID)
+		}
+		if exp.hasBalance && (!out.HasBalance || out.AvailableCents != exp.balance) {
+			h.fail("balance inquiry: available %d (present %v), the model %d", out.AvailableCents, out.HasBalance, exp.balance)
+		}
+	}
+}
+
+// ---- comparing ----
+
+type diffs []string
+
+func (d *diffs) eq(what string, got, want any) {
+	if got != want {
+		*d = append(*d, fmt.Sprintf("%s: core %v, model %v", what, got, want))
+	}
+}
+
+func (h *harness) report(d diffs) {
+	h.t.Helper()
+	if len(d) > 0 {
+		h.fail("core and model differ:\n  %s", strings.Join(d, "\n  "))
+	}
+}
+
+// compareStep compares what every step may change: every user's balance,
+// every card's and agent's state and window spend, and the transactions
+// and intents the step touched.
+func (h *harness) compareStep() {
+	var d diffs
+	h.compareUsers(&d)
+	h.compareCards(&d)
+	h.compareAgents(&d)
+	for _, t := range h.m.dirtyTxns {
+		h.compareTxn(&d, t)
+	}
+	for _, it := range h.m.dirtyIntents {
+		h.compareIntent(&d, it)
+	}
+	h.report(d)
+}
+
+// compareAll also compares every transaction and intent, and checks that
+// the store holds exactly the model's transactions.
+func (h *harness) compareAll() {
+	var d diffs
+	h.compareUsers(&d)
+	h.compareCards(&d)
+	h.compareAgents(&d)
+	for _, t := range h.m.txns {
+		h.compareTxn(&d, t)
+	}
+	for _, it := range h.m.intents {
+		h.compareIntent(&d, it)
+	}
+	n := 0
+	err := h.db.Scan(store.TxnsPrefix, "", false, func(k, _ []byte) bool {
+		n++
+		if id := string(k[len(store.TxnsPrefix):]); h.byID[id] == nil {
+			d = append(d, "the store holds transaction "+id+", unknown to the model")
+		}
+		return true
+	})
+	h.must(err, "scan transactions")
+	d.eq("number of transactions", n, len(h.m.txns))
+	h.report(d)
+}
+
+func (h *harness) compareUsers(d *diffs) {
+	for _, u := range h.m.users {
+		cu, err := h.l.GetUser(u.id)
+		h.must(err, "get user")
+		d.eq(u.name+" depositedCents", cu.DepositedCents, u.deposited)
+		d.eq(u.name+" settledCents", cu.SettledCents, u.settled)
+		d.eq(u.name+" pendingCents", cu.PendingCents, u.pending)
+	}
+}
+
+func (h *harness) compareCards(d *diffs) {
+	now := h.clk.Now()
+	for _, c := range h.m.cards {
+		cc, err := h.l.GetCard(c.id)
+		h.must(err, "get card")
+		n := c.name
+		d.eq(n+" status", cc.Status, c.status)
+		d.eq(n+" frozenBySuspension", cc.FrozenBySuspension, c.frozenBySuspension)
+		d.eq(n+" authCount", cc.Usage.AuthCount, c.authCount)
+		d.eq(n+" used", cc.Usage.Used, c.used)
+		d.eq(n+" locked to a merchant", cc.Usage.LockedMerchant != "", c.locked != "")
+		d.eq(n+" day spend", authz.DaySpend(&cc, now), h.m.cardDaySpend(c))
+		d.eq(n+" month spend", authz.MonthSpend(&cc, now), h.m.cardMonthSpend(c))
+		d.eq(n+" lastAccessAt", cc.Usage.LastAccessAt, c.lastAccessMs)
+	}
+}
+
+func (h *harness) compareAgents(d *diffs) {
+	now := h.clk.Now()
+	for _, a := range h.m.agents {
+		ca, err := h.l.GetAgent(a.id)
+		h.must(err, "get agent")
+		d.eq(a.name+" status", ca.Status, a.status)
+		d.eq(a.name+" current spend", authz.AgentSpend(&ca, now), h.m.agentSpend(a))
+	}
+}
+
+func (h *harness) compareTxn(d *diffs, t *mTxn) {
+	if t.id == "" {
+		*d = append(*d, t.name+": never named by the core")
+		return
+	}
+	ct, err := h.l.GetTxn(t.id)
+	if err != nil {
+		*d = append(*d, fmt.Sprintf("%s (%s): %v", t.name, t.id, err))
+		return
+	}
+	n := t.name
+	d.eq(n+" card", ct.CardID, t.card.id)
+	d.eq(n+" kind", ct.Kind, t.kind)
+	d.eq(n+" status", ct.Status, t.status)
+	d.eq(n+" amountCents", ct.AmountCents, t.amount)
+	d.eq(n+" authorizedAmountCents", ct.AuthorizedAmountCents, t.authorized)
+	d.eq(n+" holdCents", ct.HoldCents, t.hold)
+	d.eq(n+" reversedCents", ct.ReversedCents, t.reversed)
+	d.eq(n+" refundedCents", ct.RefundedCents, t.refunded)
+	d.eq(n+" responseCode", ct.ResponseCode, t.code)
+	d.eq(n+" authorizationCode", ct.AuthorizationCode, t.authCode)
+	d.eq(n+" declinedReason", ct.DeclinedReason, t.reason)
+	d.eq(n+" reversalReason", ct.ReversalReason, t.reversalReason)
+	d.eq(n+" forcePost", ct.ForcePost, t.forcePost)
+	d.eq(n+" standIn", ct.StandIn, t.standIn)
+	var orig, intent string
+	if t.original != nil {
+		orig = t.original.id
+	}
+	if t.intent != nil {
+		intent = t.intent.id
+	}
+	d.eq(n+" originalId", ct.OriginalID, orig)
+	d.eq(n+" intentId", ct.IntentID, intent)
+	d.eq(n+" attestationStatus", ct.AttestationStatus, t.attestation)
+	if t.status == model.TxnAuthorized {
+		d.eq(n+" holdExpiresAt", ct.HoldExpiresAt, t.holdExpiresMs)
+	}
+}
+
+func (h *harness) compareIntent(d *diffs, it *mIntent) {
+	ci, err := h.l.GetIntent(it.id)
+	if err != nil {
+		*d = append(*d, fmt.Sprintf("%s (%s): %v", it.name, it.id, err))
+		return
+	}
+	n := it.name
+	d.eq(n+" status", ci.Status, it.status)
+	d.eq(n+" expiresAt", ci.ExpiresAt, it.expiresMs)
+	var txn string
+	if it.txn != nil {
+		txn = it.txn.id
+	}
+	d.eq(n+" transactionId", ci.TransactionID, txn)
+	if it.txn != nil {
+		if ci.MatchResult == nil {
+			*d = append(*d, n+": no matchResult")
+		} else {
+			d.eq(n+" amountMatch", ci.MatchResult.AmountMatch, it.amountMatch)
+			d.eq(n+" merchantMatch", ci.MatchResult.MerchantMatch, it.merchantMatch)
+		}
+	}
+}
+
+// verify runs the store's invariant checks.
+func (h *harness) verify() {
+	h.t.Helper()
+	rep, err := verify.Run(h.db, h.vault, h.clk.Now())
+	h.must(err, "verify")
+	if !rep.OK() {
+		var b strings.Builder
+		for _, c := range rep.Checks {
+			for _, e := range c.Examples {
+				fmt.Fprintf(&b, "\n  %s: %s", c.Name, e)
+			}
+		}
+		h.fail("verify found %d breaches:%s", rep.Breaches(), b.String())
+	}
+}
