@@ -25,9 +25,9 @@ bench:
 compare:
 	GO=$(GO) ./scripts/compare.sh $(COMPARE_ARGS)
 
-## crash: the crash loop, 20 SIGKILLs under load (docs/reliability.md)
+## crash: the crash loop, 20 SIGKILLs under load (CRASH_ROUNDS, CRASH_SEED, CRASH_RATE, CRASH_ROUND; docs/reliability.md)
 crash:
-	CRASH_ROUNDS=20 $(GO) test -count=1 -run '^TestCrashLoop$$' -v ./cmd/ledgersim/
+	CRASH_ROUNDS=$${CRASH_ROUNDS:-20} $(GO) test -count=1 -timeout=60m -run '^TestCrashLoop$$' -v ./cmd/ledgersim
 
 ## reliability: the long forms (20 crashes, 10,000 simulation seeds, 10 minutes of fuzzing per target); rewrites the figures in docs/reliability.md
 reliability:

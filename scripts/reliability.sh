@@ -210,7 +210,10 @@ ELAPSED=$(((END - START) / 60))
 
 # ---------------------------------------------------------------- figures
 VERDICT="every proof passed"
-[ ${#FAILED[@]} -gt 0 ] && VERDICT="FAILED: ${FAILED[*]}"
+if [ ${#FAILED[@]} -gt 0 ]; then
+	joined=$(printf '%s, ' "${FAILED[@]}")
+	VERDICT="FAILED: ${joined%, }"
+fi
 SIM_FIG="$SIM_RUN of $SIM_SEEDS ($SIM_STATUS)"
 
 FIG="$LOGS/figures.md"
@@ -223,7 +226,7 @@ FIG="$LOGS/figures.md"
 	echo "|---|---|"
 	echo "| crashes survived (SIGKILL, restart on the same directory) | $C_SURVIVED of $C_ROUNDS ($CRASH_STATUS) |"
 	echo "| simulation seeds run | $SIM_FIG |"
-	echo "| fuzz executions | $FUZZ_TOTAL over ${#TARGETS[@]} targets, $FUZZTIME each |"
+	echo "| fuzz executions (as the Go fuzzer counts them) | $FUZZ_TOTAL over ${#TARGETS[@]} targets, $FUZZTIME each |"
 	echo "| **acknowledged approvals lost** (must be 0) | **$C_LOST** of $C_RECEIVED received ($C_FOUND found with the same approval code, $C_MISMATCH with another) |"
 	echo "| **invariant breaches** (must be 0) | **$C_BREACHES** in $C_VERIFY runs of \`ledgersim verify\` (every crash image and the final store) |"
 	echo "| server answers checked against the store | $C_ACKS of $C_FORWARDED requests, $C_ACKS_BROKEN broken |"
@@ -257,7 +260,7 @@ if [ "$UPDATE_DOC" = 1 ]; then
 fi
 
 if [ ${#FAILED[@]} -gt 0 ]; then
-	echo "reliability: FAILED: ${FAILED[*]}" >&2
+	echo "reliability: $VERDICT" >&2
 	exit 1
 fi
 echo "reliability: every proof passed" >&2
