@@ -373,6 +373,13 @@ trail:
 			words[s].end -= int32(d)
 		}
 	}
+	// Stripping may have uncovered an alias ("AMZN1234" is "AMZN"), so look
+	// again: a key must not depend on the noise around it.
+	if s < e {
+		if brand, ok := lookupAlias(dst, words[s:e]); ok {
+			return append(dst[:base], brand...)
+		}
+	}
 
 	w := base
 	for k := s; k < e; k++ {

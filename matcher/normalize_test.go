@@ -245,3 +245,17 @@ func FuzzNormalize(f *testing.F) {
 		}
 	})
 }
+
+// TestNormalizeIsIdempotentAfterStripping is the input FuzzNormalize found:
+// a store number glued to an alias hid the alias.
+func TestNormalizeIsIdempotentAfterStripping(t *testing.T) {
+	for _, in := range []string{"AMZN", "AMZN0000", "AMZN1234"} {
+		k := Normalize(in)
+		if k != "AMAZON" || Normalize(k) != k {
+			t.Fatalf("Normalize(%q) = %q, Normalize of that = %q; want AMAZON both", in, k, Normalize(k))
+		}
+	}
+	if !MerchantMatches("Amazon", "AMZN1234") {
+		t.Fatal("AMZN1234 must match Amazon")
+	}
+}
