@@ -245,11 +245,17 @@ func (a *API) cardDetails(rc *reqCtx) error {
 	// Card details are the one response that carries a PAN; it must not be
 	// cached by anything between the server and the caller.
 	rc.fc.Response.Header.Set("Cache-Control", "no-store")
-	rc.writeJSON(200, credentialsView{Object: "card_credentials", AccessEventID: creds.AccessEvent.ID,
-		ExposureMode: creds.AccessEvent.ExposureMode, IntentID: creds.AccessEvent.IntentID, PAN: creds.PAN, CVV: creds.CVV,
-		ExpirationMonth: creds.ExpMonth, ExpirationYear: creds.ExpYear, Last4: creds.Last4,
-		DetailsToken: creds.DetailsToken, TokenExpiresAt: creds.TokenExpiresAt})
+	rc.writeJSON(200, viewCredentials(&creds))
 	return nil
+}
+
+// viewCredentials is the response of a card-details read and of the
+// extension's redemption alike.
+func viewCredentials(c *ledger.Credentials) credentialsView {
+	return credentialsView{Object: "card_credentials", AccessEventID: c.AccessEvent.ID,
+		ExposureMode: c.AccessEvent.ExposureMode, IntentID: c.AccessEvent.IntentID, PAN: c.PAN, CVV: c.CVV,
+		ExpirationMonth: c.ExpMonth, ExpirationYear: c.ExpYear, Last4: c.Last4,
+		DetailsToken: c.DetailsToken, TokenExpiresAt: c.TokenExpiresAt}
 }
 
 func (a *API) listAccessEvents(rc *reqCtx) error {

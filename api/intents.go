@@ -183,8 +183,6 @@ func (a *API) redeemDetailsToken(rc *reqCtx) error {
 		return lerr
 	}
 	rc.fc.Response.Header.Set("Cache-Control", "no-store")
-	rc.writeJSON(200, credentialsView{Object: "card_credentials", AccessEventID: creds.AccessEvent.ID,
-		ExposureMode: model.ExposureExtension, PAN: creds.PAN, CVV: creds.CVV, ExpirationMonth: creds.ExpMonth,
-		ExpirationYear: creds.ExpYear, Last4: creds.Last4})
+	rc.writeJSON(200, viewCredentials(&creds))
 	return nil
 }

@@ -400,11 +400,15 @@ func (l *Ledger) linkRefund(s *shard, c *change, refund *model.Transaction, de90
 	if len(de90) < 20 {
 		return ""
 	}
+	// The same lookup a clearing or reversal makes: memory for open
+	// authorizations, the durable index for the rest. A store error reads
+	// as no original: the refund is then a plain credit.
+	f := &FollowUp{OriginalData: de90}
 	id := ""
-	if ref, ok := s.txns.refs[origKeySTAN(de90[4:10], de90[10:20])]; ok {
+	if ref := s.findOriginal(f); ref != nil {
 		id = ref.id
-	} else if v, err := l.db.Get(store.OrigSTANKey(de90[4:10], de90[10:20])); err == nil {
-		id = string(v)
+	} else {
+		id, _ = l.findOriginalDurable(f)
 	}
 	if id == "" {
 		return ""
