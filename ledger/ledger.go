@@ -97,6 +97,8 @@ type Ledger struct {
 	shards []shard
 	dir    directory
 	idem   idemLocks
+	// repeats answers repeated messages across all shards.
+	repeats *repeatIndex
 	// lastFollowUpGC is when Sweep last dropped old follow-up records (ms).
 	lastFollowUpGC atomic.Int64
 }
@@ -131,7 +133,8 @@ func Open(cfg Config) (*Ledger, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	l := &Ledger{cfg: cfg, db: cfg.Store, vault: cfg.Vault, clock: cfg.Clock, log: cfg.Logger}
+	l := &Ledger{cfg: cfg, db: cfg.Store, vault: cfg.Vault, clock: cfg.Clock, log: cfg.Logger,
+		repeats: newRepeatIndex(cfg.RepeatWindow.Milliseconds())}
 	l.shards = make([]shard, cfg.Shards)
 	for i := range l.shards {
 		l.shards[i] = shard{users: map[string]*model.User{}, agents: map[string]*model.Agent{}, cards: map[string]*model.Card{}, txns: newShardTxns(), intents: matcher.NewIndex()}

@@ -61,21 +61,19 @@ func (l *Ledger) locate(f *FollowUp) (s *shard, cardID string, ref *txnRef, err 
 		}
 		s = l.shardOf(userID)
 		s.mu.Lock()
-		if ref = s.findOriginal(f); ref == nil {
-			id, err := l.findOriginalDurable(f)
-			if err != nil {
-				s.mu.Unlock()
-				return nil, "", nil, err
-			}
-			if id != "" {
-				ref = s.refFor(id, userID)
-			}
+		id, ref, err := l.findOriginal(s, f, cardID)
+		if err != nil {
+			s.mu.Unlock()
+			return nil, "", nil, err
+		}
+		if ref == nil && id != "" {
+			ref = s.refFor(id, userID)
 		}
 		return s, cardID, ref, nil
 	}
 	// DE 90 without DE 2: the store's index names the original and so its
 	// shard.
-	id, err := l.findOriginalDurable(f)
+	id, _, err := l.findOriginal(nil, f, "")
 	if err != nil || id == "" {
 		return nil, "", nil, err
 	}
@@ -97,38 +95,47 @@ func (s *shard) refFor(id, userID string) *txnRef {
 	return &txnRef{id: id, userID: userID, heapIdx: -1}
 }
 
-func (s *shard) findOriginal(f *FollowUp) *txnRef {
+// findOriginal finds the approved purchase a follow-up names, by DE 90
+// and then by RRN + approval code. With a card (DE 2), only that card's
+// purchases: an open one from its shard's memory (s, locked by the
+// caller), any other from the store's index. Without a card, every card's
+// purchases in the store's index, the latest first. It returns the
+// original's ID, and its open ref when memory had it.
+func (l *Ledger) findOriginal(s *shard, f *FollowUp, cardID string) (string, *txnRef, error) {
+	try := func(mem string, exact, refs []byte) (string, *txnRef, error) {
+		if cardID != "" {
+			if r := s.txns.refs[mem]; r != nil {
+				return r.id, r, nil
+			}
+			v, err := l.db.Get(exact)
+			if errors.Is(err, store.ErrNotFound) {
+				return "", nil, nil
+			}
+			return string(v), nil, err
+		}
+		// Keys under the references sort by card; transaction IDs sort by
+		// creation, so the greatest is the latest purchase that carried
+		// them (there is rarely more than one).
+		id := ""
+		err := l.db.Scan(refs, "", false, func(_, v []byte) bool {
+			if string(v) > id {
+				id = string(v)
+			}
+			return true
+		})
+		return id, nil, err
+	}
 	if len(f.OriginalData) >= 20 {
-		if r := s.txns.refs[origKeySTAN(f.OriginalData[4:10], f.OriginalData[10:20])]; r != nil {
-			return r
+		stan, de7 := f.OriginalData[4:10], f.OriginalData[10:20]
+		id, ref, err := try(origKeySTAN(cardID, stan, de7), store.OrigSTANKey(stan, de7, cardID), store.OrigSTANRefs(stan, de7))
+		if err != nil || id != "" {
+			return id, ref, err
 		}
 	}
 	if f.RRN != "" && f.AuthCode != "" {
-		return s.txns.refs[origKeyRRN(f.RRN, f.AuthCode)]
+		return try(origKeyRRN(cardID, f.RRN, f.AuthCode), store.OrigRRNKey(f.RRN, f.AuthCode, cardID), store.OrigRRNRefs(f.RRN, f.AuthCode))
 	}
-	return nil
-}
-
-// findOriginalDurable looks the original up in the store's index, which
-// outlives the memory of recent transactions.
-func (l *Ledger) findOriginalDurable(f *FollowUp) (string, error) {
-	var keys [][]byte
-	if len(f.OriginalData) >= 20 {
-		keys = append(keys, store.OrigSTANKey(f.OriginalData[4:10], f.OriginalData[10:20]))
-	}
-	if f.RRN != "" && f.AuthCode != "" {
-		keys = append(keys, store.OrigRRNKey(f.RRN, f.AuthCode))
-	}
-	for _, k := range keys {
-		v, err := l.db.Get(k)
-		if err == nil {
-			return string(v), nil
-		}
-		if !errors.Is(err, store.ErrNotFound) {
-			return "", err
-		}
-	}
-	return "", nil
+	return "", nil, nil
 }
 
 // Clear completes an authorization with its final amount (0220). Less than
@@ -149,10 +156,14 @@ func (l *Ledger) Clear(ctx context.Context, f *FollowUp) (Outcome, error) {
 	release := holdShard(s)
 	defer release()
 	fp := fingerprint(f.Class, cardID, authz.Purchase, f.AmountCents, f.Currency, f.MerchantID, f.TerminalID, 0)
-	if out, seen := s.replay(f.Class, f.STAN, f.RRN, fp); seen {
+	out, seen, claim := l.repeats.claim(f.Class, f.STAN, f.RRN, fp, model.Ms(now))
+	if seen {
 		release()
 		return out, l.syncBeforeReplay()
 	}
+	// A clearing remembered for its repeats is one that changed something
+	// (recordFollowUp); every other reply gives the claim up.
+	defer claim.abandon()
 	if f.Currency != "" && f.Currency != "840" {
 		return declined(authz.CodeNotPermitted, authz.ReasonCurrency), nil
 	}
@@ -164,14 +175,14 @@ func (l *Ledger) Clear(ctx context.Context, f *FollowUp) (Outcome, error) {
 		if cardID == "" {
 			return declined(authz.CodeNoOriginal, "original_not_found"), nil
 		}
-		return l.forcePost(ctx, s, c, cardID, f, fp, now, release)
+		return l.forcePost(ctx, s, c, cardID, f, fp, claim, now, release)
 	}
 	t, err := l.loadTxn(ref.id)
 	if err != nil {
 		return Outcome{}, err
 	}
 	if cardID != "" && t.CardID != cardID {
-		return l.forcePost(ctx, s, c, cardID, f, fp, now, release)
+		return l.forcePost(ctx, s, c, cardID, f, fp, claim, now, release)
 	}
 	switch t.Status {
 	case model.TxnCompleted:
@@ -212,32 +223,27 @@ func (l *Ledger) Clear(ctx context.Context, f *FollowUp) (Outcome, error) {
 		c.putUsage(&nc)
 	}
 	c.putSpend(&na)
-	fu := l.recordFollowUp(c, f, fp, t, now)
-	out := Outcome{Code: authz.CodeApproved, AuthCode: t.AuthorizationCode, TxnID: t.ID, Txn: t}
+	l.recordFollowUp(c, f, fp, t, now)
+	out = Outcome{Code: authz.CodeApproved, AuthCode: t.AuthorizationCode, TxnID: t.ID, Txn: t}
 	if err := c.apply(ctx, out); err != nil {
 		return Outcome{}, err
 	}
 	*user, *card, *agent = nu, nc, na
-	s.txns.close(ref, model.Ms(now)+l.cfg.RepeatWindow.Milliseconds())
-	if fu != nil {
-		s.txns.add(fu)
-	}
+	s.txns.close(ref)
+	claim.settle(out.Code, "", out.AuthCode, out.TxnID)
 	release()
 	return out, c.wait()
 }
 
 // recordFollowUp writes a follow-up's first reply under its class, STAN
 // and RRN in the same batch as its change, so that a repeat, even after a
-// restart, gets the same reply. It returns the ref to add once applied.
-func (l *Ledger) recordFollowUp(c *change, f *FollowUp, fp uint64, t *model.Transaction, now time.Time) *txnRef {
+// restart, gets the same reply (rebuildFollowUps).
+func (l *Ledger) recordFollowUp(c *change, f *FollowUp, fp uint64, t *model.Transaction, now time.Time) {
 	if f.STAN == "" || f.RRN == "" {
-		return nil
+		return
 	}
-	r := &txnRef{id: t.ID, userID: t.UserID, fingerprint: fp, code: authz.CodeApproved, authCode: t.AuthorizationCode,
-		until: model.Ms(now) + l.cfg.RepeatWindow.Milliseconds(), keys: []string{repeatKey(f.Class, f.STAN, f.RRN)}, heapIdx: -1}
-	c.put(store.FollowUpKey(model.Ms(now), r.keys[0]), followUpRecord{TxnID: t.ID, UserID: t.UserID, Fingerprint: fp,
-		AuthCode: t.AuthorizationCode, At: model.Ms(now)})
-	return r
+	c.put(store.FollowUpKey(model.Ms(now), repeatKey(f.Class, f.STAN, f.RRN)), followUpRecord{TxnID: t.ID, UserID: t.UserID,
+		Fingerprint: fp, AuthCode: t.AuthorizationCode, At: model.Ms(now)})
 }
 
 // followUpRecord is the stored form of a follow-up's first reply.
@@ -249,7 +255,7 @@ type followUpRecord struct {
 	At          int64  `json:"at"`
 }
 
-func (l *Ledger) forcePost(ctx context.Context, s *shard, c *change, cardID string, f *FollowUp, fp uint64, now time.Time, release func()) (Outcome, error) {
+func (l *Ledger) forcePost(ctx context.Context, s *shard, c *change, cardID string, f *FollowUp, fp uint64, claim repeatClaim, now time.Time, release func()) (Outcome, error) {
 	card := s.cards[cardID]
 	user := s.users[card.UserID]
 	nu := *user
@@ -270,15 +276,13 @@ func (l *Ledger) forcePost(ctx context.Context, s *shard, c *change, cardID stri
 	c.index(store.TxnByUserKey(t.UserID, t.ID))
 	c.index(store.TxnByAgentKey(t.AgentID, t.ID))
 	c.putBalance(&nu)
-	fu := l.recordFollowUp(c, f, fp, t, now)
+	l.recordFollowUp(c, f, fp, t, now)
 	out := Outcome{Code: authz.CodeApproved, AuthCode: t.AuthorizationCode, TxnID: t.ID, Txn: t}
 	if err := c.apply(ctx, out); err != nil {
 		return Outcome{}, err
 	}
 	*user = nu
-	if fu != nil {
-		s.txns.add(fu)
-	}
+	claim.settle(out.Code, "", out.AuthCode, out.TxnID)
 	release()
 	return out, c.wait()
 }
@@ -303,10 +307,12 @@ func (l *Ledger) Reverse(ctx context.Context, f *FollowUp) (Outcome, error) {
 	release := holdShard(s)
 	defer release()
 	fp := fingerprint(f.Class, cardID, authz.Purchase, f.AmountCents, f.Currency, f.MerchantID, f.TerminalID, f.ReplacementCents)
-	if out, seen := s.replay(f.Class, f.STAN, f.RRN, fp); seen {
+	out, seen, claim := l.repeats.claim(f.Class, f.STAN, f.RRN, fp, model.Ms(now))
+	if seen {
 		release()
 		return out, l.syncBeforeReplay()
 	}
+	defer claim.abandon() // kept only when the reversal changes something
 	if f.Currency != "" && f.Currency != "840" {
 		return declined(authz.CodeNotPermitted, authz.ReasonCurrency), nil
 	}
@@ -343,14 +349,12 @@ func (l *Ledger) Reverse(ctx context.Context, f *FollowUp) (Outcome, error) {
 		return Outcome{Code: authz.CodeApproved, TxnID: t.ID, AuthCode: t.AuthorizationCode, Txn: t}, nil
 	}
 	c := l.begin(now)
-	fu := l.recordFollowUp(c, f, fp, t, now)
-	out, err := l.reverseLocked(ctx, s, c, ref, t, remaining, "reversal", now)
+	l.recordFollowUp(c, f, fp, t, now)
+	out, err = l.reverseLocked(ctx, s, c, ref, t, remaining, "reversal", now)
 	if err != nil {
 		return Outcome{}, err
 	}
-	if fu != nil {
-		s.txns.add(fu)
-	}
+	claim.settle(out.Code, "", out.AuthCode, out.TxnID)
 	release()
 	return out, c.wait()
 }
@@ -364,11 +368,15 @@ func (l *Ledger) reverseLocked(ctx context.Context, s *shard, c *change, ref *tx
 	original := t.AmountCents
 	authAt := time.UnixMilli(t.AuthorizedAt).UTC()
 	wasOpen := t.Status == model.TxnAuthorized
+	// The card's and agent's spend give back what is reversed of the
+	// purchase, open or completed (a completed one's spend includes its
+	// over-capture), in the windows still current. Refunds are
+	// transactions of their own and never touched the spend.
+	authz.AdjustCardSpend(&nc, authAt, -released)
+	authz.AdjustAgentSpend(&na, authAt, -released)
 	if wasOpen {
 		nu.PendingCents -= t.HoldCents - remaining
 		t.HoldCents = remaining
-		authz.AdjustCardSpend(&nc, authAt, -released)
-		authz.AdjustAgentSpend(&na, authAt, -released)
 	} else {
 		nu.SettledCents += released
 		if remaining == 0 {
@@ -402,8 +410,8 @@ func (l *Ledger) reverseLocked(ctx context.Context, s *shard, c *change, ref *tx
 		return Outcome{}, err
 	}
 	*user, *card, *agent = nu, nc, na
-	if remaining == 0 && ref.open {
-		s.txns.close(ref, model.Ms(now)+l.cfg.RepeatWindow.Milliseconds())
+	if remaining == 0 {
+		s.txns.close(ref)
 	}
 	return out, nil
 }
@@ -475,6 +483,7 @@ func (l *Ledger) Sweep(ctx context.Context) (expired int, err error) {
 			return 0, err
 		}
 	}
+	l.repeats.expireAll(nowMs)
 	for i := range l.shards {
 		s := &l.shards[i]
 		s.mu.Lock()
@@ -483,7 +492,7 @@ func (l *Ledger) Sweep(ctx context.Context) (expired int, err error) {
 			ref := s.txns.holds[0]
 			t, lerr := l.loadTxn(ref.id)
 			if lerr != nil || t.Status != model.TxnAuthorized {
-				s.txns.close(ref, nowMs)
+				s.txns.close(ref)
 				continue
 			}
 			c := l.begin(now)
@@ -494,7 +503,6 @@ func (l *Ledger) Sweep(ctx context.Context) (expired int, err error) {
 			waits = append(waits, c)
 			expired++
 		}
-		s.txns.queue.popExpired(nowMs, s.txns.drop)
 		if err == nil && s.intents.Len() > 0 {
 			c := l.begin(now)
 			if n, ierr := l.expireIntents(s, c, now); ierr != nil {

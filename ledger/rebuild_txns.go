@@ -3,8 +3,10 @@ package ledger
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"time"
 
+	"github.com/ledgersim/ledgersim/authz"
 	"github.com/ledgersim/ledgersim/model"
 	"github.com/ledgersim/ledgersim/store"
 )
@@ -25,64 +27,66 @@ func classOfMTI(mti string) byte {
 	return 0
 }
 
-// refOf rebuilds the memory a transaction record needs: its repeat key
-// while within the window, its original keys while it can still be cleared
-// or reversed, its hold while open.
-func (l *Ledger) refOf(t *model.Transaction, nowMs int64) *txnRef {
-	r := &txnRef{id: t.ID, userID: t.UserID, fingerprint: t.Fingerprint, code: t.ResponseCode, reason: t.DeclinedReason,
-		authCode: t.AuthorizationCode, heapIdx: -1}
-	window := l.cfg.RepeatWindow.Milliseconds()
-	last := max(t.UpdatedAt, t.CreatedAt)
-	r.until = last + window
-	if t.Status == model.TxnAuthorized {
-		r.open, r.holdExpires = true, t.HoldExpiresAt
+// openRef rebuilds the memory an open authorization needs: its hold and
+// the keys that find it as an original. A key is restored only while the
+// store's index still names this transaction: when a later purchase on the
+// same card reused the same DE 11 + DE 7 (or RRN + approval code), the
+// later one is the original those keys find, as memory had it before the
+// restart.
+func (l *Ledger) openRef(t *model.Transaction) (*txnRef, error) {
+	r := &txnRef{id: t.ID, userID: t.UserID, heapIdx: -1, open: true, holdExpires: t.HoldExpiresAt}
+	if t.Kind != model.KindPurchase || t.AuthorizationCode == "" {
+		return r, nil
 	}
-	// An open authorization answers its repeats for as long as it is open,
-	// as it does in memory; a resolved one only within the window.
-	if t.Source == "iso" && t.STAN != "" && t.RRN != "" && (r.open || t.CreatedAt+window > nowMs) {
-		if class := classOfMTI(t.MTI); class != 0 {
-			r.keys = append(r.keys, repeatKey(class, t.STAN, t.RRN))
+	add := func(memKey string, storeKey []byte) error {
+		v, err := l.db.Get(storeKey)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			return nil
+		case err != nil:
+			return err
+		case string(v) == t.ID:
+			r.keys = append(r.keys, memKey)
+		}
+		return nil
+	}
+	if t.STAN != "" && t.TxnTime != "" {
+		if err := add(origKeySTAN(t.CardID, t.STAN, t.TxnTime), store.OrigSTANKey(t.STAN, t.TxnTime, t.CardID)); err != nil {
+			return nil, err
 		}
 	}
-	// Originals of open authorizations are found in memory; the store's
-	// index finds the others.
-	if r.open && t.Kind == model.KindPurchase && t.AuthorizationCode != "" {
-		if t.STAN != "" && t.TxnTime != "" {
-			r.keys = append(r.keys, origKeySTAN(t.STAN, t.TxnTime))
-		}
-		if t.RRN != "" {
-			r.keys = append(r.keys, origKeyRRN(t.RRN, t.AuthorizationCode))
+	if t.RRN != "" {
+		if err := add(origKeyRRN(t.CardID, t.RRN, t.AuthorizationCode), store.OrigRRNKey(t.RRN, t.AuthorizationCode, t.CardID)); err != nil {
+			return nil, err
 		}
 	}
-	return r
+	return r, nil
 }
 
 // rebuildTxns restores open holds (from the open index, however old) and
-// the references of transactions within the repeat window (found by time,
-// since transaction IDs sort by creation).
+// the repeat index: every message recorded within the repeat window
+// (transactions, found by time since their IDs sort by creation, and
+// follow-ups), each for the window counted from its first recording, as
+// memory counted it before the restart.
 func (l *Ledger) rebuildTxns() error {
 	now := l.clock.Now()
 	nowMs := model.Ms(now)
-	seen := map[string]bool{}
+	window := l.cfg.RepeatWindow.Milliseconds()
 	var loadErr error
-	add := func(t *model.Transaction) {
-		if seen[t.ID] {
-			return
-		}
-		seen[t.ID] = true
-		r := l.refOf(t, nowMs)
-		if !r.open && len(r.keys) == 0 {
-			return
-		}
-		l.shardOf(t.UserID).txns.add(r)
-	}
 	err := l.db.Scan(store.OpenPrefix, "", false, func(k, _ []byte) bool {
 		t, err := l.loadTxn(string(bytes.TrimPrefix(k, store.OpenPrefix)))
 		if err != nil {
 			loadErr = err
 			return false
 		}
-		add(t)
+		if t.Status == model.TxnAuthorized {
+			r, err := l.openRef(t)
+			if err != nil {
+				loadErr = err
+				return false
+			}
+			l.shardOf(t.UserID).txns.add(r)
+		}
 		return true
 	})
 	if err != nil {
@@ -91,18 +95,21 @@ func (l *Ledger) rebuildTxns() error {
 	if loadErr != nil {
 		return loadErr
 	}
-	// Transactions updated within the window may have been created long
-	// before it; those that matter then (completed ones that may still be
-	// reversed) were created within the hold-expiry period.
-	floor := model.IDFloor(model.PrefixTransaction, now.Add(-l.cfg.RepeatWindow-l.cfg.HoldExpiry-time.Minute))
+	// A minute of slack below the window: IDs carry the time they were
+	// made, which may run a little ahead of CreatedAt's clock reading.
+	floor := model.IDFloor(model.PrefixTransaction, now.Add(-l.cfg.RepeatWindow-time.Minute))
 	err = l.db.Scan(store.TxnsPrefix, floor, false, func(_, v []byte) bool {
 		t := new(model.Transaction)
 		if err := json.Unmarshal(v, t); err != nil {
 			loadErr = err
 			return false
 		}
-		if max(t.UpdatedAt, t.CreatedAt)+l.cfg.RepeatWindow.Milliseconds() > nowMs {
-			add(t)
+		if t.STAN == "" || t.RRN == "" || t.CreatedAt+window <= nowMs {
+			return true
+		}
+		if class := classOfMTI(t.MTI); class != 0 {
+			l.repeats.restore(&repeatEntry{key: repeatKey(class, t.STAN, t.RRN), fp: t.Fingerprint, expires: t.CreatedAt + window,
+				code: t.ResponseCode, reason: t.DeclinedReason, authCode: t.AuthorizationCode, txnID: t.ID}, nowMs)
 		}
 		return true
 	})
@@ -112,11 +119,15 @@ func (l *Ledger) rebuildTxns() error {
 	if loadErr != nil {
 		return loadErr
 	}
-	return l.rebuildFollowUps(nowMs)
+	if err := l.rebuildFollowUps(nowMs); err != nil {
+		return err
+	}
+	l.repeats.sortQueues()
+	return nil
 }
 
-// rebuildFollowUps restores the repeat keys of clearings and reversals made
-// within the repeat window.
+// rebuildFollowUps restores the repeat entries of clearings and reversals
+// made within the repeat window.
 func (l *Ledger) rebuildFollowUps(nowMs int64) error {
 	window := l.cfg.RepeatWindow.Milliseconds()
 	floor := store.FollowUpFloor(nowMs - window)
@@ -128,9 +139,11 @@ func (l *Ledger) rebuildFollowUps(nowMs int64) error {
 			return false
 		}
 		// The key is prefix, 13 digits of time, '/', then the repeat key.
+		// restore skips the record made exactly a window ago, whose window
+		// has just ended (the floor includes it).
 		rk := string(k[len(store.FollowPrefix)+14:])
-		l.shardOf(rec.UserID).txns.add(&txnRef{id: rec.TxnID, userID: rec.UserID, fingerprint: rec.Fingerprint,
-			code: "00", authCode: rec.AuthCode, until: rec.At + window, keys: []string{rk}, heapIdx: -1})
+		l.repeats.restore(&repeatEntry{key: rk, fp: rec.Fingerprint, expires: rec.At + window,
+			code: authz.CodeApproved, authCode: rec.AuthCode, txnID: rec.TxnID}, nowMs)
 		return true
 	})
 	if err != nil {

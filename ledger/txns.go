@@ -103,22 +103,6 @@ func fingerprint(class byte, cardID string, procKind authz.Kind, amount int64, c
 	return h.Sum64()
 }
 
-// replay answers a message whose class, STAN and RRN were seen: the first
-// reply when the content is the same, 94 when it is not.
-func (s *shard) replay(class byte, stan, rrn string, fp uint64) (Outcome, bool) {
-	if stan == "" || rrn == "" {
-		return Outcome{}, false
-	}
-	ref, ok := s.txns.refs[repeatKey(class, stan, rrn)]
-	if !ok {
-		return Outcome{}, false
-	}
-	if ref.fingerprint != fp {
-		return declined(authz.CodeDuplicate, authz.ReasonDuplicate), true
-	}
-	return Outcome{Code: ref.code, Reason: ref.reason, AuthCode: ref.authCode, TxnID: ref.id, Replayed: true}, true
-}
-
 // Authorize decides an authorization and records it.
 func (l *Ledger) Authorize(ctx context.Context, r *AuthRequest) (Outcome, error) {
 	now := l.clock.Now()
@@ -141,10 +125,15 @@ func (l *Ledger) Authorize(ctx context.Context, r *AuthRequest) (Outcome, error)
 	user := s.users[userID]
 	agent := s.agents[card.AgentID]
 	fp := fingerprint(r.Class, cardID, r.Kind, r.AmountCents, r.Currency, r.MerchantID, r.TerminalID, 0)
-	if out, seen := s.replay(r.Class, r.STAN, r.RRN, fp); seen {
+	out, seen, claim := l.repeats.claim(r.Class, r.STAN, r.RRN, fp, model.Ms(now))
+	if seen {
 		s.mu.Unlock()
 		return out, l.syncBeforeReplay()
 	}
+	// Every return below that records nothing (a balance inquiry, a refund
+	// declined before it is recorded, an error) gives the claim up; a
+	// repeat that finds it pending meanwhile is decided afresh (see claim).
+	defer claim.abandon()
 	req := authz.Request{
 		Kind: r.Kind, AmountCents: r.AmountCents, Currency: r.Currency, Expiry: r.Expiry,
 		CVVPresent: r.HasCVV2, MerchantID: r.MerchantID, MerchantKey: merchantKey(r.Merchant), MCC: r.MCC, Advice: r.Advice,
@@ -179,10 +168,7 @@ func (l *Ledger) Authorize(ctx context.Context, r *AuthRequest) (Outcome, error)
 		TxnTime: r.TxnTime, TerminalID: r.TerminalID, AcquirerID: r.AcquirerID, Fingerprint: fp, StandIn: r.Advice,
 		CreatedAt: model.Ms(now), UpdatedAt: model.Ms(now),
 	}
-	ref := &txnRef{id: t.ID, userID: userID, fingerprint: fp, code: d.Code, reason: d.Reason, until: model.Ms(now) + l.cfg.RepeatWindow.Milliseconds()}
-	if r.STAN != "" && r.RRN != "" {
-		ref.keys = append(ref.keys, repeatKey(r.Class, r.STAN, r.RRN))
-	}
+	ref := &txnRef{id: t.ID, userID: userID}
 	var changedCards []*model.Card
 	var agentChanged, userChanged, cardChanged bool
 	// Status changes need the whole record; counters need only the delta.
@@ -274,15 +260,14 @@ func (l *Ledger) Authorize(ctx context.Context, r *AuthRequest) (Outcome, error)
 		// The original is found in memory while it is open, and through
 		// the store's index for as long as the record exists.
 		if r.STAN != "" && r.TxnTime != "" {
-			ref.keys = append(ref.keys, origKeySTAN(r.STAN, r.TxnTime))
-			c.b.Put(store.OrigSTANKey(r.STAN, r.TxnTime), []byte(t.ID))
+			ref.keys = append(ref.keys, origKeySTAN(t.CardID, r.STAN, r.TxnTime))
+			c.b.Put(store.OrigSTANKey(r.STAN, r.TxnTime, t.CardID), []byte(t.ID))
 		}
 		if r.RRN != "" {
-			ref.keys = append(ref.keys, origKeyRRN(r.RRN, t.AuthorizationCode))
-			c.b.Put(store.OrigRRNKey(r.RRN, t.AuthorizationCode), []byte(t.ID))
+			ref.keys = append(ref.keys, origKeyRRN(t.CardID, r.RRN, t.AuthorizationCode))
+			c.b.Put(store.OrigRRNKey(r.RRN, t.AuthorizationCode, t.CardID), []byte(t.ID))
 		}
 	}
-	ref.authCode = t.AuthorizationCode
 	c.put(store.TxnKey(t.ID), t)
 	c.index(store.TxnByCardKey(t.CardID, t.ID))
 	c.index(store.TxnByUserKey(t.UserID, t.ID))
@@ -303,7 +288,7 @@ func (l *Ledger) Authorize(ctx context.Context, r *AuthRequest) (Outcome, error)
 	case agentChanged:
 		c.putSpend(&na)
 	}
-	out := Outcome{Code: d.Code, Reason: d.Reason, AuthCode: t.AuthorizationCode, TxnID: t.ID, Txn: t}
+	out = Outcome{Code: d.Code, Reason: d.Reason, AuthCode: t.AuthorizationCode, TxnID: t.ID, Txn: t}
 	if err := c.apply(ctx, out); err != nil {
 		s.mu.Unlock()
 		return Outcome{}, err
@@ -321,6 +306,7 @@ func (l *Ledger) Authorize(ctx context.Context, r *AuthRequest) (Outcome, error)
 		}
 	}
 	s.txns.add(ref)
+	claim.settle(d.Code, d.Reason, t.AuthorizationCode, t.ID)
 	s.mu.Unlock()
 	return out, c.wait()
 }
@@ -403,13 +389,7 @@ func (l *Ledger) linkRefund(s *shard, c *change, refund *model.Transaction, de90
 	// The same lookup a clearing or reversal makes: memory for open
 	// authorizations, the durable index for the rest. A store error reads
 	// as no original: the refund is then a plain credit.
-	f := &FollowUp{OriginalData: de90}
-	id := ""
-	if ref := s.findOriginal(f); ref != nil {
-		id = ref.id
-	} else {
-		id, _ = l.findOriginalDurable(f)
-	}
+	id, _, _ := l.findOriginal(s, &FollowUp{OriginalData: de90}, refund.CardID)
 	if id == "" {
 		return ""
 	}

@@ -36,7 +36,7 @@ var knownBugs = map[string]bool{
 	// another user's recent message with other content (DE 2) must be
 	// declined 94; repeats are remembered per lock shard, so it is decided
 	// afresh unless both users hash to the same shard.
-	bugCrossShardRepeat: true,
+	bugCrossShardRepeat: false, // fixed: one repeat index for the whole ledger (ledger/repeats.go)
 	// repeatWindow: a message sent again after the repeat window of its
 	// first recording must be decided afresh. In memory the ledger keeps
 	// the repeat key longer (refs.go: close extends until in place, and
@@ -44,7 +44,7 @@ var knownBugs = map[string]bool{
 	// keeps every later ref; an open authorization is never dropped), and
 	// a restart forgets it (rebuild_txns.go counts from CreatedAt). While
 	// set, the generator repeats only messages still within their window.
-	bugRepeatWindow: true,
+	bugRepeatWindow: false, // fixed: the window counts from the first message, in memory and after a restart
 	// usageDelta: after a restart a single-use card whose purchase was
 	// reversed (or expired) is "used" again, and declines 65, when its whole
 	// record was written while it was used (a freeze, an unfreeze, an agent
@@ -63,7 +63,7 @@ var knownBugs = map[string]bool{
 	// reversals in general, or verify must count the tip of a reversed
 	// purchase. While set, the generator does not reverse a completed
 	// purchase captured above its authorized amount.
-	bugSpendAfterTip: true,
+	bugSpendAfterTip: false, // fixed: a reversal gives back the spend of a completed purchase too
 }
 
 // exercised reports whether the generator may produce the operations of a

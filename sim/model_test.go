@@ -29,9 +29,6 @@ import (
 //   - an original is found however old (the "How the original ... is
 //     found" section), not only within the repeat window after its
 //     completion (the Reversals section);
-//   - a reversal of a completed purchase gives no spend back (the Reversals
-//     section names spend only for open authorizations; "Agent spending
-//     limits" says reversals give back what they release).
 //
 // Where the ledger keeps counters per window and adjusts them in place, the
 // model keeps a list of (instant, cents) entries and sums the ones in the
@@ -98,6 +95,9 @@ type mCard struct {
 	recordUsed   bool
 	locked       string // the merchant a multi-use card locked to: DE 42 + "|" + name key
 	spends       []spend
+	// origs: this card's approved purchases by "s" + DE 11 | DE 7 and by
+	// "r" + DE 37 | approval code; with DE 2 only these are searched.
+	origs map[string]*mTxn
 	lastAccessMs int64
 	accesses     []int64
 }
@@ -390,6 +390,7 @@ func (m *refModel) bind(e *expect, id, authCode string) {
 	}
 	if t.isOriginal && t.rrn != "" {
 		m.origRRN[t.rrn+"|"+authCode] = t
+		t.card.orig()["r"+t.rrn+"|"+authCode] = t
 	}
 }
 
@@ -538,7 +539,7 @@ func (m *refModel) authorize(x *msg) expect {
 	case kind == authz.Refund:
 		t.status = model.TxnCompleted
 		if len(x.de90) >= 20 {
-			if o := m.origSTAN[x.de90[4:10]+"|"+x.de90[10:20]]; o != nil && o.card == c {
+			if o := c.orig()["s"+x.de90[4:10]+"|"+x.de90[10:20]]; o != nil {
 				// Only what was charged can be refunded: the code's rule
 				// (see the top of this file).
 				if o.status != model.TxnCompleted {
@@ -595,6 +596,14 @@ func (m *refModel) approvePurchase(c *mCard, t *mTxn, x *msg) {
 	}
 	t.isOriginal = true
 	m.origSTAN[x.stan+"|"+x.de7] = t
+	c.orig()["s"+x.stan+"|"+x.de7] = t
+}
+
+func (c *mCard) orig() map[string]*mTxn {
+	if c.origs == nil {
+		c.origs = map[string]*mTxn{}
+	}
+	return c.origs
 }
 
 // resolveIntent: the oldest unexpired pending intent of the card that
@@ -654,13 +663,28 @@ func (m *refModel) original(x *msg) *mTxn {
 	if x.viaTxn != nil {
 		return x.viaTxn
 	}
+	// With DE 2, that card's purchases; without, all cards' (the latest
+	// purchase with the references wins).
+	byKey := func(k string) *mTxn {
+		if x.pan != "" {
+			c := m.byPAN[x.pan]
+			if c == nil {
+				return nil
+			}
+			return c.orig()[k]
+		}
+		if k[0] == 's' {
+			return m.origSTAN[k[1:]]
+		}
+		return m.origRRN[k[1:]]
+	}
 	if len(x.de90) >= 20 {
-		if o := m.origSTAN[x.de90[4:10]+"|"+x.de90[10:20]]; o != nil {
+		if o := byKey("s" + x.de90[4:10] + "|" + x.de90[10:20]); o != nil {
 			return o
 		}
 	}
 	if x.rrn != "" && x.authCode != "" {
-		return m.origRRN[x.rrn+"|"+x.authCode]
+		return byKey("r" + x.rrn + "|" + x.authCode)
 	}
 	return nil
 }
@@ -774,13 +798,14 @@ func (m *refModel) reverseTo(o *mTxn, remaining int64, reason string) {
 	oc, u := o.card, o.card.user
 	released := o.amount - remaining
 	wasOpen := o.status == model.TxnAuthorized
+	// Spend gives back what is reversed of the purchase, open or completed
+	// ("Agent spending limits": reversals give back what they release).
+	m.count(oc, o.authAtMs, -released)
 	if wasOpen {
 		u.pending -= o.hold - remaining
 		o.hold = remaining
-		m.count(oc, o.authAtMs, -released)
 	} else {
-		// Completed: money comes back, spend does not (see the top of
-		// this file).
+		// Completed: the money comes back too.
 		u.settled += released
 		if remaining == 0 {
 			// What was refunded is already back with the user.

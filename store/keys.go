@@ -29,8 +29,8 @@ const (
 	pIntentCard  = "xci/" // xci/<cardID>/<intentID>
 	pIntentKey   = "xik/" // xik/<cardID>/<client intentId> -> intent ID
 	pDetailsTok  = "dt/"  // dt/<token hash>: model.DetailsToken
-	pOrigSTAN    = "xos/" // xos/<STAN>|<DE 7> -> txnID of an approved purchase
-	pOrigRRN     = "xor/" // xor/<RRN>|<approval code> -> txnID
+	pOrigSTAN    = "xos/" // xos/<STAN>|<DE 7>|<cardID> -> txnID of an approved purchase
+	pOrigRRN     = "xor/" // xor/<RRN>|<approval code>|<cardID> -> txnID
 	pFollowUp    = "xfu/" // xfu/<ms>/<repeat key>: a clearing's or reversal's first reply
 	pBalance     = "ub/"  // ub/<userID>: a user's balance, the hot part of u/
 	pUsage       = "cu/"  // cu/<cardID>: a card's usage counters, the hot part of c/
@@ -125,12 +125,25 @@ func IntentClientKey(cardID, clientID string) []byte { return key(pIntentKey, ca
 // DetailsTokenKey is the key of a details token, by the hash of the token.
 func DetailsTokenKey(hashHex string) []byte { return key(pDetailsTok, hashHex) }
 
-// OrigSTANKey finds an approved purchase by its STAN and DE 7 (as DE 90
-// quotes them).
-func OrigSTANKey(stan, txnTime string) []byte { return key(pOrigSTAN, stan+"|"+txnTime) }
+// OrigSTANKey finds a card's approved purchase by its STAN and DE 7 (as
+// DE 90 quotes them). Without the card (no DE 2), OrigSTANPrefix of the
+// references finds every card's.
+func OrigSTANKey(stan, txnTime, cardID string) []byte {
+	return key(pOrigSTAN, stan+"|"+txnTime+"|"+cardID)
+}
 
-// OrigRRNKey finds an approved purchase by its RRN and approval code.
-func OrigRRNKey(rrn, authCode string) []byte { return key(pOrigRRN, rrn+"|"+authCode) }
+// OrigSTANRefs is the prefix of every card's purchases with this STAN and
+// DE 7.
+func OrigSTANRefs(stan, txnTime string) []byte { return key(pOrigSTAN, stan+"|"+txnTime+"|") }
+
+// OrigRRNKey finds a card's approved purchase by its RRN and approval code.
+func OrigRRNKey(rrn, authCode, cardID string) []byte {
+	return key(pOrigRRN, rrn+"|"+authCode+"|"+cardID)
+}
+
+// OrigRRNRefs is the prefix of every card's purchases with this RRN and
+// approval code.
+func OrigRRNRefs(rrn, authCode string) []byte { return key(pOrigRRN, rrn+"|"+authCode+"|") }
 
 // FollowUpKey records a clearing's or a reversal's first reply under the
 // time it was made, so a restart reloads only those within the repeat
@@ -163,20 +176,23 @@ func ReceiptKey(txnID string) []byte { return key(pReceipt, txnID) }
 
 // Prefixes for scans.
 var (
-	UsersPrefix   = []byte(pUser)
-	AgentsPrefix  = []byte(pAgent)
-	CardsPrefix   = []byte(pCard)
-	TokensPrefix  = []byte(pToken)
-	EventsPrefix  = []byte(pEvent)
-	TxnsPrefix    = []byte(pTxn)
-	IntentPrefix  = []byte(pIntent)
-	AccessPrefix  = []byte(pAccess)
-	OutboxPrefix  = []byte(pOutbox)
-	OpenPrefix    = []byte(pOpen)
-	FollowPrefix  = []byte(pFollowUp)
-	BalancePrefix = []byte(pBalance)
-	UsagePrefix   = []byte(pUsage)
-	SpendPrefix   = []byte(pSpend)
+	UsersPrefix  = []byte(pUser)
+	AgentsPrefix = []byte(pAgent)
+	CardsPrefix  = []byte(pCard)
+	TokensPrefix = []byte(pToken)
+	EventsPrefix = []byte(pEvent)
+	TxnsPrefix   = []byte(pTxn)
+	IntentPrefix = []byte(pIntent)
+	AccessPrefix = []byte(pAccess)
+	OutboxPrefix = []byte(pOutbox)
+	OpenPrefix   = []byte(pOpen)
+	// OrigSTANPrefix and OrigRRNPrefix hold the durable original indexes.
+	OrigSTANPrefix = []byte(pOrigSTAN)
+	OrigRRNPrefix  = []byte(pOrigRRN)
+	FollowPrefix   = []byte(pFollowUp)
+	BalancePrefix  = []byte(pBalance)
+	UsagePrefix    = []byte(pUsage)
+	SpendPrefix    = []byte(pSpend)
 )
 
 // ChildPrefix is the scan prefix of an index: kind is one of the index

@@ -1,7 +1,6 @@
 package verify
 
 import (
-	"bytes"
 	"strings"
 
 	"github.com/ledgersim/ledgersim/authz"
@@ -42,16 +41,10 @@ func (s *state) checkCardPAN(id string, c *model.Card, hashOwner map[string]stri
 	}
 }
 
-// origPrefix is the scan prefix of a durable original index. The store
-// exports only the key builders; with empty parts they give the prefix
-// followed by the '|' separator.
-func origPrefix(keyOf func(a, b string) []byte) []byte {
-	return bytes.TrimSuffix(keyOf("", ""), []byte("|"))
-}
-
-// checkOrigIndex: every durable original key (xos/<STAN>|<DE 7>,
-// xor/<RRN>|<approval code>) names an existing approved purchase whose own
-// STAN and DE 7 (or RRN and approval code) are the key's. A clearing or
+// checkOrigIndex: every durable original key (xos/<STAN>|<DE 7>|<card>,
+// xor/<RRN>|<approval code>|<card>) names an existing approved purchase
+// whose own STAN and DE 7 (or RRN and approval code) and card are the
+// key's. A clearing or
 // reversal found through a wrong key would act on another transaction.
 func (s *state) checkOrigIndex() error {
 	idx := []struct {
@@ -59,8 +52,8 @@ func (s *state) checkOrigIndex() error {
 		prefix []byte
 		keyOf  func(t *model.Transaction) string
 	}{
-		{"xos/", origPrefix(store.OrigSTANKey), func(t *model.Transaction) string { return t.STAN + "|" + t.TxnTime }},
-		{"xor/", origPrefix(store.OrigRRNKey), func(t *model.Transaction) string { return t.RRN + "|" + t.AuthorizationCode }},
+		{"xos/", store.OrigSTANPrefix, func(t *model.Transaction) string { return t.STAN + "|" + t.TxnTime + "|" + t.CardID }},
+		{"xor/", store.OrigRRNPrefix, func(t *model.Transaction) string { return t.RRN + "|" + t.AuthorizationCode + "|" + t.CardID }},
 	}
 	for _, ix := range idx {
 		err := scanKeys(s.db, ix.prefix, func(k string, v []byte) {

@@ -200,7 +200,7 @@ var corruptions = []corruption{
 		return f.cardB
 	}},
 	{"original index pointing nowhere", CheckPANIndex, 1, func(t *testing.T, _ *fixture, db *store.DB, _ *vault.Vault) string {
-		putRaw(t, db, store.OrigSTANKey("424242", "0310120000"), []byte("txn_00000000gone"))
+		putRaw(t, db, store.OrigSTANKey("424242", "0310120000", "card_00000000gone"), []byte("txn_00000000gone"))
 		return "txn_00000000gone"
 	}},
 }

@@ -82,6 +82,8 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	ef.str(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	ef.str(&cfg.ISOFraming, "iso-framing", "binary2", "ISO 8583 length header: binary2 (2-byte) or ascii4 (4 ASCII digits)")
 	fs.BoolVar(&cfg.RateLimits, "rate-limits", os.Getenv("LEDGERSIM_RATE_LIMITS") == "true", "apply the platform's API rate limits (read 100/min burst 20, write 30/min burst 10, card creation 10/min burst 5; env LEDGERSIM_RATE_LIMITS=true)")
+	var debugAddr string
+	ef.str(&debugAddr, "debug-addr", "", "when set, serve Go's profiler (/debug/pprof/) on this address; keep it on loopback")
 	var holdExpiry, repeatWindow, overCapture string
 	ef.str(&holdExpiry, "hold-expiry", "168h", "how long an uncleared authorization holds funds")
 	ef.str(&repeatWindow, "repeat-window", "15m", "how long STAN+RRN are remembered to answer repeats")
@@ -124,6 +126,15 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		cfg.Logger.Error("cannot start", "err", err)
 		return 1
+	}
+	if debugAddr != "" {
+		_, stopDebug, err := serveDebug(debugAddr, cfg.Logger)
+		if err != nil {
+			cfg.Logger.Error("cannot serve the profiler", "addr", debugAddr, "err", err)
+			_ = s.Shutdown(context.Background())
+			return 1
+		}
+		defer stopDebug()
 	}
 	if err := s.Wait(ctx); err != nil {
 		cfg.Logger.Error("stopped with error", "err", err)
