@@ -27,7 +27,9 @@ func repeatKey(class byte, stan, rrn string) string { return "m" + string(class)
 func origKeySTAN(cardID, stan, txnTime string) string {
 	return "s" + cardID + "|" + stan + "|" + txnTime
 }
-func origKeyRRN(cardID, rrn, authCode string) string { return "r" + cardID + "|" + rrn + "|" + authCode }
+func origKeyRRN(cardID, rrn, authCode string) string {
+	return "r" + cardID + "|" + rrn + "|" + authCode
+}
 
 // holdHeap orders open transactions by hold expiry, so that expiring holds
 // costs time proportional to what expires.

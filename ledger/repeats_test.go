@@ -116,4 +116,3 @@ func TestRepeatIndexRestore(t *testing.T) {
 	ri.expireAll(1100)
 	assert.Equal(t, 1, ri.len(), "the entry due at 1100 is forgotten, the one due at 1900 kept")
 }
-

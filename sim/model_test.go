@@ -92,12 +92,12 @@ type mCard struct {
 	used      bool
 	// recordUsed is "used" as of the last change of the card's status (when
 	// the ledger writes its whole record); see bugUsageDelta.
-	recordUsed   bool
-	locked       string // the merchant a multi-use card locked to: DE 42 + "|" + name key
-	spends       []spend
+	recordUsed bool
+	locked     string // the merchant a multi-use card locked to: DE 42 + "|" + name key
+	spends     []spend
 	// origs: this card's approved purchases by "s" + DE 11 | DE 7 and by
 	// "r" + DE 37 | approval code; with DE 2 only these are searched.
-	origs map[string]*mTxn
+	origs        map[string]*mTxn
 	lastAccessMs int64
 	accesses     []int64
 }
