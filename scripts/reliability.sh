@@ -55,6 +55,11 @@ else
 fi
 
 START=$(date -u +%s)
+# The commit the proofs ran on (with "+changes" when the tree differed).
+REV=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+if [ "$REV" != unknown ] && [ -n "$(git status --porcelain --untracked-files=no 2>/dev/null)" ]; then
+	REV="$REV+changes"
+fi
 FAILED=()
 
 log() { printf '\n== %s\n' "$*" >&2; }
@@ -218,7 +223,7 @@ SIM_FIG="$SIM_RUN of $SIM_SEEDS ($SIM_STATUS)"
 
 FIG="$LOGS/figures.md"
 {
-	echo "Last run: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc 2>/dev/null || echo '?') cores, $($GO env GOVERSION), ${ELAPSED} min; result: $VERDICT."
+	echo "Last run: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc 2>/dev/null || echo '?') cores, $($GO env GOVERSION), ${ELAPSED} min, code at $REV; result: $VERDICT."
 	echo
 	echo "Command: \`$CMD\`"
 	echo
