@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"net/http"
 	"time"
 
 	"github.com/ledgersim/ledgersim/clock"
@@ -83,9 +82,12 @@ type Config struct {
 	// due work; it also bounds how late a virtual-clock advance is noticed
 	// when nobody calls Kick. Default 1 s.
 	PollInterval time.Duration
-	// Client sends the attempts. Default: a net/http client with Timeout
-	// that does not follow redirects (a 3xx is a failed attempt).
-	Client *http.Client
+	// Client sends the attempts, each with a deadline Timeout after it
+	// starts. Default: a fasthttp client that does not follow redirects (a
+	// 3xx is a failed attempt) and whose connections Close cuts. Close
+	// waits for an injected client's attempts in flight to end (at their
+	// deadline at the latest).
+	Client Doer
 }
 
 func (c *Config) validate() error {

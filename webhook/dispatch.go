@@ -6,10 +6,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"slices"
 	"syscall"
 	"time"
+
+	"github.com/valyala/fasthttp"
 
 	"github.com/ledgersim/ledgersim/model"
 	"github.com/ledgersim/ledgersim/store"
@@ -19,8 +20,8 @@ import (
 // UserAgent is sent with every delivery.
 const UserAgent = "ledgersim-webhooks/1"
 
-// maxResponseBytes is how much of a receiver's response is read (and
-// discarded) so that the connection can be reused.
+// maxResponseBytes is how much of a receiver's response body is read (and
+// discarded); a longer one is not read, and its connection is closed.
 const maxResponseBytes = 64 << 10
 
 // outboxRescan is how soon after a notification the dispatcher scans the
@@ -605,43 +606,54 @@ func (s *Service) syncer(applied <-chan *store.Batch, done chan<- struct{}) {
 	}
 }
 
-// send POSTs the delivery once. It holds no lock.
+// send POSTs the delivery once. It holds no lock. The request and
+// response come from fasthttp's pools and go back to them, so an attempt
+// allocates nothing beyond its signature.
 func (s *Service) send(ep *Endpoint, q *queued, at time.Time) outcome {
-	req, err := http.NewRequestWithContext(s.ctx, http.MethodPost, ep.URL, bytes.NewReader(q.Body))
-	if err != nil {
-		return outcome{err: "invalid request"}
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", UserAgent)
+	req := fasthttp.AcquireRequest()
+	resp := fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(resp)
+	req.SetRequestURI(ep.URL)
+	req.Header.SetMethod(fasthttp.MethodPost)
+	req.Header.SetContentType("application/json")
+	req.Header.SetUserAgent(UserAgent)
 	req.Header.Set("X-Ledger-Event-Id", q.EventID)
 	req.Header.Set("X-Ledger-Event-Type", q.EventType)
 	req.Header.Set(signature.Header, signature.SignAll(ep.SigningSecrets(at), at, q.Body))
+	// Not copied: the snapshot's body is never changed, and the request is
+	// released before send returns.
+	req.SetBodyRaw(q.Body)
 	began := time.Now()
-	resp, err := s.client.Do(req)
-	if err != nil {
-		return outcome{latency: time.Since(began), err: describe(err, s.cfg.Timeout)}
+	err := s.client.DoDeadline(req, resp, began.Add(s.cfg.Timeout))
+	latency := time.Since(began)
+	// A body longer than maxResponseBytes fails the read after the status
+	// line and headers were read: the receiver answered, and its status
+	// counts.
+	if err != nil && !errors.Is(err, fasthttp.ErrBodyTooLarge) {
+		return outcome{latency: latency, err: describe(err, s.cfg.Timeout)}
 	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxResponseBytes))
-	_ = resp.Body.Close()
-	o := outcome{statusCode: resp.StatusCode, latency: time.Since(began)}
+	o := outcome{statusCode: resp.StatusCode(), latency: latency}
 	if !o.ok() {
-		o.err = fmt.Sprintf("receiver answered HTTP %d", resp.StatusCode)
+		o.err = fmt.Sprintf("receiver answered HTTP %d", o.statusCode)
 	}
 	return o
 }
 
-// describe turns a client error into a short message without the URL (which
-// may carry a token in its query).
+// describe turns a client error into a short message. fasthttp's errors
+// name at most the host and port, never the path or query (which may carry
+// a token).
 func describe(err error, timeout time.Duration) string {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		if ue.Timeout() {
-			return fmt.Sprintf("timeout: no response within %s", timeout)
-		}
-		err = ue.Err
-	}
-	if errors.Is(err, syscall.ECONNREFUSED) {
+	var t interface{ Timeout() bool }
+	switch {
+	case errors.As(err, &t) && t.Timeout(), errors.Is(err, fasthttp.ErrTLSHandshakeTimeout),
+		errors.Is(err, fasthttp.ErrDialTimeout):
+		return fmt.Sprintf("timeout: no response within %s", timeout)
+	case errors.Is(err, syscall.ECONNREFUSED):
 		return "connection refused"
+	case errors.Is(err, io.EOF), errors.Is(err, fasthttp.ErrConnectionClosed):
+		// fasthttp's own message advises the receiver's operator at length.
+		return "connection closed by the receiver before a response"
 	}
 	msg := err.Error()
 	if len(msg) > 300 {

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"net/url"
 	"slices"
 	"sort"
@@ -15,6 +14,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/valyala/fasthttp"
 
 	"github.com/ledgersim/ledgersim/clock"
 	"github.com/ledgersim/ledgersim/model"
@@ -37,10 +38,14 @@ type Service struct {
 	clk    clock.Clock
 	log    *slog.Logger
 	ids    model.IDGen
-	client *http.Client
+	client Doer
+	// fast and dialer are the default client and its connections (nil when
+	// Config.Client was given); Close closes the connections, which ends
+	// the attempts in flight.
+	fast   *fasthttp.Client
+	dialer *dialer
 
-	// ctx ends when the Service is closed; attempts in flight use it, so
-	// Close aborts them.
+	// ctx ends when the Service is closed; dials and the goroutines use it.
 	ctx    context.Context
 	cancel context.CancelFunc
 
@@ -133,35 +138,18 @@ func New(cfg Config) (*Service, error) {
 		done:       make(chan struct{}),
 		recDone:    make(chan struct{}),
 	}
+	// The context exists before the client, whose dials run under it.
+	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.client = cfg.Client
 	if s.client == nil {
-		// Outbound requests use net/http rather than fasthttp: net/http's
-		// client gives a whole-exchange timeout, context cancellation and
-		// proxy support with no extra code. An endpoint that has fallen
-		// behind has several attempts at once, each on its own connection,
-		// so the transport keeps as many idle connections per host as
-		// attempts can be in flight: fewer would close and reopen
-		// connections on every burst.
-		perHost := max(2, s.cfg.MaxInFlight)
-		tr := &http.Transport{Proxy: http.ProxyFromEnvironment, ForceAttemptHTTP2: true,
-			IdleConnTimeout: 90 * time.Second, TLSHandshakeTimeout: 10 * time.Second}
-		if def, ok := http.DefaultTransport.(*http.Transport); ok {
-			tr = def.Clone()
-		}
-		tr.MaxIdleConns = max(100, perHost)
-		tr.MaxIdleConnsPerHost = perHost
-		s.client = &http.Client{
-			Timeout:   cfg.Timeout,
-			Transport: tr,
-			CheckRedirect: func(*http.Request, []*http.Request) error {
-				return http.ErrUseLastResponse
-			},
-		}
+		s.dialer = newDialer(s.ctx)
+		s.fast = newClient(&s.cfg, s.dialer)
+		s.client = s.fast
 	}
 	if err := s.load(); err != nil {
+		s.cancel()
 		return nil, err
 	}
-	s.ctx, s.cancel = context.WithCancel(context.Background())
 	// What the outbox holds from before is fanned out before New returns,
 	// so that it cannot interleave with what the caller commits next.
 	if err := s.drainOutbox(true, ""); err != nil {
@@ -207,8 +195,9 @@ func (s *Service) load() error {
 }
 
 // Close stops the dispatcher and abandons the attempts in flight without
-// recording them (they are made again after a restart). Call it before
-// closing the store. Close is idempotent.
+// recording them (they are made again after a restart). With the default
+// client it returns at once; with Config.Client it waits for the attempts
+// in flight to end. Call it before closing the store. Close is idempotent.
 func (s *Service) Close() error {
 	s.mu.Lock()
 	if s.closed {
@@ -218,12 +207,21 @@ func (s *Service) Close() error {
 	s.closed = true
 	s.mu.Unlock()
 	s.cancel()
+	if s.dialer != nil {
+		// fasthttp cannot cancel a request: closing its connection is what
+		// ends an attempt in flight, at once rather than at its deadline.
+		// Its outcome is not recorded (record sees closed), so the queue
+		// record stays and the attempt is made again after restart.
+		s.dialer.closeAll()
+	}
 	<-s.done
 	<-s.fanDone
 	<-s.recDone
 	s.workers.Wait()
-	if tr, ok := s.client.Transport.(*http.Transport); ok && s.cfg.Client == nil {
-		tr.CloseIdleConnections()
+	if s.fast != nil {
+		// Drop the closed connections from the pool, so that fasthttp's
+		// cleaners find nothing left and stop.
+		s.fast.CloseIdleConnections()
 	}
 	return nil
 }

@@ -1,0 +1,244 @@
+package webhook
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"github.com/valyala/fasthttp"
+
+	"github.com/ledgersim/ledgersim/model"
+	"github.com/ledgersim/ledgersim/webhook/signature"
+)
+
+// TestAttemptOutcomes sends one event to receivers that answer in ways the
+// client must not misread, and checks what the attempt recorded.
+func TestAttemptOutcomes(t *testing.T) {
+	big := strings.Repeat("x", 1<<20)
+	cases := []struct {
+		name    string
+		timeout time.Duration
+		// serve answers; elsewhere is a second receiver that must never be
+		// reached.
+		serve       func(w http.ResponseWriter, r *http.Request, elsewhere string)
+		status      int
+		errContains string // empty: the attempt succeeded
+		maxLatency  time.Duration
+	}{
+		{
+			name: "a redirect is a failed attempt and is not followed",
+			serve: func(w http.ResponseWriter, r *http.Request, elsewhere string) {
+				http.Redirect(w, r, elsewhere, http.StatusFound)
+			},
+			status: http.StatusFound, errContains: "receiver answered HTTP 302",
+		},
+		{
+			name: "a permanent redirect too",
+			serve: func(w http.ResponseWriter, r *http.Request, elsewhere string) {
+				http.Redirect(w, r, elsewhere, http.StatusPermanentRedirect)
+			},
+			status: http.StatusPermanentRedirect, errContains: "receiver answered HTTP 308",
+		},
+		{
+			name: "a 2xx with a body longer than is read is a success",
+			serve: func(w http.ResponseWriter, _ *http.Request, _ string) {
+				_, _ = w.Write([]byte(big))
+			},
+			status: http.StatusOK,
+		},
+		{
+			name: "a 2xx with a long chunked body is a success",
+			serve: func(w http.ResponseWriter, _ *http.Request, _ string) {
+				for range 16 {
+					_, _ = w.Write([]byte(big[:64<<10]))
+					w.(http.Flusher).Flush()
+				}
+			},
+			status: http.StatusOK,
+		},
+		{
+			name: "a 5xx with a long body keeps its status",
+			serve: func(w http.ResponseWriter, _ *http.Request, _ string) {
+				w.WriteHeader(http.StatusServiceUnavailable)
+				_, _ = w.Write([]byte(big))
+			},
+			status: http.StatusServiceUnavailable, errContains: "receiver answered HTTP 503",
+		},
+		{
+			// The timeout bounds the whole exchange, not the gaps between
+			// reads: a receiver that answers at once and then trickles its
+			// body is cut at the timeout.
+			name:    "a body trickled past the timeout is cut at the timeout",
+			timeout: 300 * time.Millisecond,
+			serve: func(w http.ResponseWriter, r *http.Request, _ string) {
+				w.Header().Set("Content-Length", "1000")
+				w.WriteHeader(http.StatusOK)
+				for range 1000 {
+					if _, err := w.Write([]byte("x")); err != nil {
+						return
+					}
+					w.(http.Flusher).Flush()
+					select {
+					case <-r.Context().Done():
+						return
+					case <-time.After(20 * time.Millisecond):
+					}
+				}
+			},
+			errContains: "timeout: no response within 300ms", maxLatency: 3 * time.Second,
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, func(c *Config) {
+				if tc.timeout != 0 {
+					c.Timeout = tc.timeout
+				}
+			})
+			elsewhere := newReceiver(t, nil)
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				tc.serve(w, r, elsewhere.url())
+			}))
+			t.Cleanup(srv.Close)
+			ep := h.endpoint(srv.URL + "/hook")
+			h.event(model.EvtCardCreated, nil)
+			h.settle()
+
+			ds := h.deliveries(ep.ID)
+			require.Len(t, ds, 1)
+			d := ds[0]
+			require.Equal(t, tc.status, d.StatusCode)
+			if tc.errContains == "" {
+				require.Equal(t, DeliverySucceeded, d.Status)
+				require.Empty(t, d.Error)
+				require.Zero(t, h.count(queuePrefix(ep.ID)))
+			} else {
+				require.Equal(t, DeliveryFailed, d.Status)
+				require.Contains(t, d.Error, tc.errContains)
+				require.Equal(t, model.Ms(t0.Add(10*time.Second)), d.NextAttemptAt)
+			}
+			if tc.maxLatency != 0 {
+				require.GreaterOrEqual(t, d.LatencyMs, tc.timeout.Milliseconds()-10)
+				require.Less(t, d.LatencyMs, tc.maxLatency.Milliseconds())
+			}
+			require.Empty(t, elsewhere.requests(), "redirects are never followed")
+		})
+	}
+}
+
+// TestCloseCutsAttemptInFlight closes the Service while a receiver holds an
+// attempt: Close returns at once, not at the attempt's deadline, and the
+// attempt is not recorded, so it is made again after the restart.
+func TestCloseCutsAttemptInFlight(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.Timeout = time.Minute })
+	var hits atomic.Int32
+	held := make(chan struct{})
+	rc := newReceiver(t, func(_ int, r *http.Request) int {
+		if hits.Add(1) == 1 {
+			close(held)
+			<-r.Context().Done() // until the sender goes away
+			return 0
+		}
+		return 200
+	})
+	ep := h.endpoint(rc.url())
+	id := h.event(model.EvtCardCreated, nil)
+	h.svc.Kick()
+	<-held
+
+	began := time.Now()
+	require.NoError(t, h.svc.Close())
+	h.svc = nil
+	require.Less(t, time.Since(began), 10*time.Second, "Close does not wait for the attempt's deadline")
+
+	h.restart()
+	h.settle()
+	require.Equal(t, []string{id, id}, rc.ids())
+	require.Equal(t, []string{id}, rc.delivered())
+	ds := h.deliveries(ep.ID)
+	require.Len(t, ds, 1, "the abandoned attempt left no record")
+	require.Equal(t, 1, ds[0].Attempt)
+	require.Equal(t, DeliverySucceeded, ds[0].Status)
+}
+
+// TestReceiverClosesIdleConnection: a receiver that closes keep-alive
+// connections soon after each request (as many servers do after 5 s) must
+// not make the next attempt fail on the closed connection.
+func TestReceiverClosesIdleConnection(t *testing.T) {
+	h := newHarness(t, nil)
+	var conns atomic.Int32
+	rc := &receiver{t: t}
+	rc.srv = httptest.NewUnstartedServer(http.HandlerFunc(rc.serve))
+	rc.srv.Config.IdleTimeout = 20 * time.Millisecond
+	rc.srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	rc.srv.Start()
+	t.Cleanup(rc.srv.Close)
+	ep := h.endpoint(rc.url())
+
+	var ids []string
+	for range 3 {
+		ids = append(ids, h.event(model.EvtCardCreated, nil))
+		h.settle()
+		time.Sleep(100 * time.Millisecond) // the receiver closes the idle connection
+	}
+	require.Equal(t, ids, rc.delivered())
+	for _, d := range h.deliveries(ep.ID) {
+		require.Equal(t, 1, d.Attempt)
+		require.Equal(t, DeliverySucceeded, d.Status)
+	}
+	require.Equal(t, int32(3), conns.Load(), "a new connection after each close")
+}
+
+// TestHTTPS delivers over TLS with an injected client that trusts the test
+// receiver's certificate, and checks that the default client verifies
+// certificates.
+func TestHTTPS(t *testing.T) {
+	var got atomic.Pointer[http.Request]
+	var body atomic.Value
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		body.Store(b)
+		got.Store(r)
+	}))
+	t.Cleanup(srv.Close)
+	roots := x509.NewCertPool()
+	roots.AddCert(srv.Certificate())
+
+	t.Run("an injected client that trusts the receiver", func(t *testing.T) {
+		client := &fasthttp.Client{TLSConfig: &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}}
+		h := newHarness(t, func(c *Config) { c.Client = client })
+		ep := h.endpoint(srv.URL + "/hook")
+		id := h.event(model.EvtCardCreated, nil)
+		h.settle()
+		require.Equal(t, DeliverySucceeded, h.deliveries(ep.ID)[0].Status)
+		r := got.Load()
+		require.NotNil(t, r)
+		require.NotNil(t, r.TLS)
+		require.Equal(t, id, r.Header.Get("X-Ledger-Event-Id"))
+		require.NoError(t, signature.Verify(r.Header.Get(signature.Header), body.Load().([]byte), []string{ep.Secret},
+			h.clk.Now(), signature.DefaultTolerance))
+	})
+	t.Run("the default client verifies the certificate", func(t *testing.T) {
+		got.Store(nil)
+		h := newHarness(t, nil)
+		ep := h.endpoint(srv.URL + "/hook")
+		h.event(model.EvtCardCreated, nil)
+		h.settle()
+		d := h.deliveries(ep.ID)[0]
+		require.Equal(t, DeliveryFailed, d.Status)
+		require.Contains(t, d.Error, "certificate")
+		require.Nil(t, got.Load())
+	})
+}
