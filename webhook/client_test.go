@@ -1,13 +1,20 @@
 package webhook
 
 import (
+	"bufio"
+	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -241,4 +248,141 @@ func TestHTTPS(t *testing.T) {
 		require.Contains(t, d.Error, "certificate")
 		require.Nil(t, got.Load())
 	})
+}
+
+// connectProxy is an HTTP CONNECT proxy on 127.0.0.1 that answers status
+// (200: it opens the tunnel) and records what it was asked.
+type connectProxy struct {
+	ln     net.Listener
+	status int
+	mu     sync.Mutex
+	asked  []string // CONNECT targets
+	auths  []string // Proxy-Authorization headers
+}
+
+func newConnectProxy(t *testing.T, status int) *connectProxy {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	p := &connectProxy{ln: ln, status: status}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go p.serve(c)
+		}
+	}()
+	t.Cleanup(func() { _ = ln.Close() })
+	return p
+}
+
+func (p *connectProxy) serve(c net.Conn) {
+	defer c.Close()
+	br := bufio.NewReader(c)
+	req, err := http.ReadRequest(br)
+	if err != nil || req.Method != http.MethodConnect {
+		return
+	}
+	p.mu.Lock()
+	p.asked = append(p.asked, req.RequestURI)
+	p.auths = append(p.auths, req.Header.Get("Proxy-Authorization"))
+	p.mu.Unlock()
+	if p.status != http.StatusOK {
+		_, _ = fmt.Fprintf(c, "HTTP/1.1 %d %s\r\nContent-Length: 0\r\n\r\n", p.status, http.StatusText(p.status))
+		return
+	}
+	up, err := net.Dial("tcp", req.RequestURI)
+	if err != nil {
+		_, _ = io.WriteString(c, "HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n")
+		return
+	}
+	_, _ = io.WriteString(c, "HTTP/1.1 200 Connection established\r\n\r\n")
+	go func() {
+		_, _ = io.Copy(up, br)
+		_ = up.Close()
+	}()
+	_, _ = io.Copy(c, up)
+}
+
+func (p *connectProxy) url(userinfo string) *url.URL {
+	u, _ := url.Parse("http://" + userinfo + p.ln.Addr().String())
+	return u
+}
+
+func (p *connectProxy) requests() (asked, auths []string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Clone(p.asked), slices.Clone(p.auths)
+}
+
+// TestProxy sends attempts through a CONNECT proxy, as the default client
+// does when HTTP_PROXY or HTTPS_PROXY names one.
+func TestProxy(t *testing.T) {
+	tlsRecv := httptest.NewTLSServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	t.Cleanup(tlsRecv.Close)
+	roots := x509.NewCertPool()
+	roots.AddCert(tlsRecv.Certificate())
+	basic := "Basic " + base64.StdEncoding.EncodeToString([]byte("user:pa ss"))
+
+	cases := []struct {
+		name        string
+		status      int    // the proxy's answer to CONNECT
+		userinfo    string // in the proxy's URL
+		scheme      string // of the proxy's URL, when not http
+		https       bool   // the receiver is tlsRecv
+		errContains string // empty: delivered
+		auth        string // the Proxy-Authorization the proxy must see
+	}{
+		{name: "http through the proxy", status: 200},
+		{name: "with credentials", status: 200, userinfo: "user:pa%20ss@", auth: basic},
+		{name: "https through the proxy", status: 200, https: true},
+		{name: "the proxy refuses", status: 407, errContains: "proxy answered CONNECT with HTTP 407"},
+		{name: "socks5 is not supported", status: 200, scheme: "socks5", errContains: `proxy scheme "socks5" is not supported`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p := newConnectProxy(t, tc.status)
+			pu := p.url(tc.userinfo)
+			if tc.scheme != "" {
+				pu.Scheme = tc.scheme
+			}
+			proxy := func(*http.Request) (*url.URL, error) { return pu, nil }
+			var h *harness
+			var target string
+			if tc.https {
+				// The default client does not trust the test certificate: the
+				// same client, with roots that do.
+				d := newDialer(context.Background())
+				d.proxy = proxy
+				t.Cleanup(d.closeAll)
+				client := newClient(&Config{MaxInFlight: 4}, d)
+				client.TLSConfig = &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
+				h = newHarness(t, func(c *Config) { c.Client = client })
+				target = tlsRecv.URL + "/hook"
+			} else {
+				h = newHarness(t, nil)
+				h.svc.dialer.proxy = proxy
+				rc := newReceiver(t, nil)
+				target = rc.url()
+			}
+			ep := h.endpoint(target)
+			h.event(model.EvtCardCreated, nil)
+			h.settle()
+
+			d := h.deliveries(ep.ID)[0]
+			if tc.errContains != "" {
+				require.Equal(t, DeliveryFailed, d.Status)
+				require.Contains(t, d.Error, tc.errContains)
+				require.NotContains(t, d.Error, "pa ss")
+				return
+			}
+			require.Equal(t, DeliverySucceeded, d.Status, d.Error)
+			tu, err := url.Parse(target)
+			require.NoError(t, err)
+			asked, auths := p.requests()
+			require.Equal(t, []string{tu.Host}, asked, "one tunnel, to the receiver")
+			require.Equal(t, []string{tc.auth}, auths)
+		})
+	}
 }
