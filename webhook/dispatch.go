@@ -510,12 +510,58 @@ func (s *Service) fanOut(ids []string) error {
 }
 
 // start begins an attempt. The caller holds mu.
+//
+// Attempts run on worker goroutines that outlive them, rather than one
+// goroutine each: an HTTP exchange needs a deeper stack than a goroutine
+// starts with, and growing it by copying cost a goroutine per attempt
+// about a sixth of the attempt's CPU. There are at most MaxInFlight
+// workers; one that is idle takes the attempt, and a new one is started
+// while there are fewer.
 func (s *Service) start(st *epState, q *queued, now time.Time) {
 	q.busy = true
 	st.busy++
 	s.inflight++
-	s.workers.Add(1)
-	go s.attempt(st, st.ep, q, *q, now)
+	j := job{st: st, ep: st.ep, q: q, snap: *q, at: now}
+	select {
+	case s.jobs <- j:
+		return
+	default:
+	}
+	if s.nworkers < s.cfg.MaxInFlight {
+		s.nworkers++
+		s.workers.Add(1)
+		go s.worker(j)
+		return
+	}
+	// Every worker exists and none is idle, but fewer than MaxInFlight
+	// attempts are being sent (this one was allowed to start), so a worker
+	// is between attempts, handing an outcome over (which does not take
+	// mu), and takes this one next.
+	s.jobs <- j
+}
+
+// job is an attempt for a worker: the window's record (busy until the
+// outcome is recorded) and copies of it and of its endpoint to send.
+type job struct {
+	st   *epState
+	ep   Endpoint
+	q    *queued
+	snap queued
+	at   time.Time
+}
+
+// worker makes attempts until the Service closes, starting with j.
+func (s *Service) worker(j job) {
+	defer s.workers.Done()
+	for {
+		s.attempt(&j)
+		j = job{} // hold nothing of a finished attempt while idle
+		select {
+		case j = <-s.jobs:
+		case <-s.ctx.Done():
+			return
+		}
+	}
 }
 
 // outcome is what an attempt got.
@@ -539,11 +585,10 @@ type result struct {
 
 // attempt makes one attempt with a copy of the queue record and hands its
 // outcome to the recorder.
-func (s *Service) attempt(st *epState, ep Endpoint, q *queued, snap queued, at time.Time) {
-	defer s.workers.Done()
-	res := s.send(&ep, &snap, at)
+func (s *Service) attempt(j *job) {
+	res := s.send(&j.ep, &j.snap, j.at)
 	s.resMu.Lock()
-	s.pending = append(s.pending, result{st: st, q: q, at: at, res: res})
+	s.pending = append(s.pending, result{st: j.st, q: j.q, at: j.at, res: res})
 	s.resMu.Unlock()
 	select {
 	case s.recordWake <- struct{}{}:

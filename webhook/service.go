@@ -94,7 +94,12 @@ type Service struct {
 	done        chan struct{}
 	fanDone     chan struct{}
 	recDone     chan struct{}
-	workers     sync.WaitGroup
+	// jobs hands attempts to idle workers (see start); nworkers, guarded
+	// by mu, is how many there are, at most MaxInFlight. workers counts
+	// them for Close.
+	jobs     chan job
+	nworkers int
+	workers  sync.WaitGroup
 }
 
 // epState is an endpoint and its dispatch state.
@@ -137,6 +142,7 @@ func New(cfg Config) (*Service, error) {
 		settle:     make(chan chan struct{}),
 		done:       make(chan struct{}),
 		recDone:    make(chan struct{}),
+		jobs:       make(chan job),
 	}
 	// The context exists before the client, whose dials run under it.
 	s.ctx, s.cancel = context.WithCancel(context.Background())
