@@ -32,18 +32,22 @@
 // outbox (on start, on Kick and Settle, and within ten seconds of any
 // notification) catches anything else.
 //
-// The dispatcher starts attempts. An attempt POSTs the event envelope,
-// signed (see package signature). Its outcome goes to the recorder, which
-// writes the outcomes of all the attempts that ended meanwhile in one
-// batch (group commit): for each, a delivery-log record, and the queue
-// record removed (2xx), or moved to its next attempt time (anything else),
-// or removed after the last attempt, or the endpoint disabled (410 Gone).
-// The recorder updates the dispatcher's state when the batch is applied and
-// starts the endpoint's next attempts at once; the sync is waited for
-// behind it (at most 64 batches wait). A crash before an outcome is synced
-// leaves the queue record as it was, so the attempt is made again after
-// restart: delivery is at least once, with the same event ID and body on
-// every attempt, and receivers should deduplicate on X-Ledger-Event-Id.
+// The dispatcher starts attempts, which run on at most Config.MaxInFlight
+// worker goroutines. An attempt POSTs the event envelope, signed (see
+// package signature), with a fasthttp client that honours HTTP_PROXY,
+// HTTPS_PROXY and NO_PROXY (through CONNECT tunnels; see newClient and
+// dialer for how it differs from net/http's). Its outcome goes to the
+// recorder, which writes the outcomes of all the attempts that ended
+// meanwhile in one batch (group commit): for each, a delivery-log record,
+// and the queue record removed (2xx), or moved to its next attempt time
+// (anything else), or removed after the last attempt, or the endpoint
+// disabled (410 Gone). The recorder updates the dispatcher's state when the
+// batch is applied and starts the endpoint's next attempts at once; the sync
+// is waited for behind it (at most 64 batches wait). A crash before an
+// outcome is synced leaves the queue record as it was, so the attempt is
+// made again after restart: delivery is at least once, with the same event
+// ID and body on every attempt, and receivers should deduplicate on
+// X-Ledger-Event-Id.
 //
 // # Ordering
 //
@@ -97,7 +101,8 @@
 //
 // A Service is safe for concurrent use. Its methods may be called from many
 // goroutines (the API's handlers) while the dispatcher, fan-out and the
-// recorder run. Close stops them, abandons attempts in flight and outcomes
+// recorder run. Close stops them, abandons attempts in flight (it closes
+// the default client's connections rather than wait for them) and outcomes
 // not yet recorded (they are retried after restart) and must be called
 // before the store is closed.
 //
