@@ -23,6 +23,7 @@ func BuildBinary(t testing.TB) string {
 			buildErr = err
 			return
 		}
+		builtDir = dir
 		builtPath = filepath.Join(dir, "ledgersim")
 		out, err := exec.Command("go", "build", "-o", builtPath, "github.com/ledgersim/ledgersim/cmd/ledgersim").CombinedOutput()
 		if err != nil {
@@ -35,9 +36,19 @@ func BuildBinary(t testing.TB) string {
 
 var (
 	buildOnce sync.Once
+	builtDir  string
 	builtPath string
 	buildErr  error
 )
+
+// RemoveBinary deletes what BuildBinary built. The binary is shared by
+// every test of the process, so no single test can remove it: a package
+// that builds it calls this from TestMain after m.Run.
+func RemoveBinary() {
+	if builtDir != "" {
+		_ = os.RemoveAll(builtDir)
+	}
+}
 
 type buildError struct {
 	out string
