@@ -1,0 +1,58 @@
+package ledger
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ledgersim/ledgersim/model"
+)
+
+func TestUsageRoundTrip(t *testing.T) {
+	tests := []struct {
+		name string
+		u    model.CardUsage
+	}{
+		{"zero", model.CardUsage{}},
+		{"counters", model.CardUsage{AuthCount: 3, DayStart: 1795219200000, DayCents: 1234, MonthStart: 1793491200000, MonthCents: 99999}},
+		{"everything", model.CardUsage{AuthCount: 1, DayStart: 1795219200000, DayCents: -5, MonthStart: 1793491200000, MonthCents: 1234,
+			LockedMerchant: "MERCHANT000001|ACMEGROCERY", Used: true, LastAccessAt: 1795265456123,
+			LastAccessEventID: "evt_01m7z2hszv0001xtsfjmc7", RecentAccesses: []int64{1795265400000, 1795265456123}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := encodeUsage(&tt.u)
+			js, err := json.Marshal(&tt.u)
+			require.NoError(t, err)
+			assert.Less(t, len(b), len(js), "the binary form is the smaller")
+			// Decoding over a value with other contents leaves nothing of it.
+			got := model.CardUsage{Used: true, LockedMerchant: "stale", RecentAccesses: []int64{1}}
+			require.NoError(t, decodeUsage(b, &got))
+			assert.Equal(t, tt.u, got)
+			// Stores written before the binary form hold JSON.
+			var old model.CardUsage
+			require.NoError(t, decodeUsage(js, &old))
+			assert.Equal(t, tt.u, old)
+		})
+	}
+}
+
+func TestUsageMalformed(t *testing.T) {
+	good := encodeUsage(&model.CardUsage{AuthCount: 1, LockedMerchant: "M|X", RecentAccesses: []int64{5, 6}})
+	cases := map[string][]byte{
+		"empty":          nil,
+		"other version":  append([]byte{deltaVersion + 1}, good[1:]...),
+		"truncated":      good[:len(good)-1],
+		"trailing bytes": append(append([]byte(nil), good...), 0),
+		"huge string":    {deltaVersion, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0x0f},
+	}
+	for i := 1; i < len(good)-1; i++ {
+		cases["cut at "+string(rune('0'+i%10))+string(rune('a'+i/10))] = good[:i]
+	}
+	for name, b := range cases {
+		var u model.CardUsage
+		assert.Error(t, decodeUsage(b, &u), name)
+	}
+}
