@@ -28,17 +28,15 @@ func encodeBalance(u *model.User) []byte {
 }
 
 func decodeBalance(b []byte, u *model.User) error {
-	if len(b) == 0 || b[0] != deltaVersion {
+	r, ok := newDeltaReader(b)
+	if !ok {
 		return errBadDelta
 	}
-	b = b[1:]
-	for _, dst := range []*int64{&u.DepositedCents, &u.SettledCents, &u.PendingCents} {
-		v, n := binary.Varint(b)
-		if n <= 0 {
-			return errBadDelta
-		}
-		*dst, b = v, b[n:]
+	deposited, settled, pending := r.varint(), r.varint(), r.varint()
+	if r.err != nil {
+		return r.err
 	}
+	u.DepositedCents, u.SettledCents, u.PendingCents = deposited, settled, pending
 	return nil
 }
 
@@ -58,34 +56,21 @@ func encodeSpend(a *model.Agent) []byte {
 }
 
 func decodeSpend(b []byte, a *model.Agent) error {
-	if len(b) == 0 || b[0] != deltaVersion {
+	r, ok := newDeltaReader(b)
+	if !ok {
 		return errBadDelta
 	}
-	b = b[1:]
 	var w model.SpendWindow
-	var n int
-	if w.WindowStart, n = binary.Varint(b); n <= 0 {
-		return errBadDelta
-	}
-	b = b[n:]
-	if w.Cents, n = binary.Varint(b); n <= 0 {
-		return errBadDelta
-	}
-	b = b[n:]
-	for len(b) > 0 {
-		slot := int(b[0])
+	w.WindowStart, w.Cents = r.varint(), r.varint()
+	for r.err == nil && len(r.b) > 0 {
+		slot := int(r.byte())
 		if slot >= len(w.HourIndex) {
 			return errBadDelta
 		}
-		b = b[1:]
-		if w.HourIndex[slot], n = binary.Varint(b); n <= 0 {
-			return errBadDelta
-		}
-		b = b[n:]
-		if w.Hours[slot], n = binary.Varint(b); n <= 0 {
-			return errBadDelta
-		}
-		b = b[n:]
+		w.HourIndex[slot], w.Hours[slot] = r.varint(), r.varint()
+	}
+	if r.err != nil {
+		return r.err
 	}
 	a.Spend = w
 	return nil
@@ -121,53 +106,95 @@ func decodeUsage(b []byte, u *model.CardUsage) error {
 	if len(b) > 0 && b[0] == '{' {
 		return json.Unmarshal(b, u)
 	}
-	if len(b) == 0 || b[0] != deltaVersion {
+	r, ok := newDeltaReader(b)
+	if !ok {
 		return errBadDelta
 	}
-	b = b[1:]
-	varint := func() (int64, error) {
-		v, n := binary.Varint(b)
-		if n <= 0 {
-			return 0, errBadDelta
-		}
-		b = b[n:]
-		return v, nil
-	}
-	var err error
-	for _, dst := range []*int64{&u.AuthCount, &u.DayStart, &u.DayCents, &u.MonthStart, &u.MonthCents, &u.LastAccessAt} {
-		if *dst, err = varint(); err != nil {
-			return err
-		}
-	}
-	if len(b) == 0 {
-		return errBadDelta
-	}
-	u.Used, b = b[0]&1 != 0, b[1:]
-	for _, dst := range []*string{&u.LockedMerchant, &u.LastAccessEventID} {
-		n, k := binary.Uvarint(b)
-		if k <= 0 || n > uint64(len(b)-k) {
-			return errBadDelta
-		}
-		*dst, b = string(b[k:k+int(n)]), b[k+int(n):]
-	}
-	n, k := binary.Uvarint(b)
-	if k <= 0 || n > uint64(len(b)-k) { // each entry takes at least a byte
-		return errBadDelta
-	}
-	b = b[k:]
+	u.AuthCount, u.DayStart, u.DayCents, u.MonthStart, u.MonthCents, u.LastAccessAt =
+		r.varint(), r.varint(), r.varint(), r.varint(), r.varint(), r.varint()
+	u.Used = r.byte()&1 != 0
+	u.LockedMerchant, u.LastAccessEventID = r.str(), r.str()
 	u.RecentAccesses = nil
-	if n > 0 {
+	if n := r.count(); n > 0 {
 		u.RecentAccesses = make([]int64, n)
 		for i := range u.RecentAccesses {
-			if u.RecentAccesses[i], err = varint(); err != nil {
-				return err
-			}
+			u.RecentAccesses[i] = r.varint()
 		}
 	}
-	if len(b) != 0 {
+	if r.err == nil && len(r.b) != 0 {
 		return errBadDelta
 	}
-	return nil
+	return r.err
+}
+
+// deltaReader reads a delta record's fields in order. The first malformed
+// field sets err; every read after it returns zero, so a decoder reads
+// all its fields and checks err once.
+type deltaReader struct {
+	b   []byte
+	err error
+}
+
+// newDeltaReader starts after the version byte; ok is false when b does
+// not start with this version.
+func newDeltaReader(b []byte) (deltaReader, bool) {
+	if len(b) == 0 || b[0] != deltaVersion {
+		return deltaReader{}, false
+	}
+	return deltaReader{b: b[1:]}, true
+}
+
+func (r *deltaReader) fail() { r.err, r.b = errBadDelta, nil }
+
+func (r *deltaReader) varint() int64 {
+	if r.err != nil {
+		return 0
+	}
+	v, n := binary.Varint(r.b)
+	if n <= 0 {
+		r.fail()
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *deltaReader) byte() byte {
+	if r.err != nil {
+		return 0
+	}
+	if len(r.b) == 0 {
+		r.fail()
+		return 0
+	}
+	v := r.b[0]
+	r.b = r.b[1:]
+	return v
+}
+
+// count reads a length, which cannot exceed the bytes left (every entry
+// or character takes at least one).
+func (r *deltaReader) count() int {
+	if r.err != nil {
+		return 0
+	}
+	n, k := binary.Uvarint(r.b)
+	if k <= 0 || n > uint64(len(r.b)-k) {
+		r.fail()
+		return 0
+	}
+	r.b = r.b[k:]
+	return int(n)
+}
+
+func (r *deltaReader) str() string {
+	n := r.count()
+	if r.err != nil {
+		return ""
+	}
+	v := string(r.b[:n])
+	r.b = r.b[n:]
+	return v
 }
 
 // putUser writes a whole user record and its balance delta.

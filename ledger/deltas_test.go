@@ -56,3 +56,34 @@ func TestUsageMalformed(t *testing.T) {
 		assert.Error(t, decodeUsage(b, &u), name)
 	}
 }
+
+func TestBalanceAndSpendMalformed(t *testing.T) {
+	bal := encodeBalance(&model.User{DepositedCents: 1, SettledCents: 2, PendingCents: 3})
+	a := &model.Agent{}
+	a.Spend.WindowStart, a.Spend.Cents = 1795219200000, 700
+	// The totals alone are a whole record (a window without hours).
+	totals := len(encodeSpend(a))
+	a.Spend.HourIndex[3], a.Spend.Hours[3] = 498672, 700
+	spend := encodeSpend(a)
+
+	var gotU model.User
+	require.NoError(t, decodeBalance(bal, &gotU))
+	assert.Equal(t, [3]int64{1, 2, 3}, [3]int64{gotU.DepositedCents, gotU.SettledCents, gotU.PendingCents})
+	var gotA model.Agent
+	require.NoError(t, decodeSpend(spend, &gotA))
+	assert.Equal(t, a.Spend, gotA.Spend)
+
+	for i := 0; i < len(bal); i++ {
+		untouched := model.User{PendingCents: 9}
+		assert.Error(t, decodeBalance(bal[:i], &untouched), "balance cut at %d", i)
+		assert.Equal(t, int64(9), untouched.PendingCents, "a malformed balance changes nothing")
+	}
+	for i := 0; i < len(spend); i++ {
+		if i != totals {
+			assert.Error(t, decodeSpend(spend[:i], &model.Agent{}), "spend cut at %d", i)
+		}
+	}
+	bad := append([]byte(nil), spend...)
+	bad[totals] = 200 // no such hour slot
+	assert.Error(t, decodeSpend(bad, &model.Agent{}))
+}
