@@ -307,12 +307,14 @@ func stopClean(t *testing.T, p *testenv.Proc) {
 	t.Helper()
 	require.NoError(t, p.Cmd.Process.Signal(syscall.SIGTERM))
 	errc := make(chan error, 1)
-	go func() { errc <- p.Cmd.Wait() }()
+	go func() { errc <- p.Wait() }()
 	select {
 	case err := <-errc:
 		require.NoError(t, err, "exit status after SIGTERM")
 	case <-time.After(30 * time.Second):
-		p.Kill()
+		// The goroutine above reaps the process; a second Wait would race it.
+		_ = p.Cmd.Process.Signal(syscall.SIGKILL)
+		<-errc
 		t.Fatal("the server did not stop within 30s of SIGTERM")
 	}
 }

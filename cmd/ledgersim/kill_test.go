@@ -134,7 +134,7 @@ func TestSIGTERMShutsDownCleanly(t *testing.T) {
 	for _, sig := range []os.Signal{syscall.SIGTERM, os.Interrupt} {
 		p := testenv.StartProc(t, bin, dir)
 		require.NoError(t, p.Cmd.Process.Signal(sig))
-		require.NoError(t, p.Cmd.Wait(), "exit status after %v", sig)
+		require.NoError(t, p.Wait(), "exit status after %v", sig)
 		stopped := false
 		for _, l := range p.Logs() {
 			if strings.Contains(l, `"msg":"ledgersim stopped"`) {

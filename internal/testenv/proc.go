@@ -63,6 +63,10 @@ type Proc struct {
 	HTTPAddr string
 	ISOAddr  string
 	logs     chan string
+	// readDone closes when stderr reaches EOF. exec.Cmd.Wait closes the
+	// pipe as soon as the process exits, so waiting before the reader is
+	// done can drop the last log lines (the orderly-stop line among them).
+	readDone chan struct{}
 }
 
 // StartProc runs `ledgersim serve` with args (plus loopback addresses) and
@@ -74,9 +78,10 @@ func StartProc(t testing.TB, bin, dataDir string, args ...string) *Proc {
 	stderr, err := cmd.StderrPipe()
 	require.NoError(t, err)
 	require.NoError(t, cmd.Start())
-	p := &Proc{Cmd: cmd, logs: make(chan string, 1024)}
+	p := &Proc{Cmd: cmd, logs: make(chan string, 1024), readDone: make(chan struct{})}
 	ready := make(chan struct{})
 	go func() {
+		defer close(p.readDone)
 		sc := bufio.NewScanner(stderr)
 		sc.Buffer(make([]byte, 64<<10), 1<<20)
 		once := sync.Once{}
@@ -109,7 +114,14 @@ func (p *Proc) Kill() {
 		return
 	}
 	_ = p.Cmd.Process.Signal(syscall.SIGKILL)
-	_ = p.Cmd.Wait()
+	_ = p.Wait()
+}
+
+// Wait reads the process's log to its end and then reaps the process, so
+// Logs afterwards holds every line it wrote.
+func (p *Proc) Wait() error {
+	<-p.readDone
+	return p.Cmd.Wait()
 }
 
 // Logs returns the log lines read so far (up to the buffer's size).
