@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ledgersim/ledgersim/clock"
+	"github.com/ledgersim/ledgersim/eventlog"
 	"github.com/ledgersim/ledgersim/matcher"
 	"github.com/ledgersim/ledgersim/model"
 	"github.com/ledgersim/ledgersim/store"
@@ -50,9 +51,10 @@ type Config struct {
 	// OnIntentOutcome, when set, is told the matcher's outcome for each
 	// purchase: "matched", "mismatched" or "none". It must be cheap.
 	OnIntentOutcome func(outcome string)
-	// OnEvents, when set, is called with the events of each change once the
-	// change is durable (webhook delivery wakes on it). It must not block.
-	OnEvents func([]model.Event)
+	// OnEvents, when set, is called with the IDs of each change's events
+	// once the change is durable (webhook delivery wakes on it). It must
+	// not block.
+	OnEvents func(ids []string)
 }
 
 func (c *Config) validate() error {
@@ -260,7 +262,10 @@ type change struct {
 	b      *store.Batch
 	now    time.Time
 	err    error
-	events []model.Event
+	events []string
+	// scratch is reused for encoding the change's event records (the
+	// batch copies what it is given).
+	scratch []byte
 }
 
 func (l *Ledger) begin(now time.Time) *change {
@@ -275,14 +280,37 @@ func (c *change) put(key []byte, v any) {
 
 func (c *change) index(key []byte) { c.b.Put(key, nil) }
 
-// event records a state change's event in the same batch as the change.
+// event records a state change's event in the same batch as the change,
+// its data as JSON.
 func (c *change) event(typ string, data any) string {
-	ev := model.Event{ID: c.l.ids.New(model.PrefixEvent, c.now), Type: typ, CreatedAt: model.Ms(c.now), Data: data}
-	c.put(store.EventKey(ev.ID), ev)
-	c.index(store.EventByTypeKey(typ, ev.ID))
-	c.index(store.OutboxKey(ev.ID))
-	c.events = append(c.events, ev)
-	return ev.ID
+	if c.err != nil {
+		return ""
+	}
+	var err error
+	c.scratch, err = eventlog.AppendJSON(c.scratch[:0], model.Ms(c.now), typ, data)
+	if err != nil {
+		c.err = err
+		return ""
+	}
+	return c.record(typ, c.scratch)
+}
+
+// txnEvent records a transaction event, in the compact form every
+// authorization's event takes (see package eventlog).
+func (c *change) txnEvent(typ string, t *model.Transaction) string {
+	p := txnEventData(t)
+	c.scratch = eventlog.AppendTxn(c.scratch[:0], model.Ms(c.now), typ, &p)
+	return c.record(typ, c.scratch)
+}
+
+// record writes an encoded event with its type index and outbox marker.
+func (c *change) record(typ string, raw []byte) string {
+	id := c.l.ids.New(model.PrefixEvent, c.now)
+	c.b.Put(store.EventKey(id), raw)
+	c.index(store.EventByTypeKey(typ, id))
+	c.index(store.OutboxKey(id))
+	c.events = append(c.events, id)
+	return id
 }
 
 // apply writes the change to the store (ordered, not yet synced). The

@@ -213,7 +213,7 @@ func (l *Ledger) Clear(ctx context.Context, f *FollowUp) (Outcome, error) {
 		closeCard(c, &nc, "single_use_completed")
 		cardClosed = true
 	}
-	c.event(model.EvtTxnCompleted, txnEventData(t))
+	c.txnEvent(model.EvtTxnCompleted, t)
 	c.put(store.TxnKey(t.ID), t)
 	c.b.Delete(store.OpenKey(t.ID))
 	c.putBalance(&nu)
@@ -270,7 +270,7 @@ func (l *Ledger) forcePost(ctx context.Context, s *shard, c *change, cardID stri
 	t.AuthorizationCode = authCode(t.ID)
 	nu.SettledCents -= f.AmountCents
 	nu.UpdatedAt = model.Ms(now)
-	c.event(model.EvtTxnCompleted, txnEventData(t))
+	c.txnEvent(model.EvtTxnCompleted, t)
 	c.put(store.TxnKey(t.ID), t)
 	c.index(store.TxnByCardKey(t.CardID, t.ID))
 	c.index(store.TxnByUserKey(t.UserID, t.ID))
@@ -398,7 +398,8 @@ func (l *Ledger) reverseLocked(ctx context.Context, s *shard, c *change, ref *tx
 		c.b.Delete(store.OpenKey(t.ID))
 	}
 	nu.UpdatedAt = model.Ms(now)
-	data := txnEventData(t)
+	p := txnEventData(t)
+	data := p.Map()
 	data["originalAmount"], data["reversedAmount"], data["reason"] = original, released, reason
 	c.event(model.EvtTxnReversed, data)
 	c.put(store.TxnKey(t.ID), t)
@@ -451,7 +452,7 @@ func (l *Ledger) Refund(ctx context.Context, txnID string, amount int64) (Outcom
 	}
 	t.AuthorizationCode = authCode(t.ID)
 	c := l.begin(now)
-	c.event(model.EvtTxnRefunded, txnEventData(t))
+	c.txnEvent(model.EvtTxnRefunded, t)
 	c.put(store.TxnKey(t.ID), t)
 	c.put(store.TxnKey(orig.ID), orig)
 	c.index(store.TxnByCardKey(t.CardID, t.ID))

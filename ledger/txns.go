@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ledgersim/ledgersim/authz"
+	"github.com/ledgersim/ledgersim/eventlog"
 	"github.com/ledgersim/ledgersim/model"
 	"github.com/ledgersim/ledgersim/store"
 	"github.com/ledgersim/ledgersim/vault"
@@ -194,7 +195,7 @@ func (l *Ledger) Authorize(ctx context.Context, r *AuthRequest) (Outcome, error)
 			agentChanged, agentStatusChanged = true, true
 			na.UpdatedAt = model.Ms(now)
 		}
-		c.event(model.EvtTxnDeclined, txnEventData(t))
+		c.txnEvent(model.EvtTxnDeclined, t)
 	case r.Kind == authz.Refund:
 		t.Kind, t.Status, t.SettledAt = model.KindRefund, model.TxnCompleted, model.Ms(now)
 		if r.OriginalData != "" {
@@ -211,11 +212,11 @@ func (l *Ledger) Authorize(ctx context.Context, r *AuthRequest) (Outcome, error)
 		nu.SettledCents += r.AmountCents
 		userChanged = true
 		t.AuthorizationCode = authCode(t.ID)
-		c.event(model.EvtTxnRefunded, txnEventData(t))
+		c.txnEvent(model.EvtTxnRefunded, t)
 	case r.Kind == authz.Verification:
 		t.Kind, t.Status, t.AuthorizationCode = model.KindVerification, model.TxnCompleted, authCode(t.ID)
 		t.AuthorizedAt, t.SettledAt = model.Ms(now), model.Ms(now)
-		c.event(model.EvtTxnAuthorized, txnEventData(t))
+		c.txnEvent(model.EvtTxnAuthorized, t)
 	default:
 		t.AuthorizationCode, t.AuthorizedAt = authCode(t.ID), model.Ms(now)
 		amt := r.AmountCents
@@ -241,7 +242,7 @@ func (l *Ledger) Authorize(ctx context.Context, r *AuthRequest) (Outcome, error)
 			c.b.Discard()
 			return Outcome{}, err
 		}
-		c.event(model.EvtTxnAuthorized, txnEventData(t))
+		c.txnEvent(model.EvtTxnAuthorized, t)
 		if r.Complete {
 			t.Status, t.SettledAt = model.TxnCompleted, model.Ms(now)
 			nu.SettledCents -= amt
@@ -249,7 +250,7 @@ func (l *Ledger) Authorize(ctx context.Context, r *AuthRequest) (Outcome, error)
 				closeCard(c, &nc, "single_use_completed")
 				cardStatusChanged = true
 			}
-			c.event(model.EvtTxnCompleted, txnEventData(t))
+			c.txnEvent(model.EvtTxnCompleted, t)
 		} else {
 			t.Status, t.HoldCents = model.TxnAuthorized, amt
 			t.HoldExpiresAt = model.Ms(now) + l.cfg.HoldExpiry.Milliseconds()
@@ -329,30 +330,16 @@ func limitData(a *model.Agent, amount int64, now time.Time, suspended bool) map[
 }
 
 // txnEventData is a transaction's event payload (facts section 9.3).
-func txnEventData(t *model.Transaction) map[string]any {
+func txnEventData(t *model.Transaction) eventlog.TxnPayload {
 	status := t.Status
 	if status == model.TxnAuthorized {
 		status = "pending" // the webhook payloads use the API enum
 	}
-	d := map[string]any{"transactionId": t.ID, "cardId": t.CardID, "agentId": t.AgentID, "userId": t.UserID,
-		"amount": t.AmountCents, "authorizedAmount": t.AuthorizedAmountCents, "currency": t.Currency,
-		"merchantName": t.MerchantName, "merchantCategoryCode": t.MCC, "merchantCategory": t.MCC, "status": status}
-	if t.DeclinedReason != "" {
-		d["declinedReason"] = t.DeclinedReason
-	}
-	if t.SettledAt != 0 {
-		d["postedAt"] = t.SettledAt
-	}
-	if t.AttestationStatus != "" {
-		d["attestationStatus"] = t.AttestationStatus
-	}
-	if t.IntentID != "" {
-		d["intentId"] = t.IntentID
-	}
-	if t.OriginalID != "" {
-		d["originalTransactionId"] = t.OriginalID
-	}
-	return d
+	return eventlog.TxnPayload{TransactionID: t.ID, CardID: t.CardID, AgentID: t.AgentID, UserID: t.UserID,
+		Amount: t.AmountCents, AuthorizedAmount: t.AuthorizedAmountCents, Currency: t.Currency,
+		MerchantName: t.MerchantName, MCC: t.MCC, Status: status, DeclinedReason: t.DeclinedReason,
+		PostedAt: t.SettledAt, AttestationStatus: t.AttestationStatus, IntentID: t.IntentID,
+		OriginalTransactionID: t.OriginalID}
 }
 
 // merchantKey is the merchant name as compared for locks and hints.

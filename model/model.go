@@ -281,3 +281,13 @@ const (
 	EvtTxnDeclined        = "transaction.declined"
 	EvtTxnRefunded        = "transaction.refunded"
 )
+
+// EventTypes lists every event type the ledger records, in catalogue order.
+var EventTypes = []string{
+	EvtUserApproved, EvtUserRejected, EvtDepositCompleted,
+	EvtAgentCreated, EvtAgentSuspended, EvtAgentActivated, EvtAgentDeregistered, EvtAgentLimitExceeded,
+	EvtCardCreated, EvtCardFrozen, EvtCardUnfrozen, EvtCardClosed, EvtCardExpired, EvtCardMerchantDrift, EvtCardAnomaly,
+	EvtCredentialAccessed,
+	EvtIntentMatched, EvtIntentMismatched, EvtIntentExpired, EvtIntentCanceled,
+	EvtTxnAuthorized, EvtTxnCompleted, EvtTxnReversed, EvtTxnDeclined, EvtTxnRefunded,
+}

@@ -16,6 +16,7 @@ import (
 	"github.com/moov-io/iso8583/network"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ledgersim/ledgersim/eventlog"
 	"github.com/ledgersim/ledgersim/internal/testenv"
 	"github.com/ledgersim/ledgersim/iso"
 	"github.com/ledgersim/ledgersim/model"
@@ -434,9 +435,13 @@ func (h *isoHarness) events(typ string) []model.Event {
 	}))
 	out := make([]model.Event, 0, len(ids))
 	for _, id := range ids {
-		var ev model.Event
-		require.NoError(h.t, db.GetJSON(store.EventKey(id), &ev))
-		out = append(out, ev)
+		raw, err := db.Get(store.EventKey(id))
+		require.NoError(h.t, err)
+		rec, err := eventlog.Decode(id, raw)
+		require.NoError(h.t, err)
+		var data any
+		require.NoError(h.t, json.Unmarshal(rec.Data, &data))
+		out = append(out, model.Event{ID: rec.ID, Type: rec.Type, CreatedAt: rec.CreatedAt, Data: data})
 	}
 	return out
 }

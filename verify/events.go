@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 
+	"github.com/ledgersim/ledgersim/eventlog"
 	"github.com/ledgersim/ledgersim/model"
 	"github.com/ledgersim/ledgersim/store"
 )
@@ -46,13 +47,8 @@ func (s *state) loadEvents() error {
 	return s.db.Scan(store.EventsPrefix, "", false, func(k, v []byte) bool {
 		id := string(bytes.TrimPrefix(k, store.EventsPrefix))
 		s.events++
-		var ev struct {
-			ID        string          `json:"id"`
-			Type      string          `json:"type"`
-			CreatedAt int64           `json:"createdAt"`
-			Data      json.RawMessage `json:"data"`
-		}
-		if err := json.Unmarshal(v, &ev); err != nil {
+		ev, err := eventlog.Decode(id, v)
+		if err != nil {
 			s.evt.breach("event %s: record does not decode", id)
 			return true
 		}

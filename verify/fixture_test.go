@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/ledgersim/ledgersim/authz"
 	"github.com/ledgersim/ledgersim/clock"
+	"github.com/ledgersim/ledgersim/eventlog"
 	"github.com/ledgersim/ledgersim/ledger"
 	"github.com/ledgersim/ledgersim/model"
 	"github.com/ledgersim/ledgersim/store"
@@ -489,15 +491,25 @@ func deleteKeys(t *testing.T, db *store.DB, keys ...[]byte) {
 func eventsOf(t *testing.T, db *store.DB, typ, field, id string) []model.Event {
 	t.Helper()
 	var out []model.Event
-	require.NoError(t, db.Scan(store.EventsPrefix, "", false, func(_, v []byte) bool {
-		var ev model.Event
-		require.NoError(t, json.Unmarshal(v, &ev))
+	require.NoError(t, db.Scan(store.EventsPrefix, "", false, func(k, v []byte) bool {
+		ev := decodeEvent(t, k, v)
 		if data, ok := ev.Data.(map[string]any); ok && ev.Type == typ && data[field] == id {
 			out = append(out, ev)
 		}
 		return true
 	}))
 	return out
+}
+
+// decodeEvent reads a stored event as the ledger wrote it, its data
+// decoded into plain JSON values.
+func decodeEvent(t *testing.T, k, v []byte) model.Event {
+	t.Helper()
+	rec, err := eventlog.Decode(string(bytes.TrimPrefix(k, store.EventsPrefix)), v)
+	require.NoError(t, err)
+	var data any
+	require.NoError(t, json.Unmarshal(rec.Data, &data))
+	return model.Event{ID: rec.ID, Type: rec.Type, CreatedAt: rec.CreatedAt, Data: data}
 }
 
 // addEvent writes an event with a fresh ID after every existing one, with
@@ -508,7 +520,9 @@ func addEvent(t *testing.T, db *store.DB, at time.Time, typ string, data map[str
 	at = at.Add(time.Millisecond)
 	id := ids.New(model.PrefixEvent, at)
 	b := db.NewBatch()
-	require.NoError(t, b.PutJSON(store.EventKey(id), model.Event{ID: id, Type: typ, CreatedAt: model.Ms(at), Data: data}))
+	raw, err := eventlog.AppendJSON(nil, model.Ms(at), typ, data)
+	require.NoError(t, err)
+	b.Put(store.EventKey(id), raw)
 	b.Put(store.EventByTypeKey(typ, id), nil)
 	require.NoError(t, db.Commit(b))
 	return id

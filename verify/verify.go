@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/ledgersim/ledgersim/eventlog"
 	"github.com/ledgersim/ledgersim/ledger"
 	"github.com/ledgersim/ledgersim/model"
 	"github.com/ledgersim/ledgersim/store"
@@ -154,11 +155,11 @@ func Run(db *store.DB, v *vault.Vault, now time.Time) (*Report, error) {
 // evaluating spend windows there gives the same answer on a live store, a
 // snapshot and a copy, whatever the wall clock or a virtual clock says.
 func LatestEventTime(db *store.DB) (time.Time, bool, error) {
-	var ev model.Event
+	var ev eventlog.Record
 	var found bool
 	var decodeErr error
-	err := db.Scan(store.EventsPrefix, "", true, func(_, v []byte) bool {
-		decodeErr = json.Unmarshal(v, &ev)
+	err := db.Scan(store.EventsPrefix, "", true, func(k, v []byte) bool {
+		ev, decodeErr = eventlog.Decode(string(bytes.TrimPrefix(k, store.EventsPrefix)), v)
 		found = decodeErr == nil
 		// A corrupt newest event is reported by the events check; the
 		// scan goes on to the newest readable one.

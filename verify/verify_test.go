@@ -78,9 +78,8 @@ func TestFixtureCoversTheLifecycle(t *testing.T) {
 		assert.Positivef(t, seen[k], "the history has no %s transaction", k)
 	}
 	types := map[string]bool{}
-	require.NoError(t, db.Scan(store.EventsPrefix, "", false, func(_, v []byte) bool {
-		var ev model.Event
-		require.NoError(t, json.Unmarshal(v, &ev))
+	require.NoError(t, db.Scan(store.EventsPrefix, "", false, func(k, v []byte) bool {
+		ev := decodeEvent(t, k, v)
 		types[ev.Type] = true
 		return true
 	}))

@@ -13,6 +13,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/ledgersim/ledgersim/clock"
+	"github.com/ledgersim/ledgersim/eventlog"
 	"github.com/ledgersim/ledgersim/model"
 	"github.com/ledgersim/ledgersim/store"
 )
@@ -37,9 +38,9 @@ func BenchmarkDeliver(b *testing.B) {
 	require.NoError(b, err)
 
 	var ids model.IDGen
-	data := map[string]any{"transactionId": "txn_01kjmma2g00001sjmmnmj0", "cardId": "card_01kjmma2g00001sjmmnmj0",
-		"agentId": "agent_01kjmma2g00001sjmmnmj0", "userId": "user_01kjmma2g00001sjmmnmj0", "amount": 100,
-		"currency": "USD", "merchantName": "BENCH", "merchantCategoryCode": "5812", "status": "pending"}
+	data := eventlog.TxnPayload{TransactionID: "txn_01kjmma2g00001sjmmnmj0", CardID: "card_01kjmma2g00001sjmmnmj0",
+		AgentID: "agent_01kjmma2g00001sjmmnmj0", UserID: "user_01kjmma2g00001sjmmnmj0", Amount: 100,
+		Currency: "USD", MerchantName: "BENCH", MCC: "5812", Status: "pending"}
 	b.ReportAllocs()
 	b.ResetTimer()
 	cpu0 := cpuTime()
@@ -52,19 +53,16 @@ func BenchmarkDeliver(b *testing.B) {
 			defer wg.Done()
 			for range work {
 				now := time.Now()
-				ev := model.Event{ID: ids.New(model.PrefixEvent, now), Type: model.EvtTxnAuthorized, CreatedAt: model.Ms(now), Data: data}
+				id := ids.New(model.PrefixEvent, now)
 				bt := db.NewBatch()
-				if err := bt.PutJSON(store.EventKey(ev.ID), ev); err != nil {
-					b.Error(err)
-					return
-				}
-				bt.Put(store.EventByTypeKey(ev.Type, ev.ID), nil)
-				bt.Put(store.OutboxKey(ev.ID), nil)
+				bt.Put(store.EventKey(id), eventlog.AppendTxn(nil, model.Ms(now), model.EvtTxnAuthorized, &data))
+				bt.Put(store.EventByTypeKey(model.EvtTxnAuthorized, id), nil)
+				bt.Put(store.OutboxKey(id), nil)
 				if err := db.Commit(bt); err != nil {
 					b.Error(err)
 					return
 				}
-				svc.Notify([]model.Event{ev})
+				svc.Notify([]string{id})
 			}
 		}()
 	}
@@ -120,7 +118,7 @@ func BenchmarkNotify(b *testing.B) {
 		require.NoError(b, db.Close())
 	}()
 	var ids model.IDGen
-	evs := []model.Event{{ID: ids.New(model.PrefixEvent, time.Now()), Type: model.EvtTxnAuthorized}}
+	evs := []string{ids.New(model.PrefixEvent, time.Now())}
 	b.ReportAllocs()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {

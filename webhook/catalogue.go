@@ -8,34 +8,8 @@ import "github.com/ledgersim/ledgersim/model"
 const EventTest = "webhook.test"
 
 // EventTypes lists every event type an endpoint can subscribe to: the
-// ledger's event constants, in catalogue order.
-var EventTypes = []string{
-	model.EvtUserApproved,
-	model.EvtUserRejected,
-	model.EvtDepositCompleted,
-	model.EvtAgentCreated,
-	model.EvtAgentSuspended,
-	model.EvtAgentActivated,
-	model.EvtAgentDeregistered,
-	model.EvtAgentLimitExceeded,
-	model.EvtCardCreated,
-	model.EvtCardFrozen,
-	model.EvtCardUnfrozen,
-	model.EvtCardClosed,
-	model.EvtCardExpired,
-	model.EvtCardMerchantDrift,
-	model.EvtCardAnomaly,
-	model.EvtCredentialAccessed,
-	model.EvtIntentMatched,
-	model.EvtIntentMismatched,
-	model.EvtIntentExpired,
-	model.EvtIntentCanceled,
-	model.EvtTxnAuthorized,
-	model.EvtTxnCompleted,
-	model.EvtTxnReversed,
-	model.EvtTxnDeclined,
-	model.EvtTxnRefunded,
-}
+// ledger's, in catalogue order.
+var EventTypes = model.EventTypes
 
 var knownTypes = func() map[string]bool {
 	m := make(map[string]bool, len(EventTypes))

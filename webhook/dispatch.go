@@ -440,7 +440,7 @@ func (s *Service) fanOut(ids []string) error {
 		if err != nil {
 			return err
 		}
-		body, typ, err := envelopeBody(raw)
+		body, typ, err := envelopeBody(id, raw)
 		if err == nil {
 			events = append(events, event{id: id, typ: typ, body: body})
 		} else {

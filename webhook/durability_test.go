@@ -298,7 +298,7 @@ func TestNotifyNeverBlocks(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		for range 100000 {
-			h.svc.Notify([]model.Event{{ID: "evt_x"}})
+			h.svc.Notify([]string{"evt_x"})
 		}
 		close(done)
 	}()
@@ -353,7 +353,7 @@ func TestLateMarkerIsDelivered(t *testing.T) {
 		b.Put(store.EventByTypeKey(ev.Type, ev.ID), nil)
 		b.Put(store.OutboxKey(ev.ID), nil)
 		require.NoError(t, h.db.Commit(b))
-		h.svc.Notify([]model.Event{ev})
+		h.svc.Notify([]string{ev.ID})
 	}
 	older := model.Event{ID: h.ids.New(model.PrefixEvent, t0), Type: model.EvtCardCreated, CreatedAt: model.Ms(t0)}
 	newer := model.Event{ID: h.ids.New(model.PrefixEvent, t0), Type: model.EvtCardCreated, CreatedAt: model.Ms(t0)}

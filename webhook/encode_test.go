@@ -6,11 +6,13 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/ledgersim/ledgersim/eventlog"
 	"github.com/ledgersim/ledgersim/model"
 )
 
-// The spliced envelope must be exactly what json.Marshal makes of the
-// Envelope, and records it cannot splice must take the general path.
+// The delivery body must be exactly what json.Marshal makes of the
+// Envelope, for every stored form: the ledger's binary records (JSON data
+// or a transaction payload) and the JSON records of earlier versions.
 func TestEnvelopeBodyMatchesMarshal(t *testing.T) {
 	datas := []any{
 		nil,
@@ -20,48 +22,44 @@ func TestEnvelopeBodyMatchesMarshal(t *testing.T) {
 		map[string]any{"nested": map[string]any{"a": map[string]any{"b": []any{}}}, "empty": ""},
 		"just a string", 12.5, []any{}, map[string]any{"esc": `back\slash "quoted"`},
 	}
-	spliced := 0
+	txn := eventlog.TxnPayload{TransactionID: "txn_1", CardID: "card_1", AgentID: "agent_1", UserID: "user_1",
+		Amount: 4250, AuthorizedAmount: 4250, Currency: "USD", MerchantName: `Café "<Zoë>"`, MCC: "5812", Status: "pending"}
 	for i, data := range datas {
 		for _, id := range []string{"evt_01kjmma2g00001sjmmnmj0", `evt_"odd"`, "evt_<x>"} {
-			raw, err := json.Marshal(model.Event{ID: id, Type: model.EvtCardCreated, CreatedAt: int64(i) * 1_772_366_400_000, Data: data})
+			createdAt := int64(i) * 1_772_366_400_000
+			legacy, err := json.Marshal(model.Event{ID: id, Type: model.EvtCardCreated, CreatedAt: createdAt, Data: data})
 			require.NoError(t, err)
-			env, err := envelopeOf(raw)
+			binJSON, err := eventlog.AppendJSON(nil, createdAt, model.EvtCardCreated, data)
 			require.NoError(t, err)
-			want, err := json.Marshal(env)
-			require.NoError(t, err)
-			got, typ, err := envelopeBody(raw)
-			require.NoError(t, err)
-			require.Equal(t, string(want), string(got), "data %d id %s", i, id)
-			require.Equal(t, model.EvtCardCreated, typ)
-			if _, _, ok := spliceEnvelope(raw); ok {
-				spliced++
+			for form, raw := range map[string][]byte{"legacy JSON": legacy, "binary, JSON data": binJSON} {
+				env, err := envelopeOf(id, raw)
+				require.NoError(t, err)
+				want, err := json.Marshal(env)
+				require.NoError(t, err)
+				got, typ, err := envelopeBody(id, raw)
+				require.NoError(t, err)
+				require.Equal(t, string(want), string(got), "%s: data %d id %s", form, i, id)
+				require.Equal(t, model.EvtCardCreated, typ)
 			}
 		}
 	}
-	require.Greater(t, spliced, 5, "the common records take the fast path")
+	raw := eventlog.AppendTxn(nil, 7, model.EvtTxnAuthorized, &txn)
+	env, err := envelopeOf("evt_1", raw)
+	require.NoError(t, err)
+	want, err := json.Marshal(env)
+	require.NoError(t, err)
+	got, typ, err := envelopeBody("evt_1", raw)
+	require.NoError(t, err)
+	require.Equal(t, string(want), string(got))
+	require.Equal(t, model.EvtTxnAuthorized, typ)
+	wantData, err := json.Marshal(txn.Map())
+	require.NoError(t, err)
+	require.JSONEq(t, string(wantData), string(env.Data))
 
-	// Other forms than json.Marshal's take the general path, or fail as it
-	// does.
-	for _, raw := range []string{
-		`{"id":"evt_1","type":"card.created","createdAt":5,"data": {"a":1}}`,
-		`{"type":"card.created","id":"evt_1","createdAt":5,"data":{}}`,
-		`{"id":"evt_1","type":"card.created","createdAt":5,"data":{"a":1}}` + "\n",
-		`{"id":"evt_1","type":"card.created","createdAt":05,"data":{}}`,
-		`{"id":"evt_1","type":"card.created","createdAt":5,"data":{"a":"<"}}`,
-		`{"id":"evt_1","type":"card.created","createdAt":5,"data":{"a":"x y"}}`,
-	} {
-		got, _, err := envelopeBody([]byte(raw))
-		env, err2 := envelopeOf([]byte(raw))
-		if err2 != nil {
-			require.Error(t, err, raw)
-			continue
-		}
-		require.NoError(t, err, raw)
-		want, _ := json.Marshal(env)
-		require.Equal(t, string(want), string(got), raw)
+	for _, bad := range []string{`{"id":"evt_1"`, "", "\x02garbage"} {
+		_, _, err := envelopeBody("evt_1", []byte(bad))
+		require.Error(t, err, "%q", bad)
 	}
-	_, _, err := envelopeBody([]byte(`{"id":"evt_1"`))
-	require.Error(t, err)
 }
 
 func TestQueueRecordRoundTrip(t *testing.T) {

@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"strconv"
 	"time"
+
+	"github.com/ledgersim/ledgersim/internal/jsonenc"
 )
 
 // Endpoint statuses.
@@ -260,15 +262,4 @@ func (d *Delivery) appendJSON(dst []byte) []byte {
 	return append(dst, '}')
 }
 
-// appendJSONString appends s as json.Marshal encodes it.
-func appendJSONString(dst []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			raw, _ := json.Marshal(s) // a string always encodes
-			return append(dst, raw...)
-		}
-	}
-	dst = append(dst, '"')
-	dst = append(dst, s...)
-	return append(dst, '"')
-}
+var appendJSONString = jsonenc.AppendString

@@ -232,18 +232,18 @@ func (s *Service) Close() error {
 	return nil
 }
 
-// Notify tells the dispatcher that events were committed to the outbox. It
-// has the shape of ledger.Config.OnEvents and never blocks: the events
-// themselves are read back from the store, and only their IDs are used,
-// to find markers committed after newer ones were consumed. Without
-// events it makes the dispatcher read the whole outbox.
-func (s *Service) Notify(events []model.Event) {
-	if len(events) == 0 {
+// Notify tells the dispatcher that the events ids were committed to the
+// outbox. It has the shape of ledger.Config.OnEvents and never blocks: the
+// events themselves are read back from the store, and the IDs are used to
+// find markers committed after newer ones were consumed. Without IDs it
+// makes the dispatcher read the whole outbox.
+func (s *Service) Notify(ids []string) {
+	if len(ids) == 0 {
 		s.fullScan.Store(true)
 	} else {
-		low := events[0].ID
-		for _, ev := range events[1:] {
-			low = min(low, ev.ID)
+		low := ids[0]
+		for _, id := range ids[1:] {
+			low = min(low, id)
 		}
 		s.lowMu.Lock()
 		if s.lowest == "" || low < s.lowest {

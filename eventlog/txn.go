@@ -1,0 +1,134 @@
+package eventlog
+
+import "encoding/binary"
+
+// TxnPayload is the data of a transaction event (facts section 9.3).
+type TxnPayload struct {
+	TransactionID    string
+	CardID           string
+	AgentID          string
+	UserID           string
+	Amount           int64
+	AuthorizedAmount int64
+	Currency         string
+	MerchantName     string
+	// MCC is shown as both merchantCategoryCode and merchantCategory.
+	MCC    string
+	Status string
+	// The fields below are left out of the JSON when empty (or 0).
+	DeclinedReason        string
+	PostedAt              int64
+	AttestationStatus     string
+	IntentID              string
+	OriginalTransactionID string
+}
+
+// appendFields writes the fields in declaration order: strings as a uvarint
+// length and their bytes, numbers as varints.
+func (p *TxnPayload) appendFields(dst []byte) []byte {
+	dst = appendString(dst, p.TransactionID)
+	dst = appendString(dst, p.CardID)
+	dst = appendString(dst, p.AgentID)
+	dst = appendString(dst, p.UserID)
+	dst = binary.AppendVarint(dst, p.Amount)
+	dst = binary.AppendVarint(dst, p.AuthorizedAmount)
+	dst = appendString(dst, p.Currency)
+	dst = appendString(dst, p.MerchantName)
+	dst = appendString(dst, p.MCC)
+	dst = appendString(dst, p.Status)
+	dst = appendString(dst, p.DeclinedReason)
+	dst = binary.AppendVarint(dst, p.PostedAt)
+	dst = appendString(dst, p.AttestationStatus)
+	dst = appendString(dst, p.IntentID)
+	return appendString(dst, p.OriginalTransactionID)
+}
+
+func (p *TxnPayload) readFields(r *reader) {
+	p.TransactionID = r.string()
+	p.CardID = r.string()
+	p.AgentID = r.string()
+	p.UserID = r.string()
+	p.Amount = r.varint()
+	p.AuthorizedAmount = r.varint()
+	p.Currency = r.string()
+	p.MerchantName = r.string()
+	p.MCC = r.string()
+	p.Status = r.string()
+	p.DeclinedReason = r.string()
+	p.PostedAt = r.varint()
+	p.AttestationStatus = r.string()
+	p.IntentID = r.string()
+	p.OriginalTransactionID = r.string()
+}
+
+// AppendJSON appends the payload as a JSON object, keys in sorted order:
+// the same bytes encoding/json gives for Map().
+func (p *TxnPayload) AppendJSON(dst []byte) []byte {
+	dst = appendKey(dst, '{', "agentId")
+	dst = appendJSONString(dst, p.AgentID)
+	dst = appendKey(dst, ',', "amount")
+	dst = appendInt(dst, p.Amount)
+	if p.AttestationStatus != "" {
+		dst = appendKey(dst, ',', "attestationStatus")
+		dst = appendJSONString(dst, p.AttestationStatus)
+	}
+	dst = appendKey(dst, ',', "authorizedAmount")
+	dst = appendInt(dst, p.AuthorizedAmount)
+	dst = appendKey(dst, ',', "cardId")
+	dst = appendJSONString(dst, p.CardID)
+	dst = appendKey(dst, ',', "currency")
+	dst = appendJSONString(dst, p.Currency)
+	if p.DeclinedReason != "" {
+		dst = appendKey(dst, ',', "declinedReason")
+		dst = appendJSONString(dst, p.DeclinedReason)
+	}
+	if p.IntentID != "" {
+		dst = appendKey(dst, ',', "intentId")
+		dst = appendJSONString(dst, p.IntentID)
+	}
+	dst = appendKey(dst, ',', "merchantCategory")
+	dst = appendJSONString(dst, p.MCC)
+	dst = appendKey(dst, ',', "merchantCategoryCode")
+	dst = appendJSONString(dst, p.MCC)
+	dst = appendKey(dst, ',', "merchantName")
+	dst = appendJSONString(dst, p.MerchantName)
+	if p.OriginalTransactionID != "" {
+		dst = appendKey(dst, ',', "originalTransactionId")
+		dst = appendJSONString(dst, p.OriginalTransactionID)
+	}
+	if p.PostedAt != 0 {
+		dst = appendKey(dst, ',', "postedAt")
+		dst = appendInt(dst, p.PostedAt)
+	}
+	dst = appendKey(dst, ',', "status")
+	dst = appendJSONString(dst, p.Status)
+	dst = appendKey(dst, ',', "transactionId")
+	dst = appendJSONString(dst, p.TransactionID)
+	dst = appendKey(dst, ',', "userId")
+	dst = appendJSONString(dst, p.UserID)
+	return append(dst, '}')
+}
+
+// Map is the payload as a generic JSON object, for events that add fields
+// to it (a reversal adds its amounts and reason).
+func (p *TxnPayload) Map() map[string]any {
+	m := map[string]any{"transactionId": p.TransactionID, "cardId": p.CardID, "agentId": p.AgentID, "userId": p.UserID,
+		"amount": p.Amount, "authorizedAmount": p.AuthorizedAmount, "currency": p.Currency,
+		"merchantName": p.MerchantName, "merchantCategoryCode": p.MCC, "merchantCategory": p.MCC, "status": p.Status}
+	if p.DeclinedReason != "" {
+		m["declinedReason"] = p.DeclinedReason
+	}
+	if p.PostedAt != 0 {
+		m["postedAt"] = p.PostedAt
+	}
+	if p.AttestationStatus != "" {
+		m["attestationStatus"] = p.AttestationStatus
+	}
+	if p.IntentID != "" {
+		m["intentId"] = p.IntentID
+	}
+	if p.OriginalTransactionID != "" {
+		m["originalTransactionId"] = p.OriginalTransactionID
+	}
+	return m
+}
