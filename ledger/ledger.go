@@ -55,6 +55,11 @@ type Config struct {
 	// once the change is durable (webhook delivery wakes on it). It must
 	// not block.
 	OnEvents func(ids []string)
+	// Deliverable, when set, says whether events of a type have anyone
+	// to deliver them to (webhook.Service.Wants). An event it says no to
+	// is recorded in the event log as always but gets no outbox marker,
+	// and OnEvents is not told of it. When nil, every event is queued.
+	Deliverable func(typ string) bool
 }
 
 func (c *Config) validate() error {
@@ -303,13 +308,16 @@ func (c *change) txnEvent(typ string, t *model.Transaction) string {
 	return c.record(typ, c.scratch)
 }
 
-// record writes an encoded event with its type index and outbox marker.
+// record writes an encoded event with its type index and, when someone
+// may receive it, its outbox marker.
 func (c *change) record(typ string, raw []byte) string {
 	id := c.l.ids.New(model.PrefixEvent, c.now)
 	c.b.Put(store.EventKey(id), raw)
 	c.index(store.EventByTypeKey(typ, id))
-	c.index(store.OutboxKey(id))
-	c.events = append(c.events, id)
+	if d := c.l.cfg.Deliverable; d == nil || d(typ) {
+		c.index(store.OutboxKey(id))
+		c.events = append(c.events, id)
+	}
 	return id
 }
 

@@ -196,7 +196,7 @@ func Start(cfg Config) (*Server, error) {
 	}
 	l, err := ledger.Open(ledger.Config{Store: db, Vault: v, Clock: s.clock, KYCAuto: cfg.KYC == "auto", Logger: cfg.Logger,
 		HoldExpiry: cfg.HoldExpiry, OverCapturePct: cfg.OverCapturePct, RepeatWindow: cfg.RepeatWindow,
-		OnIntentOutcome: m.IntentOutcome, OnEvents: s.wh.Notify})
+		OnIntentOutcome: m.IntentOutcome, OnEvents: s.wh.Notify, Deliverable: s.wh.Wants})
 	if err != nil {
 		return fail(err)
 	}

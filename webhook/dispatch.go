@@ -885,6 +885,7 @@ func (s *Service) record(rs []result) *store.Batch {
 		}
 		if c.gone {
 			s.log.Warn("webhook endpoint disabled: receiver answered 410 Gone", "webhook", c.ep.ID)
+			s.refreshSubs()
 		}
 	}
 	for _, c := range changes {

@@ -365,3 +365,74 @@ func TestLateMarkerIsDelivered(t *testing.T) {
 	require.Equal(t, []string{newer.ID, older.ID}, rc.delivered())
 	require.Zero(t, h.count(store.OutboxPrefix))
 }
+
+func TestWantsFollowsTheEnabledEndpoints(t *testing.T) {
+	h := newHarness(t, nil)
+	rc := newReceiver(t, func(int, *http.Request) int { return http.StatusGone })
+	other := newReceiver(t, nil)
+	require.False(t, h.svc.Wants(model.EvtCardCreated), "no endpoint, no one to deliver to")
+
+	cards := h.endpoint(other.url(), model.EvtCardCreated)
+	require.True(t, h.svc.Wants(model.EvtCardCreated))
+	require.False(t, h.svc.Wants(model.EvtTxnAuthorized), "only the types subscribed to")
+
+	disabled := StatusDisabled
+	_, err := h.svc.Update(cards.ID, UpdateInput{Status: &disabled})
+	require.NoError(t, err)
+	require.False(t, h.svc.Wants(model.EvtCardCreated), "a disabled endpoint wants nothing")
+
+	all := h.endpoint(rc.url())
+	require.True(t, h.svc.Wants(model.EvtTxnAuthorized), "an empty list is every event")
+	h.event(model.EvtTxnAuthorized, nil)
+	h.settle()
+	require.Eventually(t, func() bool {
+		ep, err := h.svc.Get(all.ID)
+		return err == nil && ep.Status == StatusDisabled
+	}, 10*time.Second, time.Millisecond)
+	require.False(t, h.svc.Wants(model.EvtTxnAuthorized), "410 Gone disables the endpoint, and its subscriptions with it")
+
+	enabled := StatusEnabled
+	_, err = h.svc.Update(cards.ID, UpdateInput{Status: &enabled})
+	require.NoError(t, err)
+	require.True(t, h.svc.Wants(model.EvtCardCreated))
+	require.NoError(t, h.svc.Delete(cards.ID))
+	require.False(t, h.svc.Wants(model.EvtCardCreated), "a deleted endpoint wants nothing")
+
+	h.endpoint(other.url(), model.EvtUserApproved)
+	h.restart()
+	require.True(t, h.svc.Wants(model.EvtUserApproved), "subscriptions are read back on start")
+	require.False(t, h.svc.Wants(model.EvtCardCreated))
+}
+
+// TestEventsWithoutSubscribersAreNotQueued: with the ledger asking Wants,
+// an event no endpoint subscribes to is in the event log but not in the
+// outbox, and the events after an endpoint subscribes are delivered.
+func TestEventsWithoutSubscribersAreNotQueued(t *testing.T) {
+	h := newHarness(t, nil)
+	rc := newReceiver(t, nil)
+	v, err := vault.Open(vault.Config{MasterKeyHex: strings.Repeat("ab", 32)})
+	require.NoError(t, err)
+	l, err := ledger.Open(ledger.Config{Store: h.db, Vault: v, Clock: h.clk, OnEvents: h.svc.Notify, Deliverable: h.svc.Wants})
+	require.NoError(t, err)
+	ctx := context.Background()
+	approve := func(email string) {
+		u, err := l.CreateUser(ctx, ledger.CreateUserInput{FirstName: "A", LastName: "B", Email: email})
+		require.NoError(t, err)
+		_, err = l.StartVerification(ctx, u.ID)
+		require.NoError(t, err)
+		_, err = l.DecideKYC(ctx, u.ID, true)
+		require.NoError(t, err)
+	}
+	approve("before@example.com")
+	require.Equal(t, 1, h.count(store.ChildPrefix(store.EventByTypeKey, model.EvtUserApproved)), "the event is recorded")
+	require.Zero(t, h.count(store.OutboxPrefix), "but queued for no one")
+
+	h.endpoint(rc.url(), model.EvtUserApproved)
+	approve("after@example.com")
+	h.settle()
+	got := rc.requests()
+	require.Len(t, got, 1, "only the event after the endpoint subscribed")
+	env := decodeEnvelope(t, got[0].body)
+	require.Equal(t, model.EvtUserApproved, env.Type)
+	require.Zero(t, h.count(store.OutboxPrefix), "the outbox is consumed")
+}

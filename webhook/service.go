@@ -85,6 +85,10 @@ type Service struct {
 	lowMu         sync.Mutex
 	lowest        string
 
+	// subs is what the enabled endpoints subscribe to, for Wants. It is
+	// replaced (under mu) whenever an endpoint changes.
+	subs atomic.Pointer[subscriptions]
+
 	outboxDirty atomic.Bool
 	fullScan    atomic.Bool
 	fanBusy     atomic.Bool
@@ -156,6 +160,7 @@ func New(cfg Config) (*Service, error) {
 		s.cancel()
 		return nil, err
 	}
+	s.refreshSubs()
 	// What the outbox holds from before is fanned out before New returns,
 	// so that it cannot interleave with what the caller commits next.
 	if err := s.drainOutbox(true, ""); err != nil {
@@ -256,6 +261,41 @@ func (s *Service) Notify(ids []string) {
 	case s.fanWake <- struct{}{}:
 	default:
 	}
+}
+
+// subscriptions is the union of what the enabled endpoints subscribe to.
+type subscriptions struct {
+	all   bool
+	types map[string]bool
+}
+
+// refreshSubs recomputes the subscriptions. The caller holds mu.
+func (s *Service) refreshSubs() {
+	sub := &subscriptions{types: map[string]bool{}}
+	for _, st := range s.eps {
+		if st.ep.Status != StatusEnabled {
+			continue
+		}
+		if len(st.ep.Events) == 0 {
+			sub.all = true
+		}
+		for _, t := range st.ep.Events {
+			sub.types[t] = true
+		}
+	}
+	s.subs.Store(sub)
+}
+
+// Wants reports whether an enabled endpoint subscribes to events of type
+// typ. It has the shape of ledger.Config.Deliverable: the ledger leaves
+// an event out of the outbox when no one would receive it, so that a
+// server without endpoints pays nothing for delivery. An endpoint
+// receives the events that happen while it is enabled (as Update says);
+// what happened before it was created or enabled is not queued for it.
+// It never blocks and does not allocate.
+func (s *Service) Wants(typ string) bool {
+	sub := s.subs.Load()
+	return sub != nil && (sub.all || sub.types[typ])
 }
 
 // Kick makes the dispatcher look for work now: the outbox, and deliveries
@@ -409,6 +449,7 @@ func (s *Service) Create(in CreateInput, also Also) (Endpoint, error) {
 	s.eps[ep.ID] = &epState{ep: ep, loaded: true, complete: true}
 	s.order = append(s.order, ep.ID)
 	sort.Strings(s.order)
+	s.refreshSubs()
 	s.mu.Unlock()
 	return ep, b.Wait()
 }
@@ -518,6 +559,7 @@ func (s *Service) Update(id string, in UpdateInput) (Endpoint, error) {
 		return Endpoint{}, err
 	}
 	st.ep = ep
+	s.refreshSubs()
 	s.mu.Unlock()
 	if err := b.Wait(); err != nil {
 		return Endpoint{}, err
@@ -565,6 +607,7 @@ func (s *Service) Delete(id string) error {
 	if i, found := slices.BinarySearch(s.order, id); found {
 		s.order = slices.Delete(s.order, i, i+1)
 	}
+	s.refreshSubs()
 	s.mu.Unlock()
 	return b.Wait()
 }
