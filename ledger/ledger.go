@@ -95,6 +95,12 @@ func (c *Config) validate() error {
 
 // Ledger is the in-memory, store-backed state.
 type Ledger struct {
+	// skipEvents leaves every event out of the store. Only the
+	// benchmark that measures what recording events costs sets it (see
+	// export_test.go): a ledger without its events breaks verify and
+	// webhook delivery.
+	skipEvents bool
+
 	cfg    Config
 	db     *store.DB
 	vault  *vault.Vault
@@ -288,7 +294,7 @@ func (c *change) index(key []byte) { c.b.Put(key, nil) }
 // event records a state change's event in the same batch as the change,
 // its data as JSON.
 func (c *change) event(typ string, data any) string {
-	if c.err != nil {
+	if c.err != nil || c.l.skipEvents {
 		return ""
 	}
 	var err error
@@ -303,6 +309,9 @@ func (c *change) event(typ string, data any) string {
 // txnEvent records a transaction event, in the compact form every
 // authorization's event takes (see package eventlog).
 func (c *change) txnEvent(typ string, t *model.Transaction) string {
+	if c.l.skipEvents {
+		return ""
+	}
 	p := txnEventData(t)
 	c.scratch = eventlog.AppendTxn(c.scratch[:0], model.Ms(c.now), typ, &p)
 	return c.record(typ, c.scratch)
