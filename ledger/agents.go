@@ -163,7 +163,7 @@ func (l *Ledger) ListAgents(userID string, p ListParams) (Page[model.Agent], err
 	if userID == "" {
 		// The store orders the page; memory has the current spend, which the
 		// stored record (whose hot part lives in its delta) may not.
-		page, err := listRecords(l.db, store.AgentsPrefix, p, nil, func(a *model.Agent) string { return a.ID })
+		page, err := listRecords(l.db, store.AgentsPrefix, p, nil, nil, func(a *model.Agent) string { return a.ID })
 		for i := range page.Items {
 			if cur, gerr := l.GetAgent(page.Items[i].ID); gerr == nil {
 				page.Items[i] = cur

@@ -291,6 +291,19 @@ func (c *change) put(key []byte, v any) {
 
 func (c *change) index(key []byte) { c.b.Put(key, nil) }
 
+// putTxn writes a transaction record in its stored form (txnrecord.go).
+func (c *change) putTxn(t *model.Transaction) {
+	if c.err != nil {
+		return
+	}
+	raw, err := AppendTransaction(make([]byte, 0, 320), t)
+	if err != nil {
+		c.err = err
+		return
+	}
+	c.b.Put(store.TxnKey(t.ID), raw)
+}
+
 // event records a state change's event in the same batch as the change,
 // its data as JSON.
 func (c *change) event(typ string, data any) string {

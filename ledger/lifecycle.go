@@ -214,7 +214,7 @@ func (l *Ledger) Clear(ctx context.Context, f *FollowUp) (Outcome, error) {
 		cardClosed = true
 	}
 	c.txnEvent(model.EvtTxnCompleted, t)
-	c.put(store.TxnKey(t.ID), t)
+	c.putTxn(t)
 	c.b.Delete(store.OpenKey(t.ID))
 	c.putBalance(&nu)
 	if cardClosed {
@@ -271,7 +271,7 @@ func (l *Ledger) forcePost(ctx context.Context, s *shard, c *change, cardID stri
 	nu.SettledCents -= f.AmountCents
 	nu.UpdatedAt = model.Ms(now)
 	c.txnEvent(model.EvtTxnCompleted, t)
-	c.put(store.TxnKey(t.ID), t)
+	c.putTxn(t)
 	c.index(store.TxnByCardKey(t.CardID, t.ID))
 	c.index(store.TxnByUserKey(t.UserID, t.ID))
 	c.index(store.TxnByAgentKey(t.AgentID, t.ID))
@@ -402,7 +402,7 @@ func (l *Ledger) reverseLocked(ctx context.Context, s *shard, c *change, ref *tx
 	data := p.Map()
 	data["originalAmount"], data["reversedAmount"], data["reason"] = original, released, reason
 	c.event(model.EvtTxnReversed, data)
-	c.put(store.TxnKey(t.ID), t)
+	c.putTxn(t)
 	c.putBalance(&nu)
 	c.putUsage(&nc)
 	c.putSpend(&na)
@@ -453,8 +453,8 @@ func (l *Ledger) Refund(ctx context.Context, txnID string, amount int64) (Outcom
 	t.AuthorizationCode = authCode(t.ID)
 	c := l.begin(now)
 	c.txnEvent(model.EvtTxnRefunded, t)
-	c.put(store.TxnKey(t.ID), t)
-	c.put(store.TxnKey(orig.ID), orig)
+	c.putTxn(t)
+	c.putTxn(orig)
 	c.index(store.TxnByCardKey(t.CardID, t.ID))
 	c.index(store.TxnByUserKey(t.UserID, t.ID))
 	c.index(store.TxnByAgentKey(t.AgentID, t.ID))

@@ -22,14 +22,18 @@ type ListParams struct {
 	Cursor string // the previous page's Cursor, or ""
 }
 
-// listRecords pages through the records under prefix, newest first, keeping
-// those that keep accepts (nil keeps all).
-func listRecords[T any](db *store.DB, prefix []byte, p ListParams, keep func(*T) bool, idOf func(*T) string) (Page[T], error) {
+// listRecords pages through the records under prefix, newest first,
+// decoding each with decode (nil: JSON) and keeping those that keep
+// accepts (nil keeps all).
+func listRecords[T any](db *store.DB, prefix []byte, p ListParams, decode func([]byte, *T) error, keep func(*T) bool, idOf func(*T) string) (Page[T], error) {
+	if decode == nil {
+		decode = func(v []byte, rec *T) error { return json.Unmarshal(v, rec) }
+	}
 	var page Page[T]
 	var decodeErr error
 	err := db.Scan(prefix, p.Cursor, true, func(k, v []byte) bool {
 		rec := new(T)
-		if err := json.Unmarshal(v, rec); err != nil {
+		if err := decode(v, rec); err != nil {
 			decodeErr = fmt.Errorf("ledger: corrupt record under %s: %w", prefix, err)
 			return false
 		}

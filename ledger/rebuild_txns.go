@@ -100,7 +100,7 @@ func (l *Ledger) rebuildTxns() error {
 	floor := model.IDFloor(model.PrefixTransaction, now.Add(-l.cfg.RepeatWindow-time.Minute))
 	err = l.db.Scan(store.TxnsPrefix, floor, false, func(_, v []byte) bool {
 		t := new(model.Transaction)
-		if err := json.Unmarshal(v, t); err != nil {
+		if err := DecodeTransaction(v, t); err != nil {
 			loadErr = err
 			return false
 		}

@@ -48,7 +48,7 @@ func (l *Ledger) ListTxns(f TxnFilter, p ListParams) (Page[model.Transaction], e
 	case f.UserID != "":
 		return listIndexed(l.db, store.TxnByUserKey(f.UserID, ""), p, load, keep)
 	}
-	return listRecords(l.db, store.TxnsPrefix, p, keep, func(t *model.Transaction) string { return t.ID })
+	return listRecords(l.db, store.TxnsPrefix, p, DecodeTransaction, keep, func(t *model.Transaction) string { return t.ID })
 }
 
 // TxnPatch changes a transaction's metadata. A Set flag with a nil value
@@ -97,7 +97,7 @@ func (l *Ledger) UpdateTxn(ctx context.Context, id string, p TxnPatch) (model.Tr
 	}
 	t.UpdatedAt = model.Ms(now)
 	c := l.begin(now)
-	c.put(store.TxnKey(t.ID), t)
+	c.putTxn(t)
 	if err := c.commit(ctx, *t); err != nil {
 		return model.Transaction{}, err
 	}
@@ -116,7 +116,7 @@ func (l *Ledger) PutReceipt(ctx context.Context, id string, r model.Receipt, dat
 	t.Receipt = &r
 	t.UpdatedAt = model.Ms(now)
 	c := l.begin(now)
-	c.put(store.TxnKey(t.ID), t)
+	c.putTxn(t)
 	if data != nil {
 		c.b.Put(store.ReceiptKey(t.ID), data)
 	} else {
@@ -162,7 +162,7 @@ func (l *Ledger) DeleteReceipt(ctx context.Context, id string) (model.Transactio
 	t.Receipt = nil
 	t.UpdatedAt = model.Ms(now)
 	c := l.begin(now)
-	c.put(store.TxnKey(t.ID), t)
+	c.putTxn(t)
 	c.b.Delete(store.ReceiptKey(t.ID))
 	if err := c.commit(ctx, *t); err != nil {
 		return model.Transaction{}, err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"hash/fnv"
 	"strings"
 	"time"
@@ -269,7 +270,7 @@ func (l *Ledger) Authorize(ctx context.Context, r *AuthRequest) (Outcome, error)
 			c.b.Put(store.OrigRRNKey(r.RRN, t.AuthorizationCode, t.CardID), []byte(t.ID))
 		}
 	}
-	c.put(store.TxnKey(t.ID), t)
+	c.putTxn(t)
 	c.index(store.TxnByCardKey(t.CardID, t.ID))
 	c.index(store.TxnByUserKey(t.UserID, t.ID))
 	c.index(store.TxnByAgentKey(t.AgentID, t.ID))
@@ -355,12 +356,16 @@ func merchantKey(name string) string {
 
 // loadTxn reads a transaction record.
 func (l *Ledger) loadTxn(id string) (*model.Transaction, error) {
-	t := new(model.Transaction)
-	if err := l.db.GetJSON(store.TxnKey(id), t); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return nil, notFound("transaction_not_found", "transaction", id)
-		}
+	raw, err := l.db.Get(store.TxnKey(id))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, notFound("transaction_not_found", "transaction", id)
+	}
+	if err != nil {
 		return nil, err
+	}
+	t := new(model.Transaction)
+	if err := DecodeTransaction(raw, t); err != nil {
+		return nil, fmt.Errorf("ledger: transaction %s: %w", id, err)
 	}
 	return t, nil
 }
@@ -395,7 +400,7 @@ func (l *Ledger) linkRefund(s *shard, c *change, refund *model.Transaction, de90
 	orig.RefundedCents += refund.AmountCents
 	orig.UpdatedAt = model.Ms(now)
 	refund.OriginalID = orig.ID
-	c.put(store.TxnKey(orig.ID), orig)
+	c.putTxn(orig)
 	return ""
 }
 

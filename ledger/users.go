@@ -69,7 +69,7 @@ func (l *Ledger) GetUser(id string) (model.User, error) {
 
 // ListUsers pages through users, newest first.
 func (l *Ledger) ListUsers(p ListParams) (Page[model.User], error) {
-	return listRecords(l.db, store.UsersPrefix, p, nil, func(u *model.User) string { return u.ID })
+	return listRecords(l.db, store.UsersPrefix, p, nil, nil, func(u *model.User) string { return u.ID })
 }
 
 // StartVerification begins KYC for a user and returns the user with the

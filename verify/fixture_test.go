@@ -471,6 +471,22 @@ func putJSON(t *testing.T, db *store.DB, key []byte, v any) {
 	require.NoError(t, db.Commit(b))
 }
 
+func getTxn(t *testing.T, db *store.DB, id string) *model.Transaction {
+	t.Helper()
+	raw, err := db.Get(store.TxnKey(id))
+	require.NoError(t, err)
+	tx := new(model.Transaction)
+	require.NoError(t, ledger.DecodeTransaction(raw, tx))
+	return tx
+}
+
+func putTxn(t *testing.T, db *store.DB, tx *model.Transaction) {
+	t.Helper()
+	raw, err := ledger.AppendTransaction(nil, tx)
+	require.NoError(t, err)
+	putRaw(t, db, store.TxnKey(tx.ID), raw)
+}
+
 func putRaw(t *testing.T, db *store.DB, key, value []byte) {
 	t.Helper()
 	b := db.NewBatch()

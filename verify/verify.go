@@ -222,10 +222,15 @@ func newState(db *store.DB, v *vault.Vault, now time.Time) *state {
 // scanRecords decodes every record under prefix. A record that does not
 // decode is a breach of the check that owns its kind.
 func scanRecords[T any](db *store.DB, prefix []byte, owner *Check, kind string, fn func(id string, rec *T)) error {
+	return scanDecoded(db, prefix, owner, kind, func(v []byte, rec *T) error { return json.Unmarshal(v, rec) }, fn)
+}
+
+// scanDecoded is scanRecords with the record's own decoder.
+func scanDecoded[T any](db *store.DB, prefix []byte, owner *Check, kind string, decode func([]byte, *T) error, fn func(id string, rec *T)) error {
 	return db.Scan(prefix, "", false, func(k, v []byte) bool {
 		id := string(bytes.TrimPrefix(k, prefix))
 		rec := new(T)
-		if err := json.Unmarshal(v, rec); err != nil {
+		if err := decode(v, rec); err != nil {
 			owner.breach("%s %s: record does not decode", kind, id)
 			return true
 		}
@@ -279,7 +284,7 @@ func (s *state) load() error {
 	if err := scanKeys(s.db, store.AccessPrefix, func(id string, _ []byte) { s.access[id] = true }); err != nil {
 		return err
 	}
-	if err := scanRecords(s.db, store.TxnsPrefix, &s.res, "transaction", func(id string, t *model.Transaction) {
+	if err := scanDecoded(s.db, store.TxnsPrefix, &s.res, "transaction", ledger.DecodeTransaction, func(id string, t *model.Transaction) {
 		// Only the ledger fields are needed; receipts and notes can be
 		// large.
 		t.Notes, t.Tags, t.Category, t.Receipt = nil, nil, nil, nil

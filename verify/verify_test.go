@@ -52,7 +52,7 @@ func TestFixtureCoversTheLifecycle(t *testing.T) {
 	seen := map[string]int{}
 	require.NoError(t, db.Scan(store.TxnsPrefix, "", false, func(_, v []byte) bool {
 		var tx model.Transaction
-		require.NoError(t, json.Unmarshal(v, &tx))
+		require.NoError(t, ledger.DecodeTransaction(v, &tx))
 		seen[tx.Kind+"/"+tx.Status]++
 		switch {
 		case tx.ForcePost:
@@ -120,9 +120,9 @@ var corruptions = []corruption{
 		return f.alice
 	}},
 	{"hold left on a completed transaction", CheckBalances, 1, func(t *testing.T, f *fixture, db *store.DB, _ *vault.Vault) string {
-		tx := getJSON[model.Transaction](t, db, store.TxnKey(f.cleared))
+		tx := getTxn(t, db, f.cleared)
 		tx.HoldCents = 1
-		putJSON(t, db, store.TxnKey(f.cleared), tx)
+		putTxn(t, db, tx)
 		return f.cleared
 	}},
 	{"completed transaction without its event", CheckResolution, 1, func(t *testing.T, f *fixture, db *store.DB, _ *vault.Vault) string {
