@@ -66,22 +66,29 @@
 //
 // # Concurrency
 //
-// A connection has one reader goroutine, one writer goroutine, and one
-// goroutine per request being decided. Clients may pipeline: each request is
-// handed to the Handler in its own goroutine as soon as it is read, and its
-// reply is written as soon as it is decided, so replies may come back in any
-// order; clients match them by DE 11 and DE 37. MaxInFlightPerConn bounds the
-// requests of one connection between read and reply; at the bound the reader
-// stops reading until a reply is written. The writer batches: it flushes
-// when its queue runs dry (or after 256 replies), so replies decided together
-// share a system call.
+// A connection has three goroutines: the reader, which decodes each
+// request and hands it to the Handler as soon as it is read; the waiter,
+// which waits for each reply's Response.Durable (the decision's disk sync),
+// in request order; and the writer. Clients may pipeline: the reader does
+// not wait for a decision's sync before deciding the next request, so one
+// sync releases every reply it covers, with no goroutine per request. The
+// profile lets replies come back in any order (clients match them by DE 11
+// and DE 37); this server writes them in request order, because decisions
+// on a connection become durable in that order. MaxInFlightPerConn bounds
+// the requests of one connection between read and reply; at the bound the
+// reader stops reading until a reply is written. The writer batches: it
+// flushes when its queue runs dry (or after 256 replies), so replies
+// released together share a system call.
 //
-// The Handler is therefore called concurrently, from many connections and
-// many requests of the same connection, and must be safe for that. A Request
-// belongs to the call that receives it: the struct itself is pooled and
-// reused once HandleISO returns, and so is the buffer its Raw field aliases.
-// Its string fields are the Handler's to keep; they never change. Observer methods are called from all of
-// these goroutines and must be cheap and safe for concurrent use.
+// The Handler is called concurrently from many connections, and for one
+// connection one request at a time, on its reader: a Handler that blocks
+// holds up that connection (and only that one), which is why durability
+// is waited for through Response.Durable rather than inside HandleISO. A
+// Request belongs to the call that receives it: the struct itself is
+// pooled and reused once HandleISO returns, and so is the buffer its Raw
+// field aliases. Its string fields are the Handler's to keep; they never
+// change. Observer methods are called from all of these goroutines and
+// must be cheap and safe for concurrent use.
 //
 // Server methods are safe for concurrent use. Shutdown stops accepting,
 // stops reading new frames, waits until every request already read has been

@@ -65,6 +65,15 @@ type Response struct {
 	// sign; magnitudes above 999999999999 are sent as 999999999999.
 	AvailableCents int64
 	HasBalance     bool
+	// Durable, when set, is waited for before the reply is written. A
+	// handler whose decision must be durable before it is told returns as
+	// soon as the decision is taken and leaves the wait to the server,
+	// which waits off the connection's reader, in request order, so the
+	// reader goes on deciding while the sync is under way and one sync
+	// releases every reply it covers. If Wait fails the reply becomes
+	// "96". Wait is called exactly once, from another goroutine than
+	// HandleISO's.
+	Durable interface{ Wait() error }
 }
 
 // Reply is a decoded reply, as a client sees it (see UnpackResponse).

@@ -17,12 +17,16 @@ import (
 	"github.com/moov-io/iso8583"
 )
 
-// Handler decides one request. It is called concurrently from many
-// goroutines and may block (it waits on a disk sync). It is only called for
-// supported, well-formed requests other than 0800. The context is cancelled
-// when the connection is torn down before its replies could be written (a
-// write failure, or Shutdown's deadline); the handler may still finish its
-// work, but its reply will not be delivered.
+// Handler decides one request. It is called from each connection's reader,
+// for one request after another in the order they arrived, and
+// concurrently for different connections. While it runs, its connection
+// reads nothing more, so it should not block: a decision that must be
+// synced to disk before it is told returns at once with Response.Durable
+// set. It is only called for supported, well-formed requests other than
+// 0800. The context is cancelled when the connection is torn down before
+// its replies could be written (a write failure, or Shutdown's deadline);
+// the handler may still finish its work, but its reply will not be
+// delivered.
 type Handler interface {
 	HandleISO(ctx context.Context, req *Request) Response
 }
@@ -432,6 +436,11 @@ type outFrame struct {
 	mti   string // the request MTI label for Observer.Message
 	code  string
 	start time.Time
+	// durable is the handler's Response.Durable, waited for before the
+	// reply goes to the writer; replyMTI is what a "96" in its place
+	// would be sent as.
+	durable  interface{ Wait() error }
+	replyMTI string
 }
 
 // pendingFlushMax bounds how many replies may sit in the write buffer before
@@ -442,11 +451,16 @@ const pendingFlushMax = 256
 // writeBufferBytes is the size of a connection's write buffer.
 const writeBufferBytes = 16 << 10
 
-// conn is one client connection. Three kinds of goroutines work on it: the
-// reader (serve), one per request being decided (process), and the writer
-// (writeLoop). Replies flow from the request goroutines to the writer over
-// the replies channel; slots bounds how many requests are between being
-// read and being written, and so also how full replies can get.
+// conn is one client connection. Three goroutines work on it: the reader
+// (serve), which decodes and decides each request in turn; the waiter
+// (waitLoop), which waits for each decision to be durable, in order; and
+// the writer (writeLoop). Replies flow from the reader to the waiter over
+// the decided channel and from the waiter to the writer over the replies
+// channel; slots bounds how many requests are between being read and
+// being written, and so also how full either channel can get. Decisions
+// on one connection are applied in the order of its requests, so they
+// become durable in that order too, and waiting in order holds no reply
+// back behind a later one.
 type conn struct {
 	srv    *Server
 	nc     net.Conn
@@ -454,7 +468,8 @@ type conn struct {
 	cancel context.CancelFunc
 
 	slots      chan struct{} // one token per request in flight
-	replies    chan outFrame // capacity MaxInFlightPerConn, so sends never block
+	decided    chan outFrame // capacity MaxInFlightPerConn, so sends never block
+	replies    chan outFrame // likewise
 	producers  sync.WaitGroup
 	writerDone chan struct{}
 
@@ -472,6 +487,7 @@ func (s *Server) newConn(nc net.Conn) *conn {
 		ctx:        ctx,
 		cancel:     cancel,
 		slots:      make(chan struct{}, s.cfg.MaxInFlightPerConn),
+		decided:    make(chan outFrame, s.cfg.MaxInFlightPerConn),
 		replies:    make(chan outFrame, s.cfg.MaxInFlightPerConn),
 		writerDone: make(chan struct{}),
 	}
@@ -536,10 +552,11 @@ func (c *conn) serve() {
 	defer s.obs.ConnClosed()
 
 	go c.writeLoop()
+	go c.waitLoop()
 	c.readLoop()
 	// readLoop has returned, so no more producers can be added.
 	c.producers.Wait()
-	close(c.replies)
+	close(c.decided) // the waiter then closes replies
 	<-c.writerDone
 	c.cancel()
 	c.closeOnce.Do(func() { _ = c.nc.Close() })
@@ -572,7 +589,7 @@ func (c *conn) readLoop() {
 		}
 		s.obs.InFlight(1)
 		c.producers.Add(1)
-		go c.process(j)
+		c.process(j)
 	}
 }
 
@@ -602,9 +619,9 @@ func (c *conn) frameError(reason string) {
 	c.srv.log.Warn("iso: closing connection", "remote", c.nc.RemoteAddr().String(), "reason", reason)
 }
 
-// process decides one request and queues its reply. It runs in its own
-// goroutine so a slow decision (a disk sync) never holds up the requests
-// pipelined behind it.
+// process decides one request and queues its reply for the waiter. It
+// runs on the reader: a decision's disk sync is waited for by the waiter,
+// so it never holds up the requests pipelined behind it.
 func (c *conn) process(j *job) {
 	defer c.producers.Done()
 	s := c.srv
@@ -619,7 +636,35 @@ func (c *conn) process(j *job) {
 	}
 	// The writer returns j to the pool after copying msg, which with the
 	// fast codec is j.out.
-	c.replies <- outFrame{msg: msg, job: j, mti: reqMTI, code: p.code, start: j.start}
+	c.decided <- outFrame{msg: msg, job: j, mti: reqMTI, code: p.code, start: j.start, durable: p.resp.Durable, replyMTI: p.mti}
+}
+
+// waitLoop passes the reader's replies on to the writer, each once its
+// decision is durable. A reply whose decision could not be made durable
+// is replaced by a "96". It closes replies once decided is closed and
+// drained.
+func (c *conn) waitLoop() {
+	defer close(c.replies)
+	s := c.srv
+	for of := range c.decided {
+		if of.durable != nil {
+			if err := of.durable.Wait(); err != nil {
+				s.log.Error("iso: decision not durable; answering 96", "mti", of.mti, "err", err)
+				of.code = "96"
+				msg, perr := s.encodeReply(of.job, replyParts{mti: of.replyMTI, code: "96"})
+				if perr != nil {
+					// readLoop checked the MTI, so this cannot happen;
+					// sending nothing is the only safe answer left.
+					s.log.Error("iso: cannot pack reply; closing connection", "remote", c.nc.RemoteAddr().String(), "err", perr)
+					c.abort()
+					msg = nil
+				}
+				of.msg = msg
+			}
+			of.durable = nil
+		}
+		c.replies <- of
+	}
 }
 
 // decodeJob decodes j.frame into j.d with the configured codec. With the

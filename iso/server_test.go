@@ -998,3 +998,68 @@ func TestServeReturnsPermanentAcceptErrors(t *testing.T) {
 	assert.ErrorIs(t, srv.Serve(ln), boom)
 	require.NoError(t, srv.Shutdown(context.Background()))
 }
+
+// waitFunc is a Response.Durable made of a function.
+type waitFunc func() error
+
+func (f waitFunc) Wait() error { return f() }
+
+// TestDurableIsWaitedForBeforeTheReply: a handler that returns at once with
+// Response.Durable set has its reply written only after Wait returns, the
+// reader meanwhile goes on deciding what follows, and a Wait that fails
+// turns the reply into a 96.
+func TestDurableIsWaitedForBeforeTheReply(t *testing.T) {
+	synced := make(chan struct{})
+	decided := make(chan string, 10)
+	h := handlerFunc(func(_ context.Context, req *iso.Request) iso.Response {
+		decided <- req.STAN
+		switch req.STAN {
+		case "000001":
+			return iso.Response{Code: "00", AuthCode: "DURBL1", Durable: waitFunc(func() error { <-synced; return nil })}
+		case "000002":
+			return iso.Response{Code: "00", AuthCode: "DURBL2", Durable: waitFunc(func() error { return errors.New("disk gone") })}
+		}
+		return iso.Response{Code: "00", AuthCode: "NOWAIT"}
+	})
+	ts := startServer(t, iso.Config{}, h)
+	nc := dialRaw(t, ts.addr)
+	var batch bytes.Buffer
+	for i := 1; i <= 3; i++ {
+		b, err := message(t, "0100", authFields(i, 10)).Pack()
+		require.NoError(t, err)
+		require.NoError(t, iso.WriteFrame(&batch, iso.Binary2, b))
+	}
+	_, err := nc.Write(batch.Bytes())
+	require.NoError(t, err)
+	for _, stan := range []string{"000001", "000002", "000003"} {
+		select {
+		case got := <-decided:
+			require.Equal(t, stan, got, "decided in order")
+		case <-time.After(hangTimeout):
+			t.Fatalf("request %s was not decided while the first one waited for its sync", stan)
+		}
+	}
+	// Nothing may be written while the first decision is not durable.
+	require.NoError(t, nc.SetReadDeadline(time.Now().Add(200*time.Millisecond)))
+	one := make([]byte, 1)
+	_, err = nc.Read(one)
+	var ne net.Error
+	require.True(t, errors.As(err, &ne) && ne.Timeout(), "a reply left before its decision was durable (err %v)", err)
+
+	close(synced)
+	require.NoError(t, nc.SetReadDeadline(time.Now().Add(hangTimeout)))
+	fr := iso.NewFrameReader(nc, iso.Binary2, 0)
+	got := map[string]*iso.Reply{}
+	for range 3 {
+		f, err := fr.Next()
+		require.NoError(t, err)
+		rep, err := iso.UnpackResponse(f)
+		require.NoError(t, err)
+		got[rep.STAN] = rep
+	}
+	assert.Equal(t, "00", got["000001"].Code)
+	assert.Equal(t, "DURBL1", got["000001"].AuthCode)
+	assert.Equal(t, "96", got["000002"].Code, "a decision that could not be made durable is not approved")
+	assert.Empty(t, got["000002"].AuthCode)
+	assert.Equal(t, "NOWAIT", got["000003"].AuthCode)
+}

@@ -28,6 +28,13 @@ func newFixture(tb testing.TB, users int) *fixture { return newFixtureOpts(tb, u
 
 func newFixtureOpts(tb testing.TB, users int, onCommit func(time.Duration, int)) *fixture {
 	tb.Helper()
+	return newFixtureCfg(tb, users, onCommit, nil)
+}
+
+// newFixtureCfg is newFixtureOpts with the ledger's Config adjusted by
+// mutate (when not nil) before it opens.
+func newFixtureCfg(tb testing.TB, users int, onCommit func(time.Duration, int), mutate func(*ledger.Config)) *fixture {
+	tb.Helper()
 	dir := tb.TempDir()
 	db, err := store.Open(store.Options{Dir: dir, OnCommit: onCommit})
 	if err != nil {
@@ -38,7 +45,11 @@ func newFixtureOpts(tb testing.TB, users int, onCommit func(time.Duration, int))
 	if err != nil {
 		tb.Fatal(err)
 	}
-	l, err := ledger.Open(ledger.Config{Store: db, Vault: v, Clock: clock.Real{}, OverCapturePct: 20})
+	cfg := ledger.Config{Store: db, Vault: v, Clock: clock.Real{}, OverCapturePct: 20}
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	l, err := ledger.Open(cfg)
 	if err != nil {
 		tb.Fatal(err)
 	}

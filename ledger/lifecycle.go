@@ -39,6 +39,9 @@ type FollowUp struct {
 	City       string
 	Country    string
 	MCC        string
+	// Durable, when set, makes Clear and Reverse return before the
+	// decision is synced; see Deferred.
+	Durable *Deferred
 }
 
 // locate finds the shard and the original of a follow-up. It returns the
@@ -159,7 +162,7 @@ func (l *Ledger) Clear(ctx context.Context, f *FollowUp) (Outcome, error) {
 	out, seen, claim := l.repeats.claim(f.Class, f.STAN, f.RRN, fp, model.Ms(now))
 	if seen {
 		release()
-		return out, l.syncBeforeReplay()
+		return out, l.replayed(f.Durable)
 	}
 	// A clearing remembered for its repeats is one that changed something
 	// (recordFollowUp); every other reply gives the claim up.
@@ -232,7 +235,7 @@ func (l *Ledger) Clear(ctx context.Context, f *FollowUp) (Outcome, error) {
 	s.txns.close(ref)
 	claim.settle(out.Code, "", out.AuthCode, out.TxnID)
 	release()
-	return out, c.wait()
+	return out, l.finish(c, f.Durable)
 }
 
 // recordFollowUp writes a follow-up's first reply under its class, STAN
@@ -284,7 +287,7 @@ func (l *Ledger) forcePost(ctx context.Context, s *shard, c *change, cardID stri
 	*user = nu
 	claim.settle(out.Code, "", out.AuthCode, out.TxnID)
 	release()
-	return out, c.wait()
+	return out, l.finish(c, f.Durable)
 }
 
 // Reverse voids an authorization in full, or partially down to DE 95's
@@ -310,7 +313,7 @@ func (l *Ledger) Reverse(ctx context.Context, f *FollowUp) (Outcome, error) {
 	out, seen, claim := l.repeats.claim(f.Class, f.STAN, f.RRN, fp, model.Ms(now))
 	if seen {
 		release()
-		return out, l.syncBeforeReplay()
+		return out, l.replayed(f.Durable)
 	}
 	defer claim.abandon() // kept only when the reversal changes something
 	if f.Currency != "" && f.Currency != "840" {
@@ -356,7 +359,7 @@ func (l *Ledger) Reverse(ctx context.Context, f *FollowUp) (Outcome, error) {
 	}
 	claim.settle(out.Code, "", out.AuthCode, out.TxnID)
 	release()
-	return out, c.wait()
+	return out, l.finish(c, f.Durable)
 }
 
 // reverseLocked reverses t down to remaining (0 = full) within c and applies

@@ -55,6 +55,9 @@ type AuthRequest struct {
 	OriginalData string
 	Advice       bool // 0120: record, never decline on policy
 	Complete     bool // 0200: authorize and complete in one
+	// Durable, when set, makes Authorize return before the decision is
+	// synced; see Deferred.
+	Durable *Deferred
 }
 
 // Outcome is the reply to a message: its response code and what goes with
@@ -130,7 +133,7 @@ func (l *Ledger) Authorize(ctx context.Context, r *AuthRequest) (Outcome, error)
 	out, seen, claim := l.repeats.claim(r.Class, r.STAN, r.RRN, fp, model.Ms(now))
 	if seen {
 		s.mu.Unlock()
-		return out, l.syncBeforeReplay()
+		return out, l.replayed(r.Durable)
 	}
 	// Every return below that records nothing (a balance inquiry, a refund
 	// declined before it is recorded, an error) gives the claim up; a
@@ -310,7 +313,7 @@ func (l *Ledger) Authorize(ctx context.Context, r *AuthRequest) (Outcome, error)
 	s.txns.add(ref)
 	claim.settle(d.Code, d.Reason, t.AuthorizationCode, t.ID)
 	s.mu.Unlock()
-	return out, c.wait()
+	return out, l.finish(c, r.Durable)
 }
 
 func closeCard(c *change, card *model.Card, reason string) {
@@ -413,11 +416,6 @@ func kindOf(k authz.Kind) string {
 	}
 	return model.KindPurchase
 }
-
-// syncBeforeReplay makes sure the decision a repeat is answered from is
-// durable: the first message's batch may still be waiting for its sync
-// when its repeat arrives, and the repeat's reply must not overtake it.
-func (l *Ledger) syncBeforeReplay() error { return l.db.SyncWAL() }
 
 // correlate sets a purchase's attestation status from the card's last
 // credential access: attested within the card's attestation window,

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"log/slog"
+	"sync"
 
 	"github.com/ledgersim/ledgersim/authz"
 	"github.com/ledgersim/ledgersim/iso"
@@ -14,6 +15,28 @@ import (
 type isoHost struct {
 	l   *ledger.Ledger
 	log *slog.Logger
+	// waits recycles the *durable each reply's wait takes.
+	waits sync.Pool
+}
+
+// durable is a reply's wait for its decision to be durable: the iso
+// server calls Wait off the connection's reader, then it is reused.
+type durable struct {
+	d ledger.Deferred
+	h *isoHost
+}
+
+func (w *durable) Wait() error {
+	err := w.d.Wait()
+	w.h.waits.Put(w)
+	return err
+}
+
+func (h *isoHost) durable() *durable {
+	if w, ok := h.waits.Get().(*durable); ok {
+		return w
+	}
+	return &durable{h: h}
 }
 
 // procKind reads DE 3's transaction type: 00 purchase (amount 0 is an
@@ -36,9 +59,13 @@ func procKind(pc string, amount int64) (authz.Kind, bool) {
 	return 0, false
 }
 
+// HandleISO decides without waiting for the decision's sync: the reply
+// carries the wait (iso.Response.Durable), so the connection's reader goes
+// on to the next request meanwhile.
 func (h *isoHost) HandleISO(ctx context.Context, r *iso.Request) iso.Response {
 	var out ledger.Outcome
 	var err error
+	var w *durable
 	switch r.MTI {
 	case "0100", "0101", "0120", "0200":
 		kind, ok := procKind(r.ProcessingCode, r.AmountCents)
@@ -52,12 +79,13 @@ func (h *isoHost) HandleISO(ctx context.Context, r *iso.Request) iso.Response {
 		case "0200":
 			class = ledger.ClassFinancial
 		}
+		w = h.durable()
 		out, err = h.l.Authorize(ctx, &ledger.AuthRequest{
 			Source: "iso", MTI: r.MTI, Class: class, PAN: r.PAN, Kind: kind, AmountCents: r.AmountCents,
 			Currency: r.CurrencyCode, Expiry: r.Expiry, CVV2: r.CVV2, HasCVV2: r.HasCVV2, MerchantID: r.MerchantID,
 			Merchant: r.MerchantName, City: r.MerchantCity, Country: r.MerchantCountry, MCC: r.MCC, STAN: r.STAN,
 			RRN: r.RRN, TxnTime: r.TransmissionDateTime, TerminalID: r.TerminalID, AcquirerID: r.AcquirerID,
-			OriginalData: r.OriginalData, Advice: r.MTI == "0120", Complete: r.MTI == "0200",
+			OriginalData: r.OriginalData, Advice: r.MTI == "0120", Complete: r.MTI == "0200", Durable: &w.d,
 		})
 	case "0220", "0400", "0401", "0420", "0421":
 		f := &ledger.FollowUp{
@@ -67,6 +95,8 @@ func (h *isoHost) HandleISO(ctx context.Context, r *iso.Request) iso.Response {
 			HasReplacement: r.HasReplacement, MerchantID: r.MerchantID, Merchant: r.MerchantName, City: r.MerchantCity,
 			Country: r.MerchantCountry, MCC: r.MCC,
 		}
+		w = h.durable()
+		f.Durable = &w.d
 		if r.MTI == "0220" {
 			f.Class = ledger.ClassClearing
 			out, err = h.l.Clear(ctx, f)
@@ -81,9 +111,9 @@ func (h *isoHost) HandleISO(ctx context.Context, r *iso.Request) iso.Response {
 		// The store could not record the decision, so it must not be
 		// approved. The error carries no card data.
 		h.log.Error("iso decision failed", "mti", r.MTI, "err", err)
-		return iso.Response{Code: authz.CodeSystemError}
+		return iso.Response{Code: authz.CodeSystemError, Durable: w}
 	}
-	resp := iso.Response{Code: out.Code, AvailableCents: out.AvailableCents, HasBalance: out.HasBalance}
+	resp := iso.Response{Code: out.Code, AvailableCents: out.AvailableCents, HasBalance: out.HasBalance, Durable: w}
 	if out.Code == authz.CodeApproved && out.AuthCode != "" {
 		resp.AuthCode = out.AuthCode
 	}

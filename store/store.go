@@ -150,6 +150,18 @@ func (d *DB) SyncWAL() error {
 	return nil
 }
 
+// ApplySyncMarker is SyncWAL without the wait: it returns an applied batch
+// whose Wait returns once everything applied to the WAL before it is
+// synced.
+func (d *DB) ApplySyncMarker() (*Batch, error) {
+	b := d.NewBatch()
+	_ = b.pb.LogData(nil, nil)
+	if err := d.Apply(b); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
 // Discard releases a batch that will not be applied.
 func (b *Batch) Discard() {
 	if !b.applied {
