@@ -103,11 +103,18 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# free_port prints a loopback TCP port nothing listens on.
+# free_port prints a loopback TCP port nothing listens on, below the
+# kernel's ephemeral range: a port in that range can be taken by any
+# outgoing connection (the provisioning client's, say) between this check
+# and the server's bind.
 free_port() {
-	local p
+	local p low=32768
+	if [ -r /proc/sys/net/ipv4/ip_local_port_range ]; then
+		read -r low _ </proc/sys/net/ipv4/ip_local_port_range
+	fi
+	if [ "$low" -le 21000 ]; then low=32768; fi
 	for _ in $(seq 100); do
-		p=$((20000 + RANDOM % 30000))
+		p=$((20000 + RANDOM % (low - 20000)))
 		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
 			echo "$p"
 			return
