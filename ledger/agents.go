@@ -457,7 +457,8 @@ func (l *Ledger) RevokeToken(ctx context.Context, agentID, tokenID string) (mode
 	if err != nil {
 		return model.AgentToken{}, err
 	}
-	defer s.mu.Unlock()
+	release := holdShard(s)
+	defer release()
 	l.dir.mu.RLock()
 	t, ok := l.dir.tokenByID[tokenID]
 	l.dir.mu.RUnlock()
@@ -471,7 +472,11 @@ func (l *Ledger) RevokeToken(ctx context.Context, agentID, tokenID string) (mode
 	nt.RevokedAt = model.Ms(now)
 	c := l.begin(now)
 	c.put(store.TokenKey(nt.ID), &nt)
-	if err := c.commit(ctx, nt); err != nil {
+	if err := c.apply(ctx, nt); err != nil {
+		return model.AgentToken{}, err
+	}
+	release()
+	if err := c.wait(); err != nil {
 		return model.AgentToken{}, err
 	}
 	l.installTokens([]*model.AgentToken{&nt})

@@ -35,8 +35,16 @@ func newFixtureOpts(tb testing.TB, users int, onCommit func(time.Duration, int))
 // mutate (when not nil) before it opens.
 func newFixtureCfg(tb testing.TB, users int, onCommit func(time.Duration, int), mutate func(*ledger.Config)) *fixture {
 	tb.Helper()
+	return newFixtureStore(tb, users, store.Options{OnCommit: onCommit}, mutate)
+}
+
+// newFixtureStore is newFixtureCfg with the store's options given (their
+// Dir is the test's own).
+func newFixtureStore(tb testing.TB, users int, so store.Options, mutate func(*ledger.Config)) *fixture {
+	tb.Helper()
 	dir := tb.TempDir()
-	db, err := store.Open(store.Options{Dir: dir, OnCommit: onCommit})
+	so.Dir = dir
+	db, err := store.Open(so)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -38,7 +38,8 @@ func (l *Ledger) CreateCard(ctx context.Context, agentID string, in CardInput) (
 	if err != nil {
 		return model.Card{}, err
 	}
-	defer s.mu.Unlock()
+	release := holdShard(s)
+	defer release()
 	if a.Status != model.AgentActive {
 		return model.Card{}, conflict("agent_not_active", fmt.Sprintf("Cards can be issued only to active agents; this agent is %s.", a.Status))
 	}
@@ -96,6 +97,7 @@ func (l *Ledger) CreateCard(ctx context.Context, agentID string, in CardInput) (
 	l.dir.userOfCard[card.ID] = card.UserID
 	l.dir.cardByPANHash[hash] = card.ID
 	l.dir.mu.Unlock()
+	release()
 	return *card, c.wait()
 }
 
@@ -216,7 +218,8 @@ func (l *Ledger) UpdateCard(ctx context.Context, id string, p CardPatch) (model.
 	if err != nil {
 		return model.Card{}, err
 	}
-	defer s.mu.Unlock()
+	release := holdShard(s)
+	defer release()
 	if card.Status == model.CardClosed {
 		return model.Card{}, conflict("card_already_closed", "The card is closed; a closed card cannot be changed.")
 	}
@@ -245,6 +248,7 @@ func (l *Ledger) UpdateCard(ctx context.Context, id string, p CardPatch) (model.
 		return model.Card{}, err
 	}
 	*card = nc
+	release()
 	return nc, c.wait()
 }
 
@@ -277,7 +281,8 @@ func (l *Ledger) transitionCard(ctx context.Context, id, to string, lenient bool
 	if err != nil {
 		return CardTransition{}, err
 	}
-	defer s.mu.Unlock()
+	release := holdShard(s)
+	defer release()
 	from := card.Status
 	if from == model.CardClosed {
 		return CardTransition{}, conflict("card_already_closed", "The card is closed; closing is final.")
@@ -319,6 +324,7 @@ func (l *Ledger) transitionCard(ctx context.Context, id, to string, lenient bool
 		return CardTransition{}, err
 	}
 	*card = nc
+	release()
 	return res, c.wait()
 }
 
@@ -364,7 +370,8 @@ func (l *Ledger) ReadDetails(ctx context.Context, cardID string, at Attestation)
 	if err != nil {
 		return Credentials{}, err
 	}
-	defer s.mu.Unlock()
+	release := holdShard(s)
+	defer release()
 	if card.Status != model.CardActive {
 		return Credentials{}, &Error{Kind: KindInvalid, Code: "card_not_active", Message: fmt.Sprintf("The card is %s; credentials are available only for active cards.", card.Status)}
 	}
@@ -445,6 +452,7 @@ func (l *Ledger) ReadDetails(ctx context.Context, cardID string, at Attestation)
 	if intentID != "" {
 		s.intents.SetExpiry(intentID, intentExpiry)
 	}
+	release()
 	return creds, c.wait()
 }
 
@@ -466,7 +474,8 @@ func (l *Ledger) RedeemDetailsToken(ctx context.Context, token string) (Credenti
 	if err != nil {
 		return Credentials{}, err
 	}
-	defer s.mu.Unlock()
+	release := holdShard(s)
+	defer release()
 	if err := l.db.GetJSON(key, &dt); err != nil { // re-read under the lock
 		return Credentials{}, err
 	}
@@ -485,7 +494,11 @@ func (l *Ledger) RedeemDetailsToken(ctx context.Context, token string) (Credenti
 	dt.RedeemedAt = model.Ms(now)
 	c := l.begin(now)
 	c.put(key, dt)
-	if err := c.commit(withoutIdem(ctx), nil); err != nil {
+	if err := c.apply(withoutIdem(ctx), nil); err != nil {
+		return Credentials{}, err
+	}
+	release()
+	if err := c.wait(); err != nil {
 		return Credentials{}, err
 	}
 	return Credentials{AccessEvent: model.AccessEvent{ID: dt.AccessEventID, ExposureMode: model.ExposureExtension},

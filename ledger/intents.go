@@ -55,7 +55,8 @@ func (l *Ledger) CreateIntent(ctx context.Context, cardID string, in IntentInput
 	if err != nil {
 		return IntentResult{}, err
 	}
-	defer s.mu.Unlock()
+	release := holdShard(s)
+	defer release()
 	raw, err := l.db.Get(store.IntentClientKey(cardID, in.IntentID))
 	if err == nil {
 		existing, err := l.loadIntent(string(raw))
@@ -99,6 +100,7 @@ func (l *Ledger) CreateIntent(ctx context.Context, cardID string, in IntentInput
 		return IntentResult{}, err
 	}
 	s.intents.Add(pendingOf(it))
+	release()
 	return res, c.wait()
 }
 
@@ -157,7 +159,8 @@ func (l *Ledger) CancelIntent(ctx context.Context, id string) (model.Intent, err
 	}
 	s := l.shardOf(it.UserID)
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	release := holdShard(s)
+	defer release()
 	if it, err = l.loadIntent(id); err != nil {
 		return model.Intent{}, err
 	}
@@ -172,6 +175,7 @@ func (l *Ledger) CancelIntent(ctx context.Context, id string) (model.Intent, err
 		return model.Intent{}, err
 	}
 	s.intents.Remove(it.ID)
+	release()
 	return *it, c.wait()
 }
 

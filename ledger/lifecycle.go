@@ -430,7 +430,8 @@ func (l *Ledger) Refund(ctx context.Context, txnID string, amount int64) (Outcom
 	}
 	s := l.shardOf(orig.UserID)
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	release := holdShard(s)
+	defer release()
 	if orig, err = l.loadTxn(txnID); err != nil {
 		return Outcome{}, err
 	}
@@ -467,6 +468,7 @@ func (l *Ledger) Refund(ctx context.Context, txnID string, amount int64) (Outcom
 		return Outcome{}, err
 	}
 	*user = nu
+	release()
 	return out, c.wait()
 }
 

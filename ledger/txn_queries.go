@@ -85,7 +85,8 @@ func (l *Ledger) UpdateTxn(ctx context.Context, id string, p TxnPatch) (model.Tr
 	if err != nil {
 		return model.Transaction{}, err
 	}
-	defer s.mu.Unlock()
+	release := holdShard(s)
+	defer release()
 	if p.SetNotes {
 		t.Notes = p.Notes
 	}
@@ -98,7 +99,11 @@ func (l *Ledger) UpdateTxn(ctx context.Context, id string, p TxnPatch) (model.Tr
 	t.UpdatedAt = model.Ms(now)
 	c := l.begin(now)
 	c.putTxn(t)
-	if err := c.commit(ctx, *t); err != nil {
+	if err := c.apply(ctx, *t); err != nil {
+		return model.Transaction{}, err
+	}
+	release()
+	if err := c.wait(); err != nil {
 		return model.Transaction{}, err
 	}
 	return *t, nil
@@ -111,7 +116,8 @@ func (l *Ledger) PutReceipt(ctx context.Context, id string, r model.Receipt, dat
 	if err != nil {
 		return model.Transaction{}, err
 	}
-	defer s.mu.Unlock()
+	release := holdShard(s)
+	defer release()
 	r.UploadedAt = model.Ms(now)
 	t.Receipt = &r
 	t.UpdatedAt = model.Ms(now)
@@ -122,7 +128,11 @@ func (l *Ledger) PutReceipt(ctx context.Context, id string, r model.Receipt, dat
 	} else {
 		c.b.Delete(store.ReceiptKey(t.ID))
 	}
-	if err := c.commit(ctx, *t); err != nil {
+	if err := c.apply(ctx, *t); err != nil {
+		return model.Transaction{}, err
+	}
+	release()
+	if err := c.wait(); err != nil {
 		return model.Transaction{}, err
 	}
 	return *t, nil
@@ -155,7 +165,8 @@ func (l *Ledger) DeleteReceipt(ctx context.Context, id string) (model.Transactio
 	if err != nil {
 		return model.Transaction{}, err
 	}
-	defer s.mu.Unlock()
+	release := holdShard(s)
+	defer release()
 	if t.Receipt == nil {
 		return model.Transaction{}, notFound("receipt_not_found", "receipt for transaction", id)
 	}
@@ -164,7 +175,11 @@ func (l *Ledger) DeleteReceipt(ctx context.Context, id string) (model.Transactio
 	c := l.begin(now)
 	c.putTxn(t)
 	c.b.Delete(store.ReceiptKey(t.ID))
-	if err := c.commit(ctx, *t); err != nil {
+	if err := c.apply(ctx, *t); err != nil {
+		return model.Transaction{}, err
+	}
+	release()
+	if err := c.wait(); err != nil {
 		return model.Transaction{}, err
 	}
 	return *t, nil
