@@ -463,16 +463,25 @@ func (h *harness) issue(c *mCard) {
 	h.logf("  -> %s = %s, expiry %s", c.name, c.id, c.expiryYYMM())
 }
 
-// deliver hands a message to the core the way the ISO host does.
+// deliver hands a message to the core the way the ISO host does: the
+// decision returns before its sync, and its reply is told only once the
+// Deferred's wait says it is durable (API follow-ups wait inside the call).
 func (h *harness) deliver(x *msg) (ledger.Outcome, error) {
+	var d ledger.Deferred
+	waited := func(out ledger.Outcome, err error) (ledger.Outcome, error) {
+		if err != nil {
+			return out, err
+		}
+		return out, d.Wait()
+	}
 	if x.typ == mAuth {
-		return h.l.Authorize(h.ctx, &ledger.AuthRequest{Source: "iso", MTI: x.mti, Class: x.class(), PAN: x.pan,
+		return waited(h.l.Authorize(h.ctx, &ledger.AuthRequest{Durable: &d, Source: "iso", MTI: x.mti, Class: x.class(), PAN: x.pan,
 			Kind: procKind(x.proc, x.amount), AmountCents: x.amount, Currency: x.currency, Expiry: x.expiry, CVV2: x.cvv,
 			HasCVV2: x.hasCVV, MerchantID: x.merchantID, Merchant: x.merchant, City: "SPRINGFIELD", Country: "US", MCC: "5411",
 			STAN: x.stan, RRN: x.rrn, TxnTime: x.de7, TerminalID: x.terminal, AcquirerID: "123456", OriginalData: x.de90,
-			Advice: x.mti == "0120", Complete: x.mti == "0200"})
+			Advice: x.mti == "0120", Complete: x.mti == "0200"}))
 	}
-	f := &ledger.FollowUp{Source: "iso", MTI: x.mti, Class: x.class(), PAN: x.pan, OriginalData: x.de90, RRN: x.rrn,
+	f := &ledger.FollowUp{Durable: &d, Source: "iso", MTI: x.mti, Class: x.class(), PAN: x.pan, OriginalData: x.de90, RRN: x.rrn,
 		AuthCode: x.authCode, STAN: x.stan, TxnTime: x.de7, TerminalID: x.terminal, AcquirerID: "123456",
 		AmountCents: x.amount, Currency: x.currency, ReplacementCents: x.repl, HasReplacement: x.hasRepl,
 		MerchantID: x.merchantID, Merchant: x.merchant, City: "SPRINGFIELD", Country: "US", MCC: "5411"}
@@ -481,9 +490,9 @@ func (h *harness) deliver(x *msg) (ledger.Outcome, error) {
 			ReplacementCents: x.repl, HasReplacement: x.hasRepl}
 	}
 	if x.typ == mClear {
-		return h.l.Clear(h.ctx, f)
+		return waited(h.l.Clear(h.ctx, f))
 	}
-	return h.l.Reverse(h.ctx, f)
+	return waited(h.l.Reverse(h.ctx, f))
 }
 
 // checkReply compares a reply with the model's: the response code, and
