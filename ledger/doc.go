@@ -11,7 +11,11 @@
 // is applied to the store under the shard lock (fixing its place in the WAL),
 // installed in memory only once the store accepted it, and acknowledged to
 // the caller only after its WAL sync (see package store). A failed write
-// changes nothing.
+// changes nothing. Every operation releases its shard before it waits for
+// the sync: the next operation on the user may decide on the applied change
+// at once, and since its own batch follows in the WAL, its reply cannot be
+// durable before the change it saw. A card-network decision can leave even
+// that wait to its caller (Deferred).
 //
 // Concurrency: a Ledger is safe for concurrent use. Records it returns are
 // copies the caller may keep.
