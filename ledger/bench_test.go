@@ -3,15 +3,13 @@ package ledger_test
 import (
 	"context"
 	"fmt"
-	"slices"
-	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/ledgersim/ledgersim/authz"
 	"github.com/ledgersim/ledgersim/clock"
+	"github.com/ledgersim/ledgersim/internal/benchload"
 	"github.com/ledgersim/ledgersim/ledger"
 	"github.com/ledgersim/ledgersim/store"
 	"github.com/ledgersim/ledgersim/vault"
@@ -157,59 +155,20 @@ func benchEventRecording(b *testing.B, events bool, rate int) {
 	if !events {
 		ledger.SkipEventsForBenchmark(f.l)
 	}
-	lat := make([]time.Duration, b.N)
-	var seq atomic.Int64
-	var wg sync.WaitGroup
-	work := make(chan int, 1024)
 	b.ReportAllocs()
 	b.ResetTimer()
 	committed.Store(0)
-	cpu0 := cpuTime()
-	start := time.Now()
-	for range 64 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range work {
-				n := seq.Add(1)
-				t0 := time.Now()
-				out, err := f.l.Authorize(context.Background(), &ledger.AuthRequest{
-					Source: "iso", MTI: "0100", Class: ledger.ClassAuth, PAN: f.pans[int(n)%len(f.pans)], Kind: authz.Purchase,
-					AmountCents: 100, Currency: "840", MerchantID: "M1", Merchant: "BENCH", MCC: "5812",
-					STAN: fmt.Sprintf("%06d", n%1000000), RRN: fmt.Sprintf("%012d", n), TxnTime: "1121101500",
-				})
-				lat[i] = time.Since(t0)
-				if err != nil || out.Code != authz.CodeApproved {
-					b.Error(err, out.Code)
-				}
-			}
-		}()
-	}
-	for i := range b.N {
-		if rate > 0 {
-			// Open loop: authorization i is offered at start + i/rate.
-			if d := time.Until(start.Add(time.Duration(i) * time.Second / time.Duration(rate))); d > time.Millisecond {
-				time.Sleep(d)
-			}
+	r := benchload.Run(b.N, 64, rate, func(n int64) {
+		out, err := f.l.Authorize(context.Background(), &ledger.AuthRequest{
+			Source: "iso", MTI: "0100", Class: ledger.ClassAuth, PAN: f.pans[int(n)%len(f.pans)], Kind: authz.Purchase,
+			AmountCents: 100, Currency: "840", MerchantID: "M1", Merchant: "BENCH", MCC: "5812",
+			STAN: fmt.Sprintf("%06d", n%1000000), RRN: fmt.Sprintf("%012d", n), TxnTime: "1121101500",
+		})
+		if err != nil || out.Code != authz.CodeApproved {
+			b.Error(err, out.Code)
 		}
-		work <- i
-	}
-	close(work)
-	wg.Wait()
+	})
 	b.StopTimer()
-	elapsed := time.Since(start)
-	cpu := cpuTime() - cpu0
-	slices.Sort(lat)
-	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "auths/s")
-	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
-	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
-	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-µs/auth")
+	r.Report(b, "auth", r.CPU)
 	b.ReportMetric(float64(committed.Load())/float64(b.N), "bytes/auth")
-}
-
-// cpuTime is the process's user and system CPU time so far.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

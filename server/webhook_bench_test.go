@@ -4,16 +4,15 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"slices"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/valyala/fasthttp"
 
 	"github.com/ledgersim/ledgersim/authz"
+	"github.com/ledgersim/ledgersim/internal/benchload"
 	"github.com/ledgersim/ledgersim/internal/testenv"
 	"github.com/ledgersim/ledgersim/ledger"
 	"github.com/ledgersim/ledgersim/server"
@@ -111,66 +110,36 @@ func benchWebhookOverhead(b *testing.B, withHook bool, rate int) {
 		return len(seen)
 	}
 	l := e.Server.Ledger()
-	lat := make([]time.Duration, b.N)
-	var seq atomic.Int64
-	var wg sync.WaitGroup
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu0 := cpuTime()
-	start := time.Now()
-	work := make(chan int, 1024)
-	for g := 0; g < 64; g++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range work {
-				n := seq.Add(1)
-				t0 := time.Now()
-				out, err := l.Authorize(context.Background(), &ledger.AuthRequest{Source: "iso", MTI: "0100", Class: ledger.ClassAuth,
-					PAN: pans[n%int64(len(pans))], Kind: authz.Purchase, AmountCents: 100, Currency: "840", MerchantID: "M1",
-					Merchant: "BENCH", MCC: "5812", STAN: fmt.Sprintf("%06d", n%1000000), RRN: fmt.Sprintf("%012d", n), TxnTime: "1121101500"})
-				lat[i] = time.Since(t0)
-				if err != nil || out.Code != authz.CodeApproved {
-					b.Error(err, out.Code)
-				}
-			}
-		}()
-	}
-	for i := 0; i < b.N; i++ {
-		if rate > 0 {
-			// Open loop: authorization i is offered at start + i/rate.
-			if d := time.Until(start.Add(time.Duration(i) * time.Second / time.Duration(rate))); d > time.Millisecond {
-				time.Sleep(d)
-			}
+	cpu0 := benchload.CPUTime()
+	r := benchload.Run(b.N, 64, rate, func(n int64) {
+		out, err := l.Authorize(context.Background(), &ledger.AuthRequest{Source: "iso", MTI: "0100", Class: ledger.ClassAuth,
+			PAN: pans[n%int64(len(pans))], Kind: authz.Purchase, AmountCents: 100, Currency: "840", MerchantID: "M1",
+			Merchant: "BENCH", MCC: "5812", STAN: fmt.Sprintf("%06d", n%1000000), RRN: fmt.Sprintf("%012d", n), TxnTime: "1121101500"})
+		if err != nil || out.Code != authz.CodeApproved {
+			b.Error(err, out.Code)
 		}
-		work <- i
-	}
-	close(work)
-	wg.Wait()
+	})
 	b.StopTimer()
-	decided := time.Since(start)
-	cpu := cpuTime() - cpu0
+	cpu := r.CPU
 	if withHook {
-		c := cpuTime()
+		c := benchload.CPUTime()
 		want := eventsAfter(e, lastID)
-		counting := cpuTime() - c // not the run's
+		counting := benchload.CPUTime() - c // not the run's
 		deadline := time.Now().Add(2 * time.Minute)
 		for delivered() < want && time.Now().Before(deadline) {
 			time.Sleep(5 * time.Millisecond)
 		}
-		drained := time.Since(start)
+		drained := time.Since(r.Start)
 		got := delivered()
 		b.ReportMetric(float64(got)/drained.Seconds(), "deliveries/s")
 		b.ReportMetric(float64(want-got), "undelivered")
 		b.ReportMetric(float64(want)/float64(b.N), "events/auth")
-		b.ReportMetric(drained.Seconds()-decided.Seconds(), "drain-after-s")
-		cpu = cpuTime() - cpu0 - counting // the deliveries' CPU counts against the run
+		b.ReportMetric(drained.Seconds()-r.Elapsed.Seconds(), "drain-after-s")
+		cpu = benchload.CPUTime() - cpu0 - counting // the deliveries' CPU counts against the run
 	}
-	slices.Sort(lat)
-	b.ReportMetric(float64(b.N)/decided.Seconds(), "auths/s")
-	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
-	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
-	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-µs/auth")
+	r.Report(b, "auth", cpu)
 }
 
 // newestEvent is the ID of the newest event in the store.
@@ -194,11 +163,4 @@ func eventsAfter(e *testenv.Env, after string) int {
 		panic(err)
 	}
 	return n
-}
-
-// cpuTime is the CPU time (user and system) the process used so far.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -5,7 +5,6 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -14,6 +13,7 @@ import (
 
 	"github.com/ledgersim/ledgersim/clock"
 	"github.com/ledgersim/ledgersim/eventlog"
+	"github.com/ledgersim/ledgersim/internal/benchload"
 	"github.com/ledgersim/ledgersim/model"
 	"github.com/ledgersim/ledgersim/store"
 )
@@ -43,7 +43,7 @@ func BenchmarkDeliver(b *testing.B) {
 		Currency: "USD", MerchantName: "BENCH", MCC: "5812", Status: "pending"}
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu0 := cpuTime()
+	cpu0 := benchload.CPUTime()
 	start := time.Now()
 	work := make(chan int, 1024)
 	var wg sync.WaitGroup
@@ -82,7 +82,7 @@ func BenchmarkDeliver(b *testing.B) {
 	b.ReportMetric(float64(b.N)/committed.Seconds(), "commits/s")
 	b.ReportMetric(float64(delivered.Load())/all.Seconds(), "deliveries/s")
 	b.ReportMetric((all - committed).Seconds(), "drain-after-s")
-	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(b.N), "cpu-µs/event")
+	b.ReportMetric(float64((benchload.CPUTime()-cpu0).Microseconds())/float64(b.N), "cpu-µs/event")
 }
 
 // fastReceiver serves handle with fasthttp on a loopback port until the
@@ -96,14 +96,6 @@ func fastReceiver(b *testing.B, handle fasthttp.RequestHandler) string {
 	go func() { _ = srv.Serve(ln) }()
 	b.Cleanup(func() { _ = srv.Shutdown() })
 	return "http://" + ln.Addr().String() + "/"
-}
-
-// cpuTime is the CPU time (user and system) the process used so far. On a
-// shared machine it is steadier than wall-clock rates.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // BenchmarkNotify is what event recording adds to a decision: the ledger
