@@ -18,8 +18,22 @@ import (
 type fixture struct {
 	l     *ledger.Ledger
 	db    *store.DB
+	dir   string
 	cards []string
 	pans  []string
+	// closed is set by closeStore, so that the test's cleanup does not
+	// close the store a second time.
+	closed bool
+}
+
+// closeStore closes the fixture's store before the test ends, for tests
+// that reopen its directory.
+func (f *fixture) closeStore(tb testing.TB) {
+	tb.Helper()
+	f.closed = true
+	if err := f.db.Close(); err != nil {
+		tb.Fatal(err)
+	}
 }
 
 func newFixture(tb testing.TB, users int) *fixture { return newFixtureOpts(tb, users, nil) }
@@ -46,7 +60,12 @@ func newFixtureStore(tb testing.TB, users int, so store.Options, mutate func(*le
 	if err != nil {
 		tb.Fatal(err)
 	}
-	tb.Cleanup(func() { _ = db.Close() })
+	f := &fixture{db: db, dir: dir}
+	tb.Cleanup(func() {
+		if !f.closed {
+			_ = db.Close()
+		}
+	})
 	v, err := vault.Open(vault.Config{Dir: dir})
 	if err != nil {
 		tb.Fatal(err)
@@ -60,7 +79,7 @@ func newFixtureStore(tb testing.TB, users int, so store.Options, mutate func(*le
 		tb.Fatal(err)
 	}
 	ctx := context.Background()
-	f := &fixture{l: l, db: db}
+	f.l = l
 	for i := 0; i < users; i++ {
 		u, err := l.CreateUser(ctx, ledger.CreateUserInput{FirstName: "B", LastName: "M", Email: fmt.Sprintf("b%d@example.com", i)})
 		if err != nil {

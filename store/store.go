@@ -63,8 +63,21 @@ func Open(o Options) (*DB, error) {
 	return &DB{pdb: pdb, onCommit: o.OnCommit}, nil
 }
 
-// Close flushes nothing more than Pebble does and closes the store.
-func (d *DB) Close() error { return d.pdb.Close() }
+// Close flushes the memtables to disk and closes the store. Everything was
+// durable before (in the WAL); the flush is so that the next start does
+// not replay a quarter of a gigabyte of WAL (up to four 64 MB memtables),
+// which after a busy run took seconds. A start after a crash still
+// replays what was unflushed.
+func (d *DB) Close() error {
+	ferr := d.pdb.Flush()
+	if err := d.pdb.Close(); err != nil {
+		return err
+	}
+	if ferr != nil {
+		return fmt.Errorf("store: flush on close: %w", ferr)
+	}
+	return nil
+}
 
 // Batch is the set of writes of one state change. It is applied whole or
 // not at all.
@@ -181,6 +194,42 @@ func (d *DB) Get(key []byte) ([]byte, error) {
 	out := bytes.Clone(v)
 	_ = closer.Close()
 	return out, nil
+}
+
+// GetSorted looks up many keys with one iterator: fn is called for each
+// key in turn with its value (valid only during the call) and whether it
+// has a record. keys must ascend; a restart that reads thousands of
+// scattered records then moves through the store once instead of searching
+// it from the top for each. Returning false stops the lookups.
+func (d *DB) GetSorted(keys [][]byte, fn func(i int, v []byte, found bool) bool) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	for i := 1; i < len(keys); i++ {
+		if bytes.Compare(keys[i-1], keys[i]) > 0 {
+			return fmt.Errorf("store: get sorted: keys out of order at %d", i)
+		}
+	}
+	it, err := d.pdb.NewIter(&pebble.IterOptions{LowerBound: keys[0], UpperBound: append(bytes.Clone(keys[len(keys)-1]), 0)})
+	if err != nil {
+		return fmt.Errorf("store: get sorted: %w", err)
+	}
+	for i, k := range keys {
+		// Pebble turns a SeekGE past the previous one into steps forward
+		// when the next key is near, which is what makes this cheap.
+		found := it.SeekGE(k) && bytes.Equal(it.Key(), k)
+		var v []byte
+		if found {
+			v = it.Value()
+		}
+		if !fn(i, v, found) {
+			break
+		}
+	}
+	if err := it.Close(); err != nil {
+		return fmt.Errorf("store: get sorted: %w", err)
+	}
+	return nil
 }
 
 // GetJSON decodes key's value into v.

@@ -1,0 +1,101 @@
+package store
+
+import (
+	"path/filepath"
+	"testing"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestGetSorted(t *testing.T) {
+	db, err := Open(Options{Dir: t.TempDir()})
+	require.NoError(t, err)
+	defer db.Close()
+	put := func(kv ...string) {
+		b := db.NewBatch()
+		for i := 0; i < len(kv); i += 2 {
+			b.Put([]byte(kv[i]), []byte(kv[i+1]))
+		}
+		require.NoError(t, db.Commit(b))
+	}
+	// Some records in a flushed table, some only in the memtable, and one
+	// deleted after its flush, so that the lookups cross both.
+	put("t/01", "one", "t/03", "three", "t/05", "five", "t/09", "gone")
+	require.NoError(t, db.pdb.Flush())
+	put("t/04", "four", "t/07", "", "u/01", "user")
+	del := db.NewBatch()
+	del.Delete([]byte("t/09"))
+	require.NoError(t, db.Commit(del))
+
+	type hit struct {
+		V     string
+		Found bool
+	}
+	tests := []struct {
+		name string
+		keys []string
+		want []hit
+	}{
+		{"none", nil, nil},
+		{"one present", []string{"t/03"}, []hit{{"three", true}}},
+		{"one absent", []string{"t/02"}, []hit{{"", false}}},
+		{"across table and memtable", []string{"t/01", "t/02", "t/03", "t/04", "t/05", "t/06", "t/07", "t/08", "t/09", "u/01"},
+			[]hit{{"one", true}, {"", false}, {"three", true}, {"four", true}, {"five", true}, {"", false}, {"", true}, {"", false}, {"", false}, {"user", true}}},
+		{"prefix of a key is not the key", []string{"t/0"}, []hit{{"", false}}},
+		{"the same key twice", []string{"t/04", "t/04"}, []hit{{"four", true}, {"four", true}}},
+		{"past the end", []string{"z/"}, []hit{{"", false}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			keys := make([][]byte, len(tc.keys))
+			for i, k := range tc.keys {
+				keys[i] = []byte(k)
+			}
+			var got []hit
+			require.NoError(t, db.GetSorted(keys, func(i int, v []byte, found bool) bool {
+				require.Len(t, got, i)
+				got = append(got, hit{string(v), found})
+				return true
+			}))
+			require.Equal(t, tc.want, got)
+		})
+	}
+
+	t.Run("stops when told", func(t *testing.T) {
+		calls := 0
+		require.NoError(t, db.GetSorted([][]byte{[]byte("t/01"), []byte("t/03")}, func(int, []byte, bool) bool {
+			calls++
+			return false
+		}))
+		require.Equal(t, 1, calls)
+	})
+	t.Run("keys out of order", func(t *testing.T) {
+		err := db.GetSorted([][]byte{[]byte("t/03"), []byte("t/01")}, func(int, []byte, bool) bool { return true })
+		require.ErrorContains(t, err, "out of order")
+	})
+}
+
+// TestCloseFlushes shows that a clean close leaves the records in tables,
+// not only in the WAL, so that the next start has nothing to replay.
+// Opened read-only, Pebble replays the WAL without flushing it, so a record
+// that was only in the WAL would show in no table.
+func TestCloseFlushes(t *testing.T) {
+	dir := t.TempDir()
+	db, err := Open(Options{Dir: dir})
+	require.NoError(t, err)
+	b := db.NewBatch()
+	b.Put([]byte("t/01"), []byte("one"))
+	require.NoError(t, db.Commit(b))
+	require.NoError(t, db.Close())
+
+	ro, err := pebble.Open(filepath.Join(dir, "pebble"), &pebble.Options{ReadOnly: true, Logger: quietLogger{}})
+	require.NoError(t, err)
+	defer ro.Close()
+	require.Equal(t, int64(1), ro.Metrics().Total().TablesCount, "the record is in a table")
+	v, closer, err := ro.Get([]byte("t/01"))
+	require.NoError(t, err)
+	require.Equal(t, "one", string(v))
+	require.NoError(t, closer.Close())
+}
