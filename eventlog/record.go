@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+
+	"github.com/ledgersim/ledgersim/internal/binrec"
 )
 
 // Stored forms. A record written as JSON (by earlier versions) starts with
@@ -69,36 +71,36 @@ func Decode(id string, raw []byte) (Record, error) {
 	if len(raw) > 0 && raw[0] == '{' {
 		return decodeJSON(raw)
 	}
-	r := reader{b: raw}
-	if r.byte() != formatBinary {
+	r := binrec.NewReader(raw)
+	if r.Byte() != formatBinary {
 		return Record{}, ErrCorrupt
 	}
-	rec := Record{ID: id, CreatedAt: r.varint()}
-	code := r.byte()
+	rec := Record{ID: id, CreatedAt: r.Varint()}
+	code := r.Byte()
 	if code == 0 {
-		rec.Type = r.string()
+		rec.Type = r.String()
 	} else if rec.Type = typeNames[code]; rec.Type == "" {
 		return Record{}, ErrCorrupt
 	}
-	switch r.byte() {
+	switch r.Byte() {
 	case dataJSON:
-		if r.err != nil || !json.Valid(r.b) {
+		if r.Failed() || !json.Valid(r.Rest()) {
 			return Record{}, ErrCorrupt
 		}
 		// A copy: callers decode straight from a store iterator, whose
 		// value is only valid until it moves.
-		rec.Data = bytes.Clone(r.b)
+		rec.Data = bytes.Clone(r.Rest())
 	case dataTxn:
 		var p TxnPayload
 		p.readFields(&r)
-		if r.err != nil || len(r.b) != 0 {
+		if r.Failed() || r.Len() != 0 {
 			return Record{}, ErrCorrupt
 		}
 		rec.Data = p.AppendJSON(nil)
 	default:
 		return Record{}, ErrCorrupt
 	}
-	if r.err != nil || rec.Type == "" {
+	if r.Failed() || rec.Type == "" {
 		return Record{}, ErrCorrupt
 	}
 	return rec, nil
@@ -137,49 +139,6 @@ func (r *Record) AppendEnvelope(dst []byte) []byte {
 		dst = append(dst, r.Data...)
 	}
 	return append(dst, '}')
-}
-
-// reader reads a binary record; the first error sticks.
-type reader struct {
-	b   []byte
-	err error
-}
-
-func (r *reader) byte() byte {
-	if r.err != nil || len(r.b) == 0 {
-		r.err = ErrCorrupt
-		return 0
-	}
-	c := r.b[0]
-	r.b = r.b[1:]
-	return c
-}
-
-func (r *reader) varint() int64 {
-	if r.err != nil {
-		return 0
-	}
-	v, n := binary.Varint(r.b)
-	if n <= 0 {
-		r.err = ErrCorrupt
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
-}
-
-func (r *reader) string() string {
-	if r.err != nil {
-		return ""
-	}
-	n, k := binary.Uvarint(r.b)
-	if k <= 0 || n > uint64(len(r.b)-k) {
-		r.err = ErrCorrupt
-		return ""
-	}
-	s := string(r.b[k : k+int(n)])
-	r.b = r.b[k+int(n):]
-	return s
 }
 
 func appendString(dst []byte, s string) []byte {

@@ -1,6 +1,10 @@
 package eventlog
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+
+	"github.com/ledgersim/ledgersim/internal/binrec"
+)
 
 // TxnPayload is the data of a transaction event (facts section 9.3).
 type TxnPayload struct {
@@ -43,22 +47,22 @@ func (p *TxnPayload) appendFields(dst []byte) []byte {
 	return appendString(dst, p.OriginalTransactionID)
 }
 
-func (p *TxnPayload) readFields(r *reader) {
-	p.TransactionID = r.string()
-	p.CardID = r.string()
-	p.AgentID = r.string()
-	p.UserID = r.string()
-	p.Amount = r.varint()
-	p.AuthorizedAmount = r.varint()
-	p.Currency = r.string()
-	p.MerchantName = r.string()
-	p.MCC = r.string()
-	p.Status = r.string()
-	p.DeclinedReason = r.string()
-	p.PostedAt = r.varint()
-	p.AttestationStatus = r.string()
-	p.IntentID = r.string()
-	p.OriginalTransactionID = r.string()
+func (p *TxnPayload) readFields(r *binrec.Reader) {
+	p.TransactionID = r.String()
+	p.CardID = r.String()
+	p.AgentID = r.String()
+	p.UserID = r.String()
+	p.Amount = r.Varint()
+	p.AuthorizedAmount = r.Varint()
+	p.Currency = r.String()
+	p.MerchantName = r.String()
+	p.MCC = r.String()
+	p.Status = r.String()
+	p.DeclinedReason = r.String()
+	p.PostedAt = r.Varint()
+	p.AttestationStatus = r.String()
+	p.IntentID = r.String()
+	p.OriginalTransactionID = r.String()
 }
 
 // AppendJSON appends the payload as a JSON object, keys in sorted order:

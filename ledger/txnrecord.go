@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/ledgersim/ledgersim/internal/binrec"
 	"github.com/ledgersim/ledgersim/model"
 )
 
@@ -159,14 +160,13 @@ func DecodeTransaction(raw []byte, t *model.Transaction) error {
 	if len(raw) == 0 || raw[0] != txnFormat {
 		return ErrCorruptTxn
 	}
-	r := txnReader{b: raw[1:]}
-	for len(r.b) > 0 && r.err == nil {
-		tag := r.b[0]
-		r.b = r.b[1:]
+	r := binrec.NewReader(raw[1:])
+	for r.Len() > 0 && !r.Failed() {
+		tag := r.Byte()
 		num, kind := tag>>1, tag&1
 		if kind == kindBytes {
-			v := r.bytes()
-			if r.err != nil {
+			v := r.Bytes()
+			if r.Failed() {
 				break
 			}
 			if p := txnString(t, num); p != nil {
@@ -182,8 +182,8 @@ func DecodeTransaction(raw []byte, t *model.Transaction) error {
 			}
 			continue
 		}
-		v := r.uvarint()
-		if r.err != nil {
+		v := r.Uvarint()
+		if r.Failed() {
 			break
 		}
 		switch p := txnInt(t, num); {
@@ -199,7 +199,10 @@ func DecodeTransaction(raw []byte, t *model.Transaction) error {
 			return ErrCorruptTxn
 		}
 	}
-	return r.err
+	if r.Failed() {
+		return ErrCorruptTxn
+	}
+	return nil
 }
 
 // txnString is the string field numbered num, or nil.
@@ -325,33 +328,3 @@ func appendBoolField(dst []byte, num byte, v bool) []byte {
 }
 
 func zigzag(v uint64) int64 { return int64(v>>1) ^ -int64(v&1) }
-
-// txnReader reads a binary record; the first error sticks.
-type txnReader struct {
-	b   []byte
-	err error
-}
-
-func (r *txnReader) uvarint() uint64 {
-	v, n := binary.Uvarint(r.b)
-	if n <= 0 {
-		r.err = ErrCorruptTxn
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
-}
-
-func (r *txnReader) bytes() []byte {
-	n := r.uvarint()
-	if r.err != nil {
-		return nil
-	}
-	if n > uint64(len(r.b)) {
-		r.err = ErrCorruptTxn
-		return nil
-	}
-	v := r.b[:n]
-	r.b = r.b[n:]
-	return v
-}
