@@ -29,6 +29,13 @@ const (
 	maxInFlightPerConn = 1 << 20
 )
 
+// The default floor of a Max search: a trial needs floorSamples requests in
+// its window for its p99 to rest on ten samples above it.
+const (
+	floorSamples = 1000
+	minFloorRate = 1
+)
+
 // Config configures a run. The zero value of every field except Target and
 // Cards takes the default in its comment.
 type Config struct {
@@ -87,6 +94,13 @@ type SearchConfig struct {
 	StartRate float64
 	// CeilingRate stops the upward search. Default 1,000,000.
 	CeilingRate float64
+	// FloorRate stops the downward search: when a trial at FloorRate
+	// fails, no lower rate is tried. Default: the rate at which one
+	// trial's measured window (Config.Duration) holds 1,000 requests,
+	// below which a trial's p99 rests on fewer than ten samples above it
+	// and says more about one stray pause than about the host; never
+	// above StartRate, never below 1 per second.
+	FloorRate float64
 	// Factor multiplies the rate after each passing trial while no trial
 	// has failed yet. Default 2.
 	Factor float64
@@ -194,9 +208,16 @@ func validRunID(s string) bool {
 	return true
 }
 
-func (s SearchConfig) withDefaults(rate float64) SearchConfig {
+func (s SearchConfig) withDefaults(rate float64, window time.Duration) SearchConfig {
 	if s.StartRate == 0 {
 		s.StartRate = rate
+	}
+	if s.FloorRate == 0 {
+		s.FloorRate = minFloorRate
+		if window > 0 {
+			s.FloorRate = max(floorSamples/window.Seconds(), minFloorRate)
+		}
+		s.FloorRate = min(s.FloorRate, s.StartRate)
 	}
 	if s.CeilingRate == 0 {
 		s.CeilingRate = 1_000_000
@@ -222,6 +243,8 @@ func (s SearchConfig) validate() error {
 		return fmt.Errorf("loadtest: search: StartRate %g out of range (0, %g]", s.StartRate, maxRate)
 	case !(s.CeilingRate >= s.StartRate && s.CeilingRate <= maxRate):
 		return fmt.Errorf("loadtest: search: CeilingRate %g out of range [StartRate, %g]", s.CeilingRate, maxRate)
+	case !(s.FloorRate >= minFloorRate && s.FloorRate <= s.StartRate):
+		return fmt.Errorf("loadtest: search: FloorRate %g out of range [%g, StartRate]", s.FloorRate, float64(minFloorRate))
 	case !(s.Factor > 1):
 		return fmt.Errorf("loadtest: search: Factor %g must be above 1", s.Factor)
 	case !(s.Resolution > 0 && s.Resolution < 1):

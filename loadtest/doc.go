@@ -9,7 +9,8 @@
 //     (constant or Poisson arrivals), spread over Config.Conns pipelined
 //     TCP connections; replies are matched by DE 11 + DE 37, in any order.
 //   - Max: a search over short runs for the highest rate whose p99 stays
-//     under a bound.
+//     under a bound, between a floor (where a trial still holds enough
+//     requests for its p99 to mean something) and a ceiling.
 //   - Provision, State, LoadState: cards created through the management
 //     API and kept in a state file (mode 0600: it holds PANs) between
 //     runs. SyntheticCards makes cards for sinks.
@@ -110,8 +111,9 @@
 // ledgersim loadtest wraps Run, Max and Provision: --provision creates
 // --cards cards through --api with --api-key and saves them to --state;
 // later runs load the state file; --synthetic uses SyntheticCards; --max
-// searches for the highest rate under --p99-bound; --out writes the
-// report files.
+// searches for the highest rate under --p99-bound between --max-floor and
+// --max-ceiling and says which ended the search; --out writes the report
+// files.
 //
 // # Sensitive data
 //

@@ -28,7 +28,21 @@ type MaxResult struct {
 	Trials     []Trial `json:"trials"`
 	// Best is the full result of the trial at RatePerSec.
 	Best *Result `json:"best,omitempty"`
+	// Stop says why the search ended: one of the Stop constants.
+	Stop string `json:"stop"`
+	// FloorRate and CeilingRate are the search's bounds, after defaults.
+	FloorRate   float64 `json:"floorRatePerSec"`
+	CeilingRate float64 `json:"ceilingRatePerSec"`
 }
+
+// Why a Max search ended.
+const (
+	StopResolved = "resolved"    // a passing rate within Resolution of a failing one
+	StopCeiling  = "ceiling"     // the trial at CeilingRate passed
+	StopFloor    = "floor"       // the trial at FloorRate failed
+	StopTrials   = "trial limit" // MaxTrials ran first
+	StopCanceled = "canceled"    // the context ended the search
+)
 
 // Max finds the highest rate at which the p99 latency (measured from due
 // times, as in Run) stays at or under bound.
@@ -41,16 +55,18 @@ type MaxResult struct {
 //  1. starts at Search.StartRate (default cfg.Rate);
 //  2. while every trial has passed, multiplies the rate by Search.Factor
 //     (default 2), up to Search.CeilingRate;
-//  3. while every trial has failed, divides it by Search.Factor;
+//  3. while every trial has failed, divides it by Search.Factor, down to
+//     Search.FloorRate;
 //  4. once it has a passing rate below a failing one, bisects between them
 //     until they are within Search.Resolution (default 5%) or one request
 //     per second of each other.
 //
-// It stops there, at the ceiling, below 1 request per second, or after
-// Search.MaxTrials trials, pausing Search.Pause between trials so one
+// It stops there, when the trial at the ceiling passes, when the trial at
+// the floor fails, or after Search.MaxTrials trials, pausing Search.Pause between trials so one
 // trial's backlog does not leak into the next. The answer is the highest
 // passing rate. Trials keep no approvals, and each gets its own RunID (a
-// cfg.RunID is ignored). One line per trial goes to progress.
+// cfg.RunID is ignored). One line per trial goes to progress; MaxResult.Stop
+// says which of these ended it.
 func Max(ctx context.Context, cfg Config, bound time.Duration, progress io.Writer) (*MaxResult, error) {
 	if bound <= 0 {
 		return nil, errors.New("loadtest: max: the p99 bound must be positive")
@@ -59,13 +75,13 @@ func Max(ctx context.Context, cfg Config, bound time.Duration, progress io.Write
 		progress = io.Discard
 	}
 	cfg = cfg.withDefaults()
-	s := cfg.Search.withDefaults(cfg.Rate)
+	s := cfg.Search.withDefaults(cfg.Rate, cfg.Duration)
 	if err := s.validate(); err != nil {
 		return nil, err
 	}
 	cfg.RunID = ""
 	cfg.MaxApprovals = -1
-	out := &MaxResult{Bound: bound}
+	out := &MaxResult{Bound: bound, Stop: StopTrials, FloorRate: s.FloorRate, CeilingRate: s.CeilingRate}
 	sr := &search{cfg: s, rate: s.StartRate}
 	for n := 1; n <= s.MaxTrials; n++ {
 		rate := sr.rate
@@ -73,6 +89,9 @@ func Max(ctx context.Context, cfg Config, bound time.Duration, progress io.Write
 		tc.Rate = rate
 		res, err := Run(ctx, tc, nil)
 		if err != nil {
+			if ctx.Err() != nil {
+				out.Stop = StopCanceled
+			}
 			return out, fmt.Errorf("loadtest: max: trial at %.0f/s: %w", rate, err)
 		}
 		t := judge(res, rate, bound)
@@ -86,11 +105,13 @@ func Max(ctx context.Context, cfg Config, bound time.Duration, progress io.Write
 		if t.Pass {
 			out.RatePerSec, out.Best = rate, res
 		}
-		if sr.next(t.Pass) {
+		if stop := sr.next(t.Pass); stop != "" {
+			out.Stop = stop
 			return out, nil
 		}
 		select {
 		case <-ctx.Done():
+			out.Stop = StopCanceled
 			return out, ctx.Err()
 		case <-time.After(s.Pause):
 		}
@@ -105,9 +126,9 @@ type search struct {
 	lo, hi float64 // highest passing, lowest failing; 0 = none yet
 }
 
-// next records the verdict on s.rate, picks the next rate, and reports
-// whether the search is over.
-func (s *search) next(pass bool) (done bool) {
+// next records the verdict on s.rate and picks the next rate; when the
+// search is over it says why instead (a Stop constant).
+func (s *search) next(pass bool) (stop string) {
 	if pass {
 		s.lo = s.rate
 	} else {
@@ -116,23 +137,27 @@ func (s *search) next(pass bool) (done bool) {
 	switch {
 	case s.hi == 0:
 		if s.rate >= s.cfg.CeilingRate {
-			return true
+			return StopCeiling
 		}
 		s.rate = min(s.rate*s.cfg.Factor, s.cfg.CeilingRate)
 	case s.lo == 0:
-		s.rate /= s.cfg.Factor
-		if s.rate < 1 {
-			return true
+		// When a trial fails for a reason the rate does not drive (a
+		// disk's sync tail, a paused machine), every lower rate fails
+		// too; the floor keeps that from running on to a few requests
+		// per second.
+		if s.rate <= s.cfg.FloorRate {
+			return StopFloor
 		}
+		s.rate = max(s.rate/s.cfg.Factor, s.cfg.FloorRate)
 	default:
 		// Closer than Resolution, or than one request per second,
 		// is closer than the noise of a short trial.
 		if s.hi-s.lo <= max(s.cfg.Resolution*s.lo, 1) {
-			return true
+			return StopResolved
 		}
 		s.rate = (s.lo + s.hi) / 2
 	}
-	return false
+	return ""
 }
 
 // judge decides whether a trial passed.

@@ -123,6 +123,7 @@ func TestMaxFindsTheCeilingOnAFastHost(t *testing.T) {
 	}
 	require.NotNil(t, mr.Best)
 	assert.Equal(t, 800.0, mr.Best.RatePerSec)
+	assert.Equal(t, StopCeiling, mr.Stop)
 	assert.Equal(t, 3, strings.Count(progress.String(), "trial"))
 }
 
@@ -135,14 +136,21 @@ func TestMaxSearchesDownWhenNothingPasses(t *testing.T) {
 	mr, err := Max(context.Background(), Config{
 		Target: sink.Addr(), Conns: 1, Duration: 100 * time.Millisecond, Timeout: 20 * time.Millisecond,
 		Cards:  SyntheticCards(3, 1),
-		Search: SearchConfig{StartRate: 400, Factor: 4, MaxTrials: 3, Pause: time.Millisecond},
+		Search: SearchConfig{StartRate: 400, FloorRate: 20, Factor: 4, Pause: time.Millisecond},
 	}, time.Second, nil)
 	require.NoError(t, err)
 	assert.Zero(t, mr.RatePerSec)
 	assert.Nil(t, mr.Best)
-	require.Len(t, mr.Trials, 3)
-	assert.Equal(t, []float64{400, 100, 25}, []float64{mr.Trials[0].RatePerSec, mr.Trials[1].RatePerSec, mr.Trials[2].RatePerSec})
-	assert.Contains(t, mr.Trials[0].Reason, "timeouts")
+	var rates []float64
+	for _, tr := range mr.Trials {
+		rates = append(rates, tr.RatePerSec)
+		assert.Contains(t, tr.Reason, "timeouts")
+	}
+	// Quartering down to the floor, trying the floor itself, and stopping
+	// there rather than going on towards one request per second.
+	assert.Equal(t, []float64{400, 100, 25, 20}, rates)
+	assert.Equal(t, StopFloor, mr.Stop)
+	assert.Equal(t, 20.0, mr.FloorRate)
 
 	_, err = Max(context.Background(), Config{Target: sink.Addr(), Cards: SyntheticCards(1, 1)}, 0, nil)
 	assert.Error(t, err)
@@ -150,11 +158,12 @@ func TestMaxSearchesDownWhenNothingPasses(t *testing.T) {
 
 func TestMaxSearchSteps(t *testing.T) {
 	// A host that keeps its p99 under the bound up to 3000/s.
-	s := &search{cfg: SearchConfig{StartRate: 1000, CeilingRate: 1e6, Factor: 2, Resolution: 0.05}.withDefaults(1000), rate: 1000}
+	s := &search{cfg: SearchConfig{StartRate: 1000, CeilingRate: 1e6, Factor: 2, Resolution: 0.05}.withDefaults(1000, 5*time.Second), rate: 1000}
 	var tried []float64
 	for i := 0; i < 20; i++ {
 		tried = append(tried, s.rate)
-		if s.next(s.rate <= 3000) {
+		if stop := s.next(s.rate <= 3000); stop != "" {
+			assert.Equal(t, StopResolved, stop)
 			break
 		}
 	}
@@ -166,10 +175,54 @@ func TestMaxSearchSteps(t *testing.T) {
 
 	// The ceiling ends an upward search.
 	s = &search{cfg: SearchConfig{CeilingRate: 3000, Factor: 2, Resolution: 0.05}, rate: 1000}
-	assert.False(t, s.next(true))
-	assert.False(t, s.next(true))
+	assert.Empty(t, s.next(true))
+	assert.Empty(t, s.next(true))
 	assert.Equal(t, 3000.0, s.rate)
-	assert.True(t, s.next(true))
+	assert.Equal(t, StopCeiling, s.next(true))
+
+	// The floor ends a downward search, after trying the floor itself.
+	s = &search{cfg: SearchConfig{FloorRate: 300, Factor: 2, Resolution: 0.05}, rate: 1000}
+	assert.Empty(t, s.next(false))
+	assert.Equal(t, 500.0, s.rate)
+	assert.Empty(t, s.next(false))
+	assert.Equal(t, 300.0, s.rate)
+	assert.Equal(t, StopFloor, s.next(false))
+
+	// A pass at the floor turns the search into a bisection above it.
+	s = &search{cfg: SearchConfig{FloorRate: 300, Factor: 2, Resolution: 0.05}, rate: 500}
+	assert.Empty(t, s.next(false))
+	assert.Empty(t, s.next(true))
+	assert.Equal(t, 400.0, s.rate)
+}
+
+func TestMaxSearchDefaults(t *testing.T) {
+	tests := []struct {
+		name      string
+		search    SearchConfig
+		rate      float64
+		window    time.Duration
+		wantFloor float64
+		wantErr   bool
+	}{
+		{"a 5 s window holds 1,000 requests at 200/s", SearchConfig{}, 500, 5 * time.Second, 200, false},
+		{"a 20 s window at 50/s", SearchConfig{}, 500, 20 * time.Second, 50, false},
+		{"never above the start", SearchConfig{}, 100, time.Second, 100, false},
+		{"never below 1/s", SearchConfig{}, 500, 1 * time.Hour, 1, false},
+		{"an explicit floor stands", SearchConfig{FloorRate: 10}, 500, 5 * time.Second, 10, false},
+		{"an explicit floor above the start is refused", SearchConfig{FloorRate: 600}, 500, 5 * time.Second, 600, true},
+		{"an explicit floor below 1/s is refused", SearchConfig{FloorRate: 0.5}, 500, 5 * time.Second, 0.5, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := tt.search.withDefaults(tt.rate, tt.window)
+			assert.Equal(t, tt.wantFloor, s.FloorRate)
+			if tt.wantErr {
+				assert.ErrorContains(t, s.validate(), "FloorRate")
+			} else {
+				assert.NoError(t, s.validate())
+			}
+		})
+	}
 }
 
 func TestJudge(t *testing.T) {

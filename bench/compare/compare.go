@@ -58,10 +58,11 @@ type Options struct {
 
 	// Bound is the p99 latency a sustainable rate must keep.
 	Bound time.Duration
-	// The rate search (see loadtest.SearchConfig).
-	StartRate, CeilingRate, Resolution float64
-	MaxTrials                          int
-	TrialWarmup, TrialDuration, Pause  time.Duration
+	// The rate search (see loadtest.SearchConfig; a zero FloorRate takes
+	// loadtest's default).
+	StartRate, FloorRate, CeilingRate, Resolution float64
+	MaxTrials                                     int
+	TrialWarmup, TrialDuration, Pause             time.Duration
 
 	// CommonRate is the rate of the fixed-rate runs; zero means
 	// CommonFraction (default 0.5) of the lowest maximum found.
@@ -289,7 +290,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	base := loadtest.Config{
 		Conns: o.Conns, Mix: o.Mix, Seed: o.Seed, Cards: o.Cards, Timeout: o.Timeout,
 		Search: loadtest.SearchConfig{
-			StartRate: o.StartRate, CeilingRate: o.CeilingRate, Resolution: o.Resolution,
+			StartRate: o.StartRate, FloorRate: o.FloorRate, CeilingRate: o.CeilingRate, Resolution: o.Resolution,
 			MaxTrials: o.MaxTrials, Pause: o.Pause,
 		},
 	}

@@ -50,6 +50,7 @@ func loadtestCmd(args []string, stdout, stderr io.Writer) int {
 		maxMode     = fs.Bool("max", false, "search for the highest rate whose p99 stays under --p99-bound")
 		bound       = fs.Duration("p99-bound", 2*time.Millisecond, "p99 latency bound for --max")
 		ceiling     = fs.Float64("max-ceiling", 1_000_000, "highest rate --max tries")
+		floor       = fs.Float64("max-floor", 0, "lowest rate --max tries (0: the rate at which a trial's --duration holds 1,000 requests, at most --rate)")
 		maxInFlight = fs.Int("max-inflight", loadtest.DefaultMaxInFlightPerConn, "window of requests in flight per connection")
 		echoSink    = fs.String("echo-sink", "", "run a zero-work echo sink on this address until interrupted, and nothing else")
 	)
@@ -144,7 +145,7 @@ func loadtestCmd(args []string, stdout, stderr io.Writer) int {
 		Target: *target, Framing: fr, Conns: *conns, Rate: *rate, Arrivals: arr,
 		Duration: *duration, Warmup: *warmup, Timeout: *timeout, Mix: m, Seed: *seed,
 		Cards: cs, MaxInFlightPerConn: *maxInFlight,
-		Search: loadtest.SearchConfig{CeilingRate: *ceiling},
+		Search: loadtest.SearchConfig{FloorRate: *floor, CeilingRate: *ceiling},
 	}
 	if *maxMode {
 		return loadtestMax(ctx, cfg, *bound, *out, stdout, stderr)
@@ -172,7 +173,7 @@ func loadtestCmd(args []string, stdout, stderr io.Writer) int {
 func loadtestMax(ctx context.Context, cfg loadtest.Config, bound time.Duration, out string, stdout, stderr io.Writer) int {
 	mr, err := loadtest.Max(ctx, cfg, bound, stderr)
 	if mr != nil {
-		fmt.Fprintf(stdout, "highest rate with p99 <= %v: %.0f/s (%d trials)\n", bound, mr.RatePerSec, len(mr.Trials))
+		fmt.Fprintf(stdout, "highest rate with p99 <= %v: %.0f/s (%d trials, stopped: %s)\n", bound, mr.RatePerSec, len(mr.Trials), maxStopText(mr))
 		if mr.Best != nil {
 			mr.Best.WriteText(stdout)
 		}
@@ -188,6 +189,19 @@ func loadtestMax(ctx context.Context, cfg loadtest.Config, bound time.Duration, 
 		return 1
 	}
 	return 0
+}
+
+// maxStopText says why a search ended, with the bound it met.
+func maxStopText(mr *loadtest.MaxResult) string {
+	switch mr.Stop {
+	case loadtest.StopFloor:
+		return fmt.Sprintf("the trial at the floor of %.0f/s failed; lower rates were not tried (--max-floor)", mr.FloorRate)
+	case loadtest.StopCeiling:
+		return fmt.Sprintf("the trial at the ceiling of %.0f/s passed (--max-ceiling)", mr.CeilingRate)
+	case loadtest.StopResolved:
+		return "a passing rate within the resolution of a failing one"
+	}
+	return mr.Stop
 }
 
 // writeLoadtestMaxReport writes max.json (the search) and the best trial's report.

@@ -116,6 +116,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		bound       = fs.Duration("p99-bound", compare.DefaultBound, "p99 latency a sustainable rate must keep")
 		startRate   = fs.Float64("start-rate", compare.DefaultStartRate, "first trial's rate of each search")
 		ceiling     = fs.Float64("max-ceiling", compare.DefaultCeilingRate, "highest rate a search tries")
+		floor       = fs.Float64("max-floor", 0, "lowest rate a search tries (0: the rate at which a trial holds 1,000 requests, at most the start rate)")
 		resolution  = fs.Float64("resolution", compare.DefaultResolution, "a search ends when the pass/fail gap is this fraction of the passing rate")
 		maxTrials   = fs.Int("max-trials", compare.DefaultMaxTrials, "most trials per search")
 		trialWarmup = fs.Duration("trial-warmup", compare.DefaultTrialWarmup, "warmup of each search trial")
@@ -163,7 +164,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	rep, err := compare.Run(ctx, compare.Options{
 		Targets: targets, Cards: cs, Mix: m, Seed: *seed, Conns: *conns, Timeout: *timeout,
-		Bound: *bound, StartRate: *startRate, CeilingRate: *ceiling, Resolution: *resolution, MaxTrials: *maxTrials,
+		Bound: *bound, StartRate: *startRate, FloorRate: *floor, CeilingRate: *ceiling, Resolution: *resolution, MaxTrials: *maxTrials,
 		TrialWarmup: *trialWarmup, TrialDuration: *trialDur, Pause: *pause,
 		CommonRate: *commonRate, CommonFraction: *commonFrac, CommonWarmup: *commonWarm, CommonDuration: *commonDur,
 		Progress: stderr,
