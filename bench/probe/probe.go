@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"time"
@@ -31,6 +32,11 @@ type SyncConfig struct {
 	Size     int           // bytes written before each sync; default 4096
 	Samples  int           // syncs timed; default 3000
 	Interval time.Duration // pause between samples, so each sync has its own write; default 1 ms
+	// Overwrite writes into a file already as large as every sample
+	// together and synced, so no sync has to record a new file size:
+	// what a write-ahead log pays once its files are recycled. Without
+	// it the file grows with every write, as a new log file does.
+	Overwrite bool
 }
 
 // Sync appends cfg.Size bytes to a new file in cfg.Dir and syncs them with
@@ -68,6 +74,11 @@ func Sync(ctx context.Context, cfg SyncConfig) (*Result, error) {
 	for i := range buf {
 		buf[i] = byte(i) // not all zeros, in case the file system compresses
 	}
+	if cfg.Overwrite {
+		if err := fill(f, buf, cfg.Samples); err != nil {
+			return nil, fmt.Errorf("probe: sync: preparing %s: %w", filepath.Base(name), err)
+		}
+	}
 	res := &Result{}
 	for range cfg.Samples {
 		if err := ctx.Err(); err != nil {
@@ -87,6 +98,20 @@ func Sync(ctx context.Context, cfg SyncConfig) (*Result, error) {
 		}
 	}
 	return res, nil
+}
+
+// fill writes n copies of buf to f, syncs it and goes back to its start.
+func fill(f *os.File, buf []byte, n int) error {
+	for range n {
+		if _, err := f.Write(buf); err != nil {
+			return err
+		}
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	_, err := f.Seek(0, io.SeekStart)
+	return err
 }
 
 // SleepConfig sets up Sleep.

@@ -26,6 +26,13 @@ func TestSyncTimesEverySampleAndCleansUp(t *testing.T) {
 	assert.True(t, strings.HasPrefix(res.Text(), "samples 25  p50 "), res.Text())
 }
 
+func TestSyncOverwrite(t *testing.T) {
+	res, err := Sync(context.Background(), SyncConfig{Dir: t.TempDir(), Size: 512, Samples: 10, Interval: time.Microsecond, Overwrite: true})
+	require.NoError(t, err)
+	assert.Equal(t, 10, res.Samples)
+	assert.Equal(t, uint64(10), res.Hist.Count())
+}
+
 func TestSyncRefusesBadConfig(t *testing.T) {
 	tests := []struct {
 		name string

@@ -2,7 +2,7 @@
 // bench/probe): how long a small write plus fdatasync(2) takes on a
 // directory's disk, and how late a short sleep wakes up.
 //
-//	probe sync --dir ./data --size 4096 --samples 3000 --interval 1ms
+//	probe sync --dir ./data --size 4096 --samples 3000 --interval 1ms [--overwrite]
 //	probe sleep --duration 20s --interval 200us
 package main
 
@@ -27,7 +27,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if len(args) == 0 || (args[0] != "sync" && args[0] != "sleep") {
-		fmt.Fprintln(stderr, "usage: probe sync [--dir D --size N --samples N --interval D --json F]\n       probe sleep [--duration D --interval D --json F]")
+		fmt.Fprintln(stderr, "usage: probe sync [--dir D --size N --samples N --interval D --overwrite --json F]\n       probe sleep [--duration D --interval D --json F]")
 		return 2
 	}
 	fs := flag.NewFlagSet("probe "+args[0], flag.ContinueOnError)
@@ -41,6 +41,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fs.IntVar(&cfg.Size, "size", 4096, "bytes written before each sync")
 		fs.IntVar(&cfg.Samples, "samples", 3000, "syncs to time")
 		fs.DurationVar(&cfg.Interval, "interval", time.Millisecond, "pause between samples")
+		fs.BoolVar(&cfg.Overwrite, "overwrite", false, "write into a file already full size, as a recycled log file is, instead of growing it")
 		measure = func() (*probe.Result, error) { return probe.Sync(ctx, cfg) }
 	case "sleep":
 		var cfg probe.SleepConfig
