@@ -85,10 +85,11 @@ func (l *Ledger) findCardByPAN(pan string) (cardID, userID string, ok bool) {
 	if !vault.Luhn(pan) {
 		return "", "", false
 	}
-	h := l.vault.Hash(pan)
+	var buf [64]byte
+	h := l.vault.AppendHashHex(buf[:0], pan)
 	l.dir.mu.RLock()
 	defer l.dir.mu.RUnlock()
-	cardID, found := l.dir.cardByPANHash[h]
+	cardID, found := l.dir.cardByPANHash[string(h)] // no copy: a map index
 	if !found || cardID == pendingPAN {
 		return "", "", false
 	}

@@ -6,14 +6,17 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 )
 
 // DefaultBIN is the issuer identification number of generated PANs when none
@@ -51,6 +54,47 @@ type Vault struct {
 	hashKey []byte
 	cvvKey  []byte
 	bin     string
+	// Keyed hashers for the PAN hash and the CVV derivation, reused: every
+	// authorization computes both, and a fresh HMAC costs nine
+	// allocations and two key schedules.
+	panMACs, cvvMACs macPool
+}
+
+// macPool hands out HMAC-SHA256 states for one key.
+type macPool struct {
+	key  []byte
+	pool sync.Pool
+}
+
+// keyedMAC is one HMAC state with scratch space, so hashing a string and
+// reading the sum allocate nothing.
+type keyedMAC struct {
+	h   hash.Hash
+	in  []byte
+	sum [sha256.Size]byte
+}
+
+func (p *macPool) get() *keyedMAC {
+	if m, ok := p.pool.Get().(*keyedMAC); ok {
+		m.h.Reset()
+		return m
+	}
+	return &keyedMAC{h: hmac.New(sha256.New, p.key), in: make([]byte, 0, 64)}
+}
+
+func (p *macPool) put(m *keyedMAC) {
+	clear(m.in[:cap(m.in)]) // no PAN left behind in pooled memory
+	m.in = m.in[:0]
+	p.pool.Put(m)
+}
+
+// write feeds parts to the MAC through its scratch buffer: a string
+// converted for an interface call would be copied to the heap.
+func (m *keyedMAC) write(parts ...string) {
+	for _, s := range parts {
+		m.in = append(m.in[:0], s...)
+		m.h.Write(m.in)
+	}
 }
 
 // Open loads (or on first start creates) the keys and returns a Vault.
@@ -87,7 +131,8 @@ func Open(cfg Config) (*Vault, error) {
 	if err != nil {
 		return nil, fmt.Errorf("vault: %w", err)
 	}
-	return &Vault{aead: aead, hashKey: hk, cvvKey: ck, bin: bin}, nil
+	return &Vault{aead: aead, hashKey: hk, cvvKey: ck, bin: bin,
+		panMACs: macPool{key: hk}, cvvMACs: macPool{key: ck}}, nil
 }
 
 func derive(master []byte, label string) []byte {
@@ -200,33 +245,39 @@ func (v *Vault) Open(cardID string, sealed []byte) (string, error) {
 // Hash returns the keyed hash of a PAN (hex), the only key under which a PAN
 // is indexed.
 func (v *Vault) Hash(pan string) string {
-	var out [32]byte
-	return hex.EncodeToString(v.HashInto(pan, out[:0]))
+	var out [2 * sha256.Size]byte
+	return string(v.AppendHashHex(out[:0], pan))
 }
 
-// HashInto appends the raw keyed hash of pan to dst; it lets the hot path
-// look a PAN up without a hex string.
-func (v *Vault) HashInto(pan string, dst []byte) []byte {
-	m := hmac.New(sha256.New, v.hashKey)
-	m.Write([]byte(pan))
-	return m.Sum(dst)
+// AppendHashHex appends what Hash returns to dst; the hot path looks a PAN
+// up with it without allocating.
+func (v *Vault) AppendHashHex(dst []byte, pan string) []byte {
+	m := v.panMACs.get()
+	defer v.panMACs.put(m)
+	m.write(pan)
+	return hex.AppendEncode(dst, m.h.Sum(m.sum[:0]))
 }
 
 // CVV derives the 3-digit CVV2 of a PAN and its expiry (YYMM). The same
 // inputs always give the same CVV, so it is never stored.
 func (v *Vault) CVV(pan, expiryYYMM string) string {
-	m := hmac.New(sha256.New, v.cvvKey)
-	m.Write([]byte(pan))
-	m.Write([]byte{0})
-	m.Write([]byte(expiryYYMM))
-	sum := m.Sum(nil)
-	n := binary.BigEndian.Uint32(sum[:4]) % 1000
-	return string([]byte{byte('0' + n/100), byte('0' + n/10%10), byte('0' + n%10)})
+	d := v.cvv(pan, expiryYYMM)
+	return string(d[:])
+}
+
+func (v *Vault) cvv(pan, expiryYYMM string) [3]byte {
+	m := v.cvvMACs.get()
+	defer v.cvvMACs.put(m)
+	m.write(pan, "\x00", expiryYYMM)
+	n := binary.BigEndian.Uint32(m.h.Sum(m.sum[:0])[:4]) % 1000
+	return [3]byte{byte('0' + n/100), byte('0' + n/10%10), byte('0' + n%10)}
 }
 
 // CheckCVV compares a presented CVV2 with the derived one in constant time.
 func (v *Vault) CheckCVV(pan, expiryYYMM, presented string) bool {
-	return hmac.Equal([]byte(v.CVV(pan, expiryYYMM)), []byte(presented))
+	d := v.cvv(pan, expiryYYMM)
+	return len(presented) == len(d) &&
+		subtle.ConstantTimeCompare(d[:], []byte(presented)) == 1
 }
 
 // Luhn reports whether s is all digits, 12 to 19 long, with a valid Luhn

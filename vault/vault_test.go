@@ -1,12 +1,19 @@
 package vault
 
 import (
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -100,4 +107,94 @@ func TestCVVDependsOnPANAndExpiry(t *testing.T) {
 func TestMask(t *testing.T) {
 	require.Equal(t, "411111******1111", Mask("4111111111111111"))
 	require.Equal(t, "****", Mask("1234"))
+}
+
+// The PAN hash indexes every stored card and the CVV is derived, never
+// stored: both must stay what the first version computed, or existing
+// stores lose their cards. The expectations are that computation, written
+// out.
+func TestHashAndCVVKeepTheirValues(t *testing.T) {
+	master := strings.Repeat("5a", 32)
+	v, err := Open(Config{MasterKeyHex: master})
+	require.NoError(t, err)
+	raw, err := hex.DecodeString(master)
+	require.NoError(t, err)
+	derived := func(label string) []byte {
+		m := hmac.New(sha256.New, raw)
+		m.Write([]byte("ledgersim/" + label))
+		return m.Sum(nil)
+	}
+	hk, ck := derived("pan-hash"), derived("cvv-derivation")
+
+	tests := []struct{ pan, expiry string }{
+		{"4111111111111111", "2801"},
+		{"4859320000000003", "3012"},
+		{"485932123456789012", "2706"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.pan[len(tt.pan)-4:], func(t *testing.T) {
+			m := hmac.New(sha256.New, hk)
+			m.Write([]byte(tt.pan))
+			wantHash := hex.EncodeToString(m.Sum(nil))
+
+			c := hmac.New(sha256.New, ck)
+			c.Write([]byte(tt.pan))
+			c.Write([]byte{0})
+			c.Write([]byte(tt.expiry))
+			n := binary.BigEndian.Uint32(c.Sum(nil)[:4]) % 1000
+			wantCVV := fmt.Sprintf("%03d", n)
+
+			// Twice, so the second call runs on a reused hasher.
+			for range 2 {
+				assert.Equal(t, wantHash, v.Hash(tt.pan))
+				assert.Equal(t, "x"+wantHash, string(v.AppendHashHex([]byte("x"), tt.pan)))
+				assert.Equal(t, wantCVV, v.CVV(tt.pan, tt.expiry))
+				assert.True(t, v.CheckCVV(tt.pan, tt.expiry, wantCVV))
+			}
+			assert.False(t, v.CheckCVV(tt.pan, tt.expiry, wantCVV[:2]))
+			assert.False(t, v.CheckCVV(tt.pan, tt.expiry, wantCVV+"0"))
+			assert.False(t, v.CheckCVV(tt.pan, tt.expiry, ""))
+		})
+	}
+}
+
+func TestHashersAreSafeToShare(t *testing.T) {
+	v, err := Open(Config{MasterKeyHex: strings.Repeat("5a", 32)})
+	require.NoError(t, err)
+	pans := []string{"4111111111111111", "4859320000000003", "485932123456789012"}
+	want := make([]string, len(pans))
+	for i, p := range pans {
+		want[i] = v.Hash(p) + v.CVV(p, "2801")
+	}
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 500 {
+				k := (g + i) % len(pans)
+				if got := v.Hash(pans[k]) + v.CVV(pans[k], "2801"); got != want[k] {
+					t.Errorf("pan %d: got %s, want %s", k, got, want[k])
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+func TestLookupsAllocateNothing(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector makes sync.Pool drop items at random")
+	}
+	v, err := Open(Config{MasterKeyHex: strings.Repeat("5a", 32)})
+	require.NoError(t, err)
+	pan, exp := "4111111111111111", "2801"
+	cvv := v.CVV(pan, exp)
+	var buf [64]byte
+	allocs := testing.AllocsPerRun(200, func() {
+		_ = v.AppendHashHex(buf[:0], pan)
+		_ = v.CheckCVV(pan, exp, cvv)
+	})
+	assert.Zero(t, allocs)
 }
