@@ -86,6 +86,11 @@ type Config struct {
 	RunID string
 	// Search tunes Max; Run ignores it.
 	Search SearchConfig
+
+	// pacerStall, set only by tests, holds the pacer up once, for For,
+	// when it first finds a request due At or later: the pause a
+	// descheduled generator suffers, made on purpose.
+	pacerStall struct{ At, For time.Duration }
 }
 
 // SearchConfig tunes Max. Zero fields take the default in their comment.

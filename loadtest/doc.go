@@ -31,9 +31,12 @@
 // client would see. Here, a request that could not go out on time is sent
 // as soon as possible and still timed from its due time, so a 300 ms stall
 // shows up as ~300 ms latencies for everything that fell due during it.
-// Result.SendLag reports how late the generator itself sent, to tell a
-// slow server from a slow generator, and Result.ServiceTime (send to
-// reply) shows what a closed-loop measurement would have claimed. A
+// Result.SendLag reports how late the generator sent (a server's
+// backpressure can add to it, a full window or socket), Result.PacerLag how
+// late its clock woke the senders (nothing but the generator's own process
+// or machine can add to that; a result warns when it passes PauseWarnAt),
+// and Result.ServiceTime (send to reply) shows what a closed-loop
+// measurement would have claimed. A
 // request unanswered Timeout after its due time is a timeout; one that
 // could only have been sent after that is not sent at all and counts as a
 // timeout too (Result.TimeoutsUnsent), so a generator held up by a dead or

@@ -3,6 +3,7 @@ package loadtest
 import (
 	"container/heap"
 	"context"
+	"time"
 )
 
 // The pacer is the run's one clock. Senders do not sleep on their own: the
@@ -43,6 +44,7 @@ func (r *runner) pace(ctx context.Context) {
 		h = append(h, pacerEntry{dueNs: s.peek(), conn: i, sched: s})
 	}
 	heap.Init(&h)
+	stall := r.cfg.pacerStall
 	for h.Len() > 0 && ctx.Err() == nil {
 		e := &h[0]
 		if e.dueNs >= r.endNs {
@@ -53,6 +55,21 @@ func (r *runner) pace(ctx context.Context) {
 		if e.dueNs > now {
 			sleepUntil(ctx, r.base, e.dueNs)
 			continue
+		}
+		if stall.For > 0 && e.dueNs >= int64(stall.At) {
+			time.Sleep(stall.For)
+			stall.For = 0
+			now = r.now()
+		}
+		// How late this wake-up is. The pacer never waits on a connection
+		// or the server, so this lag is the generator's own: its process
+		// (or the machine under it) was not running when it should have.
+		if e.dueNs >= r.measureNs {
+			lag := now - e.dueNs
+			if lag > int64(r.pacerLag.Max()) {
+				r.pacerLagMaxAt = e.dueNs
+			}
+			r.pacerLag.Record(time.Duration(lag))
 		}
 		r.conns[e.conn].wakeUp()
 		for e.sched.peek() <= now {

@@ -257,6 +257,7 @@ th { background: #f4f4f4; } td:first-child, th:first-child { text-align: left; }
 svg text { font: 11px system-ui, sans-serif; fill: #444; }
 .legend span { display: inline-block; margin-right: 16px; } .sw { display: inline-block; width: 14px; height: 3px; vertical-align: middle; margin-right: 4px; }
 details { margin-top: 16px; }
+.warn { color: #8a1c00; font-weight: 600; }
 </style>
 </head>
 <body>
@@ -277,7 +278,9 @@ Mix {{.R.Mix}}{{if .R.IntentsAsAuth}} (no intents: the intent share was sent as 
 <tr><td>reply</td><td>{{ms .R.Latency.P50}}</td><td>{{ms .R.Latency.P90}}</td><td>{{ms .R.Latency.P99}}</td><td>{{ms .R.Latency.P999}}</td><td>{{ms .R.Latency.Max}}</td><td>{{ms .R.Latency.Mean}}</td><td>{{.R.Latency.Count}}</td></tr>
 <tr><td>send to reply (ignores queueing; comparison only)</td><td>{{ms .R.ServiceTime.P50}}</td><td>{{ms .R.ServiceTime.P90}}</td><td>{{ms .R.ServiceTime.P99}}</td><td>{{ms .R.ServiceTime.P999}}</td><td>{{ms .R.ServiceTime.Max}}</td><td>{{ms .R.ServiceTime.Mean}}</td><td>{{.R.ServiceTime.Count}}</td></tr>
 <tr><td>generator send lag</td><td>{{ms .R.SendLag.P50}}</td><td>{{ms .R.SendLag.P90}}</td><td>{{ms .R.SendLag.P99}}</td><td>{{ms .R.SendLag.P999}}</td><td>{{ms .R.SendLag.Max}}</td><td>{{ms .R.SendLag.Mean}}</td><td>{{.R.SendLag.Count}}</td></tr>
+<tr><td>generator clock lag (per wake-up; the generator's own)</td><td>{{ms .R.PacerLag.P50}}</td><td>{{ms .R.PacerLag.P90}}</td><td>{{ms .R.PacerLag.P99}}</td><td>{{ms .R.PacerLag.P999}}</td><td>{{ms .R.PacerLag.Max}}</td><td>{{ms .R.PacerLag.Mean}}</td><td>{{.R.PacerLag.Count}}</td></tr>
 </table>
+{{with .R.PauseWarning}}<p class="warn">Warning: {{.}}.</p>{{end}}
 
 {{template "chart" .Latency}}
 {{template "chart" .Throughput}}

@@ -176,6 +176,10 @@ type runner struct {
 
 	approvalsLeft atomic.Int64
 
+	// owned by the pacer until it returns
+	pacerLag      Histogram
+	pacerLagMaxAt int64 // due time of the wake-up that was latest
+
 	// owned by the reporter, then by Run after it stops
 	nextSec int64
 	series  []SecondStats
@@ -1004,6 +1008,7 @@ func (r *runner) result(wallStart time.Time) *Result {
 		LateReplies: tot.late, UnmatchedReplies: tot.unmatched, DecodeErrors: tot.decodeErrors,
 		Reconnects: reconnects, Fallbacks: fallbacks,
 		Latency: percentilesOf(&tot.lat), SendLag: percentilesOf(&tot.lag), ServiceTime: percentilesOf(&tot.svc),
+		PacerLag: percentilesOf(&r.pacerLag), PacerLagMaxAt: time.Duration(r.pacerLagMaxAt),
 		Histogram: &tot.lat,
 		Codes:     map[string]int64{}, Kinds: map[string]KindResult{},
 		Series:           r.series,

@@ -1,8 +1,11 @@
 package loadtest
 
 import (
+	"bytes"
 	"context"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -44,6 +47,47 @@ func TestStallShowsInLatency(t *testing.T) {
 	assert.GreaterOrEqual(t, res.Latency.P90, 100*time.Millisecond, "~30%% of requests fell due during the stall")
 	assert.GreaterOrEqual(t, res.SendLag.Max, 200*time.Millisecond, "requests due in the stall were sent late")
 	assert.Less(t, res.ServiceTime.P99, 100*time.Millisecond, "send-to-reply accounting hides the stall")
+	assert.Less(t, res.PacerLag.Max, 250*time.Millisecond, "the server's stall is not the generator's")
+}
+
+// TestGeneratorPauseShowsInClockLag holds the generator's own clock up
+// for 200 ms against a sink that never stalls: the requests due in the
+// pause carry it in their latencies, and the result says it was the
+// generator's, and when.
+func TestGeneratorPauseShowsInClockLag(t *testing.T) {
+	t.Parallel()
+	sink, err := NewEchoSink("127.0.0.1:0", iso.Binary2)
+	require.NoError(t, err)
+	defer sink.Close()
+	cfg := Config{
+		Target: sink.Addr(), Conns: 2, Rate: 1000, Warmup: 100 * time.Millisecond, Duration: 800 * time.Millisecond,
+		Cards: SyntheticCards(20, 1),
+	}
+	cfg.pacerStall.At, cfg.pacerStall.For = 400*time.Millisecond, 200*time.Millisecond
+	res, err := Run(context.Background(), cfg, nil)
+	require.NoError(t, err)
+
+	assert.Equal(t, res.Offered, res.Replies)
+	assert.GreaterOrEqual(t, res.PacerLag.Max, 190*time.Millisecond)
+	assert.InDelta(t, 0.4, res.PacerLagMaxAt.Seconds(), 0.05, "the pause is placed where it happened")
+	assert.Positive(t, res.PacerLag.Count)
+	assert.GreaterOrEqual(t, res.Latency.Max, 190*time.Millisecond, "requests due in the pause waited for it")
+	assert.Contains(t, res.PauseWarning(), "the generator's clock woke")
+
+	var text bytes.Buffer
+	res.WriteText(&text)
+	assert.Contains(t, text.String(), "generator clock lag: ")
+	assert.Contains(t, text.String(), "warning: the generator's clock woke")
+	dir := t.TempDir()
+	require.NoError(t, WriteReport(dir, res))
+	html, err := os.ReadFile(filepath.Join(dir, ReportHTML))
+	require.NoError(t, err)
+	assert.Contains(t, string(html), "generator clock lag")
+	assert.Contains(t, string(html), `<p class="warn">Warning: the generator&#39;s clock woke`)
+
+	// Below the threshold there is no warning.
+	res.PacerLag.Max = PauseWarnAt
+	assert.Empty(t, res.PauseWarning())
 }
 
 // TestRepliesOutOfOrder uses a sink that answers each group of 8 requests
