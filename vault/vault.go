@@ -50,10 +50,8 @@ type keyFile struct {
 
 // Vault seals, hashes and derives card data.
 type Vault struct {
-	aead    cipher.AEAD
-	hashKey []byte
-	cvvKey  []byte
-	bin     string
+	aead cipher.AEAD
+	bin  string
 	// Keyed hashers for the PAN hash and the CVV derivation, reused: every
 	// authorization computes both, and a fresh HMAC costs nine
 	// allocations and two key schedules.
@@ -131,8 +129,7 @@ func Open(cfg Config) (*Vault, error) {
 	if err != nil {
 		return nil, fmt.Errorf("vault: %w", err)
 	}
-	return &Vault{aead: aead, hashKey: hk, cvvKey: ck, bin: bin,
-		panMACs: macPool{key: hk}, cvvMACs: macPool{key: ck}}, nil
+	return &Vault{aead: aead, bin: bin, panMACs: macPool{key: hk}, cvvMACs: macPool{key: ck}}, nil
 }
 
 func derive(master []byte, label string) []byte {
@@ -276,8 +273,7 @@ func (v *Vault) cvv(pan, expiryYYMM string) [3]byte {
 // CheckCVV compares a presented CVV2 with the derived one in constant time.
 func (v *Vault) CheckCVV(pan, expiryYYMM, presented string) bool {
 	d := v.cvv(pan, expiryYYMM)
-	return len(presented) == len(d) &&
-		subtle.ConstantTimeCompare(d[:], []byte(presented)) == 1
+	return subtle.ConstantTimeCompare(d[:], []byte(presented)) == 1
 }
 
 // Luhn reports whether s is all digits, 12 to 19 long, with a valid Luhn
