@@ -62,11 +62,11 @@ const (
 //     per second of each other.
 //
 // It stops there, when the trial at the ceiling passes, when the trial at
-// the floor fails, or after Search.MaxTrials trials, pausing Search.Pause between trials so one
-// trial's backlog does not leak into the next. The answer is the highest
-// passing rate. Trials keep no approvals, and each gets its own RunID (a
-// cfg.RunID is ignored). One line per trial goes to progress; MaxResult.Stop
-// says which of these ended it.
+// the floor fails, or after Search.MaxTrials trials, pausing Search.Pause
+// between trials so one trial's backlog does not leak into the next. The
+// answer is the highest passing rate. Trials keep no approvals, and each
+// gets its own RunID (a cfg.RunID is ignored). One line per trial goes to
+// progress; MaxResult.Stop says which of these ended it.
 func Max(ctx context.Context, cfg Config, bound time.Duration, progress io.Writer) (*MaxResult, error) {
 	if bound <= 0 {
 		return nil, errors.New("loadtest: max: the p99 bound must be positive")

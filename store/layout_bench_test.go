@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -74,14 +75,14 @@ func BenchmarkMemtableLayouts(b *testing.B) {
 				for d := from; d < to; d += v.group {
 					keys = keys[:0]
 					for n := d; n < min(d+v.group, to); n++ {
-						k := decisionKeys(keys[len(keys):], n)
+						start := len(keys)
+						keys = decisionKeys(keys, n)
 						if v.only > 0 {
-							k = k[:v.only]
+							keys = keys[:start+v.only]
 						}
-						keys = append(keys, k...)
 					}
 					if v.sorted {
-						slices.SortFunc(keys, func(a, b kv) int { return cmpString(a.key, b.key) })
+						slices.SortFunc(keys, func(a, b kv) int { return strings.Compare(a.key, b.key) })
 					}
 					batch := pdb.NewBatch()
 					for _, k := range keys {
@@ -98,14 +99,4 @@ func BenchmarkMemtableLayouts(b *testing.B) {
 			write(prefill, prefill+b.N)
 		})
 	}
-}
-
-func cmpString(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }

@@ -12,18 +12,20 @@ import (
 	"github.com/ledgersim/ledgersim/loadtest"
 )
 
-// Result is one probe's latencies.
+// Result is one probe's latencies, one sample each.
 type Result struct {
-	Samples int                `json:"samples"`
-	Hist    loadtest.Histogram `json:"histogram"`
+	Hist loadtest.Histogram `json:"histogram"`
 }
+
+// Samples is the number of samples taken.
+func (r *Result) Samples() int { return int(r.Hist.Count()) }
 
 // Text is a one-line summary: count and percentiles in milliseconds.
 func (r *Result) Text() string {
 	h := &r.Hist
 	ms := func(d time.Duration) float64 { return float64(d) / 1e6 }
 	return fmt.Sprintf("samples %d  p50 %.3fms  p90 %.3fms  p99 %.3fms  p99.9 %.3fms  max %.3fms",
-		r.Samples, ms(h.Quantile(0.5)), ms(h.Quantile(0.9)), ms(h.Quantile(0.99)), ms(h.Quantile(0.999)), ms(h.Max()))
+		r.Samples(), ms(h.Quantile(0.5)), ms(h.Quantile(0.9)), ms(h.Quantile(0.99)), ms(h.Quantile(0.999)), ms(h.Max()))
 }
 
 // SyncConfig sets up Sync.
@@ -92,7 +94,6 @@ func Sync(ctx context.Context, cfg SyncConfig) (*Result, error) {
 			return res, fmt.Errorf("probe: sync: sync %s: %w", filepath.Base(name), err)
 		}
 		res.Hist.Record(time.Since(start))
-		res.Samples++
 		if cfg.Interval > 0 {
 			time.Sleep(cfg.Interval)
 		}
@@ -142,7 +143,6 @@ func Sleep(ctx context.Context, cfg SleepConfig) (*Result, error) {
 		start := time.Now()
 		sleep(cfg.Interval)
 		res.Hist.Record(time.Since(start) - cfg.Interval) // an early wake-up counts as 0
-		res.Samples++
 	}
 	return res, nil
 }

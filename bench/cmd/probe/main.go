@@ -56,7 +56,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	res, err := measure()
-	if res != nil && res.Samples > 0 {
+	if res != nil && res.Samples() > 0 {
 		fmt.Fprintf(stdout, "%s: %s\n", args[0], res.Text())
 		if *jsonPath != "" {
 			b, jerr := json.MarshalIndent(res, "", "  ")
