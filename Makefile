@@ -2,7 +2,7 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: run build test bench lint fmt compare crash reliability
+.PHONY: run build test tidy-check bench lint fmt compare crash reliability
 
 ## run: start the server with its embedded defaults (data in ./data, HTTP :8080, ISO 8583 :8583)
 run:
@@ -12,10 +12,14 @@ run:
 build:
 	$(GO) build -o bin/ledgersim ./cmd/ledgersim
 
-## test: vet and run every test with the race detector
-test:
+## test: go.mod/go.sum tidy, vet, and every test with the race detector
+test: tidy-check
 	$(GO) vet $(PKGS)
 	$(GO) test -race -count=1 $(PKGS)
+
+## tidy-check: fail when `go mod tidy` would change go.mod or go.sum
+tidy-check:
+	@$(GO) mod tidy -diff || { echo "go.mod/go.sum are not tidy: run 'go mod tidy'" >&2; exit 1; }
 
 ## bench: run the Go benchmarks (figures go to BENCHMARKS.md)
 bench:
