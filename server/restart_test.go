@@ -2,6 +2,8 @@ package server_test
 
 import (
 	"bytes"
+	"log/slog"
+	"net"
 	"regexp"
 	"testing"
 
@@ -72,4 +74,24 @@ func TestRestartKeepsEverything(t *testing.T) {
 	require.EqualValues(t, 4200, e.Must(200, "GET", "/v1/balances/"+userID, nil, h()...).Num("available"))
 	// And new records continue to work.
 	e.Must(201, "POST", "/v1/agents/"+agentID+"/cards", map[string]any{"purpose": "new"}, h()...)
+}
+
+// TestFailedFirstStartKeepsNoKey starts on a fresh directory with the HTTP
+// port taken: the start fails and neither prints nor stores a key, so the
+// next start prints the one it creates.
+func TestFailedFirstStartKeepsNoKey(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer busy.Close()
+	dir := t.TempDir()
+	var keyOut bytes.Buffer
+	cfg := server.Config{DataDir: dir, KeyOut: &keyOut, HTTPAddr: busy.Addr().String(), ISOAddr: "127.0.0.1:0",
+		Logger: slog.New(slog.DiscardHandler)}
+	_, err = server.Start(cfg)
+	require.Error(t, err)
+	require.Empty(t, keyOut.String(), "a failed start prints no key")
+
+	startWithGeneratedKey(t, server.Config{DataDir: dir, KeyOut: &keyOut})
+	key := regexp.MustCompile(`lk_test_[A-Za-z0-9]+`).FindString(keyOut.String())
+	require.NotEmpty(t, key, "the first start that serves prints its key")
 }

@@ -179,7 +179,7 @@ func Start(cfg Config) (*Server, error) {
 		}
 		s.clock = s.vclock
 	}
-	keyHash, err := s.apiKeyHash()
+	keyHash, announceKey, err := s.apiKeyHash()
 	if err != nil {
 		return fail(err)
 	}
@@ -237,6 +237,14 @@ func Start(cfg Config) (*Server, error) {
 		return fail(err)
 	}
 	s.api.UseWebhooks(s.wh)
+	// A generated key is stored and printed only now that both listeners
+	// are bound: a start that failed earlier (a busy port) must not keep a
+	// key whose only copy scrolled past in its error output.
+	if err := announceKey(); err != nil {
+		_ = s.httpLn.Close()
+		_ = s.isoLn.Close()
+		return fail(err)
+	}
 	s.http = s.api.Server()
 	go func() { s.done <- s.http.Serve(s.httpLn) }()
 	go func() {
@@ -253,27 +261,32 @@ func Start(cfg Config) (*Server, error) {
 }
 
 // apiKeyHash establishes the organization's API key: the configured one, or
-// the stored hash of the one generated on first start.
-func (s *Server) apiKeyHash() ([]byte, error) {
+// the stored hash of the one generated on first start. A generated key is
+// not yet stored: announce stores its hash and prints it, and Start calls it
+// once nothing else can fail.
+func (s *Server) apiKeyHash() (hash []byte, announce func() error, err error) {
+	nothing := func() error { return nil }
 	if s.cfg.APIKey != "" {
-		return apikey.Hash(s.cfg.APIKey), nil
+		return apikey.Hash(s.cfg.APIKey), nothing, nil
 	}
 	h, err := s.db.Get(store.MetaKey("api-key-hash"))
 	if err == nil {
-		return h, nil
+		return h, nothing, nil
 	}
 	if !errors.Is(err, store.ErrNotFound) {
-		return nil, err
+		return nil, nil, err
 	}
 	key := apikey.New(apikey.PrefixTestKey)
 	h = apikey.Hash(key)
-	if err := s.db.PutSync(store.MetaKey("api-key-hash"), h); err != nil {
-		return nil, err
-	}
-	// The key is printed once, to standard output and never to the log; only
-	// its hash is kept.
-	fmt.Fprintf(s.cfg.KeyOut, "\nledgersim created an API key for this data directory. It is shown only now:\n\n    %s\n\nUse it as the Api-Key header. Start with --api-key (or LEDGERSIM_API_KEY) to choose your own.\n\n", key)
-	return h, nil
+	return h, func() error {
+		if err := s.db.PutSync(store.MetaKey("api-key-hash"), h); err != nil {
+			return err
+		}
+		// The key is printed once, to standard output and never to the log;
+		// only its hash is kept.
+		fmt.Fprintf(s.cfg.KeyOut, "\nledgersim created an API key for this data directory. It is shown only now:\n\n    %s\n\nUse it as the Api-Key header. Start with --api-key (or LEDGERSIM_API_KEY, at least 16 characters) to choose your own.\n\n", key)
+		return nil
+	}, nil
 }
 
 // sweepLoop expires holds and forgets old repeat references once a second.

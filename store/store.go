@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -14,6 +15,10 @@ import (
 
 // ErrNotFound is returned by Get when a key has no record.
 var ErrNotFound = errors.New("store: not found")
+
+// ErrLocked is returned by Open when another process (a running server,
+// usually) holds the data directory's lock.
+var ErrLocked = errors.New("store: another process has this data directory open")
 
 // Options configure a DB.
 type Options struct {
@@ -58,6 +63,12 @@ func Open(o Options) (*DB, error) {
 	}
 	pdb, err := pebble.Open(filepath.Join(o.Dir, "pebble"), popts)
 	if err != nil {
+		// Pebble's lock is an flock on the LOCK file; losing it surfaces as
+		// the bare errno, "resource temporarily unavailable", which does
+		// not tell a user that a server is already running there.
+		if errors.Is(err, syscall.EAGAIN) || errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, fmt.Errorf("%w (%s): is a server already running on it? stop it or choose another --data-dir", ErrLocked, o.Dir)
+		}
 		return nil, fmt.Errorf("store: open: %w", err)
 	}
 	return &DB{pdb: pdb, onCommit: o.OnCommit}, nil

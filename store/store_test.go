@@ -1,6 +1,11 @@
 package store
 
 import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -98,4 +103,40 @@ func TestCloseFlushes(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "one", string(v))
 	require.NoError(t, closer.Close())
+}
+
+// TestOpenLockedSaysWhy opens a directory that another process holds: the
+// error is ErrLocked and names the directory, not a bare errno. The other
+// process is this test binary re-run as a holder (Pebble reports a lock
+// taken by the same process differently).
+func TestOpenLockedSaysWhy(t *testing.T) {
+	if dir := os.Getenv("STORE_TEST_HOLD_DIR"); dir != "" {
+		db, err := Open(Options{Dir: dir})
+		if err != nil {
+			fmt.Println("error:", err)
+			os.Exit(1)
+		}
+		fmt.Println("holding")
+		_, _ = io.Copy(io.Discard, os.Stdin) // until the parent closes stdin
+		_ = db.Close()
+		os.Exit(0)
+	}
+	dir := t.TempDir()
+	holder := exec.Command(os.Args[0], "-test.run=^TestOpenLockedSaysWhy$")
+	holder.Env = append(os.Environ(), "STORE_TEST_HOLD_DIR="+dir)
+	stdin, err := holder.StdinPipe()
+	require.NoError(t, err)
+	stdout, err := holder.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, holder.Start())
+	defer func() { _ = stdin.Close(); _ = holder.Wait() }()
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	require.NoError(t, err)
+	require.Equal(t, "holding\n", line)
+
+	_, err = Open(Options{Dir: dir})
+	require.ErrorIs(t, err, ErrLocked)
+	require.Contains(t, err.Error(), dir)
+	require.Contains(t, err.Error(), "already running")
+	require.NotContains(t, err.Error(), "temporarily unavailable")
 }

@@ -12,6 +12,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/ledgersim/ledgersim/internal/cliflag"
 	"github.com/ledgersim/ledgersim/store"
 	"github.com/ledgersim/ledgersim/vault"
 )
@@ -39,7 +40,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	asJSON := fs.Bool("json", false, "print the report as JSON instead of a table")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: ledgersim verify [--data-dir D] [--card-key HEX] [--json]\n\nChecks the invariants of a stopped store. Exit status 0: all hold; 1: a breach; 2: usage or open error.\n\nflags:")
-		fs.PrintDefaults()
+		cliflag.Print(stderr, fs, nil)
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ledgersim/ledgersim/internal/cliflag"
 	"github.com/ledgersim/ledgersim/iso"
 	"github.com/ledgersim/ledgersim/loadtest"
 )
@@ -56,16 +57,7 @@ func loadtestCmd(args []string, stdout, stderr io.Writer) int {
 	)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: ledgersim loadtest [flags]\n\nOpen-loop ISO 8583 load generator; latencies run from each request's due time.\n\nflags:")
-		fs.VisitAll(func(f *flag.Flag) {
-			if hiddenLoadtestFlags[f.Name] {
-				return
-			}
-			def := ""
-			if f.DefValue != "" && f.DefValue != "false" && f.Name != "api-key" {
-				def = " (default " + f.DefValue + ")"
-			}
-			fmt.Fprintf(stderr, "  --%s\n      %s%s\n", f.Name, f.Usage, def)
-		})
+		cliflag.Print(stderr, fs, func(name string) bool { return hiddenLoadtestFlags[name] })
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ledgersim/ledgersim/internal/cliflag"
 	"github.com/ledgersim/ledgersim/server"
 )
 
@@ -26,6 +27,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	cmd := "serve"
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		cmd, args = args[0], args[1:]
+	} else if len(args) > 0 && isHelp(args[0]) {
+		// Without a command, --help is about the binary, not serve's flags.
+		cmd = "help"
 	}
 	switch cmd {
 	case "serve":
@@ -48,7 +52,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 func usage(w io.Writer) {
-	fmt.Fprintln(w, "usage: ledgersim <command> [flags]\n\ncommands:\n  serve     run the server (default)\n  loadtest  drive an ISO 8583 host with an open-loop load\n  verify    check the invariants of a stopped store\n  version   print the version\n\nRun 'ledgersim serve -h' for the server's flags.")
+	fmt.Fprintln(w, "usage: ledgersim <command> [flags]\n\ncommands:\n  serve     run the server (the default when the first argument is a flag)\n  loadtest  drive an ISO 8583 host with an open-loop load\n  verify    check the invariants of a stopped store\n  version   print the version\n  help      print this text\n\nRun 'ledgersim <command> --help' for a command's flags.")
+}
+
+func isHelp(arg string) bool {
+	switch arg {
+	case "-h", "-help", "--help", "--h":
+		return true
+	}
+	return false
 }
 
 // envFlags registers string flags whose defaults come from LEDGERSIM_*
@@ -67,13 +79,17 @@ func (e envFlags) str(p *string, name, def, help string) {
 func serve(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: ledgersim serve [flags]\n\nRuns the management API and the ISO 8583 host on one data directory.\n\nflags:")
+		cliflag.Print(stderr, fs, nil)
+	}
 	var cfg server.Config
 	var logLevel string
 	ef := envFlags{fs}
 	ef.str(&cfg.DataDir, "data-dir", "./data", "data directory (store and card keys)")
 	ef.str(&cfg.HTTPAddr, "http-addr", ":8080", "management API listen address")
 	ef.str(&cfg.ISOAddr, "iso-addr", ":8583", "ISO 8583 listen address")
-	ef.str(&cfg.APIKey, "api-key", "", "organization API key; when empty, one is created on first start and printed once")
+	ef.str(&cfg.APIKey, "api-key", "", "organization API key, at least 16 characters; when empty, one is created on first start and printed once")
 	ef.str(&cfg.KYC, "kyc", "manual", "KYC decisions: manual or auto")
 	ef.str(&cfg.Clock, "clock", "real", "clock: real or virtual (moved by POST /v1/simulate/clock/advance)")
 	ef.str(&cfg.BIN, "bin", "", "BIN (6-8 digits) of issued PANs; default 485932")

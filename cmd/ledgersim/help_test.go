@@ -1,0 +1,35 @@
+package main
+
+import (
+	"bytes"
+	"regexp"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestHelp: --help without a command lists the commands, and every
+// command's help writes its flags in the --flag style the docs use.
+func TestHelp(t *testing.T) {
+	cases := []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"--help"}, []string{"commands:", "serve", "loadtest", "verify", "version"}},
+		{[]string{"-h"}, []string{"commands:", "loadtest"}},
+		{[]string{"help"}, []string{"commands:", "verify"}},
+		{[]string{"serve", "--help"}, []string{"usage: ledgersim serve", "--data-dir", "--http-addr", "--log-level"}},
+		{[]string{"loadtest", "--help"}, []string{"usage: ledgersim loadtest", "--target", "--rate"}},
+		{[]string{"verify", "--help"}, []string{"usage: ledgersim verify", "--data-dir", "--json"}},
+	}
+	for _, c := range cases {
+		var out, errOut bytes.Buffer
+		require.Equal(t, 0, run(c.args, &out, &errOut), c.args)
+		text := out.String() + errOut.String()
+		for _, w := range c.want {
+			require.Contains(t, text, w, c.args)
+		}
+		require.NotContains(t, text, "Usage of", c.args)
+		require.NotRegexp(t, regexp.MustCompile(`(?m)^\s+-[a-z]`), text, "flags are written --name: %v", c.args)
+	}
+}
