@@ -230,6 +230,9 @@ func (a *API) serve(rc *reqCtx, rt *route, method, path string) error {
 	if err := a.rateLimit(rc, method, rt); err != nil {
 		return err
 	}
+	if err := rc.checkQuery(rt); err != nil {
+		return err
+	}
 	if method == "POST" && len(rc.fc.Request.Header.Peek("Idempotency-Key")) > 0 {
 		return a.idempotent(rc, rt, method, path)
 	}

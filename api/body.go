@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"sort"
@@ -28,16 +29,63 @@ func parseFields(raw []byte) (*fields, *apiError) {
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
-	if err := dec.Decode(&f.m); err != nil {
+	m, dup, err := decodeObject(dec)
+	if err != nil {
 		return nil, &apiError{Status: 400, Type: typeInvalidRequest, Code: "body_parse_error", Message: "The request body is not a JSON object."}
 	}
 	if dec.More() {
 		return nil, &apiError{Status: 400, Type: typeInvalidRequest, Code: "body_parse_error", Message: "The request body has data after its JSON object."}
 	}
-	if f.m == nil {
+	if m == nil {
 		return nil, &apiError{Status: 400, Type: typeInvalidRequest, Code: "body_parse_error", Message: "The request body must be a JSON object, not null."}
 	}
+	if dup != "" {
+		return nil, errDuplicate(dup)
+	}
+	f.m = m
 	return f, nil
+}
+
+// decodeObject reads one JSON object (or null, which gives a nil map) field
+// by field, so that a key given twice is reported rather than resolved
+// silently in favour of the last one, as json.Unmarshal would. dup is the
+// first repeated key.
+func decodeObject(dec *json.Decoder) (m map[string]json.RawMessage, dup string, err error) {
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, "", err
+	}
+	if tok == nil {
+		return nil, "", nil
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		return nil, "", errors.New("not an object")
+	}
+	m = map[string]json.RawMessage{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, "", err
+		}
+		k, _ := tok.(string) // inside an object the decoder yields only string keys
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return nil, "", err
+		}
+		if _, seen := m[k]; seen && dup == "" {
+			dup = k
+		}
+		m[k] = v
+	}
+	if _, err := dec.Token(); err != nil { // the closing brace
+		return nil, "", err
+	}
+	return m, dup, nil
+}
+
+func errDuplicate(param string) *apiError {
+	return &apiError{Status: 400, Type: typeValidation, Code: "parameter_duplicated", Param: param,
+		Message: fmt.Sprintf("Parameter '%s' appears more than once; send it once.", param)}
 }
 
 func (f *fields) name(n string) string { return f.prefix + n }
@@ -215,13 +263,19 @@ func (f *fields) sub(n string) *fields {
 	if !ok {
 		return nil
 	}
-	s := &fields{m: map[string]json.RawMessage{}, used: map[string]bool{}, prefix: f.name(n) + "."}
+	s := &fields{used: map[string]bool{}, prefix: f.name(n) + "."}
 	dec := json.NewDecoder(bytes.NewReader(v))
 	dec.UseNumber()
-	if err := dec.Decode(&s.m); err != nil || s.m == nil {
+	m, dup, err := decodeObject(dec)
+	if err != nil || m == nil {
 		f.fail(errInvalid(f.name(n), fmt.Sprintf("'%s' must be an object.", f.name(n))))
 		return nil
 	}
+	if dup != "" {
+		f.fail(errDuplicate(s.name(dup)))
+		return nil
+	}
+	s.m = m
 	return s
 }
 
@@ -254,8 +308,9 @@ func (f *fields) join(s *fields) {
 }
 
 // tokenAmount reads a token amount (a JSON number or decimal string of
-// token units, 1 unit = 100 cents) exactly, without floating point.
-func (f *fields) tokenAmount(n string) (string, int64) {
+// token units, 1 unit = 100 cents) exactly, without floating point. An
+// amount no balance could hold is refused as too large, with the bound.
+func (f *fields) tokenAmount(n string, maxCents int64) (string, int64) {
 	v, ok := f.raw(n)
 	if !ok {
 		f.fail(errMissing(f.name(n)))
@@ -263,18 +318,25 @@ func (f *fields) tokenAmount(n string) (string, int64) {
 	}
 	s := strings.Trim(string(v), `"`)
 	bad := errInvalid(f.name(n), fmt.Sprintf("'%s' must be a positive number of token units with at most 2 decimal places.", f.name(n)))
+	tooLarge := errInvalid(f.name(n), fmt.Sprintf("'%s' is too large: it must be at most %d.%02d token units.", f.name(n), maxCents/100, maxCents%100))
 	whole, frac, hasDot := strings.Cut(s, ".")
-	if whole == "" || len(whole) > 12 || len(frac) > 2 || (hasDot && frac == "") {
+	if whole == "" || len(frac) > 2 || (hasDot && frac == "") {
+		f.fail(bad)
+		return "", 0
+	}
+	digits := whole + (frac + "00")[:2]
+	if strings.Trim(digits, "0123456789") != "" {
 		f.fail(bad)
 		return "", 0
 	}
 	var cents int64
-	for _, c := range whole + (frac + "00")[:2] {
-		if c < '0' || c > '9' {
-			f.fail(bad)
+	for _, c := range digits {
+		d := int64(c - '0')
+		if cents > (maxCents-d)/10 {
+			f.fail(tooLarge)
 			return "", 0
 		}
-		cents = cents*10 + int64(c-'0')
+		cents = cents*10 + d
 	}
 	if cents <= 0 {
 		f.fail(bad)

@@ -1,9 +1,12 @@
 package api
 
 import (
+	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/ledgersim/ledgersim/ledger"
+	"github.com/ledgersim/ledgersim/model"
 )
 
 func (a *API) register() {
@@ -83,6 +86,55 @@ func (a *API) register() {
 	a.registerWebhookRoutes()
 }
 
+// listQuery are the query parameters of every paged list.
+var listQuery = []string{"limit", "cursor"}
+
+// routeQuery names the query parameters each route reads, keyed by method
+// and pattern; a route not listed takes none. A parameter not named here is
+// refused (400 parameter_unknown) before the handler runs, as an unknown
+// body field is: a misspelt filter (cardID for cardId) must not return
+// every record as if there were no filter.
+var routeQuery = map[string][]string{
+	"GET /v1/users":                    listQuery,
+	"GET /v1/users/{id}/cards":         listQuery,
+	"GET /v1/agents":                   append([]string{"userId"}, listQuery...),
+	"GET /v1/agents/{id}/cards":        listQuery,
+	"GET /v1/cards/{id}/access-events": listQuery,
+	"GET /v1/cards/{id}/intents":       {"status"},
+	"GET /v1/transactions":             append([]string{"cardId", "userId", "agentId", "status"}, listQuery...),
+	"GET /v1/cards/{id}/transactions":  listQuery,
+	"GET /v1/events":                   append([]string{"type"}, listQuery...),
+	"GET /v1/webhooks":                 listQuery,
+	"GET /v1/webhooks/{id}/deliveries": listQuery,
+}
+
+// checkQuery refuses a query parameter the route does not read.
+func (rc *reqCtx) checkQuery(rt *route) error {
+	allowed := routeQuery[rt.method+" "+rt.pattern]
+	var unknown string
+	rc.fc.QueryArgs().VisitAll(func(k, _ []byte) {
+		if unknown != "" {
+			return
+		}
+		for _, a := range allowed {
+			if string(k) == a {
+				return
+			}
+		}
+		unknown = string(k)
+	})
+	if unknown == "" {
+		return nil
+	}
+	msg := fmt.Sprintf("Unknown query parameter '%s'.", unknown)
+	if len(allowed) > 0 {
+		msg += " This endpoint takes: " + strings.Join(allowed, ", ") + "."
+	} else {
+		msg += " This endpoint takes none."
+	}
+	return &apiError{Status: 400, Type: typeValidation, Code: "parameter_unknown", Param: unknown, Message: msg}
+}
+
 // listParams reads limit (1..100, default 20) and cursor.
 func (rc *reqCtx) listParams() (ledger.ListParams, error) {
 	p := ledger.ListParams{Limit: 20, Cursor: string(rc.fc.QueryArgs().Peek("cursor"))}
@@ -93,8 +145,8 @@ func (rc *reqCtx) listParams() (ledger.ListParams, error) {
 		}
 		p.Limit = n
 	}
-	if len(p.Cursor) > 128 {
-		return p, errInvalid("cursor", "'cursor' is not a cursor this API returned.")
+	if p.Cursor != "" && !model.WellFormedID(p.Cursor) {
+		return p, errInvalid("cursor", "'cursor' is not a cursor this API returned; pass a list's cursor value unchanged.")
 	}
 	return p, nil
 }

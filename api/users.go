@@ -153,7 +153,7 @@ func (a *API) simulateDeposit(rc *reqCtx) error {
 		chains[i] = c.Name
 	}
 	chain := f.enum("chain", true, chains)
-	amount, cents := f.tokenAmount("amount")
+	amount, cents := f.tokenAmount("amount", ledger.MaxBalanceCents)
 	if e := f.done(); e != nil {
 		return e
 	}

@@ -127,3 +127,25 @@ func IDFloor(prefix string, t time.Time) string {
 	}
 	return string(buf)
 }
+
+// WellFormedID reports whether id has the shape IDGen makes: a lower-case
+// prefix, an underscore and 22 characters of the ID alphabet. A list's
+// cursor is an ID, so a cursor of another shape is refused rather than
+// read as "after everything" (an empty page).
+func WellFormedID(id string) bool {
+	i := len(id) - 22
+	if i < 2 || id[i-1] != '_' {
+		return false
+	}
+	for j := 0; j < i-1; j++ {
+		if id[j] < 'a' || id[j] > 'z' {
+			return false
+		}
+	}
+	for j := i; j < len(id); j++ {
+		if strings.IndexByte(crockford, id[j]) < 0 {
+			return false
+		}
+	}
+	return true
+}

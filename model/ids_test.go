@@ -46,3 +46,14 @@ func TestObserveKeepsOrderAcrossGenerators(t *testing.T) {
 	second.Observe(IDFloor(PrefixEvent, at.Add(-time.Hour)) + "000000000000")
 	require.Greater(t, second.New(PrefixEvent, at), next, "observing an older ID changes nothing")
 }
+
+func TestWellFormedID(t *testing.T) {
+	var g IDGen
+	for _, p := range []string{PrefixUser, PrefixTransaction, PrefixEvent, PrefixDelivery, PrefixToken} {
+		require.True(t, WellFormedID(g.New(p, time.Now())), p)
+	}
+	for _, bad := range []string{"", "garbage", "txn_", "_0123456789abcdefghjkmn", "TXN_0123456789abcdefghjkmn",
+		"txn_0123456789abcdefghjkmi", "txn-0123456789abcdefghjkmn", "txn_0123456789abcdefghjkm"} {
+		require.False(t, WellFormedID(bad), bad)
+	}
+}
