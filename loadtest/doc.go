@@ -31,10 +31,11 @@
 // client would see. Here, a request that could not go out on time is sent
 // as soon as possible and still timed from its due time, so a 300 ms stall
 // shows up as ~300 ms latencies for everything that fell due during it.
-// Result.SendLag reports how late the generator sent (a server's
-// backpressure can add to it, a full window or socket), Result.PacerLag how
-// late its clock woke the senders (nothing but the generator's own process
-// or machine can add to that; a result warns when it passes PauseWarnAt),
+// Result.SendLag reports how late the generator sent (its tick adds up to
+// Config.Tick; a server's backpressure, a full window or socket, can add
+// more), Result.PacerLag how late its clock woke (nothing but the
+// generator's own process or machine can add to that; a result warns when
+// it passes PauseWarnAt),
 // and Result.ServiceTime (send to reply) shows what a closed-loop
 // measurement would have claimed. A
 // request unanswered Timeout after its due time is a timeout; one that
@@ -82,32 +83,48 @@
 // # Concurrency
 //
 // Run, Max and Provision may be called from any goroutine, and several
-// runs may proceed at once (each draws its own run ID). Inside a run, each
-// connection has a sender goroutine (schedule, build, write) and a reader
-// goroutine (match, record), which share the connection's window of
-// in-flight requests and its counters under one mutex. One pacer goroutine
-// sleeps with nanosleep(2) until the next due time and wakes the senders
-// (runtime timers can be a millisecond late, which would be a millisecond
-// of latency the generator adds), and one more goroutine times requests
+// runs may proceed at once (each draws its own run ID). Inside a run, one
+// clock goroutine does all the sending: it sleeps with nanosleep(2) until
+// the next due time, but never less than Config.Tick after its last
+// wake-up (runtime timers can be a millisecond late, which would be a
+// millisecond of latency the generator adds), and then, for each
+// connection, registers every request due by then in the connection's
+// window and builds it onto one buffer under the connection's mutex, and
+// writes the buffer without blocking: what the kernel does not take is
+// tried again at the next tick, so a server that stops reading holds up
+// only its own connection. Each connection has a reader goroutine, which
+// takes in every reply the kernel holds with one read and matches and
+// records them all under that mutex. One more goroutine times requests
 // out and collects the per-second series. Nothing else is shared between
-// connections. A Histogram is not safe for concurrent use: keep one per
-// goroutine and Merge. EchoSink and StallSink methods are safe for
-// concurrent use.
+// connections, and no deadline is set on any read or write. A Histogram is
+// not safe for concurrent use: keep one per goroutine and Merge. EchoSink
+// and StallSink methods are safe for concurrent use.
+//
+// # CPU
+//
+// The generator usually shares the machine with the server it measures,
+// and every microsecond it spends is one the server does not get. A
+// result reports the generator's own CPU time per request sent over the
+// measured period (getrusage), and the server's when Config.ServerCPU says
+// where to read it: ProcCPU from /proc/<pid>/stat (ListenerPID finds the
+// process listening on the target port, on this host) or MetricsCPU from
+// process_cpu_seconds_total on the server's /metrics.
 //
 // # Capacity
 //
 // On the project's 2-core machine, with EchoSink (a host of infinite
-// speed) in a separate process, the generator offered and matched 100,000
-// requests per second over 4 connections with a median send lag of
-// 0.08 ms, and 200,000 per second without a timeout (median lag 0.3 ms);
-// the server's own ceiling on that machine was about 6,000 per second.
-// Precise pacing has a price: about half a core at 6,000 per second,
-// mostly system calls (a write and a wake-up per request), which a server
-// sharing the machine does not get. BenchmarkGeneratorEcho and the
-// loadtest command's hidden --echo-sink flag measure it again:
+// speed) in a separate process, 4 connections and the default 1 ms tick,
+// the generator spends about 10-14 µs of CPU per request at 20,000 per
+// second (it spent 36-49 µs with a sender goroutine per connection, woken
+// for each request, and a write and a write deadline per request), most
+// of it in the write and read system calls, one of each per connection
+// and tick. A shorter tick times requests more finely and costs more
+// (14-27 µs per request at 250 µs). BenchmarkGeneratorEcho and the
+// loadtest command's hidden --echo-sink flag measure it again; the
+// command's hidden --cpuprofile flag profiles either side:
 //
 //	ledgersim loadtest --echo-sink 127.0.0.1:9583 &
-//	ledgersim loadtest --synthetic --target 127.0.0.1:9583 --rate 100000 --duration 5s
+//	ledgersim loadtest --synthetic --target 127.0.0.1:9583 --rate 20000 --duration 8s
 //
 // # Command
 //
@@ -116,7 +133,9 @@
 // later runs load the state file; --synthetic uses SyntheticCards; --max
 // searches for the highest rate under --p99-bound between --max-floor and
 // --max-ceiling and says which ended the search; --out writes the report
-// files.
+// files; --tick sets Config.Tick; the server's CPU is read from the
+// process listening on --target's port when it runs on this host, or from
+// --server-pid, or from --metrics-url.
 //
 // # Sensitive data
 //

@@ -244,6 +244,8 @@ func WriteHTML(w io.Writer, res *Result) error {
 var reportTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
 	"ms": func(d time.Duration) string { return fmt.Sprintf("%.3f", float64(d)/1e6) },
 	"f0": func(v float64) string { return fmt.Sprintf("%.0f", v) },
+	"f1": func(v float64) string { return fmt.Sprintf("%.1f", v) },
+	"f2": func(v float64) string { return fmt.Sprintf("%.2f", v) },
 }).Parse(`<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -282,6 +284,13 @@ Mix {{.R.Mix}}{{if .R.IntentsAsAuth}} (no intents: the intent share was sent as 
 </table>
 {{with .R.PauseWarning}}<p class="warn">Warning: {{.}}.</p>{{end}}
 
+<h2>CPU over the measured period</h2>
+<table>
+<tr><th></th><th>µs per message sent</th><th>cores</th><th>seconds</th><th>source</th></tr>
+<tr><td>generator</td>{{template "cpu" .R.GeneratorCPU}}</tr>
+<tr><td>server</td>{{template "cpu" .R.ServerCPU}}</tr>
+</table>
+
 {{template "chart" .Latency}}
 {{template "chart" .Throughput}}
 
@@ -303,6 +312,7 @@ Mix {{.R.Mix}}{{if .R.IntentsAsAuth}} (no intents: the intent share was sent as 
 <script type="application/json" id="series">{{.SeriesJSON}}</script>
 </body>
 </html>
+{{define "cpu"}}{{if and .Source (not .Error)}}<td>{{f1 .MicrosPerMessage}}</td><td>{{f2 .Cores}}</td><td>{{f2 .Seconds}}</td><td>{{.Source}}</td>{{else}}<td colspan="4">not measured{{with .Error}}: {{.}}{{end}}</td>{{end}}{{end}}
 {{define "chart"}}
 <h2>{{.Title}}</h2>
 <div class="legend">{{range .Lines}}<span><span class="sw" style="background: {{.Color}}"></span>{{.Name}}</span>{{end}}</div>

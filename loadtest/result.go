@@ -91,6 +91,13 @@ type Result struct {
 	// coordinated omission would call latency. It is here for comparison
 	// only; when the generator fell behind, it hides the wait.
 	ServiceTime Percentiles `json:"serviceTime"`
+	// GeneratorCPU and ServerCPU are the CPU time the generator and the
+	// server (Config.ServerCPU; empty without it) spent from the start of
+	// the measured period to the end of the schedule, per request sent in
+	// the measured period: the generator shares the machine with a server
+	// on the same host, and what it costs the server does not get.
+	GeneratorCPU CPUUse `json:"generatorCpu"`
+	ServerCPU    CPUUse `json:"serverCpu"`
 	// Histogram is the full distribution behind Latency, mergeable with
 	// other runs'.
 	Histogram *Histogram `json:"histogram"`
@@ -118,6 +125,31 @@ type Percentiles struct {
 	P99   time.Duration `json:"p99Ns"`
 	P999  time.Duration `json:"p999Ns"`
 	Max   time.Duration `json:"maxNs"`
+}
+
+// CPUUse is the CPU time one process spent over a run's measured period.
+type CPUUse struct {
+	// Source says what was read; empty when nothing was.
+	Source  string  `json:"source,omitempty"`
+	Seconds float64 `json:"seconds"`
+	// Cores is Seconds over the wall-clock time between the readings.
+	Cores float64 `json:"cores"`
+	// MicrosPerMessage is Seconds per request sent in the measured
+	// period, in microseconds.
+	MicrosPerMessage float64 `json:"microsPerMessage"`
+	// Error is why the figures are missing, when a reading failed.
+	Error string `json:"error,omitempty"`
+}
+
+// text is the CPU figure as WriteText shows it.
+func (u CPUUse) text() string {
+	switch {
+	case u.Source == "":
+		return "not measured"
+	case u.Error != "":
+		return "not measured (" + u.Error + ")"
+	}
+	return fmt.Sprintf("%.1fµs (%.2f cores, %s)", u.MicrosPerMessage, u.Cores, u.Source)
 }
 
 // PauseWarnAt is the generator clock lag above which a result warns that
@@ -290,6 +322,7 @@ func (r *Result) WriteText(w io.Writer) {
 	if warn := r.PauseWarning(); warn != "" {
 		fmt.Fprintf(w, "warning: %s\n", warn)
 	}
+	fmt.Fprintf(w, "CPU per message sent: generator %s;  server %s\n", r.GeneratorCPU.text(), r.ServerCPU.text())
 	fmt.Fprintf(w, "unexpected codes %d  late replies %d  unmatched %d  decode errors %d  reconnects %d  fallbacks to auth %d\n",
 		r.Unexpected, r.LateReplies, r.UnmatchedReplies, r.DecodeErrors, r.Reconnects, r.Fallbacks)
 	fmt.Fprintf(w, "codes: %s\n", formatCodes(r.Codes))

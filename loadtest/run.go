@@ -1,8 +1,8 @@
 package loadtest
 
 import (
-	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -16,13 +16,24 @@ import (
 
 // Tuning constants of the generator.
 const (
-	// maxBurst bounds how many late requests one connection writes before
-	// it flushes and looks at the clock again, so a large backlog still
-	// goes out in pieces the server can start on.
-	maxBurst = 512
-	// writeBufferBytes holds a few hundred requests: one write system
-	// call per burst.
-	writeBufferBytes = 64 << 10
+	// outBufferBytes is the initial room of a connection's queue of built
+	// requests: a few hundred, all due in one tick, go out in one write.
+	outBufferBytes = 64 << 10
+	// maxQueuedBytes bounds a connection's unwritten requests: beyond it
+	// the server is not reading, and requests falling due wait (and time
+	// out unsent) instead of piling up in memory.
+	maxQueuedBytes = 256 << 10
+	// indexInitialEntries sizes each connection's reply index for the
+	// requests usually in flight; it grows when more are. A table sized
+	// for the whole window would spread a few dozen live keys over
+	// megabytes, and every lookup would miss the cache.
+	indexInitialEntries = 1024
+	// readBufferBytes is the reader's buffer: one read system call takes
+	// in every reply the kernel holds, up to a few hundred.
+	readBufferBytes = 64 << 10
+	// maxReplyBytes bounds one reply frame, as the server's own reader
+	// bounds requests.
+	maxReplyBytes = 8192
 	// poolSize bounds the recent approvals (for clearings and reversals)
 	// and answered authorizations (for repeats) each connection keeps.
 	poolSize = 1024
@@ -120,33 +131,40 @@ type totals struct {
 	svc Histogram // sent to reply
 }
 
-// conn is one TCP connection with its sender and reader. The sender
-// goroutine owns the fields marked "sender"; everything under mu is shared
-// with the reader goroutine and the runner's reaper.
+// dialResult is a reconnection attempt's outcome.
+type dialResult struct {
+	nc  net.Conn
+	err error
+}
+
+// conn is one TCP connection and its reader. The clock goroutine owns the
+// fields marked "clock"; everything under mu is shared with the reader
+// goroutine and the runner's reaper.
 type conn struct {
 	r  *runner
 	id int
 
-	// sender
-	rng   *rand.Rand
-	sched *schedule
-	seq   uint64
-	tf    timeFields
-	buf   []byte
-	nc    net.Conn
-	bw    *bufio.Writer
-	done  chan struct{} // closed when the current reader has exited
-	timer *time.Timer
+	// clock
+	rng        *rand.Rand
+	sched      *schedule
+	seq        uint64
+	tf         timeFields
+	out        []byte // built requests; out[outOff:] is not yet written
+	outOff     int
+	nc         net.Conn
+	w          rawWriter
+	done       chan struct{} // closed when the current reader has exited
+	dialing    bool          // a reconnection attempt is under way
+	dialed     chan dialResult
+	nextDialNs int64
+	backoff    time.Duration
 
-	broken atomic.Bool   // the current connection failed; the sender reconnects
-	space  chan struct{} // the window moved
-	wake   chan struct{} // a request is due (from the pacer)
+	broken atomic.Bool // the current connection failed; the clock reconnects
 
 	mu         sync.Mutex
 	slots      []slot
 	head, tail uint64 // window: slots[head..tail) in send order
 	index      map[msgKey]uint32
-	waiting    bool // the sender waits for the window to move
 	iv, spare  *stats
 	tot        *totals
 	approved   ring[msgParams]
@@ -181,9 +199,28 @@ type runner struct {
 	pacerLagMaxAt int64 // due time of the wake-up that was latest
 
 	// owned by the reporter, then by Run after it stops
-	nextSec int64
-	series  []SecondStats
-	secAgg  stats
+	nextSec  int64
+	series   []SecondStats
+	secAgg   stats
+	cpuStart *cpuReading // at the start of the measured period
+}
+
+// cpuReading is the generator's and the server's CPU time at one moment.
+type cpuReading struct {
+	atNs     int64
+	gen, srv time.Duration
+	genErr   error
+	srvErr   error
+}
+
+func (r *runner) readCPU(ctx context.Context) *cpuReading {
+	c := &cpuReading{}
+	c.gen, c.genErr = selfCPU{}.CPU(ctx)
+	if r.cfg.ServerCPU != nil {
+		c.srv, c.srvErr = r.cfg.ServerCPU.CPU(ctx)
+	}
+	c.atNs = r.now()
+	return c
 }
 
 func (r *runner) now() int64 { return int64(time.Since(r.base)) }
@@ -274,27 +311,15 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Result, error) {
 		c.startReader()
 	}
 
+	if r.measureNs == 0 {
+		r.cpuStart = r.readCPU(ctx)
+	}
 	stopReporter := make(chan struct{})
 	reporterDone := make(chan struct{})
-	go r.report(stopReporter, reporterDone)
+	go r.report(ctx, stopReporter, reporterDone)
 
-	pacerCtx, stopPacer := context.WithCancel(ctx)
-	pacerDone := make(chan struct{})
-	go func() {
-		defer close(pacerDone)
-		r.pace(pacerCtx)
-	}()
-	var senders sync.WaitGroup
-	for _, c := range r.conns {
-		senders.Add(1)
-		go func() {
-			defer senders.Done()
-			c.sendLoop(ctx)
-		}()
-	}
-	senders.Wait()
-	stopPacer()
-	<-pacerDone
+	r.clock(ctx)
+	cpuEnd := r.readCPU(context.WithoutCancel(ctx))
 	if ctx.Err() != nil {
 		r.stopNs.Store(min(r.endNs, r.now()))
 	}
@@ -309,9 +334,10 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Result, error) {
 		r.collect()
 	}
 	for _, c := range r.conns {
-		c.close()
+		c.shutdown()
 	}
 	res := r.result(wallStart)
+	r.cpuUse(res, cpuEnd)
 	return res, ctx.Err()
 }
 
@@ -350,20 +376,18 @@ func (r *runner) prepare() error {
 		// the goroutines happen to interleave.
 		rng := rand.New(rand.NewPCG(cfg.Seed, uint64(i)+1))
 		c := &conn{
-			r:     r,
-			id:    i,
-			rng:   rng,
-			buf:   make([]byte, 0, 512),
-			space: make(chan struct{}, 1),
-			wake:  make(chan struct{}, 1),
-			slots: make([]slot, cfg.MaxInFlightPerConn),
-			index: make(map[msgKey]uint32, min(cfg.MaxInFlightPerConn, 1<<16)),
-			iv:    &stats{},
-			spare: &stats{},
-			tot:   &totals{},
-			timer: time.NewTimer(time.Hour),
+			r:       r,
+			id:      i,
+			rng:     rng,
+			out:     make([]byte, 0, outBufferBytes),
+			dialed:  make(chan dialResult, 1),
+			backoff: redialMin,
+			slots:   make([]slot, cfg.MaxInFlightPerConn),
+			index:   make(map[msgKey]uint32, min(cfg.MaxInFlightPerConn, indexInitialEntries)),
+			iv:      &stats{},
+			spare:   &stats{},
+			tot:     &totals{},
 		}
-		c.timer.Stop()
 		c.sched = c.newSchedule()
 		c.approved.buf = make([]msgParams, poolSize)
 		c.repeats.buf = make([]repeatable, poolSize)
@@ -380,32 +404,38 @@ func (c *conn) newSchedule() *schedule {
 	return newSchedule(cfg.Arrivals, cfg.Rate, c.id, cfg.Conns, rand.New(rand.NewPCG(cfg.Seed, uint64(c.id)+1<<32)))
 }
 
-// dial opens the connection and starts its reader.
-func (c *conn) dial() error {
-	if err := c.connect(); err != nil {
+// dialTarget opens a TCP connection to the target.
+func (r *runner) dialTarget() (net.Conn, error) {
+	nc, err := net.DialTimeout("tcp", r.cfg.Target, r.cfg.DialTimeout)
+	if err != nil {
+		return nil, fmt.Errorf("loadtest: connect to %s: %w", r.cfg.Target, err)
+	}
+	if tc, ok := nc.(*net.TCPConn); ok {
+		// Requests are gathered per tick already; Nagle's algorithm would
+		// only hold the next tick's back until this one's replies came.
+		_ = tc.SetNoDelay(true)
+		if r.cfg.sendBufferBytes > 0 {
+			_ = tc.SetWriteBuffer(r.cfg.sendBufferBytes)
+		}
+	}
+	return nc, nil
+}
+
+// connect opens the TCP connection, waiting for it.
+func (c *conn) connect() error {
+	nc, err := c.r.dialTarget()
+	if err != nil {
 		return err
 	}
-	c.startReader()
+	c.install(nc)
 	return nil
 }
 
-// connect opens the TCP connection.
-func (c *conn) connect() error {
-	nc, err := net.DialTimeout("tcp", c.r.cfg.Target, c.r.cfg.DialTimeout)
-	if err != nil {
-		return fmt.Errorf("loadtest: connect to %s: %w", c.r.cfg.Target, err)
-	}
-	if tc, ok := nc.(*net.TCPConn); ok {
-		_ = tc.SetNoDelay(true)
-	}
+func (c *conn) install(nc net.Conn) {
 	c.nc = nc
-	if c.bw == nil {
-		c.bw = bufio.NewWriterSize(nc, writeBufferBytes)
-	} else {
-		c.bw.Reset(nc)
-	}
+	c.w = newRawWriter(nc)
+	c.out, c.outOff = c.out[:0], 0
 	c.broken.Store(false)
-	return nil
 }
 
 // startReader starts the reader goroutine of the connection just opened.
@@ -414,8 +444,9 @@ func (c *conn) startReader() {
 	go c.readLoop(c.nc, c.done)
 }
 
-// close closes the connection and waits for its reader. Requests the
-// sender registered after the reader gave up are failed here.
+// close closes the connection and waits for its reader. Requests
+// registered after the reader gave up, and bytes never written, are failed
+// here.
 func (c *conn) close() {
 	if c.nc == nil {
 		return
@@ -423,68 +454,110 @@ func (c *conn) close() {
 	_ = c.nc.Close()
 	<-c.done
 	c.nc = nil
+	c.out, c.outOff = c.out[:0], 0
 	c.lost()
 }
 
-// sendLoop is the sender goroutine: it walks the schedule, sends what is
-// due by the clock, waits for the pacer when nothing is, and reconnects
-// after a failure.
-func (c *conn) sendLoop(ctx context.Context) {
+// shutdown closes the connection at the end of a run, and one a
+// reconnection attempt still under way may yet open.
+func (c *conn) shutdown() {
+	c.close()
+	if c.dialing {
+		if d := <-c.dialed; d.nc != nil {
+			_ = d.nc.Close()
+		}
+		c.dialing = false
+	}
+}
+
+// redial drives reconnection without waiting: it starts an attempt when
+// the backoff allows, and installs its connection once it has one. Until
+// then requests falling due on this connection fail as unsent; the other
+// connections go on.
+func (c *conn) redial(now int64) {
+	if c.dialing {
+		select {
+		case d := <-c.dialed:
+			c.dialing = false
+			if d.err != nil {
+				c.nextDialNs = now + int64(c.backoff)
+				c.backoff = min(2*c.backoff, redialMax)
+				return
+			}
+			c.install(d.nc)
+			c.startReader()
+			c.backoff = redialMin
+			c.mu.Lock()
+			c.reconnects++
+			c.mu.Unlock()
+		default:
+		}
+		return
+	}
+	if now >= c.nextDialNs {
+		c.dialing = true
+		go func() {
+			nc, err := c.r.dialTarget()
+			c.dialed <- dialResult{nc, err}
+		}()
+	}
+}
+
+// queued reports whether built requests wait for the kernel to take them.
+func (c *conn) queued() bool { return c.outOff < len(c.out) }
+
+// sendDue is the clock's work on one connection at a wake-up: every
+// request due by now is registered in the window and built onto the
+// connection's queue under one lock, and the queue goes out in one write.
+func (c *conn) sendDue(now int64) {
 	r := c.r
-	backoff := redialMin
-	var nextDialNs int64
-	for ctx.Err() == nil {
-		due := c.sched.peek()
-		if due >= r.endNs {
-			break
-		}
-		now := r.now()
-		if due > now {
-			c.flush()
-			select {
-			case <-c.wake:
-			case <-ctx.Done():
-			}
-			continue
-		}
-		if c.broken.Load() {
-			c.close()
-		}
+	if c.broken.Load() {
+		c.close()
+	}
+	if c.nc == nil {
+		c.redial(now)
 		if c.nc == nil {
-			if now >= nextDialNs {
-				if c.dial() == nil {
-					backoff = redialMin
-					c.mu.Lock()
-					c.reconnects++
-					c.mu.Unlock()
-				} else {
-					nextDialNs = now + int64(backoff)
-					backoff = min(2*backoff, redialMax)
-				}
-			}
-			if c.nc == nil {
-				c.failUnsent(now)
-				continue
-			}
-		}
-		full := false
-		for n := 0; n < maxBurst; n++ {
-			due = c.sched.peek()
-			if due > now || due >= r.endNs {
-				break
-			}
-			if !c.sendOne(due, now) {
-				full = true
-				break
-			}
-			c.sched.advance()
-		}
-		c.flush()
-		if full {
-			c.waitSpace(ctx)
+			c.failUnsent(now)
+			return
 		}
 	}
-	c.flush()
+	if c.outOff > 0 {
+		n := copy(c.out, c.out[c.outOff:])
+		c.out, c.outOff = c.out[:n], 0
+	}
+	c.mu.Lock()
+	for {
+		due := c.sched.peek()
+		if due > now || due >= r.endNs {
+			break
+		}
+		if !c.registerLocked(due, now, len(c.out) < maxQueuedBytes) {
+			break
+		}
+		c.sched.advance()
+	}
+	c.mu.Unlock()
+	c.writeOut()
+}
+
+// writeOut hands the queue to the kernel, as much as it takes without
+// waiting; the rest is tried again at the next tick.
+func (c *conn) writeOut() {
+	for c.queued() {
+		n, err := c.w.write(c.out[c.outOff:])
+		c.outOff += n
+		if err == errWouldBlock {
+			return
+		}
+		if err != nil {
+			// The reader sees the closed connection and fails what was
+			// in flight; the clock reconnects.
+			c.broken.Store(true)
+			_ = c.nc.Close()
+			return
+		}
+	}
+	c.out, c.outOff = c.out[:0], 0
 }
 
 // failUnsent counts every request due by now as an error: there is no
@@ -508,12 +581,13 @@ func (c *conn) failUnsent(now int64) {
 
 func (r *runner) measured(dueNs int64) bool { return dueNs >= r.measureNs && dueNs < r.endNs }
 
-// sendOne handles the request due at due: it counts it as a timeout if it
-// can only be sent after its timeout, or builds and writes it. It returns
-// false, without consuming the request, when the window is full.
-func (c *conn) sendOne(due, now int64) bool {
+// registerLocked handles the request due at due: it counts it as a
+// timeout if it can only be sent after its timeout, or registers it in the
+// window and builds it onto the queue. It returns false, without consuming
+// the request, when the window is full or the queue has no room. Called
+// with mu held.
+func (c *conn) registerLocked(due, now int64, room bool) bool {
 	r := c.r
-	c.mu.Lock()
 	if now-due >= int64(r.cfg.Timeout) {
 		k := r.table[c.rng.IntN(100)]
 		c.iv.kinds[k].offered++
@@ -524,11 +598,9 @@ func (c *conn) sendOne(due, now int64) bool {
 			c.tot.kinds[k].timeouts++
 			c.tot.timeoutsUnsent++
 		}
-		c.mu.Unlock()
 		return true
 	}
-	if c.tail-c.head == uint64(len(c.slots)) {
-		c.mu.Unlock()
+	if !room || c.tail-c.head == uint64(len(c.slots)) {
 		return false
 	}
 	pos := uint32(c.tail % uint64(len(c.slots)))
@@ -551,18 +623,7 @@ func (c *conn) sendOne(due, now int64) bool {
 		c.tot.lag.Record(time.Duration(lag))
 		c.tot.lagMaxNs = max(c.tot.lagMaxNs, lag)
 	}
-	p := s.p
-	c.mu.Unlock()
-
-	c.buf = build(c.buf, r.cardSets[p.card], &r.cards[p.card], &p, &c.tf)
-	if c.nc != nil {
-		if _, err := c.bw.Write(c.buf); err != nil {
-			// The reader sees the closed connection, fails what was
-			// in flight, and the sender reconnects.
-			c.broken.Store(true)
-			_ = c.nc.Close()
-		}
-	}
+	c.out = build(c.out, r.cardSets[s.p.card], &r.cards[s.p.card], &s.p, &c.tf)
 	return true
 }
 
@@ -659,82 +720,93 @@ func (c *conn) newRef() (stan uint32, g uint64) {
 	return uint32(g%999_999) + 1, g
 }
 
-func (c *conn) flush() {
-	if c.nc == nil || c.bw.Buffered() == 0 {
-		return
-	}
-	_ = c.nc.SetWriteDeadline(time.Now().Add(c.r.cfg.Timeout + time.Second))
-	if err := c.bw.Flush(); err != nil {
-		c.broken.Store(true)
-		_ = c.nc.Close()
-	}
-}
-
-// waitSpace waits until the reader or the reaper moves the window, or a
-// few milliseconds, whichever comes first.
-func (c *conn) waitSpace(ctx context.Context) {
-	c.mu.Lock()
-	if c.tail-c.head < uint64(len(c.slots)) {
-		c.mu.Unlock()
-		return
-	}
-	c.waiting = true
-	c.mu.Unlock()
-	c.timer.Reset(5 * time.Millisecond)
-	select {
-	case <-c.space:
-	case <-c.timer.C:
-	case <-ctx.Done():
-	}
-	c.timer.Stop()
-}
-
 // advance moves the window's start past answered and timed-out requests.
 // Called with mu held.
 func (c *conn) advance() {
-	moved := false
 	for c.head < c.tail && c.slots[c.head%uint64(len(c.slots))].state != slotInFlight {
 		c.head++
-		moved = true
-	}
-	if moved && c.waiting {
-		c.waiting = false
-		select {
-		case c.space <- struct{}{}:
-		default:
-		}
 	}
 }
 
-// readLoop is the reader goroutine of one connection.
+// readLoop is the reader goroutine of one connection. Each read takes in
+// every reply the kernel holds, and all of them are matched and recorded
+// under one lock with one clock reading: under load a read brings dozens.
 func (c *conn) readLoop(nc net.Conn, done chan struct{}) {
 	defer close(done)
-	fr := iso.NewFrameReader(nc, c.r.cfg.Framing, 0)
+	hb := 2
+	if c.r.cfg.Framing == iso.ASCII4 {
+		hb = 4
+	}
+	buf := make([]byte, readBufferBytes)
+	start, end := 0, 0
 	var rv replyView
 	for {
-		frame, err := fr.Next()
+		if start == end {
+			start, end = 0, 0
+		} else if len(buf)-end < maxReplyBytes+hb {
+			end = copy(buf, buf[start:end])
+			start = 0
+		}
+		n, err := nc.Read(buf[end:])
+		end += n
+		if n > 0 {
+			now := c.r.now()
+			c.mu.Lock()
+			var bad bool
+			start, bad = c.onRepliesLocked(buf[:end], start, hb, &rv, now)
+			c.advance()
+			c.mu.Unlock()
+			if bad {
+				err = iso.ErrBadLengthHeader
+			}
+		}
 		if err != nil {
 			c.lost()
 			c.broken.Store(true)
 			_ = nc.Close()
 			return
 		}
-		now := c.r.now()
-		if !parseReply(frame, &rv) {
+	}
+}
+
+// onRepliesLocked handles every complete frame in buf from start on and
+// returns where the first incomplete one begins; bad reports a length
+// header no reply can have, after which the stream cannot be followed.
+// Called with mu held.
+func (c *conn) onRepliesLocked(buf []byte, start, hb int, rv *replyView, now int64) (next int, bad bool) {
+	for len(buf)-start >= hb {
+		n, ok := frameLen(c.r.cfg.Framing, buf[start:start+hb])
+		if !ok || n == 0 || n > maxReplyBytes {
+			return start, true
+		}
+		if len(buf)-start < hb+n {
+			break
+		}
+		frame := buf[start+hb : start+hb+n]
+		start += hb + n
+		if !parseReply(frame, rv) {
 			rep, err := iso.UnpackResponse(frame)
 			if err != nil {
-				c.mu.Lock()
 				c.iv.decodeErrors++
 				if c.r.measured(now) {
 					c.tot.decodeErrors++
 				}
-				c.mu.Unlock()
 				continue
 			}
-			replyFromUnpacked(rep, &rv)
+			replyFromUnpacked(rep, rv)
 		}
-		c.onReply(&rv, now)
+		c.onReplyLocked(rv, now)
 	}
+	return start, false
+}
+
+// frameLen decodes a length header.
+func frameLen(f iso.Framing, h []byte) (int, bool) {
+	if f == iso.ASCII4 {
+		v, ok := atou(h[:4])
+		return int(v), ok
+	}
+	return int(h[0])<<8 | int(h[1]), true
 }
 
 // lost fails every request in flight on a connection that broke: their
@@ -764,11 +836,10 @@ func (c *conn) lost() {
 	c.advance()
 }
 
-// onReply matches a reply to its request and records it.
-func (c *conn) onReply(rv *replyView, now int64) {
+// onReplyLocked matches a reply to its request and records it. Called
+// with mu held.
+func (c *conn) onReplyLocked(rv *replyView, now int64) {
 	r := c.r
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	if !rv.keyOK {
 		c.iv.unmatched++
 		if r.measured(now) {
@@ -842,7 +913,6 @@ func (c *conn) onReply(rv *replyView, now int64) {
 			c.approved.push(p)
 		}
 	}
-	c.advance()
 }
 
 // recordApproval keeps an approved 0110 for Result.Approvals. Called with
@@ -915,7 +985,7 @@ func (r *runner) drain() {
 // report is the reaper and reporter goroutine: it times requests out and,
 // once a second, gathers the connections' counters into the series and a
 // progress line.
-func (r *runner) report(stop <-chan struct{}, done chan<- struct{}) {
+func (r *runner) report(ctx context.Context, stop <-chan struct{}, done chan<- struct{}) {
 	defer close(done)
 	t := time.NewTicker(r.reapEvery)
 	defer t.Stop()
@@ -933,6 +1003,35 @@ func (r *runner) report(stop <-chan struct{}, done chan<- struct{}) {
 		for now >= r.nextSec*1e9 {
 			r.collect()
 		}
+		if r.cpuStart == nil && now >= r.measureNs && now < r.endNs {
+			r.cpuStart = r.readCPU(ctx)
+		}
+	}
+}
+
+// cpuUse fills the result's CPU figures from the readings at the start of
+// the measured period and at the end of the schedule.
+func (r *runner) cpuUse(res *Result, end *cpuReading) {
+	start := r.cpuStart
+	if start == nil || end.atNs <= start.atNs {
+		return
+	}
+	use := func(src string, a, b time.Duration, errA, errB error) CPUUse {
+		u := CPUUse{Source: src}
+		if err := errors.Join(errA, errB); err != nil {
+			u.Error = err.Error()
+			return u
+		}
+		u.Seconds = (b - a).Seconds()
+		u.Cores = u.Seconds / (float64(end.atNs-start.atNs) / 1e9)
+		if res.Sent > 0 {
+			u.MicrosPerMessage = u.Seconds * 1e6 / float64(res.Sent)
+		}
+		return u
+	}
+	res.GeneratorCPU = use(selfCPU{}.String(), start.gen, end.gen, start.genErr, end.genErr)
+	if r.cfg.ServerCPU != nil {
+		res.ServerCPU = use(r.cfg.ServerCPU.String(), start.srv, end.srv, start.srvErr, end.srvErr)
 	}
 }
 

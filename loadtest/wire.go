@@ -453,15 +453,18 @@ func (tf *timeFields) set(sec int64) {
 	tf.sec = sec
 }
 
-// build appends the framed message for p to dst[:0] and returns it. It does
-// not allocate when dst has room.
+// build appends the framed message for p to dst and returns the extended
+// slice, so that every request due at once is built into one buffer and
+// goes out in one write. It does not allocate when dst has room.
 func build(dst []byte, set *templateSet, c *cardWire, p *msgParams, tf *timeFields) []byte {
 	t := set[p.variant()]
-	dst = append(dst[:0], t.frame...)
+	base := len(dst)
+	dst = append(dst, t.frame...)
+	msg := dst[base:]
 	tf.set(p.unixSec)
 	put := func(slot int, b []byte) {
 		if o := t.off[slot]; o >= 0 {
-			copy(dst[o:], b)
+			copy(msg[o:], b)
 		}
 	}
 	put(pMTI, p.mti[:])
@@ -472,11 +475,11 @@ func build(dst []byte, set *templateSet, c *cardWire, p *msgParams, tf *timeFiel
 		put(pProc, procPurchaseBytes)
 	}
 	if o := t.off[pAmount]; o >= 0 {
-		putDigits(dst[o:o+12], uint64(p.amountCents))
+		putDigits(msg[o:o+12], uint64(p.amountCents))
 	}
 	put(pDE7, tf.de7[:])
 	if o := t.off[pSTAN]; o >= 0 {
-		putDigits(dst[o:o+6], uint64(p.stan))
+		putDigits(msg[o:o+6], uint64(p.stan))
 	}
 	put(pTime, tf.de12[:])
 	put(pDate, tf.de13[:])
@@ -492,7 +495,7 @@ func build(dst []byte, set *templateSet, c *cardWire, p *msgParams, tf *timeFiel
 	put(pMerchantNL, c.merchantNL[:])
 	put(pCVV, c.cvv)
 	if o := t.off[pReplacement]; o >= 0 {
-		putDigits(dst[o:o+12], uint64(p.replaceCents))
+		putDigits(msg[o:o+12], uint64(p.replaceCents))
 	}
 	return dst
 }

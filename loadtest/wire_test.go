@@ -102,7 +102,7 @@ func TestBuildMatchesPackRequest(t *testing.T) {
 		var buf []byte
 		for n := 0; n < 600; n++ {
 			p := randomParams(rng, len(cards))
-			buf = build(buf, &sets[p.card], &wires[p.card], &p, &tf)
+			buf = build(buf[:0], &sets[p.card], &wires[p.card], &p, &tf)
 			msg, err := iso.PackRequest(requestFor(&cards[p.card], &p))
 			require.NoError(t, err)
 			var want bytes.Buffer
@@ -125,7 +125,7 @@ func TestBuildDoesNotAllocate(t *testing.T) {
 	allocs := testing.AllocsPerRun(1000, func() {
 		p.stan++
 		p.unixSec++
-		buf = build(buf, &set, &w, &p, &tf)
+		buf = build(buf[:0], &set, &w, &p, &tf)
 	})
 	assert.Zero(t, allocs)
 }
@@ -176,7 +176,7 @@ func BenchmarkBuild(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		p.stan++
-		buf = build(buf, &set, &w, &p, &tf)
+		buf = build(buf[:0], &set, &w, &p, &tf)
 	}
 }
 

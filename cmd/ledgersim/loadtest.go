@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -20,7 +21,7 @@ import (
 
 // hiddenLoadtestFlags are left out of the usage text: they serve the
 // project's own measurements, not users.
-var hiddenLoadtestFlags = map[string]bool{"echo-sink": true}
+var hiddenLoadtestFlags = map[string]bool{"echo-sink": true, "cpuprofile": true}
 
 // loadtestCmd runs the ISO 8583 load generator:
 //
@@ -53,6 +54,10 @@ func loadtestCmd(args []string, stdout, stderr io.Writer) int {
 		ceiling     = fs.Float64("max-ceiling", 1_000_000, "highest rate --max tries")
 		floor       = fs.Float64("max-floor", 0, "lowest rate --max tries (0: the rate at which a trial's --duration holds 1,000 requests, at most --rate)")
 		maxInFlight = fs.Int("max-inflight", loadtest.DefaultMaxInFlightPerConn, "window of requests in flight per connection")
+		tick        = fs.Duration("tick", loadtest.DefaultTick, "shortest interval between the generator's wake-ups: requests due within one go out in one write per connection")
+		cpuProfile  = fs.String("cpuprofile", "", "write the generator's CPU profile to this file")
+		serverPID   = fs.Int("server-pid", 0, "process whose CPU per message to report as the server's (0: the process listening on --target's port, when it runs on this host)")
+		metricsURL  = fs.String("metrics-url", "", "read the server's CPU from process_cpu_seconds_total at this /metrics URL instead of /proc")
 		echoSink    = fs.String("echo-sink", "", "run a zero-work echo sink on this address until interrupted, and nothing else")
 	)
 	fs.Usage = func() {
@@ -77,6 +82,14 @@ func loadtestCmd(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
+	if *cpuProfile != "" {
+		stopProfile, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			fmt.Fprintf(stderr, "ledgersim loadtest: --cpuprofile: %v\n", err)
+			return 1
+		}
+		defer stopProfile()
+	}
 	if *echoSink != "" {
 		return loadtestEchoSink(ctx, *echoSink, fr, stdout, stderr)
 	}
@@ -136,8 +149,20 @@ func loadtestCmd(args []string, stdout, stderr io.Writer) int {
 	cfg := loadtest.Config{
 		Target: *target, Framing: fr, Conns: *conns, Rate: *rate, Arrivals: arr,
 		Duration: *duration, Warmup: *warmup, Timeout: *timeout, Mix: m, Seed: *seed,
-		Cards: cs, MaxInFlightPerConn: *maxInFlight,
+		Cards: cs, MaxInFlightPerConn: *maxInFlight, Tick: *tick,
 		Search: loadtest.SearchConfig{FloorRate: *floor, CeilingRate: *ceiling},
+	}
+	switch {
+	case *serverPID > 0:
+		cfg.ServerCPU = loadtest.ProcCPU(*serverPID)
+	case *metricsURL != "":
+		cfg.ServerCPU = loadtest.MetricsCPU(*metricsURL, nil)
+	default:
+		if pid, err := loadtest.ListenerPID(*target); err == nil {
+			cfg.ServerCPU = loadtest.ProcCPU(pid)
+		} else {
+			fmt.Fprintf(stderr, "the server's CPU is not measured (%v); give --server-pid or --metrics-url\n", err)
+		}
 	}
 	if *maxMode {
 		return loadtestMax(ctx, cfg, *bound, *out, stdout, stderr)
@@ -225,4 +250,21 @@ func loadtestEchoSink(ctx context.Context, addr string, fr iso.Framing, stdout, 
 	_ = s.Close()
 	fmt.Fprintf(stdout, "echo sink answered %d requests\n", s.Received())
 	return 0
+}
+
+// startCPUProfile profiles the process into path until the returned
+// function runs: how the generator (or the echo sink) spends its CPU.
+func startCPUProfile(path string) (func(), error) {
+	f, err := os.Create(path) // #nosec G304 -- a path the operator gave.
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		_ = f.Close()
+		return nil, err
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		_ = f.Close()
+	}, nil
 }
