@@ -246,6 +246,11 @@ func Start(cfg Config) (*Server, error) {
 		return fail(err)
 	}
 	s.http = s.api.Server()
+	if err := s.mountDashboard(keyHash); err != nil {
+		_ = s.httpLn.Close()
+		_ = s.isoLn.Close()
+		return fail(err)
+	}
 	go func() { s.done <- s.http.Serve(s.httpLn) }()
 	go func() {
 		if err := s.iso.Serve(s.isoLn); err != nil && !errors.Is(err, iso.ErrServerClosed) {
