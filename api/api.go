@@ -16,6 +16,7 @@ import (
 	"github.com/ledgersim/ledgersim/clock"
 	"github.com/ledgersim/ledgersim/ledger"
 	"github.com/ledgersim/ledgersim/model"
+	"github.com/ledgersim/ledgersim/store"
 )
 
 // MaxBodyBytes bounds JSON request bodies.
@@ -42,8 +43,10 @@ type Config struct {
 	// VirtualClock is set when the server runs with --clock virtual; it
 	// enables POST /v1/simulate/clock/advance.
 	VirtualClock *clock.Virtual
-	// OnClockAdvance is called after the virtual clock moves.
-	OnClockAdvance func(ctx context.Context) error
+	// OnClockAdvance is called after the virtual clock moves. It persists
+	// the new time in a batch that also holds what also writes (the
+	// request's idempotency record, when it has one).
+	OnClockAdvance func(ctx context.Context, also func(b *store.Batch) error) error
 	// RateLimits turns on the platform's per-caller rate limits (429 with
 	// Retry-After).
 	RateLimits bool
@@ -61,6 +64,10 @@ type API struct {
 	ready  atomic.Bool
 	ids    model.IDGen
 	limits *limiter
+	// skipIdemSave leaves out the record of a success that no change
+	// recorded, as a crash just after the change would. Tests set it to
+	// show that every change records its own response.
+	skipIdemSave bool
 }
 
 // New builds the API and its routes.
@@ -142,13 +149,22 @@ func (rc *reqCtx) writeRaw(status int, raw []byte) {
 
 // render prepares the response of a write: with an Idempotency-Key it is
 // recorded in the write's own batch (see ledger.Idem), so the reply that is
-// sent is byte for byte the one a retry will replay.
+// sent is byte for byte the one a retry will replay. Every handler of a POST
+// that changes state calls it (or renderRaw) before the change: the ledger
+// refuses a change under an Idempotency-Key that has no response to record.
 func (rc *reqCtx) render(status int, view func(result any) any) {
+	rc.renderRaw(status, "", func(result any) ([]byte, error) { return json.Marshal(view(result)) })
+}
+
+// renderRaw is render for a response that is not JSON (contentType set) or
+// that the handler encodes itself.
+func (rc *reqCtx) renderRaw(status int, contentType string, encode func(result any) ([]byte, error)) {
 	if rc.idem == nil {
 		return
 	}
+	rc.idem.ContentType = contentType
 	rc.idem.SetRender(func(result any) (int, []byte, error) {
-		raw, err := json.Marshal(view(result))
+		raw, err := encode(result)
 		return status, raw, err
 	})
 }
@@ -156,11 +172,19 @@ func (rc *reqCtx) render(status int, view func(result any) any) {
 // reply writes a write's response: the recorded one if there is one.
 func (rc *reqCtx) reply(status int, v any) error {
 	if rc.idem != nil && rc.idem.Body != nil {
-		rc.writeRaw(rc.idem.Status, rc.idem.Body)
+		rc.writeRecorded(rc.idem.Status, rc.idem.ContentType, rc.idem.Body)
 		return nil
 	}
 	rc.writeJSON(status, v)
 	return nil
+}
+
+// writeRecorded writes a response as an idempotency record holds it.
+func (rc *reqCtx) writeRecorded(status int, contentType string, body []byte) {
+	rc.writeRaw(status, body)
+	if contentType != "" {
+		rc.fc.SetContentType(contentType)
+	}
 }
 
 // body reads the request body as strict JSON fields.
@@ -218,17 +242,16 @@ func (a *API) fail(rc *reqCtx, err error) {
 }
 
 func (a *API) serve(rc *reqCtx, rt *route, method, path string) error {
-	if rt.public {
-		return rt.h(rc)
-	}
-	if err := a.authenticate(rc); err != nil {
-		return err
-	}
-	if rc.principal.IsAgent() && rt.scope == scopeAdmin {
-		return errAgentScope
-	}
-	if err := a.rateLimit(rc, method, rt); err != nil {
-		return err
+	if !rt.public {
+		if err := a.authenticate(rc); err != nil {
+			return err
+		}
+		if rc.principal.IsAgent() && rt.scope == scopeAdmin {
+			return errAgentScope
+		}
+		if err := a.rateLimit(rc, method, rt); err != nil {
+			return err
+		}
 	}
 	if err := rc.checkQuery(rt); err != nil {
 		return err
@@ -265,15 +288,28 @@ func (rc *reqCtx) actor() string {
 	return "api_key"
 }
 
+// idemScope is whose Idempotency-Keys a request's key is one of: the agent
+// token's, the organization's, or, on the routes that take no Api-Key, the
+// public's.
+func (rc *reqCtx) idemScope(rt *route) string {
+	if rt.public {
+		return "public"
+	}
+	return rc.actor()
+}
+
 // idempotent runs a POST under its Idempotency-Key: the same key and body
-// replay the first response; the same key with another body or route is a
-// conflict.
+// replay the first successful response (header Idempotent-Replayed: true);
+// the same key with another body or route is a conflict. A success that
+// changed state was recorded in its change's own batch (see render); one
+// that changed nothing is recorded here, synced before it is sent. An error
+// changed nothing and is not recorded: a retry runs again.
 func (a *API) idempotent(rc *reqCtx, rt *route, method, path string) error {
 	key := string(rc.fc.Request.Header.Peek("Idempotency-Key"))
 	if len(key) > 255 {
 		return errInvalid("Idempotency-Key", "The Idempotency-Key header must be at most 255 characters.")
 	}
-	idem := ledger.NewIdem(rc.actor(), key, method, path, rc.fc.PostBody())
+	idem := a.l.NewIdem(rc.idemScope(rt), key, method, path, rc.fc.PostBody())
 	unlock := a.l.LockIdem(idem)
 	defer unlock()
 	rec, found, err := a.l.FindIdem(idem)
@@ -286,12 +322,29 @@ func (a *API) idempotent(rc *reqCtx, rt *route, method, path string) error {
 				Message: "This Idempotency-Key was used with a different request; use a new key for a new request."}
 		}
 		rc.fc.Response.Header.Set("Idempotent-Replayed", "true")
-		rc.writeRaw(rec.Status, rec.Body)
+		// A replay may carry card data (card details); nothing between
+		// may keep it.
+		rc.fc.Response.Header.Set("Cache-Control", "no-store")
+		rc.writeRecorded(rec.Status, rec.ContentType, rec.Body)
 		return nil
 	}
 	rc.idem = idem
 	rc.ctx = ledger.WithIdem(rc.ctx, idem)
-	return rt.h(rc)
+	if err := rt.h(rc); err != nil {
+		a.fail(rc, err)
+		return nil
+	}
+	status := rc.fc.Response.StatusCode()
+	if idem.Body != nil || status < 200 || status > 299 || a.skipIdemSave {
+		return nil
+	}
+	if ct := string(rc.fc.Response.Header.ContentType()); ct != "application/json" {
+		idem.ContentType = ct
+	}
+	if err := a.l.SaveIdem(idem, status, append([]byte(nil), rc.fc.Response.Body()...)); err != nil {
+		a.fail(rc, err)
+	}
+	return nil
 }
 
 // fasthttpLogger sends fasthttp's connection-level messages (client resets,

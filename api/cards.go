@@ -238,6 +238,7 @@ func (a *API) cardDetails(rc *reqCtx) error {
 	if e := f.done(); e != nil {
 		return e
 	}
+	rc.render(200, func(r any) any { c := r.(ledger.Credentials); return viewCredentials(&c) })
 	creds, lerr := a.l.ReadDetails(rc.ctx, id, at)
 	if lerr != nil {
 		return lerr
@@ -245,8 +246,7 @@ func (a *API) cardDetails(rc *reqCtx) error {
 	// Card details are the one response that carries a PAN; it must not be
 	// cached by anything between the server and the caller.
 	rc.fc.Response.Header.Set("Cache-Control", "no-store")
-	rc.writeJSON(200, viewCredentials(&creds))
-	return nil
+	return rc.reply(200, viewCredentials(&creds))
 }
 
 // viewCredentials is the response of a card-details read and of the

@@ -11,8 +11,15 @@
 //
 //	{"error": {"type", "code", "message", "param"}, "requestId": "req_..."}
 //
-// Every POST honours Idempotency-Key: the first response is stored in the
-// same batch as the change it reports, so a retry replays it exactly.
+// Every POST honours Idempotency-Key (API.idempotent; every POST goes
+// through it): the first successful response is stored in the same batch as
+// the change it reports (sealed by the vault, since some carry card data),
+// so a retry, even after a crash, replays it exactly with the header
+// Idempotent-Replayed: true and performs nothing; the same key with another
+// body or route is a 409 idempotency_key_reused. A success that changed
+// nothing is stored before it is sent; an error changed nothing and is not
+// stored, so a retry runs again. A change made under a key without a
+// response to store is refused by the ledger, so a route cannot forget it.
 //
 // An API is safe for concurrent use; fasthttp calls Handler from many
 // goroutines.

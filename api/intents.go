@@ -178,11 +178,11 @@ func (a *API) redeemDetailsToken(rc *reqCtx) error {
 	if e := f.done(); e != nil {
 		return e
 	}
+	rc.render(200, func(r any) any { c := r.(ledger.Credentials); return viewCredentials(&c) })
 	creds, lerr := a.l.RedeemDetailsToken(rc.ctx, tok)
 	if lerr != nil {
 		return lerr
 	}
 	rc.fc.Response.Header.Set("Cache-Control", "no-store")
-	rc.writeJSON(200, viewCredentials(&creds))
-	return nil
+	return rc.reply(200, viewCredentials(&creds))
 }

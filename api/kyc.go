@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"html/template"
 
 	"github.com/ledgersim/ledgersim/model"
@@ -28,7 +29,9 @@ type kycPageData struct {
 	Pending                    bool
 }
 
-func (a *API) writeKYCPage(rc *reqCtx, u *model.User) error {
+const htmlType = "text/html; charset=utf-8"
+
+func kycPageHTML(u *model.User) ([]byte, error) {
 	d := kycPageData{Name: u.FirstName + " " + u.LastName, Email: u.Email, Status: u.Status, Pending: u.Status == model.UserPending}
 	switch u.Status {
 	case model.UserApproved:
@@ -36,10 +39,25 @@ func (a *API) writeKYCPage(rc *reqCtx, u *model.User) error {
 	case model.UserRejected:
 		d.Class = "no"
 	}
-	rc.fc.SetStatusCode(200)
-	rc.fc.SetContentType("text/html; charset=utf-8")
+	var buf bytes.Buffer
+	err := kycTmpl.Execute(&buf, d)
+	return buf.Bytes(), err
+}
+
+func (a *API) writeKYCPage(rc *reqCtx, u *model.User) error {
+	page, err := kycPageHTML(u)
+	if err != nil {
+		return err
+	}
+	rc.writeHTML(200, page)
+	return nil
+}
+
+func (rc *reqCtx) writeHTML(status int, page []byte) {
+	rc.fc.SetStatusCode(status)
+	rc.fc.SetContentType(htmlType)
 	rc.fc.Response.Header.Set("Cache-Control", "no-store")
-	return kycTmpl.Execute(rc.fc, d)
+	rc.fc.SetBody(page)
 }
 
 func (a *API) kycPage(rc *reqCtx) error {
@@ -59,9 +77,14 @@ func (a *API) kycSubmit(rc *reqCtx) error {
 	if decision != "approved" && decision != "rejected" {
 		return errInvalid("decision", "'decision' must be approved or rejected.")
 	}
+	rc.renderRaw(200, htmlType, func(r any) ([]byte, error) { u := r.(model.User); return kycPageHTML(&u) })
 	nu, err := a.l.DecideKYC(rc.ctx, u.ID, decision == "approved")
 	if err != nil {
 		return err
+	}
+	if rc.idem != nil && rc.idem.Body != nil {
+		rc.writeHTML(200, rc.idem.Body)
+		return nil
 	}
 	return a.writeKYCPage(rc, &nu)
 }

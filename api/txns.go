@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"encoding/json"
 	"io"
 	"net/url"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/ledgersim/ledgersim/ledger"
 	"github.com/ledgersim/ledgersim/mcc"
 	"github.com/ledgersim/ledgersim/model"
+	"github.com/ledgersim/ledgersim/store"
 )
 
 type receiptView struct {
@@ -190,13 +192,21 @@ func (a *API) simulateFollowUp(rc *reqCtx, reversal bool) error {
 	fu := &ledger.FollowUp{Source: "api", TxnID: txnID, Currency: "840"}
 	var out ledger.Outcome
 	var lerr error
+	rc.render(200, func(res any) any { return viewOutcome(res.(ledger.Outcome)) })
 	if reversal {
+		t, gerr := a.l.GetTxn(txnID)
+		if gerr != nil {
+			return gerr
+		}
+		if t.Status == model.TxnDeclined {
+			// The network acknowledges a reversal of a decline (an acquirer
+			// reverses what timed out, whatever it was); a REST client is
+			// told, as a clearing of it is, that there is nothing to
+			// reverse. A decline never changes status, so this holds.
+			return followUpError(ledger.Outcome{Code: authz.CodeInvalidTxn, Reason: "original_" + t.Status})
+		}
 		if amount != nil {
 			// The API names what to reverse; the network names what remains.
-			t, gerr := a.l.GetTxn(txnID)
-			if gerr != nil {
-				return gerr
-			}
 			if *amount > t.AmountCents || *amount == 0 {
 				return errInvalid("amount", "'amount' must be between 1 and the transaction's current amount.")
 			}
@@ -213,8 +223,7 @@ func (a *API) simulateFollowUp(rc *reqCtx, reversal bool) error {
 	if err := followUpError(out); err != nil {
 		return err
 	}
-	rc.writeJSON(200, viewOutcome(out))
-	return nil
+	return rc.reply(200, viewOutcome(out))
 }
 
 func (a *API) simulateClearing(rc *reqCtx) error { return a.simulateFollowUp(rc, false) }
@@ -251,13 +260,21 @@ func (a *API) advanceClock(rc *reqCtx) error {
 		return e
 	}
 	now := a.cfg.VirtualClock.Advance(time.Duration(*minutes) * time.Minute)
+	view := map[string]any{"object": "clock", "now": now.UnixMilli(), "virtual": true}
 	if a.cfg.OnClockAdvance != nil {
-		if err := a.cfg.OnClockAdvance(rc.ctx); err != nil {
+		var also func(b *store.Batch) error
+		if rc.idem != nil {
+			raw, err := json.Marshal(view)
+			if err != nil {
+				return err
+			}
+			also = func(b *store.Batch) error { return rc.idem.Put(b, now, 200, raw) }
+		}
+		if err := a.cfg.OnClockAdvance(rc.ctx, also); err != nil {
 			return err
 		}
 	}
-	rc.writeJSON(200, map[string]any{"object": "clock", "now": now.UnixMilli(), "virtual": true})
-	return nil
+	return rc.reply(200, view)
 }
 
 func (a *API) getClock(rc *reqCtx) error {

@@ -443,9 +443,9 @@ func (l *Ledger) ReadDetails(ctx context.Context, cardID string, at Attestation)
 	c.event(model.EvtCredentialAccessed, map[string]any{"accessEventId": ev.ID, "cardId": card.ID, "agentId": card.AgentID,
 		"userId": card.UserID, "exposureMode": ev.ExposureMode, "summary": ev.Summary, "intentId": intentID,
 		"expectedAmount": ev.ExpectedAmount, "merchantText": ev.MerchantText, "reason": ev.Reason})
-	// The idempotency record would keep card data at rest, so card details
-	// are never replayed from it: they are read again instead.
-	if err := c.apply(withoutIdem(ctx), creds); err != nil {
+	// A retry with the same Idempotency-Key replays this response from its
+	// record, which the vault seals like the PAN itself.
+	if err := c.apply(ctx, creds); err != nil {
 		return Credentials{}, err
 	}
 	*card = nc
@@ -492,17 +492,18 @@ func (l *Ledger) RedeemDetailsToken(ctx context.Context, token string) (Credenti
 		return Credentials{}, err
 	}
 	dt.RedeemedAt = model.Ms(now)
+	creds := Credentials{AccessEvent: model.AccessEvent{ID: dt.AccessEventID, ExposureMode: model.ExposureExtension},
+		PAN: pan, CVV: l.vault.CVV(pan, card.Expiry()), ExpMonth: card.ExpMonth, ExpYear: card.ExpYear, Last4: card.Last4}
 	c := l.begin(now)
 	c.put(key, dt)
-	if err := c.apply(withoutIdem(ctx), nil); err != nil {
+	if err := c.apply(ctx, creds); err != nil {
 		return Credentials{}, err
 	}
 	release()
 	if err := c.wait(); err != nil {
 		return Credentials{}, err
 	}
-	return Credentials{AccessEvent: model.AccessEvent{ID: dt.AccessEventID, ExposureMode: model.ExposureExtension},
-		PAN: pan, CVV: l.vault.CVV(pan, card.Expiry()), ExpMonth: card.ExpMonth, ExpYear: card.ExpYear, Last4: card.Last4}, nil
+	return creds, nil
 }
 
 // ListAccessEvents pages through a card's access events, newest first.

@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -12,19 +13,24 @@ import (
 const IdemWindow = 24 * time.Hour
 
 // IdemRecord is the stored first response to a request made with an
-// Idempotency-Key.
+// Idempotency-Key. Body is sealed by the vault: some responses carry card
+// data (card details, the extension's redemption) or a one-time secret (an
+// agent token), and the record must not keep them in the clear.
 type IdemRecord struct {
-	Method    string `json:"method"`
-	Path      string `json:"path"`
-	BodyHash  string `json:"bodyHash"`
-	Status    int    `json:"status"`
-	Body      []byte `json:"body"`
-	CreatedAt int64  `json:"createdAt"`
+	Method      string `json:"method"`
+	Path        string `json:"path"`
+	BodyHash    string `json:"bodyHash"`
+	Status      int    `json:"status"`
+	ContentType string `json:"contentType,omitempty"`
+	Body        []byte `json:"body"`
+	Sealed      bool   `json:"sealed,omitempty"`
+	CreatedAt   int64  `json:"createdAt"`
 }
 
 // Idem carries an Idempotency-Key through an operation so that the
 // operation's batch also stores the response it will give.
 type Idem struct {
+	l        *Ledger
 	key      []byte
 	lockKey  string
 	method   string
@@ -32,15 +38,22 @@ type Idem struct {
 	bodyHash string
 	render   func(result any) (int, []byte, error)
 
+	// ContentType is the response's media type when it is not JSON.
+	ContentType string
 	// Status and Body are set once the response is recorded.
 	Status int
 	Body   []byte
 }
 
+// errNoResponse is a programming error: a change made under an
+// Idempotency-Key must store the response it reports in its own batch, or a
+// retry after a crash would perform it again.
+var errNoResponse = errors.New("ledger: a change made under an Idempotency-Key has no response to record")
+
 // NewIdem scopes key to the caller (principal) and the request.
-func NewIdem(principal, key, method, path string, body []byte) *Idem {
+func (l *Ledger) NewIdem(principal, key, method, path string, body []byte) *Idem {
 	scope := hashHex([]byte(principal + "\x00" + key))
-	return &Idem{key: store.IdemKey(scope), lockKey: scope, method: method, path: path, bodyHash: hashHex(body)}
+	return &Idem{l: l, key: store.IdemKey(scope), lockKey: scope, method: method, path: path, bodyHash: hashHex(body)}
 }
 
 // SetRender tells the Idem how the operation's result becomes the response.
@@ -51,16 +64,35 @@ func (i *Idem) Matches(rec *IdemRecord) bool {
 	return rec.Method == i.method && rec.Path == i.path && rec.BodyHash == i.bodyHash
 }
 
+// sealContext binds a sealed response to its key, so that a record copied
+// under another key does not open.
+func (i *Idem) sealContext() string { return "idem:" + i.lockKey }
+
+func (i *Idem) newRecord(now time.Time, status int, body []byte) (IdemRecord, error) {
+	sealed, err := i.l.vault.Seal(i.sealContext(), string(body))
+	if err != nil {
+		return IdemRecord{}, err
+	}
+	return IdemRecord{Method: i.method, Path: i.path, BodyHash: i.bodyHash, Status: status, ContentType: i.ContentType,
+		Body: sealed, Sealed: true, CreatedAt: now.UnixMilli()}, nil
+}
+
 func (i *Idem) record(c *change, result any) error {
-	if i.render == nil {
-		return nil
+	if i.render == nil || i.Body != nil {
+		// No response to store, or a second change in one request:
+		// either would leave a change a retry performs again.
+		return errNoResponse
 	}
 	status, body, err := i.render(result)
 	if err != nil {
 		return err
 	}
+	rec, err := i.newRecord(c.now, status, body)
+	if err != nil {
+		return err
+	}
 	i.Status, i.Body = status, body
-	c.put(i.key, IdemRecord{Method: i.method, Path: i.path, BodyHash: i.bodyHash, Status: status, Body: body, CreatedAt: c.now.UnixMilli()})
+	c.put(i.key, rec)
 	return c.err
 }
 
@@ -113,7 +145,8 @@ func (l *Ledger) LockIdem(i *Idem) func() {
 	}
 }
 
-// FindIdem returns the stored response for i's key, if one is remembered.
+// FindIdem returns the stored response for i's key, if one is remembered,
+// with its body opened.
 func (l *Ledger) FindIdem(i *Idem) (*IdemRecord, bool, error) {
 	var rec IdemRecord
 	err := l.db.GetJSON(i.key, &rec)
@@ -126,15 +159,50 @@ func (l *Ledger) FindIdem(i *Idem) (*IdemRecord, bool, error) {
 	if l.clock.Now().UnixMilli()-rec.CreatedAt > IdemWindow.Milliseconds() {
 		return nil, false, nil
 	}
+	if rec.Sealed {
+		body, err := l.vault.Open(i.sealContext(), rec.Body)
+		if err != nil {
+			return nil, false, err
+		}
+		rec.Body, rec.Sealed = []byte(body), false
+	}
 	return &rec, true, nil
 }
 
-// Put records the response of a change made outside the ledger (the
-// webhook endpoints' own batches) in that change's batch, in the same form
-// the ledger's changes use, so a retry replays it.
-func (i *Idem) Put(b *store.Batch, now time.Time, status int, body []byte) error {
+// SaveIdem records a response that no change recorded: a success that
+// changed nothing (a clearing of a transaction already cleared, say). Its
+// write is synced before the response leaves.
+func (l *Ledger) SaveIdem(i *Idem, status int, body []byte) error {
+	rec, err := i.newRecord(l.clock.Now(), status, body)
+	if err != nil {
+		return err
+	}
+	b := l.db.NewBatch()
+	if err := b.PutJSON(i.key, rec); err != nil {
+		b.Discard()
+		return err
+	}
+	if err := l.db.Commit(b); err != nil {
+		return err
+	}
 	i.Status, i.Body = status, body
-	return b.PutJSON(i.key, IdemRecord{Method: i.method, Path: i.path, BodyHash: i.bodyHash, Status: status, Body: body, CreatedAt: now.UnixMilli()})
+	return nil
+}
+
+// Put records the response of a change made outside the ledger (the
+// webhook endpoints' own batches, the virtual clock's advance) in that
+// change's batch, in the same form the ledger's changes use, so a retry
+// replays it.
+func (i *Idem) Put(b *store.Batch, now time.Time, status int, body []byte) error {
+	rec, err := i.newRecord(now, status, body)
+	if err != nil {
+		return err
+	}
+	if err := b.PutJSON(i.key, rec); err != nil {
+		return err
+	}
+	i.Status, i.Body = status, body
+	return nil
 }
 
 func withoutIdem(ctx context.Context) context.Context {

@@ -477,6 +477,9 @@ func (l *Ledger) Refund(ctx context.Context, txnID string, amount int64) (Outcom
 // proportional to what expires. The server calls it every second, and the
 // virtual clock's advance calls it at once.
 func (l *Ledger) Sweep(ctx context.Context) (expired int, err error) {
+	// A sweep run by a request (the virtual clock's advance) is not that
+	// request's change: its expiries record no response of their own.
+	ctx = withoutIdem(ctx)
 	now := l.clock.Now()
 	nowMs := model.Ms(now)
 	// Follow-up records older than the repeat window answer nothing any

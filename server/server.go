@@ -314,9 +314,17 @@ func (s *Server) sweepLoop() {
 
 // clockAdvanced persists the virtual time (so a restart resumes it) and
 // applies what the new time makes due.
-func (s *Server) clockAdvanced(ctx context.Context) error {
+func (s *Server) clockAdvanced(ctx context.Context, also func(b *store.Batch) error) error {
 	raw, _ := s.vclock.Now().MarshalText()
-	if err := s.db.PutSync(store.MetaKey("virtual-clock"), raw); err != nil {
+	b := s.db.NewBatch()
+	b.Put(store.MetaKey("virtual-clock"), raw)
+	if also != nil {
+		if err := also(b); err != nil {
+			b.Discard()
+			return err
+		}
+	}
+	if err := s.db.Commit(b); err != nil {
 		return err
 	}
 	_, err := s.ledger.Sweep(ctx)
