@@ -5,10 +5,16 @@
 //
 // make compare (scripts/compare.sh) runs one open-loop workload, the load
 // generator's (package loadtest: the same cards, message mix, seed and
-// number of connections), against three ISO 8583 hosts in one run:
+// number of connections), against four ISO 8583 hosts in one run:
 //
 //   - ledgersim: ledgersim serve on a fresh data directory, with its cards
 //     created through the management API (loadtest.Provision).
+//   - sink: ledgersim loadtest --echo-sink, a host that does no work and
+//     answers every request at once (loadtest.EchoSink), in a process of
+//     its own. Its maximum is what this machine, its kernel and the
+//     generator allow any host; ledgersim is read against it. It approves
+//     everything, declines included, so its unexpected column is not
+//     zero.
 //   - moovhost (bench/moovhost, bench/cmd/moovhost): the issuer host a Go
 //     team writes first, built only from moov-io/iso8583 and
 //     moov-io/iso8583-connection. Its server side accepts connections and
@@ -48,10 +54,15 @@
 // default 10 ms), then runs every host at one common rate (by default half
 // the lowest of the maxima) and prints a table: the maximum, p50, p99 and
 // p99.9 at the common rate, approvals, unexpected codes, timeouts, errors,
-// and the ratios of the maximum and the p99 to ledgersim's. --out writes
-// the whole report as JSON. The generator runs on the same machine as the
-// hosts and takes its share of the CPU (about half a core at 6,000
-// messages per second), and every host answers over loopback TCP; the
+// the ratios of the maximum and the p99 to ledgersim's, and each host's
+// and the generator's CPU per message (the host's from /proc, found by its
+// listening port). Below the table it prints every host's maximum and
+// ledgersim's maximum over each other host's, against the goals
+// scripts/compare.sh gives with --goal: at least 0.5 times the sink, 3
+// times moovhost and 20 times PostgreSQL. --out writes the whole report
+// as JSON. The generator runs on the same machine as the hosts and takes
+// its share of the CPU (its report says how much), and every host answers
+// over loopback TCP; the
 // report records the load average before and after, because other work on
 // the machine changes every figure.
 //

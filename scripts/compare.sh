@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Side-by-side comparison: the same open-loop ISO 8583 workload against
 #   ledgersim  (ledgersim serve on a fresh data directory),
+#   sink       (ledgersim loadtest --echo-sink: a zero-work host, what the machine and the generator allow),
 #   moovhost   (bench/cmd/moovhost: moov-io iso8583 + iso8583-connection, rules in a Go map, no durability),
 #   postgres   (bench/cmd/pghost: the same rules as one SQL transaction per message, synchronous_commit on),
-# then prints each one's highest sustainable rate, the latencies at a common
-# rate and the ratios to ledgersim (bench/cmd/compare).
+# then prints each one's highest sustainable rate, the latencies and CPU per
+# message at a common rate, and ledgersim's highest rate over each other's
+# against its goals: at least 0.5x the sink, 3x moovhost, 20x PostgreSQL
+# (bench/cmd/compare).
 #
 # usage: scripts/compare.sh [--with-postgres | --without-postgres] [--cards N]
 #                           [--out FILE] [--quick] [--keep] [-- compare-run-flags...]
@@ -39,7 +42,7 @@ while [ $# -gt 0 ]; do
 	--quick) QUICK=1 ;;
 	--keep) KEEP=1 ;;
 	--) shift; EXTRA=("$@"); break ;;
-	-h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,23p' "$0"; exit 0 ;;
 	*) echo "compare.sh: unknown argument $1" >&2; exit 2 ;;
 	esac
 	shift
@@ -180,7 +183,16 @@ PIDS+=($!)
 if ! wait_port "$MOOV_PORT" "${PIDS[-1]}" 30; then
 	log "moovhost did not start:"; tail -20 "$WORK/moovhost.log" >&2; exit 1
 fi
-TARGETS=(--target "ledgersim=127.0.0.1:$ISO_PORT" --target "moovhost=127.0.0.1:$MOOV_PORT")
+# ---- the echo sink ----
+SINK_PORT=$(free_port)
+log "starting the echo sink (127.0.0.1:$SINK_PORT)"
+"$WORK/bin/ledgersim" loadtest --echo-sink "127.0.0.1:$SINK_PORT" >"$WORK/sink.log" 2>&1 &
+PIDS+=($!)
+if ! wait_port "$SINK_PORT" "${PIDS[-1]}" 30; then
+	log "the echo sink did not start:"; tail -20 "$WORK/sink.log" >&2; exit 1
+fi
+TARGETS=(--target "ledgersim=127.0.0.1:$ISO_PORT" --target "sink=127.0.0.1:$SINK_PORT" --target "moovhost=127.0.0.1:$MOOV_PORT")
+GOALS=(--goal sink=0.5 --goal moovhost=3 --goal postgres=20)
 
 # ---- PostgreSQL ----
 if [ "$WITH_PG" = yes ]; then
@@ -257,5 +269,5 @@ fi
 mkdir -p "$(dirname "$OUT")"
 log "running the comparison (bounded to 20 minutes)"
 timeout --signal=INT --kill-after=30s 20m \
-	"$WORK/bin/compare" run --state "$WORK/state.json" "${TARGETS[@]}" --out "$OUT" "${RUN_FLAGS[@]}" "${EXTRA[@]}" \
+	"$WORK/bin/compare" run --state "$WORK/state.json" "${TARGETS[@]}" "${GOALS[@]}" --out "$OUT" "${RUN_FLAGS[@]}" "${EXTRA[@]}" \
 	| tee "${OUT%.json}.txt"

@@ -70,6 +70,12 @@ type Options struct {
 	CommonFraction               float64
 	CommonWarmup, CommonDuration time.Duration
 
+	// Goals are floors for the baseline's highest rate over a target's,
+	// by target name ("sink": 0.5 says the baseline should sustain at
+	// least half of what the sink does); the report says whether each is
+	// met.
+	Goals map[string]float64
+
 	// Progress receives a line per trial and per phase.
 	Progress io.Writer
 }
@@ -134,6 +140,11 @@ type Summary struct {
 	Timeouts         int64            `json:"timeouts"`
 	Unexpected       int64            `json:"unexpected"` // replies whose DE 39 a correct host would not give
 	Codes            map[string]int64 `json:"codes"`
+	// CPU per request sent over the measured period, in microseconds: the
+	// host's (zero when it could not be read: not on this host, say) and
+	// the generator's.
+	ServerCPUMicros    float64 `json:"serverCpuMicrosPerMessage"`
+	GeneratorCPUMicros float64 `json:"generatorCpuMicrosPerMessage"`
 }
 
 // Summarize reduces a loadtest result.
@@ -143,6 +154,7 @@ func Summarize(r *loadtest.Result) *Summary {
 		P50: r.Latency.P50, P99: r.Latency.P99, P999: r.Latency.P999, Max: r.Latency.Max,
 		Offered: r.Offered, Replies: r.Replies, Approvals: r.Codes["00"],
 		Errors: r.Errors + r.DecodeErrors, Timeouts: r.Timeouts, Unexpected: r.Unexpected, Codes: r.Codes,
+		ServerCPUMicros: r.ServerCPU.MicrosPerMessage, GeneratorCPUMicros: r.GeneratorCPU.MicrosPerMessage,
 	}
 }
 
@@ -196,6 +208,39 @@ type Ratios struct {
 	P50 Ratio `json:"p50"`
 }
 
+// Standing is the baseline's highest sustainable rate over one other
+// target's, against the goal for it.
+type Standing struct {
+	Name string `json:"name"`
+	// Ratio is the baseline's maximum over this target's: above 1, the
+	// baseline sustains more.
+	Ratio Ratio `json:"ratio"`
+	// Goal is the least Ratio should be; zero for none.
+	Goal float64 `json:"goal,omitempty"`
+	// Met says whether Ratio reaches Goal; absent without a goal or a
+	// ratio.
+	Met *bool `json:"met,omitempty"`
+}
+
+// ComputeStandings compares the first target's maximum with every other
+// target's, against goals by name.
+func ComputeStandings(ts []TargetResult, goals map[string]float64) []Standing {
+	if len(ts) == 0 {
+		return nil
+	}
+	base := ts[0]
+	out := make([]Standing, 0, len(ts)-1)
+	for _, t := range ts[1:] {
+		st := Standing{Name: t.Name, Ratio: ratio(base.MaxRatePerSec, t.MaxRatePerSec), Goal: goals[t.Name]}
+		if st.Goal > 0 && !math.IsNaN(float64(st.Ratio)) {
+			met := float64(st.Ratio) >= st.Goal
+			st.Met = &met
+		}
+		out = append(out, st)
+	}
+	return out
+}
+
 // Report is the whole comparison.
 type Report struct {
 	StartedAt        time.Time      `json:"startedAt"`
@@ -214,6 +259,8 @@ type Report struct {
 	Baseline         string         `json:"baseline"`
 	Targets          []TargetResult `json:"targets"`
 	Ratios           []Ratios       `json:"ratios"`
+	// Standings are the baseline's maximum over each other target's.
+	Standings []Standing `json:"standings"`
 }
 
 // CommonRate is the rate every target is run at: fraction of the lowest
@@ -302,6 +349,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		fmt.Fprintf(o.Progress, "== %s (%s): highest rate with p99 <= %v\n", t.Name, t.Addr, o.Bound)
 		cfg := base
 		cfg.Target, cfg.Rate, cfg.Warmup, cfg.Duration = t.Addr, o.StartRate, o.TrialWarmup, o.TrialDuration
+		cfg.ServerCPU = serverCPU(t.Addr)
 		mr, err := loadtest.Max(ctx, cfg, o.Bound, o.Progress)
 		if mr != nil {
 			tr.MaxRatePerSec, tr.Trials = mr.RatePerSec, mr.Trials
@@ -340,6 +388,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			fmt.Fprintf(o.Progress, "== %s: %v + %v at %.0f/s\n", t.Name, o.CommonWarmup, o.CommonDuration, rep.CommonRatePerSec)
 			cfg := base
 			cfg.Target, cfg.Rate, cfg.Warmup, cfg.Duration = t.Addr, rep.CommonRatePerSec, o.CommonWarmup, o.CommonDuration
+			cfg.ServerCPU = serverCPU(t.Addr)
 			cfg.MaxApprovals = -1
 			res, err := loadtest.Run(ctx, cfg, nil)
 			if res != nil {
@@ -359,9 +408,20 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		}
 	}
 	rep.Ratios = ComputeRatios(rep.Targets)
+	rep.Standings = ComputeStandings(rep.Targets, o.Goals)
 	rep.LoadAvgAfter = loadAvg()
 	rep.Seconds = time.Since(start).Seconds()
 	return rep, nil
+}
+
+// serverCPU reads the CPU of the process listening on addr, when it runs
+// on this host; nil otherwise.
+func serverCPU(addr string) loadtest.CPUSource {
+	pid, err := loadtest.ListenerPID(addr)
+	if err != nil {
+		return nil
+	}
+	return loadtest.ProcCPU(pid)
 }
 
 func sleep(ctx context.Context, d time.Duration) error {
@@ -410,6 +470,13 @@ func fmtRatio(r Ratio) string {
 	return fmt.Sprintf("%.2fx", float64(r))
 }
 
+func fmtMicros(v float64) string {
+	if v <= 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.1f", v)
+}
+
 func fmtRate(r float64) string {
 	if r <= 0 {
 		return "none"
@@ -430,7 +497,7 @@ func (r *Report) WriteTable(w io.Writer) {
 		fmt.Fprintf(w, "warning: the machine was busy (load average above its %d CPUs): other work skews these figures\n", runtime.NumCPU())
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "target\tdurable\tmax rate\tx max\tp50\tp99\tp99.9\tx p99\tapprovals\tunexpected\ttimeouts\terrors\t")
+	fmt.Fprintln(tw, "target\tdurable\tmax rate\tx max\tp50\tp99\tp99.9\tx p99\tapprovals\tunexpected\ttimeouts\terrors\thost µs/msg\tgen µs/msg\t")
 	ratios := map[string]Ratios{}
 	for _, q := range r.Ratios {
 		ratios[q.Name] = q
@@ -444,16 +511,36 @@ func (r *Report) WriteTable(w io.Writer) {
 		if t.Durable {
 			durable = "yes"
 		}
-		p50, p99, p999, appr, unexp, tmo, errs := "-", "-", "-", "-", "-", "-", "-"
+		p50, p99, p999, appr, unexp, tmo, errs, srvCPU, genCPU := "-", "-", "-", "-", "-", "-", "-", "-", "-"
 		if c := t.Common; c != nil {
 			p50, p99, p999 = ms(c.P50), ms(c.P99), ms(c.P999)
 			appr, unexp = fmt.Sprint(c.Approvals), fmt.Sprint(c.Unexpected)
 			tmo, errs = fmt.Sprint(c.Timeouts), fmt.Sprint(c.Errors)
+			srvCPU, genCPU = fmtMicros(c.ServerCPUMicros), fmtMicros(c.GeneratorCPUMicros)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", t.Name, durable, fmtRate(t.MaxRatePerSec),
-			fmtRatio(q.MaxRate), p50, p99, p999, fmtRatio(q.P99), appr, unexp, tmo, errs)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", t.Name, durable, fmtRate(t.MaxRatePerSec),
+			fmtRatio(q.MaxRate), p50, p99, p999, fmtRatio(q.P99), appr, unexp, tmo, errs, srvCPU, genCPU)
 	}
 	_ = tw.Flush()
+	if len(r.Standings) > 0 {
+		parts := make([]string, 0, len(r.Targets))
+		for _, t := range r.Targets {
+			parts = append(parts, t.Name+" "+fmtRate(t.MaxRatePerSec))
+		}
+		fmt.Fprintf(w, "highest rate with p99 <= %v: %s\n", r.Bound, strings.Join(parts, "; "))
+	}
+	for _, st := range r.Standings {
+		goal := ""
+		switch {
+		case st.Met != nil && *st.Met:
+			goal = fmt.Sprintf(" (goal >= %gx: met)", st.Goal)
+		case st.Met != nil:
+			goal = fmt.Sprintf(" (goal >= %gx: not met)", st.Goal)
+		case st.Goal > 0:
+			goal = fmt.Sprintf(" (goal >= %gx: no figure)", st.Goal)
+		}
+		fmt.Fprintf(w, "%s / %s: %s%s\n", r.Baseline, st.Name, fmtRatio(st.Ratio), goal)
+	}
 	for _, t := range r.Targets {
 		if t.Error != "" {
 			fmt.Fprintf(w, "%s: %s\n", t.Name, t.Error)

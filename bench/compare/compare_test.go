@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"math"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -68,6 +69,25 @@ func TestComputeRatios(t *testing.T) {
 	assert.Nil(t, ComputeRatios(nil))
 }
 
+func TestComputeStandings(t *testing.T) {
+	t.Parallel()
+	st := ComputeStandings(results(), map[string]float64{"moovhost": 0.1, "postgres": 20})
+	require.Len(t, st, 3, "every target but the baseline")
+	assert.Equal(t, "moovhost", st[0].Name)
+	assert.InDelta(t, 0.2, float64(st[0].Ratio), 1e-9, "the baseline's maximum over the target's")
+	require.NotNil(t, st[0].Met)
+	assert.True(t, *st[0].Met)
+	assert.InDelta(t, 4.0, float64(st[1].Ratio), 1e-9)
+	require.NotNil(t, st[1].Met)
+	assert.False(t, *st[1].Met)
+	assert.True(t, math.IsNaN(float64(st[2].Ratio)), "no maximum: no ratio")
+	assert.Nil(t, st[2].Met, "no goal, no verdict")
+	assert.Nil(t, ComputeStandings(nil, nil))
+	b, err := json.Marshal(st)
+	require.NoError(t, err)
+	assert.Contains(t, string(b), `{"name":"down","ratio":null}`)
+}
+
 func TestRatioJSON(t *testing.T) {
 	t.Parallel()
 	b, err := json.Marshal(Ratios{Name: "x", MaxRate: 2.5, P99: Ratio(math.NaN()), P50: 0.5})
@@ -84,18 +104,26 @@ func TestWriteTable(t *testing.T) {
 	rep := &Report{Bound: 10 * time.Millisecond, CommonRatePerSec: 500, CommonRateRule: "0.5 x the lowest maximum",
 		Mix: loadtest.DefaultMix.String(), Cards: 200, Conns: 4, Baseline: "ledgersim", Targets: results()}
 	rep.Ratios = ComputeRatios(rep.Targets)
+	rep.Standings = ComputeStandings(rep.Targets, map[string]float64{"moovhost": 3, "postgres": 2, "down": 1})
+	rep.Targets[0].Common.ServerCPUMicros, rep.Targets[0].Common.GeneratorCPUMicros = 45.25, 9.5
 	var buf bytes.Buffer
 	rep.WriteTable(&buf)
 	out := buf.String()
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	require.Len(t, lines, 2+1+4+1, out)
+	require.Len(t, lines, 2+1+4+1+3+1, out)
 	assert.Contains(t, lines[0], "p99 bound 10ms; common rate 500/s")
 	assert.Regexp(t, `target\s+durable\s+max rate\s+x max\s+p50\s+p99\s+p99\.9\s+x p99`, lines[2])
 	assert.Regexp(t, `ledgersim\s+yes\s+4000/s\s+1\.00x\s+2\.00ms\s+8\.00ms\s+12\.00ms\s+1\.00x\s+900`, lines[3])
 	assert.Regexp(t, `moovhost\s+no\s+20000/s\s+5\.00x\s+1\.00ms\s+2\.00ms\s+3\.00ms\s+0\.25x\s+901`, lines[4])
 	assert.Regexp(t, `postgres\s+yes\s+1000/s\s+0\.25x\s+4\.00ms\s+32\.00ms\s+40\.00ms\s+4\.00x\s+899\s+0\s+3\s+0`, lines[5])
 	assert.Regexp(t, `down\s+no\s+none\s+-\s+-\s+-\s+-\s+-`, lines[6])
-	assert.Equal(t, "down: connection refused", lines[7])
+	assert.Regexp(t, `ledgersim .*\s+45\.2\s+9\.5\s*$`, lines[3], "CPU per message of the host and the generator")
+	assert.Regexp(t, `moovhost .*\s+-\s+-\s*$`, lines[4], "not measured")
+	assert.Equal(t, "highest rate with p99 <= 10ms: ledgersim 4000/s; moovhost 20000/s; postgres 1000/s; down none", lines[7])
+	assert.Equal(t, "ledgersim / moovhost: 0.20x (goal >= 3x: not met)", lines[8])
+	assert.Equal(t, "ledgersim / postgres: 4.00x (goal >= 2x: met)", lines[9])
+	assert.Equal(t, "ledgersim / down: - (goal >= 1x: no figure)", lines[10])
+	assert.Equal(t, "down: connection refused", lines[11])
 }
 
 func TestSummarize(t *testing.T) {
@@ -141,6 +169,13 @@ func TestRunAgainstSinks(t *testing.T) {
 	assert.Equal(t, "a", rep.Baseline)
 	require.Len(t, rep.Ratios, 3)
 	assert.Equal(t, Ratio(1), rep.Ratios[1].MaxRate)
+	require.Len(t, rep.Standings, 2)
+	assert.Equal(t, Ratio(1), rep.Standings[0].Ratio)
+	// The sinks run in this process, found by their listening port: the
+	// host's CPU per message is read from /proc where there is one.
+	if _, err := os.Stat("/proc/self/stat"); err == nil {
+		assert.Positive(t, rep.Targets[0].Common.GeneratorCPUMicros)
+	}
 	_, err = json.Marshal(rep)
 	assert.NoError(t, err)
 

@@ -2,8 +2,9 @@
 //
 //	compare provision --api http://127.0.0.1:8080 --api-key KEY --cards 200 --state state.json
 //	compare run --state state.json \
-//	    --target ledgersim=127.0.0.1:9583 --target moovhost=127.0.0.1:9584 --target postgres=127.0.0.1:9585 \
-//	    --out compare.json
+//	    --target ledgersim=127.0.0.1:9583 --target sink=127.0.0.1:9586 \
+//	    --target moovhost=127.0.0.1:9584 --target postgres=127.0.0.1:9585 \
+//	    --goal sink=0.5 --goal moovhost=3 --goal postgres=20 --out compare.json
 //
 // provision creates the cards in ledgersim through its management API
 // (loadtest.Provision) and saves them to the state file, from which the
@@ -22,6 +23,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -100,11 +102,34 @@ func (t *targetsFlag) Set(v string) error {
 	return nil
 }
 
+// goalsFlag collects --goal name=ratio.
+type goalsFlag map[string]float64
+
+func (g goalsFlag) String() string {
+	parts := make([]string, 0, len(g))
+	for name, v := range g {
+		parts = append(parts, fmt.Sprintf("%s=%g", name, v))
+	}
+	return strings.Join(parts, ",")
+}
+
+func (g goalsFlag) Set(v string) error {
+	name, ratio, ok := strings.Cut(v, "=")
+	f, err := strconv.ParseFloat(ratio, 64)
+	if !ok || name == "" || err != nil || !(f > 0) {
+		return errors.New("want name=ratio, the ratio above 0")
+	}
+	g[name] = f
+	return nil
+}
+
 func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var targets targetsFlag
 	fs.Var(&targets, "target", "a host to measure, name=host:port; repeat in order; the first is the baseline of the ratios")
+	goals := goalsFlag{}
+	fs.Var(goals, "goal", "name=ratio: the least the baseline's highest rate should be over this target's; repeat per target")
 	var (
 		durable     = fs.String("durable", "ledgersim,postgres", "comma-separated names of the targets that sync before answering (shown in the table)")
 		state       = fs.String("state", loadtest.DefaultStateFile, "state file with the cards every target holds")
@@ -167,7 +192,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		Bound: *bound, StartRate: *startRate, FloorRate: *floor, CeilingRate: *ceiling, Resolution: *resolution, MaxTrials: *maxTrials,
 		TrialWarmup: *trialWarmup, TrialDuration: *trialDur, Pause: *pause,
 		CommonRate: *commonRate, CommonFraction: *commonFrac, CommonWarmup: *commonWarm, CommonDuration: *commonDur,
-		Progress: stderr,
+		Goals: goals, Progress: stderr,
 	})
 	if rep != nil {
 		fmt.Fprintln(stdout)
