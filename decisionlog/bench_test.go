@@ -1,0 +1,56 @@
+package decisionlog
+
+import (
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ledgersim/ledgersim/internal/benchload"
+)
+
+// BenchmarkLogs appends 150-byte records (about a decision record's size)
+// on the real filesystem, each followed by a wait for its durability, as a
+// decision is before its reply, and reports records per second, the latency
+// from append to durable, CPU per record and syncs per second. Paced runs
+// (rate > 0) are open loop, as traffic is. Run it with -benchtime=Nx to set
+// the number of records, for example:
+//
+//	go test -run '^$' -bench 'Logs' -benchtime=200000x ./decisionlog/
+func BenchmarkLogs(b *testing.B) {
+	for _, im := range impls {
+		for _, interval := range []time.Duration{-1, 200 * time.Microsecond, 500 * time.Microsecond} {
+			for _, rate := range []int{0, 20000, 100000} {
+				name := fmt.Sprintf("%s/interval=%v/rate=%d", im.name, max(interval, 0), rate)
+				b.Run(name, func(b *testing.B) { benchLog(b, im.open, interval, rate) })
+			}
+		}
+	}
+}
+
+func benchLog(b *testing.B, open func(Config) (Log, error), interval time.Duration, rate int) {
+	var syncs, synced atomic.Int64
+	l, err := open(Config{Dir: b.TempDir(), MinSyncInterval: interval, OnSync: func(_ time.Duration, n int) {
+		syncs.Add(1)
+		synced.Add(int64(n))
+	}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	rec := make([]byte, 150)
+	b.ReportAllocs()
+	b.ResetTimer()
+	r := benchload.Run(b.N, 256, rate, func(int64) {
+		lsn, err := l.Append(rec)
+		if err == nil {
+			err = l.WaitDurable(lsn)
+		}
+		if err != nil {
+			b.Error(err)
+		}
+	})
+	b.StopTimer()
+	r.Report(b, "record", r.CPU)
+	b.ReportMetric(float64(syncs.Load())/r.Elapsed.Seconds(), "syncs/s")
+}

@@ -1,0 +1,418 @@
+package decisionlog
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
+)
+
+// ErrTruncated is returned by ReadFrom when the records asked for were
+// already dropped by TruncateBelow.
+var ErrTruncated = errors.New("decisionlog: records below the oldest segment were truncated")
+
+// segmentLog keeps the log in segment files of CRC-framed records.
+type segmentLog struct {
+	syncer
+	fs  vfs.FS
+	dir string
+
+	// mu guards the append side: what is numbered but not yet handed to
+	// the syncer.
+	mu        sync.Mutex
+	next      LSN    // the next LSN to give
+	buf       []byte // frames appended since the last flush
+	breaks    []int  // offsets in buf where a frame starts a new segment
+	appendOff int64  // where the next frame lands in its segment
+
+	// The syncer goroutine alone uses these.
+	spare       []byte
+	spareBreaks []int
+	active      vfs.File
+	writeOff    int64
+
+	// segMu guards segs, the first LSN of every segment in order (the
+	// last one is the active segment).
+	segMu sync.Mutex
+	segs  []LSN
+}
+
+func segmentName(first LSN) string { return fmt.Sprintf("%016x.log", uint64(first)) }
+
+func parseSegmentName(name string) (LSN, bool) {
+	hex, ok := strings.CutSuffix(name, ".log")
+	if !ok || len(hex) != 16 {
+		return 0, false
+	}
+	v, err := strconv.ParseUint(hex, 16, 64)
+	return LSN(v), err == nil
+}
+
+// Open opens the segment log in cfg.Dir, creating it when it does not
+// exist, and cuts a torn tail (see the package doc).
+func Open(cfg Config) (Log, error) {
+	c, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	l := &segmentLog{fs: c.FS, dir: c.Dir}
+	l.cfg = c
+	l.flush, l.pending = l.flushSegments, l.hasPending
+	if err := makeDir(c.FS, c.Dir); err != nil {
+		return nil, err
+	}
+	names, err := c.FS.List(c.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("decisionlog: list %s: %w", c.Dir, err)
+	}
+	for _, n := range names {
+		if first, ok := parseSegmentName(n); ok {
+			l.segs = append(l.segs, first)
+		}
+	}
+	slices.Sort(l.segs)
+	if len(l.segs) == 0 {
+		l.next = 1
+		if err := l.createSegment(1); err != nil {
+			return nil, err
+		}
+	} else if err := l.recover(); err != nil {
+		return nil, err
+	}
+	l.start(l.next - 1)
+	return l, nil
+}
+
+// recover finds the end of the log: every segment but the last must be
+// whole and followed by the next LSN; the last one ends at its first frame
+// that is not the next record. What follows that point in the last segment
+// is zeroed, so that a frame written after the crash point but never made
+// durable cannot reappear behind the records written from now on.
+func (l *segmentLog) recover() error {
+	expect := l.segs[0]
+	for i, first := range l.segs {
+		if first != expect {
+			return fmt.Errorf("decisionlog: segment %s starts at LSN %d, but the log continues at %d: a segment is missing or corrupt",
+				segmentName(first), first, expect)
+		}
+		end, next, size, err := l.scan(first)
+		if err != nil {
+			return err
+		}
+		expect = next
+		if i < len(l.segs)-1 {
+			continue
+		}
+		f, err := l.fs.OpenReadWrite(l.path(first), vfs.WriteCategoryUnspecified)
+		if err != nil {
+			return fmt.Errorf("decisionlog: open %s: %w", segmentName(first), err)
+		}
+		if size > end {
+			if _, err := f.WriteAt(make([]byte, size-end), end); err != nil {
+				f.Close()
+				return fmt.Errorf("decisionlog: cut the torn tail of %s: %w", segmentName(first), err)
+			}
+			if err := f.Sync(); err != nil {
+				f.Close()
+				return fmt.Errorf("decisionlog: cut the torn tail of %s: %w", segmentName(first), err)
+			}
+			l.cfg.Logger.Warn("decision log: cut a torn tail", "segment", segmentName(first), "offset", end, "bytes", size-end)
+		}
+		l.active, l.writeOff, l.appendOff = f, end, end
+	}
+	l.next = expect
+	return nil
+}
+
+// scan reads a segment from its start and returns where its last whole
+// record ends, the LSN after it, and the file's size.
+func (l *segmentLog) scan(first LSN) (end int64, next LSN, size int64, err error) {
+	f, err := l.fs.Open(l.path(first))
+	if err != nil {
+		return 0, 0, 0, fmt.Errorf("decisionlog: open %s: %w", segmentName(first), err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	next = first
+	err = readFrames(f, first, func(lsn LSN, _ []byte, off int64) error {
+		end, next = off, lsn+1
+		return nil
+	})
+	return end, next, st.Size(), err
+}
+
+// readFrames calls fn with each record of a segment from its start, and
+// the offset just past it, until the first frame that is not the next
+// record. Only read errors are returned.
+func readFrames(r io.Reader, first LSN, fn func(lsn LSN, rec []byte, end int64) error) error {
+	br := bufio.NewReaderSize(r, 256<<10)
+	var frame []byte
+	var off int64
+	for want := first; ; want++ {
+		h, err := br.Peek(frameHeader)
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return err
+		}
+		lsn, n, ok := parseHeader(h)
+		if !ok || lsn != want {
+			return nil
+		}
+		frame = slices.Grow(frame[:0], frameHeader+n)[:frameHeader+n]
+		if _, err := io.ReadFull(br, frame); err != nil {
+			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+				return nil
+			}
+			return err
+		}
+		if !checkFrame(frame) {
+			return nil
+		}
+		off += int64(len(frame))
+		if err := fn(lsn, frame[frameHeader:], off); err != nil {
+			return err
+		}
+	}
+}
+
+func (l *segmentLog) path(first LSN) string { return l.fs.PathJoin(l.dir, segmentName(first)) }
+
+// createSegment makes the segment that starts at first the active one.
+func (l *segmentLog) createSegment(first LSN) error {
+	f, err := l.fs.Create(l.path(first), vfs.WriteCategoryUnspecified)
+	if err != nil {
+		return fmt.Errorf("decisionlog: create segment: %w", err)
+	}
+	// Reserving the blocks up front keeps a sync from also having to
+	// allocate them; filesystems that cannot do it simply grow the file.
+	_ = f.Preallocate(0, l.cfg.SegmentBytes)
+	if err := l.syncDir(); err != nil {
+		f.Close()
+		return err
+	}
+	if l.active != nil {
+		if err := l.active.Close(); err != nil {
+			f.Close()
+			return fmt.Errorf("decisionlog: close segment: %w", err)
+		}
+	}
+	l.active, l.writeOff = f, 0
+	l.segMu.Lock()
+	if n := len(l.segs); n == 0 || l.segs[n-1] != first {
+		l.segs = append(l.segs, first)
+	}
+	l.segMu.Unlock()
+	return nil
+}
+
+func (l *segmentLog) syncDir() error { return syncDir(l.fs, l.dir) }
+
+func syncDir(fs vfs.FS, dir string) error {
+	d, err := fs.OpenDir(dir)
+	if err != nil {
+		return fmt.Errorf("decisionlog: open dir: %w", err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("decisionlog: sync dir: %w", err)
+	}
+	return nil
+}
+
+// makeDir creates dir when it does not exist and syncs its parent, so that
+// the directory itself survives a crash along with what is synced in it.
+func makeDir(fs vfs.FS, dir string) error {
+	if _, err := fs.Stat(dir); err == nil {
+		return nil
+	}
+	if err := fs.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("decisionlog: create %s: %w", dir, err)
+	}
+	return syncDir(fs, fs.PathDir(dir))
+}
+
+// Append implements Log.
+func (l *segmentLog) Append(recs ...[]byte) (LSN, error) {
+	for _, r := range recs {
+		if len(r) == 0 || len(r) > MaxRecordBytes {
+			return 0, fmt.Errorf("decisionlog: a record must be 1..%d bytes, got %d", MaxRecordBytes, len(r))
+		}
+	}
+	l.mu.Lock()
+	if err := l.check(); err != nil {
+		l.mu.Unlock()
+		return 0, err
+	}
+	for _, r := range recs {
+		size := int64(frameHeader + len(r))
+		if l.appendOff+size > l.cfg.SegmentBytes {
+			l.breaks = append(l.breaks, len(l.buf))
+			l.appendOff = 0
+		}
+		l.buf = appendFrame(l.buf, l.next, r)
+		l.appendOff += size
+		l.next++
+	}
+	lsn := l.next - 1
+	l.mu.Unlock()
+	l.wake()
+	return lsn, nil
+}
+
+// Last implements Log.
+func (l *segmentLog) Last() LSN {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.next - 1
+}
+
+func (l *segmentLog) hasPending() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.buf) > 0
+}
+
+// flushSegments writes what was appended and syncs it (the syncer's
+// goroutine only).
+func (l *segmentLog) flushSegments() (LSN, int, error) {
+	l.mu.Lock()
+	data, breaks := l.buf, l.breaks
+	last := l.next - 1
+	l.buf, l.breaks = l.spare[:0], l.spareBreaks[:0]
+	l.mu.Unlock()
+	if len(data) == 0 {
+		l.spare, l.spareBreaks = data, breaks
+		return 0, 0, nil
+	}
+	firstLSN, _, _ := parseHeader(data)
+	pos := 0
+	for _, b := range breaks {
+		if err := l.write(data[pos:b]); err != nil {
+			return 0, 0, err
+		}
+		// A segment is whole and synced before the next one gets a
+		// frame, so only the last segment can have a torn tail.
+		if err := l.active.SyncData(); err != nil {
+			return 0, 0, fmt.Errorf("decisionlog: sync: %w", err)
+		}
+		next, _, _ := parseHeader(data[b:])
+		if err := l.createSegment(next); err != nil {
+			return 0, 0, err
+		}
+		pos = b
+	}
+	if err := l.write(data[pos:]); err != nil {
+		return 0, 0, err
+	}
+	if err := l.active.SyncData(); err != nil {
+		return 0, 0, fmt.Errorf("decisionlog: sync: %w", err)
+	}
+	l.spare, l.spareBreaks = data, breaks
+	return last, int(last - firstLSN + 1), nil
+}
+
+func (l *segmentLog) write(p []byte) error {
+	if len(p) == 0 {
+		return nil
+	}
+	if _, err := l.active.WriteAt(p, l.writeOff); err != nil {
+		return fmt.Errorf("decisionlog: write: %w", err)
+	}
+	l.writeOff += int64(len(p))
+	return nil
+}
+
+// ReadFrom implements Log.
+func (l *segmentLog) ReadFrom(from LSN, fn func(LSN, []byte) error) error {
+	if from == 0 {
+		from = 1
+	}
+	durable := l.Durable()
+	l.segMu.Lock()
+	segs := slices.Clone(l.segs)
+	l.segMu.Unlock()
+	if from > durable {
+		return nil
+	}
+	if from < segs[0] {
+		return fmt.Errorf("%w: asked for %d, the log starts at %d", ErrTruncated, from, segs[0])
+	}
+	i := 0
+	for i+1 < len(segs) && segs[i+1] <= from {
+		i++
+	}
+	errStop := errors.New("stop")
+	for ; i < len(segs) && segs[i] <= durable; i++ {
+		err := func() error {
+			f, err := l.fs.Open(l.path(segs[i]))
+			if err != nil {
+				return fmt.Errorf("decisionlog: open %s: %w", segmentName(segs[i]), err)
+			}
+			defer f.Close()
+			return readFrames(f, segs[i], func(lsn LSN, rec []byte, _ int64) error {
+				if lsn > durable {
+					return errStop
+				}
+				if lsn < from {
+					return nil
+				}
+				return fn(lsn, rec)
+			})
+		}()
+		if errors.Is(err, errStop) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// TruncateBelow implements Log: it removes every segment whose records are
+// all below lsn and durable. The active segment always stays.
+func (l *segmentLog) TruncateBelow(lsn LSN) error {
+	if d := l.Durable() + 1; lsn > d {
+		lsn = d
+	}
+	l.segMu.Lock()
+	var drop []LSN
+	for len(l.segs) > 1 && l.segs[1] <= lsn {
+		drop = append(drop, l.segs[0])
+		l.segs = l.segs[1:]
+	}
+	l.segMu.Unlock()
+	for _, first := range drop {
+		if err := l.fs.Remove(l.path(first)); err != nil {
+			return fmt.Errorf("decisionlog: remove %s: %w", segmentName(first), err)
+		}
+	}
+	return nil
+}
+
+// Close implements Log.
+func (l *segmentLog) Close() error {
+	l.mu.Lock()
+	already := l.closing.Swap(true)
+	l.mu.Unlock()
+	if already {
+		return nil
+	}
+	l.shutdown()
+	err := l.active.Close()
+	if l.failed.Load() {
+		return ErrFailed
+	}
+	return err
+}
