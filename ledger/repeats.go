@@ -2,7 +2,9 @@ package ledger
 
 import (
 	"slices"
+	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/ledgersim/ledgersim/authz"
 )
@@ -21,54 +23,161 @@ const repeatShards = 64
 // restart (rebuildTxns restores exactly the entries made within the
 // window), so the answer to a repeat never depends on when the process
 // last started or when Sweep last ran.
+//
+// # Memory
+//
+// The window holds every message of the last 15 minutes: 90 million at
+// 100,000 messages a second. The index is therefore packed and holds no
+// pointers the collector would scan: each shard keeps its entries in a
+// ring of fixed-size chunks, in the order they expire (every entry lives
+// the same window and time moves forward), and an open-addressing table
+// of 32-bit ring positions finds them by key hash. An entry is 36 bytes:
+// the key's 64-bit hash, 9 more bits of a second hash, a 32-bit content
+// fingerprint, the expiry, the reply's code and reason as indexes into a
+// small table of names, and the transaction ID in its 110 bits. A reply
+// that does not pack (an ID of another form, an approval code that is not
+// the one derived from the ID) goes to a per-shard overflow map. With the
+// table between 3/8 and 3/4 full, an entry costs 41 to 47 bytes; the test
+// TestRepeatIndexMemory holds the index to maxRepeatEntryBytes.
 type repeatIndex struct {
-	window int64 // ms
-	shards [repeatShards]repeatShard
+	window  int64 // ms
+	names   names
+	shards  [repeatShards]repeatShard
+	pending []*repeatEntry // restored entries, inserted in order by sortQueues
 }
 
-type repeatShard struct {
-	mu sync.Mutex
-	m  map[string]*repeatEntry
-	// queue holds entries in the order they expire (time only moves
-	// forward, and every entry lives the same window), so forgetting costs
-	// time proportional to what is forgotten.
-	queue []*repeatEntry
-	head  int
-}
+// maxRepeatEntryBytes is the most one remembered message may cost: 4 GiB
+// over a 15-minute window at 100,000 messages a second is 47.7 bytes.
+const maxRepeatEntryBytes = 47
 
-// repeatEntry is a remembered first reply.
+// repeatEntry is a remembered first reply in its unpacked form: what
+// restore takes, and what a lookup rebuilds the reply from.
 type repeatEntry struct {
-	key     string
-	fp      uint64
-	expires int64 // epoch ms
-	// pending: the first message is being decided under its user shard's
-	// lock. Another message with other content is a 94 already; one with
-	// the same content is for the same card, so it waits on the same lock
-	// and finds the entry settled or abandoned.
-	pending  bool
+	key      string
+	fp       uint64
+	expires  int64 // epoch ms
 	code     string
 	reason   string
 	authCode string
 	txnID    string
 }
 
+// Entry flags.
+const (
+	// pending: the first message is being decided under its user shard's
+	// lock. Another message with other content is a 94 already; one with
+	// the same content is for the same card, so it waits on the same lock
+	// and finds the entry settled or abandoned.
+	flagPending = 1 << iota
+	// dead: abandoned; the table no longer points to it.
+	flagDead
+	// derivedAuth: the approval code is authCode(txnID).
+	flagDerivedAuth
+	// overflow: the reply is in the shard's overflow map.
+	flagOverflow
+)
+
+// packedRepeat is one entry, as nine 32-bit words so that it takes 36
+// bytes and not the 40 an 8-byte-aligned struct would:
+//
+//	w0..w1 key hash
+//	w2     content fingerprint (low 32 bits)
+//	w3..w4 expiry ms (44 bits) | code name (8) | reason name (8) | flags (4)
+//	w5..w6 first 11 ID characters (55 bits) | ID prefix name (8 bits)
+//	w7..w8 last 11 ID characters (55 bits) | check hash (9 bits)
+type packedRepeat [9]uint32
+
+func (p *packedRepeat) get(i int) uint64 { return uint64(p[i]) | uint64(p[i+1])<<32 }
+func (p *packedRepeat) set(i int, v uint64) {
+	p[i], p[i+1] = uint32(v), uint32(v>>32)
+}
+
+const (
+	expiresBits = 44
+	expiresMask = 1<<expiresBits - 1
+	idHalfBits  = 55
+	idHalfMask  = 1<<idHalfBits - 1
+	checkMask   = 1<<9 - 1
+)
+
+func (p *packedRepeat) keyHash() uint64 { return p.get(0) }
+func (p *packedRepeat) check() uint64   { return p.get(7) >> idHalfBits }
+func (p *packedRepeat) fp() uint32      { return p[2] }
+func (p *packedRepeat) expires() int64  { return int64(p.get(3) & expiresMask) }
+func (p *packedRepeat) flags() uint64   { return p.get(3) >> 60 }
+func (p *packedRepeat) setFlags(f uint64) {
+	p.set(3, p.get(3)&^(0xf<<60)|f<<60)
+}
+func (p *packedRepeat) setReply(code, reason uint8) {
+	m := p.get(3) &^ (0xffff << expiresBits)
+	p.set(3, m|uint64(code)<<expiresBits|uint64(reason)<<(expiresBits+8))
+}
+func (p *packedRepeat) code() uint8   { return uint8(p.get(3) >> expiresBits) }
+func (p *packedRepeat) reason() uint8 { return uint8(p.get(3) >> (expiresBits + 8)) }
+
+// repeatChunk is a ring chunk: 4096 entries, 144 KiB.
+const repeatChunkLen = 4096
+
+type repeatChunk [repeatChunkLen]packedRepeat
+
+type repeatShard struct {
+	mu sync.Mutex
+	// The ring: positions head..tail-1 are live or dead entries in expiry
+	// order; chunks[0] holds position first. Positions only grow; a
+	// position whose low 32 bits are 0 is never used, so that 0 marks an
+	// empty table slot.
+	chunks     []*repeatChunk
+	first      uint64
+	head, tail uint64
+	spare      *repeatChunk
+	table      []uint32 // ring positions (low 32 bits), 0 = empty
+	used       int      // occupied table slots
+	overflow   map[uint64]repeatEntry
+}
+
 func newRepeatIndex(window int64) *repeatIndex {
 	ri := &repeatIndex{window: window}
+	ri.names.init()
 	for i := range ri.shards {
-		ri.shards[i].m = map[string]*repeatEntry{}
+		rs := &ri.shards[i]
+		rs.head, rs.tail, rs.first = 1, 1, 1
+		rs.table = make([]uint32, 64)
+		rs.overflow = map[uint64]repeatEntry{}
 	}
 	return ri
 }
 
-func (ri *repeatIndex) shardOf(key string) *repeatShard {
-	// FNV-1a, inline so that hashing the key allocates nothing.
-	h := uint32(2166136261)
-	for i := 0; i < len(key); i++ {
-		h ^= uint32(key[i])
-		h *= 16777619
+// keyHashes hashes a repeat key (class, DE 11, DE 37) twice: FNV-1a 64
+// finds the entry, and 9 bits of an FNV-1a 32 with another basis make a
+// false match between two keys about 1 in 2^73.
+func keyHashes(class byte, stan, rrn string) (h uint64, check uint64) {
+	h = 14695981039346656037
+	c := uint32(2166136261 ^ 0x5bd1e995)
+	step := func(b byte) {
+		h ^= uint64(b)
+		h *= 1099511628211
+		c ^= uint32(b)
+		c *= 16777619
 	}
-	return &ri.shards[h%repeatShards]
+	step(class)
+	for i := 0; i < len(stan); i++ {
+		step(stan[i])
+	}
+	step('|')
+	for i := 0; i < len(rrn); i++ {
+		step(rrn[i])
+	}
+	// FNV's low bits mix poorly, and the table is indexed by them: finish
+	// with MurmurHash3's 64-bit mixer.
+	h ^= h >> 33
+	h *= 0xff51afd7ed558ccd
+	h ^= h >> 33
+	h *= 0xc4ceb9fe1a85ec53
+	h ^= h >> 33
+	return h, uint64(c) & checkMask
 }
+
+func (ri *repeatIndex) shardOf(h uint64) *repeatShard { return &ri.shards[h>>58] }
 
 // repeatClaim is a message's place in the repeat index while it is
 // decided: settled with its reply once the change is applied, or
@@ -76,8 +185,9 @@ func (ri *repeatIndex) shardOf(key string) *repeatShard {
 // follow-up declined without a record). The zero value is a message
 // without DE 11 and DE 37, which claims nothing.
 type repeatClaim struct {
-	ri *repeatIndex
-	e  *repeatEntry
+	ri  *repeatIndex
+	rs  *repeatShard
+	pos uint64
 }
 
 // claim looks the message up. A live entry answers it: the first reply
@@ -87,87 +197,406 @@ func (ri *repeatIndex) claim(class byte, stan, rrn string, fp uint64, nowMs int6
 	if stan == "" || rrn == "" {
 		return Outcome{}, false, repeatClaim{}
 	}
-	key := repeatKey(class, stan, rrn)
-	rs := ri.shardOf(key)
+	h, check := keyHashes(class, stan, rrn)
+	rs := ri.shardOf(h)
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
 	rs.expire(nowMs)
-	if e := rs.m[key]; e != nil && e.expires > nowMs {
-		switch {
-		case e.fp != fp:
-			return declined(authz.CodeDuplicate, authz.ReasonDuplicate), true, repeatClaim{}
-		case !e.pending:
-			return Outcome{Code: e.code, Reason: e.reason, AuthCode: e.authCode, TxnID: e.txnID, Replayed: true}, true, repeatClaim{}
+	slot, pos, found := rs.find(h, check)
+	if found {
+		e := rs.at(pos)
+		if e.expires() > nowMs {
+			switch {
+			case e.fp() != uint32(fp):
+				return declined(authz.CodeDuplicate, authz.ReasonDuplicate), true, repeatClaim{}
+			case e.flags()&flagPending == 0:
+				out := ri.reply(rs, pos, e)
+				out.Replayed = true
+				return out, true, repeatClaim{}
+			}
+			// Same content, still pending: the first message's decision
+			// was given up (its claim is being abandoned), so this one is
+			// decided afresh and takes the key over.
 		}
-		// Same content, still pending: the first message's decision was
-		// given up (its claim is being abandoned), so this one is decided
-		// afresh and takes the key over.
 	}
-	e := &repeatEntry{key: key, fp: fp, expires: nowMs + ri.window, pending: true}
-	rs.m[key] = e
-	rs.queue = append(rs.queue, e)
-	return Outcome{}, false, repeatClaim{ri: ri, e: e}
+	pos = rs.push(h, check, uint32(fp), nowMs+ri.window, flagPending)
+	if found {
+		rs.table[slot] = uint32(pos)
+	} else {
+		rs.insert(h, pos)
+	}
+	return Outcome{}, false, repeatClaim{ri: ri, rs: rs, pos: pos}
 }
 
 // settle records the message's reply for its repeats.
 func (c repeatClaim) settle(code, reason, authCode, txnID string) {
-	if c.e == nil {
+	if c.rs == nil {
 		return
 	}
-	rs := c.ri.shardOf(c.e.key)
-	rs.mu.Lock()
-	c.e.code, c.e.reason, c.e.authCode, c.e.txnID = code, reason, authCode, txnID
-	c.e.pending = false
-	rs.mu.Unlock()
+	c.rs.mu.Lock()
+	defer c.rs.mu.Unlock()
+	if c.pos < c.rs.head {
+		return // expired meanwhile (a clock advanced past the whole window)
+	}
+	c.ri.pack(c.rs, c.pos, code, reason, authCode, txnID)
 }
 
 // abandon forgets a claim that was not settled; a settled claim is kept.
 // It is safe to defer.
 func (c repeatClaim) abandon() {
-	if c.e == nil {
+	if c.rs == nil {
 		return
 	}
-	rs := c.ri.shardOf(c.e.key)
+	rs := c.rs
 	rs.mu.Lock()
-	if c.e.pending && rs.m[c.e.key] == c.e {
-		delete(rs.m, c.e.key)
+	defer rs.mu.Unlock()
+	if c.pos < rs.head {
+		return
 	}
-	rs.mu.Unlock()
+	e := rs.at(c.pos)
+	if e.flags()&flagPending == 0 {
+		return
+	}
+	e.setFlags(flagDead)
+	if slot, ok := rs.slotOf(e.keyHash(), c.pos); ok {
+		rs.remove(slot)
+	}
 }
 
-// restore puts back an entry rebuilt from the store, if it is still live.
+// pack stores a reply in the entry at pos. The caller holds rs.mu.
+func (ri *repeatIndex) pack(rs *repeatShard, pos uint64, code, reason, approval, txnID string) {
+	e := rs.at(pos)
+	ci, okC := ri.names.index(code)
+	ri2, okR := ri.names.index(reason)
+	prefix, a, b, okID := packID(txnID)
+	pi, okP := ri.names.index(prefix)
+	derived := approval == "" || (okID && txnID != "" && approval == authCode(txnID))
+	if !(okC && okR && okID && okP && derived) {
+		rs.overflow[pos] = repeatEntry{code: code, reason: reason, authCode: approval, txnID: txnID}
+		e.setFlags(flagOverflow)
+		return
+	}
+	e.setReply(ci, ri2)
+	e.set(5, a|uint64(pi)<<idHalfBits)
+	e.set(7, b|e.check()<<idHalfBits)
+	f := uint64(0)
+	if approval != "" {
+		f = flagDerivedAuth
+	}
+	e.setFlags(f)
+}
+
+// reply rebuilds the reply an entry remembers. The caller holds rs.mu.
+func (ri *repeatIndex) reply(rs *repeatShard, pos uint64, e *packedRepeat) Outcome {
+	if e.flags()&flagOverflow != 0 {
+		o := rs.overflow[pos]
+		return Outcome{Code: o.code, Reason: o.reason, AuthCode: o.authCode, TxnID: o.txnID}
+	}
+	out := Outcome{Code: ri.names.name(e.code()), Reason: ri.names.name(e.reason())}
+	w5, w7 := e.get(5), e.get(7)
+	if id := unpackID(ri.names.name(uint8(w5>>idHalfBits)), w5&idHalfMask, w7&idHalfMask); id != "" {
+		out.TxnID = id
+		if e.flags()&flagDerivedAuth != 0 {
+			out.AuthCode = authCode(id)
+		}
+	}
+	return out
+}
+
+// packID splits an ID of the form prefix_<22 base32 characters> (see
+// model.IDGen) into its prefix and two 55-bit halves. An empty ID packs as
+// an empty prefix.
+func packID(id string) (prefix string, a, b uint64, ok bool) {
+	if id == "" {
+		return "", 0, 0, true
+	}
+	i := len(id) - 22
+	if i < 2 || id[i-1] != '_' {
+		return "", 0, 0, false
+	}
+	for j := range 22 {
+		v := strings.IndexByte(crockford, id[i+j])
+		if v < 0 {
+			return "", 0, 0, false
+		}
+		if j < 11 {
+			a = a<<5 | uint64(v)
+		} else {
+			b = b<<5 | uint64(v)
+		}
+	}
+	return id[:i-1], a, b, true
+}
+
+func unpackID(prefix string, a, b uint64) string {
+	if prefix == "" && a == 0 && b == 0 {
+		return ""
+	}
+	var buf [64]byte
+	out := append(buf[:0], prefix...)
+	out = append(out, '_')
+	for i := 10; i >= 0; i-- {
+		out = append(out, crockford[(a>>(uint(i)*5))&31])
+	}
+	for i := 10; i >= 0; i-- {
+		out = append(out, crockford[(b>>(uint(i)*5))&31])
+	}
+	return string(out)
+}
+
+// crockford is model.IDGen's alphabet.
+const crockford = "0123456789abcdefghjkmnpqrstvwxyz"
+
+// names interns the few strings a reply is made of (response codes,
+// decline reasons, ID prefixes) as one-byte indexes. It only grows; the
+// table is replaced whole when a name is added, so lookups take no lock.
+type names struct {
+	mu  sync.Mutex
+	cur atomic.Pointer[nameTable]
+}
+
+type nameTable struct {
+	byName map[string]uint8
+	list   []string
+}
+
+func (n *names) init() {
+	n.cur.Store(&nameTable{byName: map[string]uint8{"": 0}, list: []string{""}})
+}
+
+// index returns name's index, adding it when there is room (255 names).
+func (n *names) index(name string) (uint8, bool) {
+	if i, ok := n.cur.Load().byName[name]; ok {
+		return i, true
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	t := n.cur.Load()
+	if i, ok := t.byName[name]; ok {
+		return i, true
+	}
+	if len(t.list) == 256 {
+		return 0, false
+	}
+	next := &nameTable{byName: make(map[string]uint8, len(t.byName)+1), list: append(slices.Clip(t.list), name)}
+	for k, v := range t.byName {
+		next.byName[k] = v
+	}
+	i := uint8(len(t.list))
+	next.byName[name] = i
+	n.cur.Store(next)
+	return i, true
+}
+
+func (n *names) name(i uint8) string {
+	l := n.cur.Load().list
+	if int(i) < len(l) {
+		return l[i]
+	}
+	return ""
+}
+
+// at returns the entry at ring position pos (head <= pos < tail).
+func (rs *repeatShard) at(pos uint64) *packedRepeat {
+	off := pos - rs.first
+	return &rs.chunks[off/repeatChunkLen][off%repeatChunkLen]
+}
+
+// push appends an entry to the ring and returns its position.
+func (rs *repeatShard) push(h, check uint64, fp uint32, expires int64, flags uint64) uint64 {
+	if uint32(rs.tail) == 0 {
+		// Position 0 (mod 2^32) would read as an empty table slot: it
+		// stays a dead entry.
+		rs.grow()
+		rs.at(rs.tail).setFlags(flagDead)
+		rs.tail++
+	}
+	rs.grow()
+	pos := rs.tail
+	e := rs.at(pos)
+	*e = packedRepeat{}
+	e.set(0, h)
+	e[2] = fp
+	e.set(3, uint64(expires)&expiresMask|flags<<60)
+	e.set(7, check<<idHalfBits)
+	rs.tail++
+	return pos
+}
+
+// grow makes room for position tail.
+func (rs *repeatShard) grow() {
+	if rs.tail-rs.first < uint64(len(rs.chunks))*repeatChunkLen {
+		return
+	}
+	c := rs.spare
+	rs.spare = nil
+	if c == nil {
+		c = new(repeatChunk)
+	}
+	rs.chunks = append(rs.chunks, c)
+}
+
+// fullPos turns a table slot's 32 bits back into a ring position: live
+// positions span far less than 2^32, so the one that ends in v and is not
+// after tail is the one.
+func (rs *repeatShard) fullPos(v uint32) uint64 {
+	return rs.tail - uint64(uint32(rs.tail)-v)
+}
+
+func (rs *repeatShard) home(h uint64) int { return int(h & uint64(len(rs.table)-1)) }
+
+// find returns the table slot and position of the live entry for a key.
+func (rs *repeatShard) find(h, check uint64) (slot int, pos uint64, ok bool) {
+	mask := len(rs.table) - 1
+	for i := rs.home(h); ; i = (i + 1) & mask {
+		v := rs.table[i]
+		if v == 0 {
+			return 0, 0, false
+		}
+		p := rs.fullPos(v)
+		if e := rs.at(p); e.keyHash() == h && e.check() == check {
+			return i, p, true
+		}
+	}
+}
+
+// slotOf returns the table slot that points to pos, when one does.
+func (rs *repeatShard) slotOf(h, pos uint64) (int, bool) {
+	mask := len(rs.table) - 1
+	for i := rs.home(h); ; i = (i + 1) & mask {
+		v := rs.table[i]
+		if v == 0 {
+			return 0, false
+		}
+		if v == uint32(pos) {
+			return i, true
+		}
+	}
+}
+
+// insert adds a key that has no slot yet.
+func (rs *repeatShard) insert(h, pos uint64) {
+	if (rs.used+1)*4 > len(rs.table)*3 {
+		rs.resize(len(rs.table) * 2)
+	}
+	mask := len(rs.table) - 1
+	i := rs.home(h)
+	for rs.table[i] != 0 {
+		i = (i + 1) & mask
+	}
+	rs.table[i] = uint32(pos)
+	rs.used++
+}
+
+// remove empties a slot and moves later entries of its cluster back
+// (linear probing's deletion without tombstones).
+func (rs *repeatShard) remove(slot int) {
+	mask := len(rs.table) - 1
+	rs.table[slot] = 0
+	rs.used--
+	for j := (slot + 1) & mask; rs.table[j] != 0; j = (j + 1) & mask {
+		v := rs.table[j]
+		k := rs.home(rs.at(rs.fullPos(v)).keyHash())
+		// Move v back to the hole when its home is not in (slot, j].
+		if (j > slot && (k <= slot || k > j)) || (j < slot && k <= slot && k > j) {
+			rs.table[slot], rs.table[j] = v, 0
+			slot = j
+		}
+	}
+	if len(rs.table) > 64 && rs.used*8 < len(rs.table) {
+		rs.resize(len(rs.table) / 2)
+	}
+}
+
+func (rs *repeatShard) resize(n int) {
+	old := rs.table
+	rs.table = make([]uint32, n)
+	mask := n - 1
+	for _, v := range old {
+		if v == 0 {
+			continue
+		}
+		i := rs.home(rs.at(rs.fullPos(v)).keyHash())
+		for rs.table[i] != 0 {
+			i = (i + 1) & mask
+		}
+		rs.table[i] = v
+	}
+}
+
+// expire drops entries whose window ended at or before nowMs. The caller
+// holds rs.mu.
+func (rs *repeatShard) expire(nowMs int64) {
+	for rs.head < rs.tail {
+		e := rs.at(rs.head)
+		if e.expires() > nowMs && e.flags()&flagDead == 0 {
+			break
+		}
+		if e.flags()&flagDead == 0 {
+			if slot, ok := rs.slotOf(e.keyHash(), rs.head); ok {
+				rs.remove(slot)
+			}
+		}
+		if e.flags()&flagOverflow != 0 {
+			delete(rs.overflow, rs.head)
+		}
+		rs.head++
+		if rs.head-rs.first == repeatChunkLen {
+			rs.spare = rs.chunks[0]
+			rs.chunks[0] = nil
+			rs.chunks = rs.chunks[1:]
+			rs.first += repeatChunkLen
+		}
+	}
+}
+
+// restore keeps an entry rebuilt from the store, if it is still live.
 // Call sortQueues once all are restored.
 func (ri *repeatIndex) restore(e *repeatEntry, nowMs int64) {
 	if e.expires <= nowMs {
 		return
 	}
-	rs := ri.shardOf(e.key)
-	rs.mu.Lock()
-	if old := rs.m[e.key]; old == nil || old.expires < e.expires {
-		rs.m[e.key] = e
-	}
-	rs.queue = append(rs.queue, e)
-	rs.mu.Unlock()
+	ri.pending = append(ri.pending, e)
 }
 
-// sortQueues orders the queues by expiry after a rebuild, which restores
-// entries in the order the store holds them.
+// sortQueues inserts the restored entries in the order they expire (a
+// rebuild finds them in the order the store holds them). Of two entries
+// for one key, the later one answers.
 func (ri *repeatIndex) sortQueues() {
-	for i := range ri.shards {
-		rs := &ri.shards[i]
+	slices.SortStableFunc(ri.pending, func(a, b *repeatEntry) int {
+		switch {
+		case a.expires < b.expires:
+			return -1
+		case a.expires > b.expires:
+			return 1
+		}
+		return 0
+	})
+	for _, e := range ri.pending {
+		class, stan, rrn := splitRepeatKey(e.key)
+		h, check := keyHashes(class, stan, rrn)
+		rs := ri.shardOf(h)
 		rs.mu.Lock()
-		q := rs.queue[rs.head:]
-		slices.SortStableFunc(q, func(a, b *repeatEntry) int {
-			switch {
-			case a.expires < b.expires:
-				return -1
-			case a.expires > b.expires:
-				return 1
-			}
-			return 0
-		})
+		slot, _, found := rs.find(h, check)
+		pos := rs.push(h, check, uint32(e.fp), e.expires, 0)
+		if found {
+			rs.table[slot] = uint32(pos)
+		} else {
+			rs.insert(h, pos)
+		}
+		ri.pack(rs, pos, e.code, e.reason, e.authCode, e.txnID)
 		rs.mu.Unlock()
 	}
+	ri.pending = nil
+}
+
+// splitRepeatKey undoes repeatKey.
+func splitRepeatKey(k string) (class byte, stan, rrn string) {
+	if len(k) < 2 {
+		return 0, "", ""
+	}
+	stan, rrn, _ = strings.Cut(k[2:], "|")
+	return k[1], stan, rrn
 }
 
 // expireAll forgets every entry whose window has ended; Sweep calls it so
@@ -181,33 +610,29 @@ func (ri *repeatIndex) expireAll(nowMs int64) {
 	}
 }
 
-// expire drops entries whose window ended at or before nowMs. The caller
-// holds rs.mu.
-func (rs *repeatShard) expire(nowMs int64) {
-	for rs.head < len(rs.queue) {
-		e := rs.queue[rs.head]
-		if e.expires > nowMs {
-			break
-		}
-		if rs.m[e.key] == e {
-			delete(rs.m, e.key)
-		}
-		rs.queue[rs.head] = nil
-		rs.head++
-	}
-	if rs.head > 1024 && rs.head*2 > len(rs.queue) {
-		rs.queue = append([]*repeatEntry(nil), rs.queue[rs.head:]...)
-		rs.head = 0
-	}
-}
-
 // len is the number of remembered messages (for tests).
 func (ri *repeatIndex) len() int {
 	n := 0
 	for i := range ri.shards {
 		rs := &ri.shards[i]
 		rs.mu.Lock()
-		n += len(rs.m)
+		n += rs.used
+		rs.mu.Unlock()
+	}
+	return n
+}
+
+// bytes is the memory the index holds: ring chunks, tables and overflow
+// entries (for the memory test and metrics).
+func (ri *repeatIndex) bytes() int {
+	n := 0
+	for i := range ri.shards {
+		rs := &ri.shards[i]
+		rs.mu.Lock()
+		n += len(rs.chunks)*repeatChunkLen*36 + len(rs.table)*4 + len(rs.overflow)*96
+		if rs.spare != nil {
+			n += repeatChunkLen * 36
+		}
 		rs.mu.Unlock()
 	}
 	return n

@@ -1,13 +1,17 @@
 package ledger
 
 import (
+	"math/rand/v2"
+	"runtime"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/ledgersim/ledgersim/authz"
+	"github.com/ledgersim/ledgersim/model"
 )
 
 func TestRepeatIndex(t *testing.T) {
@@ -91,7 +95,7 @@ func TestRepeatIndexPendingAndExpiry(t *testing.T) {
 	// Messages without DE 11 or DE 37 claim nothing.
 	_, seen, c := ri.claim(ClassAuth, "", "6", 7, 3)
 	assert.False(t, seen)
-	assert.Nil(t, c.e)
+	assert.Equal(t, repeatClaim{}, c)
 	// Expiry forgets what is due and keeps the rest.
 	_, _, late := ri.claim(ClassClearing, "9", "6", 7, 500)
 	late.settle("00", "", "", "t500")
@@ -115,4 +119,150 @@ func TestRepeatIndexRestore(t *testing.T) {
 	assert.Equal(t, "51", out.Code)
 	ri.expireAll(1100)
 	assert.Equal(t, 1, ri.len(), "the entry due at 1100 is forgotten, the one due at 1900 kept")
+}
+
+// TestRepeatReplyPacking: a reply comes back exactly as it was settled,
+// whether it packs (an ID from model.IDGen with its derived approval code,
+// a decline without one) or goes to the overflow map.
+func TestRepeatReplyPacking(t *testing.T) {
+	var ids model.IDGen
+	id := ids.New(model.PrefixTransaction, time.UnixMilli(1_700_000_000_000))
+	tests := []struct {
+		name                           string
+		code, reason, approval, txnID string
+	}{
+		{"approval with its derived code", "00", "", authCode(id), id},
+		{"decline without a code", "51", "insufficient_funds", "", id},
+		{"no transaction", "94", authz.ReasonDuplicate, "", ""},
+		{"a code that is not the derived one", "00", "", "ABC123", id},
+		{"an ID of another form", "00", "", "", "t42"},
+		{"another prefix", "00", "", "", ids.New("evt", time.UnixMilli(1_700_000_000_001))},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ri := newRepeatIndex(1000)
+			stan := strconv.Itoa(i + 1)
+			_, seen, c := ri.claim(ClassAuth, stan, "600000000001", 9, 0)
+			require.False(t, seen)
+			c.settle(tt.code, tt.reason, tt.approval, tt.txnID)
+			out, seen, _ := ri.claim(ClassAuth, stan, "600000000001", 9, 1)
+			require.True(t, seen)
+			assert.Equal(t, Outcome{Code: tt.code, Reason: tt.reason, AuthCode: tt.approval, TxnID: tt.txnID, Replayed: true}, out)
+		})
+	}
+}
+
+// TestRepeatIndexAgainstModel drives the packed index and a plain map with
+// the same random claims, settles, abandons and expiries, over few keys
+// so that keys collide, entries are taken over and table clusters form and
+// are cut, and checks every answer.
+func TestRepeatIndexAgainstModel(t *testing.T) {
+	type modelEntry struct {
+		fp      uint64
+		expires int64
+		pending bool
+		txn     string
+	}
+	const window = 50
+	for seed := range uint64(20) {
+		rng := rand.New(rand.NewPCG(seed, 7))
+		ri := newRepeatIndex(window)
+		ref := map[string]*modelEntry{}
+		var now int64
+		type open struct {
+			key string
+			c   repeatClaim
+			e   *modelEntry
+		}
+		var claims []open
+		for step := range 3000 {
+			now += int64(rng.IntN(3))
+			switch op := rng.IntN(10); {
+			case op < 6 || len(claims) == 0:
+				key := strconv.Itoa(rng.IntN(40))
+				fp := uint64(rng.IntN(2))
+				out, seen, c := ri.claim(ClassAuth, key, "6", fp, now)
+				m := ref[key]
+				live := m != nil && m.expires > now
+				switch {
+				case live && m.fp != fp:
+					require.True(t, seen, "seed %d step %d", seed, step)
+					require.Equal(t, authz.CodeDuplicate, out.Code)
+				case live && !m.pending:
+					require.True(t, seen, "seed %d step %d", seed, step)
+					require.Equal(t, m.txn, out.TxnID, "seed %d step %d", seed, step)
+				default:
+					require.False(t, seen, "seed %d step %d", seed, step)
+					m = &modelEntry{fp: fp, expires: now + window, pending: true}
+					ref[key] = m
+					claims = append(claims, open{key, c, m})
+				}
+			default:
+				i := rng.IntN(len(claims))
+				o := claims[i]
+				claims = append(claims[:i], claims[i+1:]...)
+				if rng.IntN(2) == 0 {
+					txn := "t" + strconv.Itoa(step)
+					o.c.settle("00", "", "", txn)
+					if o.e.pending && o.e.expires > now {
+						o.e.pending, o.e.txn = false, txn
+					}
+				} else {
+					o.c.abandon()
+					if ref[o.key] == o.e && o.e.pending {
+						delete(ref, o.key)
+					}
+				}
+			}
+			if rng.IntN(100) == 0 {
+				ri.expireAll(now)
+			}
+		}
+		live := 0
+		for _, m := range ref {
+			if m.expires > now {
+				live++
+			}
+		}
+		ri.expireAll(now)
+		require.Equal(t, live, ri.len(), "seed %d", seed)
+	}
+}
+
+// TestRepeatIndexMemory holds a remembered message to maxRepeatEntryBytes,
+// by the index's own count and by the heap, so that a 15-minute window at
+// 100,000 messages a second (90 million entries) fits in 4 GiB.
+func TestRepeatIndexMemory(t *testing.T) {
+	const n = 1 << 19
+	var ids model.IDGen
+	stans := make([]string, n)
+	txns := make([]string, n)
+	for i := range n {
+		stans[i] = strconv.Itoa(i)
+		txns[i] = ids.New(model.PrefixTransaction, time.UnixMilli(1_700_000_000_000+int64(i)))
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	ri := newRepeatIndex(int64(time.Hour / time.Millisecond))
+	for i := range n {
+		_, seen, c := ri.claim(ClassAuth, stans[i], "600000000001", uint64(i), int64(i))
+		require.False(t, seen)
+		c.settle("00", "", authCode(txns[i]), txns[i])
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	require.Equal(t, n, ri.len())
+	// Each shard may hold one chunk partly filled: 9 MiB in all, nothing
+	// at 90 million entries but 9 bytes an entry at a million.
+	const fixed = repeatShards * repeatChunkLen * 36
+	perEntry := float64(ri.bytes()-fixed) / n
+	heapPerEntry := float64(int(after.HeapAlloc-before.HeapAlloc)-fixed) / n
+	t.Logf("repeat window: %.1f bytes per entry counted, %.1f on the heap, beyond %d bytes of partly filled chunks", perEntry, heapPerEntry, fixed)
+	assert.LessOrEqual(t, perEntry, float64(maxRepeatEntryBytes))
+	assert.LessOrEqual(t, heapPerEntry, float64(maxRepeatEntryBytes))
+	out, seen, _ := ri.claim(ClassAuth, stans[n/2], "600000000001", uint64(n/2), n)
+	require.True(t, seen)
+	assert.Equal(t, txns[n/2], out.TxnID)
+	runtime.KeepAlive(ri)
 }
