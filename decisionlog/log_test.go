@@ -3,8 +3,8 @@ package decisionlog
 import (
 	"errors"
 	"fmt"
-	"sync"
 	"math/rand/v2"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -22,7 +22,9 @@ var impls = []struct {
 	{"pebble", OpenPebble},
 }
 
-func rec(i int) []byte { return fmt.Appendf(nil, "record %06d %s", i, "................................") }
+func rec(i int) []byte {
+	return fmt.Appendf(nil, "record %06d %s", i, "................................")
+}
 
 func readAll(t *testing.T, l Log, from LSN) (lsns []LSN, recs []string) {
 	t.Helper()

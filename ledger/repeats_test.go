@@ -128,7 +128,7 @@ func TestRepeatReplyPacking(t *testing.T) {
 	var ids model.IDGen
 	id := ids.New(model.PrefixTransaction, time.UnixMilli(1_700_000_000_000))
 	tests := []struct {
-		name                           string
+		name                          string
 		code, reason, approval, txnID string
 	}{
 		{"approval with its derived code", "00", "", authCode(id), id},
