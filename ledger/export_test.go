@@ -10,9 +10,15 @@ func OpenHolds(l *Ledger) (holds, keys int) {
 	for i := range l.shards {
 		s := &l.shards[i]
 		s.mu.Lock()
-		holds += len(s.txns.byID)
-		for _, r := range s.txns.byID {
-			keys += len(r.keys)
+		holds += s.txns.open
+		for _, c := range s.txns.chunks {
+			for _, h := range c {
+				for _, k := range h.keys {
+					if h.live && k != 0 {
+						keys++
+					}
+				}
+			}
 		}
 		s.mu.Unlock()
 	}

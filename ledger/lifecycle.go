@@ -92,10 +92,11 @@ func (l *Ledger) locate(f *FollowUp) (s *shard, cardID string, ref *txnRef, err 
 // refFor returns the open ref of a transaction, or a bare one for a
 // transaction that no longer holds funds (acted on through its record).
 func (s *shard) refFor(id, userID string) *txnRef {
-	if r := s.txns.byID[id]; r != nil {
+	if r := s.txns.get(id); r != nil {
+		r.userID = userID
 		return r
 	}
-	return &txnRef{id: id, userID: userID, heapIdx: -1}
+	return &txnRef{id: id, userID: userID}
 }
 
 // findOriginal finds the approved purchase a follow-up names, by DE 90
@@ -107,7 +108,7 @@ func (s *shard) refFor(id, userID string) *txnRef {
 func (l *Ledger) findOriginal(s *shard, f *FollowUp, cardID string) (string, *txnRef, error) {
 	try := func(mem string, exact, refs []byte) (string, *txnRef, error) {
 		if cardID != "" {
-			if r := s.txns.refs[mem]; r != nil {
+			if r := s.txns.byRefKey(mem); r != nil {
 				return r.id, r, nil
 			}
 			v, err := l.db.Get(exact)
@@ -497,8 +498,11 @@ func (l *Ledger) Sweep(ctx context.Context) (expired int, err error) {
 		s := &l.shards[i]
 		s.mu.Lock()
 		var waits []*change
-		for len(s.txns.holds) > 0 && s.txns.holds[0].holdExpires <= nowMs {
-			ref := s.txns.holds[0]
+		for {
+			ref, ok := s.txns.nextExpiring()
+			if !ok || ref.holdExpires > nowMs {
+				break
+			}
 			t, lerr := l.loadTxn(ref.id)
 			if lerr != nil || t.Status != model.TxnAuthorized {
 				s.txns.close(ref)

@@ -76,7 +76,7 @@ func (l *Ledger) rebuildOpen() error {
 		if t.Status != model.TxnAuthorized {
 			return true
 		}
-		r := &txnRef{id: t.ID, userID: t.UserID, heapIdx: -1, open: true, holdExpires: t.HoldExpiresAt}
+		r := &txnRef{id: t.ID, userID: t.UserID, open: true, holdExpires: t.HoldExpiresAt}
 		refs = append(refs, r)
 		if t.Kind != model.KindPurchase || t.AuthorizationCode == "" {
 			return true

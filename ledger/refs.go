@@ -1,23 +1,23 @@
 package ledger
 
 import (
-	"container/heap"
 	"hash/fnv"
 	"strconv"
 )
 
-// txnRef is what memory keeps of an open authorization: enough to find it
-// as the original of a clearing or a reversal without reading the store,
-// and to expire its hold. The full record is in the store; a resolved
-// transaction is found through the store's original index, and repeats of
-// any message through the ledger's repeat index.
+// txnRef names an open authorization while an operation works on it:
+// enough to find it as the original of a clearing or a reversal without
+// reading the store, and to expire its hold. The full record is in the
+// store; a resolved transaction is found through the store's original
+// index, and repeats of any message through the ledger's repeat index. A
+// txnRef is a handle made for one operation; what memory keeps is packed
+// in shardTxns.
 type txnRef struct {
 	id          string
 	userID      string
 	open        bool
 	holdExpires int64 // epoch ms; 0 when not open
 	keys        []string
-	heapIdx     int
 }
 
 // Ref keys. A message is identified for repeat detection by its class,
@@ -31,52 +31,186 @@ func origKeyRRN(cardID, rrn, authCode string) string {
 	return "r" + cardID + "|" + rrn + "|" + authCode
 }
 
-// holdHeap orders open transactions by hold expiry, so that expiring holds
-// costs time proportional to what expires.
-type holdHeap []*txnRef
-
-func (h holdHeap) Len() int           { return len(h) }
-func (h holdHeap) Less(i, j int) bool { return h[i].holdExpires < h[j].holdExpires }
-func (h holdHeap) Swap(i, j int) {
-	h[i], h[j] = h[j], h[i]
-	h[i].heapIdx, h[j].heapIdx = i, j
-}
-func (h *holdHeap) Push(x any) {
-	r := x.(*txnRef)
-	r.heapIdx = len(*h)
-	*h = append(*h, r)
-}
-func (h *holdHeap) Pop() any {
-	old := *h
-	r := old[len(old)-1]
-	old[len(old)-1] = nil
-	*h = old[:len(old)-1]
-	r.heapIdx = -1
-	return r
-}
-
-// shardTxns is a shard's memory of its open authorizations.
+// shardTxns is a shard's memory of its open authorizations, packed so
+// that the collector has nothing to scan in it: every open hold is a
+// 48-byte openHold in fixed-size chunks (freed slots are reused), found by
+// its packed ID and by the 64-bit hashes of its original keys through
+// open-addressing tables of slot numbers, and ordered by hold expiry in a
+// heap of slot numbers, so that expiring holds costs time proportional to
+// what expires. An ID that is not of model.IDGen's form (none is, outside
+// tests) is kept in oddIDs. TestOpenHoldMemory holds an open hold to
+// maxOpenHoldBytes.
+//
+// A key hash names the hold that last claimed the key, as the string
+// keys did: a later purchase that reuses DE 11 + DE 7 on the same card is
+// the original those keys find. Two different keys of one shard's open
+// holds share a 64-bit hash with a chance of about n/2^64 per lookup.
 type shardTxns struct {
-	refs  map[string]*txnRef // by original keys
-	byID  map[string]*txnRef
-	holds holdHeap
+	chunks []*holdChunk
+	slots  uint32   // slots made so far
+	free   []uint32 // freed slots
+	byID   slotTable
+	byKey  slotTable // values are slot<<1 | which key
+	heap   []uint32  // slots, by hold expiry
+	oddIDs map[string]uint32
+	open   int
+}
+
+// maxOpenHoldBytes is the most an open authorization may cost in memory:
+// 48 bytes of hold, 5 to 11 of ID table, 11 to 21 of key table (two keys)
+// and 4 to 8 of heap.
+const maxOpenHoldBytes = 96
+
+const holdChunkLen = 1024
+
+type holdChunk [holdChunkLen]openHold
+
+// openHold is one open authorization.
+type openHold struct {
+	id      [2]uint64 // the ID's two 55-bit halves (prefix "txn"); zero when in oddIDs
+	expires int64     // epoch ms
+	keys    [2]uint64 // original key hashes; 0 = none
+	heapIdx uint32
+	live    bool
 }
 
 func newShardTxns() shardTxns {
-	return shardTxns{refs: map[string]*txnRef{}, byID: map[string]*txnRef{}}
+	return shardTxns{oddIDs: map[string]uint32{}}
 }
 
-// add remembers an open authorization.
+func (st *shardTxns) at(slot uint32) *openHold {
+	return &st.chunks[slot/holdChunkLen][slot%holdChunkLen]
+}
+
+// refKeyHash hashes an original key (FNV-1a 64 and MurmurHash3's mixer);
+// 0 is kept for "no key".
+func refKeyHash(k string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(k); i++ {
+		h ^= uint64(k[i])
+		h *= 1099511628211
+	}
+	return max(mix64(h), 1)
+}
+
+// mix64 is MurmurHash3's 64-bit finalizer.
+func mix64(h uint64) uint64 {
+	h ^= h >> 33
+	h *= 0xff51afd7ed558ccd
+	h ^= h >> 33
+	h *= 0xc4ceb9fe1a85ec53
+	h ^= h >> 33
+	return h
+}
+
+func idHash(p [2]uint64) uint64 { return mix64(p[0] ^ mix64(p[1])) }
+
+// packTxnID packs a transaction ID; ok is false for another form.
+func packTxnID(id string) ([2]uint64, bool) {
+	prefix, a, b, ok := packID(id)
+	if !ok || prefix != "txn" {
+		return [2]uint64{}, false
+	}
+	return [2]uint64{a, b}, true
+}
+
+func (st *shardTxns) idHashOf(slot uint32) uint64 { return idHash(st.at(slot).id) }
+func (st *shardTxns) keyHashOf(v uint32) uint64  { return st.at(v >> 1).keys[v&1] }
+
+// slotOf finds an open hold by ID.
+func (st *shardTxns) slotOf(id string) (uint32, bool) {
+	p, ok := packTxnID(id)
+	if !ok {
+		slot, found := st.oddIDs[id]
+		return slot, found
+	}
+	_, slot, found := st.byID.find(idHash(p), func(slot uint32) bool { return st.at(slot).id == p })
+	return slot, found
+}
+
+func (st *shardTxns) idOf(slot uint32) string {
+	h := st.at(slot)
+	if h.id != ([2]uint64{}) {
+		return unpackID("txn", h.id[0], h.id[1])
+	}
+	for id, s := range st.oddIDs {
+		if s == slot {
+			return id
+		}
+	}
+	return ""
+}
+
+func (st *shardTxns) handle(slot uint32) *txnRef {
+	return &txnRef{id: st.idOf(slot), open: true, holdExpires: st.at(slot).expires}
+}
+
+// add remembers an open authorization with the first two of its keys.
 func (st *shardTxns) add(r *txnRef) {
-	r.heapIdx = -1
 	if !r.open {
 		return
 	}
-	for _, k := range r.keys {
-		st.refs[k] = r
+	var slot uint32
+	if n := len(st.free); n > 0 {
+		slot = st.free[n-1]
+		st.free = st.free[:n-1]
+	} else {
+		if st.slots%holdChunkLen == 0 {
+			st.chunks = append(st.chunks, new(holdChunk))
+		}
+		slot = st.slots
+		st.slots++
 	}
-	st.byID[r.id] = r
-	heap.Push(&st.holds, r)
+	h := st.at(slot)
+	*h = openHold{expires: r.holdExpires, live: true}
+	if p, ok := packTxnID(r.id); ok {
+		h.id = p
+		st.byID.insert(idHash(p), slot, st.idHashOf)
+	} else {
+		st.oddIDs[r.id] = slot
+	}
+	for i, k := range r.keys {
+		if i == len(h.keys) {
+			break
+		}
+		kh := refKeyHash(k)
+		h.keys[i] = kh
+		v := slot<<1 | uint32(i)
+		if idx, _, found := st.byKey.find(kh, func(v uint32) bool { return st.keyHashOf(v) == kh }); found {
+			st.byKey.set(idx, v) // a later purchase takes the key over
+		} else {
+			st.byKey.insert(kh, v, st.keyHashOf)
+		}
+	}
+	h.heapIdx = uint32(len(st.heap))
+	st.heap = append(st.heap, slot)
+	st.up(int(h.heapIdx))
+	st.open++
+}
+
+// get returns the open authorization with this ID, or nil.
+func (st *shardTxns) get(id string) *txnRef {
+	if slot, ok := st.slotOf(id); ok {
+		return st.handle(slot)
+	}
+	return nil
+}
+
+// byRefKey returns the open authorization an original key names, or nil.
+func (st *shardTxns) byRefKey(k string) *txnRef {
+	kh := refKeyHash(k)
+	if _, v, ok := st.byKey.find(kh, func(v uint32) bool { return st.keyHashOf(v) == kh }); ok {
+		return st.handle(v >> 1)
+	}
+	return nil
+}
+
+// nextExpiring returns the open authorization whose hold expires first.
+func (st *shardTxns) nextExpiring() (*txnRef, bool) {
+	if len(st.heap) == 0 {
+		return nil, false
+	}
+	return st.handle(st.heap[0]), true
 }
 
 // close forgets an authorization that no longer holds funds; from now on
@@ -86,14 +220,163 @@ func (st *shardTxns) close(r *txnRef) {
 		return
 	}
 	r.open = false
-	delete(st.byID, r.id)
-	if r.heapIdx >= 0 && r.heapIdx < len(st.holds) && st.holds[r.heapIdx] == r {
-		heap.Remove(&st.holds, r.heapIdx)
+	slot, ok := st.slotOf(r.id)
+	if !ok {
+		return
 	}
-	for _, k := range r.keys {
-		if st.refs[k] == r {
-			delete(st.refs, k)
+	h := st.at(slot)
+	if h.id != ([2]uint64{}) {
+		if idx, _, found := st.byID.find(idHash(h.id), func(s uint32) bool { return s == slot }); found {
+			st.byID.remove(idx, st.idHashOf)
 		}
+	} else {
+		delete(st.oddIDs, r.id)
+	}
+	for i, kh := range h.keys {
+		v := slot<<1 | uint32(i)
+		if kh == 0 {
+			continue
+		}
+		if idx, _, found := st.byKey.find(kh, func(x uint32) bool { return x == v }); found {
+			st.byKey.remove(idx, st.keyHashOf)
+		}
+	}
+	st.removeHeap(int(h.heapIdx))
+	*h = openHold{}
+	st.free = append(st.free, slot)
+	st.open--
+}
+
+// bytes is the memory the open holds take (for the memory test).
+func (st *shardTxns) bytes() int {
+	return len(st.chunks)*holdChunkLen*48 + cap(st.free)*4 + st.byID.bytes() + st.byKey.bytes() + cap(st.heap)*4
+}
+
+// slotTable is an open-addressing (linear probing) hash table of uint32
+// values that name something elsewhere; the caller says how to hash and
+// compare what they name. Values are stored +1, so that 0 is empty.
+type slotTable struct {
+	t    []uint32
+	used int
+}
+
+// find returns the index and value of the first entry with hash h that
+// match accepts.
+func (s *slotTable) find(h uint64, match func(v uint32) bool) (idx int, v uint32, ok bool) {
+	if len(s.t) == 0 {
+		return 0, 0, false
+	}
+	mask := len(s.t) - 1
+	for i := int(h) & mask; s.t[i] != 0; i = (i + 1) & mask {
+		if x := s.t[i] - 1; match(x) {
+			return i, x, true
+		}
+	}
+	return 0, 0, false
+}
+
+func (s *slotTable) set(idx int, v uint32) { s.t[idx] = v + 1 }
+
+// insert adds v, whose hash is h; hashOf hashes stored values when the
+// table grows.
+func (s *slotTable) insert(h uint64, v uint32, hashOf func(uint32) uint64) {
+	if (s.used+1)*4 > len(s.t)*3 {
+		s.resize(max(len(s.t)*2, 16), hashOf)
+	}
+	mask := len(s.t) - 1
+	i := int(h) & mask
+	for s.t[i] != 0 {
+		i = (i + 1) & mask
+	}
+	s.t[i] = v + 1
+	s.used++
+}
+
+// remove empties idx and moves later entries of its cluster back.
+func (s *slotTable) remove(idx int, hashOf func(uint32) uint64) {
+	mask := len(s.t) - 1
+	s.t[idx] = 0
+	s.used--
+	for j := (idx + 1) & mask; s.t[j] != 0; j = (j + 1) & mask {
+		k := int(hashOf(s.t[j]-1)) & mask
+		if (j > idx && (k <= idx || k > j)) || (j < idx && k <= idx && k > j) {
+			s.t[idx], s.t[j] = s.t[j], 0
+			idx = j
+		}
+	}
+	if len(s.t) > 16 && s.used*8 < len(s.t) {
+		s.resize(len(s.t)/2, hashOf)
+	}
+}
+
+func (s *slotTable) resize(n int, hashOf func(uint32) uint64) {
+	old := s.t
+	s.t = make([]uint32, n)
+	mask := n - 1
+	for _, x := range old {
+		if x == 0 {
+			continue
+		}
+		i := int(hashOf(x-1)) & mask
+		for s.t[i] != 0 {
+			i = (i + 1) & mask
+		}
+		s.t[i] = x
+	}
+}
+
+func (s *slotTable) bytes() int { return len(s.t) * 4 }
+
+// The heap of slots, ordered by expiry.
+func (st *shardTxns) less(i, j int) bool {
+	return st.at(st.heap[i]).expires < st.at(st.heap[j]).expires
+}
+
+func (st *shardTxns) swap(i, j int) {
+	st.heap[i], st.heap[j] = st.heap[j], st.heap[i]
+	st.at(st.heap[i]).heapIdx = uint32(i)
+	st.at(st.heap[j]).heapIdx = uint32(j)
+}
+
+func (st *shardTxns) up(j int) {
+	for j > 0 {
+		i := (j - 1) / 2
+		if !st.less(j, i) {
+			break
+		}
+		st.swap(i, j)
+		j = i
+	}
+}
+
+func (st *shardTxns) down(i int) {
+	n := len(st.heap)
+	for {
+		l := 2*i + 1
+		if l >= n {
+			return
+		}
+		j := l
+		if r := l + 1; r < n && st.less(r, l) {
+			j = r
+		}
+		if !st.less(j, i) {
+			return
+		}
+		st.swap(i, j)
+		i = j
+	}
+}
+
+func (st *shardTxns) removeHeap(i int) {
+	last := len(st.heap) - 1
+	if i != last {
+		st.swap(i, last)
+	}
+	st.heap = st.heap[:last]
+	if i != last {
+		st.down(i)
+		st.up(i)
 	}
 }
 
