@@ -115,7 +115,7 @@ func packTxnID(id string) ([2]uint64, bool) {
 }
 
 func (st *shardTxns) idHashOf(slot uint32) uint64 { return idHash(st.at(slot).id) }
-func (st *shardTxns) keyHashOf(v uint32) uint64  { return st.at(v >> 1).keys[v&1] }
+func (st *shardTxns) keyHashOf(v uint32) uint64   { return st.at(v >> 1).keys[v&1] }
 
 // slotOf finds an open hold by ID.
 func (st *shardTxns) slotOf(id string) (uint32, bool) {
