@@ -247,9 +247,11 @@ func (st *shardTxns) close(r *txnRef) {
 	st.open--
 }
 
-// bytes is the memory the open holds take (for the memory test).
-func (st *shardTxns) bytes() int {
-	return len(st.chunks)*holdChunkLen*48 + cap(st.free)*4 + st.byID.bytes() + st.byKey.bytes() + cap(st.heap)*4
+// bytes is the memory the open holds take, and of it the room in the
+// last chunk not yet used (for the memory test).
+func (st *shardTxns) bytes() (total, unfilled int) {
+	total = len(st.chunks)*holdChunkLen*48 + cap(st.free)*4 + st.byID.bytes() + st.byKey.bytes() + cap(st.heap)*4
+	return total, (len(st.chunks)*holdChunkLen - int(st.slots)) * 48
 }
 
 // slotTable is an open-addressing (linear probing) hash table of uint32

@@ -622,18 +622,20 @@ func (ri *repeatIndex) len() int {
 	return n
 }
 
-// bytes is the memory the index holds: ring chunks, tables and overflow
-// entries (for the memory test and metrics).
-func (ri *repeatIndex) bytes() int {
-	n := 0
+// bytes is the memory the index holds (ring chunks, tables and overflow
+// entries), and of it the ring's room not yet filled: at most a chunk and
+// a spare per shard, 18 MiB in all (for the memory test).
+func (ri *repeatIndex) bytes() (total, unfilled int) {
 	for i := range ri.shards {
 		rs := &ri.shards[i]
 		rs.mu.Lock()
-		n += len(rs.chunks)*repeatChunkLen*36 + len(rs.table)*4 + len(rs.overflow)*96
+		ring := len(rs.chunks) * repeatChunkLen
 		if rs.spare != nil {
-			n += repeatChunkLen * 36
+			ring += repeatChunkLen
 		}
+		total += ring*36 + len(rs.table)*4 + len(rs.overflow)*96
+		unfilled += (ring - int(rs.tail-rs.head)) * 36
 		rs.mu.Unlock()
 	}
-	return n
+	return total, unfilled
 }
