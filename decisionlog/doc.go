@@ -47,9 +47,9 @@
 // Open (segment.go) keeps the log in preallocated segment files of
 // CRC-framed records on a Pebble vfs.FS. OpenPebble (pebble.go) keeps each
 // record under a sequential key in a Pebble database and syncs Pebble's WAL;
-// it exists to be measured against (BenchmarkLogs) and as the fallback
-// BENCHMARKS.md compares. The server uses segment files: see BENCHMARKS.md
-// for the figures behind that choice.
+// it exists to be measured against (BenchmarkLogs). Segment files are the
+// chosen implementation, at about half of Pebble's CPU per record: see
+// BENCHMARKS.md for the figures.
 //
 // # Frame format (segment files)
 //
