@@ -50,7 +50,13 @@ const (
 	ReasonDuplicate         = "duplicate_transmission"
 	ReasonInvalidTxn        = "invalid_transaction"
 	ReasonFormat            = "format_error"
+	ReasonBalanceCap        = "balance_cap_exceeded"
 )
+
+// MaxBalanceCents bounds a user's balance: deposits and credits that would
+// take it past this are refused, so that no sum of balances can overflow
+// int64.
+const MaxBalanceCents = int64(1) << 50
 
 // Kind of authorization request.
 type Kind uint8
@@ -127,6 +133,9 @@ func Decide(in *Input) Decision {
 			return decline(CodeNotPermitted, ReasonCurrency)
 		case r.AmountCents <= 0:
 			return decline(CodeInvalidAmount, ReasonInvalidAmount)
+		case u != nil && u.SettledCents > MaxBalanceCents-r.AmountCents:
+			// Written so that the sum cannot overflow.
+			return decline(CodeInvalidAmount, ReasonBalanceCap)
 		}
 		return Decision{Code: CodeApproved}
 	}

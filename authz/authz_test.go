@@ -126,6 +126,15 @@ func TestDecide(t *testing.T) {
 		{"refund foreign currency", func(r *Request, c *model.Card, a *model.Agent, u *model.User, h *string) {
 			r.Kind, r.Currency = Refund, "978"
 		}, CodeNotPermitted, ReasonCurrency, nil},
+		{"refund up to the balance cap", func(r *Request, c *model.Card, a *model.Agent, u *model.User, h *string) {
+			r.Kind, u.SettledCents = Refund, MaxBalanceCents-r.AmountCents
+		}, CodeApproved, "", nil},
+		{"refund past the balance cap", func(r *Request, c *model.Card, a *model.Agent, u *model.User, h *string) {
+			r.Kind, u.SettledCents = Refund, MaxBalanceCents-r.AmountCents+1
+		}, CodeInvalidAmount, ReasonBalanceCap, nil},
+		{"huge refund does not overflow", func(r *Request, c *model.Card, a *model.Agent, u *model.User, h *string) {
+			r.Kind, r.AmountCents, u.SettledCents = Refund, 1<<62, 1<<62
+		}, CodeInvalidAmount, ReasonBalanceCap, nil},
 		{"verification skips amount rules", func(r *Request, c *model.Card, a *model.Agent, u *model.User, h *string) {
 			r.Kind, r.AmountCents, u.SettledCents = Verification, 0, 0
 		}, CodeApproved, "", nil},

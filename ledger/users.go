@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 
+	"github.com/ledgersim/ledgersim/authz"
 	"github.com/ledgersim/ledgersim/model"
 	"github.com/ledgersim/ledgersim/store"
 )
@@ -207,9 +208,9 @@ type DepositInput struct {
 	AmountCents          int64
 }
 
-// MaxBalanceCents bounds a user's deposited total so that no sum of
-// balances can overflow int64.
-const MaxBalanceCents = int64(1) << 50
+// MaxBalanceCents bounds a user's deposited total and balance so that no
+// sum of balances can overflow int64 (authz declines a credit past it).
+const MaxBalanceCents = authz.MaxBalanceCents
 
 // SimulateDeposit credits a deposit to an approved user.
 func (l *Ledger) SimulateDeposit(ctx context.Context, in DepositInput) (Deposit, model.User, error) {

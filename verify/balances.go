@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/ledgersim/ledgersim/authz"
 	"github.com/ledgersim/ledgersim/model"
 )
 
@@ -97,6 +98,7 @@ func (s *state) sumMovements() map[string]*movements {
 //	                 + Σ amountCents of completed refunds
 //	                 − Σ refundedCents of purchases reversed after completion
 //	available      = settledCents − pendingCents ≥ 0
+//	depositedCents, settledCents ≤ authz.MaxBalanceCents
 //
 // The settled formula follows the ledger's arithmetic: a clearing debits
 // the captured amount, a partial reversal of a completed purchase credits
@@ -130,6 +132,9 @@ func (s *state) checkBalances() {
 		want := u.DepositedCents - m.purchases + m.refunds - m.refundedOfReversed
 		if u.SettledCents != want {
 			c.breach("user %s: settledCents %d but its deposits and transactions give %d", id, u.SettledCents, want)
+		}
+		if u.SettledCents > authz.MaxBalanceCents || u.DepositedCents > authz.MaxBalanceCents {
+			c.breach("user %s: settledCents %d, depositedCents %d: past the balance cap of %d", id, u.SettledCents, u.DepositedCents, authz.MaxBalanceCents)
 		}
 		if avail := u.SettledCents - u.PendingCents; avail < 0 {
 			if -avail <= m.overdraftAllowance() {

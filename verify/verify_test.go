@@ -119,6 +119,17 @@ var corruptions = []corruption{
 		putUserState(t, db, u)
 		return f.alice
 	}},
+	{"balance past the cap", CheckBalances, 1, func(t *testing.T, f *fixture, db *store.DB, _ *vault.Vault) string {
+		// Consistent with its events in every other way: only the cap is
+		// broken.
+		u := effectiveUser(t, db, f.alice)
+		extra := authz.MaxBalanceCents
+		addEvent(t, db, f.latest, model.EvtDepositCompleted, map[string]any{"userId": f.alice, "amount": extra, "currency": "USD"})
+		u.DepositedCents += extra
+		u.SettledCents += extra
+		putUserState(t, db, u)
+		return f.alice
+	}},
 	{"hold left on a completed transaction", CheckBalances, 1, func(t *testing.T, f *fixture, db *store.DB, _ *vault.Vault) string {
 		tx := getTxn(t, db, f.cleared)
 		tx.HoldCents = 1
