@@ -169,3 +169,25 @@ func TestStalledConnectionDoesNotHoldOthersUp(t *testing.T) {
 	t.Logf("offered %d sent %d timeouts %d unsent %d", res.Offered, res.Sent, res.Timeouts, res.TimeoutsUnsent)
 	assert.Positive(t, res.TimeoutsUnsent, "requests the stalled connection could not take were never sent")
 }
+
+// TestRawWriteDoesNotAllocate: the clock writes to every connection at
+// every tick, so a write must not allocate.
+func TestRawWriteDoesNotAllocate(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	nc, err := net.Dial("tcp", ln.Addr().String())
+	require.NoError(t, err)
+	defer nc.Close()
+	peer, err := ln.Accept()
+	require.NoError(t, err)
+	defer peer.Close()
+	w := newRawWriter(nc)
+	msg := make([]byte, 100)
+	allocs := testing.AllocsPerRun(100, func() {
+		if n, err := w.write(msg); err != nil || n != len(msg) {
+			t.Fatalf("wrote %d, %v", n, err)
+		}
+	})
+	assert.Zero(t, allocs)
+}

@@ -19,37 +19,51 @@ var errWouldBlock = errors.New("loadtest: write would block")
 // disarm around every write.
 type rawWriter struct {
 	rc syscall.RawConn
-	nc net.Conn // fallback when the connection exposes no descriptor
+	nc net.Conn  // fallback when the connection exposes no descriptor
+	op *rawWrite // reused, so that a write allocates nothing
+}
+
+// rawWrite is one write's state; fn is its do method, bound once.
+type rawWrite struct {
+	b   []byte
+	n   int
+	err error
+	fn  func(fd uintptr) bool
+}
+
+func (o *rawWrite) do(fd uintptr) bool {
+	for {
+		o.n, o.err = syscall.Write(int(fd), o.b)
+		if o.err != syscall.EINTR {
+			// Done either way: returning true keeps the runtime from
+			// parking the goroutine until the socket is writable.
+			return true
+		}
+	}
 }
 
 func newRawWriter(nc net.Conn) rawWriter {
 	if sc, ok := nc.(syscall.Conn); ok {
 		if rc, err := sc.SyscallConn(); err == nil {
-			return rawWriter{rc: rc}
+			op := &rawWrite{}
+			op.fn = op.do
+			return rawWriter{rc: rc, op: op}
 		}
 	}
 	return rawWriter{nc: nc}
 }
 
 // write writes what the kernel takes of b at once and returns how much it
-// took; errWouldBlock when it took nothing.
+// took; errWouldBlock when it took nothing. Not safe for concurrent use.
 func (w rawWriter) write(b []byte) (int, error) {
 	if w.rc == nil {
 		return w.nc.Write(b)
 	}
-	var n int
-	var werr error
-	err := w.rc.Write(func(fd uintptr) bool {
-		for {
-			n, werr = syscall.Write(int(fd), b)
-			if werr != syscall.EINTR {
-				// Done either way: returning true keeps the runtime
-				// from parking the goroutine until the socket is
-				// writable.
-				return true
-			}
-		}
-	})
+	o := w.op
+	o.b = b
+	err := w.rc.Write(o.fn)
+	n, werr := o.n, o.err
+	o.b, o.n, o.err = nil, 0, nil
 	if err != nil {
 		return 0, err
 	}
