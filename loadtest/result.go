@@ -74,16 +74,18 @@ type Result struct {
 	// Latency runs from each request's due time to its reply.
 	Latency Percentiles `json:"latency"`
 	// SendLag runs from each request's due time to the moment the
-	// generator handed it to its connection: how far the generator itself
-	// fell behind the schedule.
+	// generator handed it to its connection: the wait for the clock's
+	// tick (at most Config.Tick), and how far the generator fell behind
+	// the schedule.
 	SendLag Percentiles `json:"sendLag"`
-	// PacerLag is how late the generator's clock woke a connection's
-	// sender, once per wake-up, over the measured period. Send lag also
-	// grows when a server's backpressure fills a connection's window;
-	// pacer lag cannot, because the clock never waits on a connection, so
-	// a long one means the generator itself (or the machine under it) was
-	// held up, and the requests due then carry that wait in their
-	// latencies. PacerLagMaxAt is when the latest wake-up was due, from
+	// PacerLag is how late the generator's clock woke, against the time it
+	// meant to (the next due time, or a tick after its last wake-up),
+	// once per wake-up, over the measured period. Send lag also grows with
+	// the tick and when a server's backpressure fills a connection's
+	// window; pacer lag cannot, because the clock never waits on a
+	// connection, so a long one means the generator itself (or the
+	// machine under it) was held up, and the requests due then carry that
+	// wait in their latencies. PacerLagMaxAt is when the latest wake-up was due, from
 	// the start of the run (warmup included).
 	PacerLag      Percentiles   `json:"pacerLag"`
 	PacerLagMaxAt time.Duration `json:"pacerLagMaxAtNs"`
