@@ -19,11 +19,16 @@ import (
 	"github.com/ledgersim/ledgersim/store"
 )
 
-// MaxBodyBytes bounds JSON request bodies.
+// MaxBodyBytes is the default bound of a request body (Config.MaxBodyBytes).
 const MaxBodyBytes = 1 << 20
 
-// MaxUploadBytes bounds receipt uploads, the one body allowed to be larger.
+// MaxUploadBytes is the default bound of a receipt upload's file
+// (Config.MaxUploadBytes), the one body allowed to be larger.
 const MaxUploadBytes = 10 << 20
+
+// uploadOverheadBytes is what a multipart upload may add to its file: the
+// boundaries and part headers.
+const uploadOverheadBytes = 64 << 10
 
 // Config wires the API to the ledger.
 type Config struct {
@@ -53,6 +58,14 @@ type Config struct {
 	// Metrics serves GET /metrics (no Api-Key: it carries no card or
 	// customer data). Nil disables the route.
 	Metrics fasthttp.RequestHandler
+	// MaxBodyBytes bounds every request body but a receipt upload's: the
+	// server stops reading a longer one there and answers 413, closing the
+	// connection. Default MaxBodyBytes (1 MiB).
+	MaxBodyBytes int
+	// MaxUploadBytes bounds the file of a receipt upload (PUT
+	// /v1/transactions/{id}/receipt), the one route that reads past
+	// MaxBodyBytes. Default MaxUploadBytes (10 MiB).
+	MaxUploadBytes int
 }
 
 // API is the HTTP front of the ledger.
@@ -82,6 +95,15 @@ func New(cfg Config) (*API, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.MaxBodyBytes == 0 {
+		cfg.MaxBodyBytes = MaxBodyBytes
+	}
+	if cfg.MaxUploadBytes == 0 {
+		cfg.MaxUploadBytes = MaxUploadBytes
+	}
+	if cfg.MaxBodyBytes < 1<<10 || cfg.MaxUploadBytes < 1<<10 {
+		return nil, errors.New("api: MaxBodyBytes and MaxUploadBytes must be at least 1 KiB")
+	}
 	a := &API{cfg: cfg, l: cfg.Ledger, log: cfg.Logger, routes: &router{}}
 	if cfg.RateLimits {
 		a.limits = newLimiter(cfg.Ledger.Clock())
@@ -94,7 +116,10 @@ func New(cfg Config) (*API, error) {
 func (a *API) SetReady(v bool) { a.ready.Store(v) }
 
 // Server returns a fasthttp server for the API with timeouts and body
-// bounds set, so a slow or hostile client cannot hold resources.
+// bounds set, so a slow or hostile client cannot hold resources. Each
+// request's body bound is its route's (bodyLimit), set once its header is
+// read: a longer body is refused from its Content-Length, or, chunked, as
+// soon as it passes the bound, with a 413 and the connection closed.
 func (a *API) Server() *fasthttp.Server {
 	return &fasthttp.Server{
 		Handler:            a.Handler,
@@ -102,8 +127,13 @@ func (a *API) Server() *fasthttp.Server {
 		ReadTimeout:        30 * time.Second,
 		WriteTimeout:       30 * time.Second,
 		IdleTimeout:        2 * time.Minute,
-		MaxRequestBodySize: MaxUploadBytes + 64<<10,
-		ReadBufferSize:     16 << 10,
+		MaxRequestBodySize: a.cfg.MaxBodyBytes,
+		HeaderReceived: func(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
+			return fasthttp.RequestConfig{MaxRequestBodySize: a.bodyLimit(h)}
+		},
+		// The one route that takes a multipart body parses it itself.
+		DisablePreParseMultipartForm: true,
+		ReadBufferSize:               16 << 10,
 		ErrorHandler: func(ctx *fasthttp.RequestCtx, err error) {
 			rc := &reqCtx{fc: ctx, requestID: a.ids.New(model.PrefixRequest, time.Now())}
 			if errors.Is(err, fasthttp.ErrBodyTooLarge) {
@@ -187,10 +217,20 @@ func (rc *reqCtx) writeRecorded(status int, contentType string, body []byte) {
 	}
 }
 
+// bodyLimit is the most of a request's body the server reads: the upload
+// bound on the receipt upload route, MaxBodyBytes everywhere else.
+func (a *API) bodyLimit(h *fasthttp.RequestHeader) int {
+	path, _, _ := strings.Cut(string(h.RequestURI()), "?")
+	if rt, _, _ := a.routes.match(string(h.Method()), path); rt != nil && rt.upload {
+		return a.cfg.MaxUploadBytes + uploadOverheadBytes
+	}
+	return a.cfg.MaxBodyBytes
+}
+
 // body reads the request body as strict JSON fields.
 func (rc *reqCtx) body() (*fields, error) {
 	raw := rc.fc.PostBody()
-	if len(raw) > MaxBodyBytes {
+	if len(raw) > rc.a.cfg.MaxBodyBytes {
 		return nil, errTooLarge
 	}
 	f, e := parseFields(raw)

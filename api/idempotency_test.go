@@ -34,7 +34,10 @@ type idemEnv struct {
 	n    int
 }
 
-func newIdemEnv(t *testing.T) *idemEnv {
+func newIdemEnv(t *testing.T) *idemEnv { return newIdemEnvWith(t, nil) }
+
+// newIdemEnvWith is newIdemEnv with the API's Config changed by edit.
+func newIdemEnvWith(t *testing.T, edit func(*Config)) *idemEnv {
 	t.Helper()
 	clk := clock.NewVirtual(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 	db, err := store.Open(store.Options{Dir: t.TempDir()})
@@ -61,7 +64,11 @@ func newIdemEnv(t *testing.T) *idemEnv {
 		_, err := l.Sweep(ctx)
 		return err
 	}
-	a, err := New(Config{Ledger: l, APIKeyHash: apikey.Hash(whTestKey), VirtualClock: clk, OnClockAdvance: advanced})
+	cfg := Config{Ledger: l, APIKeyHash: apikey.Hash(whTestKey), VirtualClock: clk, OnClockAdvance: advanced}
+	if edit != nil {
+		edit(&cfg)
+	}
+	a, err := New(cfg)
 	require.NoError(t, err)
 	a.UseWebhooks(svc)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -16,6 +16,7 @@ type route struct {
 	parts   []string
 	scope   scope
 	public  bool // no Api-Key (health, the hosted KYC page)
+	upload  bool // reads a body up to Config.MaxUploadBytes, not MaxBodyBytes
 	h       func(*reqCtx) error
 }
 

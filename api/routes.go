@@ -69,7 +69,7 @@ func (a *API) register() {
 	r.add("GET", "/v1/transactions", scopeAgent, a.listTxns)
 	r.add("GET", "/v1/transactions/{id}", scopeAgent, a.getTxn)
 	r.add("PATCH", "/v1/transactions/{id}", scopeAgent, a.updateTxn)
-	r.add("PUT", "/v1/transactions/{id}/receipt", scopeAgent, a.putReceipt)
+	r.add("PUT", "/v1/transactions/{id}/receipt", scopeAgent, a.putReceipt).upload = true
 	r.add("GET", "/v1/transactions/{id}/receipt", scopeAgent, a.getReceipt)
 	r.add("DELETE", "/v1/transactions/{id}/receipt", scopeAgent, a.deleteReceipt)
 	r.add("GET", "/v1/cards/{id}/transactions", scopeAgent, a.listCardTxns)

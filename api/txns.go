@@ -413,19 +413,20 @@ func (a *API) putReceipt(rc *reqCtx) error {
 			return errMissing("file")
 		}
 		fh := files[0]
-		if fh.Size > MaxUploadBytes {
+		maxBytes := a.cfg.MaxUploadBytes
+		if fh.Size > int64(maxBytes) {
 			return errTooLarge
 		}
 		fd, err := fh.Open()
 		if err != nil {
 			return err
 		}
-		data, err = io.ReadAll(io.LimitReader(fd, MaxUploadBytes+1))
+		data, err = io.ReadAll(io.LimitReader(fd, int64(maxBytes)+1))
 		_ = fd.Close()
 		if err != nil {
 			return err
 		}
-		if len(data) > MaxUploadBytes {
+		if len(data) > maxBytes {
 			return errTooLarge
 		}
 		mime, ok := sniffReceipt(data)

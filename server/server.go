@@ -66,6 +66,12 @@ type Config struct {
 	RepeatWindow time.Duration
 	// RateLimits turns on the platform's documented API rate limits.
 	RateLimits bool
+	// MaxBodyBytes bounds every API request body but a receipt upload's
+	// (413 past it). Default api.MaxBodyBytes, 1 MiB.
+	MaxBodyBytes int
+	// MaxUploadBytes bounds a receipt upload's file (413 past it).
+	// Default api.MaxUploadBytes, 10 MiB.
+	MaxUploadBytes int
 	// Logger receives structured logs. Default: JSON to stderr.
 	Logger *slog.Logger
 	// KeyOut receives the one-time print of a generated API key. Default
@@ -230,6 +236,7 @@ func Start(cfg Config) (*Server, error) {
 	}
 	s.api, err = api.New(api.Config{Ledger: l, APIKeyHash: keyHash, PublicURL: public, Logger: cfg.Logger,
 		ISOSpecJSON: specJSON, VirtualClock: s.vclock, OnClockAdvance: s.clockAdvanced, Observer: m.HTTP, RateLimits: cfg.RateLimits,
+		MaxBodyBytes: cfg.MaxBodyBytes, MaxUploadBytes: cfg.MaxUploadBytes,
 		Metrics: fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))})
 	if err != nil {
 		_ = s.httpLn.Close()

@@ -104,6 +104,9 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	ef.str(&holdExpiry, "hold-expiry", "168h", "how long an uncleared authorization holds funds")
 	ef.str(&repeatWindow, "repeat-window", "15m", "how long STAN+RRN are remembered to answer repeats")
 	ef.str(&overCapture, "over-capture-pct", "20", "how far above the authorized amount a clearing may capture, in percent (0 = none)")
+	var maxBody, maxUpload string
+	ef.str(&maxBody, "max-body-bytes", "1048576", "largest request body the API reads (every route but the receipt upload); a longer one is a 413")
+	ef.str(&maxUpload, "max-upload-bytes", "10485760", "largest receipt file PUT /v1/transactions/{id}/receipt accepts; a longer one is a 413")
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
 			return 0
@@ -122,6 +125,14 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	pct, err := strconv.ParseInt(overCapture, 10, 64)
 	if err != nil || pct < 0 || pct > 1000 {
 		fmt.Fprintf(stderr, "ledgersim: bad --over-capture-pct %q\n", overCapture)
+		return 2
+	}
+	if cfg.MaxBodyBytes, err = strconv.Atoi(maxBody); err != nil || cfg.MaxBodyBytes < 1<<10 {
+		fmt.Fprintf(stderr, "ledgersim: bad --max-body-bytes %q (at least 1024)\n", maxBody)
+		return 2
+	}
+	if cfg.MaxUploadBytes, err = strconv.Atoi(maxUpload); err != nil || cfg.MaxUploadBytes < 1<<10 {
+		fmt.Fprintf(stderr, "ledgersim: bad --max-upload-bytes %q (at least 1024)\n", maxUpload)
 		return 2
 	}
 	cfg.OverCapturePct = pct
