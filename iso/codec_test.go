@@ -553,7 +553,7 @@ func TestConfigDefaultsAndValidate(t *testing.T) {
 	}
 	for _, b := range bad {
 		assert.Error(t, b.withDefaults().validate(), "%+v", b)
-		_, err := NewServer(b, nopHandler{})
+		_, err := NewServer(b, PerRequest(nopHandler{}))
 		assert.Error(t, err)
 	}
 	_, err := NewServer(Config{}, nil)

@@ -19,7 +19,8 @@
 //     first four bytes are not an MTI that can be answered.
 //
 // Only well-formed 0100, 0101, 0120, 0200, 0220, 0400, 0401, 0420 and 0421
-// requests reach the Handler.
+// requests reach the Handler, a read's worth at a time (HandleBatch); a
+// handler that decides one request at a time is adapted with PerRequest.
 //
 // # The spec
 //
@@ -33,7 +34,7 @@
 //
 // # Usage
 //
-//	srv, err := iso.NewServer(iso.Config{Addr: ":8583"}, handler)
+//	srv, err := iso.NewServer(iso.Config{Addr: ":8583"}, handler) // or iso.PerRequest(h)
 //	if err != nil {
 //		return err
 //	}
@@ -66,29 +67,56 @@
 //
 // # Concurrency
 //
-// A connection has three goroutines: the reader, which decodes each
-// request and hands it to the Handler as soon as it is read; the waiter,
-// which waits for each reply's Response.Durable (the decision's disk sync),
-// in request order; and the writer. Clients may pipeline: the reader does
-// not wait for a decision's sync before deciding the next request, so one
-// sync releases every reply it covers, with no goroutine per request. The
-// profile lets replies come back in any order (clients match them by DE 11
-// and DE 37); this server writes them in request order, because decisions
-// on a connection become durable in that order. MaxInFlightPerConn bounds
-// the requests of one connection between read and reply; at the bound the
-// reader stops reading until a reply is written. The writer batches: it
-// flushes when its queue runs dry (or after 256 replies), so replies
-// released together share a system call.
+// A connection has two goroutines, and what passes between them is a
+// batch per read, not a message:
+//
+//   - the reader reads, takes every complete frame that read delivered,
+//     decodes them, answers by itself what needs no decision, and hands
+//     the rest to the Handler in one HandleBatch call; it then encodes every
+//     reply of the batch, each behind its length header, into one buffer
+//     and queues the batch;
+//   - the writer, started with the connection's first batch, takes every
+//     batch queued, waits for each reply's Response.Durable (the
+//     decision's disk sync) in request order, and writes all their replies
+//     in one system call (writev when several batches are ready).
+//
+// Clients may pipeline: while the writer waits for a sync, the reader
+// goes on reading and deciding, so one sync releases every reply it
+// covers and the next covers everything that arrived meanwhile. No reply
+// is written before its decision is durable, and a reply whose decision
+// could not be made durable becomes a "96". The profile lets replies come
+// back in any order (clients match them by DE 11 and DE 37); this server
+// writes them in request order, because decisions on a connection become
+// durable in that order. MaxInFlightPerConn bounds the requests of one
+// connection between read and written reply; at the bound the reader stops
+// reading until replies are written. There is no goroutine, channel
+// operation, timer or deadline per message: a read deadline is set per
+// read (the idle timeout between frames, or the frame's own deadline,
+// FrameTimeout after its first byte, while one is under way) and a write
+// deadline per write. The read buffer starts at 2 KiB and doubles, up to
+// 64 KiB, while reads keep filling it; a batch's buffers grow to the
+// largest read the connection has seen and are reused, so an idle
+// connection holds a few kilobytes.
 //
 // The Handler is called concurrently from many connections, and for one
-// connection one request at a time, on its reader: a Handler that blocks
+// connection one batch at a time, on its reader: a Handler that blocks
 // holds up that connection (and only that one), which is why durability
-// is waited for through Response.Durable rather than inside HandleISO. A
-// Request belongs to the call that receives it: the struct itself is
-// pooled and reused once HandleISO returns, and so is the buffer its Raw
-// field aliases. Its string fields are the Handler's to keep; they never
-// change. Observer methods are called from all of these goroutines and
-// must be cheap and safe for concurrent use.
+// is waited for through Response.Durable rather than inside HandleBatch. A
+// Request belongs to the call that receives it: the struct itself and the
+// buffer its Raw field aliases are reused once HandleBatch returns. Its
+// string fields are the Handler's to keep; they never change. Observer
+// methods are called from both goroutines of every connection and must be
+// cheap and safe for concurrent use.
+//
+// # Bounds
+//
+// MaxConns connections may be open at once; one more is accepted and
+// closed at once. A connection is closed when nothing arrives for
+// ReadIdleTimeout, when a frame is not complete FrameTimeout after its
+// first byte, when its replies cannot be written within WriteTimeout, and
+// on a frame it cannot frame. Each of these closes (Observer.FrameError,
+// CloseReasons) and refusals (Observer.ConnRefused) is counted every
+// time and logged at most once per reason per CloseLogInterval.
 //
 // Server methods are safe for concurrent use. Shutdown stops accepting,
 // stops reading new frames, waits until every request already read has been

@@ -98,8 +98,10 @@ func BenchmarkServerRoundTrip(b *testing.B) {
 
 type approveFast struct{}
 
-func (approveFast) HandleISO(context.Context, *Request) Response {
-	return Response{Code: "00", AuthCode: "A12345"}
+func (approveFast) HandleBatch(_ context.Context, reqs []*Request, out []Response) {
+	for i := range reqs {
+		out[i] = Response{Code: "00", AuthCode: "A12345"}
+	}
 }
 
 func benchRoundTrip(b *testing.B, codec string) {

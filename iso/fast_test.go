@@ -274,7 +274,7 @@ func (codecHandler) HandleISO(_ context.Context, r *Request) Response {
 
 func newCodecServer(t testing.TB, codec string) *Server {
 	t.Helper()
-	srv, err := NewServer(Config{Codec: codec, Logger: slog.New(slog.DiscardHandler)}, codecHandler{})
+	srv, err := NewServer(Config{Codec: codec, Logger: slog.New(slog.DiscardHandler)}, PerRequest(codecHandler{}))
 	require.NoError(t, err)
 	return srv
 }
@@ -615,10 +615,10 @@ func TestServerCodecsAgreeOnTheWire(t *testing.T) {
 func TestConfigCodec(t *testing.T) {
 	assert.Equal(t, CodecFast, Config{}.withDefaults().Codec)
 	assert.Error(t, Config{Codec: "fastest"}.withDefaults().validate())
-	srv, err := NewServer(Config{Codec: CodecMoov}, nopHandler{})
+	srv, err := NewServer(Config{Codec: CodecMoov}, PerRequest(nopHandler{}))
 	require.NoError(t, err)
 	assert.Nil(t, srv.fast)
-	srv, err = NewServer(Config{}, nopHandler{})
+	srv, err = NewServer(Config{}, PerRequest(nopHandler{}))
 	require.NoError(t, err)
 	assert.NotNil(t, srv.fast)
 }

@@ -127,6 +127,11 @@ type FrameReader struct {
 	start   int // first unread byte in buf
 	end     int // one past the last buffered byte in buf
 	err     error
+	// grow is set for a server connection's reader (newConnFrameReader),
+	// whose buffer starts small; filled records that the last read filled
+	// all the room it was given.
+	grow   bool
+	filled bool
 }
 
 // NewFrameReader returns a FrameReader that accepts messages of 1 to
@@ -235,6 +240,120 @@ func (fr *FrameReader) fill(need int) error {
 		}
 	}
 	return nil
+}
+
+// newConnFrameReader returns a FrameReader for a server connection: its
+// buffer starts at connReadBufferBytesMin, so an idle connection holds
+// little, and grows (see readOnce) up to connReadBufferBytesMax or the
+// largest frame, whichever is more, when reads keep filling it.
+func newConnFrameReader(r io.Reader, f Framing, maxFrameBytes int) *FrameReader {
+	fr := NewFrameReader(r, f, maxFrameBytes)
+	fr.buf = make([]byte, connReadBufferBytesMin)
+	fr.grow = true
+	return fr
+}
+
+// Buffer sizes of a server connection's FrameReader. A read that fills the
+// buffer doubles it (the peer has more on the way), up to the maximum.
+const (
+	connReadBufferBytesMin = 2 << 10
+	connReadBufferBytesMax = 64 << 10
+)
+
+// buffered returns the next frame if it is already complete in the buffer,
+// without reading: ok is false when it is not (the buffer then holds part of
+// a frame, or nothing). The frames it hands out stay valid until the next
+// call to readOnce or Next, so a caller can take every frame one read
+// delivered and use them together. A bad length header is returned as an
+// error, as Next would, and sticks.
+func (fr *FrameReader) buffered() (frame []byte, ok bool, err error) {
+	if fr.err != nil {
+		return nil, false, fr.err
+	}
+	hb := fr.framing.headerBytes()
+	if fr.end-fr.start < hb {
+		return nil, false, nil
+	}
+	n, err := fr.framing.decodeHeader(fr.buf[fr.start : fr.start+hb])
+	switch {
+	case err != nil:
+	case n == 0:
+		err = ErrFrameEmpty
+	case n > fr.maxMsg:
+		err = ErrFrameTooLarge
+	}
+	if err != nil {
+		fr.err = err
+		return nil, false, err
+	}
+	if fr.end-fr.start < hb+n {
+		return nil, false, nil
+	}
+	frame = fr.buf[fr.start+hb : fr.start+hb+n : fr.start+hb+n]
+	fr.start += hb + n
+	return frame, true, nil
+}
+
+// pending is the number of bytes buffered and not yet handed out: part of
+// a frame when buffered has just returned ok false.
+func (fr *FrameReader) pending() int { return fr.end - fr.start }
+
+// readOnce makes room and calls the underlying reader once. Frames handed
+// out before are no longer valid afterwards. Room means: the buffer is
+// reset when it is empty; the partial frame at its end is moved to the
+// front when it would not fit or little room is left behind it; and a
+// growable buffer doubles when the last read filled it (more was waiting)
+// or a frame longer than the buffer has begun. It returns nil when bytes
+// arrived (an error that came with them comes back on the next call, as
+// io.Reader promises), and the reader's error otherwise.
+func (fr *FrameReader) readOnce() error {
+	if fr.err != nil {
+		return fr.err
+	}
+	hb := fr.framing.headerBytes()
+	need := hb // the bytes the frame under way needs in all
+	if fr.end-fr.start >= hb {
+		if n, err := fr.framing.decodeHeader(fr.buf[fr.start : fr.start+hb]); err == nil {
+			need = hb + n
+		}
+	}
+	if fr.grow && len(fr.buf) < fr.limit() && (fr.filled || need > len(fr.buf)) {
+		size := min(max(2*len(fr.buf), need), fr.limit())
+		nb := make([]byte, size)
+		fr.end = copy(nb, fr.buf[fr.start:fr.end])
+		fr.start = 0
+		fr.buf = nb
+	} else if fr.start == fr.end {
+		fr.start, fr.end = 0, 0
+	} else if fr.start+need > len(fr.buf) || len(fr.buf)-fr.end < len(fr.buf)/4 {
+		fr.end = copy(fr.buf, fr.buf[fr.start:fr.end])
+		fr.start = 0
+	}
+	for empty := 0; ; {
+		room := len(fr.buf) - fr.end
+		n, err := fr.r.Read(fr.buf[fr.end:])
+		if n < 0 || n > room {
+			fr.err = errors.New("iso: reader returned an invalid count")
+			return fr.err
+		}
+		fr.end += n
+		fr.filled = n == room
+		if n > 0 {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if empty++; empty >= maxEmptyReads {
+			return io.ErrNoProgress
+		}
+	}
+}
+
+// limit is the largest a growable buffer gets: big enough for the largest
+// frame, and for many pipelined ones.
+func (fr *FrameReader) limit() int {
+	return max(connReadBufferBytesMax, fr.framing.headerBytes()+fr.maxMsg)
 }
 
 // WriteFrame writes the length header for msg followed by msg. Unless w is a

@@ -52,7 +52,7 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte("0100"))
 	f.Add([]byte("0100ZZZZZZZZZZZZZZZZ"))
 	f.Add([]byte("0100FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF"))
-	srv, err := NewServer(Config{Logger: slog.New(slog.DiscardHandler)}, approveAll{})
+	srv, err := NewServer(Config{Logger: slog.New(slog.DiscardHandler)}, PerRequest(approveAll{}))
 	if err != nil {
 		f.Fatal(err)
 	}

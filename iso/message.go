@@ -46,7 +46,7 @@ type Request struct {
 
 	// Raw is the packed message as received, without its length header, so
 	// the handler can hash it to detect duplicates. On the server it aliases
-	// a buffer that is reused once HandleISO returns: copy it to keep it.
+	// a buffer that is reused once the Handler returns: copy it to keep it.
 	Raw []byte
 }
 
@@ -68,12 +68,17 @@ type Response struct {
 	// Durable, when set, is waited for before the reply is written. A
 	// handler whose decision must be durable before it is told returns as
 	// soon as the decision is taken and leaves the wait to the server,
-	// which waits off the connection's reader, in request order, so the
+	// which waits on the connection's writer, in request order, so the
 	// reader goes on deciding while the sync is under way and one sync
 	// releases every reply it covers. If Wait fails the reply becomes
-	// "96". Wait is called exactly once, from another goroutine than
-	// HandleISO's.
+	// "96". Wait is called exactly once per Response, from another
+	// goroutine than the Handler's; responses of one batch may share a
+	// Durable whose Wait can be called more than once (one wait for the
+	// whole batch's record).
 	Durable interface{ Wait() error }
+
+	// panicked is set by PerRequest when the handler panicked.
+	panicked *handlerPanic
 }
 
 // Reply is a decoded reply, as a client sees it (see UnpackResponse).

@@ -1,15 +1,11 @@
 package iso
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
-	"os"
-	"runtime"
 	"runtime/debug"
 	"sync"
 	"time"
@@ -17,18 +13,65 @@ import (
 	"github.com/moov-io/iso8583"
 )
 
-// Handler decides one request. It is called from each connection's reader,
-// for one request after another in the order they arrived, and
-// concurrently for different connections. While it runs, its connection
-// reads nothing more, so it should not block: a decision that must be
-// synced to disk before it is told returns at once with Response.Durable
-// set. It is only called for supported, well-formed requests other than
-// 0800. The context is cancelled when the connection is torn down before
-// its replies could be written (a write failure, or Shutdown's deadline);
-// the handler may still finish its work, but its reply will not be
-// delivered.
+// Handler decides requests. HandleBatch is called from each connection's
+// reader with every request that one read from the network delivered, in
+// the order they arrived, and concurrently for different connections: it
+// sets out[i] to the decision on reqs[i] for every i (len(out) ==
+// len(reqs)). Deciding a read's requests together lets a handler record
+// their decisions as one batch (one append, one sync) rather than one by
+// one.
+//
+// While HandleBatch runs its connection reads nothing more, so it should
+// not block: a decision that must be synced to disk before it is told is
+// returned at once with Response.Durable set, and the server waits for it
+// on the connection's writer. HandleBatch is only given supported,
+// well-formed requests other than 0800. The context is cancelled when the
+// connection is torn down before its replies could be written (a write
+// failure, or Shutdown's deadline); the handler may still finish its work,
+// but its replies will not be delivered. A Request and its Raw bytes are
+// only valid until HandleBatch returns; its strings are the handler's to
+// keep.
+//
+// If HandleBatch panics, the requests of the batch it left without a
+// Code are answered "96" (the panic is logged with its type and stack,
+// never its value); the connection lives on.
 type Handler interface {
+	HandleBatch(ctx context.Context, reqs []*Request, out []Response)
+}
+
+// RequestHandler decides one request at a time; PerRequest turns it into
+// a Handler.
+type RequestHandler interface {
 	HandleISO(ctx context.Context, req *Request) Response
+}
+
+// PerRequest returns a Handler that decides each request of a batch with
+// h, one after another in order. A panic in h answers that request "96"
+// and goes on with the next.
+func PerRequest(h RequestHandler) Handler { return perRequest{h} }
+
+type perRequest struct{ h RequestHandler }
+
+func (p perRequest) HandleBatch(ctx context.Context, reqs []*Request, out []Response) {
+	for i, r := range reqs {
+		out[i] = p.one(ctx, r)
+	}
+}
+
+func (p perRequest) one(ctx context.Context, r *Request) (resp Response) {
+	defer func() {
+		if v := recover(); v != nil {
+			resp = Response{Code: "96", panicked: &handlerPanic{typ: fmt.Sprintf("%T", v), stack: debug.Stack()}}
+		}
+	}()
+	return p.h.HandleISO(ctx, r)
+}
+
+// handlerPanic is what the server logs of a handler's panic: never its
+// value, which may hold request data.
+type handlerPanic struct {
+	typ   string
+	stack []byte
 }
 
 // Observer receives counts for metrics; every method must be cheap, because
@@ -37,29 +80,42 @@ type Observer interface {
 	// Message is called once per reply written to the network. mti is the
 	// request MTI for the message types the profile supports and "other"
 	// for the rest, so that a metric label stays bounded; code is DE 39;
-	// elapsed runs from the moment the request was read to the moment its
-	// reply was flushed.
+	// elapsed runs from the moment the read that brought the request
+	// returned to the moment its reply was written.
 	Message(mti, code string, elapsed time.Duration)
 	// ConnOpened and ConnClosed bracket every accepted connection.
 	ConnOpened()
 	ConnClosed()
+	// ConnRefused is called for every connection closed at once because
+	// MaxConns connections were already open.
+	ConnRefused()
 	// FrameError is called once for every connection closed because of
-	// what the peer sent or did not send: "oversize", "bad_length",
-	// "bad_mti", "truncated" or "read_timeout".
+	// what the peer sent, did not send, or did not read: one of
+	// CloseReasons.
 	FrameError(reason string)
-	// InFlight is called with +1 when a request is read and -1 when its
-	// reply has been handed to the connection's writer.
+	// InFlight is called with +n when n requests are read and -n when
+	// their replies have been written (or dropped with the connection).
 	InFlight(delta int)
 }
 
-// Frame error reasons passed to Observer.FrameError.
+// Reasons passed to Observer.FrameError: why a connection was closed
+// because of its peer.
 const (
-	ReasonOversize    = "oversize"     // length header above MaxFrameBytes
-	ReasonBadLength   = "bad_length"   // zero length, or an ASCII4 header that is not 4 digits
-	ReasonBadMTI      = "bad_mti"      // the first 4 bytes are not an MTI that can be answered
-	ReasonTruncated   = "truncated"    // the peer closed the connection inside a frame
-	ReasonReadTimeout = "read_timeout" // nothing arrived for ReadIdleTimeout
+	ReasonOversize     = "oversize"      // length header above MaxFrameBytes
+	ReasonBadLength    = "bad_length"    // zero length, or an ASCII4 header that is not 4 digits
+	ReasonBadMTI       = "bad_mti"       // the first 4 bytes are not an MTI that can be answered
+	ReasonTruncated    = "truncated"     // the peer closed the connection inside a frame
+	ReasonReadTimeout  = "read_timeout"  // nothing arrived for ReadIdleTimeout
+	ReasonFrameTimeout = "frame_timeout" // a frame begun was not complete within FrameTimeout
+	ReasonWriteTimeout = "write_timeout" // the peer did not take its replies within WriteTimeout
 )
+
+// CloseReasons returns every reason Observer.FrameError may be given, so a
+// metric can have all its label values from the start.
+func CloseReasons() []string {
+	return []string{ReasonOversize, ReasonBadLength, ReasonBadMTI, ReasonTruncated, ReasonReadTimeout,
+		ReasonFrameTimeout, ReasonWriteTimeout}
+}
 
 // Defaults for Config fields left at their zero value.
 const (
@@ -67,7 +123,10 @@ const (
 	DefaultMaxFrameBytes      = 8192
 	DefaultMaxInFlightPerConn = 1024
 	DefaultReadIdleTimeout    = 5 * time.Minute
+	DefaultFrameTimeout       = 10 * time.Second
 	DefaultWriteTimeout       = 10 * time.Second
+	DefaultMaxConns           = 1000
+	DefaultCloseLogInterval   = time.Minute
 )
 
 // minFrameBytesMax is the smallest MaxFrameBytes accepted: below it even a
@@ -89,17 +148,34 @@ type Config struct {
 	// for ASCII4.
 	MaxFrameBytes int
 	// MaxInFlightPerConn bounds the requests of one connection that have
-	// been read but whose replies have not been handed to the writer yet.
-	// At the bound the connection stops reading until a reply is written,
-	// which pushes back on a client that pipelines faster than it is
-	// answered. Default 1024.
+	// been read but whose replies have not been written yet. At the bound
+	// the connection stops reading until replies are written, which
+	// pushes back on a client that pipelines faster than it is answered.
+	// Default 1024.
 	MaxInFlightPerConn int
+	// MaxConns bounds the connections open at once, all listeners
+	// together. A connection accepted beyond it is closed at once, before
+	// anything is read (the client sees the connection end), counted
+	// (Observer.ConnRefused) and logged, at most once per
+	// CloseLogInterval. Default 1000.
+	MaxConns int
 	// ReadIdleTimeout closes a connection that sends nothing for this long.
 	// Default 5 minutes.
 	ReadIdleTimeout time.Duration
+	// FrameTimeout closes a connection whose frame is not complete this
+	// long after its first byte arrived, however steadily the rest
+	// trickles in, so a slow sender cannot hold a connection open.
+	// Default 10 seconds.
+	FrameTimeout time.Duration
 	// WriteTimeout bounds each write of replies to a connection; a client
 	// that does not read for this long is disconnected. Default 10 seconds.
 	WriteTimeout time.Duration
+	// CloseLogInterval is how often each reason for closing connections
+	// (CloseReasons, and refusals at MaxConns) is logged at most: the
+	// first occurrence is logged at once, later ones within the interval
+	// are only counted, and the next line says how many were left out.
+	// Every occurrence is counted by the Observer. Default 1 minute.
+	CloseLogInterval time.Duration
 	// Logger receives connection-level events. It never receives a PAN, a
 	// CVV2 or message bytes. Default slog.Default().
 	Logger *slog.Logger
@@ -137,6 +213,15 @@ func (c Config) withDefaults() Config {
 	if c.WriteTimeout == 0 {
 		c.WriteTimeout = DefaultWriteTimeout
 	}
+	if c.FrameTimeout == 0 {
+		c.FrameTimeout = DefaultFrameTimeout
+	}
+	if c.MaxConns == 0 {
+		c.MaxConns = DefaultMaxConns
+	}
+	if c.CloseLogInterval == 0 {
+		c.CloseLogInterval = DefaultCloseLogInterval
+	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
@@ -167,6 +252,15 @@ func (c Config) validate() error {
 	if c.WriteTimeout < 0 {
 		return fmt.Errorf("iso: config: WriteTimeout %v must be positive", c.WriteTimeout)
 	}
+	if c.FrameTimeout < 0 {
+		return fmt.Errorf("iso: config: FrameTimeout %v must be positive", c.FrameTimeout)
+	}
+	if c.MaxConns < 1 {
+		return fmt.Errorf("iso: config: MaxConns %d must be positive", c.MaxConns)
+	}
+	if c.CloseLogInterval < 0 {
+		return fmt.Errorf("iso: config: CloseLogInterval %v must be positive", c.CloseLogInterval)
+	}
 	if c.Codec != CodecFast && c.Codec != CodecMoov {
 		return fmt.Errorf("iso: config: unknown Codec %q (want %q or %q)", c.Codec, CodecFast, CodecMoov)
 	}
@@ -178,6 +272,7 @@ type nopObserver struct{}
 func (nopObserver) Message(string, string, time.Duration) {}
 func (nopObserver) ConnOpened()                           {}
 func (nopObserver) ConnClosed()                           {}
+func (nopObserver) ConnRefused()                          {}
 func (nopObserver) FrameError(string)                     {}
 func (nopObserver) InFlight(int)                          {}
 
@@ -193,10 +288,12 @@ type Server struct {
 	fast *fastCodec // nil with CodecMoov
 	log  *slog.Logger
 	obs  Observer
-	jobs sync.Pool // *job
+	// closes rate-limits the log lines about closed and refused
+	// connections.
+	closes *closeLog
 	// arenas holds *stringArenas for Request.detach. A pool rather than
-	// one per connection because requests are decided on their own
-	// goroutines; sync.Pool's per-P caches keep it uncontended.
+	// one per connection, so an idle connection holds none and a busy one
+	// shares the chunks sync.Pool's per-P caches keep warm.
 	arenas sync.Pool
 
 	mu           sync.Mutex
@@ -229,6 +326,7 @@ func NewServer(cfg Config, h Handler) (*Server, error) {
 		fast:      fast,
 		log:       cfg.Logger,
 		obs:       cfg.Observer,
+		closes:    newCloseLog(cfg.Logger, cfg.CloseLogInterval),
 		listeners: make(map[net.Listener]struct{}),
 		conns:     make(map[*conn]struct{}),
 		done:      make(chan struct{}),
@@ -259,7 +357,8 @@ func (s *Server) Addr() net.Addr {
 // closes ln when it returns. After Shutdown it returns ErrServerClosed; any
 // other error is the listener's. As in net/http, temporary accept errors
 // (for example running out of file descriptors) are retried with a backoff
-// from 5 ms up to 1 s instead of ending the server.
+// from 5 ms up to 1 s instead of ending the server. A connection accepted
+// while MaxConns are open is closed at once.
 func (s *Server) Serve(ln net.Listener) error {
 	if !s.trackListener(ln) {
 		_ = ln.Close()
@@ -297,9 +396,16 @@ func (s *Server) Serve(ln net.Listener) error {
 		}
 		delay = 0
 		c := s.newConn(nc)
-		if !s.trackConn(c) {
+		switch s.trackConn(c) {
+		case trackClosed:
 			_ = nc.Close()
 			return ErrServerClosed
+		case trackFull:
+			_ = nc.Close()
+			s.obs.ConnRefused()
+			s.closes.note("iso: refusing connection: MaxConns connections are open", "max_conns",
+				nc.RemoteAddr().String(), "max_conns", s.cfg.MaxConns)
+			continue
 		}
 		go c.serve()
 	}
@@ -372,18 +478,28 @@ func (s *Server) untrackListener(ln net.Listener) {
 	s.mu.Unlock()
 }
 
-// trackConn registers a new connection unless Shutdown has begun. The
-// WaitGroup is only added to under the mutex and before shuttingDown is set,
-// so Shutdown's Wait never races with an Add.
-func (s *Server) trackConn(c *conn) bool {
+// trackConn results.
+const (
+	trackOK     = iota
+	trackClosed // Shutdown has begun
+	trackFull   // MaxConns connections are open
+)
+
+// trackConn registers a new connection unless Shutdown has begun or
+// MaxConns are open. The WaitGroup is only added to under the mutex and
+// before shuttingDown is set, so Shutdown's Wait never races with an Add.
+func (s *Server) trackConn(c *conn) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.shuttingDown {
-		return false
+		return trackClosed
+	}
+	if len(s.conns) >= s.cfg.MaxConns {
+		return trackFull
 	}
 	s.conns[c] = struct{}{}
 	s.connsWG.Add(1)
-	return true
+	return trackOK
 }
 
 func (s *Server) untrackConn(c *conn) {
@@ -393,278 +509,15 @@ func (s *Server) untrackConn(c *conn) {
 	s.connsWG.Done()
 }
 
-// job is one request on its way through the server: a private copy of the
-// frame, its decoded form and the buffer its reply is encoded into. Jobs
-// are pooled so a busy connection allocates neither frame nor reply
-// buffers, nor Requests, per request. A job goes back to the pool when the
-// writer has copied its reply into the connection's write buffer, which is
-// after the Handler has returned, so the Request it was given (and Raw,
-// which aliases frame) is reused only after HandleISO returns, as the
-// Handler contract says.
+// job is one request on its way through the server: its frame, its
+// decoded form and the reply decided for it. A connection's jobs live in
+// its batches (conn.go) and are reused with them.
 type job struct {
-	frame []byte
+	frame []byte // aliases the batch's copy of the frames of one read
 	d     decoded
-	out   []byte // the encoded reply (fast codec)
-	start time.Time
-}
-
-// jobFrameBytesMax keeps pooled jobs from holding on to unusually large
-// frame buffers.
-const jobFrameBytesMax = 16 << 10
-
-func (s *Server) getJob(frame []byte) *job {
-	j, _ := s.jobs.Get().(*job)
-	if j == nil {
-		j = &job{}
-	}
-	j.frame = append(j.frame[:0], frame...)
-	return j
-}
-
-func (s *Server) putJob(j *job) {
-	if cap(j.frame) > jobFrameBytesMax || cap(j.out) > jobFrameBytesMax {
-		return
-	}
-	j.d.reset(nil)
-	s.jobs.Put(j)
-}
-
-// outFrame is one packed reply queued for a connection's writer.
-type outFrame struct {
-	msg   []byte
-	job   *job   // returned to the pool once msg (which may alias it) is written
-	mti   string // the request MTI label for Observer.Message
-	code  string
-	start time.Time
-	// durable is the handler's Response.Durable, waited for before the
-	// reply goes to the writer; replyMTI is what a "96" in its place
-	// would be sent as.
-	durable  interface{ Wait() error }
-	replyMTI string
-}
-
-// pendingFlushMax bounds how many replies may sit in the write buffer before
-// it is flushed even though more replies are queued, so a connection under
-// constant load still sends its replies promptly.
-const pendingFlushMax = 256
-
-// writeBufferBytes is the size of a connection's write buffer.
-const writeBufferBytes = 16 << 10
-
-// conn is one client connection. Three goroutines work on it: the reader
-// (serve), which decodes and decides each request in turn; the waiter
-// (waitLoop), which waits for each decision to be durable, in order; and
-// the writer (writeLoop). Replies flow from the reader to the waiter over
-// the decided channel and from the waiter to the writer over the replies
-// channel; slots bounds how many requests are between being read and
-// being written, and so also how full either channel can get. Decisions
-// on one connection are applied in the order of its requests, so they
-// become durable in that order too, and waiting in order holds no reply
-// back behind a later one.
-type conn struct {
-	srv    *Server
-	nc     net.Conn
-	ctx    context.Context
-	cancel context.CancelFunc
-
-	slots      chan struct{} // one token per request in flight
-	decided    chan outFrame // capacity MaxInFlightPerConn, so sends never block
-	replies    chan outFrame // likewise
-	producers  sync.WaitGroup
-	writerDone chan struct{}
-
-	mu      sync.Mutex // orders stopReading against the read deadline
-	stopped bool       // Shutdown asked the reader to stop
-
-	closeOnce sync.Once
-}
-
-func (s *Server) newConn(nc net.Conn) *conn {
-	ctx, cancel := context.WithCancel(context.Background())
-	return &conn{
-		srv:        s,
-		nc:         nc,
-		ctx:        ctx,
-		cancel:     cancel,
-		slots:      make(chan struct{}, s.cfg.MaxInFlightPerConn),
-		decided:    make(chan outFrame, s.cfg.MaxInFlightPerConn),
-		replies:    make(chan outFrame, s.cfg.MaxInFlightPerConn),
-		writerDone: make(chan struct{}),
-	}
-}
-
-// errStopped is returned by conn.Read once Shutdown has stopped reading.
-var errStopped = errors.New("iso: connection stopped reading")
-
-// aLongTimeAgo is a deadline in the past, used to wake a blocked Read.
-var aLongTimeAgo = time.Unix(1, 0)
-
-// Read refreshes the idle deadline before every read system call, so the
-// timeout measures silence rather than the age of the connection. The
-// mutex guarantees that once stopReading has run, no Read waits again: either
-// the deadline it set in the past is still in force, or Read sees stopped.
-func (c *conn) Read(p []byte) (int, error) {
-	c.mu.Lock()
-	if c.stopped {
-		c.mu.Unlock()
-		return 0, errStopped
-	}
-	err := c.nc.SetReadDeadline(time.Now().Add(c.srv.cfg.ReadIdleTimeout))
-	c.mu.Unlock()
-	if err != nil {
-		return 0, err
-	}
-	return c.nc.Read(p)
-}
-
-// stopReading makes the reader stop after the frames it has already
-// buffered, without closing the connection, so replies can still be written.
-func (c *conn) stopReading() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.stopped = true
-	_ = c.nc.SetReadDeadline(aLongTimeAgo)
-}
-
-func (c *conn) isStopped() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.stopped
-}
-
-// abort tears the connection down at once: handlers see their context
-// cancelled and the writer's next write fails.
-func (c *conn) abort() {
-	c.cancel()
-	c.closeOnce.Do(func() { _ = c.nc.Close() })
-}
-
-// serve runs the reader on the accepting goroutine's behalf and then drains:
-// once reading stops for any reason, every request already read is decided
-// and its reply written before the connection is closed.
-func (c *conn) serve() {
-	s := c.srv
-	s.obs.ConnOpened()
-	// Deferred calls run last first: the connection is reported closed
-	// before untrackConn lets Shutdown return, so an Observer never sees
-	// a connection still open after Shutdown.
-	defer s.untrackConn(c)
-	defer s.obs.ConnClosed()
-
-	go c.writeLoop()
-	go c.waitLoop()
-	c.readLoop()
-	// readLoop has returned, so no more producers can be added.
-	c.producers.Wait()
-	close(c.decided) // the waiter then closes replies
-	<-c.writerDone
-	c.cancel()
-	c.closeOnce.Do(func() { _ = c.nc.Close() })
-}
-
-func (c *conn) readLoop() {
-	s := c.srv
-	fr := NewFrameReader(c, s.cfg.Framing, s.cfg.MaxFrameBytes)
-	for {
-		frame, err := fr.Next()
-		if err != nil {
-			c.readFailed(err)
-			return
-		}
-		if !validMTI(frame) {
-			c.frameError(ReasonBadMTI)
-			return
-		}
-		if _, _, ok := replyMTI(mtiString(frame[:4])); !ok {
-			c.frameError(ReasonBadMTI)
-			return
-		}
-		j := s.getJob(frame)
-		j.start = time.Now()
-		select {
-		case c.slots <- struct{}{}:
-		case <-c.ctx.Done():
-			s.putJob(j)
-			return
-		}
-		s.obs.InFlight(1)
-		c.producers.Add(1)
-		c.process(j)
-	}
-}
-
-// readFailed sorts out why reading stopped. Only what the peer did wrong is
-// a frame error; a clean close, Shutdown, or a broken connection is not.
-func (c *conn) readFailed(err error) {
-	var ne net.Error
-	switch {
-	case errors.Is(err, io.EOF), errors.Is(err, errStopped), errors.Is(err, net.ErrClosed):
-	case errors.Is(err, ErrFrameTooLarge):
-		c.frameError(ReasonOversize)
-	case errors.Is(err, ErrFrameEmpty), errors.Is(err, ErrBadLengthHeader):
-		c.frameError(ReasonBadLength)
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		c.frameError(ReasonTruncated)
-	case errors.Is(err, os.ErrDeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()):
-		if !c.isStopped() {
-			c.frameError(ReasonReadTimeout)
-		}
-	default:
-		c.srv.log.Debug("iso: read failed", "remote", c.nc.RemoteAddr().String(), "err", err)
-	}
-}
-
-func (c *conn) frameError(reason string) {
-	c.srv.obs.FrameError(reason)
-	c.srv.log.Warn("iso: closing connection", "remote", c.nc.RemoteAddr().String(), "reason", reason)
-}
-
-// process decides one request and queues its reply for the waiter. It
-// runs on the reader: a decision's disk sync is waited for by the waiter,
-// so it never holds up the requests pipelined behind it.
-func (c *conn) process(j *job) {
-	defer c.producers.Done()
-	s := c.srv
-	reqMTI, p := s.decide(c.ctx, j)
-	msg, err := s.encodeReply(j, p)
-	if err != nil {
-		// Only a reply MTI moov-io cannot pack gets here, and readLoop
-		// has already checked the MTI, so this is a bug; closing is the
-		// only answer left.
-		s.log.Error("iso: cannot pack reply; closing connection", "remote", c.nc.RemoteAddr().String(), "err", err)
-		c.abort()
-	}
-	// The writer returns j to the pool after copying msg, which with the
-	// fast codec is j.out.
-	c.decided <- outFrame{msg: msg, job: j, mti: reqMTI, code: p.code, start: j.start, durable: p.resp.Durable, replyMTI: p.mti}
-}
-
-// waitLoop passes the reader's replies on to the writer, each once its
-// decision is durable. A reply whose decision could not be made durable
-// is replaced by a "96". It closes replies once decided is closed and
-// drained.
-func (c *conn) waitLoop() {
-	defer close(c.replies)
-	s := c.srv
-	for of := range c.decided {
-		if of.durable != nil {
-			if err := of.durable.Wait(); err != nil {
-				s.log.Error("iso: decision not durable; answering 96", "mti", of.mti, "err", err)
-				of.code = "96"
-				msg, perr := s.encodeReply(of.job, replyParts{mti: of.replyMTI, code: "96"})
-				if perr != nil {
-					// readLoop checked the MTI, so this cannot happen;
-					// sending nothing is the only safe answer left.
-					s.log.Error("iso: cannot pack reply; closing connection", "remote", c.nc.RemoteAddr().String(), "err", perr)
-					c.abort()
-					msg = nil
-				}
-				of.msg = msg
-			}
-			of.durable = nil
-		}
-		c.replies <- of
-	}
+	p     replyParts
+	label string // the request MTI label for Observer.Message
+	out   []byte // the encoded reply, for encodeReply's callers
 }
 
 // decodeJob decodes j.frame into j.d with the configured codec. With the
@@ -677,96 +530,141 @@ func (s *Server) decodeJob(j *job) {
 	decodeRequest(s.spec, j.frame, &j.d)
 }
 
-// encodeReply encodes the reply to j with the configured codec; the fast
-// one writes it into j.out.
-func (s *Server) encodeReply(j *job, p replyParts) ([]byte, error) {
+// appendReply appends the encoded reply to j, as p decides it, to dst with
+// the configured codec.
+func (s *Server) appendReply(dst []byte, j *job, p replyParts) ([]byte, error) {
 	if s.fast != nil {
-		if b, ok := s.fast.appendReply(j.out[:0], &j.d, p); ok {
-			j.out = b // keep the buffer, grown or not, for the job's next use
+		if b, ok := s.fast.appendReply(dst, &j.d, p); ok {
 			return b, nil
 		}
 	}
-	return buildReply(s.spec, &j.d, p)
+	b, err := buildReply(s.spec, &j.d, p)
+	if err != nil {
+		return dst, err
+	}
+	return append(dst, b...), nil
+}
+
+// encodeReply encodes the reply to j into j.out (reused across calls).
+func (s *Server) encodeReply(j *job, p replyParts) ([]byte, error) {
+	b, err := s.appendReply(j.out[:0], j, p)
+	if err == nil {
+		j.out = b
+	}
+	return b, err
+}
+
+// prepare decodes a request and decides whatever the server answers by
+// itself, without any I/O: an unsupported MTI, a format error, an 0800.
+// It reports whether the request goes to the Handler; the reply parts are
+// then completed by finish.
+func (s *Server) prepare(j *job) bool {
+	d := &j.d
+	s.decodeJob(j)
+	mti := d.req.MTI
+	reply, supported, _ := replyMTI(mti)
+	j.p = replyParts{mti: reply}
+	j.label = mti
+	if !supported {
+		j.p.code = "12"
+		j.label = "other"
+		return false
+	}
+	if d.err != nil {
+		s.log.Debug("iso: format error", "mti", mti, "field", d.err.Field, "reason", d.err.Reason)
+		j.p.code = "30"
+		j.p.network = mti == "0800"
+		return false
+	}
+	if mti == "0800" {
+		j.p.network = true
+		switch d.req.NetworkCode {
+		case "001", "002", "301": // sign-on, sign-off, echo test
+			j.p.code = "00"
+		case "":
+			s.log.Debug("iso: format error", "mti", mti, "field", 70, "reason", "missing")
+			j.p.code = "30"
+		default:
+			j.p.code = "12"
+		}
+		return false
+	}
+	if id, ok := missingField(mti, &d.present); ok {
+		s.log.Debug("iso: format error", "mti", mti, "field", id, "reason", "missing")
+		j.p.code = "30"
+		return false
+	}
+	return true
+}
+
+// finish completes the reply to a request the Handler decided. A response
+// the profile cannot carry becomes a "96"; its Durable is kept, so what
+// the handler recorded is still waited for.
+func (s *Server) finish(j *job, resp Response) {
+	mti := j.d.req.MTI
+	switch {
+	case resp.panicked != nil:
+		s.log.Error("iso: handler panicked; answering 96", "mti", mti,
+			"panic_type", resp.panicked.typ, "stack", string(resp.panicked.stack))
+		resp = Response{Code: "96", Durable: resp.Durable}
+	case !validCode(resp.Code):
+		s.log.Error("iso: handler returned an invalid response code; answering 96", "mti", mti)
+		resp = Response{Code: "96", Durable: resp.Durable}
+	case resp.AuthCode != "" && !validAuthCode(resp.AuthCode):
+		s.log.Error("iso: handler returned an invalid approval code; answering 96", "mti", mti)
+		resp = Response{Code: "96", Durable: resp.Durable}
+	}
+	j.p.code = resp.Code
+	j.p.resp = resp
+}
+
+// decide works out the reply to one request, as a batch of one would get
+// it. It returns the request MTI label for metrics.
+func (s *Server) decide(ctx context.Context, j *job) (string, replyParts) {
+	if s.prepare(j) {
+		if s.fast != nil {
+			s.detach(&j.d.req)
+		}
+		reqs := []*Request{&j.d.req}
+		out := make([]Response, 1)
+		s.callHandler(ctx, reqs, out)
+		s.finish(j, out[0])
+	}
+	return j.label, j.p
 }
 
 // detach copies the strings of a fast-decoded Request out of its frame
 // before a Handler sees it (see arena.go).
 func (s *Server) detach(r *Request) {
-	a, _ := s.arenas.Get().(*stringArenas)
-	if a == nil {
-		a = new(stringArenas)
-	}
+	a := s.getArenas()
 	r.detach(a)
 	s.arenas.Put(a)
 }
 
-// decide decodes a request and works out its reply without any I/O of its
-// own: everything the profile answers by itself is answered here, and the
-// rest goes to the Handler. It returns the request MTI label for metrics.
-func (s *Server) decide(ctx context.Context, j *job) (string, replyParts) {
-	d := &j.d
-	s.decodeJob(j)
-	mti := d.req.MTI
-	reply, supported, _ := replyMTI(mti)
-	p := replyParts{mti: reply}
-	if !supported {
-		p.code = "12"
-		return "other", p
+func (s *Server) getArenas() *stringArenas {
+	if a, ok := s.arenas.Get().(*stringArenas); ok {
+		return a
 	}
-	if d.err != nil {
-		s.log.Debug("iso: format error", "mti", mti, "field", d.err.Field, "reason", d.err.Reason)
-		p.code = "30"
-		p.network = mti == "0800"
-		return mti, p
-	}
-	if mti == "0800" {
-		p.network = true
-		switch d.req.NetworkCode {
-		case "001", "002", "301": // sign-on, sign-off, echo test
-			p.code = "00"
-		case "":
-			s.log.Debug("iso: format error", "mti", mti, "field", 70, "reason", "missing")
-			p.code = "30"
-		default:
-			p.code = "12"
-		}
-		return mti, p
-	}
-	if id, ok := missingField(mti, &d.present); ok {
-		s.log.Debug("iso: format error", "mti", mti, "field", id, "reason", "missing")
-		p.code = "30"
-		return mti, p
-	}
-	if s.fast != nil {
-		s.detach(&d.req)
-	}
-	resp := s.callHandler(ctx, &d.req)
-	switch {
-	case !validCode(resp.Code):
-		s.log.Error("iso: handler returned an invalid response code; answering 96", "mti", mti)
-		resp = Response{Code: "96"}
-	case resp.AuthCode != "" && !validAuthCode(resp.AuthCode):
-		s.log.Error("iso: handler returned an invalid approval code; answering 96", "mti", mti)
-		resp = Response{Code: "96"}
-	}
-	p.code = resp.Code
-	p.resp = resp
-	return mti, p
+	return new(stringArenas)
 }
 
-// callHandler calls the Handler and turns a panic into a "96" reply, as
-// net/http does for its handlers, so one bad request cannot take down every
-// connection. The panic value is not logged because it may hold request
-// data; its type and the stack are.
-func (s *Server) callHandler(ctx context.Context, req *Request) (resp Response) {
+// callHandler calls the Handler and turns a panic into a "96" for every
+// request it had not answered, as net/http does for its handlers, so one
+// bad request cannot take down every connection. The panic value is not
+// logged because it may hold request data; its type and the stack are.
+func (s *Server) callHandler(ctx context.Context, reqs []*Request, out []Response) {
 	defer func() {
 		if v := recover(); v != nil {
-			s.log.Error("iso: handler panicked; answering 96", "mti", req.MTI,
+			s.log.Error("iso: handler panicked; answering 96", "requests", len(reqs),
 				"panic_type", fmt.Sprintf("%T", v), "stack", string(debug.Stack()))
-			resp = Response{Code: "96"}
+			for i := range out {
+				if out[i].Code == "" {
+					out[i] = Response{Code: "96", Durable: out[i].Durable}
+				}
+			}
 		}
 	}()
-	return s.h.HandleISO(ctx, req)
+	s.h.HandleBatch(ctx, reqs, out)
 }
 
 // Required data elements, from the profile.
@@ -796,104 +694,4 @@ func missingField(mti string, present *fieldSet) (int, bool) {
 		}
 	}
 	return 0, false
-}
-
-// writeLoop writes queued replies through a buffer and flushes it whenever
-// the queue runs dry, so replies decided together leave in one system call
-// while a lone reply is not held back. "Dry" is checked twice, around one
-// runtime.Gosched: under pipelined load the request goroutines finish a few
-// hundred nanoseconds apart, and without the yield the writer would find
-// the queue empty between nearly every two of them (measured over loopback:
-// about 6 replies per write system call without it, about 90 with it). An
-// idle connection's lone reply only waits for goroutines that are already
-// runnable. It runs until the replies channel is
-// closed, which serve does only after every request goroutine has finished.
-// After a write error it keeps draining the queue, releasing slots, so no
-// producer waits on a dead connection.
-func (c *conn) writeLoop() {
-	defer close(c.writerDone)
-	s := c.srv
-	bw := bufio.NewWriterSize(c.nc, writeBufferBytes)
-	hb := s.cfg.Framing.headerBytes()
-	pending := make([]outFrame, 0, 16)
-	failed := false
-
-	fail := func(err error) {
-		failed = true
-		pending = pending[:0]
-		s.log.Debug("iso: write failed; closing connection", "remote", c.nc.RemoteAddr().String(), "err", err)
-		c.abort()
-	}
-	flush := func() {
-		if failed {
-			return
-		}
-		// The buffer can be empty while replies are still pending: a
-		// write that overflowed it went straight to the socket. Those
-		// replies are out, so they are reported all the same.
-		if bw.Buffered() > 0 {
-			if err := c.nc.SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout)); err != nil {
-				fail(err)
-				return
-			}
-			if err := bw.Flush(); err != nil {
-				fail(err)
-				return
-			}
-		}
-		for _, p := range pending {
-			s.obs.Message(p.mti, p.code, time.Since(p.start))
-		}
-		clear(pending)
-		pending = pending[:0]
-	}
-
-	for {
-		var of outFrame
-		var ok bool
-		select {
-		case of, ok = <-c.replies:
-		default:
-			// Before flushing, give the request goroutines that are
-			// about to queue a reply one chance to run, so that replies
-			// decided together share a write system call.
-			runtime.Gosched()
-			select {
-			case of, ok = <-c.replies:
-			default:
-				flush()
-				of, ok = <-c.replies
-			}
-		}
-		if !ok {
-			flush()
-			return
-		}
-		if !failed && of.msg != nil {
-			// A write that does not fit the buffer reaches the socket,
-			// so it needs a fresh deadline too.
-			if bw.Available() < hb+len(of.msg) {
-				if err := c.nc.SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout)); err != nil {
-					fail(err)
-				}
-			}
-			if !failed {
-				if err := WriteFrame(bw, s.cfg.Framing, of.msg); err != nil {
-					fail(err)
-				} else {
-					pending = append(pending, outFrame{mti: of.mti, code: of.code, start: of.start})
-				}
-			}
-		}
-		if of.job != nil {
-			// The reply has been copied into bw (or will never be
-			// written), so its job, frame and buffers can be reused.
-			s.putJob(of.job)
-		}
-		<-c.slots
-		s.obs.InFlight(-1)
-		if len(pending) >= pendingFlushMax {
-			flush()
-		}
-	}
 }

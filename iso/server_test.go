@@ -83,6 +83,11 @@ func (h *testHandler) HandleISO(ctx context.Context, req *iso.Request) iso.Respo
 	return iso.Response{Code: "51"}
 }
 
+// HandleBatch decides the requests one by one, as iso.PerRequest does.
+func (h *testHandler) HandleBatch(ctx context.Context, reqs []*iso.Request, out []iso.Response) {
+	iso.PerRequest(h).HandleBatch(ctx, reqs, out)
+}
+
 func (h *testHandler) request(t *testing.T, stan string) iso.Request {
 	t.Helper()
 	h.mu.Lock()
@@ -100,33 +105,64 @@ func (f handlerFunc) HandleISO(ctx context.Context, req *iso.Request) iso.Respon
 	return f(ctx, req)
 }
 
-// recorder is an Observer that keeps every count.
+func (f handlerFunc) HandleBatch(ctx context.Context, reqs []*iso.Request, out []iso.Response) {
+	iso.PerRequest(f).HandleBatch(ctx, reqs, out)
+}
+
+// recorder is an Observer that keeps every count. Every change wakes
+// waitFor, so tests wait for what the server reports rather than for time
+// to pass.
 type recorder struct {
 	mu          sync.Mutex
+	changed     sync.Cond
 	messages    map[string]int // "mti/code"
 	opened      int
 	closed      int
+	refused     int
 	frameErrors map[string]int
 	inFlight    int
 }
 
 func newRecorder() *recorder {
-	return &recorder{messages: map[string]int{}, frameErrors: map[string]int{}}
+	r := &recorder{messages: map[string]int{}, frameErrors: map[string]int{}}
+	r.changed.L = &r.mu
+	return r
+}
+
+// update applies f under the lock and wakes waitFor.
+func (r *recorder) update(f func()) {
+	r.mu.Lock()
+	f()
+	r.mu.Unlock()
+	r.changed.Broadcast()
 }
 
 func (r *recorder) Message(mti, code string, elapsed time.Duration) {
+	r.update(func() { r.messages[mti+"/"+code]++ })
+}
+func (r *recorder) ConnOpened()              { r.update(func() { r.opened++ }) }
+func (r *recorder) ConnClosed()              { r.update(func() { r.closed++ }) }
+func (r *recorder) ConnRefused()             { r.update(func() { r.refused++ }) }
+func (r *recorder) FrameError(reason string) { r.update(func() { r.frameErrors[reason]++ }) }
+func (r *recorder) InFlight(delta int)       { r.update(func() { r.inFlight += delta }) }
+
+// waitFor blocks until done holds, checked under the recorder's lock after
+// every change; it fails the test after hangTimeout, which only keeps a
+// broken server from hanging the test.
+func (r *recorder) waitFor(t *testing.T, done func(*recorder) bool) {
+	t.Helper()
+	expired := false
+	timer := time.AfterFunc(hangTimeout, func() { r.update(func() { expired = true }) })
+	defer timer.Stop()
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.messages[mti+"/"+code]++
+	for !done(r) {
+		if expired {
+			t.Fatalf("the server did not report what the test waits for within %v", hangTimeout)
+		}
+		r.changed.Wait()
+	}
 }
-func (r *recorder) ConnOpened() { r.mu.Lock(); r.opened++; r.mu.Unlock() }
-func (r *recorder) ConnClosed() { r.mu.Lock(); r.closed++; r.mu.Unlock() }
-func (r *recorder) FrameError(reason string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.frameErrors[reason]++
-}
-func (r *recorder) InFlight(delta int) { r.mu.Lock(); r.inFlight += delta; r.mu.Unlock() }
 
 func (r *recorder) frameErrorCount(reason string) int {
 	r.mu.Lock()
@@ -778,13 +814,15 @@ func TestHandlerMisbehaviourAnswers96(t *testing.T) {
 	assert.Contains(t, ts.logs.String(), "handler panicked")
 }
 
+// TestReadIdleTimeoutClosesSilentConnections waits for the close and for
+// its report, not for a time: the 100 ms only makes the test short.
 func TestReadIdleTimeoutClosesSilentConnections(t *testing.T) {
 	h := newTestHandler()
 	ts := startServer(t, iso.Config{ReadIdleTimeout: 100 * time.Millisecond}, h)
 	nc := dialRaw(t, ts.addr)
 	waitClosed(t, nc)
-	require.Eventually(t, func() bool { return ts.obs.frameErrorCount(iso.ReasonReadTimeout) == 1 },
-		hangTimeout, 5*time.Millisecond)
+	ts.obs.waitFor(t, func(r *recorder) bool { return r.frameErrors[iso.ReasonReadTimeout] == 1 && r.closed == 1 })
+	assert.Zero(t, ts.obs.frameErrorCount(iso.ReasonFrameTimeout), "a connection that sent nothing has no frame under way")
 }
 
 // holdEOF delays the end of the stream until until is closed.

@@ -237,7 +237,7 @@ func TestRunAgainstISOListener(t *testing.T) {
 	for i := range cards {
 		host.cards[cards[i].PAN] = &cards[i]
 	}
-	srv, err := iso.NewServer(iso.Config{Addr: "127.0.0.1:0"}, host)
+	srv, err := iso.NewServer(iso.Config{Addr: "127.0.0.1:0"}, iso.PerRequest(host))
 	require.NoError(t, err)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ledgersim/ledgersim/iso"
 )
 
 // MTIs whose message counts are resolved up front; anything else counts as
@@ -24,6 +26,7 @@ type Metrics struct {
 	isoConns      prometheus.Gauge
 	isoConnsTotal prometheus.Counter
 	isoFrameErrs  *prometheus.CounterVec
+	isoRefused    prometheus.Counter
 
 	commitLatency prometheus.Histogram
 	commitBytes   prometheus.Histogram
@@ -66,8 +69,11 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 			Name: "ledgersim_iso_connections_total", Help: "ISO 8583 connections accepted.",
 		}),
 		isoFrameErrs: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "ledgersim_iso_frame_errors_total", Help: "ISO 8583 connections closed for bytes that could not be framed, by reason.",
+			Name: "ledgersim_iso_frame_errors_total", Help: "ISO 8583 connections closed because of what the peer sent, did not send or did not read, by reason.",
 		}, []string{"reason"}),
+		isoRefused: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ledgersim_iso_connections_refused_total", Help: "ISO 8583 connections closed on accept because the connection limit was reached.",
+		}),
 		commitLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "ledgersim_store_commit_duration_seconds", Help: "Time from applying a batch to the WAL to its sync.",
 			Buckets: prometheus.ExponentialBuckets(25e-6, 2, 16),
@@ -89,7 +95,7 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 		httpChildren: map[httpKey]httpChild{},
 	}
 	for _, c := range []prometheus.Collector{m.isoMessages, m.isoLatency, m.isoInFlight, m.isoConns, m.isoConnsTotal,
-		m.isoFrameErrs, m.commitLatency, m.commitBytes, m.matcher, m.httpRequests, m.httpLatency} {
+		m.isoFrameErrs, m.isoRefused, m.commitLatency, m.commitBytes, m.matcher, m.httpRequests, m.httpLatency} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -100,6 +106,11 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 		for j, code := range knownCodes {
 			m.isoByKey[i][j] = m.isoMessages.WithLabelValues(mti, code)
 		}
+	}
+	// Every reason is there from the start, at zero, so a dashboard
+	// shows 0 rather than no data.
+	for _, r := range iso.CloseReasons() {
+		m.isoFrameErrs.WithLabelValues(r)
 	}
 	for _, o := range []string{"matched", "mismatched", "none"} {
 		m.matcher.WithLabelValues(o)
@@ -134,7 +145,10 @@ func (o *ISOObserver) ConnOpened() { o.m.isoConns.Inc(); o.m.isoConnsTotal.Inc()
 // ConnClosed uncounts a connection.
 func (o *ISOObserver) ConnClosed() { o.m.isoConns.Dec() }
 
-// FrameError counts a connection closed for a framing error.
+// ConnRefused counts a connection refused at the connection limit.
+func (o *ISOObserver) ConnRefused() { o.m.isoRefused.Inc() }
+
+// FrameError counts a connection closed because of its peer.
 func (o *ISOObserver) FrameError(reason string) { o.m.isoFrameErrs.WithLabelValues(reason).Inc() }
 
 // InFlight moves the in-flight gauge.

@@ -20,7 +20,7 @@ type isoHost struct {
 }
 
 // durable is a reply's wait for its decision to be durable: the iso
-// server calls Wait off the connection's reader, then it is reused.
+// server calls Wait once, on the connection's writer, then it is reused.
 type durable struct {
 	d ledger.Deferred
 	h *isoHost
@@ -59,10 +59,20 @@ func procKind(pc string, amount int64) (authz.Kind, bool) {
 	return 0, false
 }
 
-// HandleISO decides without waiting for the decision's sync: the reply
-// carries the wait (iso.Response.Durable), so the connection's reader goes
-// on to the next request meanwhile.
-func (h *isoHost) HandleISO(ctx context.Context, r *iso.Request) iso.Response {
+// HandleBatch decides the requests one read delivered, in order, without
+// waiting for their syncs: each reply carries its wait
+// (iso.Response.Durable), which the connection's writer waits for while
+// the reader goes on to the next read. The decisions of one batch are
+// taken one after another today; the batch is where they can be recorded
+// together.
+func (h *isoHost) HandleBatch(ctx context.Context, reqs []*iso.Request, out []iso.Response) {
+	for i, r := range reqs {
+		out[i] = h.decide(ctx, r)
+	}
+}
+
+// decide takes one decision.
+func (h *isoHost) decide(ctx context.Context, r *iso.Request) iso.Response {
 	var out ledger.Outcome
 	var err error
 	var w *durable

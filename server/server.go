@@ -55,6 +55,14 @@ type Config struct {
 	PublicURL string
 	// ISOFraming is "binary2" (default: 2-byte length header) or "ascii4".
 	ISOFraming string
+	// ISOMaxConns bounds the ISO 8583 connections open at once; one
+	// accepted beyond it is closed at once. Default iso.DefaultMaxConns
+	// (1000).
+	ISOMaxConns int
+	// ISOFrameTimeout is how long an ISO 8583 frame may take to arrive
+	// once its first byte has; a slower sender is disconnected. Default
+	// iso.DefaultFrameTimeout (10 seconds).
+	ISOFrameTimeout time.Duration
 	// HoldExpiry is how long an uncleared authorization holds funds.
 	// Default 7 days.
 	HoldExpiry time.Duration
@@ -209,7 +217,8 @@ func Start(cfg Config) (*Server, error) {
 	s.ledger = l
 
 	framing, _ := iso.ParseFraming(orDefault(cfg.ISOFraming, "binary2"))
-	s.iso, err = iso.NewServer(iso.Config{Addr: cfg.ISOAddr, Framing: framing, Logger: cfg.Logger, Observer: m.ISO()}, &isoHost{l: l, log: cfg.Logger})
+	s.iso, err = iso.NewServer(iso.Config{Addr: cfg.ISOAddr, Framing: framing, MaxConns: cfg.ISOMaxConns,
+		FrameTimeout: cfg.ISOFrameTimeout, Logger: cfg.Logger, Observer: m.ISO()}, &isoHost{l: l, log: cfg.Logger})
 	if err != nil {
 		return fail(err)
 	}

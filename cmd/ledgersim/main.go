@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ledgersim/ledgersim/internal/cliflag"
+	"github.com/ledgersim/ledgersim/iso"
 	"github.com/ledgersim/ledgersim/server"
 )
 
@@ -100,7 +101,9 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&cfg.RateLimits, "rate-limits", os.Getenv("LEDGERSIM_RATE_LIMITS") == "true", "apply the platform's API rate limits (read 100/min burst 20, write 30/min burst 10, card creation 10/min burst 5; env LEDGERSIM_RATE_LIMITS=true)")
 	var debugAddr string
 	ef.str(&debugAddr, "debug-addr", "", "when set, serve Go's profiler (/debug/pprof/) on this address; keep it on loopback")
-	var holdExpiry, repeatWindow, overCapture string
+	var holdExpiry, repeatWindow, overCapture, isoMaxConns, isoFrameTimeout string
+	ef.str(&isoMaxConns, "iso-max-conns", strconv.Itoa(iso.DefaultMaxConns), "most ISO 8583 connections open at once; one more is closed at once")
+	ef.str(&isoFrameTimeout, "iso-frame-timeout", iso.DefaultFrameTimeout.String(), "how long an ISO 8583 frame may take to arrive once its first byte has")
 	ef.str(&holdExpiry, "hold-expiry", "168h", "how long an uncleared authorization holds funds")
 	ef.str(&repeatWindow, "repeat-window", "15m", "how long STAN+RRN are remembered to answer repeats")
 	ef.str(&overCapture, "over-capture-pct", "20", "how far above the authorized amount a clearing may capture, in percent (0 = none)")
@@ -120,6 +123,14 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	}
 	if cfg.RepeatWindow, err = time.ParseDuration(repeatWindow); err != nil || cfg.RepeatWindow <= 0 {
 		fmt.Fprintf(stderr, "ledgersim: bad --repeat-window %q\n", repeatWindow)
+		return 2
+	}
+	if cfg.ISOMaxConns, err = strconv.Atoi(isoMaxConns); err != nil || cfg.ISOMaxConns <= 0 {
+		fmt.Fprintf(stderr, "ledgersim: bad --iso-max-conns %q\n", isoMaxConns)
+		return 2
+	}
+	if cfg.ISOFrameTimeout, err = time.ParseDuration(isoFrameTimeout); err != nil || cfg.ISOFrameTimeout <= 0 {
+		fmt.Fprintf(stderr, "ledgersim: bad --iso-frame-timeout %q\n", isoFrameTimeout)
 		return 2
 	}
 	pct, err := strconv.ParseInt(overCapture, 10, 64)
