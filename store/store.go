@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -71,7 +72,45 @@ func Open(o Options) (*DB, error) {
 		}
 		return nil, fmt.Errorf("store: open: %w", err)
 	}
-	return &DB{pdb: pdb, onCommit: o.OnCommit}, nil
+	d := &DB{pdb: pdb, onCommit: o.OnCommit}
+	if err := d.checkLayout(o.Dir); err != nil {
+		_ = pdb.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+// Layout is the version of the key layout (keys.go) this binary reads and
+// writes. A data directory records the layout it was written in; a binary
+// never guesses at another one. When the layout changes, Layout goes up and
+// Open either converts an older directory once or refuses it, saying so.
+const Layout = 1
+
+// ErrLayout is returned by Open for a data directory in a layout this
+// binary does not read.
+var ErrLayout = errors.New("store: the data directory is in another layout")
+
+// checkLayout reads the directory's layout and records it when it has none:
+// a new directory, or one written before the layout was recorded, which is
+// layout 1.
+func (d *DB) checkLayout(dir string) error {
+	key := MetaKey("layout")
+	raw, err := d.Get(key)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return d.PutSync(key, []byte(strconv.Itoa(Layout)))
+	case err != nil:
+		return err
+	}
+	v, err := strconv.Atoi(string(raw))
+	if err != nil || v < 1 {
+		return fmt.Errorf("%w: %s records layout %q, which is not a version", ErrLayout, dir, raw)
+	}
+	if v > Layout {
+		return fmt.Errorf("%w: %s was written by a newer ledgersim (layout %d; this one reads layout %d): run that version, or start this one on a fresh --data-dir",
+			ErrLayout, dir, v, Layout)
+	}
+	return nil
 }
 
 // Close flushes the memtables to disk and closes the store. Everything was

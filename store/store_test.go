@@ -140,3 +140,48 @@ func TestOpenLockedSaysWhy(t *testing.T) {
 	require.Contains(t, err.Error(), "already running")
 	require.NotContains(t, err.Error(), "temporarily unavailable")
 }
+
+// TestLayoutIsRecordedAndChecked: a directory records the layout it was
+// written in, and a binary refuses one it does not read, saying what to do.
+func TestLayoutIsRecordedAndChecked(t *testing.T) {
+	tests := []struct {
+		name    string
+		prepare func(t *testing.T, db *DB) // the directory as an earlier binary left it
+		wantErr string                     // "" when it opens
+	}{
+		{"a new directory", nil, ""},
+		{"a directory written before the layout was recorded", func(t *testing.T, db *DB) {
+			require.NoError(t, db.PutSync(UserKey("user_1"), []byte("{}")))
+			require.NoError(t, db.pdb.Delete(MetaKey("layout"), pebble.Sync))
+		}, ""},
+		{"a newer layout", func(t *testing.T, db *DB) {
+			require.NoError(t, db.PutSync(MetaKey("layout"), []byte("99")))
+		}, "written by a newer ledgersim (layout 99; this one reads layout 1)"},
+		{"a layout that is not a version", func(t *testing.T, db *DB) {
+			require.NoError(t, db.PutSync(MetaKey("layout"), []byte("x")))
+		}, `records layout "x"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			db, err := Open(Options{Dir: dir})
+			require.NoError(t, err)
+			if tt.prepare != nil {
+				tt.prepare(t, db)
+			}
+			require.NoError(t, db.Close())
+			db, err = Open(Options{Dir: dir})
+			if tt.wantErr != "" {
+				require.ErrorIs(t, err, ErrLayout)
+				require.ErrorContains(t, err, tt.wantErr)
+				require.ErrorContains(t, err, dir)
+				return
+			}
+			require.NoError(t, err)
+			raw, err := db.Get(MetaKey("layout"))
+			require.NoError(t, err)
+			require.Equal(t, fmt.Sprint(Layout), string(raw))
+			require.NoError(t, db.Close())
+		})
+	}
+}
