@@ -21,6 +21,7 @@ func TestHelp(t *testing.T) {
 		{[]string{"serve", "--help"}, []string{"usage: ledgersim serve", "--data-dir", "--http-addr", "--log-level"}},
 		{[]string{"loadtest", "--help"}, []string{"usage: ledgersim loadtest", "--target", "--rate"}},
 		{[]string{"verify", "--help"}, []string{"usage: ledgersim verify", "--data-dir", "--json"}},
+		{[]string{"mcp", "--help"}, []string{"usage: ledgersim mcp", "--api", "--agent-token", "--transport"}},
 	}
 	for _, c := range cases {
 		var out, errOut bytes.Buffer

@@ -39,6 +39,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return loadtestCmd(args, stdout, stderr)
 	case "verify":
 		return verifyCmd(args, stdout, stderr)
+	case "mcp":
+		return mcpCmd(args, os.Stdin, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "ledgersim", version)
 		return 0
@@ -53,7 +55,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 func usage(w io.Writer) {
-	fmt.Fprintln(w, "usage: ledgersim <command> [flags]\n\ncommands:\n  serve     run the server (the default when the first argument is a flag)\n  loadtest  drive an ISO 8583 host with an open-loop load\n  verify    check the invariants of a stopped store\n  version   print the version\n  help      print this text\n\nRun 'ledgersim <command> --help' for a command's flags.")
+	fmt.Fprintln(w, "usage: ledgersim <command> [flags]\n\ncommands:\n  serve     run the server (the default when the first argument is a flag)\n  loadtest  drive an ISO 8583 host with an open-loop load\n  verify    check the invariants of a stopped store\n  mcp       serve the ledger_* MCP tools (stdio or streamable HTTP) against a running server\n  version   print the version\n  help      print this text\n\nRun 'ledgersim <command> --help' for a command's flags.")
 }
 
 func isHelp(arg string) bool {

@@ -1,0 +1,538 @@
+package mcpserver
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/ledgersim/ledgersim/client"
+)
+
+// The arguments of each tool. Every field but action is optional in the
+// schema; which ones an action needs is the API's to say.
+
+type page struct {
+	Limit  int    `json:"limit,omitempty" jsonschema:"page size, 1 to 100"`
+	Cursor string `json:"cursor,omitempty" jsonschema:"cursor of the previous page"`
+}
+
+func (p page) params() client.ListParams { return client.ListParams{Limit: p.Limit, Cursor: p.Cursor} }
+
+type statusArgs struct {
+	Action string `json:"action,omitempty" jsonschema:"get (the default)"`
+	UserID string `json:"userId" jsonschema:"the user whose spending status to read"`
+}
+
+type cardArgs struct {
+	Action                string `json:"action" jsonschema:"create, list, get, details, freeze, unfreeze, close or update"`
+	AgentID               string `json:"agentId,omitempty" jsonschema:"the agent (create, list)"`
+	CardID                string `json:"cardId,omitempty" jsonschema:"the card (get, details, freeze, unfreeze, close, update)"`
+	Purpose               string `json:"purpose,omitempty" jsonschema:"what the card is for (create)"`
+	Type                  string `json:"type,omitempty" jsonschema:"single (default) or multi"`
+	CredentialExposure    string `json:"credentialExposure,omitempty" jsonschema:"extensionOnly (default), rawPan or never"`
+	AcknowledgeRawPanRisk bool   `json:"acknowledgeRawPanRisk,omitempty" jsonschema:"required with credentialExposure rawPan"`
+	MaxAmount             *int64 `json:"maxAmount,omitempty" jsonschema:"largest single authorization, cents"`
+	LimitPerAuth          *int64 `json:"limitPerAuth,omitempty" jsonschema:"per-authorization limit, cents"`
+	LimitPerDay           *int64 `json:"limitPerDay,omitempty" jsonschema:"daily limit, cents"`
+	LimitPerMonth         *int64 `json:"limitPerMonth,omitempty" jsonschema:"monthly limit, cents"`
+	MerchantHint          string `json:"merchantHint,omitempty" jsonschema:"the merchant the card is meant for"`
+	MaxAuthCount          *int64 `json:"maxAuthCount,omitempty" jsonschema:"how many authorizations the card allows"`
+	TTLDays               *int64 `json:"ttlDays,omitempty" jsonschema:"days until the card closes itself"`
+	Summary               string `json:"summary,omitempty" jsonschema:"what the details are read for (details)"`
+	ExpectedAmount        *int64 `json:"expectedAmount,omitempty" jsonschema:"the amount about to be spent, cents (details)"`
+	MerchantText          string `json:"merchantText,omitempty" jsonschema:"the merchant about to be paid (details)"`
+	Reason                string `json:"reason,omitempty" jsonschema:"one-time, subscription or preauth (details)"`
+	page
+}
+
+type intentArgs struct {
+	Action           string `json:"action" jsonschema:"create, list, get or cancel"`
+	CardID           string `json:"cardId,omitempty" jsonschema:"the card (create, list)"`
+	ID               string `json:"id,omitempty" jsonschema:"the intent's id as the API gave it, int_... (get, cancel)"`
+	IntentID         string `json:"intentId,omitempty" jsonschema:"your own id for the intent (create)"`
+	Summary          string `json:"summary,omitempty" jsonschema:"what will be bought (create)"`
+	ExpectedAmount   *int64 `json:"expectedAmount,omitempty" jsonschema:"cents"`
+	ExpectedMerchant string `json:"expectedMerchant,omitempty"`
+	Tolerance        *int64 `json:"tolerance,omitempty" jsonschema:"how far the amount may differ and still match, cents"`
+	TTLMinutes       *int64 `json:"ttlMinutes,omitempty" jsonschema:"how long the intent waits, 1 to 1440"`
+	Status           string `json:"status,omitempty" jsonschema:"filter for list: pending, matched, mismatched, expired, canceled"`
+}
+
+type txnArgs struct {
+	Action           string   `json:"action" jsonschema:"list, get, update, simulate_authorization, simulate_clearing, simulate_reversal or simulate_refund"`
+	TransactionID    string   `json:"transactionId,omitempty"`
+	CardID           string   `json:"cardId,omitempty" jsonschema:"filter for list; the card for simulate_authorization"`
+	AgentID          string   `json:"agentId,omitempty" jsonschema:"filter for list"`
+	UserID           string   `json:"userId,omitempty" jsonschema:"filter for list"`
+	Status           string   `json:"status,omitempty" jsonschema:"filter for list"`
+	Amount           *int64   `json:"amount,omitempty" jsonschema:"cents (simulate_*)"`
+	MerchantName     string   `json:"merchantName,omitempty" jsonschema:"simulate_authorization"`
+	MerchantCategory string   `json:"merchantCategory,omitempty" jsonschema:"4-digit MCC (simulate_authorization)"`
+	MerchantCity     string   `json:"merchantCity,omitempty"`
+	MerchantCountry  string   `json:"merchantCountry,omitempty"`
+	Currency         string   `json:"currency,omitempty"`
+	Notes            *string  `json:"notes,omitempty" jsonschema:"update"`
+	Category         *string  `json:"category,omitempty" jsonschema:"update"`
+	Tags             []string `json:"tags,omitempty" jsonschema:"update"`
+	page
+}
+
+type onboardingArgs struct {
+	Action    string `json:"action" jsonschema:"create_user, start_verification, status or simulate_kyc"`
+	UserID    string `json:"userId,omitempty"`
+	FirstName string `json:"firstName,omitempty"`
+	LastName  string `json:"lastName,omitempty"`
+	Email     string `json:"email,omitempty"`
+	Decision  string `json:"decision,omitempty" jsonschema:"approved or rejected (simulate_kyc)"`
+}
+
+type challengeArgs struct {
+	Action string `json:"action,omitempty" jsonschema:"list"`
+	CardID string `json:"cardId,omitempty"`
+}
+
+type fundingArgs struct {
+	Action string `json:"action" jsonschema:"balance, crypto, deposit, ach or wire"`
+	UserID string `json:"userId,omitempty"`
+	Chain  string `json:"chain,omitempty" jsonschema:"base (default), ethereum, solana, ..."`
+	Asset  string `json:"asset,omitempty" jsonschema:"USDC (default) or USDT"`
+	Amount string `json:"amount,omitempty" jsonschema:"token units, such as 25.00 (deposit)"`
+}
+
+type usersArgs struct {
+	Action    string `json:"action" jsonschema:"list, get, create or cards"`
+	UserID    string `json:"userId,omitempty"`
+	FirstName string `json:"firstName,omitempty"`
+	LastName  string `json:"lastName,omitempty"`
+	Email     string `json:"email,omitempty"`
+	page
+}
+
+type agentsArgs struct {
+	Action                 string `json:"action" jsonschema:"list, get, register, update, suspend, activate, deregister, create_token, list_tokens or revoke_token"`
+	AgentID                string `json:"agentId,omitempty"`
+	UserID                 string `json:"userId,omitempty" jsonschema:"register; filter for list"`
+	Name                   string `json:"name,omitempty"`
+	ExternalID             string `json:"externalId,omitempty"`
+	Description            string `json:"description,omitempty"`
+	SpendingLimit          *int64 `json:"spendingLimit,omitempty" jsonschema:"cents"`
+	SpendingLimitFrequency string `json:"spendingLimitFrequency,omitempty"`
+	TokenID                string `json:"tokenId,omitempty" jsonschema:"revoke_token"`
+	TokenName              string `json:"tokenName,omitempty" jsonschema:"create_token"`
+	page
+}
+
+type policyArgs struct {
+	Action   string `json:"action,omitempty" jsonschema:"list, get, create, update or delete"`
+	PolicyID string `json:"policyId,omitempty"`
+}
+
+type webhooksArgs struct {
+	Action    string   `json:"action" jsonschema:"list, get, create, update, delete, rotate_secret, test, deliveries or events"`
+	WebhookID string   `json:"webhookId,omitempty"`
+	URL       string   `json:"url,omitempty"`
+	Events    []string `json:"events,omitempty" jsonschema:"event types to deliver; empty means all"`
+	Status    string   `json:"status,omitempty" jsonschema:"enabled or disabled (update)"`
+	Type      string   `json:"type,omitempty" jsonschema:"event type filter (events)"`
+	page
+}
+
+// status is ledger_status's answer.
+type status struct {
+	UserID             string `json:"userId"`
+	VerificationStatus string `json:"verificationStatus"`
+	Balance            int64  `json:"balance"`
+	Pending            int64  `json:"pending"`
+	Currency           string `json:"currency"`
+	CanSpend           bool   `json:"canSpend"`
+}
+
+func need(v, param string) error {
+	if v == "" {
+		return missing(param)
+	}
+	return nil
+}
+
+func (t *tools) register(s *mcp.Server) {
+	c := t.c
+	add(s, t, "ledger_status", "A user's verification status, balance and whether they can spend.",
+		func(in statusArgs) string { return orGet(in.Action) },
+		actions[statusArgs]{"get": func(ctx context.Context, in statusArgs) (any, error) {
+			if err := need(in.UserID, "userId"); err != nil {
+				return nil, err
+			}
+			b, err := c.GetBalance(ctx, in.UserID)
+			if err != nil {
+				return nil, err
+			}
+			st := status{UserID: b.UserID, Balance: b.Available, Pending: b.Pending, Currency: b.Currency}
+			if t.agent {
+				// An agent token cannot read users; agents exist only for
+				// users whose verification was approved.
+				st.VerificationStatus = "approved"
+			} else {
+				u, err := c.GetUser(ctx, in.UserID)
+				if err != nil {
+					return nil, err
+				}
+				st.VerificationStatus = u.Status
+			}
+			st.CanSpend = st.VerificationStatus == "approved" && b.Available > 0
+			return st, nil
+		}})
+
+	add(s, t, "ledger_card", "Virtual cards: issue, list, read, read the credentials with an attestation, freeze, unfreeze, close, change limits.",
+		func(in cardArgs) string { return in.Action },
+		actions[cardArgs]{
+			"create": func(ctx context.Context, in cardArgs) (any, error) {
+				if err := need(in.AgentID, "agentId"); err != nil {
+					return nil, err
+				}
+				p := client.CreateCardParams{Purpose: in.Purpose, Type: in.Type, CredentialExposure: in.CredentialExposure,
+					AcknowledgeRawPanRisk: in.AcknowledgeRawPanRisk, Limits: limits(in), MaxAmount: in.MaxAmount,
+					MerchantHint: in.MerchantHint, MaxAuthCount: in.MaxAuthCount, TTLDays: in.TTLDays}
+				return c.CreateCard(ctx, in.AgentID, p)
+			},
+			"list": func(ctx context.Context, in cardArgs) (any, error) {
+				if err := need(in.AgentID, "agentId"); err != nil {
+					return nil, err
+				}
+				return c.ListAgentCards(ctx, in.AgentID, in.params())
+			},
+			"get": func(ctx context.Context, in cardArgs) (any, error) {
+				if err := need(in.CardID, "cardId"); err != nil {
+					return nil, err
+				}
+				return c.GetCard(ctx, in.CardID)
+			},
+			"details": func(ctx context.Context, in cardArgs) (any, error) {
+				if err := need(in.CardID, "cardId"); err != nil {
+					return nil, err
+				}
+				return c.CardDetails(ctx, in.CardID, client.CardDetailsParams{Summary: in.Summary, ExpectedAmount: in.ExpectedAmount,
+					MerchantText: in.MerchantText, Reason: in.Reason})
+			},
+			"freeze":   cardAction(c.FreezeCard),
+			"unfreeze": cardAction(c.UnfreezeCard),
+			"close":    cardAction(c.CloseCard),
+			"update": func(ctx context.Context, in cardArgs) (any, error) {
+				if err := need(in.CardID, "cardId"); err != nil {
+					return nil, err
+				}
+				p := client.UpdateCardParams{Limits: limits(in), MaxAmount: in.MaxAmount, MaxAuthCount: in.MaxAuthCount}
+				if in.MerchantHint != "" {
+					p.MerchantHint = &in.MerchantHint
+				}
+				return c.UpdateCard(ctx, in.CardID, p)
+			},
+		})
+
+	add(s, t, "ledger_intent", "Declare what a card is about to be used for, and see how the authorization matched it.",
+		func(in intentArgs) string { return in.Action },
+		actions[intentArgs]{
+			"create": func(ctx context.Context, in intentArgs) (any, error) {
+				if err := need(in.CardID, "cardId"); err != nil {
+					return nil, err
+				}
+				return c.CreateIntent(ctx, in.CardID, client.CreateIntentParams{IntentID: in.IntentID, Summary: in.Summary,
+					ExpectedAmount: in.ExpectedAmount, ExpectedMerchant: in.ExpectedMerchant, Tolerance: in.Tolerance, TTLMinutes: in.TTLMinutes})
+			},
+			"list": func(ctx context.Context, in intentArgs) (any, error) {
+				if err := need(in.CardID, "cardId"); err != nil {
+					return nil, err
+				}
+				return c.ListIntents(ctx, in.CardID, in.Status)
+			},
+			"get": func(ctx context.Context, in intentArgs) (any, error) {
+				if err := need(in.ID, "id"); err != nil {
+					return nil, err
+				}
+				return c.GetIntent(ctx, in.ID)
+			},
+			"cancel": func(ctx context.Context, in intentArgs) (any, error) {
+				if err := need(in.ID, "id"); err != nil {
+					return nil, err
+				}
+				return c.CancelIntent(ctx, in.ID)
+			},
+		})
+
+	add(s, t, "ledger_transactions", "Transactions: list, read, annotate; and the card network's side (simulate an authorization, clearing, reversal or refund; these need the API key).",
+		func(in txnArgs) string { return in.Action },
+		actions[txnArgs]{
+			"list": func(ctx context.Context, in txnArgs) (any, error) {
+				return c.ListTransactions(ctx, client.ListTransactionsParams{ListParams: in.params(), CardID: in.CardID,
+					AgentID: in.AgentID, UserID: in.UserID, Status: in.Status})
+			},
+			"get": func(ctx context.Context, in txnArgs) (any, error) {
+				if err := need(in.TransactionID, "transactionId"); err != nil {
+					return nil, err
+				}
+				return c.GetTransaction(ctx, in.TransactionID)
+			},
+			"update": func(ctx context.Context, in txnArgs) (any, error) {
+				if err := need(in.TransactionID, "transactionId"); err != nil {
+					return nil, err
+				}
+				p := client.UpdateTransactionParams{Notes: in.Notes, Category: in.Category}
+				p.Tags = in.Tags
+				return c.UpdateTransaction(ctx, in.TransactionID, p)
+			},
+			"simulate_authorization": func(ctx context.Context, in txnArgs) (any, error) {
+				if in.Amount == nil {
+					return nil, missing("amount")
+				}
+				return c.SimulateAuthorization(ctx, client.SimulateAuthorizationParams{CardID: in.CardID, Amount: *in.Amount,
+					MerchantName: in.MerchantName, MerchantCategory: in.MerchantCategory, MerchantCity: in.MerchantCity,
+					MerchantCountry: in.MerchantCountry, Currency: in.Currency})
+			},
+			"simulate_clearing": func(ctx context.Context, in txnArgs) (any, error) {
+				if in.Amount == nil {
+					return nil, missing("amount")
+				}
+				return c.SimulateClearing(ctx, in.TransactionID, *in.Amount)
+			},
+			"simulate_reversal": func(ctx context.Context, in txnArgs) (any, error) {
+				return c.SimulateReversal(ctx, in.TransactionID, in.Amount)
+			},
+			"simulate_refund": func(ctx context.Context, in txnArgs) (any, error) {
+				if in.Amount == nil {
+					return nil, missing("amount")
+				}
+				return c.SimulateRefund(ctx, in.TransactionID, *in.Amount)
+			},
+		})
+
+	add(s, t, "ledger_onboarding", "Users and identity verification: create a user, start verification (returns the verificationUrl), read its status, decide it as the provider would.",
+		func(in onboardingArgs) string { return in.Action },
+		actions[onboardingArgs]{
+			"create_user": func(ctx context.Context, in onboardingArgs) (any, error) {
+				return c.CreateUser(ctx, client.CreateUserParams{FirstName: in.FirstName, LastName: in.LastName, Email: in.Email})
+			},
+			"start_verification": func(ctx context.Context, in onboardingArgs) (any, error) {
+				return c.StartVerification(ctx, in.UserID)
+			},
+			"status": func(ctx context.Context, in onboardingArgs) (any, error) {
+				if err := need(in.UserID, "userId"); err != nil {
+					return nil, err
+				}
+				return c.GetVerification(ctx, in.UserID)
+			},
+			"simulate_kyc": func(ctx context.Context, in onboardingArgs) (any, error) {
+				return c.SimulateKYC(ctx, in.UserID, in.Decision)
+			},
+		})
+
+	add(s, t, "ledger_challenges", "3-D Secure one-time passcodes sent for a card's purchases.",
+		func(in challengeArgs) string { return orList(in.Action) },
+		actions[challengeArgs]{"list": func(context.Context, challengeArgs) (any, error) {
+			return nil, notAvailable("ledger_challenges", "the simulated card network does not run 3-D Secure, so there are no challenges to read")
+		}})
+
+	add(s, t, "ledger_funding", "A user's balance, and where to deposit: a USDC address per chain (crypto; needs the API key), or a simulated deposit (deposit; needs the API key).",
+		func(in fundingArgs) string { return in.Action },
+		actions[fundingArgs]{
+			"balance": func(ctx context.Context, in fundingArgs) (any, error) {
+				if err := need(in.UserID, "userId"); err != nil {
+					return nil, err
+				}
+				return c.GetBalance(ctx, in.UserID)
+			},
+			"crypto": func(ctx context.Context, in fundingArgs) (any, error) {
+				if err := need(in.UserID, "userId"); err != nil {
+					return nil, err
+				}
+				f, err := c.GetFunding(ctx, in.UserID)
+				if err != nil {
+					return nil, err
+				}
+				chain, asset := orDefault(in.Chain, "base"), orDefault(in.Asset, "USDC")
+				var known []string
+				for _, a := range f.Addresses {
+					if a.Chain == chain && a.Asset == asset {
+						return a, nil
+					}
+					known = append(known, a.Asset+" on "+a.Chain)
+				}
+				return nil, fmt.Errorf("400 validation_error/parameter_invalid: No %s deposit address on chain '%s'; this user has %v. (param chain)", asset, chain, known)
+			},
+			"deposit": func(ctx context.Context, in fundingArgs) (any, error) {
+				return c.SimulateDeposit(ctx, client.SimulateDepositParams{UserID: in.UserID, Asset: orDefault(in.Asset, "USDC"),
+					Chain: orDefault(in.Chain, "base"), Amount: in.Amount})
+			},
+			"ach": func(context.Context, fundingArgs) (any, error) {
+				return nil, notAvailable("ledger_funding ach", "ACH funding is coming soon on the platform; fund with crypto (action crypto, or deposit to simulate one)")
+			},
+			"wire": func(context.Context, fundingArgs) (any, error) {
+				return nil, notAvailable("ledger_funding wire", "wire funding is coming soon on the platform; fund with crypto (action crypto, or deposit to simulate one)")
+			},
+		})
+
+	if t.agent {
+		return
+	}
+
+	add(s, t, "ledger_users", "The organization's users.",
+		func(in usersArgs) string { return in.Action },
+		actions[usersArgs]{
+			"list": func(ctx context.Context, in usersArgs) (any, error) { return c.ListUsers(ctx, in.params()) },
+			"get": func(ctx context.Context, in usersArgs) (any, error) {
+				if err := need(in.UserID, "userId"); err != nil {
+					return nil, err
+				}
+				return c.GetUser(ctx, in.UserID)
+			},
+			"create": func(ctx context.Context, in usersArgs) (any, error) {
+				return c.CreateUser(ctx, client.CreateUserParams{FirstName: in.FirstName, LastName: in.LastName, Email: in.Email})
+			},
+			"cards": func(ctx context.Context, in usersArgs) (any, error) {
+				if err := need(in.UserID, "userId"); err != nil {
+					return nil, err
+				}
+				return c.ListUserCards(ctx, in.UserID, in.params())
+			},
+		})
+
+	add(s, t, "ledger_agents", "Agents and their tokens. A registered agent's token is shown once.",
+		func(in agentsArgs) string { return in.Action },
+		actions[agentsArgs]{
+			"list": func(ctx context.Context, in agentsArgs) (any, error) {
+				return c.ListAgents(ctx, client.ListAgentsParams{ListParams: in.params(), UserID: in.UserID})
+			},
+			"get": agentAction(func(ctx context.Context, id string) (any, error) { return c.GetAgent(ctx, id) }),
+			"register": func(ctx context.Context, in agentsArgs) (any, error) {
+				return c.RegisterAgent(ctx, client.AgentParams{UserID: in.UserID, Name: in.Name, ExternalID: in.ExternalID,
+					Description: in.Description, SpendingLimit: in.SpendingLimit, SpendingLimitFrequency: in.SpendingLimitFrequency})
+			},
+			"update": func(ctx context.Context, in agentsArgs) (any, error) {
+				if err := need(in.AgentID, "agentId"); err != nil {
+					return nil, err
+				}
+				p := client.UpdateAgentParams{SpendingLimit: in.SpendingLimit}
+				if in.Name != "" {
+					p.Name = &in.Name
+				}
+				if in.Description != "" {
+					p.Description = &in.Description
+				}
+				if in.SpendingLimitFrequency != "" {
+					p.SpendingLimitFrequency = &in.SpendingLimitFrequency
+				}
+				return c.UpdateAgent(ctx, in.AgentID, p)
+			},
+			"suspend":    agentAction(func(ctx context.Context, id string) (any, error) { return c.SuspendAgent(ctx, id) }),
+			"activate":   agentAction(func(ctx context.Context, id string) (any, error) { return c.ActivateAgent(ctx, id) }),
+			"deregister": agentAction(func(ctx context.Context, id string) (any, error) { return c.DeregisterAgent(ctx, id) }),
+			"create_token": func(ctx context.Context, in agentsArgs) (any, error) {
+				if err := need(in.AgentID, "agentId"); err != nil {
+					return nil, err
+				}
+				return c.CreateToken(ctx, in.AgentID, client.CreateTokenParams{Name: in.TokenName})
+			},
+			"list_tokens": agentAction(func(ctx context.Context, id string) (any, error) { return c.ListTokens(ctx, id) }),
+			"revoke_token": func(ctx context.Context, in agentsArgs) (any, error) {
+				if err := need(in.AgentID, "agentId"); err != nil {
+					return nil, err
+				}
+				if err := need(in.TokenID, "tokenId"); err != nil {
+					return nil, err
+				}
+				return c.RevokeToken(ctx, in.AgentID, in.TokenID)
+			},
+		})
+
+	for _, p := range []struct{ name, desc, what string }{
+		{"ledger_policies", "Spending policies: rules a card's authorizations are checked against.", "the API has no spending policies yet (no /v1/policies routes)"},
+		{"ledger_risk", "Risk rules and scores of authorizations.", "the API has no risk rules yet (no /v1/risk routes)"},
+	} {
+		add(s, t, p.name, p.desc, func(in policyArgs) string { return orList(in.Action) },
+			actions[policyArgs]{"list": na(p.name, p.what), "get": na(p.name, p.what), "create": na(p.name, p.what),
+				"update": na(p.name, p.what), "delete": na(p.name, p.what)})
+	}
+
+	add(s, t, "ledger_webhooks", "Webhook endpoints, their delivery log, and the event log.",
+		func(in webhooksArgs) string { return in.Action },
+		actions[webhooksArgs]{
+			"list": func(ctx context.Context, in webhooksArgs) (any, error) { return c.ListWebhooks(ctx, in.params()) },
+			"get":  webhookAction(func(ctx context.Context, id string) (any, error) { return c.GetWebhook(ctx, id) }),
+			"create": func(ctx context.Context, in webhooksArgs) (any, error) {
+				return c.CreateWebhook(ctx, client.CreateWebhookParams{URL: in.URL, Events: in.Events})
+			},
+			"update": func(ctx context.Context, in webhooksArgs) (any, error) {
+				if err := need(in.WebhookID, "webhookId"); err != nil {
+					return nil, err
+				}
+				var p client.UpdateWebhookParams
+				if in.URL != "" {
+					p.URL = &in.URL
+				}
+				p.Events = in.Events
+				if in.Status != "" {
+					p.Status = &in.Status
+				}
+				return c.UpdateWebhook(ctx, in.WebhookID, p)
+			},
+			"delete":        webhookAction(func(ctx context.Context, id string) (any, error) { return c.DeleteWebhook(ctx, id) }),
+			"rotate_secret": webhookAction(func(ctx context.Context, id string) (any, error) { return c.RotateWebhookSecret(ctx, id) }),
+			"test":          webhookAction(func(ctx context.Context, id string) (any, error) { return c.TestWebhook(ctx, id) }),
+			"deliveries": func(ctx context.Context, in webhooksArgs) (any, error) {
+				if err := need(in.WebhookID, "webhookId"); err != nil {
+					return nil, err
+				}
+				return c.ListWebhookDeliveries(ctx, in.WebhookID, in.params())
+			},
+			"events": func(ctx context.Context, in webhooksArgs) (any, error) {
+				return c.ListEvents(ctx, client.ListEventsParams{ListParams: in.params(), Type: in.Type})
+			},
+		})
+}
+
+func limits(in cardArgs) *client.Limits {
+	if in.LimitPerAuth == nil && in.LimitPerDay == nil && in.LimitPerMonth == nil {
+		return nil
+	}
+	return &client.Limits{PerAuth: in.LimitPerAuth, PerDay: in.LimitPerDay, PerMonth: in.LimitPerMonth}
+}
+
+func cardAction(f func(context.Context, string, ...client.RequestOption) (*client.CardTransition, error)) func(context.Context, cardArgs) (any, error) {
+	return func(ctx context.Context, in cardArgs) (any, error) {
+		if err := need(in.CardID, "cardId"); err != nil {
+			return nil, err
+		}
+		return f(ctx, in.CardID)
+	}
+}
+
+func agentAction(f func(context.Context, string) (any, error)) func(context.Context, agentsArgs) (any, error) {
+	return func(ctx context.Context, in agentsArgs) (any, error) {
+		if err := need(in.AgentID, "agentId"); err != nil {
+			return nil, err
+		}
+		return f(ctx, in.AgentID)
+	}
+}
+
+func webhookAction(f func(context.Context, string) (any, error)) func(context.Context, webhooksArgs) (any, error) {
+	return func(ctx context.Context, in webhooksArgs) (any, error) {
+		if err := need(in.WebhookID, "webhookId"); err != nil {
+			return nil, err
+		}
+		return f(ctx, in.WebhookID)
+	}
+}
+
+func na(tool, what string) func(context.Context, policyArgs) (any, error) {
+	return func(context.Context, policyArgs) (any, error) { return nil, notAvailable(tool, what) }
+}
+
+func orGet(a string) string  { return orDefault(a, "get") }
+func orList(a string) string { return orDefault(a, "list") }
+
+func orDefault(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}
