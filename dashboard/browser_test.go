@@ -93,6 +93,13 @@ func click(sel string) chromedp.Action[chromedp.Void] {
 	return chromedp.Click(chromedp.CSS(sel), chromedp.NodeVisible)
 }
 
+// press clicks a button in a table row. The tables are redrawn every few
+// seconds, so a node found by one protocol call may be gone by the next;
+// finding and clicking it in one step of the page's own loop cannot miss.
+func press(sel string) chromedp.Action[chromedp.Void] {
+	return until(fmt.Sprintf(`(() => { const b = document.querySelector(%q); if (!b) return false; b.click(); return true; })()`, sel))
+}
+
 func setValue(sel, v string) chromedp.Action[chromedp.Void] {
 	return chromedp.SetValue(chromedp.CSS(sel), v)
 }
@@ -126,10 +133,10 @@ func TestDashboardInBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("#app"), chromedp.NodeVisible),
 		until(`sessionStorage.getItem("ledgersim.apiKey") !== null`),
 		until(textOf(row("#users", user)+` [data-field=status]`)+` === "pending"`),
-		click(row("#users", user)+` button[data-action=kyc]`),
+		press(row("#users", user)+` button[data-action=kyc]`),
 		until(textOf(row("#users", user)+` [data-field=status]`)+` === "approved"`),
 		setValue("#deposit-amount", "500"),
-		click(row("#users", user)+` button[data-action=deposit]`),
+		press(row("#users", user)+` button[data-action=deposit]`),
 		until(textOf(row("#users", user)+` [data-field=available]`)+` === "$500.00"`),
 	)
 
@@ -145,7 +152,7 @@ func TestDashboardInBrowser(t *testing.T) {
 	do(ctx, t,
 		until(`document.querySelector(`+fmt.Sprintf("%q", row("#agents", agent))+`) !== null`),
 		until(textOf(row("#cards", card)+` [data-field=status]`)+` === "active"`),
-		click(row("#cards", card)+` button[data-action=open]`),
+		press(row("#cards", card)+` button[data-action=open]`),
 		chromedp.WaitVisible(chromedp.CSS("#card"), chromedp.NodeVisible),
 		until(`!document.querySelector("#details-form").hidden`),
 		// Declare what the card is for, then read its details.
@@ -190,7 +197,7 @@ func TestDashboardInBrowser(t *testing.T) {
 		until(textOf(`#deliveries tbody tr td:nth-child(3)`)+` === "transaction.authorized"`),
 		until(textOf(`#deliveries tbody tr td:nth-child(5)`)+` === "succeeded"`),
 		until(`document.querySelector(`+fmt.Sprintf("%q", row("#endpoints", hook))+`) !== null`),
-		click("#txns tbody tr button[data-action=clear]"),
+		press("#txns tbody tr button[data-action=clear]"),
 		until(textOf("#txns tbody tr [data-field=status]")+` === "completed"`),
 		until(textOf(row("#users", user)+` [data-field=available]`)+` === "$350.01"`),
 	)
