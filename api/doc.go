@@ -1,7 +1,8 @@
 // Package api is ledgersim's management REST API on fasthttp: the platform's
 // /v1 routes for users and KYC, funding and balances, agents and their
 // tokens, cards and card details, plus the simulate endpoints, the hosted KYC
-// page, /healthz and /readyz.
+// page, /healthz and /readyz, and its own OpenAPI document at
+// /v1/openapi.json (package api/openapi).
 //
 // Every request is authenticated by its Api-Key header (the organization's
 // API key, or an agent token with the narrower scope of the platform's

@@ -72,3 +72,25 @@ func matchParts(parts, segs []string) (map[string]string, bool) {
 	}
 	return params, true
 }
+
+// Route is one route the API serves, as Routes lists it.
+type Route struct {
+	Method string
+	// Pattern is the path with {name} for each parameter.
+	Pattern string
+	// Public routes need no Api-Key.
+	Public bool
+	// AgentScope routes accept agent tokens as well as the API key.
+	AgentScope bool
+}
+
+// Routes lists every route the API serves, in registration order: the
+// OpenAPI document's tests compare it with the document, and tools can
+// build on it.
+func (a *API) Routes() []Route {
+	out := make([]Route, 0, len(a.routes.routes))
+	for _, rt := range a.routes.routes {
+		out = append(out, Route{Method: rt.method, Pattern: rt.pattern, Public: rt.public, AgentScope: rt.scope == scopeAgent})
+	}
+	return out
+}

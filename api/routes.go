@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/ledgersim/ledgersim/api/openapi"
 	"github.com/ledgersim/ledgersim/ledger"
 	"github.com/ledgersim/ledgersim/model"
 )
@@ -83,6 +84,7 @@ func (a *API) register() {
 	pub("POST", "/v1/extension/redeem", a.redeemDetailsToken)
 
 	r.add("GET", "/v1/iso/spec", scopeAdmin, a.isoSpec)
+	pub("GET", "/v1/openapi.json", a.openAPI)
 	a.registerWebhookRoutes()
 }
 
@@ -172,6 +174,13 @@ func (a *API) metrics(rc *reqCtx) error {
 		return errNotFound("not_found", "Metrics are not enabled on this server.")
 	}
 	a.cfg.Metrics(rc.fc)
+	return nil
+}
+
+// openAPI serves the API's OpenAPI document. It needs no Api-Key: it
+// describes the API and holds no data.
+func (a *API) openAPI(rc *reqCtx) error {
+	rc.writeRaw(200, openapi.Document())
 	return nil
 }
 

@@ -18,6 +18,7 @@ import (
 
 	"github.com/ledgersim/ledgersim/apikey"
 	"github.com/ledgersim/ledgersim/clock"
+	"github.com/ledgersim/ledgersim/internal/oascheck"
 	"github.com/ledgersim/ledgersim/ledger"
 	"github.com/ledgersim/ledgersim/model"
 	"github.com/ledgersim/ledgersim/store"
@@ -61,7 +62,7 @@ func newWhEnv(t *testing.T) *whEnv {
 		_ = svc.Close()
 		_ = db.Close()
 	})
-	return &whEnv{t: t, base: "http://" + ln.Addr().String(), clk: clk, svc: svc, client: &http.Client{Timeout: 30 * time.Second}}
+	return &whEnv{t: t, base: "http://" + ln.Addr().String(), clk: clk, svc: svc, client: &http.Client{Timeout: 30 * time.Second, Transport: oascheck.Transport(t, nil)}}
 }
 
 type whResp struct {

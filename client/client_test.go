@@ -13,8 +13,20 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ledgersim/ledgersim/client"
+	"github.com/ledgersim/ledgersim/internal/oascheck"
 	"github.com/ledgersim/ledgersim/ledgersimtest"
 )
+
+// newServer starts a server whose client checks every exchange against the
+// OpenAPI document.
+func newServer(t *testing.T) *ledgersimtest.Server {
+	ls := ledgersimtest.New(t)
+	c, err := client.New(client.Config{BaseURL: ls.BaseURL, APIKey: ledgersimtest.APIKey,
+		HTTPClient: &http.Client{Timeout: time.Minute, Transport: oascheck.Transport(t, nil)}})
+	require.NoError(t, err)
+	ls.Client = c
+	return ls
+}
 
 func TestNewValidatesConfig(t *testing.T) {
 	tests := []struct {
@@ -38,7 +50,7 @@ func TestNewValidatesConfig(t *testing.T) {
 // TestUsersAgentsAndCards walks onboarding, agents, tokens and cards, with
 // the organization's key and an agent's.
 func TestUsersAgentsAndCards(t *testing.T) {
-	ls := ledgersimtest.New(t)
+	ls := newServer(t)
 	c, ctx := ls.Client, context.Background()
 
 	u, err := c.CreateUser(ctx, client.CreateUserParams{FirstName: "Ada", LastName: "Lovelace", Email: "ada@example.com",
@@ -188,7 +200,7 @@ func TestUsersAgentsAndCards(t *testing.T) {
 // TestPurchaseAndTransactions runs the card network's side: intents,
 // details, authorization, clearing, reversal, refund, receipts, the clock.
 func TestPurchaseAndTransactions(t *testing.T) {
-	ls := ledgersimtest.New(t)
+	ls := newServer(t)
 	c, ctx := ls.Client, context.Background()
 	f := ls.FundedAgent("bo@example.com", 300_00)
 
@@ -332,7 +344,7 @@ func TestPurchaseAndTransactions(t *testing.T) {
 }
 
 func TestErrorsAreTyped(t *testing.T) {
-	ls := ledgersimtest.New(t)
+	ls := newServer(t)
 	ctx := context.Background()
 	tests := []struct {
 		name   string
@@ -381,7 +393,7 @@ func TestErrorsAreTyped(t *testing.T) {
 }
 
 func TestServerEndpoints(t *testing.T) {
-	ls := ledgersimtest.New(t)
+	ls := newServer(t)
 	ctx := context.Background()
 	s, err := ls.Client.Health(ctx)
 	require.NoError(t, err)
@@ -395,12 +407,15 @@ func TestServerEndpoints(t *testing.T) {
 	spec, err := ls.Client.ISOSpec(ctx)
 	require.NoError(t, err)
 	require.Contains(t, string(spec), "fields")
+	doc, err := ls.Client.WithAPIKey("not-needed").OpenAPI(ctx)
+	require.NoError(t, err, "the document needs no key")
+	require.Contains(t, string(doc), `"openapi": "3.1.0"`)
 }
 
 // TestWebhooks creates an endpoint whose receiver is WebhookHandler, and
 // sees a signed test event arrive and the delivery logged.
 func TestWebhooks(t *testing.T) {
-	ls := ledgersimtest.New(t)
+	ls := newServer(t)
 	c, ctx := ls.Client, context.Background()
 
 	var mu sync.Mutex

@@ -3,8 +3,10 @@
 // transactions and receipts, the simulate endpoints, the event log and
 // webhook endpoints.
 //
-// It is written by hand against the API's routes (api/routes.go), one
-// method per operation, named after it. Requests and responses are typed; amounts are
+// It is written by hand against the OpenAPI document the server serves at
+// GET /v1/openapi.json (kept in api/openapi/openapi.json), one method per
+// operation, named after it; the client's tests check every exchange
+// against that document. Requests and responses are typed; amounts are
 // int64 cents and times epoch milliseconds, exactly as on the wire.
 //
 //	c, err := client.New(client.Config{BaseURL: "http://127.0.0.1:8080", APIKey: key})

@@ -52,6 +52,16 @@ func (c *Client) ISOSpec(ctx context.Context, opts ...RequestOption) (json.RawMe
 	return res.body, nil
 }
 
+// OpenAPI reads the OpenAPI 3.1 document of this API
+// (GET /v1/openapi.json).
+func (c *Client) OpenAPI(ctx context.Context, opts ...RequestOption) (json.RawMessage, error) {
+	res, err := c.do(ctx, request{method: http.MethodGet, path: "/v1/openapi.json"}, opts)
+	if err != nil {
+		return nil, err
+	}
+	return res.body, nil
+}
+
 func readLimited(r io.Reader, max int64) ([]byte, error) {
 	b, err := io.ReadAll(io.LimitReader(r, max+1))
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/ledgersim/ledgersim/internal/oascheck"
 	"github.com/ledgersim/ledgersim/server"
 )
 
@@ -61,7 +62,7 @@ func StartRaw(t testing.TB, cfg server.Config) *Env {
 	s, err := server.Start(cfg)
 	require.NoError(t, err)
 	e := &Env{T: t, Dir: cfg.DataDir, Server: s, Base: "http://" + s.HTTPAddr(), Cfg: cfg,
-		Client: &http.Client{Timeout: 30 * time.Second}}
+		Client: &http.Client{Timeout: 30 * time.Second, Transport: oascheck.Transport(t, nil)}}
 	t.Cleanup(func() { e.Stop() })
 	return e
 }

@@ -1,0 +1,581 @@
+package openapi_test
+
+import (
+	"encoding/json"
+	"sort"
+	"strings"
+
+	"github.com/ledgersim/ledgersim/ledger"
+	"github.com/ledgersim/ledgersim/model"
+	"github.com/ledgersim/ledgersim/webhook"
+)
+
+// This file is the source of openapi.json: build returns the document, and
+// TestDocumentIsBuilt checks that the committed file is its output (run it
+// with -update to rewrite the file). Writing the document as Go keeps the
+// hundred-odd schemas short and lets the enums come from the model's own
+// constants.
+
+type S = map[string]any
+
+func str() S         { return S{"type": "string"} }
+func strMax(n int) S { return S{"type": "string", "maxLength": n} }
+func reqStr(n int) S { return S{"type": "string", "minLength": 1, "maxLength": n} }
+func integer() S     { return S{"type": "integer", "format": "int64"} }
+func intRange(lo, hi int64) S {
+	return S{"type": "integer", "format": "int64", "minimum": lo, "maximum": hi}
+}
+func boolean() S            { return S{"type": "boolean"} }
+func enum(vals ...string) S { return S{"type": "string", "enum": vals} }
+func ms() S                 { return S{"type": "integer", "format": "int64", "description": "Epoch milliseconds."} }
+func cents() S              { return S{"type": "integer", "format": "int64", "description": "Cents."} }
+func freeObject() S         { return S{"type": "object"} }
+func ref(name string) S     { return S{"$ref": "#/components/schemas/" + name} }
+func arrayOf(s S) S         { return S{"type": "array", "items": s} }
+func describe(s S, d string) S {
+	c := S{}
+	for k, v := range s {
+		c[k] = v
+	}
+	c["description"] = d
+	return c
+}
+
+// nullable lets s be null as well.
+func nullable(s S) S {
+	c := S{}
+	for k, v := range s {
+		c[k] = v
+	}
+	if t, ok := c["type"].(string); ok {
+		c["type"] = []string{t, "null"}
+		if e, ok := c["enum"].([]string); ok {
+			c["enum"] = append(append([]any{}, toAny(e)...), nil)
+		}
+		return c
+	}
+	return S{"oneOf": []any{s, S{"type": "null"}}}
+}
+
+func toAny(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
+}
+
+type field struct {
+	name     string
+	schema   S
+	required bool
+}
+
+func req(name string, s S) field { return field{name, s, true} }
+func opt(name string, s S) field { return field{name, s, false} }
+
+// object is a closed object: a property the document does not name fails
+// validation, so a field added to a response without the document fails
+// the tests that see it.
+func object(fields ...field) S {
+	props := S{}
+	var required []string
+	for _, f := range fields {
+		props[f.name] = f.schema
+		if f.required {
+			required = append(required, f.name)
+		}
+	}
+	o := S{"type": "object", "properties": props, "additionalProperties": false}
+	if len(required) > 0 {
+		sort.Strings(required)
+		o["required"] = required
+	}
+	return o
+}
+
+// body is a request body object: the server refuses unknown fields, and
+// treats an explicit null like an absent field, so optional fields accept
+// null.
+func body(fields ...field) S {
+	for i := range fields {
+		if !fields[i].required {
+			fields[i].schema = nullable(fields[i].schema)
+		}
+	}
+	return object(fields...)
+}
+
+func list(item string) S {
+	return object(req("object", enum("list")), req("data", arrayOf(ref(item))), req("hasMore", boolean()),
+		req("cursor", nullable(describe(str(), "Pass as cursor to get the next page; null on the last page."))))
+}
+
+var userFields = []field{
+	req("object", enum("user")), req("id", str()), req("firstName", str()), req("lastName", str()), req("email", str()),
+	req("status", enum(model.UserPending, model.UserApproved, model.UserRejected)),
+	req("applicationStatus", enum(model.AppNotStarted, model.AppPending, model.AppApproved, model.AppDenied)),
+	opt("metadata", freeObject()), req("createdAt", ms()), req("updatedAt", ms()), opt("approvedAt", ms()), opt("rejectedAt", ms()),
+}
+
+func agentFields() []field {
+	return []field{
+		req("object", enum("agent")), req("id", str()), opt("externalId", str()), req("userId", str()), req("name", str()),
+		opt("description", str()), req("status", enum(model.AgentActive, model.AgentSuspended, model.AgentDeregistered)),
+		req("spendingLimit", nullable(cents())), opt("spendingLimitFrequency", enum(model.Frequencies...)),
+		req("currentSpend", cents()), req("onLimitExceeded", enum(model.OnLimitActions...)),
+		req("maxCards", nullable(integer())), req("cardCount", integer()), opt("defaultCardLimit", cents()),
+		opt("defaultCardLimitFrequency", enum(model.Frequencies...)), opt("defaultPolicyId", str()),
+		opt("metadata", freeObject()), req("createdAt", ms()), req("updatedAt", ms()), opt("deregisteredAt", ms()),
+	}
+}
+
+func txnFields() []field {
+	return []field{
+		req("object", enum("transaction")), req("id", str()), req("cardId", str()), req("userId", str()), req("agentId", str()),
+		req("type", str()), req("amount", cents()), req("authorizedAmount", cents()), req("pendingAmount", cents()),
+		opt("reversedAmount", cents()), opt("refundedAmount", cents()), req("currency", str()),
+		req("merchantName", str()), opt("merchantId", str()), opt("merchantCity", str()), opt("merchantCountry", str()),
+		req("merchantCategory", str()), req("merchantCategoryCode", str()), req("merchantCategoryName", nullable(str())),
+		req("status", enum(model.TxnAuthorized, model.TxnCompleted, model.TxnReversed, model.TxnDeclined)),
+		req("responseCode", describe(str(), "The ISO 8583 response code: 00 approves.")),
+		req("authorizationCode", nullable(str())), opt("declinedReason", nullable(str())), opt("reversalReason", str()),
+		opt("forcePost", boolean()), opt("standIn", boolean()), opt("originalTransactionId", str()),
+		req("notes", nullable(str())), req("tags", arrayOf(str())), req("category", nullable(str())),
+		req("receiptUrl", nullable(str())), req("receipt", ref("Receipt")), req("intentId", nullable(str())),
+		opt("attestationStatus", nullable(enum(model.Attested, model.Unattested, model.Stale))),
+		opt("accessEventId", nullable(str())), req("source", str()), opt("stan", str()), opt("rrn", str()),
+		req("createdAt", ms()), req("updatedAt", ms()), req("authorizedAt", nullable(ms())), req("settledAt", nullable(ms())),
+		req("postedAt", nullable(ms())), opt("reversedAt", nullable(ms())),
+	}
+}
+
+func schemas() S {
+	chains := make([]string, len(ledger.Chains))
+	for i, c := range ledger.Chains {
+		chains[i] = c.Name
+	}
+	decision := txnFields()
+	for i := range decision {
+		if decision[i].name == "tags" {
+			decision[i].schema = nullable(arrayOf(str()))
+		}
+	}
+	decision = append(decision, req("approved", boolean()))
+	registration := append(agentFields(), req("created", boolean()), opt("token", describe(str(), "The agent's first token; shown only in this response.")), opt("tokenId", str()))
+	return S{
+		"Error": object(
+			req("error", object(
+				req("type", enum("authentication_error", "authorization_error", "invalid_request_error", "validation_error",
+					"not_found_error", "conflict_error", "rate_limit_error", "service_error")),
+				req("code", describe(str(), "The specific reason, such as card_not_found or parameter_invalid.")),
+				req("message", str()),
+				opt("param", describe(str(), "The request field, query parameter or header at fault.")),
+			)),
+			req("requestId", str()),
+			opt("retryAfter", describe(integer(), "With a rate_limit_error: milliseconds to wait (the Retry-After header has seconds).")),
+		),
+		"User":     object(userFields...),
+		"UserList": list("User"),
+		"Verification": object(req("object", enum("verification")), req("userId", str()), req("status", str()),
+			req("applicationStatus", str()), opt("verificationUrl", describe(str(), "The hosted KYC page; absent before verification starts."))),
+		"Balance": object(req("object", enum("balance")), req("userId", str()), req("available", cents()), req("pending", cents()),
+			req("settled", cents()), req("deposited", cents()), req("currency", enum("USD"))),
+		"FundingAddress": object(req("asset", enum(ledger.Assets...)), req("chain", enum(chains...)), req("chainId", integer()), req("address", str())),
+		"Funding":        object(req("object", enum("funding")), req("userId", str()), req("addresses", arrayOf(ref("FundingAddress")))),
+		"Deposit": object(req("id", str()), req("userId", str()), req("asset", str()), req("chain", str()), req("chainId", integer()),
+			req("amount", describe(str(), "Token units, as given.")), req("amountCents", cents()), req("address", str()),
+			req("status", str()), req("createdAt", ms())),
+		"DepositResult":     object(req("object", enum("deposit")), req("deposit", ref("Deposit")), req("balance", ref("Balance"))),
+		"Agent":             object(agentFields()...),
+		"AgentList":         list("Agent"),
+		"AgentRegistration": object(registration...),
+		"AgentStatusChange": object(req("object", enum("agent")), req("id", str()), req("status", str()), req("previousStatus", str()),
+			opt("externalId", str()), opt("deregisteredAt", ms())),
+		"AgentToken": object(req("object", enum("agent_token")), req("id", str()), req("agentId", str()), req("tokenPrefix", str()),
+			req("isActive", boolean()), opt("name", str()), opt("token", describe(str(), "The secret; only in the response that creates it.")),
+			req("createdAt", ms()), req("expiresAt", nullable(ms())), req("lastUsedAt", nullable(ms())), req("revokedAt", nullable(ms()))),
+		"AgentTokenList": list("AgentToken"),
+		"Limits":         object(req("perAuth", nullable(cents())), req("perDay", nullable(cents())), req("perMonth", nullable(cents()))),
+		"Card": object(req("object", enum("card")), req("id", str()), req("agentId", str()), req("userId", str()),
+			req("type", enum(model.CardSingle, model.CardMulti)), req("purpose", str()),
+			req("status", enum(model.CardActive, model.CardFrozen, model.CardClosed, model.CardNotActivated)),
+			req("last4", str()), req("createdAt", ms()), req("updatedAt", ms()),
+			req("credentialExposure", enum(model.ExposureNever, model.ExposureExtension, model.ExposureRawPAN)),
+			req("expirationMonth", str()), req("expirationYear", str()), req("limits", ref("Limits")),
+			req("maxAmount", nullable(cents())), req("merchantHint", nullable(str())), req("maxAuthCount", nullable(integer())),
+			req("ttlDays", nullable(integer())), req("attestationWindowMinutes", integer()),
+			req("onDrift", nullable(enum(model.DriftFreeze, model.DriftNotify, model.DriftNone))), req("authCount", integer()),
+			opt("closedAt", ms())),
+		"CardList":       list("Card"),
+		"CardTransition": object(req("object", enum("card")), req("id", str()), req("status", str()), req("previousStatus", str())),
+		"CardCredentials": object(req("object", enum("card_credentials")), req("accessEventId", str()), req("exposureMode", str()),
+			opt("intentId", str()), opt("pan", describe(str(), "The card number: rawPan cards and redeemed tokens only.")),
+			opt("cvv", str()), opt("expirationMonth", str()), opt("expirationYear", str()), req("last4", str()),
+			opt("detailsToken", describe(str(), "extensionOnly cards: a single-use token for POST /v1/extension/redeem.")),
+			opt("tokenExpiresAt", ms())),
+		"AccessEvent": object(req("object", enum("access_event")), req("id", str()), req("cardId", str()), req("agentId", str()),
+			req("actor", str()), req("exposureMode", str()), req("summary", str()), opt("expectedAmount", cents()),
+			opt("expectedCurrency", str()), opt("merchantText", str()), opt("reason", str()), opt("clientContext", freeObject()),
+			opt("intentId", str()), req("createdAt", ms())),
+		"AccessEventList": list("AccessEvent"),
+		"Receipt": object(req("hasReceipt", boolean()), opt("mimeType", str()), opt("sizeBytes", integer()), opt("fileName", str()),
+			opt("url", str()), opt("uploadedAt", ms())),
+		"ReceiptLink":     object(req("object", enum("receipt")), req("transactionId", str()), req("url", str()), req("uploadedAt", ms())),
+		"Transaction":     object(txnFields()...),
+		"TransactionList": list("Transaction"),
+		"Decision":        object(decision...),
+		"MatchResult": object(req("amountMatch", boolean()), req("merchantMatch", boolean()), req("actualAmount", cents()),
+			req("actualMerchant", str())),
+		"Intent": object(req("object", enum("intent")), req("id", str()), req("cardId", str()), req("intentId", str()),
+			req("summary", str()), opt("expectedAmount", cents()), req("expectedCurrency", str()), opt("expectedMerchant", str()),
+			req("tolerance", cents()), req("ttlMinutes", integer()), opt("metadata", freeObject()),
+			req("status", enum(model.IntentPending, model.IntentMatched, model.IntentMismatched, model.IntentExpired, model.IntentCanceled)),
+			opt("transactionId", str()), opt("matchResult", ref("MatchResult")), opt("accessEventId", str()),
+			opt("detailsAccessedAt", ms()), req("expiresAt", ms()), req("createdAt", ms()), req("updatedAt", ms()),
+			opt("matchedAt", ms()), opt("mismatchedAt", ms()), opt("expiredAt", ms()), opt("canceledAt", ms())),
+		"IntentList": object(req("object", enum("list")), req("cardId", str()), req("intents", arrayOf(ref("Intent")))),
+		"Clock":      object(req("object", enum("clock")), req("now", ms()), req("virtual", boolean())),
+		"Event": object(req("id", str()), req("object", enum("event")), req("type", str()), req("createdAt", ms()),
+			req("data", describe(S{}, "The event's payload; its shape depends on type."))),
+		"EventList": list("Event"),
+		"Webhook": object(req("object", enum("webhook")), req("id", str()), req("url", str()), req("description", str()),
+			req("events", arrayOf(str())), req("status", enum(webhook.StatusEnabled, webhook.StatusDisabled)),
+			opt("disabledReason", str()), opt("secret", describe(str(), "Only in the responses that create or rotate it.")),
+			opt("previousSecretExpiresAt", ms()), req("createdAt", ms()), req("updatedAt", ms())),
+		"WebhookList": list("Webhook"),
+		"WebhookDelivery": object(req("object", enum("webhook_delivery")), req("id", str()), req("webhookId", str()),
+			req("eventId", str()), req("eventType", str()), req("attempt", integer()), req("status", str()),
+			req("statusCode", nullable(integer())), req("latencyMs", integer()), req("error", nullable(str())),
+			req("attemptedAt", ms()), req("deliveredAt", nullable(ms())), req("nextAttemptAt", nullable(ms()))),
+		"WebhookDeliveryList": list("WebhookDelivery"),
+		"Deleted":             object(req("object", str()), req("id", str()), req("deleted", boolean())),
+		"Status":              object(req("status", str())),
+	}
+}
+
+// op describes one operation.
+type op struct {
+	method, path, id, summary, tag string
+	// agent: agent tokens may call it (on their own resources); public: no Api-Key.
+	agent, public bool
+	query         []S
+	body          S
+	bodyRequired  bool
+	// ok maps a success status to its response schema name.
+	ok map[int]string
+	// webhooks: answers 503 while webhook delivery is not running.
+	webhooks bool
+}
+
+func pathParam(name string) S {
+	return S{"name": name, "in": "path", "required": true, "schema": S{"type": "string", "minLength": 1, "maxLength": 128}}
+}
+
+func queryParam(name string, schema S, desc string) S {
+	return S{"name": name, "in": "query", "required": false, "schema": schema, "description": desc}
+}
+
+var pageParams = []S{
+	queryParam("limit", intRange(1, 100), "Page size; default 20."),
+	queryParam("cursor", strMax(128), "The cursor of the previous page."),
+}
+
+func withPage(extra ...S) []S { return append(append([]S{}, pageParams...), extra...) }
+
+func okStatus(status int, schema string) map[int]string { return map[int]string{status: schema} }
+
+var limitsBody = body(opt("perAuth", intRange(1, 1<<50)), opt("perDay", intRange(1, 1<<50)), opt("perMonth", intRange(1, 1<<50)))
+
+func agentBody(register bool) S {
+	fs := []field{
+		req("userId", reqStr(64)), req("name", reqStr(200)), opt("externalId", strMax(128)), opt("description", strMax(1000)),
+		opt("spendingLimit", intRange(0, 1<<50)), opt("spendingLimitFrequency", enum(model.Frequencies...)),
+		opt("onLimitExceeded", enum(model.OnLimitActions...)), opt("maxCards", intRange(0, 100000)),
+		opt("defaultCardLimit", intRange(1, 1<<50)), opt("defaultCardLimitFrequency", enum(model.Frequencies...)),
+		opt("metadata", freeObject()),
+	}
+	if register {
+		fs = append(fs, opt("defaultPolicyId", strMax(64)))
+	}
+	return body(fs...)
+}
+
+var emptyBody = body()
+
+func operations() []op {
+	chains := make([]string, len(ledger.Chains))
+	for i, c := range ledger.Chains {
+		chains[i] = c.Name
+	}
+	amountCents := intRange(0, 1<<50)
+	return []op{
+		{method: "GET", path: "/healthz", id: "health", summary: "Liveness: 200 while the process serves.", tag: "Server", public: true, ok: okStatus(200, "Status")},
+		{method: "GET", path: "/readyz", id: "ready", summary: "Readiness: 200 once serving, 503 while starting or stopping.", tag: "Server", public: true, ok: okStatus(200, "Status")},
+		{method: "GET", path: "/metrics", id: "metrics", summary: "Prometheus metrics, in the text exposition format.", tag: "Server", public: true},
+		{method: "GET", path: "/v1/openapi.json", id: "getOpenAPI", summary: "This document.", tag: "Server", public: true},
+		{method: "GET", path: "/v1/iso/spec", id: "getISOSpec", summary: "The ISO 8583 message specification the listener speaks.", tag: "Server"},
+
+		{method: "POST", path: "/v1/users", id: "createUser", summary: "Create a user; pending until KYC approves them.", tag: "Users",
+			body:         body(req("firstName", reqStr(100)), req("lastName", reqStr(100)), req("email", reqStr(254)), opt("metadata", freeObject())),
+			bodyRequired: true, ok: okStatus(201, "User")},
+		{method: "GET", path: "/v1/users", id: "listUsers", summary: "List users, newest first.", tag: "Users", query: pageParams, ok: okStatus(200, "UserList")},
+		{method: "GET", path: "/v1/users/{id}", id: "getUser", summary: "Get a user.", tag: "Users", ok: okStatus(200, "User")},
+		{method: "GET", path: "/v1/users/{id}/cards", id: "listUserCards", summary: "List a user's cards.", tag: "Cards", query: pageParams, ok: okStatus(200, "CardList")},
+		{method: "GET", path: "/v1/users/{id}/funding", id: "getFunding", summary: "A user's deposit addresses.", tag: "Funding", ok: okStatus(200, "Funding")},
+		{method: "POST", path: "/v1/verification/user", id: "startVerification", summary: "Start a user's KYC; returns the hosted page's URL.", tag: "Users",
+			body: body(req("userId", reqStr(64))), bodyRequired: true, ok: okStatus(200, "Verification")},
+		{method: "GET", path: "/v1/verification/user/{id}", id: "getVerification", summary: "A user's KYC state.", tag: "Users", ok: okStatus(200, "Verification")},
+		{method: "POST", path: "/v1/simulate/kyc", id: "simulateKYC", summary: "Decide a user's KYC as the provider would.", tag: "Simulate",
+			body: body(req("userId", reqStr(64)), req("decision", enum("approved", "rejected"))), bodyRequired: true, ok: okStatus(200, "User")},
+		{method: "POST", path: "/v1/simulate/deposit", id: "simulateDeposit", summary: "Credit a user as an on-chain deposit would.", tag: "Simulate",
+			body: body(req("userId", reqStr(64)), req("asset", enum(ledger.Assets...)), req("chain", enum(chains...)),
+				req("amount", S{"type": []string{"number", "string"}, "description": "Token units (1 unit = 100 cents), at most 2 decimal places; a JSON number or a decimal string."})),
+			bodyRequired: true, ok: okStatus(201, "DepositResult")},
+		{method: "GET", path: "/v1/balances/{userId}", id: "getBalance", summary: "A user's balance in cents.", tag: "Funding", agent: true, ok: okStatus(200, "Balance")},
+
+		{method: "POST", path: "/v1/agents/register", id: "registerAgent", summary: "Register an agent; returns its first token. With an externalId already registered, returns that agent (200).", tag: "Agents",
+			body: agentBody(true), bodyRequired: true, ok: map[int]string{200: "AgentRegistration", 201: "AgentRegistration"}},
+		{method: "POST", path: "/v1/agents", id: "createAgent", summary: "Register an agent (the platform's other path).", tag: "Agents",
+			body: agentBody(false), bodyRequired: true, ok: map[int]string{200: "AgentRegistration", 201: "AgentRegistration"}},
+		{method: "GET", path: "/v1/agents", id: "listAgents", summary: "List agents, newest first.", tag: "Agents",
+			query: withPage(queryParam("userId", strMax(64), "Only this user's agents.")), ok: okStatus(200, "AgentList")},
+		{method: "GET", path: "/v1/agents/{id}", id: "getAgent", summary: "Get an agent.", tag: "Agents", ok: okStatus(200, "Agent")},
+		{method: "PATCH", path: "/v1/agents/{id}", id: "updateAgent", summary: "Change an agent; null clears spendingLimit or metadata.", tag: "Agents",
+			body: body(opt("name", strMax(200)), opt("description", strMax(1000)), opt("status", enum(model.AgentActive, model.AgentSuspended)),
+				opt("spendingLimit", intRange(0, 1<<50)), opt("spendingLimitFrequency", enum(model.Frequencies...)),
+				opt("onLimitExceeded", enum(model.OnLimitActions...)), opt("maxCards", intRange(0, 100000)), opt("metadata", freeObject())),
+			ok: okStatus(200, "Agent")},
+		{method: "POST", path: "/v1/agents/{id}/suspend", id: "suspendAgent", summary: "Suspend an agent; its cards are frozen.", tag: "Agents", body: emptyBody, ok: okStatus(200, "AgentStatusChange")},
+		{method: "POST", path: "/v1/agents/{id}/activate", id: "activateAgent", summary: "Reactivate a suspended agent.", tag: "Agents", body: emptyBody, ok: okStatus(200, "AgentStatusChange")},
+		{method: "POST", path: "/v1/agents/{id}/deregister", id: "deregisterAgent", summary: "Deregister an agent for good: its cards close, its tokens are revoked.", tag: "Agents", body: emptyBody, ok: okStatus(200, "AgentStatusChange")},
+		{method: "POST", path: "/v1/agents/{id}/tokens", id: "createToken", summary: "Issue a token for an agent; the secret is shown only now.", tag: "Agents",
+			body: body(opt("name", strMax(200)), opt("expiresAt", describe(intRange(1, 1<<62), "Epoch milliseconds."))), ok: okStatus(201, "AgentToken")},
+		{method: "GET", path: "/v1/agents/{id}/tokens", id: "listTokens", summary: "An agent's tokens (not paged).", tag: "Agents", ok: okStatus(200, "AgentTokenList")},
+		{method: "POST", path: "/v1/agents/{id}/tokens/{tokenId}/revoke", id: "revokeToken", summary: "Revoke an agent's token.", tag: "Agents", body: emptyBody, ok: okStatus(200, "AgentToken")},
+		{method: "DELETE", path: "/v1/agents/{id}/tokens/{tokenId}", id: "deleteToken", summary: "Revoke an agent's token (the platform's other verb).", tag: "Agents", ok: okStatus(200, "AgentToken")},
+
+		{method: "POST", path: "/v1/agents/{id}/cards", id: "createCard", summary: "Issue a card to an agent.", tag: "Cards", agent: true,
+			body: body(req("purpose", reqStr(500)), opt("type", enum(model.CardSingle, model.CardMulti)),
+				opt("credentialExposure", enum(model.ExposureNever, model.ExposureExtension, model.ExposureRawPAN)),
+				opt("acknowledgeRawPanRisk", boolean()), opt("limits", limitsBody), opt("maxAmount", intRange(1, 1<<50)),
+				opt("merchantHint", strMax(200)), opt("maxAuthCount", intRange(1, 1_000_000_000)), opt("ttlDays", intRange(1, 3650)),
+				opt("attestationWindowMinutes", intRange(1, 60)), opt("onDrift", enum(model.DriftFreeze, model.DriftNotify, model.DriftNone))),
+			bodyRequired: true, ok: okStatus(201, "Card")},
+		{method: "GET", path: "/v1/agents/{id}/cards", id: "listAgentCards", summary: "List an agent's cards.", tag: "Cards", agent: true, query: pageParams, ok: okStatus(200, "CardList")},
+		{method: "GET", path: "/v1/cards/{id}", id: "getCard", summary: "Get a card.", tag: "Cards", agent: true, ok: okStatus(200, "Card")},
+		{method: "PATCH", path: "/v1/cards/{id}", id: "updateCard", summary: "Change a card's controls; null clears maxAuthCount. API key only.", tag: "Cards",
+			body: body(opt("limits", limitsBody), opt("merchantHint", strMax(200)), opt("onDrift", enum(model.DriftFreeze, model.DriftNotify, model.DriftNone)),
+				opt("maxAuthCount", intRange(1, 1_000_000_000)), opt("maxAmount", intRange(1, 1<<50)), opt("status", enum(model.CardActive, model.CardFrozen))),
+			ok: okStatus(200, "Card")},
+		{method: "POST", path: "/v1/cards/{id}/freeze", id: "freezeCard", summary: "Freeze a card.", tag: "Cards", agent: true, body: emptyBody, ok: okStatus(200, "CardTransition")},
+		{method: "POST", path: "/v1/cards/{id}/unfreeze", id: "unfreezeCard", summary: "Unfreeze a card. API key only.", tag: "Cards", body: emptyBody, ok: okStatus(200, "CardTransition")},
+		{method: "POST", path: "/v1/cards/{id}/close", id: "closeCard", summary: "Close a card for good.", tag: "Cards", agent: true, body: emptyBody, ok: okStatus(200, "CardTransition")},
+		{method: "POST", path: "/v1/cards/{id}/details", id: "getCardDetails", summary: "Read a card's credentials with an attestation of what they are for.", tag: "Cards", agent: true,
+			body: body(req("summary", reqStr(1000)), opt("expectedAmount", amountCents), opt("expectedCurrency", enum("USD")),
+				opt("merchantText", strMax(200)), opt("reason", enum("one-time", "subscription", "preauth")), opt("clientContext", freeObject())),
+			bodyRequired: true, ok: okStatus(200, "CardCredentials")},
+		{method: "GET", path: "/v1/cards/{id}/access-events", id: "listAccessEvents", summary: "List the reads of a card's details.", tag: "Cards", agent: true, query: pageParams, ok: okStatus(200, "AccessEventList")},
+
+		{method: "POST", path: "/v1/simulate/authorization", id: "simulateAuthorization", summary: "An authorization through the ISO 8583 decision path. A decline is a 201 with approved false.", tag: "Simulate",
+			body: body(req("cardId", reqStr(64)), req("amount", describe(amountCents, "Cents; 0 is an account verification.")),
+				opt("merchantName", strMax(25)), opt("merchantId", strMax(15)), opt("merchantCity", strMax(13)), opt("merchantCountry", strMax(2)),
+				opt("merchantCategory", describe(strMax(4), "A 4-digit MCC.")), opt("currency", describe(strMax(3), "ISO 4217: USD (default), EUR, GBP, CAD or 840."))),
+			bodyRequired: true, ok: okStatus(201, "Decision")},
+		{method: "POST", path: "/v1/simulate/clearing", id: "simulateClearing", summary: "Capture an authorization.", tag: "Simulate",
+			body: body(req("transactionId", reqStr(64)), req("amount", amountCents)), bodyRequired: true, ok: okStatus(200, "Decision")},
+		{method: "POST", path: "/v1/simulate/reversal", id: "simulateReversal", summary: "Reverse an authorization, wholly or by amount.", tag: "Simulate",
+			body: body(req("transactionId", reqStr(64)), opt("amount", amountCents)), bodyRequired: true, ok: okStatus(200, "Decision")},
+		{method: "POST", path: "/v1/simulate/refund", id: "simulateRefund", summary: "Refund part or all of a completed transaction.", tag: "Simulate",
+			body: body(req("transactionId", reqStr(64)), req("amount", intRange(1, 1<<50))), bodyRequired: true, ok: okStatus(201, "Decision")},
+		{method: "POST", path: "/v1/simulate/clock/advance", id: "advanceClock", summary: "Move the virtual clock forward and apply what comes due. 409 on the real clock.", tag: "Simulate",
+			body: body(req("minutes", intRange(1, 366*24*60))), bodyRequired: true, ok: okStatus(200, "Clock")},
+		{method: "GET", path: "/v1/simulate/clock", id: "getClock", summary: "The server's clock.", tag: "Simulate", ok: okStatus(200, "Clock")},
+		{method: "GET", path: "/v1/transactions", id: "listTransactions", summary: "List transactions, newest first; an agent token sees its own.", tag: "Transactions", agent: true,
+			query: withPage(queryParam("cardId", strMax(64), "Only this card's."), queryParam("userId", strMax(64), "Only this user's."),
+				queryParam("agentId", strMax(64), "Only this agent's."),
+				queryParam("status", enum(model.TxnAuthorized, "pending", model.TxnCompleted, model.TxnReversed, model.TxnDeclined), "Only this status; pending is authorized.")),
+			ok: okStatus(200, "TransactionList")},
+		{method: "GET", path: "/v1/transactions/{id}", id: "getTransaction", summary: "Get a transaction.", tag: "Transactions", agent: true, ok: okStatus(200, "Transaction")},
+		{method: "PATCH", path: "/v1/transactions/{id}", id: "updateTransaction", summary: "Annotate a transaction; null clears a field.", tag: "Transactions", agent: true,
+			body: body(opt("notes", strMax(2000)), opt("tags", S{"type": "array", "items": strMax(64), "maxItems": 50}), opt("category", strMax(100))),
+			ok:   okStatus(200, "Transaction")},
+		{method: "PUT", path: "/v1/transactions/{id}/receipt", id: "putReceipt", summary: "Attach a receipt: a URL (JSON) or a PDF, PNG or JPEG file of at most 10 MiB (multipart, field file).", tag: "Transactions", agent: true,
+			body: body(req("url", reqStr(2048))), bodyRequired: true, ok: okStatus(200, "Transaction")},
+		{method: "GET", path: "/v1/transactions/{id}/receipt", id: "getReceipt", summary: "A transaction's receipt: the file, or its URL as JSON.", tag: "Transactions", agent: true},
+		{method: "DELETE", path: "/v1/transactions/{id}/receipt", id: "deleteReceipt", summary: "Remove a transaction's receipt.", tag: "Transactions", agent: true, ok: okStatus(200, "Transaction")},
+		{method: "GET", path: "/v1/cards/{id}/transactions", id: "listCardTransactions", summary: "List a card's transactions.", tag: "Transactions", agent: true, query: pageParams, ok: okStatus(200, "TransactionList")},
+
+		{method: "POST", path: "/v1/cards/{id}/intents", id: "createIntent", summary: "Declare what a card is about to be used for. The same intentId again returns the existing intent (200).", tag: "Intents", agent: true,
+			body: body(req("intentId", reqStr(128)), req("summary", reqStr(1000)), opt("expectedAmount", amountCents),
+				opt("amount", describe(amountCents, "Another spelling of expectedAmount.")), opt("expectedCurrency", enum("USD")),
+				opt("expectedMerchant", strMax(200)), opt("merchantText", describe(strMax(200), "Another spelling of expectedMerchant.")),
+				opt("metadata", freeObject()), opt("tolerance", intRange(0, 1<<50)), opt("ttlMinutes", intRange(1, 1440))),
+			bodyRequired: true, ok: map[int]string{200: "Intent", 201: "Intent"}},
+		{method: "GET", path: "/v1/cards/{id}/intents", id: "listIntents", summary: "A card's intents (not paged).", tag: "Intents", agent: true,
+			query: []S{queryParam("status", enum(model.IntentPending, model.IntentMatched, model.IntentMismatched, model.IntentExpired, model.IntentCanceled), "Only this status.")},
+			ok:    okStatus(200, "IntentList")},
+		{method: "GET", path: "/v1/intents/{id}", id: "getIntent", summary: "Get an intent and its match result.", tag: "Intents", agent: true, ok: okStatus(200, "Intent")},
+		{method: "POST", path: "/v1/intents/{id}/cancel", id: "cancelIntent", summary: "Cancel a pending intent.", tag: "Intents", agent: true, body: emptyBody, ok: okStatus(200, "Intent")},
+		{method: "POST", path: "/v1/extension/redeem", id: "redeemDetailsToken", summary: "The browser extension redeems a single-use details token for the credentials. No Api-Key: the token is the credential.", tag: "Cards", public: true,
+			body: body(req("detailsToken", reqStr(64))), bodyRequired: true, ok: okStatus(200, "CardCredentials")},
+
+		{method: "GET", path: "/v1/events", id: "listEvents", summary: "The event log, newest first.", tag: "Webhooks",
+			query: withPage(queryParam("type", strMax(64), "Only events of this type.")), ok: okStatus(200, "EventList")},
+		{method: "GET", path: "/v1/events/{id}", id: "getEvent", summary: "Get an event.", tag: "Webhooks", ok: okStatus(200, "Event")},
+		{method: "POST", path: "/v1/webhooks", id: "createWebhook", summary: "Add a webhook endpoint; the signing secret is shown only now.", tag: "Webhooks", webhooks: true,
+			body: body(req("url", reqStr(webhook.MaxURLBytes)), opt("description", strMax(webhook.MaxDescriptionBytes)),
+				opt("events", S{"type": "array", "items": strMax(64), "maxItems": 100})),
+			bodyRequired: true, ok: okStatus(201, "Webhook")},
+		{method: "GET", path: "/v1/webhooks", id: "listWebhooks", summary: "List webhook endpoints.", tag: "Webhooks", webhooks: true, query: pageParams, ok: okStatus(200, "WebhookList")},
+		{method: "GET", path: "/v1/webhooks/{id}", id: "getWebhook", summary: "Get a webhook endpoint.", tag: "Webhooks", webhooks: true, ok: okStatus(200, "Webhook")},
+		{method: "PATCH", path: "/v1/webhooks/{id}", id: "updateWebhook", summary: "Change a webhook endpoint.", tag: "Webhooks", webhooks: true,
+			body: body(opt("url", strMax(webhook.MaxURLBytes)), opt("description", strMax(webhook.MaxDescriptionBytes)),
+				opt("events", S{"type": "array", "items": strMax(64), "maxItems": 100}), opt("status", enum(webhook.StatusEnabled, webhook.StatusDisabled))),
+			ok: okStatus(200, "Webhook")},
+		{method: "DELETE", path: "/v1/webhooks/{id}", id: "deleteWebhook", summary: "Remove a webhook endpoint.", tag: "Webhooks", webhooks: true, ok: okStatus(200, "Deleted")},
+		{method: "POST", path: "/v1/webhooks/{id}/rotate-secret", id: "rotateWebhookSecret", summary: "Replace the signing secret; the old one signs too for a while.", tag: "Webhooks", webhooks: true, body: emptyBody, ok: okStatus(200, "Webhook")},
+		{method: "POST", path: "/v1/webhooks/{id}/test", id: "testWebhook", summary: "Queue a webhook.test event for the endpoint.", tag: "Webhooks", webhooks: true, body: emptyBody, ok: okStatus(202, "Event")},
+		{method: "GET", path: "/v1/webhooks/{id}/deliveries", id: "listWebhookDeliveries", summary: "An endpoint's delivery log, newest first.", tag: "Webhooks", webhooks: true, query: pageParams, ok: okStatus(200, "WebhookDeliveryList")},
+	}
+}
+
+func jsonContent(schema S) S { return S{"application/json": S{"schema": schema}} }
+
+func errResp(desc string) S { return S{"description": desc, "content": jsonContent(ref("Error"))} }
+
+// responses are every error the API answers with, each in the Error shape.
+var errorResponses = S{
+	"BadRequest":   errResp("The request is malformed or a parameter is invalid; error.param names it."),
+	"Unauthorized": errResp("The Api-Key header is missing or not a valid key or token."),
+	"Forbidden":    errResp("An agent token called an endpoint for the API key, or the action is not permitted."),
+	"NotFound":     errResp("No such resource (or, for an agent token, not one of its own), or no such endpoint."),
+	"Conflict":     errResp("The resource's state does not allow it, or the Idempotency-Key was used for another request."),
+	"TooLarge":     errResp("The body is larger than the endpoint's limit."),
+	"RateLimited":  errResp("Too many requests; wait Retry-After seconds."),
+	"Internal":     errResp("An internal error; the request was not applied."),
+	"Unavailable":  errResp("The service is not available on this server."),
+}
+
+func operation(o op) S {
+	params := []any{}
+	for _, seg := range strings.Split(o.path, "/") {
+		if strings.HasPrefix(seg, "{") {
+			params = append(params, pathParam(strings.Trim(seg, "{}")))
+		}
+	}
+	for _, q := range o.query {
+		params = append(params, q)
+	}
+	if o.method == "POST" && !o.public {
+		params = append(params, S{"name": "Idempotency-Key", "in": "header", "required": false,
+			"description": "Retrying with the same key and body replays the first response (with Idempotent-Replayed: true); the same key with another request is a 409.",
+			"schema":      strMax(255)})
+	}
+	resps := S{}
+	for status, schema := range o.ok {
+		resps[itoa(status)] = S{"description": "OK", "content": jsonContent(ref(schema))}
+	}
+	errs := map[string]string{"400": "BadRequest", "404": "NotFound", "500": "Internal"}
+	if !o.public {
+		errs["401"], errs["403"], errs["429"] = "Unauthorized", "Forbidden", "RateLimited"
+	}
+	if o.method != "GET" {
+		errs["409"], errs["413"] = "Conflict", "TooLarge"
+	}
+	if o.webhooks {
+		errs["503"] = "Unavailable"
+	}
+	switch o.id {
+	case "health":
+		errs = map[string]string{}
+	case "ready":
+		errs = map[string]string{"503": "Unavailable"}
+	case "getOpenAPI":
+		errs = map[string]string{}
+		resps["200"] = S{"description": "The OpenAPI 3.1 document.", "content": jsonContent(freeObject())}
+	case "getISOSpec":
+		resps["200"] = S{"description": "The field specification, as JSON.", "content": jsonContent(freeObject())}
+	case "metrics":
+		errs = map[string]string{"404": "NotFound"}
+		resps["200"] = S{"description": "Prometheus text exposition.", "content": S{"text/plain": S{"schema": str()}}}
+	case "getReceipt":
+		resps["200"] = S{"description": "The uploaded file, or the linked URL.", "content": S{
+			"application/json": S{"schema": ref("ReceiptLink")},
+			"application/pdf":  S{"schema": S{"type": "string", "contentMediaType": "application/pdf"}},
+			"image/png":        S{"schema": S{"type": "string", "contentMediaType": "image/png"}},
+			"image/jpeg":       S{"schema": S{"type": "string", "contentMediaType": "image/jpeg"}},
+		}}
+	case "advanceClock":
+		errs["409"] = "Conflict"
+	}
+	for status, name := range errs {
+		resps[status] = S{"$ref": "#/components/responses/" + name}
+	}
+	out := S{"operationId": o.id, "summary": o.summary, "tags": []string{o.tag}, "responses": resps}
+	if len(params) > 0 {
+		out["parameters"] = params
+	}
+	if o.public {
+		out["security"] = []any{}
+	} else if o.agent {
+		out["description"] = "An agent token may call this for its own agent's resources; another agent's are reported as not found."
+	} else {
+		out["description"] = "The organization's API key only; an agent token gets 403."
+	}
+	if o.body != nil {
+		content := jsonContent(o.body)
+		if o.id == "putReceipt" {
+			content["multipart/form-data"] = S{"schema": S{"type": "object", "required": []string{"file"},
+				"properties": S{"file": S{"type": "string", "contentMediaType": "application/octet-stream"}}}}
+		}
+		out["requestBody"] = S{"required": o.bodyRequired, "content": content}
+	}
+	return out
+}
+
+func itoa(n int) string {
+	b, _ := json.Marshal(n)
+	return string(b)
+}
+
+// build returns the document.
+func build() ([]byte, error) {
+	paths := S{}
+	for _, o := range operations() {
+		item, _ := paths[o.path].(S)
+		if item == nil {
+			item = S{}
+			paths[o.path] = item
+		}
+		item[strings.ToLower(o.method)] = operation(o)
+	}
+	doc := S{
+		"openapi": "3.1.0",
+		"info": S{
+			"title":   "ledgersim management API",
+			"version": "1",
+			"description": "Users and KYC, funding, agents and tokens, cards and card details, intents, transactions and receipts, " +
+				"the simulate endpoints of the card network, the event log and webhooks. Amounts are integer cents and times " +
+				"epoch milliseconds. Every error has the shape {\"error\": {\"type\", \"code\", \"message\", \"param\"}, \"requestId\"}.",
+		},
+		"servers":  []any{S{"url": "http://localhost:8080", "description": "ledgersim serve, by default"}},
+		"security": []any{S{"ApiKey": []any{}}},
+		"tags": []any{
+			S{"name": "Users"}, S{"name": "Funding"}, S{"name": "Agents"}, S{"name": "Cards"}, S{"name": "Intents"},
+			S{"name": "Transactions"}, S{"name": "Simulate"}, S{"name": "Webhooks"}, S{"name": "Server"},
+		},
+		"paths": paths,
+		"components": S{
+			"securitySchemes": S{"ApiKey": S{"type": "apiKey", "in": "header", "name": "Api-Key",
+				"description": "The organization's API key (lk_test_...) or an agent token (at_test_...)."}},
+			"schemas":   schemas(),
+			"responses": errorResponses,
+		},
+	}
+	raw, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append(raw, '\n'), nil
+}
