@@ -22,6 +22,10 @@ var impls = []struct {
 	{"pebble", OpenPebble},
 }
 
+// testSegmentBytes is the smallest segment: tests roll over sooner, and a
+// spare segment is zero-filled and copied into crash images quickly.
+const testSegmentBytes = MaxRecordBytes + frameHeader
+
 func rec(i int) []byte {
 	return fmt.Appendf(nil, "record %06d %s", i, "................................")
 }
@@ -40,7 +44,7 @@ func TestAppendWaitReadReopen(t *testing.T) {
 	for _, im := range impls {
 		t.Run(im.name, func(t *testing.T) {
 			fs := vfs.NewMem()
-			cfg := Config{Dir: "log", FS: fs, OnFatal: func(err error) { t.Errorf("fatal: %v", err) }}
+			cfg := Config{Dir: "log", FS: fs, SegmentBytes: testSegmentBytes, OnFatal: func(err error) { t.Errorf("fatal: %v", err) }}
 			l, err := im.open(cfg)
 			require.NoError(t, err)
 			require.Equal(t, LSN(0), l.Last())
@@ -90,7 +94,7 @@ func TestAppendWaitReadReopen(t *testing.T) {
 func TestConcurrentAppendersAreOrdered(t *testing.T) {
 	for _, im := range impls {
 		t.Run(im.name, func(t *testing.T) {
-			l, err := im.open(Config{Dir: "log", FS: vfs.NewMem()})
+			l, err := im.open(Config{Dir: "log", FS: vfs.NewMem(), SegmentBytes: testSegmentBytes})
 			require.NoError(t, err)
 			defer l.Close()
 			const writers, each = 8, 200
@@ -133,7 +137,7 @@ func TestConcurrentAppendersAreOrdered(t *testing.T) {
 // the old ones.
 func TestSegmentsRollOverAndTruncate(t *testing.T) {
 	fs := vfs.NewMem()
-	cfg := Config{Dir: "log", FS: fs, SegmentBytes: MaxRecordBytes + frameHeader}
+	cfg := Config{Dir: "log", FS: fs, SegmentBytes: testSegmentBytes}
 	l, err := Open(cfg)
 	require.NoError(t, err)
 	big := make([]byte, 100<<10)
@@ -147,18 +151,14 @@ func TestSegmentsRollOverAndTruncate(t *testing.T) {
 		}
 	}
 	require.NoError(t, l.WaitDurable(last))
-	names, err := fs.List("log")
-	require.NoError(t, err)
-	require.Len(t, names, 4, "35 records of 100 KiB fill three 1 MiB segments and start a fourth")
+	require.Len(t, segmentFiles(t, fs), 4, "35 records of 100 KiB fill three 1 MiB segments and start a fourth")
 
 	lsns, recs := readAll(t, l, 15)
 	require.Len(t, lsns, 21)
 	require.Equal(t, byte(14), recs[0][0])
 
 	require.NoError(t, l.TruncateBelow(25))
-	names, err = fs.List("log")
-	require.NoError(t, err)
-	require.Len(t, names, 2, "the two segments wholly below 25 are gone")
+	require.Len(t, segmentFiles(t, fs), 2, "the two segments wholly below 25 are gone")
 	err = l.ReadFrom(5, func(LSN, []byte) error { return nil })
 	require.ErrorIs(t, err, ErrTruncated)
 	lsns, _ = readAll(t, l, 21)
@@ -169,6 +169,71 @@ func TestSegmentsRollOverAndTruncate(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, LSN(35), l.Last())
 	require.NoError(t, l.Close())
+}
+
+func segmentFiles(t *testing.T, fs vfs.FS) []string {
+	names, err := fs.List("log")
+	require.NoError(t, err)
+	var segs []string
+	for _, n := range names {
+		if _, ok := parseSegmentName(n); ok {
+			segs = append(segs, n)
+		}
+	}
+	return segs
+}
+
+// TestRecycledSegmentKeepsItsOldFramesOut: a dropped segment becomes the
+// spare and then the next segment, its old frames still in it; they all
+// carry LSNs below the segment's, so neither reads nor a restart take them
+// for records.
+func TestRecycledSegmentKeepsItsOldFramesOut(t *testing.T) {
+	fs := vfs.NewMem()
+	cfg := Config{Dir: "log", FS: fs, SegmentBytes: testSegmentBytes}
+	lg, err := Open(cfg)
+	require.NoError(t, err)
+	l := lg.(*segmentLog)
+	big := make([]byte, 200<<10)
+	var last LSN
+	for i := range 12 { // three segments of five records
+		big[0] = byte(i)
+		last, err = l.Append(big)
+		require.NoError(t, err)
+		require.NoError(t, l.WaitDurable(last))
+	}
+	l.prepared.Wait()
+	// No spare: the next truncation recycles the first segment.
+	l.segMu.Lock()
+	require.True(t, l.spareReady)
+	require.NoError(t, fs.Remove(fs.PathJoin("log", spareName)))
+	l.spareReady = false
+	l.segMu.Unlock()
+	require.NoError(t, l.TruncateBelow(6))
+	_, err = fs.Stat(fs.PathJoin("log", spareName))
+	require.NoError(t, err, "the dropped segment is the spare")
+	l.segMu.Lock()
+	l.preparing = true // keep the preparer from replacing it
+	l.segMu.Unlock()
+	for i := 12; i < 17; i++ { // roll into the recycled segment
+		big[0] = byte(i)
+		last, err = l.Append(big)
+		require.NoError(t, err)
+	}
+	require.NoError(t, l.WaitDurable(last))
+	l.segMu.Lock()
+	l.preparing = false
+	l.segMu.Unlock()
+	require.NoError(t, l.Close())
+
+	lg, err = Open(cfg)
+	require.NoError(t, err)
+	require.Equal(t, LSN(17), lg.Last())
+	lsns, recs := readAll(t, lg, 6)
+	require.Len(t, lsns, 12)
+	for i, r := range recs {
+		require.Equal(t, byte(i+5), r[0])
+	}
+	require.NoError(t, lg.Close())
 }
 
 // activeSegment returns the path of the newest segment file.
@@ -220,7 +285,7 @@ func TestTornTailIsCut(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			fs := vfs.NewMem()
-			cfg := Config{Dir: "log", FS: fs}
+			cfg := Config{Dir: "log", FS: fs, SegmentBytes: testSegmentBytes}
 			l, err := Open(cfg)
 			require.NoError(t, err)
 			_, err = l.Append(rec(1), rec(2), rec(3))
@@ -252,7 +317,7 @@ func TestTornTailIsCut(t *testing.T) {
 // end exactly where an old one did.
 func TestCutTailCannotReappear(t *testing.T) {
 	fs := vfs.NewMem()
-	cfg := Config{Dir: "log", FS: fs}
+	cfg := Config{Dir: "log", FS: fs, SegmentBytes: testSegmentBytes}
 	l, err := Open(cfg)
 	require.NoError(t, err)
 	_, err = l.Append(rec(1))
@@ -280,7 +345,7 @@ func TestCutTailCannotReappear(t *testing.T) {
 
 func TestCorruptionBeforeTheTailIsRefused(t *testing.T) {
 	fs := vfs.NewMem()
-	cfg := Config{Dir: "log", FS: fs, SegmentBytes: MaxRecordBytes + frameHeader}
+	cfg := Config{Dir: "log", FS: fs, SegmentBytes: testSegmentBytes}
 	l, err := Open(cfg)
 	require.NoError(t, err)
 	big := make([]byte, 400<<10)
@@ -306,7 +371,7 @@ func TestDurableRecordsSurviveACrash(t *testing.T) {
 	for _, im := range impls {
 		t.Run(im.name, func(t *testing.T) {
 			fs := vfs.NewCrashableMem()
-			l, err := im.open(Config{Dir: "log", FS: fs})
+			l, err := im.open(Config{Dir: "log", FS: fs, SegmentBytes: testSegmentBytes})
 			require.NoError(t, err)
 			defer l.Close()
 			type image struct {
@@ -355,7 +420,7 @@ func TestDurableRecordsSurviveACrash(t *testing.T) {
 				images = append(images, image{fs.CrashClone(vfs.CrashCloneCfg{UnsyncedDataPercent: 50, RNG: rng}), d})
 			}
 			for _, img := range images {
-				l2, err := im.open(Config{Dir: "log", FS: img.fs})
+				l2, err := im.open(Config{Dir: "log", FS: img.fs, SegmentBytes: testSegmentBytes})
 				require.NoError(t, err)
 				require.GreaterOrEqual(t, l2.Last(), img.durable, "an acknowledged record was lost")
 				lsns, _ := readAll(t, l2, 1)
@@ -422,7 +487,7 @@ func TestFailedSyncStopsTheLog(t *testing.T) {
 			fs := &failingFS{FS: vfs.NewMem()}
 			var fatals atomic.Int32
 			fatalErr := make(chan error, 10)
-			l, err := im.open(Config{Dir: "log", FS: fs, OnFatal: func(err error) { fatals.Add(1); fatalErr <- err }})
+			l, err := im.open(Config{Dir: "log", FS: fs, SegmentBytes: testSegmentBytes, OnFatal: func(err error) { fatals.Add(1); fatalErr <- err }})
 			require.NoError(t, err)
 			good, err := l.Append(rec(1))
 			require.NoError(t, err)

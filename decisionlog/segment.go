@@ -38,10 +38,20 @@ type segmentLog struct {
 	writeOff    int64
 
 	// segMu guards segs, the first LSN of every segment in order (the
-	// last one is the active segment).
+	// last one is the active segment), and the spare segment's state.
 	segMu sync.Mutex
 	segs  []LSN
+	// spareReady: a file is ready to become the next segment (spareName):
+	// zero-filled ahead of time, or an old segment recycled, so that
+	// writing into it does not grow a file and a sync does not also have
+	// to record a new size. preparing is set while a goroutine makes one.
+	spareReady, preparing bool
+	prepared              sync.WaitGroup
 }
+
+// spareName is the file that becomes the next segment; it is not a
+// segment name, so recovery never reads it as one.
+const spareName = "next.spare"
 
 func segmentName(first LSN) string { return fmt.Sprintf("%016x.log", uint64(first)) }
 
@@ -75,9 +85,21 @@ func Open(cfg Config) (Log, error) {
 		if first, ok := parseSegmentName(n); ok {
 			l.segs = append(l.segs, first)
 		}
+		// A spare left by an earlier run is used as it is: whatever a
+		// crash left in it is zeros or old frames, and neither reads as a
+		// record of the segment it becomes.
+		l.spareReady = l.spareReady || n == spareName
 	}
 	slices.Sort(l.segs)
 	if len(l.segs) == 0 {
+		// A new log: a spare found here belongs to no log of ours, and its
+		// frames could carry the LSNs this one is about to give.
+		if l.spareReady {
+			if err := c.FS.Remove(l.fs.PathJoin(c.Dir, spareName)); err != nil {
+				return nil, fmt.Errorf("decisionlog: remove a stray spare segment: %w", err)
+			}
+			l.spareReady = false
+		}
 		l.next = 1
 		if err := l.createSegment(1); err != nil {
 			return nil, err
@@ -86,7 +108,61 @@ func Open(cfg Config) (Log, error) {
 		return nil, err
 	}
 	l.start(l.next - 1)
+	l.prepareSpare()
 	return l, nil
+}
+
+// prepareSpare makes a zero-filled spare segment in the background when
+// there is none.
+func (l *segmentLog) prepareSpare() {
+	l.segMu.Lock()
+	if l.spareReady || l.preparing {
+		l.segMu.Unlock()
+		return
+	}
+	l.preparing = true
+	l.prepared.Add(1)
+	l.segMu.Unlock()
+	go func() {
+		defer l.prepared.Done()
+		err := l.zeroFill()
+		l.segMu.Lock()
+		l.preparing = false
+		l.spareReady = err == nil
+		l.segMu.Unlock()
+		if err != nil {
+			// Not fatal: the next segment is then made when it is needed.
+			l.cfg.Logger.Warn("decision log: could not prepare the next segment", "err", err)
+		}
+	}()
+}
+
+func (l *segmentLog) zeroFill() error {
+	tmp := l.fs.PathJoin(l.dir, spareName+".tmp")
+	f, err := l.fs.Create(tmp, vfs.WriteCategoryUnspecified)
+	if err != nil {
+		return err
+	}
+	zeros := make([]byte, 1<<20)
+	for off := int64(0); off < l.cfg.SegmentBytes && err == nil; off += int64(len(zeros)) {
+		_, err = f.Write(zeros[:min(int64(len(zeros)), l.cfg.SegmentBytes-off)])
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = l.fs.Rename(tmp, l.fs.PathJoin(l.dir, spareName))
+	}
+	if err == nil {
+		err = l.syncDir()
+	}
+	if err != nil {
+		_ = l.fs.Remove(tmp)
+	}
+	return err
 }
 
 // recover finds the end of the log: every segment but the last must be
@@ -113,8 +189,8 @@ func (l *segmentLog) recover() error {
 		if err != nil {
 			return fmt.Errorf("decisionlog: open %s: %w", segmentName(first), err)
 		}
-		if size > end {
-			if _, err := f.WriteAt(make([]byte, size-end), end); err != nil {
+		if dirty := l.dirtyEnd(f, end, size); dirty > end {
+			if _, err := f.WriteAt(make([]byte, dirty-end), end); err != nil {
 				f.Close()
 				return fmt.Errorf("decisionlog: cut the torn tail of %s: %w", segmentName(first), err)
 			}
@@ -122,12 +198,38 @@ func (l *segmentLog) recover() error {
 				f.Close()
 				return fmt.Errorf("decisionlog: cut the torn tail of %s: %w", segmentName(first), err)
 			}
-			l.cfg.Logger.Warn("decision log: cut a torn tail", "segment", segmentName(first), "offset", end, "bytes", size-end)
+			l.cfg.Logger.Warn("decision log: cut a torn tail", "segment", segmentName(first), "offset", end, "bytes", dirty-end)
 		}
 		l.active, l.writeOff, l.appendOff = f, end, end
 	}
 	l.next = expect
 	return nil
+}
+
+// dirtyEnd is where the bytes after a segment's last record stop being
+// anything but zeros: the end of the first 64 KiB block after end that is
+// all zeros, or the file's end. A zero-filled segment needs a few blocks
+// cleared after a crash, a recycled one everything to its end.
+func (l *segmentLog) dirtyEnd(f vfs.File, end, size int64) int64 {
+	const block = 64 << 10
+	buf := make([]byte, block)
+	for off := end; off < size; off += block {
+		n, err := f.ReadAt(buf[:min(block, size-off)], off)
+		if err != nil && !errors.Is(err, io.EOF) {
+			return size
+		}
+		allZero := true
+		for _, b := range buf[:n] {
+			if b != 0 {
+				allZero = false
+				break
+			}
+		}
+		if allZero {
+			return off
+		}
+	}
+	return size
 }
 
 // scan reads a segment from its start and returns where its last whole
@@ -190,13 +292,25 @@ func (l *segmentLog) path(first LSN) string { return l.fs.PathJoin(l.dir, segmen
 
 // createSegment makes the segment that starts at first the active one.
 func (l *segmentLog) createSegment(first LSN) error {
-	f, err := l.fs.Create(l.path(first), vfs.WriteCategoryUnspecified)
+	l.segMu.Lock()
+	useSpare := l.spareReady
+	l.spareReady = false
+	l.segMu.Unlock()
+	var f vfs.File
+	var err error
+	if useSpare {
+		f, err = l.fs.ReuseForWrite(l.fs.PathJoin(l.dir, spareName), l.path(first), vfs.WriteCategoryUnspecified)
+	} else {
+		f, err = l.fs.Create(l.path(first), vfs.WriteCategoryUnspecified)
+		if err == nil {
+			// Reserving the blocks keeps a sync from also having to
+			// allocate them; filesystems that cannot simply grow the file.
+			_ = f.Preallocate(0, l.cfg.SegmentBytes)
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("decisionlog: create segment: %w", err)
 	}
-	// Reserving the blocks up front keeps a sync from also having to
-	// allocate them; filesystems that cannot do it simply grow the file.
-	_ = f.Preallocate(0, l.cfg.SegmentBytes)
 	if err := l.syncDir(); err != nil {
 		f.Close()
 		return err
@@ -213,6 +327,9 @@ func (l *segmentLog) createSegment(first LSN) error {
 		l.segs = append(l.segs, first)
 	}
 	l.segMu.Unlock()
+	if l.syncer.stop != nil { // not while Open recovers
+		l.prepareSpare()
+	}
 	return nil
 }
 
@@ -394,8 +511,20 @@ func (l *segmentLog) TruncateBelow(lsn LSN) error {
 	}
 	l.segMu.Unlock()
 	for _, first := range drop {
-		if err := l.fs.Remove(l.path(first)); err != nil {
-			return fmt.Errorf("decisionlog: remove %s: %w", segmentName(first), err)
+		// The first segment dropped becomes the spare when there is none:
+		// its old frames all have LSNs below any it will be given.
+		l.segMu.Lock()
+		recycle := !l.spareReady && !l.preparing
+		l.spareReady = l.spareReady || recycle
+		l.segMu.Unlock()
+		var err error
+		if recycle {
+			err = l.fs.Rename(l.path(first), l.fs.PathJoin(l.dir, spareName))
+		} else {
+			err = l.fs.Remove(l.path(first))
+		}
+		if err != nil {
+			return fmt.Errorf("decisionlog: drop %s: %w", segmentName(first), err)
 		}
 	}
 	return nil
@@ -410,6 +539,7 @@ func (l *segmentLog) Close() error {
 		return nil
 	}
 	l.shutdown()
+	l.prepared.Wait()
 	err := l.active.Close()
 	if l.failed.Load() {
 		return ErrFailed
