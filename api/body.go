@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -191,11 +192,11 @@ func (f *fields) int(n string, required bool, min, max int64) *int64 {
 			f.fail(errInvalid(f.name(n), fmt.Sprintf("'%s' must be an integer.", f.name(n))))
 			return nil
 		}
-		f.fail(errInvalid(f.name(n), fmt.Sprintf("'%s' must be between %d and %d.", f.name(n), min, max)))
+		f.fail(errInvalid(f.name(n), fmt.Sprintf("'%s' must be between %s and %s.", f.name(n), groupDigits(min), groupDigits(max))))
 		return nil
 	}
 	if i < min || i > max {
-		f.fail(errInvalid(f.name(n), fmt.Sprintf("'%s' must be between %d and %d.", f.name(n), min, max)))
+		f.fail(errInvalid(f.name(n), fmt.Sprintf("'%s' must be between %s and %s.", f.name(n), groupDigits(min), groupDigits(max))))
 		return nil
 	}
 	return &i
@@ -318,7 +319,7 @@ func (f *fields) tokenAmount(n string, maxCents int64) (string, int64) {
 	}
 	s := strings.Trim(string(v), `"`)
 	bad := errInvalid(f.name(n), fmt.Sprintf("'%s' must be a positive number of token units with at most 2 decimal places.", f.name(n)))
-	tooLarge := errInvalid(f.name(n), fmt.Sprintf("'%s' is too large: it must be at most %d.%02d token units.", f.name(n), maxCents/100, maxCents%100))
+	tooLarge := errInvalid(f.name(n), fmt.Sprintf("'%s' is too large: it must be at most %s.%02d token units.", f.name(n), groupDigits(maxCents/100), maxCents%100))
 	whole, frac, hasDot := strings.Cut(s, ".")
 	if whole == "" || len(frac) > 2 || (hasDot && frac == "") {
 		f.fail(bad)
@@ -343,4 +344,24 @@ func (f *fields) tokenAmount(n string, maxCents int64) (string, int64) {
 		return "", 0
 	}
 	return s, cents
+}
+
+// groupDigits writes n with its thousands separated by commas. Bounds in
+// error messages are written so: every run of 12 or more digits in an
+// error is masked as a possible card number (see writeError).
+func groupDigits(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	if neg {
+		b.WriteByte('-')
+	}
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
 }

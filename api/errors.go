@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"github.com/ledgersim/ledgersim/ledger"
+	"github.com/ledgersim/ledgersim/vault"
 )
 
 // apiError is an HTTP error in the platform's shape.
@@ -92,7 +93,11 @@ type errorBody struct {
 
 func (rc *reqCtx) writeError(e *apiError) {
 	var b errorBody
-	b.Error.Type, b.Error.Code, b.Error.Message, b.Error.Param = e.Type, e.Code, e.Message, e.Param
+	// A message or param may echo what the caller sent (a path, a
+	// parameter's name, an ID): whatever might be a card number is masked
+	// in every error, wherever it came from.
+	b.Error.Type, b.Error.Code = e.Type, e.Code
+	b.Error.Message, b.Error.Param = vault.MaskDigitRuns(e.Message), vault.MaskDigitRuns(e.Param)
 	b.RequestID = rc.requestID
 	if e.RetryAfter > 0 {
 		rc.fc.Response.Header.Set("Retry-After", strconv.Itoa(e.RetryAfter))

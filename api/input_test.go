@@ -27,7 +27,7 @@ func TestInputIsNotGuessed(t *testing.T) {
 			"parameter_duplicated", "email", "more than once"},
 		{"duplicate nested key", "POST", "/v1/agents/" + agentID + "/cards", `{"purpose":"p","limits":{"perAuth":100,"perAuth":100000}}`,
 			"parameter_duplicated", "limits.perAuth", "more than once"},
-		{"deposit too large", "POST", "/v1/simulate/deposit", dep(`"99999999999999"`), "parameter_invalid", "amount", "too large: it must be at most 11258999068426.24"},
+		{"deposit too large", "POST", "/v1/simulate/deposit", dep(`"99999999999999"`), "parameter_invalid", "amount", "too large: it must be at most 11,258,999,068,426.24"},
 		{"deposit far too large", "POST", "/v1/simulate/deposit", dep(`123456789012345678901234567890`), "parameter_invalid", "amount", "too large"},
 		{"deposit not a number", "POST", "/v1/simulate/deposit", dep(`"12a"`), "parameter_invalid", "amount", "at most 2 decimal places"},
 		{"misspelt filter", "GET", "/v1/transactions?cardID=card_x", "", "parameter_unknown", "cardID", "cardId"},

@@ -90,6 +90,14 @@ func TestNoCardDataAtRest(t *testing.T) {
 		errorBodies = append(errorBodies, string(r.Body))
 		r = e.Do("GET", "/v1/transactions?agentId="+card.PAN, nil, "Api-Key", agentTok)
 		errorBodies = append(errorBodies, string(r.Body))
+		// Nor in the path of a route that does not exist, nor as the name
+		// of a parameter no route takes (in the message and in param).
+		r = e.Do("GET", "/v1/"+card.PAN, nil)
+		errorBodies = append(errorBodies, string(r.Body))
+		r = e.Do("POST", "/v1/users", `{"firstName":"a","lastName":"b","email":"s@example.com","`+card.PAN+`":1}`)
+		errorBodies = append(errorBodies, string(r.Body))
+		r = e.Do("GET", "/v1/transactions?"+card.PAN+"=1", nil)
+		errorBodies = append(errorBodies, string(r.Body))
 	}
 	// Wait until the receiver has every event delivered so far.
 	events := len(e.Must(200, "GET", "/v1/events?limit=100", nil).Data())

@@ -16,6 +16,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 )
 
@@ -311,6 +312,36 @@ func Mask(pan string) string {
 	b := []byte(pan)
 	for i := 6; i < len(b)-4; i++ {
 		b[i] = '*'
+	}
+	return string(b)
+}
+
+// MaskDigitRuns masks, as Mask does, every run of 12 or more consecutive
+// digits in s: whatever might be a card number (12 to 19 digits, or one
+// inside a longer run) in text that echoes what a caller sent, such as an
+// error message. Everything else is left as it is.
+func MaskDigitRuns(s string) string {
+	var b []byte
+	run := 0
+	for i := 0; i <= len(s); i++ {
+		if i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			run++
+			continue
+		}
+		if run >= 12 {
+			if b == nil {
+				b = []byte(s)
+			}
+			masked := Mask(s[i-run : i])
+			if len(masked) != run {
+				masked = strings.Repeat("*", run) // too short to show any digit
+			}
+			copy(b[i-run:i], masked)
+		}
+		run = 0
+	}
+	if b == nil {
+		return s
 	}
 	return string(b)
 }

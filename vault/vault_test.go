@@ -198,3 +198,19 @@ func TestLookupsAllocateNothing(t *testing.T) {
 	})
 	assert.Zero(t, allocs)
 }
+
+func TestMaskDigitRuns(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"", ""},
+		{"No such endpoint: GET /v1/4859320000000006", "No such endpoint: GET /v1/485932******0006"},
+		{"12345678901", "12345678901"},
+		{"123456789012", "************"},
+		{"x1234567890123y", "x123456***0123y"},
+		{"a 4859320000000006 and 4859321111111111111", "a 485932******0006 and 485932*********1111"},
+		{"card_01kjmma2g0002k82dxt98q", "card_01kjmma2g0002k82dxt98q"},
+		{"1,125,899,906,842,624", "1,125,899,906,842,624"},
+		{"48593200000000060000000", "485932*************0000"},
+	} {
+		require.Equal(t, tc.want, MaskDigitRuns(tc.in), tc.in)
+	}
+}
