@@ -3,8 +3,11 @@ package client_test
 import (
 	"context"
 	"errors"
+	"flag"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -17,12 +20,29 @@ import (
 	"github.com/ledgersim/ledgersim/ledgersimtest"
 )
 
+// coverage records the operations the tests below exercised; TestMain
+// requires every operation of the document when the whole suite runs.
+var coverage = oascheck.NewCoverage()
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	code := m.Run()
+	if code == 0 && flag.Lookup("test.run").Value.String() == "" && flag.Lookup("test.skip").Value.String() == "" {
+		missing, err := coverage.Missing()
+		if err != nil || len(missing) > 0 {
+			fmt.Fprintf(os.Stderr, "the client tests never got a success from: %v (err %v)\n", missing, err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
 // newServer starts a server whose client checks every exchange against the
 // OpenAPI document.
 func newServer(t *testing.T) *ledgersimtest.Server {
 	ls := ledgersimtest.New(t)
 	c, err := client.New(client.Config{BaseURL: ls.BaseURL, APIKey: ledgersimtest.APIKey,
-		HTTPClient: &http.Client{Timeout: time.Minute, Transport: oascheck.Transport(t, nil)}})
+		HTTPClient: &http.Client{Timeout: time.Minute, Transport: oascheck.TransportCovering(t, nil, coverage)}})
 	require.NoError(t, err)
 	ls.Client = c
 	return ls

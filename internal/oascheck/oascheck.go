@@ -12,6 +12,10 @@
 // A request to a path the document does not describe must be answered 404
 // or 405 in the error shape. Paths outside the management API (the hosted
 // KYC page, a dashboard) are not checked.
+//
+// TransportCovering also records each operation answered with a success,
+// so a suite can require that it exercised every operation (the client's
+// tests do).
 package oascheck
 
 import (
@@ -21,6 +25,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -93,25 +98,33 @@ func authenticate(_ context.Context, in *openapi3filter.AuthenticationInput) err
 
 // Check returns why ex disagrees with the document, or nil.
 func (c *Checker) Check(ex Exchange) error {
+	_, err := c.check(ex)
+	return err
+}
+
+// check is Check that also names the exchange's operation ("GET /v1/users/{id}"),
+// or "" when the document has none for it.
+func (c *Checker) check(ex Exchange) (string, error) {
 	ctx := context.Background()
 	req := ex.Request.Clone(ctx)
 	req.Body = io.NopCloser(bytes.NewReader(ex.RequestBody))
 	if !managementPath(req.URL.Path) {
-		return nil
+		return "", nil
 	}
 	what := req.Method + " " + req.URL.Path
 	route, params, err := c.router.FindRoute(req)
 	if err != nil {
 		if ex.Status != http.StatusNotFound && ex.Status != http.StatusMethodNotAllowed {
-			return fmt.Errorf("%s is not in the document, yet the server answered %d", what, ex.Status)
+			return "", fmt.Errorf("%s is not in the document, yet the server answered %d", what, ex.Status)
 		}
-		return c.checkError(what, ex)
+		return "", c.checkError(what, ex)
 	}
+	op := route.Method + " " + route.Path
 	in := &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route,
 		Options: &openapi3filter.Options{AuthenticationFunc: authenticate}}
 	reqErr := openapi3filter.ValidateRequest(ctx, in)
 	if reqErr != nil && ex.Status < 400 {
-		return fmt.Errorf("%s: the server answered %d to a request the document refuses: %v\nrequest body: %s",
+		return op, fmt.Errorf("%s: the server answered %d to a request the document refuses: %v\nrequest body: %s",
 			what, ex.Status, reqErr, clip(ex.RequestBody))
 	}
 	in.Options = &openapi3filter.Options{IncludeResponseStatus: true, AuthenticationFunc: authenticate}
@@ -119,10 +132,10 @@ func (c *Checker) Check(ex Exchange) error {
 		Options: in.Options}
 	out.SetBodyBytes(ex.ResponseBody)
 	if err := openapi3filter.ValidateResponse(ctx, out); err != nil {
-		return fmt.Errorf("%s: the %d response is not what the document describes: %v\nresponse body: %s",
+		return op, fmt.Errorf("%s: the %d response is not what the document describes: %v\nresponse body: %s",
 			what, ex.Status, err, clip(ex.ResponseBody))
 	}
-	return nil
+	return op, nil
 }
 
 func (c *Checker) checkError(what string, ex Exchange) error {
@@ -148,6 +161,12 @@ func clip(b []byte) string {
 // describe with t.Errorf. It reads whole bodies into memory, which test
 // requests and responses allow.
 func Transport(t testing.TB, base http.RoundTripper) http.RoundTripper {
+	return TransportCovering(t, base, nil)
+}
+
+// TransportCovering is Transport that also records in cov (when not nil)
+// each operation answered with a success.
+func TransportCovering(t testing.TB, base http.RoundTripper, cov *Coverage) http.RoundTripper {
 	c, err := New()
 	if err != nil {
 		t.Fatal(err)
@@ -155,13 +174,14 @@ func Transport(t testing.TB, base http.RoundTripper) http.RoundTripper {
 	if base == nil {
 		base = http.DefaultTransport
 	}
-	return &transport{t: t, c: c, base: base}
+	return &transport{t: t, c: c, base: base, cov: cov}
 }
 
 type transport struct {
 	t    testing.TB
 	c    *Checker
 	base http.RoundTripper
+	cov  *Coverage
 }
 
 func (tr *transport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -187,9 +207,50 @@ func (tr *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	res.Body = io.NopCloser(bytes.NewReader(resBody))
-	if cerr := tr.c.Check(Exchange{Request: req, RequestBody: reqBody, Status: res.StatusCode, Header: res.Header,
-		ResponseBody: resBody}); cerr != nil {
+	op, cerr := tr.c.check(Exchange{Request: req, RequestBody: reqBody, Status: res.StatusCode, Header: res.Header,
+		ResponseBody: resBody})
+	if cerr != nil {
 		tr.t.Errorf("OpenAPI document and server disagree: %v", cerr)
+	} else if op != "" && res.StatusCode < 300 && tr.cov != nil {
+		tr.cov.add(op)
 	}
 	return res, nil
+}
+
+// Coverage records which of the document's operations were answered with
+// a success, so a test suite can show it exercised every one. It is safe
+// for concurrent use.
+type Coverage struct {
+	mu   sync.Mutex
+	seen map[string]bool
+}
+
+// NewCoverage returns an empty Coverage.
+func NewCoverage() *Coverage { return &Coverage{seen: map[string]bool{}} }
+
+func (c *Coverage) add(op string) {
+	c.mu.Lock()
+	c.seen[op] = true
+	c.mu.Unlock()
+}
+
+// Missing lists, sorted, the document's operations ("GET /v1/users/{id}")
+// never answered with a success.
+func (c *Coverage) Missing() ([]string, error) {
+	ck, err := New()
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []string
+	for path, item := range ck.doc.Paths.Map() {
+		for method := range item.Operations() {
+			if op := method + " " + path; !c.seen[op] {
+				out = append(out, op)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out, nil
 }

@@ -66,3 +66,22 @@ func TestCheckCatchesDrift(t *testing.T) {
 		})
 	}
 }
+
+func TestCoverageListsWhatWasNotExercised(t *testing.T) {
+	c, err := New()
+	require.NoError(t, err)
+	cov := NewCoverage()
+	all, err := cov.Missing()
+	require.NoError(t, err)
+	require.Contains(t, all, "POST /v1/users")
+	require.Contains(t, all, "GET /v1/users/{id}")
+
+	op, err := c.check(exchange(t, "GET", "/v1/users/user_1", "", 200, userJSON))
+	require.NoError(t, err)
+	require.Equal(t, "GET /v1/users/{id}", op)
+	cov.add(op)
+	left, err := cov.Missing()
+	require.NoError(t, err)
+	require.Len(t, left, len(all)-1)
+	require.NotContains(t, left, "GET /v1/users/{id}")
+}
