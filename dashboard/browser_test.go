@@ -146,7 +146,8 @@ func TestDashboardInBrowser(t *testing.T) {
 	hook := e.Must(201, "POST", "/v1/webhooks", map[string]any{"url": rcv.URL + "/hooks", "events": []string{"transaction.authorized", "transaction.declined"}}).Str("id")
 
 	// Agents and cards need an approved user; the dashboard shows them.
-	agent := e.Must(201, "POST", "/v1/agents/register", map[string]any{"userId": user, "name": "checkout-bot"}).Str("id")
+	reg := e.Must(201, "POST", "/v1/agents/register", map[string]any{"userId": user, "name": "checkout-bot"})
+	agent, token := reg.Str("id"), reg.Str("token")
 	card := e.Must(201, "POST", "/v1/agents/"+agent+"/cards", map[string]any{"purpose": "Buy headphones", "type": "single",
 		"maxAmount": 20_000, "credentialExposure": "rawPan", "acknowledgeRawPanRisk": true}).Str("id")
 	do(ctx, t,
@@ -229,6 +230,25 @@ func TestDashboardInBrowser(t *testing.T) {
 		require.NoError(t, err)
 		require.NoError(t, os.WriteFile("../docs/dashboard.png", shot, 0o644))
 	}
+
+	// The agent's own token: its cards and transactions, none of the
+	// organization's users, agents, counters or simulate buttons.
+	do(ctx, t,
+		click("#signout"),
+		chromedp.WaitVisible(chromedp.CSS("#key"), chromedp.NodeVisible),
+		setValue("#key", token),
+		click("#login-btn"),
+		until(textOf("#mode")+` === "agent token"`),
+		until(`document.querySelector("#stats").hidden && document.querySelector("#users").hidden && document.querySelector("#webhooks").hidden`),
+		until(textOf("#transactions tbody tr td:nth-child(2)")+` === `+fmt.Sprintf("%q", card)),
+		until(textOf(row("#cards", card)+` [data-field=status]`)+` !== ""`),
+		press(row("#cards", card)+` button[data-action=open]`),
+		until(`document.querySelectorAll("#txns tbody tr[data-id]").length === 2`),
+		until(`document.querySelector("#authorize-form").hidden && document.querySelectorAll("#txns button").length === 0`),
+	)
+	html, err = chromedp.Run(ctx, chromedp.OuterHTML(chromedp.CSS("html")))
+	require.NoError(t, err)
+	require.NotContains(t, html, pan)
 }
 
 // do runs steps and, when one fails, reports what the page was saying.

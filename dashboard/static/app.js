@@ -17,6 +17,7 @@ const state = {
   timers: [],
   busy: false,
   again: false,
+  gen: 0, // bumped at sign-out: answers to an earlier key are dropped
 };
 
 const $ = (sel) => document.querySelector(sel);
@@ -68,7 +69,10 @@ class ApiError extends Error {
   }
 }
 
+class StaleError extends Error {}
+
 async function api(method, path, body) {
+  const gen = state.gen;
   const opts = { method, headers: { "Api-Key": state.key } };
   if (body !== undefined) {
     opts.headers["Content-Type"] = "application/json";
@@ -82,6 +86,7 @@ async function api(method, path, body) {
   }
   let data = null;
   const text = await res.text();
+  if (gen !== state.gen) throw new StaleError("signed out");
   if (text) {
     try { data = JSON.parse(text); } catch (_) { data = null; }
   }
@@ -102,7 +107,7 @@ function message(text, kind) {
   box.prepend(el("div", { class: "message " + (kind || "error") }, text));
   while (box.children.length > 4) box.lastElementChild.remove();
 }
-const showError = (err) => message(err instanceof ApiError ? err.describe() : String(err), "error");
+const showError = (err) => (err instanceof StaleError) ? undefined : message(err instanceof ApiError ? err.describe() : String(err), "error");
 
 // act runs a button's call and reports its outcome on the page.
 async function act(what, fn) {
@@ -150,10 +155,18 @@ async function signIn(key) {
 function signOut(reason) {
   for (const t of state.timers) clearInterval(t);
   state.timers = [];
+  state.gen++;
   state.key = "";
   state.cardId = "";
+  state.agentId = "";
   sessionStorage.removeItem(KEY_STORE);
   hideDetails();
+  // Nothing one key saw stays on the page for the next.
+  $("#card").hidden = true;
+  $("#messages").replaceChildren();
+  for (const tb of document.querySelectorAll("#app tbody")) tb.replaceChildren();
+  $("#agent-id").value = "";
+  $("#clock-now").textContent = "";
   $("#app").hidden = true;
   $("#signout").hidden = true;
   $("#mode").hidden = true;
