@@ -22,6 +22,9 @@ type Config struct {
 	KYCAuto bool
 	// RateLimits turns on the platform's per-caller API rate limits.
 	RateLimits bool
+	// Start is the virtual clock's first reading. Default: the wall clock
+	// when the server starts.
+	Start time.Time
 	// RealClock runs the server on the wall clock instead of a virtual
 	// one; Clock.Advance then fails the test.
 	RealClock bool
@@ -60,7 +63,7 @@ func NewWithConfig(t testing.TB, cfg Config) *Server {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	sc := server.Config{DataDir: cfg.DataDir, HTTPAddr: "127.0.0.1:0", ISOAddr: "127.0.0.1:0", APIKey: APIKey,
-		KYC: "manual", Clock: "virtual", RateLimits: cfg.RateLimits, Logger: cfg.Logger, KeyOut: io.Discard}
+		KYC: "manual", Clock: "virtual", VirtualStart: cfg.Start, RateLimits: cfg.RateLimits, Logger: cfg.Logger, KeyOut: io.Discard}
 	if cfg.KYCAuto {
 		sc.KYC = "auto"
 	}

@@ -45,6 +45,10 @@ type Config struct {
 	KYC string
 	// Clock is "real" (default) or "virtual".
 	Clock string
+	// VirtualStart is the virtual clock's reading on the first start of a
+	// data directory (a restart resumes the stored time when that is later).
+	// Default: the wall clock. Tests set it to run at a known instant.
+	VirtualStart time.Time
 	// BIN is the prefix of issued PANs. Default vault.DefaultBIN.
 	BIN string
 	// CardKey, when set (64 hex characters), derives the card-data keys
@@ -187,7 +191,11 @@ func Start(cfg Config) (*Server, error) {
 	}
 	s.clock = clock.Real{}
 	if cfg.Clock == "virtual" {
-		s.vclock = clock.NewVirtual(time.Now())
+		start := cfg.VirtualStart
+		if start.IsZero() {
+			start = time.Now()
+		}
+		s.vclock = clock.NewVirtual(start)
 		if err := restoreVirtualTime(db, s.vclock); err != nil {
 			return fail(err)
 		}
