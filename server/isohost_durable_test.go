@@ -1,0 +1,164 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ledgersim/ledgersim/clock"
+	"github.com/ledgersim/ledgersim/iso"
+	"github.com/ledgersim/ledgersim/ledger"
+	"github.com/ledgersim/ledgersim/store"
+	"github.com/ledgersim/ledgersim/vault"
+)
+
+// gatedFS is an in-memory filesystem whose WAL syncs can be held: while
+// the gate is closed, a sync of a .log file waits for it to open, and
+// each sync that starts waiting is announced on waiting.
+type gatedFS struct {
+	vfs.FS
+	gate    atomic.Pointer[chan struct{}]
+	waiting chan struct{}
+}
+
+func (g *gatedFS) hold() (open func()) {
+	ch := make(chan struct{})
+	g.gate.Store(&ch)
+	return sync.OnceFunc(func() {
+		g.gate.Store(nil)
+		close(ch)
+	})
+}
+
+func (g *gatedFS) wait() {
+	if ch := g.gate.Load(); ch != nil {
+		select {
+		case g.waiting <- struct{}{}:
+		default:
+		}
+		<-*ch
+	}
+}
+
+func (g *gatedFS) wrap(name string, f vfs.File, err error) (vfs.File, error) {
+	if err != nil || !strings.HasSuffix(name, ".log") {
+		return f, err
+	}
+	return &gatedFile{File: f, fs: g}, nil
+}
+
+func (g *gatedFS) Create(name string, c vfs.DiskWriteCategory) (vfs.File, error) {
+	f, err := g.FS.Create(name, c)
+	return g.wrap(name, f, err)
+}
+
+func (g *gatedFS) ReuseForWrite(oldname, newname string, c vfs.DiskWriteCategory) (vfs.File, error) {
+	f, err := g.FS.ReuseForWrite(oldname, newname, c)
+	return g.wrap(newname, f, err)
+}
+
+func (g *gatedFS) OpenReadWrite(name string, c vfs.DiskWriteCategory, opts ...vfs.OpenOption) (vfs.File, error) {
+	f, err := g.FS.OpenReadWrite(name, c, opts...)
+	return g.wrap(name, f, err)
+}
+
+type gatedFile struct {
+	vfs.File
+	fs *gatedFS
+}
+
+func (f *gatedFile) Sync() error                       { f.fs.wait(); return f.File.Sync() }
+func (f *gatedFile) SyncData() error                   { f.fs.wait(); return f.File.SyncData() }
+func (f *gatedFile) SyncTo(length int64) (bool, error) { f.fs.wait(); return f.File.SyncTo(length) }
+
+// TestISOApprovalWaitsForItsSync runs the ISO listener over the real
+// ledger on a filesystem whose WAL sync is held: the approval is decided
+// and reaches the sync, but no reply byte leaves until the sync completes,
+// and then the approval arrives.
+func TestISOApprovalWaitsForItsSync(t *testing.T) {
+	fs := &gatedFS{FS: vfs.NewMem(), waiting: make(chan struct{}, 1)}
+	db, err := store.Open(store.Options{Dir: "/data", FS: fs})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = db.Close() })
+	v, err := vault.Open(vault.Config{Dir: t.TempDir()})
+	require.NoError(t, err)
+	l, err := ledger.Open(ledger.Config{Store: db, Vault: v, Clock: clock.Real{}, KYCAuto: true})
+	require.NoError(t, err)
+	ctx := context.Background()
+	u, err := l.CreateUser(ctx, ledger.CreateUserInput{FirstName: "S", LastName: "Y", Email: "sync@example.com"})
+	require.NoError(t, err)
+	_, err = l.DecideKYC(ctx, u.ID, true)
+	require.NoError(t, err)
+	_, _, err = l.SimulateDeposit(ctx, ledger.DepositInput{UserID: u.ID, Asset: "USDC", Chain: "base", Amount: "100", AmountCents: 10_000})
+	require.NoError(t, err)
+	reg, err := l.RegisterAgent(ctx, ledger.AgentInput{UserID: u.ID, Name: "sync"})
+	require.NoError(t, err)
+	card, err := l.CreateCard(ctx, reg.Agent.ID, ledger.CardInput{Purpose: "sync", Type: "multi", CredentialExposure: "rawPan",
+		AcknowledgeRawPanRisk: true, AttestationWindowMinutes: 10})
+	require.NoError(t, err)
+	it, err := l.CreateIntent(ctx, card.ID, ledger.IntentInput{IntentID: "read", Summary: "read the card"})
+	require.NoError(t, err)
+	creds, err := l.ReadDetails(ctx, card.ID, ledger.Attestation{Summary: "sync"})
+	require.NoError(t, err)
+	_, err = l.CancelIntent(ctx, it.Intent.ID)
+	require.NoError(t, err)
+
+	srv, err := iso.NewServer(iso.Config{Logger: slog.New(slog.DiscardHandler)}, &isoHost{l: l, log: slog.New(slog.DiscardHandler)})
+	require.NoError(t, err)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	})
+	nc, err := net.Dial("tcp", ln.Addr().String())
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = nc.Close() })
+
+	now := time.Now()
+	msg, err := iso.PackRequest(&iso.Request{
+		MTI: "0100", PAN: creds.PAN, ProcessingCode: "000000", AmountCents: 1_250, HasAmount: true,
+		TransmissionDateTime: now.Format("0102150405"), STAN: "000001", LocalTime: now.Format("150405"),
+		LocalDate: now.Format("0102"), Expiry: creds.ExpYear[len(creds.ExpYear)-2:] + creds.ExpMonth, MCC: "5812",
+		POSEntryMode: "010", RRN: "000000000001", TerminalID: "TERM0001", MerchantID: "MERCHANT0000001",
+		MerchantName: "SYNC SHOP", MerchantCity: "SAN FRANCISCO", MerchantCountry: "US", CurrencyCode: "840",
+		CVV2: creds.CVV, HasCVV2: true,
+	})
+	require.NoError(t, err)
+
+	open := fs.hold()
+	t.Cleanup(open) // a failing test still lets the store close
+	require.NoError(t, iso.WriteFrame(nc, iso.Binary2, msg))
+	select {
+	case <-fs.waiting: // the decision is applied and its sync has begun
+	case <-time.After(20 * time.Second):
+		t.Fatal("the approval never reached its sync")
+	}
+	// A short wait can only miss a reply that leaves too early, never
+	// fail a correct server.
+	require.NoError(t, nc.SetReadDeadline(time.Now().Add(200*time.Millisecond)))
+	one := make([]byte, 1)
+	_, err = nc.Read(one)
+	var ne net.Error
+	require.True(t, errors.As(err, &ne) && ne.Timeout(), "a reply left before its decision was synced (err %v)", err)
+
+	open()
+	require.NoError(t, nc.SetReadDeadline(time.Now().Add(20*time.Second)))
+	frame, err := iso.NewFrameReader(nc, iso.Binary2, 0).Next()
+	require.NoError(t, err)
+	rep, err := iso.UnpackResponse(frame)
+	require.NoError(t, err)
+	require.Equal(t, "000001", rep.STAN)
+	require.Equal(t, "00", rep.Code, "approved once synced")
+}
