@@ -145,6 +145,7 @@ func benchRoundTrip(b *testing.B, codec string) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	start := time.Now()
+	cpu0 := processCPU()
 	var wg sync.WaitGroup
 	wg.Add(1)
 	readErr := make(chan error, 1)
@@ -172,6 +173,7 @@ func benchRoundTrip(b *testing.B, codec string) {
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	cpu := processCPU() - cpu0
 	b.StopTimer()
 	select {
 	case err := <-readErr:
@@ -179,4 +181,8 @@ func benchRoundTrip(b *testing.B, codec string) {
 	default:
 	}
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "req/s")
+	// CPU time of the whole process (server and client) per request:
+	// steadier than wall time on a shared machine.
+	b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/req")
 }
+

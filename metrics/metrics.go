@@ -56,7 +56,7 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 			Name: "ledgersim_iso_messages_total", Help: "ISO 8583 messages answered, by request MTI and response code (DE 39).",
 		}, []string{"mti", "code"}),
 		isoLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name: "ledgersim_iso_decision_duration_seconds", Help: "Time from reading an ISO 8583 request to handing its reply to the writer, durable sync included.",
+			Name: "ledgersim_iso_decision_duration_seconds", Help: "Time from reading an ISO 8583 request to writing its reply, durable sync included.",
 			Buckets: prometheus.ExponentialBuckets(50e-6, 2, 16), // 50 µs .. 1.6 s
 		}),
 		isoInFlight: prometheus.NewGauge(prometheus.GaugeOpts{
