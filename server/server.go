@@ -78,6 +78,10 @@ type Config struct {
 	RepeatWindow time.Duration
 	// RateLimits turns on the platform's documented API rate limits.
 	RateLimits bool
+	// AllowSharedDataDir starts the server on a data directory that group
+	// or others may read. By default that is refused: the directory holds
+	// the card keys, webhook secrets and personal data.
+	AllowSharedDataDir bool
 	// MaxBodyBytes bounds every API request body but a receipt upload's
 	// (413 past it). Default api.MaxBodyBytes, 1 MiB.
 	MaxBodyBytes int
@@ -164,8 +168,11 @@ func Start(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, done: make(chan error, 2)}
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+	if err := os.MkdirAll(cfg.DataDir, store.DirMode); err != nil {
 		return nil, fmt.Errorf("server: data dir: %w", err)
+	}
+	if err := checkPrivate(cfg.DataDir, cfg.AllowSharedDataDir); err != nil {
+		return nil, err
 	}
 	v, err := vault.Open(vault.Config{Dir: cfg.DataDir, MasterKeyHex: cfg.CardKey, BIN: cfg.BIN})
 	if err != nil {
@@ -354,6 +361,33 @@ func (s *Server) clockAdvanced(ctx context.Context, also func(b *store.Batch) er
 	_, err := s.ledger.Sweep(ctx)
 	s.wh.Kick() // retries that came due with the advance
 	return err
+}
+
+// checkPrivate makes sure group and others have no access to the data
+// directory. A directory that existed before the server made it keeps its
+// mode: an empty one is closed to them (as if the server had made it), and
+// one that already holds something is refused unless allowed, since what
+// is in it has been open.
+func checkPrivate(dir string, allowed bool) error {
+	info, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("server: data dir: %w", err)
+	}
+	perm := info.Mode().Perm()
+	if perm&0o077 == 0 || allowed {
+		return nil
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("server: data dir: %w", err)
+	}
+	if len(entries) == 0 {
+		if err := os.Chmod(dir, store.DirMode); err != nil {
+			return fmt.Errorf("server: data dir: %w", err)
+		}
+		return nil
+	}
+	return fmt.Errorf("server: data directory %s is open to group or others (mode %04o) and is not empty; it holds card keys, webhook secrets and personal data: run chmod 700 %s, or start with --allow-shared-data-dir", dir, perm, dir)
 }
 
 func restoreVirtualTime(db *store.DB, v *clock.Virtual) error {

@@ -25,8 +25,9 @@ var ErrLocked = errors.New("store: another process has this data directory open"
 type Options struct {
 	// Dir is the data directory; Pebble's files go in Dir/pebble.
 	Dir string
-	// FS is the filesystem Pebble uses. Default: the real one. Crash tests
-	// pass vfs.NewCrashableMem().
+	// FS is the filesystem Pebble uses. Default: the real one, with every
+	// file Pebble creates FileMode and every directory DirMode, whatever
+	// the umask. Crash tests pass vfs.NewCrashableMem().
 	FS vfs.FS
 	// OnCommit, when set, is told the time from Apply to the end of Wait and
 	// the batch size in bytes for each synced batch (metrics).
@@ -60,7 +61,7 @@ func Open(o Options) (*DB, error) {
 		LBaseMaxBytes:               256 << 20,
 	}
 	if popts.FS == nil {
-		popts.FS = vfs.Default
+		popts.FS = privateFS{vfs.Default}
 	}
 	pdb, err := pebble.Open(filepath.Join(o.Dir, "pebble"), popts)
 	if err != nil {

@@ -109,6 +109,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	ef.str(&holdExpiry, "hold-expiry", "168h", "how long an uncleared authorization holds funds")
 	ef.str(&repeatWindow, "repeat-window", "15m", "how long STAN+RRN are remembered to answer repeats")
 	ef.str(&overCapture, "over-capture-pct", "20", "how far above the authorized amount a clearing may capture, in percent (0 = none)")
+	fs.BoolVar(&cfg.AllowSharedDataDir, "allow-shared-data-dir", os.Getenv("LEDGERSIM_ALLOW_SHARED_DATA_DIR") == "true", "start even when group or others may read the data directory (by default that is refused; env LEDGERSIM_ALLOW_SHARED_DATA_DIR=true)")
 	var maxBody, maxUpload string
 	ef.str(&maxBody, "max-body-bytes", "1048576", "largest request body the API reads (every route but the receipt upload); a longer one is a 413")
 	ef.str(&maxUpload, "max-upload-bytes", "10485760", "largest receipt file PUT /v1/transactions/{id}/receipt accepts; a longer one is a 413")
