@@ -12,10 +12,11 @@ run:
 build:
 	$(GO) build -o bin/ledgersim ./cmd/ledgersim
 
-## test: go.mod/go.sum tidy, vet, and every test with the race detector
+## test: go.mod/go.sum tidy, vet, every test with the race detector, then the allocation tests (which skip under -race) without it
 test: tidy-check
 	$(GO) vet $(PKGS)
 	$(GO) test -race -count=1 $(PKGS)
+	$(GO) test -count=1 -run 'Alloc' ./vault/ ./matcher/
 
 ## tidy-check: fail when `go mod tidy` would change go.mod or go.sum
 tidy-check:

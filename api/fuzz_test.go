@@ -38,28 +38,38 @@ func newFuzzTarget(tb testing.TB) *fuzzTarget {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	l, err := ledger.Open(ledger.Config{Store: db, Vault: v, Clock: clock.NewVirtual(mustTime()), OverCapturePct: 20})
+	// One clock for the ledger and the API (clock advance moves it).
+	clk := clock.NewVirtual(mustTime())
+	l, err := ledger.Open(ledger.Config{Store: db, Vault: v, Clock: clk, OverCapturePct: 20})
 	if err != nil {
 		tb.Fatal(err)
+	}
+	must := func(err error) {
+		tb.Helper()
+		if err != nil {
+			tb.Fatal(err)
+		}
 	}
 	ctx := context.Background()
-	u, _ := l.CreateUser(ctx, ledger.CreateUserInput{FirstName: "F", LastName: "Z", Email: "f@example.com"})
-	_, _ = l.DecideKYC(ctx, u.ID, true)
-	_, _, _ = l.SimulateDeposit(ctx, ledger.DepositInput{UserID: u.ID, Asset: "USDC", Chain: "base", Amount: "100", AmountCents: 10000})
-	reg, _ := l.RegisterAgent(ctx, ledger.AgentInput{UserID: u.ID, Name: "fuzz"})
+	u, err := l.CreateUser(ctx, ledger.CreateUserInput{FirstName: "F", LastName: "Z", Email: "f@example.com"})
+	must(err)
+	_, err = l.DecideKYC(ctx, u.ID, true)
+	must(err)
+	_, _, err = l.SimulateDeposit(ctx, ledger.DepositInput{UserID: u.ID, Asset: "USDC", Chain: "base", Amount: "100", AmountCents: 10000})
+	must(err)
+	reg, err := l.RegisterAgent(ctx, ledger.AgentInput{UserID: u.ID, Name: "fuzz"})
+	must(err)
 	c, err := l.CreateCard(ctx, reg.Agent.ID, ledger.CardInput{Purpose: "fuzz", Type: "multi", CredentialExposure: "rawPan", AcknowledgeRawPanRisk: true, AttestationWindowMinutes: 10})
-	if err != nil {
-		tb.Fatal(err)
-	}
+	must(err)
 	out, err := l.Authorize(ctx, &ledger.AuthRequest{Source: "api", CardID: c.ID, AmountCents: 100, Currency: "840", Merchant: "FUZZ"})
-	if err != nil {
-		tb.Fatal(err)
+	must(err)
+	if out.Code != "00" {
+		tb.Fatalf("fuzz target: the seed authorization was declined %s (%s)", out.Code, out.Reason)
 	}
-	it, _ := l.CreateIntent(ctx, c.ID, ledger.IntentInput{IntentID: "seed", Summary: "seed"})
-	a, err := New(Config{Ledger: l, APIKeyHash: apikey.Hash(fuzzKey), VirtualClock: clock.NewVirtual(mustTime())})
-	if err != nil {
-		tb.Fatal(err)
-	}
+	it, err := l.CreateIntent(ctx, c.ID, ledger.IntentInput{IntentID: "seed", Summary: "seed"})
+	must(err)
+	a, err := New(Config{Ledger: l, APIKeyHash: apikey.Hash(fuzzKey), VirtualClock: clk})
+	must(err)
 	return &fuzzTarget{a: a, userID: u.ID, agentID: reg.Agent.ID, card: c.ID, txnID: out.TxnID, intentID: it.Intent.ID}
 }
 
