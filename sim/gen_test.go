@@ -136,6 +136,10 @@ type op struct {
 	txn    *mTxn
 	intent *mIntent
 	amount int64
+	// idemKey, on a deposit, is the Idempotency-Key it is sent with: a new
+	// one, or (a retry) one an earlier deposit of the same user and amount
+	// was sent with, which must not credit again while it is remembered.
+	idemKey string
 }
 
 func (o *op) String() string {
@@ -241,6 +245,8 @@ type gen struct {
 	exercise    func(bug string) bool
 	table       []weighted
 	total       int
+	// keyed are the deposits sent with an Idempotency-Key, to retry.
+	keyed []*op
 }
 
 type weighted struct {
@@ -916,7 +922,16 @@ func (g *gen) advance(step int) *op {
 }
 
 func (g *gen) deposit(step int) *op {
-	return &op{kind: opDeposit, user: pick(g, g.m.users), amount: 1000 + g.rng.Int64N(100000)}
+	if len(g.keyed) > 0 && g.rng.IntN(3) == 0 {
+		prev := pick(g, g.keyed)
+		return &op{kind: opDeposit, user: prev.user, amount: prev.amount, idemKey: prev.idemKey}
+	}
+	o := &op{kind: opDeposit, user: pick(g, g.m.users), amount: 1000 + g.rng.Int64N(100000)}
+	if g.rng.IntN(2) == 0 {
+		o.idemKey = fmt.Sprintf("dep-%d", step)
+		g.keyed = append(g.keyed, o)
+	}
+	return o
 }
 
 func (g *gen) reactivate(step int) *op {

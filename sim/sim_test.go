@@ -175,6 +175,8 @@ type harness struct {
 	current string
 	// byID maps the core's transaction IDs to the model's.
 	byID map[string]*mTxn
+	// idemFirst is when each Idempotency-Key was first executed (ms).
+	idemFirst map[string]int64
 }
 
 func runSeed(t *testing.T, seed uint64, steps int) {
@@ -185,7 +187,7 @@ func runSeed(t *testing.T, seed uint64, steps int) {
 		t.Fatal(err)
 	}
 	h := &harness{t: t, seed: seed, steps: steps, ctx: context.Background(), cfg: cfg, dir: t.TempDir(),
-		clk: clock.NewVirtual(cfg.start), vault: v, byID: map[string]*mTxn{}}
+		clk: clock.NewVirtual(cfg.start), vault: v, byID: map[string]*mTxn{}, idemFirst: map[string]int64{}}
 	if *flagMemFS {
 		h.fs, h.dir = vfs.NewMem(), "/sim"
 	}
@@ -349,10 +351,7 @@ func (h *harness) exec(o *op) {
 			h.fail("Sweep expired %d holds, the model %d", got, want)
 		}
 	case opDeposit:
-		h.m.deposit(o.user, o.amount)
-		_, _, err := h.l.SimulateDeposit(h.ctx, ledger.DepositInput{UserID: o.user.id, Asset: "USDC", Chain: "base",
-			Amount: fmt.Sprint(o.amount / 100), AmountCents: o.amount})
-		h.must(err, "deposit")
+		h.deposit(o)
 	case opRefund:
 		exp := h.m.refund(o.txn, o.amount)
 		out, err := h.l.Refund(h.ctx, o.txn.id, o.amount)
@@ -743,4 +742,44 @@ func (h *harness) verify() {
 		}
 		h.fail("verify found %d breaches:%s", rep.Breaches(), b.String())
 	}
+}
+
+// deposit runs a deposit, under its Idempotency-Key when it has one, as the
+// API runs a POST (see api.API.idempotent): a key remembered answers with
+// the first deposit's record and credits nothing, across restarts too; a
+// key is remembered for ledger.IdemWindow after its first execution.
+func (h *harness) deposit(o *op) {
+	ctx := h.ctx
+	if o.idemKey != "" {
+		body := fmt.Sprintf("%s|%d", o.user.id, o.amount)
+		idem := h.l.NewIdem("sim", o.idemKey, "POST", "/v1/simulate/deposit", []byte(body))
+		unlock := h.l.LockIdem(idem)
+		defer unlock()
+		rec, found, err := h.l.FindIdem(idem)
+		h.must(err, "find idempotency record")
+		now := h.clk.Now().UnixMilli()
+		first, seen := h.idemFirst[o.idemKey]
+		remembered := seen && now-first <= ledger.IdemWindow.Milliseconds()
+		switch {
+		case found && !remembered:
+			h.fail("deposit key %s: a record is found that the model says is %v", o.idemKey, map[bool]string{true: "expired", false: "never written"}[seen])
+		case !found && remembered:
+			h.fail("deposit key %s: first executed at %d, within the window at %d, but no record is found: it would credit twice", o.idemKey, first, now)
+		case found:
+			if !idem.Matches(rec) || rec.Status != 201 {
+				h.fail("deposit key %s: the record answers another request (%+v)", o.idemKey, rec)
+			}
+			h.logf("  -> replayed deposit %s", o.idemKey)
+			return
+		}
+		h.idemFirst[o.idemKey] = now
+		idem.SetRender(func(r any) (int, []byte, error) {
+			return 201, []byte(r.(ledger.DepositResult).Deposit.ID), nil
+		})
+		ctx = ledger.WithIdem(ctx, idem)
+	}
+	h.m.deposit(o.user, o.amount)
+	_, _, err := h.l.SimulateDeposit(ctx, ledger.DepositInput{UserID: o.user.id, Asset: "USDC", Chain: "base",
+		Amount: fmt.Sprint(o.amount / 100), AmountCents: o.amount})
+	h.must(err, "deposit")
 }
