@@ -77,6 +77,7 @@ func TestToolsByCredential(t *testing.T) {
 	body, _ := io.ReadAll(res.Body)
 	require.Equal(t, 401, res.StatusCode)
 	require.Contains(t, string(body), `"code":"missing_api_key"`)
+	require.Regexp(t, `"requestId":"req_[0-9a-z]+"`, string(body))
 
 	// A wrong key opens a session, and every tool answers with the API's 401.
 	bad := connect(t, url, "Api-Key", "lk_test_not_the_key_0000000000")

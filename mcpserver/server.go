@@ -15,6 +15,7 @@ import (
 
 	"github.com/ledgersim/ledgersim/apikey"
 	"github.com/ledgersim/ledgersim/client"
+	"github.com/ledgersim/ledgersim/model"
 )
 
 // Config says where the API is.
@@ -100,11 +101,14 @@ func Handler(cfg Config, defaultKey string) (http.Handler, error) {
 		}
 		return s
 	}, &mcp.StreamableHTTPOptions{Logger: cfg.Logger, SessionTimeout: 30 * time.Minute})
+	var ids model.IDGen
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if Credential(r) == "" && defaultKey == "" {
+			id := ids.New(model.PrefixRequest, time.Now())
 			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("Request-Id", id)
 			w.WriteHeader(http.StatusUnauthorized)
-			_, _ = w.Write([]byte(`{"error":{"type":"authentication_error","code":"missing_api_key","message":"Missing Api-Key header."},"requestId":""}`))
+			_, _ = fmt.Fprintf(w, `{"error":{"type":"authentication_error","code":"missing_api_key","message":"Missing Api-Key header."},"requestId":%q}`, id)
 			return
 		}
 		h.ServeHTTP(w, r)
