@@ -81,12 +81,12 @@ func (a *API) createCard(rc *reqCtx) error {
 	if in.CredentialExposure == model.ExposureRawPAN && !in.AcknowledgeRawPanRisk {
 		return errInvalid("acknowledgeRawPanRisk", "'acknowledgeRawPanRisk' must be true when credentialExposure is 'rawPan'.")
 	}
-	rc.render(201, func(r any) any { c := r.(model.Card); return viewCard(&c) })
+	rc.render(201, func(r any) any { c := r.(model.Card); return a.viewCard(&c) })
 	c, lerr := a.l.CreateCard(rc.ctx, agentID, in)
 	if lerr != nil {
 		return lerr
 	}
-	return rc.reply(201, viewCard(&c))
+	return rc.reply(201, a.viewCard(&c))
 }
 
 func (a *API) getCard(rc *reqCtx) error {
@@ -94,7 +94,7 @@ func (a *API) getCard(rc *reqCtx) error {
 	if err != nil {
 		return err
 	}
-	rc.writeJSON(200, viewCard(&c))
+	rc.writeJSON(200, a.viewCard(&c))
 	return nil
 }
 
@@ -111,7 +111,7 @@ func (a *API) listAgentCards(rc *reqCtx) error {
 	if err != nil {
 		return err
 	}
-	rc.writeJSON(200, pageView(page, viewCard))
+	rc.writeJSON(200, pageView(page, a.viewCard))
 	return nil
 }
 
@@ -124,7 +124,7 @@ func (a *API) listUserCards(rc *reqCtx) error {
 	if err != nil {
 		return err
 	}
-	rc.writeJSON(200, pageView(page, viewCard))
+	rc.writeJSON(200, pageView(page, a.viewCard))
 	return nil
 }
 
@@ -153,12 +153,12 @@ func (a *API) updateCard(rc *reqCtx) error {
 	if e := f.done(); e != nil {
 		return e
 	}
-	rc.render(200, func(r any) any { c := r.(model.Card); return viewCard(&c) })
+	rc.render(200, func(r any) any { c := r.(model.Card); return a.viewCard(&c) })
 	c, lerr := a.l.UpdateCard(rc.ctx, rc.param("id"), p)
 	if lerr != nil {
 		return lerr
 	}
-	return rc.reply(200, viewCard(&c))
+	return rc.reply(200, a.viewCard(&c))
 }
 
 type cardTransitionView struct {

@@ -1,6 +1,8 @@
 package api
 
 import (
+	"strings"
+
 	"github.com/ledgersim/ledgersim/ledger"
 	"github.com/ledgersim/ledgersim/model"
 )
@@ -29,6 +31,9 @@ type intentView struct {
 	MismatchedAt      int64              `json:"mismatchedAt,omitempty"`
 	ExpiredAt         int64              `json:"expiredAt,omitempty"`
 	CanceledAt        int64              `json:"canceledAt,omitempty"`
+	// IntentIDGenerated is set on the reply that created an intent whose
+	// request named no intentId: intentId is then the intent's own id.
+	IntentIDGenerated bool `json:"intentIdGenerated,omitempty"`
 }
 
 func viewIntent(it *model.Intent) intentView {
@@ -76,7 +81,7 @@ func (a *API) createIntent(rc *reqCtx) error {
 		return err
 	}
 	in := ledger.IntentInput{
-		IntentID:         f.str("intentId", true, 128),
+		IntentID:         f.str("intentId", false, 128),
 		Summary:          f.str("summary", true, 1000),
 		ExpectedAmount:   eitherInt(f, "expectedAmount", "amount", 0, maxCents),
 		ExpectedCurrency: f.enum("expectedCurrency", false, []string{"USD"}),
@@ -92,7 +97,14 @@ func (a *API) createIntent(rc *reqCtx) error {
 	if e := f.done(); e != nil {
 		return e
 	}
-	view := func(r ledger.IntentResult) intentView { return viewIntent(&r.Intent) }
+	if f.has("intentId") && strings.TrimSpace(in.IntentID) == "" {
+		return errInvalid("intentId", "'intentId' must not be empty; leave it out to have one generated.")
+	}
+	view := func(r ledger.IntentResult) intentView {
+		v := viewIntent(&r.Intent)
+		v.IntentIDGenerated = r.IDGenerated
+		return v
+	}
 	rc.render(201, func(r any) any { return view(r.(ledger.IntentResult)) })
 	res, lerr := a.l.CreateIntent(rc.ctx, cardID, in)
 	if lerr != nil {

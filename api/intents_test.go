@@ -39,10 +39,17 @@ func TestIntentLifecycle(t *testing.T) {
 	require.True(t, strings.HasPrefix(it.Str("id"), "int_"))
 	require.Equal(t, "pending", it.Str("status"))
 	require.Equal(t, it.Num("createdAt")+30*60*1000, it.Num("expiresAt"))
-	// Idempotent per card by intentId.
-	again := e.Must(200, "POST", p, map[string]any{"intentId": "order-123", "summary": "something else"})
+	// Idempotent per card by intentId: the same declaration returns the
+	// first intent, another one under the same intentId is a conflict that
+	// names the intent.
+	again := e.Must(200, "POST", p, map[string]any{"intentId": "order-123", "summary": "Order lunch on DoorDash",
+		"expectedAmount": 2500, "expectedMerchant": "DoorDash", "tolerance": 500, "ttlMinutes": 30, "metadata": map[string]any{"orderId": "o-1"}})
 	require.Equal(t, it.Str("id"), again.Str("id"))
-	require.Equal(t, "Order lunch on DoorDash", again.Str("summary"))
+	reused := e.Must(409, "POST", p, map[string]any{"intentId": "order-123", "summary": "something else"})
+	require.Equal(t, "intent_id_reused", reused.ErrCode())
+	require.Equal(t, "intentId", reused.ErrParam())
+	require.Contains(t, string(reused.Body), it.Str("id"))
+	require.Equal(t, "Order lunch on DoorDash", e.Must(200, "GET", "/v1/intents/"+it.Str("id"), nil).Str("summary"))
 
 	// Matched: within tolerance, merchant after normalization.
 	tx := authorize(e, card, 2450, "DOORDASH*BURGERS")
@@ -103,7 +110,7 @@ func TestIntentLifecycle(t *testing.T) {
 		body  map[string]any
 		param string
 	}{
-		{map[string]any{"summary": "s"}, "intentId"},
+		{map[string]any{"intentId": "", "summary": "s"}, "intentId"},
 		{map[string]any{"intentId": "x"}, "summary"},
 		{map[string]any{"intentId": "x", "summary": "s", "ttlMinutes": 1441}, "ttlMinutes"},
 		{map[string]any{"intentId": "x", "summary": "s", "ttlMinutes": 0}, "ttlMinutes"},
@@ -244,4 +251,27 @@ func TestPendingIntentsPerCardAreBounded(t *testing.T) {
 	require.Equal(t, "too_many_pending_intents", e.Must(409, "POST", p, map[string]any{"intentId": "one-more", "summary": "s"}).ErrCode())
 	e.Must(200, "POST", "/v1/intents/"+first+"/cancel", nil)
 	e.Must(201, "POST", p, map[string]any{"intentId": "one-more", "summary": "s"})
+}
+
+// TestIntentWithoutIntentID declares an intent as the Payment Flow page
+// does, with no intentId: one is generated (the intent's own id) and the
+// reply says so. Each such declaration is a new intent.
+func TestIntentWithoutIntentID(t *testing.T) {
+	e := testenv.Start(t, server.Config{})
+	_, agentID, _ := e.Funded("noid@example.com", 100000)
+	card := multiCard(e, agentID, nil)
+	p := "/v1/cards/" + card + "/intents"
+	body := map[string]any{"summary": "Buy Sony WH-1000XM5 headphones", "amount": 14999, "merchantText": "Amazon"}
+	first := e.Must(201, "POST", p, body)
+	require.Equal(t, first.Str("id"), first.Str("intentId"))
+	require.Equal(t, true, first.JSON["intentIdGenerated"])
+	require.EqualValues(t, 14999, first.Num("expectedAmount"))
+	second := e.Must(201, "POST", p, body)
+	require.NotEqual(t, first.Str("id"), second.Str("id"))
+	// The generated id is an intentId like any other afterwards.
+	require.Equal(t, first.Str("id"), e.Must(200, "POST", p, map[string]any{"intentId": first.Str("id"),
+		"summary": "Buy Sony WH-1000XM5 headphones", "amount": 14999, "merchantText": "Amazon"}).Str("id"))
+	got := e.Must(200, "GET", "/v1/intents/"+first.Str("id"), nil)
+	require.Nil(t, got.JSON["intentIdGenerated"], "only the creating reply says it")
+	require.Equal(t, "intentId", e.Must(400, "POST", p, map[string]any{"intentId": " ", "summary": "s"}).ErrParam())
 }

@@ -154,13 +154,24 @@ func TestKYCAuto(t *testing.T) {
 	e.Must(201, "POST", "/v1/agents/register", map[string]any{"userId": u.Str("id"), "name": "bot"})
 }
 
-func TestRejectedUser(t *testing.T) {
+// TestDeniedUser: one vocabulary, the platform's. "denied" is the decision
+// and the status; "rejected" is accepted on input as another name for it.
+func TestDeniedUser(t *testing.T) {
 	e := testenv.Start(t, server.Config{})
-	u := e.Must(201, "POST", "/v1/users", map[string]any{"firstName": "A", "lastName": "B", "email": "a@example.com"})
-	r := e.Must(200, "POST", "/v1/simulate/kyc", map[string]any{"userId": u.Str("id"), "decision": "rejected"})
-	require.Equal(t, "rejected", r.Str("status"))
-	require.Equal(t, "denied", r.Str("applicationStatus"))
-	require.Equal(t, "user_not_verified", e.Must(409, "POST", "/v1/simulate/deposit", map[string]any{"userId": u.Str("id"), "asset": "USDC", "chain": "base", "amount": 1}).ErrCode())
+	for i, decision := range []string{"denied", "rejected"} {
+		u := e.Must(201, "POST", "/v1/users", map[string]any{"firstName": "A", "lastName": "B", "email": fmt.Sprintf("a%d@example.com", i)})
+		r := e.Must(200, "POST", "/v1/simulate/kyc", map[string]any{"userId": u.Str("id"), "decision": decision})
+		require.Equal(t, "denied", r.Str("status"), decision)
+		require.Equal(t, "denied", r.Str("applicationStatus"), decision)
+		// Repeating the decision in either spelling is the same decision.
+		e.Must(200, "POST", "/v1/simulate/kyc", map[string]any{"userId": u.Str("id"), "decision": "denied"})
+		e.Must(200, "POST", "/v1/simulate/kyc", map[string]any{"userId": u.Str("id"), "decision": "rejected"})
+		require.Equal(t, "denied", e.Must(200, "GET", "/v1/users/"+u.Str("id"), nil).Str("status"))
+		require.Equal(t, "user_not_verified", e.Must(409, "POST", "/v1/simulate/deposit", map[string]any{"userId": u.Str("id"), "asset": "USDC", "chain": "base", "amount": 1}).ErrCode())
+	}
+	for _, u := range e.Must(200, "GET", "/v1/users", nil).Data() {
+		require.Equal(t, "denied", u["status"])
+	}
 }
 
 func TestPagination(t *testing.T) {

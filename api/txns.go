@@ -31,6 +31,7 @@ type txnView struct {
 	AgentID               string      `json:"agentId"`
 	Type                  string      `json:"type"`
 	Amount                int64       `json:"amount"`
+	RequestedAmount       int64       `json:"requestedAmount"`
 	AuthorizedAmount      int64       `json:"authorizedAmount"`
 	PendingAmount         int64       `json:"pendingAmount"`
 	ReversedAmount        int64       `json:"reversedAmount,omitempty"`
@@ -82,6 +83,12 @@ func viewTxn(t *model.Transaction) txnView {
 		AttestationStatus: optStr(t.AttestationStatus), AccessEventID: optStr(t.AccessEventID), Source: t.Source,
 		STAN: t.STAN, RRN: t.RRN, CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt, AuthorizedAt: optMs(t.AuthorizedAt),
 		SettledAt: optMs(t.SettledAt), PostedAt: optMs(t.SettledAt), ReversedAt: optMs(t.ReversedAt)}
+	v.RequestedAmount = requestedCents(t)
+	if t.Status == model.TxnDeclined {
+		// Records written before declines stored 0 carry the requested
+		// amount here; a decline authorizes nothing either way.
+		v.AuthorizedAmount = 0
+	}
 	if name, ok := mcc.Name(t.MCC); ok {
 		v.MerchantCategoryName = &name
 	}
@@ -97,6 +104,18 @@ func viewTxn(t *model.Transaction) txnView {
 		v.ReceiptURL = &u
 	}
 	return v
+}
+
+// requestedCents is the amount the message that made the transaction asked
+// for. Approvals are never partial, so for an authorization it is the
+// authorized amount (amount moves later with clearing and reversals); a
+// decline, a force post and a refund authorize nothing beforehand and keep
+// the asked amount as their amount.
+func requestedCents(t *model.Transaction) int64 {
+	if t.Status == model.TxnDeclined || t.AuthorizedAmountCents == 0 {
+		return t.AmountCents
+	}
+	return t.AuthorizedAmountCents
 }
 
 // decisionView is a simulate endpoint's answer: the transaction and the

@@ -108,7 +108,7 @@ func (a *API) simulateKYC(rc *reqCtx) error {
 		return err
 	}
 	userID := f.str("userId", true, 64)
-	decision := f.enum("decision", true, []string{"approved", "rejected"})
+	decision := kycDecision(f.enum("decision", true, []string{"approved", "denied", model.RejectedAlias}))
 	if e := f.done(); e != nil {
 		return e
 	}
@@ -183,4 +183,13 @@ func (a *API) balance(rc *reqCtx) error {
 	}
 	rc.writeJSON(200, viewBalance(&u))
 	return nil
+}
+
+// kycDecision reads a KYC decision in the platform's words, approved or
+// denied; "rejected" is accepted as another name for denied.
+func kycDecision(d string) string {
+	if d == model.RejectedAlias {
+		return model.UserDenied
+	}
+	return d
 }

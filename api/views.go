@@ -47,6 +47,9 @@ type userView struct {
 }
 
 func viewUser(u *model.User) userView {
+	cu := *u
+	cu.Canonicalize() // a list reads records as stored, perhaps in the old words
+	u = &cu
 	return userView{Object: "user", ID: u.ID, FirstName: u.FirstName, LastName: u.LastName, Email: u.Email,
 		Status: u.Status, ApplicationStatus: u.ApplicationStatus, Metadata: u.Metadata, CreatedAt: u.CreatedAt,
 		UpdatedAt: u.UpdatedAt, ApprovedAt: u.ApprovedAt, RejectedAt: u.RejectedAt}
@@ -172,6 +175,11 @@ type cardView struct {
 	OnDrift                  *string    `json:"onDrift"`
 	AuthCount                int64      `json:"authCount"`
 	ClosedAt                 int64      `json:"closedAt,omitempty"`
+	// ExpiresAt is when the card's lifetime (ttlDays or expiry date) ends;
+	// from then on every authorization declines 54 while status may still
+	// read active.
+	ExpiresAt int64 `json:"expiresAt"`
+	IsExpired bool  `json:"isExpired"`
 }
 
 func optStr(s string) *string {
@@ -181,8 +189,10 @@ func optStr(s string) *string {
 	return &s
 }
 
-func viewCard(c *model.Card) cardView {
-	return cardView{Object: "card", ID: c.ID, AgentID: c.AgentID, UserID: c.UserID, Type: c.Type, Purpose: c.Purpose,
+// viewCard renders a card as of the ledger's clock now.
+func (a *API) viewCard(c *model.Card) cardView {
+	exp := authz.ExpiresAt(c)
+	return cardView{ExpiresAt: exp, IsExpired: model.Ms(a.l.Clock().Now()) >= exp, Object: "card", ID: c.ID, AgentID: c.AgentID, UserID: c.UserID, Type: c.Type, Purpose: c.Purpose,
 		Status: c.Status, Last4: c.Last4, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
 		CredentialExposure: c.CredentialExposure, ExpirationMonth: c.ExpMonth, ExpirationYear: c.ExpYear,
 		Limits:    limitsView{PerAuth: c.Limits.PerAuth, PerDay: c.Limits.PerDay, PerMonth: c.Limits.PerMonth},

@@ -246,11 +246,17 @@ func expiryMatches(c *model.Card, yymm string) bool {
 // Expired reports whether the card's lifetime (ttlDays, or its expiry date)
 // is over at now.
 func Expired(c *model.Card, now time.Time) bool {
-	ms := now.UnixMilli()
-	if c.TTLDays != nil && ms >= c.CreatedAt+*c.TTLDays*int64(24*time.Hour/time.Millisecond) {
-		return true
+	return now.UnixMilli() >= ExpiresAt(c)
+}
+
+// ExpiresAt is the instant, epoch ms, from which the card declines as
+// expired: the end of its ttlDays, or of its expiry month if that is sooner.
+func ExpiresAt(c *model.Card) int64 {
+	end := ExpiryEnd(c)
+	if c.TTLDays != nil {
+		end = min(end, c.CreatedAt+*c.TTLDays*int64(24*time.Hour/time.Millisecond))
 	}
-	return ms >= ExpiryEnd(c)
+	return end
 }
 
 // ExpiryEnd is the first instant after the card's expiry month, epoch ms.

@@ -3,6 +3,7 @@ package ledger
 import (
 	"context"
 	"encoding/hex"
+	"reflect"
 	"time"
 
 	"github.com/ledgersim/ledgersim/apikey"
@@ -231,6 +232,11 @@ func (l *Ledger) UpdateAgent(ctx context.Context, id string, p AgentPatch) (mode
 	}
 	if p.SetMetadata {
 		na.Metadata = p.Metadata
+	}
+	if (p.Status == nil || *p.Status == na.Status) && reflect.DeepEqual(na, *a) {
+		// A patch that changes nothing writes nothing, updatedAt included.
+		s.mu.Unlock()
+		return na, nil
 	}
 	na.UpdatedAt = model.Ms(now)
 	c := l.begin(now)

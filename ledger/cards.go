@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"reflect"
 	"time"
 
 	"github.com/ledgersim/ledgersim/apikey"
@@ -240,6 +241,10 @@ func (l *Ledger) UpdateCard(ctx context.Context, id string, p CardPatch) (model.
 	}
 	if p.MaxAmount != nil {
 		nc.MaxAmount = p.MaxAmount
+	}
+	if reflect.DeepEqual(nc, *card) {
+		// A patch that changes nothing writes nothing, updatedAt included.
+		return nc, nil
 	}
 	nc.UpdatedAt = model.Ms(now)
 	c := l.begin(now)

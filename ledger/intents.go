@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"time"
 
 	"github.com/ledgersim/ledgersim/matcher"
@@ -32,10 +33,12 @@ type IntentInput struct {
 }
 
 // IntentResult is what CreateIntent returns; Created is false when the
-// card already had an intent with this intentId.
+// card already had an intent with this intentId. IDGenerated is true when
+// the request named no intentId and the intent's own id was used.
 type IntentResult struct {
-	Intent  model.Intent
-	Created bool
+	Intent      model.Intent
+	Created     bool
+	IDGenerated bool
 }
 
 func pendingOf(in *model.Intent) matcher.Pending {
@@ -48,7 +51,9 @@ func pendingOf(in *model.Intent) matcher.Pending {
 }
 
 // CreateIntent declares an intent on a card. The card's intentId makes it
-// idempotent: declaring the same intentId again returns the first intent.
+// idempotent: declaring the same intentId again with the same fields
+// returns the first intent, with other fields it is a conflict. Without an
+// intentId the intent's own id serves as one.
 func (l *Ledger) CreateIntent(ctx context.Context, cardID string, in IntentInput) (IntentResult, error) {
 	now := l.clock.Now()
 	s, card, err := l.lockCard(cardID)
@@ -57,16 +62,29 @@ func (l *Ledger) CreateIntent(ctx context.Context, cardID string, in IntentInput
 	}
 	release := holdShard(s)
 	defer release()
-	raw, err := l.db.Get(store.IntentClientKey(cardID, in.IntentID))
-	if err == nil {
-		existing, err := l.loadIntent(string(raw))
-		if err != nil {
+	if in.TTLMinutes == 0 {
+		in.TTLMinutes = 30
+	}
+	if in.ExpectedCurrency == "" {
+		in.ExpectedCurrency = "USD"
+	}
+	if in.IntentID != "" {
+		raw, err := l.db.Get(store.IntentClientKey(cardID, in.IntentID))
+		if err == nil {
+			existing, err := l.loadIntent(string(raw))
+			if err != nil {
+				return IntentResult{}, err
+			}
+			if !sameIntent(existing, &in) {
+				e := conflict("intent_id_reused", fmt.Sprintf("The intentId '%s' was already used on this card for intent %s with other fields; send the same fields to get it back, or use a new intentId.", in.IntentID, existing.ID))
+				e.Param = "intentId"
+				return IntentResult{}, e
+			}
+			return IntentResult{Intent: *existing}, nil
+		}
+		if !errors.Is(err, store.ErrNotFound) {
 			return IntentResult{}, err
 		}
-		return IntentResult{Intent: *existing}, nil
-	}
-	if !errors.Is(err, store.ErrNotFound) {
-		return IntentResult{}, err
 	}
 	if card.Status == model.CardClosed {
 		return IntentResult{}, conflict("card_already_closed", "The card is closed; intents cannot be declared on it.")
@@ -78,14 +96,13 @@ func (l *Ledger) CreateIntent(ctx context.Context, cardID string, in IntentInput
 		// decision on the card fast.
 		return IntentResult{}, conflict("too_many_pending_intents", fmt.Sprintf("A card may have at most %d pending intents; cancel some or let them expire.", MaxPendingIntentsPerCard))
 	}
-	if in.TTLMinutes == 0 {
-		in.TTLMinutes = 30
-	}
-	if in.ExpectedCurrency == "" {
-		in.ExpectedCurrency = "USD"
+	id := l.ids.New(model.PrefixIntent, now)
+	generated := in.IntentID == ""
+	if generated {
+		in.IntentID = id
 	}
 	it := &model.Intent{
-		ID: l.ids.New(model.PrefixIntent, now), CardID: card.ID, AgentID: card.AgentID, UserID: card.UserID,
+		ID: id, CardID: card.ID, AgentID: card.AgentID, UserID: card.UserID,
 		IntentID: in.IntentID, Summary: in.Summary, ExpectedAmount: in.ExpectedAmount, ExpectedCurrency: in.ExpectedCurrency,
 		ExpectedMerchant: in.ExpectedMerchant, Tolerance: in.Tolerance, TTLMinutes: in.TTLMinutes, Metadata: in.Metadata,
 		Status: model.IntentPending, CreatedAt: model.Ms(now), UpdatedAt: model.Ms(now),
@@ -95,13 +112,24 @@ func (l *Ledger) CreateIntent(ctx context.Context, cardID string, in IntentInput
 	c.put(store.IntentKey(it.ID), it)
 	c.index(store.IntentByCardKey(card.ID, it.ID))
 	c.b.Put(store.IntentClientKey(card.ID, in.IntentID), []byte(it.ID))
-	res := IntentResult{Intent: *it, Created: true}
+	res := IntentResult{Intent: *it, Created: true, IDGenerated: generated}
 	if err := c.apply(ctx, res); err != nil {
 		return IntentResult{}, err
 	}
 	s.intents.Add(pendingOf(it))
 	release()
 	return res, c.wait()
+}
+
+// sameIntent reports whether a repeated declaration asks for what the
+// stored intent already is (in has its defaults applied).
+func sameIntent(it *model.Intent, in *IntentInput) bool {
+	sameAmount := (it.ExpectedAmount == nil) == (in.ExpectedAmount == nil) &&
+		(it.ExpectedAmount == nil || *it.ExpectedAmount == *in.ExpectedAmount)
+	return sameAmount && it.Summary == in.Summary && it.ExpectedCurrency == in.ExpectedCurrency &&
+		it.ExpectedMerchant == in.ExpectedMerchant && it.Tolerance == in.Tolerance &&
+		it.TTLMinutes == in.TTLMinutes &&
+		((len(it.Metadata) == 0 && len(in.Metadata) == 0) || reflect.DeepEqual(it.Metadata, in.Metadata))
 }
 
 func (l *Ledger) loadIntent(id string) (*model.Intent, error) {

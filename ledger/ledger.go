@@ -209,6 +209,7 @@ func (l *Ledger) rebuild() error {
 		return err
 	}
 	if err := loadAll(l.db, store.UsersPrefix, func(u *model.User) {
+		u.Canonicalize()
 		l.shardOf(u.ID).users[u.ID] = u
 		l.dir.userByEmail[emailKey(u.Email)] = u.ID
 	}); err != nil {

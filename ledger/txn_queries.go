@@ -3,6 +3,7 @@ package ledger
 import (
 	"context"
 	"errors"
+	"slices"
 
 	"github.com/ledgersim/ledgersim/model"
 	"github.com/ledgersim/ledgersim/store"
@@ -87,6 +88,7 @@ func (l *Ledger) UpdateTxn(ctx context.Context, id string, p TxnPatch) (model.Tr
 	}
 	release := holdShard(s)
 	defer release()
+	before := *t
 	if p.SetNotes {
 		t.Notes = p.Notes
 	}
@@ -95,6 +97,10 @@ func (l *Ledger) UpdateTxn(ctx context.Context, id string, p TxnPatch) (model.Tr
 	}
 	if p.SetCategory {
 		t.Category = p.Category
+	}
+	if sameStr(before.Notes, t.Notes) && sameStr(before.Category, t.Category) && slices.Equal(before.Tags, t.Tags) {
+		// A patch that changes nothing writes nothing, updatedAt included.
+		return *t, nil
 	}
 	t.UpdatedAt = model.Ms(now)
 	c := l.begin(now)
@@ -108,6 +114,8 @@ func (l *Ledger) UpdateTxn(ctx context.Context, id string, p TxnPatch) (model.Tr
 	}
 	return *t, nil
 }
+
+func sameStr(a, b *string) bool { return (a == nil) == (b == nil) && (a == nil || *a == *b) }
 
 // PutReceipt attaches a receipt: a file (data with its MIME type) or a URL.
 func (l *Ledger) PutReceipt(ctx context.Context, id string, r model.Receipt, data []byte) (model.Transaction, error) {

@@ -181,8 +181,9 @@ func (l *Ledger) Authorize(ctx context.Context, r *AuthRequest) (Outcome, error)
 	var cardStatusChanged, agentStatusChanged bool
 	switch {
 	case !d.Approved():
+		// A decline authorizes nothing; AmountCents keeps what was asked.
 		t.Status = model.TxnDeclined
-		t.AmountCents = r.AmountCents
+		t.AmountCents, t.AuthorizedAmountCents = r.AmountCents, 0
 		if d.Drift {
 			c.event(model.EvtCardMerchantDrift, driftData(card, r, "declined"))
 		}

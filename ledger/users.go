@@ -139,7 +139,7 @@ func (l *Ledger) decide(c *change, u *model.User, approve bool) {
 		u.Status, u.ApplicationStatus, u.ApprovedAt = model.UserApproved, model.AppApproved, now
 		c.event(model.EvtUserApproved, map[string]any{"userId": u.ID, "status": u.Status, "applicationStatus": u.ApplicationStatus})
 	} else {
-		u.Status, u.ApplicationStatus, u.RejectedAt = model.UserRejected, model.AppDenied, now
+		u.Status, u.ApplicationStatus, u.RejectedAt = model.UserDenied, model.AppDenied, now
 		c.event(model.EvtUserRejected, map[string]any{"userId": u.ID, "status": u.Status, "applicationStatus": u.ApplicationStatus})
 	}
 }
@@ -155,7 +155,7 @@ func (l *Ledger) DecideKYC(ctx context.Context, userID string, approve bool) (mo
 		s.mu.Unlock()
 		return model.User{}, notFound("user_not_found", "user", userID)
 	}
-	want := model.UserRejected
+	want := model.UserDenied
 	if approve {
 		want = model.UserApproved
 	}

@@ -1,11 +1,20 @@
 package model
 
 // User statuses. Status is the coarse state that gates spending;
-// ApplicationStatus carries the platform's KYC vocabulary.
+// ApplicationStatus is the platform's finer KYC state. Both use the
+// platform's words (notStarted, pending, approved, denied, ...).
 const (
 	UserPending  = "pending"
 	UserApproved = "approved"
-	UserRejected = "rejected"
+	UserDenied   = "denied"
+	// UserRejected is the old name of UserDenied.
+	//
+	// Deprecated: use UserDenied.
+	UserRejected = UserDenied
+	// RejectedAlias is how stores written before the platform's vocabulary
+	// was adopted spell UserDenied, and a decision clients may still send;
+	// it is read as UserDenied.
+	RejectedAlias = "rejected"
 
 	AppNotStarted = "notStarted"
 	AppPending    = "pending"
@@ -34,6 +43,14 @@ type User struct {
 	DepositedCents int64 `json:"depositedCents"`
 	SettledCents   int64 `json:"settledCents"`
 	PendingCents   int64 `json:"pendingCents"`
+}
+
+// Canonicalize rewrites a status spelled the old way in the platform's
+// vocabulary.
+func (u *User) Canonicalize() {
+	if u.Status == RejectedAlias {
+		u.Status = UserDenied
+	}
 }
 
 // AvailableCents is what the user can spend now.

@@ -529,7 +529,7 @@ func (m *refModel) authorize(x *msg) expect {
 		standIn: x.mti == "0120", mti: x.mti, stan: x.stan, rrn: x.rrn, de7: x.de7}
 	switch {
 	case d.code != authz.CodeApproved:
-		t.status = model.TxnDeclined
+		t.status, t.authorized = model.TxnDeclined, 0 // a decline authorizes nothing
 		if d.freeze {
 			m.setStatus(c, model.CardFrozen)
 		}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"reflect"
 	"slices"
 	"sort"
 	"strings"
@@ -551,6 +552,11 @@ func (s *Service) Update(id string, in UpdateInput) (Endpoint, error) {
 		ep.Status = *in.Status
 		ep.DisabledReason = ""
 		ep.PausedUntil = 0
+	}
+	if reflect.DeepEqual(ep, st.ep) {
+		// A patch that changes nothing writes nothing, updatedAt included.
+		s.mu.Unlock()
+		return ep, nil
 	}
 	ep.UpdatedAt = model.Ms(s.clk.Now())
 	b := s.db.NewBatch()
