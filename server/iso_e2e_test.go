@@ -1,6 +1,8 @@
 package server_test
 
 import (
+	"os"
+	"regexp"
 	"testing"
 	"time"
 
@@ -134,6 +136,15 @@ func TestISOMessageTypes(t *testing.T) {
 		require.True(t, ok, "DE 54 carries the available balance")
 		require.Equal(t, h.balance(c.UserID).Available, avail)
 		require.Equal(t, "0002840C"+isoAmount(avail), r.wire[54][3:], "DE 54 layout")
+		// The wire page's example states this bitmap; the two must agree.
+		packed, err := r.Msg.Pack()
+		require.NoError(t, err)
+		require.Equal(t, "722000000EC08400", string(packed[4:20]), "DE 2, 3, 4, 7, 11, 37, 38, 39, 41, 42, 49, 54")
+		wire, err := os.ReadFile("../docs/iso8583-wire.md")
+		require.NoError(t, err)
+		documented := regexp.MustCompile("(?s)\\(balance inquiry\\).*?its bitmap is `([0-9A-F]{16})`").FindSubmatch(wire)
+		require.NotNil(t, documented, "docs/iso8583-wire.md states the balance inquiry's reply bitmap")
+		require.Equal(t, string(packed[4:20]), string(documented[1]))
 	})
 	h.run(t, "the reply to a decline echoes too", func(t *testing.T) {
 		h.requireReply(h.send("0100", h.purchase(c, 100).with(49, "978")), "0110", "57")
