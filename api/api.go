@@ -263,6 +263,13 @@ func (a *API) Handler(fc *fasthttp.RequestCtx) {
 	if a.cfg.Observer != nil {
 		a.cfg.Observer(method+" "+route, fc.Response.StatusCode(), time.Since(start))
 	}
+	// The route pattern, never the raw path: paths carry ids, and a
+	// mistyped one could carry anything.
+	if a.log.Enabled(rc.ctx, slog.LevelDebug) {
+		a.log.LogAttrs(rc.ctx, slog.LevelDebug, "http request", slog.String("method", method), slog.String("route", route),
+			slog.Int("status", fc.Response.StatusCode()), slog.Float64("durationMs", float64(time.Since(start).Microseconds())/1000),
+			slog.String("requestId", rc.requestID))
+	}
 }
 
 func (a *API) fail(rc *reqCtx, err error) {

@@ -125,3 +125,20 @@ func TestExpiredCardSaysSo(t *testing.T) {
 	require.Len(t, listed, 1)
 	require.Equal(t, true, listed[0]["isExpired"])
 }
+
+// TestReversalRemainingAmount: /v1/simulate/reversal takes amount (what is
+// released) or remainingAmount (what stays authorized, DE 95's meaning).
+func TestReversalRemainingAmount(t *testing.T) {
+	e := testenv.Start(t, server.Config{})
+	_, agentID, _ := e.Funded("rv@example.com", 10000)
+	card := multiCard(e, agentID, nil)
+	a := authorize(e, card, 1000, "SHOP").Str("id")
+	r := e.Must(200, "POST", "/v1/simulate/reversal", map[string]any{"transactionId": a, "remainingAmount": 700})
+	require.EqualValues(t, 700, r.Num("amount"))
+	r = e.Must(200, "POST", "/v1/simulate/reversal", map[string]any{"transactionId": a, "amount": 200})
+	require.EqualValues(t, 500, r.Num("amount"))
+	require.Equal(t, "remainingAmount", e.Must(400, "POST", "/v1/simulate/reversal", map[string]any{"transactionId": a, "amount": 1, "remainingAmount": 1}).ErrParam())
+	require.Equal(t, "remainingAmount", e.Must(400, "POST", "/v1/simulate/reversal", map[string]any{"transactionId": a, "remainingAmount": 500}).ErrParam())
+	r = e.Must(200, "POST", "/v1/simulate/reversal", map[string]any{"transactionId": a, "remainingAmount": 0})
+	require.Equal(t, "reversed", r.Str("status"))
+}

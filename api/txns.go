@@ -205,6 +205,15 @@ func (a *API) simulateFollowUp(rc *reqCtx, reversal bool) error {
 	}
 	txnID := f.str("transactionId", true, 64)
 	amount := f.int("amount", !reversal, 0, maxCents)
+	// remainingAmount is DE 95's meaning (what the authorization is to be
+	// left at); amount is what to release. A reversal takes one or neither.
+	var remaining *int64
+	if reversal {
+		remaining = f.int("remainingAmount", false, 0, maxCents)
+		if amount != nil && remaining != nil {
+			f.fail(errInvalid("remainingAmount", "Send 'amount' (the amount released) or 'remainingAmount' (the amount left authorized, as DE 95), not both."))
+		}
+	}
 	if e := f.done(); e != nil {
 		return e
 	}
@@ -230,6 +239,12 @@ func (a *API) simulateFollowUp(rc *reqCtx, reversal bool) error {
 				return errInvalid("amount", "'amount' must be between 1 and the transaction's current amount.")
 			}
 			fu.ReplacementCents, fu.HasReplacement = t.AmountCents-*amount, true
+		}
+		if remaining != nil {
+			if *remaining >= t.AmountCents {
+				return errInvalid("remainingAmount", "'remainingAmount' must be less than the transaction's current amount (0 reverses it in full).")
+			}
+			fu.ReplacementCents, fu.HasReplacement = *remaining, true
 		}
 		out, lerr = a.l.Reverse(rc.ctx, fu)
 	} else {

@@ -4,10 +4,12 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/ledgersim/ledgersim/authz"
 	"github.com/ledgersim/ledgersim/iso"
 	"github.com/ledgersim/ledgersim/ledger"
+	"github.com/ledgersim/ledgersim/vault"
 )
 
 // isoHost answers decoded ISO 8583 messages through the ledger: the same
@@ -66,13 +68,27 @@ func procKind(pc string, amount int64) (authz.Kind, bool) {
 // taken one after another today; the batch is where they can be recorded
 // together.
 func (h *isoHost) HandleBatch(ctx context.Context, reqs []*iso.Request, out []iso.Response) {
+	// The decision log line costs nothing unless debug is on: no clock read,
+	// no masking, no attributes.
+	if h.log.Enabled(ctx, slog.LevelDebug) {
+		for i, r := range reqs {
+			start := time.Now()
+			var reason string
+			out[i], reason = h.decide(ctx, r)
+			h.log.LogAttrs(ctx, slog.LevelDebug, "iso decision", slog.String("mti", r.MTI), slog.String("code", out[i].Code),
+				slog.String("reason", reason), slog.String("pan", vault.Mask(r.PAN)),
+				slog.Float64("durationMs", float64(time.Since(start).Microseconds())/1000))
+		}
+		return
+	}
 	for i, r := range reqs {
-		out[i] = h.decide(ctx, r)
+		out[i], _ = h.decide(ctx, r)
 	}
 }
 
-// decide takes one decision.
-func (h *isoHost) decide(ctx context.Context, r *iso.Request) iso.Response {
+// decide takes one decision; reason is the ledger's decline reason, for
+// the debug log.
+func (h *isoHost) decide(ctx context.Context, r *iso.Request) (iso.Response, string) {
 	var out ledger.Outcome
 	var err error
 	var w *durable
@@ -80,7 +96,7 @@ func (h *isoHost) decide(ctx context.Context, r *iso.Request) iso.Response {
 	case "0100", "0101", "0120", "0200":
 		kind, ok := procKind(r.ProcessingCode, r.AmountCents)
 		if !ok {
-			return iso.Response{Code: authz.CodeInvalidTxn}
+			return iso.Response{Code: authz.CodeInvalidTxn}, "unknown_processing_code"
 		}
 		class := ledger.ClassAuth
 		switch r.MTI {
@@ -115,17 +131,17 @@ func (h *isoHost) decide(ctx context.Context, r *iso.Request) iso.Response {
 			out, err = h.l.Reverse(ctx, f)
 		}
 	default:
-		return iso.Response{Code: authz.CodeInvalidTxn}
+		return iso.Response{Code: authz.CodeInvalidTxn}, "unsupported_mti"
 	}
 	if err != nil {
 		// The store could not record the decision, so it must not be
 		// approved. The error carries no card data.
 		h.log.Error("iso decision failed", "mti", r.MTI, "err", err)
-		return iso.Response{Code: authz.CodeSystemError, Durable: w}
+		return iso.Response{Code: authz.CodeSystemError, Durable: w}, "store_error"
 	}
 	resp := iso.Response{Code: out.Code, AvailableCents: out.AvailableCents, HasBalance: out.HasBalance, Durable: w}
 	if out.Code == authz.CodeApproved && out.AuthCode != "" {
 		resp.AuthCode = out.AuthCode
 	}
-	return resp
+	return resp, out.Reason
 }
