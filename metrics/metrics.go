@@ -2,7 +2,9 @@ package metrics
 
 import (
 	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -16,6 +18,14 @@ var knownMTIs = []string{"0100", "0101", "0120", "0200", "0220", "0400", "0401",
 
 // Response codes of the profile, plus "other".
 var knownCodes = []string{"00", "05", "12", "13", "14", "25", "30", "51", "54", "57", "61", "62", "65", "82", "94", "96", "other"}
+
+// Frame error reasons, created at zero so that the dashboard's panel shows
+// 0 rather than "No data" before the first one.
+var knownFrameReasons = []string{iso.ReasonOversize, iso.ReasonBadLength, iso.ReasonBadMTI, iso.ReasonTruncated,
+	iso.ReasonReadTimeout, iso.ReasonFrameTimeout, iso.ReasonWriteTimeout}
+
+// Webhook attempt outcomes (webhook.Attempt*), created at zero likewise.
+var knownAttemptOutcomes = []string{"succeeded", "retrying", "exhausted", "gone"}
 
 // Metrics holds every collector.
 type Metrics struct {
@@ -32,6 +42,10 @@ type Metrics struct {
 	commitBytes   prometheus.Histogram
 
 	matcher *prometheus.CounterVec
+
+	webhookAttempts *prometheus.CounterVec
+	webhookLatency  prometheus.Histogram
+	webhookQueue    atomic.Pointer[func() int64]
 
 	httpRequests *prometheus.CounterVec
 	httpLatency  *prometheus.HistogramVec
@@ -85,6 +99,13 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 		matcher: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ledgersim_matcher_outcomes_total", Help: "Authorizations matched against pending intents, by outcome (matched, mismatched, none).",
 		}, []string{"outcome"}),
+		webhookAttempts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ledgersim_webhook_attempts_total", Help: "Webhook delivery attempts, by outcome (succeeded, retrying, exhausted, gone).",
+		}, []string{"outcome"}),
+		webhookLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "ledgersim_webhook_attempt_duration_seconds", Help: "Time of one webhook delivery attempt, from connecting to reading the response.",
+			Buckets: prometheus.ExponentialBuckets(1e-3, 2, 16), // 1 ms .. 33 s (attempts time out at 30 s)
+		}),
 		httpRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ledgersim_http_requests_total", Help: "HTTP API requests, by route pattern and status.",
 		}, []string{"route", "status"}),
@@ -94,8 +115,17 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 		}, []string{"route"}),
 		httpChildren: map[httpKey]httpChild{},
 	}
+	queue := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "ledgersim_webhook_queue_depth", Help: "Webhook deliveries still to make, all endpoints together.",
+	}, func() float64 {
+		if f := m.webhookQueue.Load(); f != nil {
+			return float64((*f)())
+		}
+		return 0
+	})
 	for _, c := range []prometheus.Collector{m.isoMessages, m.isoLatency, m.isoInFlight, m.isoConns, m.isoConnsTotal,
-		m.isoFrameErrs, m.isoRefused, m.commitLatency, m.commitBytes, m.matcher, m.httpRequests, m.httpLatency} {
+		m.isoFrameErrs, m.isoRefused, m.commitLatency, m.commitBytes, m.matcher, m.webhookAttempts, m.webhookLatency, queue,
+		m.httpRequests, m.httpLatency} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -115,7 +145,35 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 	for _, o := range []string{"matched", "mismatched", "none"} {
 		m.matcher.WithLabelValues(o)
 	}
+	for _, r := range knownFrameReasons {
+		m.isoFrameErrs.WithLabelValues(r)
+	}
+	for _, o := range knownAttemptOutcomes {
+		m.webhookAttempts.WithLabelValues(o)
+	}
 	return m, nil
+}
+
+// WebhookAttempt counts one recorded webhook delivery attempt (for
+// webhook.Config.OnAttempt).
+func (m *Metrics) WebhookAttempt(outcome string, latency time.Duration) {
+	m.webhookAttempts.WithLabelValues(outcome).Inc()
+	m.webhookLatency.Observe(latency.Seconds())
+}
+
+// WebhookQueue sets where the queue depth gauge reads from.
+func (m *Metrics) WebhookQueue(depth func() int64) { m.webhookQueue.Store(&depth) }
+
+// HTTPRoutes creates the latency series of every route (method and
+// pattern) at zero, and the request count of every GET route's 200, so
+// that the dashboard lists them before any traffic.
+func (m *Metrics) HTTPRoutes(routes []string) {
+	for _, r := range routes {
+		m.httpLatency.WithLabelValues(r)
+		if strings.HasPrefix(r, "GET ") {
+			m.httpRequests.WithLabelValues(r, "200")
+		}
+	}
 }
 
 func index(list []string, v string) int {

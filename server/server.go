@@ -214,10 +214,11 @@ func Start(cfg Config) (*Server, error) {
 	}
 	// The dispatcher starts before the ledger so that OnEvents can name it;
 	// it first delivers whatever the outbox kept from the last run.
-	s.wh, err = webhook.New(webhook.Config{Store: db, Clock: s.clock, Logger: cfg.Logger})
+	s.wh, err = webhook.New(webhook.Config{Store: db, Clock: s.clock, Logger: cfg.Logger, OnAttempt: m.WebhookAttempt})
 	if err != nil {
 		return fail(err)
 	}
+	m.WebhookQueue(s.wh.QueueDepth)
 	fail = func(err error) (*Server, error) {
 		_ = s.wh.Close()
 		_ = db.Close()
@@ -268,6 +269,12 @@ func Start(cfg Config) (*Server, error) {
 		return fail(err)
 	}
 	s.api.UseWebhooks(s.wh)
+	routes := s.api.Routes()
+	labels := make([]string, 0, len(routes))
+	for _, r := range routes {
+		labels = append(labels, r.Method+" "+r.Pattern) // the label api.Config.Observer is given
+	}
+	m.HTTPRoutes(labels)
 	// A generated key is stored and printed only now that both listeners
 	// are bound: a start that failed earlier (a busy port) must not keep a
 	// key whose only copy scrolled past in its error output.

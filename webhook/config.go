@@ -88,7 +88,24 @@ type Config struct {
 	// waits for an injected client's attempts in flight to end (at their
 	// deadline at the latest).
 	Client Doer
+	// OnAttempt, when set, is told the outcome of every recorded attempt
+	// (AttemptSucceeded, AttemptRetrying, AttemptExhausted, AttemptGone)
+	// and how long it took (metrics). It is called with the service's lock
+	// held, so it must not call back into the service.
+	OnAttempt func(outcome string, latency time.Duration)
 }
+
+// Attempt outcomes passed to Config.OnAttempt.
+const (
+	AttemptSucceeded = "succeeded" // a 2xx: delivered
+	AttemptRetrying  = "retrying"  // failed; another attempt is scheduled
+	AttemptExhausted = "exhausted" // failed, and it was the last attempt
+	AttemptGone      = "gone"      // HTTP 410: the endpoint is disabled
+)
+
+// AttemptOutcomes lists every outcome, so that an observer can create its
+// series before the first attempt.
+var AttemptOutcomes = []string{AttemptSucceeded, AttemptRetrying, AttemptExhausted, AttemptGone}
 
 func (c *Config) validate() error {
 	if c.Store == nil || c.Clock == nil {

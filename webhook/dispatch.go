@@ -479,6 +479,9 @@ func (s *Service) fanOut(ids []string) error {
 		s.mu.Unlock()
 		return err
 	}
+	for _, qs := range added {
+		s.queueDepth.Add(int64(len(qs)))
+	}
 	// The new deliveries go to the windows only once the batch is synced,
 	// so that no attempt starts before its event is durable (the batch
 	// comes after the event's in the WAL); until then fill skips them.
@@ -739,10 +742,11 @@ func (s *Service) record(rs []result) *store.Batch {
 	}
 	var changes []*change // one per endpoint, usually one in all
 	type update struct {
-		r    *result
-		keep bool
-		nq   queued
-		c    *change
+		r       *result
+		keep    bool
+		nq      queued
+		c       *change
+		outcome string // for Config.OnAttempt
 	}
 	updates := make([]update, 0, len(rs))
 	var (
@@ -774,6 +778,7 @@ func (s *Service) record(rs []result) *store.Batch {
 		u := update{r: r, nq: *q, c: c}
 		switch {
 		case r.res.ok():
+			u.outcome = AttemptSucceeded
 			d.Status, d.DeliveredAt = DeliverySucceeded, nowMs
 			c.failed = false
 			// A success ends a pause that is over; one set meanwhile by a
@@ -784,6 +789,7 @@ func (s *Service) record(rs []result) *store.Batch {
 		case r.res.statusCode == http.StatusGone:
 			// The receiver says the endpoint is gone: disable it. Its queue is
 			// held, this delivery first, and resumes if it is enabled again.
+			u.outcome = AttemptGone
 			d.Error = "receiver answered HTTP 410 Gone: endpoint disabled"
 			c.failed, c.gone = true, true
 			ep.Status, ep.DisabledReason, ep.UpdatedAt, ep.PausedUntil = StatusDisabled, DisabledGone, nowMs, 0
@@ -796,7 +802,9 @@ func (s *Service) record(rs []result) *store.Batch {
 			c.failed = true
 			pause := now.Add(s.cfg.Schedule[0])
 			wait, more := Backoff(s.cfg.Schedule, s.cfg.JitterFraction, d.Attempt, s.cfg.Rand())
+			u.outcome = AttemptExhausted
 			if more {
+				u.outcome = AttemptRetrying
 				nextAt := now.Add(wait)
 				d.NextAttemptAt = model.Ms(nextAt)
 				u.nq.Attempts, u.nq.NextAttemptAt, u.keep = d.Attempt, model.Ms(nextAt), true
@@ -863,6 +871,12 @@ func (s *Service) record(rs []result) *store.Batch {
 		return nil
 	}
 	for _, u := range updates {
+		if !u.keep {
+			s.queueDepth.Add(-1)
+		}
+		if obs := s.cfg.OnAttempt; obs != nil {
+			obs(u.outcome, u.r.res.latency)
+		}
 		q := u.r.q
 		if u.keep {
 			*q = u.nq

@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -89,6 +90,11 @@ type Service struct {
 	// subs is what the enabled endpoints subscribe to, for Wants. It is
 	// replaced (under mu) whenever an endpoint changes.
 	subs atomic.Pointer[subscriptions]
+
+	// queueDepth counts the durable queue records (deliveries still to
+	// make), all endpoints together: counted on load, then moved by every
+	// batch that adds or removes one, once applied.
+	queueDepth atomic.Int64
 
 	outboxDirty atomic.Bool
 	fullScan    atomic.Bool
@@ -203,8 +209,17 @@ func (s *Service) load() error {
 		}
 		st.logCount = n
 	}
+	var queued int64
+	if err := s.db.Scan([]byte(pQueue), "", false, func(_, _ []byte) bool { queued++; return true }); err != nil {
+		return err
+	}
+	s.queueDepth.Store(queued)
 	return nil
 }
+
+// QueueDepth is the number of deliveries still to make, all endpoints
+// together (what the durable queue holds).
+func (s *Service) QueueDepth() int64 { return s.queueDepth.Load() }
 
 // Close stops the dispatcher and abandons the attempts in flight without
 // recording them (they are made again after a restart). With the default
@@ -590,11 +605,16 @@ func (s *Service) Delete(id string) error {
 		return ErrNotFound
 	}
 	b := s.db.NewBatch()
+	var dropped int64
 	err := s.stage(b, nil, nil, func() error {
 		b.Delete(endpointKey(id))
 		for _, prefix := range [][]byte{queuePrefix(id), logPrefix(id)} {
+			isQueue := bytes.Equal(prefix, queuePrefix(id))
 			if err := s.db.Scan(prefix, "", false, func(k, _ []byte) bool {
 				b.Delete(k)
+				if isQueue {
+					dropped++
+				}
 				return true
 			}); err != nil {
 				return err
@@ -606,6 +626,7 @@ func (s *Service) Delete(id string) error {
 		s.mu.Unlock()
 		return err
 	}
+	s.queueDepth.Add(-dropped)
 	st.deleted = true
 	s.buffered -= len(st.window)
 	st.window = nil
@@ -681,6 +702,7 @@ func (s *Service) SendTest(id string, also Also) (Envelope, error) {
 		s.mu.Unlock()
 		return Envelope{}, err
 	}
+	s.queueDepth.Add(1)
 	s.offer(st, []*queued{q})
 	s.mu.Unlock()
 	if err := b.Wait(); err != nil {
