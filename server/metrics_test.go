@@ -113,7 +113,8 @@ func TestMetricsAfterKnownTraffic(t *testing.T) {
 		}
 	}
 	require.GreaterOrEqual(t, counts["ledgersim_store_commit_duration_seconds"], uint64(10), "every synced change is observed")
-	require.Equal(t, counts["ledgersim_store_commit_duration_seconds"], counts["ledgersim_store_batch_size_bytes"])
+	// A background commit may fall between its two observations.
+	require.InDelta(t, counts["ledgersim_store_commit_duration_seconds"], counts["ledgersim_store_batch_size_bytes"], 1)
 
 	// The exposition is served without a key, and holds no card data.
 	r := e.Must(200, "GET", "/metrics", nil, "Api-Key", "")

@@ -959,10 +959,15 @@ func (m *refModel) issue(c *mCard) expect {
 	return expect{}
 }
 
-// createIntent is CreateIntent: idempotent by the card's client intentId.
+// createIntent is CreateIntent: idempotent by the card's client intentId
+// when the declaration is the same, a conflict when it is not.
 func (m *refModel) createIntent(it *mIntent) expect {
 	for _, old := range m.intents {
 		if old.card == it.card && old.clientID == it.clientID {
+			sameAmount := (old.expAmount == nil) == (it.expAmount == nil) && (old.expAmount == nil || *old.expAmount == *it.expAmount)
+			if !sameAmount || old.tolerance != it.tolerance || old.merchant != it.merchant || old.ttlMinutes() != it.ttlMinutes() {
+				return expect{errCode: "intent_id_reused"}
+			}
 			return expect{intent: old}
 		}
 	}
