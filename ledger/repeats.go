@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -124,14 +125,12 @@ type repeatShard struct {
 	mu sync.Mutex
 	// The ring: positions head..tail-1 are live or dead entries in expiry
 	// order; chunks[0] holds position first. Positions only grow; a
-	// position whose low 32 bits are 0 is never used, so that 0 marks an
-	// empty table slot.
+	// position whose low 32 bits are all ones is never used (see push).
 	chunks     []*repeatChunk
 	first      uint64
 	head, tail uint64
 	spare      *repeatChunk
-	table      []uint32 // ring positions (low 32 bits), 0 = empty
-	used       int      // occupied table slots
+	table      slotTable // ring positions (low 32 bits) by key hash
 	overflow   map[uint64]repeatEntry
 }
 
@@ -141,7 +140,6 @@ func newRepeatIndex(window int64) *repeatIndex {
 	for i := range ri.shards {
 		rs := &ri.shards[i]
 		rs.head, rs.tail, rs.first = 1, 1, 1
-		rs.table = make([]uint32, 64)
 		rs.overflow = map[uint64]repeatEntry{}
 	}
 	return ri
@@ -221,7 +219,7 @@ func (ri *repeatIndex) claim(class byte, stan, rrn string, fp uint64, nowMs int6
 	}
 	pos = rs.push(h, check, uint32(fp), nowMs+ri.window, flagPending)
 	if found {
-		rs.table[slot] = uint32(pos)
+		rs.table.set(slot, uint32(pos))
 	} else {
 		rs.insert(h, pos)
 	}
@@ -404,9 +402,9 @@ func (rs *repeatShard) at(pos uint64) *packedRepeat {
 
 // push appends an entry to the ring and returns its position.
 func (rs *repeatShard) push(h, check uint64, fp uint32, expires int64, flags uint64) uint64 {
-	if uint32(rs.tail) == 0 {
-		// Position 0 (mod 2^32) would read as an empty table slot: it
-		// stays a dead entry.
+	if uint32(rs.tail) == math.MaxUint32 {
+		// A table slot holds a position's low 32 bits plus one; this one
+		// would read as an empty slot, so it stays a dead entry.
 		rs.grow()
 		rs.at(rs.tail).setFlags(flagDead)
 		rs.tail++
@@ -443,86 +441,31 @@ func (rs *repeatShard) fullPos(v uint32) uint64 {
 	return rs.tail - uint64(uint32(rs.tail)-v)
 }
 
-func (rs *repeatShard) home(h uint64) int { return int(h & uint64(len(rs.table)-1)) }
+func (rs *repeatShard) hashOf(v uint32) uint64 { return rs.at(rs.fullPos(v)).keyHash() }
 
 // find returns the table slot and position of the live entry for a key.
 func (rs *repeatShard) find(h, check uint64) (slot int, pos uint64, ok bool) {
-	mask := len(rs.table) - 1
-	for i := rs.home(h); ; i = (i + 1) & mask {
-		v := rs.table[i]
-		if v == 0 {
-			return 0, 0, false
-		}
-		p := rs.fullPos(v)
-		if e := rs.at(p); e.keyHash() == h && e.check() == check {
-			return i, p, true
-		}
+	slot, v, ok := rs.table.find(h, func(v uint32) bool {
+		e := rs.at(rs.fullPos(v))
+		return e.keyHash() == h && e.check() == check
+	})
+	if !ok {
+		return 0, 0, false
 	}
+	return slot, rs.fullPos(v), true
 }
 
 // slotOf returns the table slot that points to pos, when one does.
 func (rs *repeatShard) slotOf(h, pos uint64) (int, bool) {
-	mask := len(rs.table) - 1
-	for i := rs.home(h); ; i = (i + 1) & mask {
-		v := rs.table[i]
-		if v == 0 {
-			return 0, false
-		}
-		if v == uint32(pos) {
-			return i, true
-		}
-	}
+	slot, _, ok := rs.table.find(h, func(v uint32) bool { return v == uint32(pos) })
+	return slot, ok
 }
 
 // insert adds a key that has no slot yet.
-func (rs *repeatShard) insert(h, pos uint64) {
-	if (rs.used+1)*4 > len(rs.table)*3 {
-		rs.resize(len(rs.table) * 2)
-	}
-	mask := len(rs.table) - 1
-	i := rs.home(h)
-	for rs.table[i] != 0 {
-		i = (i + 1) & mask
-	}
-	rs.table[i] = uint32(pos)
-	rs.used++
-}
+func (rs *repeatShard) insert(h, pos uint64) { rs.table.insert(h, uint32(pos), rs.hashOf) }
 
-// remove empties a slot and moves later entries of its cluster back
-// (linear probing's deletion without tombstones).
-func (rs *repeatShard) remove(slot int) {
-	mask := len(rs.table) - 1
-	rs.table[slot] = 0
-	rs.used--
-	for j := (slot + 1) & mask; rs.table[j] != 0; j = (j + 1) & mask {
-		v := rs.table[j]
-		k := rs.home(rs.at(rs.fullPos(v)).keyHash())
-		// Move v back to the hole when its home is not in (slot, j].
-		if (j > slot && (k <= slot || k > j)) || (j < slot && k <= slot && k > j) {
-			rs.table[slot], rs.table[j] = v, 0
-			slot = j
-		}
-	}
-	if len(rs.table) > 64 && rs.used*8 < len(rs.table) {
-		rs.resize(len(rs.table) / 2)
-	}
-}
-
-func (rs *repeatShard) resize(n int) {
-	old := rs.table
-	rs.table = make([]uint32, n)
-	mask := n - 1
-	for _, v := range old {
-		if v == 0 {
-			continue
-		}
-		i := rs.home(rs.at(rs.fullPos(v)).keyHash())
-		for rs.table[i] != 0 {
-			i = (i + 1) & mask
-		}
-		rs.table[i] = v
-	}
-}
+// remove empties a slot.
+func (rs *repeatShard) remove(slot int) { rs.table.remove(slot, rs.hashOf) }
 
 // expire drops entries whose window ended at or before nowMs. The caller
 // holds rs.mu.
@@ -580,7 +523,7 @@ func (ri *repeatIndex) sortQueues() {
 		slot, _, found := rs.find(h, check)
 		pos := rs.push(h, check, uint32(e.fp), e.expires, 0)
 		if found {
-			rs.table[slot] = uint32(pos)
+			rs.table.set(slot, uint32(pos))
 		} else {
 			rs.insert(h, pos)
 		}
@@ -616,7 +559,7 @@ func (ri *repeatIndex) len() int {
 	for i := range ri.shards {
 		rs := &ri.shards[i]
 		rs.mu.Lock()
-		n += rs.used
+		n += rs.table.used
 		rs.mu.Unlock()
 	}
 	return n
@@ -633,7 +576,7 @@ func (ri *repeatIndex) bytes() (total, unfilled int) {
 		if rs.spare != nil {
 			ring += repeatChunkLen
 		}
-		total += ring*36 + len(rs.table)*4 + len(rs.overflow)*96
+		total += ring*36 + rs.table.bytes() + len(rs.overflow)*96
 		unfilled += (ring - int(rs.tail-rs.head)) * 36
 		rs.mu.Unlock()
 	}
