@@ -185,4 +185,3 @@ func benchRoundTrip(b *testing.B, codec string) {
 	// steadier than wall time on a shared machine.
 	b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/req")
 }
-
