@@ -2,13 +2,11 @@ package ledger_test
 
 import (
 	"context"
-	"strings"
-	"sync"
+	"github.com/ledgersim/ledgersim/internal/gatedfs"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/stretchr/testify/require"
 
 	"github.com/ledgersim/ledgersim/authz"
@@ -51,87 +49,18 @@ func TestDeferredDecisions(t *testing.T) {
 	require.NoError(t, d.Wait())
 }
 
-// gatedFS is an in-memory filesystem whose WAL syncs can be held: while
-// the gate is closed, a sync of a .log file waits for it to open. It lets
-// a test look at the ledger while a change is applied but not yet durable.
-type gatedFS struct {
-	vfs.FS
-	gate atomic.Pointer[chan struct{}]
-}
-
-func newGatedFS() *gatedFS { return &gatedFS{FS: vfs.NewMem()} }
-
-// hold closes the gate; the returned func opens it again (once, however
-// often it is called).
-func (g *gatedFS) hold() (open func()) {
-	ch := make(chan struct{})
-	g.gate.Store(&ch)
-	return sync.OnceFunc(func() {
-		g.gate.Store(nil)
-		close(ch)
-	})
-}
-
-func (g *gatedFS) wait() {
-	if ch := g.gate.Load(); ch != nil {
-		<-*ch
-	}
-}
-
-func (g *gatedFS) wrap(name string, f vfs.File, err error) (vfs.File, error) {
-	if err != nil || !strings.HasSuffix(name, ".log") {
-		return f, err
-	}
-	return &gatedFile{File: f, fs: g}, nil
-}
-
-func (g *gatedFS) Create(name string, c vfs.DiskWriteCategory) (vfs.File, error) {
-	f, err := g.FS.Create(name, c)
-	return g.wrap(name, f, err)
-}
-
-func (g *gatedFS) ReuseForWrite(oldname, newname string, c vfs.DiskWriteCategory) (vfs.File, error) {
-	f, err := g.FS.ReuseForWrite(oldname, newname, c)
-	return g.wrap(newname, f, err)
-}
-
-func (g *gatedFS) OpenReadWrite(name string, c vfs.DiskWriteCategory, opts ...vfs.OpenOption) (vfs.File, error) {
-	f, err := g.FS.OpenReadWrite(name, c, opts...)
-	return g.wrap(name, f, err)
-}
-
-type gatedFile struct {
-	vfs.File
-	fs *gatedFS
-}
-
-func (f *gatedFile) Sync() error {
-	f.fs.wait()
-	return f.File.Sync()
-}
-
-func (f *gatedFile) SyncData() error {
-	f.fs.wait()
-	return f.File.SyncData()
-}
-
-func (f *gatedFile) SyncTo(length int64) (bool, error) {
-	f.fs.wait()
-	return f.File.SyncTo(length)
-}
-
 // TestManagementChangesWaitForSyncOffTheShardLock: a management change
 // (here a freeze) waiting for its sync does not hold its shard, so reads
 // and ISO decisions on the same user go on meanwhile and see the change.
 // Before, the freeze waited under the lock and a card-network decision on
 // any of the user's cards stalled behind the management call's fsync.
 func TestManagementChangesWaitForSyncOffTheShardLock(t *testing.T) {
-	fs := newGatedFS()
+	fs := gatedfs.New()
 	f := newFixtureStore(t, 1, store.Options{FS: fs}, nil)
 	ctx := context.Background()
 	card := f.cards[0]
 
-	open := fs.hold()
+	open := fs.Hold()
 	t.Cleanup(open) // a failing test still lets the store close
 	frozen := make(chan error, 1)
 	go func() {

@@ -3,15 +3,12 @@ package server
 import (
 	"context"
 	"errors"
+	"github.com/ledgersim/ledgersim/internal/gatedfs"
 	"log/slog"
 	"net"
-	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/stretchr/testify/require"
 
 	"github.com/ledgersim/ledgersim/clock"
@@ -21,71 +18,12 @@ import (
 	"github.com/ledgersim/ledgersim/vault"
 )
 
-// gatedFS is an in-memory filesystem whose WAL syncs can be held: while
-// the gate is closed, a sync of a .log file waits for it to open, and
-// each sync that starts waiting is announced on waiting.
-type gatedFS struct {
-	vfs.FS
-	gate    atomic.Pointer[chan struct{}]
-	waiting chan struct{}
-}
-
-func (g *gatedFS) hold() (open func()) {
-	ch := make(chan struct{})
-	g.gate.Store(&ch)
-	return sync.OnceFunc(func() {
-		g.gate.Store(nil)
-		close(ch)
-	})
-}
-
-func (g *gatedFS) wait() {
-	if ch := g.gate.Load(); ch != nil {
-		select {
-		case g.waiting <- struct{}{}:
-		default:
-		}
-		<-*ch
-	}
-}
-
-func (g *gatedFS) wrap(name string, f vfs.File, err error) (vfs.File, error) {
-	if err != nil || !strings.HasSuffix(name, ".log") {
-		return f, err
-	}
-	return &gatedFile{File: f, fs: g}, nil
-}
-
-func (g *gatedFS) Create(name string, c vfs.DiskWriteCategory) (vfs.File, error) {
-	f, err := g.FS.Create(name, c)
-	return g.wrap(name, f, err)
-}
-
-func (g *gatedFS) ReuseForWrite(oldname, newname string, c vfs.DiskWriteCategory) (vfs.File, error) {
-	f, err := g.FS.ReuseForWrite(oldname, newname, c)
-	return g.wrap(newname, f, err)
-}
-
-func (g *gatedFS) OpenReadWrite(name string, c vfs.DiskWriteCategory, opts ...vfs.OpenOption) (vfs.File, error) {
-	f, err := g.FS.OpenReadWrite(name, c, opts...)
-	return g.wrap(name, f, err)
-}
-
-type gatedFile struct {
-	vfs.File
-	fs *gatedFS
-}
-
-func (f *gatedFile) Sync() error                       { f.fs.wait(); return f.File.Sync() }
-func (f *gatedFile) SyncData() error                   { f.fs.wait(); return f.File.SyncData() }
-func (f *gatedFile) SyncTo(length int64) (bool, error) { f.fs.wait(); return f.File.SyncTo(length) }
-
 // TestISOApprovalWaitsForItsSync runs the ISO listener over the real
 // ledger on a filesystem whose WAL sync is held: the approval is decided
 // and reaches the sync, but no reply byte leaves until the sync completes,
 // and then the approval arrives.
 func TestISOApprovalWaitsForItsSync(t *testing.T) {
-	fs := &gatedFS{FS: vfs.NewMem(), waiting: make(chan struct{}, 1)}
+	fs := gatedfs.New()
 	db, err := store.Open(store.Options{Dir: "/data", FS: fs})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = db.Close() })
@@ -137,11 +75,11 @@ func TestISOApprovalWaitsForItsSync(t *testing.T) {
 	})
 	require.NoError(t, err)
 
-	open := fs.hold()
+	open := fs.Hold()
 	t.Cleanup(open) // a failing test still lets the store close
 	require.NoError(t, iso.WriteFrame(nc, iso.Binary2, msg))
 	select {
-	case <-fs.waiting: // the decision is applied and its sync has begun
+	case <-fs.Waiting: // the decision is applied and its sync has begun
 	case <-time.After(20 * time.Second):
 		t.Fatal("the approval never reached its sync")
 	}
