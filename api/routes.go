@@ -32,6 +32,7 @@ func (a *API) register() {
 	r.add("POST", "/v1/simulate/kyc", scopeAdmin, a.simulateKYC)
 	r.add("POST", "/v1/simulate/deposit", scopeAdmin, a.simulateDeposit)
 	r.add("GET", "/v1/balances/{userId}", scopeAgent, a.balance)
+	r.add("GET", "/v1/users/{id}/balance", scopeAgent, a.balance)
 
 	// Agents and tokens.
 	r.add("POST", "/v1/agents/register", scopeAdmin, a.registerAgent)

@@ -172,8 +172,13 @@ func (a *API) simulateDeposit(rc *reqCtx) error {
 	return rc.reply(201, view(ledger.DepositResult{Deposit: d, User: u}))
 }
 
+// balance answers GET /v1/balances/{userId} and GET /v1/users/{id}/balance:
+// an agent token reads only its own user's.
 func (a *API) balance(rc *reqCtx) error {
 	id := rc.param("userId")
+	if id == "" {
+		id = rc.param("id")
+	}
 	if rc.principal.IsAgent() && id != rc.principal.UserID {
 		return errNotFound("user_not_found", "No user with id '"+ledger.SafeID(id)+"'.")
 	}

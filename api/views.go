@@ -55,19 +55,40 @@ func viewUser(u *model.User) userView {
 		UpdatedAt: u.UpdatedAt, ApprovedAt: u.ApprovedAt, RejectedAt: u.RejectedAt}
 }
 
+// balanceView is a user's balance: ledgersim's own fields (available,
+// pending, settled, deposited) beside the platform's balance model. The
+// account is funded: deposits are the collateral of a credit line with a
+// 100% advance rate, so
+//
+//	creditLimit    = deposited                        (every deposit, at face value)
+//	pendingCharges = pending                          (open authorization holds)
+//	postedCharges  = deposited - settled              (cleared purchases less refunds)
+//	balanceDue     = postedCharges                    (the simulator has no repayment)
+//	spendingPower  = creditLimit - pendingCharges - postedCharges = available
+//
+// A charge is paid from the deposit when it clears, so settled already
+// excludes it; the platform counts the same charge as owed against the
+// credit line. Both views give the same spending power.
 type balanceView struct {
-	Object    string `json:"object"`
-	UserID    string `json:"userId"`
-	Available int64  `json:"available"`
-	Pending   int64  `json:"pending"`
-	Settled   int64  `json:"settled"`
-	Deposited int64  `json:"deposited"`
-	Currency  string `json:"currency"`
+	Object         string `json:"object"`
+	UserID         string `json:"userId"`
+	Available      int64  `json:"available"`
+	Pending        int64  `json:"pending"`
+	Settled        int64  `json:"settled"`
+	Deposited      int64  `json:"deposited"`
+	CreditLimit    int64  `json:"creditLimit"`
+	PendingCharges int64  `json:"pendingCharges"`
+	PostedCharges  int64  `json:"postedCharges"`
+	BalanceDue     int64  `json:"balanceDue"`
+	SpendingPower  int64  `json:"spendingPower"`
+	Currency       string `json:"currency"`
 }
 
 func viewBalance(u *model.User) balanceView {
+	posted := u.DepositedCents - u.SettledCents
 	return balanceView{Object: "balance", UserID: u.ID, Available: u.AvailableCents(), Pending: u.PendingCents,
-		Settled: u.SettledCents, Deposited: u.DepositedCents, Currency: "USD"}
+		Settled: u.SettledCents, Deposited: u.DepositedCents, CreditLimit: u.DepositedCents, PendingCharges: u.PendingCents,
+		PostedCharges: posted, BalanceDue: posted, SpendingPower: u.DepositedCents - u.PendingCents - posted, Currency: "USD"}
 }
 
 type agentView struct {

@@ -215,6 +215,10 @@ func TestUsersAgentsAndCards(t *testing.T) {
 	b, err := agent.GetBalance(ctx, u.ID)
 	require.NoError(t, err)
 	require.EqualValues(t, 50025, b.Available)
+	require.EqualValues(t, b.Available, b.SpendingPower)
+	ub, err := c.GetUserBalance(ctx, u.ID)
+	require.NoError(t, err)
+	require.Equal(t, b, ub)
 }
 
 // TestPurchaseAndTransactions runs the card network's side: intents,

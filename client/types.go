@@ -43,7 +43,16 @@ type Balance struct {
 	Pending   int64  `json:"pending"`
 	Settled   int64  `json:"settled"`
 	Deposited int64  `json:"deposited"`
-	Currency  string `json:"currency"`
+	// The platform's balance model: CreditLimit is what was deposited,
+	// PendingCharges the open holds, PostedCharges the cleared purchases
+	// less refunds, BalanceDue what is owed (PostedCharges) and
+	// SpendingPower what can be spent (Available).
+	CreditLimit    int64  `json:"creditLimit"`
+	PendingCharges int64  `json:"pendingCharges"`
+	PostedCharges  int64  `json:"postedCharges"`
+	BalanceDue     int64  `json:"balanceDue"`
+	SpendingPower  int64  `json:"spendingPower"`
+	Currency       string `json:"currency"`
 }
 
 // FundingAddress is where a user deposits one asset on one chain.

@@ -98,3 +98,9 @@ func (c *Client) SimulateDeposit(ctx context.Context, p SimulateDepositParams, o
 func (c *Client) GetBalance(ctx context.Context, userID string, opts ...RequestOption) (*Balance, error) {
 	return call[Balance](ctx, c, request{method: http.MethodGet, path: "/v1/balances/" + seg(userID)}, opts)
 }
+
+// GetUserBalance reads a user's balance at the platform's path
+// (GET /v1/users/{id}/balance); the same object as GetBalance.
+func (c *Client) GetUserBalance(ctx context.Context, userID string, opts ...RequestOption) (*Balance, error) {
+	return call[Balance](ctx, c, request{method: http.MethodGet, path: "/v1/users/" + seg(userID) + "/balance"}, opts)
+}
