@@ -200,6 +200,13 @@ type testServer struct {
 // ends, checking that Serve then reports ErrServerClosed.
 func startServer(t *testing.T, cfg iso.Config, h iso.Handler) *testServer {
 	t.Helper()
+	return startServerOn(t, cfg, h, nil)
+}
+
+// startServerOn is startServer with the listener wrapped by wrap (nil: as
+// it is), to watch what the server does on its connections.
+func startServerOn(t *testing.T, cfg iso.Config, h iso.Handler, wrap func(net.Listener) net.Listener) *testServer {
+	t.Helper()
 	ts := &testServer{obs: newRecorder(), logs: &syncBuffer{}, serveErr: make(chan error, 1)}
 	cfg.Observer = ts.obs
 	// The time and the peer's address are left out of the captured logs:
@@ -220,6 +227,9 @@ func startServer(t *testing.T, cfg iso.Config, h iso.Handler) *testServer {
 	require.NoError(t, err)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
+	if wrap != nil {
+		ln = wrap(ln)
+	}
 	go func() { ts.serveErr <- srv.Serve(ln) }()
 	ts.srv = srv
 	ts.addr = ln.Addr().String()
@@ -1042,24 +1052,66 @@ type waitFunc func() error
 
 func (f waitFunc) Wait() error { return f() }
 
+// writeWatch wraps a listener's connections to count the bytes the server
+// writes while durable is not yet set.
+type writeWatch struct {
+	net.Listener
+	durable *atomic.Bool
+	early   *atomic.Int64
+}
+
+func (l writeWatch) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &watchedConn{Conn: c, l: l}, nil
+}
+
+type watchedConn struct {
+	net.Conn
+	l writeWatch
+}
+
+func (c *watchedConn) Write(p []byte) (int, error) {
+	if !c.l.durable.Load() {
+		c.l.early.Add(int64(len(p)))
+	}
+	return c.Conn.Write(p)
+}
+
 // TestDurableIsWaitedForBeforeTheReply: a handler that returns at once with
 // Response.Durable set has its reply written only after Wait returns, the
 // reader meanwhile goes on deciding what follows, and a Wait that fails
-// turns the reply into a 96.
+// turns the reply into a 96. The server's connection counts what is written
+// before the first decision's Wait returns, and the wait is released only
+// once the server waits in it with the three decisions taken, so a reply
+// written before its sync is caught whatever the timing.
 func TestDurableIsWaitedForBeforeTheReply(t *testing.T) {
 	synced := make(chan struct{})
+	waiting := make(chan struct{})
+	var once sync.Once
+	var durable atomic.Bool
+	var early atomic.Int64
 	decided := make(chan string, 10)
 	h := handlerFunc(func(_ context.Context, req *iso.Request) iso.Response {
 		decided <- req.STAN
 		switch req.STAN {
 		case "000001":
-			return iso.Response{Code: "00", AuthCode: "DURBL1", Durable: waitFunc(func() error { <-synced; return nil })}
+			return iso.Response{Code: "00", AuthCode: "DURBL1", Durable: waitFunc(func() error {
+				once.Do(func() { close(waiting) })
+				<-synced
+				durable.Store(true)
+				return nil
+			})}
 		case "000002":
 			return iso.Response{Code: "00", AuthCode: "DURBL2", Durable: waitFunc(func() error { return errors.New("disk gone") })}
 		}
 		return iso.Response{Code: "00", AuthCode: "NOWAIT"}
 	})
-	ts := startServer(t, iso.Config{}, h)
+	ts := startServerOn(t, iso.Config{}, h, func(ln net.Listener) net.Listener {
+		return writeWatch{Listener: ln, durable: &durable, early: &early}
+	})
 	nc := dialRaw(t, ts.addr)
 	var batch bytes.Buffer
 	for i := 1; i <= 3; i++ {
@@ -1077,12 +1129,13 @@ func TestDurableIsWaitedForBeforeTheReply(t *testing.T) {
 			t.Fatalf("request %s was not decided while the first one waited for its sync", stan)
 		}
 	}
+	select {
+	case <-waiting:
+	case <-time.After(hangTimeout):
+		t.Fatal("the first decision's Durable was never waited for")
+	}
 	// Nothing may be written while the first decision is not durable.
-	require.NoError(t, nc.SetReadDeadline(time.Now().Add(200*time.Millisecond)))
-	one := make([]byte, 1)
-	_, err = nc.Read(one)
-	var ne net.Error
-	require.True(t, errors.As(err, &ne) && ne.Timeout(), "a reply left before its decision was durable (err %v)", err)
+	require.Zero(t, early.Load(), "a reply left before its decision was durable")
 
 	close(synced)
 	require.NoError(t, nc.SetReadDeadline(time.Now().Add(hangTimeout)))
@@ -1100,4 +1153,5 @@ func TestDurableIsWaitedForBeforeTheReply(t *testing.T) {
 	assert.Equal(t, "96", got["000002"].Code, "a decision that could not be made durable is not approved")
 	assert.Empty(t, got["000002"].AuthCode)
 	assert.Equal(t, "NOWAIT", got["000003"].AuthCode)
+	assert.Zero(t, early.Load(), "a reply left before its decision was durable")
 }
