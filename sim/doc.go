@@ -46,7 +46,10 @@
 // PANs, unknown originals, API refunds, intents (created, re-declared with
 // the same intentId, canceled), card-detail reads, clock moves (seconds;
 // minutes; across the repeat window; hours; days; past the hold expiry;
-// weeks, across months), deposits, freezing and unfreezing cards,
+// weeks, across months), deposits, retries under an Idempotency-Key
+// (deposits, API refunds, and clearings and reversals by ID carry one half
+// the time; a retry sends an earlier key again with the same body, with
+// another body, or on another route), freezing and unfreezing cards,
 // reactivating agents, issuing cards, and restarts (the store and the
 // ledger are closed and opened again on the same directory at the same
 // virtual time). After every clock move it calls Sweep, as the server
@@ -69,6 +72,17 @@
 // restart and at the end: every transaction and intent, and the store's
 // set of transactions. Every 50 steps, after a restart and at the end:
 // verify.Run, the store's invariants.
+//
+// A request under an Idempotency-Key runs as the API runs a POST
+// (api.API.idempotent), and the harness keeps what the API must remember of
+// each key: the first request under it that succeeded, when, and its
+// reply. Within ledger.IdemWindow the ledger must find that record (and
+// none otherwise); the same request is then answered with the first reply
+// byte for byte and performs nothing (the model is not told, so a second
+// execution shows in the step's comparison), and another body or route is
+// a conflict that performs nothing either. A request that changed state
+// must have stored its response in the change's own batch; one answered
+// with an error must have stored none, so that its retry runs again.
 //
 // # Running it
 //

@@ -136,9 +136,12 @@ type op struct {
 	txn    *mTxn
 	intent *mIntent
 	amount int64
-	// idemKey, on a deposit, is the Idempotency-Key it is sent with: a new
-	// one, or (a retry) one an earlier deposit of the same user and amount
-	// was sent with, which must not credit again while it is remembered.
+	// idemKey, on a deposit, an API refund or a clearing or reversal by ID
+	// (the simulate endpoints' path), is the Idempotency-Key it is sent
+	// with: a new one, or (a retry) one an earlier request was sent with.
+	// A retry with the same body must be answered with the first reply and
+	// change nothing while the key is remembered; one with another body or
+	// on another route is a conflict.
 	idemKey string
 }
 
@@ -172,6 +175,9 @@ func (o *op) String() string {
 		s = "deregister agent " + o.agent.name
 	case opRestart:
 		s = "restart (close and reopen the store and the ledger)"
+	}
+	if o.idemKey != "" {
+		s += " Idempotency-Key=" + o.idemKey
 	}
 	if o.note != "" {
 		s += " [" + o.note + "]"
@@ -245,8 +251,9 @@ type gen struct {
 	exercise    func(bug string) bool
 	table       []weighted
 	total       int
-	// keyed are the deposits sent with an Idempotency-Key, to retry.
-	keyed []*op
+	// keyed are the deposits sent with an Idempotency-Key, to retry;
+	// keyedCalls the API refunds, clearings and reversals sent with one.
+	keyed, keyedCalls []*op
 }
 
 type weighted struct {
@@ -276,6 +283,7 @@ func newGen(rng *rand.Rand, m *refModel, maxRestarts int, exercise func(string) 
 		{4, (*gen).details},
 		{9, (*gen).advance},
 		{2, (*gen).deposit},
+		{3, (*gen).retry},
 		{1, (*gen).reactivate},
 		{1, (*gen).freeze},
 		{1, (*gen).unfreeze},
@@ -589,7 +597,61 @@ func (g *gen) clearing(step int) *op {
 	default:
 		amt, note = 2*o.amount+1, "far over"
 	}
-	return g.send(g.followUp(mClear, o, amt), note)
+	return g.keyCall(g.send(g.followUp(mClear, o, amt), note), "clr", step)
+}
+
+// keyCall gives half the API calls (a clearing or reversal by ID, an API
+// refund) a new Idempotency-Key, and keeps them to retry.
+func (g *gen) keyCall(o *op, prefix string, step int) *op {
+	if o.kind == opMsg && o.x.viaTxn == nil {
+		return o
+	}
+	if g.pct(50) {
+		o.idemKey = fmt.Sprintf("%s-%d", prefix, step)
+		g.keyedCalls = append(g.keyedCalls, o)
+	}
+	return o
+}
+
+// retry sends a request made under an Idempotency-Key again with its key:
+// most often as it was, which must replay the first reply and change
+// nothing while the key is remembered; otherwise with another body, or as
+// a deposit under an API call's key (another route), which is a conflict
+// while the key is remembered and a new request once it is not (or when
+// the first attempt failed and so was not remembered).
+func (g *gen) retry(step int) *op {
+	all := append(append([]*op(nil), g.keyed...), g.keyedCalls...)
+	if len(all) == 0 {
+		return nil
+	}
+	prev := pick(g, all)
+	o := *prev
+	if prev.x != nil {
+		x := *prev.x
+		o.x = &x
+	}
+	switch r := g.rng.IntN(100); {
+	case r < 65:
+		o.note = "retried"
+	case r < 85 || prev.kind == opDeposit:
+		o.note = "retried with another body"
+		switch {
+		case o.kind != opMsg:
+			o.amount += 1 + g.rng.Int64N(100)
+		case o.x.typ == mClear:
+			o.x.amount += 1 + g.rng.Int64N(100)
+		case o.x.hasRepl:
+			o.x.repl += 1 + g.rng.Int64N(100)
+		default:
+			// A full reversal named as remainingAmount 0: the same effect,
+			// another body.
+			o.x.repl, o.x.hasRepl = 0, true
+		}
+	default:
+		return &op{kind: opDeposit, user: pick(g, g.m.users), amount: 1000 + g.rng.Int64N(100000), idemKey: prev.idemKey,
+			note: "another route under the key"}
+	}
+	return &o
 }
 
 func (g *gen) reversal(step int) *op {
@@ -614,7 +676,7 @@ func (g *gen) reversal(step int) *op {
 			x.repl, x.hasRepl, note = g.rng.Int64N(o.refunded), true, "DE 95 below what was refunded"
 		}
 	}
-	return g.send(x, note)
+	return g.keyCall(g.send(x, note), "rev", step)
 }
 
 // early sends a clearing or a reversal before its original, which the
@@ -835,7 +897,7 @@ func (g *gen) apiRefund(step int) *op {
 	if g.pct(60) && left > 0 {
 		amt = 1 + g.rng.Int64N(left)
 	}
-	return &op{kind: opRefund, txn: o, amount: amt}
+	return g.keyCall(&op{kind: opRefund, txn: o, amount: amt}, "ref", step)
 }
 
 func (g *gen) createIntent(step int) *op {

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -175,8 +176,18 @@ type harness struct {
 	current string
 	// byID maps the core's transaction IDs to the model's.
 	byID map[string]*mTxn
-	// idemFirst is when each Idempotency-Key was first executed (ms).
-	idemFirst map[string]int64
+	// idem is what the API remembers of each Idempotency-Key: the first
+	// request performed under it that succeeded, and its reply.
+	idem map[string]*idemEntry
+}
+
+// idemEntry is the request an Idempotency-Key was first used for, when
+// (ms), and the reply it got.
+type idemEntry struct {
+	firstMs    int64
+	path, body string
+	status     int
+	reply      []byte
 }
 
 func runSeed(t *testing.T, seed uint64, steps int) {
@@ -187,7 +198,7 @@ func runSeed(t *testing.T, seed uint64, steps int) {
 		t.Fatal(err)
 	}
 	h := &harness{t: t, seed: seed, steps: steps, ctx: context.Background(), cfg: cfg, dir: t.TempDir(),
-		clk: clock.NewVirtual(cfg.start), vault: v, byID: map[string]*mTxn{}, idemFirst: map[string]int64{}}
+		clk: clock.NewVirtual(cfg.start), vault: v, byID: map[string]*mTxn{}, idem: map[string]*idemEntry{}}
 	if *flagMemFS {
 		h.fs, h.dir = vfs.NewMem(), "/sim"
 	}
@@ -324,23 +335,11 @@ func (h *harness) exec(o *op) {
 	}
 	switch o.kind {
 	case opMsg:
-		exp := h.m.deliver(o.x)
-		out, err := h.deliver(o.x)
-		h.must(err, "the core failed")
-		h.checkReply(exp, out)
-		h.g.sent = append(h.g.sent, o.x)
-		outcome := out.Code
-		if out.Replayed {
-			outcome += " (repeat)"
+		if o.idemKey != "" {
+			h.keyedFollowUp(o)
+			return
 		}
-		tally.add(tallyKey(o, outcome))
-		if t := exp.newTxn; t != nil && t.intent != nil {
-			tally.add("intent " + t.intent.status + " by " + t.mti)
-		}
-		if t := exp.newTxn; t != nil && t.attestation != "" {
-			tally.add("purchase " + t.attestation)
-		}
-		return
+		h.message(h.ctx, o)
 	case opAdvance:
 		h.m.nowMs = h.clk.Advance(o.d).UnixMilli()
 		want := h.m.sweep()
@@ -353,12 +352,16 @@ func (h *harness) exec(o *op) {
 	case opDeposit:
 		h.deposit(o)
 	case opRefund:
-		exp := h.m.refund(o.txn, o.amount)
-		out, err := h.l.Refund(h.ctx, o.txn.id, o.amount)
-		h.checkAPI(exp, err)
-		if err == nil {
-			h.checkReply(exp, out)
+		if o.idemKey == "" {
+			h.refund(h.ctx, o)
+			break
 		}
+		body := fmt.Sprintf(`{"transactionId":%q,"amount":%d}`, o.txn.id, o.amount)
+		h.idempotent(o.idemKey, "/v1/simulate/refund", body, func(ctx context.Context, idem *ledger.Idem) (int, []byte, bool, bool) {
+			idem.SetRender(func(r any) (int, []byte, error) { return 201, renderOutcome(r.(ledger.Outcome)), nil })
+			out, ok := h.refund(ctx, o)
+			return 201, renderOutcome(out), ok, len(h.m.dirtyTxns) > 0
+		})
 	case opIntent:
 		it := o.intent
 		exp := h.m.createIntent(it)
@@ -422,6 +425,72 @@ func (h *harness) exec(o *op) {
 	}
 }
 
+// message delivers a network message (or a clearing or reversal by ID)
+// and checks the reply.
+func (h *harness) message(ctx context.Context, o *op) ledger.Outcome {
+	exp := h.m.deliver(o.x)
+	out, err := h.deliver(ctx, o.x)
+	h.must(err, "the core failed")
+	h.checkReply(exp, out)
+	h.g.sent = append(h.g.sent, o.x)
+	outcome := out.Code
+	if out.Replayed {
+		outcome += " (repeat)"
+	}
+	tally.add(tallyKey(o, outcome))
+	if t := exp.newTxn; t != nil && t.intent != nil {
+		tally.add("intent " + t.intent.status + " by " + t.mti)
+	}
+	if t := exp.newTxn; t != nil && t.attestation != "" {
+		tally.add("purchase " + t.attestation)
+	}
+	return out
+}
+
+// refund runs an API refund and checks its answer; ok is false when the
+// answer is an error.
+func (h *harness) refund(ctx context.Context, o *op) (out ledger.Outcome, ok bool) {
+	exp := h.m.refund(o.txn, o.amount)
+	out, err := h.l.Refund(ctx, o.txn.id, o.amount)
+	h.checkAPI(exp, err)
+	if err == nil {
+		h.checkReply(exp, out)
+	}
+	return out, err == nil
+}
+
+// keyedFollowUp runs a clearing or reversal by ID under its
+// Idempotency-Key, with the body the simulate endpoint would be sent. The
+// API answers anything but an approval with an error, which is not
+// remembered.
+func (h *harness) keyedFollowUp(o *op) {
+	x := o.x
+	path, body := "/v1/simulate/clearing", fmt.Sprintf(`{"transactionId":%q,"amount":%d}`, x.viaTxn.id, x.amount)
+	if x.typ == mReverse {
+		path, body = "/v1/simulate/reversal", fmt.Sprintf(`{"transactionId":%q}`, x.viaTxn.id)
+		if x.hasRepl {
+			body = fmt.Sprintf(`{"transactionId":%q,"remainingAmount":%d}`, x.viaTxn.id, x.repl)
+		}
+	}
+	h.idempotent(o.idemKey, path, body, func(ctx context.Context, idem *ledger.Idem) (int, []byte, bool, bool) {
+		idem.SetRender(func(r any) (int, []byte, error) { return 200, renderOutcome(r.(ledger.Outcome)), nil })
+		out := h.message(ctx, o)
+		return 200, renderOutcome(out), out.Code == authz.CodeApproved, len(h.m.dirtyTxns) > 0
+	})
+}
+
+// renderOutcome is the reply to an API call, as far as the simulation
+// tells replies apart: the decision, the transaction it names and that
+// transaction as it was then, so that a replay rendered again from the
+// transaction's later state would not pass for the first reply.
+func renderOutcome(out ledger.Outcome) []byte {
+	b := fmt.Sprintf("%s|%s|%s", out.Code, out.TxnID, out.AuthCode)
+	if t := out.Txn; t != nil {
+		b += fmt.Sprintf("|%s|%d|%d|%d|%d", t.Status, t.AmountCents, t.HoldCents, t.ReversedCents, t.RefundedCents)
+	}
+	return []byte(b)
+}
+
 func (h *harness) checkAPI(exp expect, err error) {
 	h.t.Helper()
 	got := errCode(err)
@@ -465,7 +534,7 @@ func (h *harness) issue(c *mCard) {
 // deliver hands a message to the core the way the ISO host does: the
 // decision returns before its sync, and its reply is told only once the
 // Deferred's wait says it is durable (API follow-ups wait inside the call).
-func (h *harness) deliver(x *msg) (ledger.Outcome, error) {
+func (h *harness) deliver(ctx context.Context, x *msg) (ledger.Outcome, error) {
 	var d ledger.Deferred
 	waited := func(out ledger.Outcome, err error) (ledger.Outcome, error) {
 		if err != nil {
@@ -474,7 +543,7 @@ func (h *harness) deliver(x *msg) (ledger.Outcome, error) {
 		return out, d.Wait()
 	}
 	if x.typ == mAuth {
-		return waited(h.l.Authorize(h.ctx, &ledger.AuthRequest{Durable: &d, Source: "iso", MTI: x.mti, Class: x.class(), PAN: x.pan,
+		return waited(h.l.Authorize(ctx, &ledger.AuthRequest{Durable: &d, Source: "iso", MTI: x.mti, Class: x.class(), PAN: x.pan,
 			Kind: procKind(x.proc, x.amount), AmountCents: x.amount, Currency: x.currency, Expiry: x.expiry, CVV2: x.cvv,
 			HasCVV2: x.hasCVV, MerchantID: x.merchantID, Merchant: x.merchant, City: "SPRINGFIELD", Country: "US", MCC: "5411",
 			STAN: x.stan, RRN: x.rrn, TxnTime: x.de7, TerminalID: x.terminal, AcquirerID: "123456", OriginalData: x.de90,
@@ -489,9 +558,9 @@ func (h *harness) deliver(x *msg) (ledger.Outcome, error) {
 			ReplacementCents: x.repl, HasReplacement: x.hasRepl}
 	}
 	if x.typ == mClear {
-		return waited(h.l.Clear(h.ctx, f))
+		return waited(h.l.Clear(ctx, f))
 	}
-	return waited(h.l.Reverse(h.ctx, f))
+	return waited(h.l.Reverse(ctx, f))
 }
 
 // checkReply compares a reply with the model's: the response code, and
@@ -744,42 +813,85 @@ func (h *harness) verify() {
 	}
 }
 
-// deposit runs a deposit, under its Idempotency-Key when it has one, as the
-// API runs a POST (see api.API.idempotent): a key remembered answers with
-// the first deposit's record and credits nothing, across restarts too; a
-// key is remembered for ledger.IdemWindow after its first execution.
+// deposit runs a deposit, under its Idempotency-Key when it has one.
 func (h *harness) deposit(o *op) {
-	ctx := h.ctx
-	if o.idemKey != "" {
-		body := fmt.Sprintf("%s|%d", o.user.id, o.amount)
-		idem := h.l.NewIdem("sim", o.idemKey, "POST", "/v1/simulate/deposit", []byte(body))
-		unlock := h.l.LockIdem(idem)
-		defer unlock()
-		rec, found, err := h.l.FindIdem(idem)
-		h.must(err, "find idempotency record")
-		now := h.clk.Now().UnixMilli()
-		first, seen := h.idemFirst[o.idemKey]
-		remembered := seen && now-first <= ledger.IdemWindow.Milliseconds()
-		switch {
-		case found && !remembered:
-			h.fail("deposit key %s: a record is found that the model says is %v", o.idemKey, map[bool]string{true: "expired", false: "never written"}[seen])
-		case !found && remembered:
-			h.fail("deposit key %s: first executed at %d, within the window at %d, but no record is found: it would credit twice", o.idemKey, first, now)
-		case found:
-			if !idem.Matches(rec) || rec.Status != 201 {
-				h.fail("deposit key %s: the record answers another request (%+v)", o.idemKey, rec)
-			}
-			h.logf("  -> replayed deposit %s", o.idemKey)
-			return
-		}
-		h.idemFirst[o.idemKey] = now
-		idem.SetRender(func(r any) (int, []byte, error) {
-			return 201, []byte(r.(ledger.DepositResult).Deposit.ID), nil
-		})
-		ctx = ledger.WithIdem(ctx, idem)
+	run := func(ctx context.Context) []byte {
+		h.m.deposit(o.user, o.amount)
+		res, _, err := h.l.SimulateDeposit(ctx, ledger.DepositInput{UserID: o.user.id, Asset: "USDC", Chain: "base",
+			Amount: fmt.Sprint(o.amount / 100), AmountCents: o.amount})
+		h.must(err, "deposit")
+		return []byte(res.ID)
 	}
-	h.m.deposit(o.user, o.amount)
-	_, _, err := h.l.SimulateDeposit(ctx, ledger.DepositInput{UserID: o.user.id, Asset: "USDC", Chain: "base",
-		Amount: fmt.Sprint(o.amount / 100), AmountCents: o.amount})
-	h.must(err, "deposit")
+	if o.idemKey == "" {
+		run(h.ctx)
+		return
+	}
+	body := fmt.Sprintf(`{"userId":%q,"amount":%d}`, o.user.id, o.amount)
+	h.idempotent(o.idemKey, "/v1/simulate/deposit", body, func(ctx context.Context, idem *ledger.Idem) (int, []byte, bool, bool) {
+		idem.SetRender(func(r any) (int, []byte, error) { return 201, []byte(r.(ledger.DepositResult).Deposit.ID), nil })
+		return 201, run(ctx), true, true
+	})
+}
+
+// idempotent runs a request made under an Idempotency-Key as the API runs
+// a POST (see api.API.idempotent), and checks what the ledger remembers
+// against h.idem. A key is remembered for ledger.IdemWindow after the first
+// request under it that succeeded, across restarts too: while it is, the
+// same request (route and body) must be answered with that first reply,
+// byte for byte, and perform nothing (the model is not told, so the step's
+// comparison catches a second execution), and another request is a
+// conflict that performs nothing either. Otherwise run performs the
+// request under ctx, with its response recorded in the change's own batch,
+// or, for a success that changed nothing, saved afterwards as the API
+// does. run returns the reply, ok false for an error reply, which the API
+// does not remember (a retry runs again), so the ledger must not have
+// recorded it, and whether the model changed: a change must have recorded
+// its response in its own batch, or a retry after a crash before the save
+// would perform it again.
+func (h *harness) idempotent(key, path, body string, run func(ctx context.Context, idem *ledger.Idem) (status int, reply []byte, ok, changed bool)) {
+	idem := h.l.NewIdem("sim", key, "POST", path, []byte(body))
+	unlock := h.l.LockIdem(idem)
+	defer unlock()
+	rec, found, err := h.l.FindIdem(idem)
+	h.must(err, "find idempotency record")
+	now := h.clk.Now().UnixMilli()
+	e := h.idem[key]
+	remembered := e != nil && now-e.firstMs <= ledger.IdemWindow.Milliseconds()
+	switch {
+	case found && !remembered:
+		h.fail("key %s: a record is found that the model says is %s", key, map[bool]string{true: "expired", false: "never written"}[e != nil])
+	case !found && remembered:
+		h.fail("key %s: first used at %d, within the window at %d, but no record is found: it would be performed twice", key, e.firstMs, now)
+	case found && (e.path != path || e.body != body):
+		if idem.Matches(rec) {
+			h.fail("key %s: %s %s matches the record of the first request, %s %s", key, path, body, e.path, e.body)
+		}
+		h.logf("  -> 409 idempotency_key_reused (first %s %s)", e.path, e.body)
+		tally.add(h.current + " under a used key, another request: 409")
+		return
+	case found:
+		if !idem.Matches(rec) || rec.Status != e.status || !bytes.Equal(rec.Body, e.reply) {
+			h.fail("key %s: the replay (%d %q, matches %v) differs from the first reply (%d %q)", key, rec.Status, rec.Body,
+				idem.Matches(rec), e.status, e.reply)
+		}
+		h.logf("  -> replayed %d %s", rec.Status, rec.Body)
+		tally.add(h.current + " under a used key, the same request: replayed")
+		return
+	}
+	status, reply, ok, changed := run(ledger.WithIdem(h.ctx, idem), idem)
+	switch {
+	case !ok:
+		if idem.Body != nil {
+			h.fail("key %s: an error reply left a recorded response (%d %q): a retry would be told it succeeded", key, idem.Status, idem.Body)
+		}
+		return
+	case idem.Body == nil && changed:
+		h.fail("key %s: the request changed state without recording its response in the same batch", key)
+	case idem.Body == nil:
+		// A success that changed nothing: the API records it after the fact.
+		h.must(h.l.SaveIdem(idem, status, reply), "save idempotency record")
+	case idem.Status != status || !bytes.Equal(idem.Body, reply):
+		h.fail("key %s: the response recorded with the change (%d %q) is not the reply (%d %q)", key, idem.Status, idem.Body, status, reply)
+	}
+	h.idem[key] = &idemEntry{firstMs: now, path: path, body: body, status: status, reply: reply}
 }
