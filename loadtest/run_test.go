@@ -17,37 +17,58 @@ import (
 	"github.com/ledgersim/ledgersim/iso"
 )
 
+// waitUntil polls cond every millisecond until it holds or ctx ends, and
+// reports whether it held.
+func waitUntil(ctx context.Context, cond func() bool) bool {
+	for !cond() {
+		if ctx.Err() != nil {
+			return false
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return true
+}
+
 // TestStallShowsInLatency is the coordinated-omission test. The sink stops
-// answering for 300 ms in the middle of a 1 s run at 1000/s, and each
-// connection may have only one request in flight, so almost nothing is
-// sent during the stall: the generator behaves like a closed-loop client.
-// A closed-loop measurement (send to reply) sees the stall in one request
-// per connection and reports a small p99. Measured from due times, the
-// ~300 requests that fell due during the stall waited up to 300 ms, and
-// the p99 says so.
+// answering for 300 ms once it has read 200 requests of a 1 s run at
+// 1000/s, and each connection may have only one request in flight, so
+// almost nothing is sent during the stall: the generator behaves like a
+// closed-loop client. A closed-loop measurement (send to reply) sees the
+// stall in one request per connection and reports a small p99. Measured
+// from due times, the ~300 requests that fell due during the stall waited
+// up to 300 ms, and the p99 says so. The stall is the sink's, whatever the
+// machine's speed: what is compared with it are lower bounds, and the
+// differences between due-time and send-to-reply accounting, and between
+// the send lag and the generator's own clock lag.
 func TestStallShowsInLatency(t *testing.T) {
 	t.Parallel()
 	sink, err := NewStallSink("127.0.0.1:0", iso.Binary2)
 	require.NoError(t, err)
 	defer sink.Close()
-	stall := time.AfterFunc(300*time.Millisecond, func() { sink.Stall(300 * time.Millisecond) })
-	defer stall.Stop()
-	res, err := Run(context.Background(), Config{
+	const stall = 300 * time.Millisecond
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		if waitUntil(ctx, func() bool { return sink.Received() >= 200 }) {
+			sink.Stall(stall)
+		}
+	}()
+	res, err := runBounded(t, context.Background(), Config{
 		Target: sink.Addr(), Conns: 2, Rate: 1000, Duration: time.Second,
-		Cards: SyntheticCards(20, 1), MaxInFlightPerConn: 1,
-	}, nil)
+		Cards: SyntheticCards(20, 1), MaxInFlightPerConn: 1, Timeout: HistogramMax,
+	})
 	require.NoError(t, err)
 
 	assert.Zero(t, res.Timeouts)
 	assert.Zero(t, res.Errors)
 	assert.Equal(t, res.Offered, res.Replies)
 	assert.InDelta(t, 1000, res.Offered, 5)
-	assert.GreaterOrEqual(t, res.Latency.Max, 250*time.Millisecond)
-	assert.GreaterOrEqual(t, res.Latency.P99, 250*time.Millisecond, "the stall shows in the p99")
-	assert.GreaterOrEqual(t, res.Latency.P90, 100*time.Millisecond, "~30%% of requests fell due during the stall")
-	assert.GreaterOrEqual(t, res.SendLag.Max, 200*time.Millisecond, "requests due in the stall were sent late")
-	assert.Less(t, res.ServiceTime.P99, 100*time.Millisecond, "send-to-reply accounting hides the stall")
-	assert.Less(t, res.PacerLag.Max, 250*time.Millisecond, "the server's stall is not the generator's")
+	assert.GreaterOrEqual(t, res.Latency.Max, stall*5/6)
+	assert.GreaterOrEqual(t, res.Latency.P99, stall*5/6, "the stall shows in the p99")
+	assert.GreaterOrEqual(t, res.Latency.P90, stall/3, "~30%% of requests fell due during the stall")
+	assert.GreaterOrEqual(t, res.SendLag.Max, stall*2/3, "requests due in the stall were sent late")
+	assert.GreaterOrEqual(t, res.Latency.P99-res.ServiceTime.P99, stall/2, "send-to-reply accounting hides the stall")
+	assert.GreaterOrEqual(t, res.SendLag.Max-res.PacerLag.Max, stall/2, "the server's stall is not the generator's")
 }
 
 // TestGeneratorPauseShowsInClockLag holds the generator's own clock up
@@ -368,41 +389,63 @@ func TestRunAgainstISOListener(t *testing.T) {
 	}
 }
 
-// TestReconnectsAfterConnectionLoss kills the host in the middle of a run
-// and starts another on the same address: the generator counts what was
-// lost and carries on with new connections.
+// openConns is how many connections a sink holds open.
+func (b *sinkBase) openConns() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.conns)
+}
+
+// TestReconnectsAfterConnectionLoss kills the host in the middle of a run,
+// with requests unanswered, and starts another on the same address: the
+// generator counts what was lost and carries on with new connections. The
+// steps follow what the hosts see, not the time: the first host stops
+// answering once it has read 200 requests, is closed once it has read more
+// (so requests are in flight), and the run is stopped once the second host
+// holds both connections and has read 200 requests.
 func TestReconnectsAfterConnectionLoss(t *testing.T) {
 	t.Parallel()
-	first, err := NewEchoSink("127.0.0.1:0", iso.Binary2)
+	first, err := NewStallSink("127.0.0.1:0", iso.Binary2)
 	require.NoError(t, err)
 	addr := first.Addr()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	var second *EchoSink
-	var mu sync.Mutex
-	restart := time.AfterFunc(250*time.Millisecond, func() {
-		first.Close()
-		time.Sleep(100 * time.Millisecond)
-		s, err := NewEchoSink(addr, iso.Binary2)
-		if err == nil {
-			mu.Lock()
-			second = s
-			mu.Unlock()
+	var secondErr error
+	restarted := make(chan struct{})
+	go func() {
+		defer close(restarted)
+		if !waitUntil(ctx, func() bool { return first.Received() >= 200 }) {
+			return
 		}
+		first.Stall(24 * time.Hour)
+		held := first.Received()
+		if !waitUntil(ctx, func() bool { return first.Received() > held }) {
+			return
+		}
+		_ = first.Close()
+		second, secondErr = NewEchoSink(addr, iso.Binary2)
+		if secondErr != nil {
+			cancel()
+			return
+		}
+		waitUntil(ctx, func() bool { return second.openConns() == 2 && second.Received() >= 200 })
+		cancel()
+	}()
+	res, err := runBounded(t, ctx, Config{
+		Target: addr, Conns: 2, Rate: 1000, Duration: 24 * time.Hour, Timeout: HistogramMax, Cards: SyntheticCards(10, 1),
 	})
-	defer restart.Stop()
-	res, err := Run(context.Background(), Config{
-		Target: addr, Conns: 2, Rate: 1000, Duration: 700 * time.Millisecond, Cards: SyntheticCards(10, 1),
-	}, nil)
-	require.NoError(t, err)
-	mu.Lock()
+	require.ErrorIs(t, err, context.Canceled)
+	<-restarted
+	require.NoError(t, secondErr, "the second sink started")
 	require.NotNil(t, second, "the second sink started")
 	defer second.Close()
-	mu.Unlock()
 	assert.GreaterOrEqual(t, res.Reconnects, int64(2), "both connections came back")
-	assert.Positive(t, res.Errors, "requests due while the host was down are errors")
+	assert.Positive(t, res.ErrorsConnLost, "requests in flight when the host went away are errors")
 	assert.Equal(t, res.ErrorsConnLost+res.ErrorsUnsent, res.Errors)
 	assert.Equal(t, res.Offered, res.Replies+res.Errors+res.Timeouts)
-	assert.Greater(t, res.Replies, res.Offered/2, "most of the run was answered")
-	assert.Positive(t, second.Received(), "the generator reached the new host")
+	assert.Zero(t, res.Timeouts)
+	assert.GreaterOrEqual(t, res.Replies, second.Received(), "everything the new host read was answered")
 }
 
 // TestRunStopsWithContext cancels a day-long run once the host has
