@@ -79,6 +79,13 @@ type Config struct {
 	// OnSync, when set, is told how long each sync took and how many
 	// records it made durable (metrics).
 	OnSync func(elapsed time.Duration, records int)
+	// OnDurable, when set, is called on the syncer's goroutine after each
+	// sync that made records durable, with the highest LSN it covers, and
+	// before that LSN is published to Durable, WaitDurable and Synced. A
+	// reader of the log's projections (the ledger's store) can so be
+	// brought up to date before anyone learns the records are durable.
+	// An error is treated as a failed sync: fail-stop.
+	OnDurable func(upTo LSN) error
 }
 
 func (c *Config) withDefaults() (Config, error) {
@@ -188,6 +195,12 @@ func (s *syncer) syncOnce() bool {
 		return false
 	}
 	if n > 0 {
+		if s.cfg.OnDurable != nil {
+			if err := s.cfg.OnDurable(lsn); err != nil {
+				s.fail(fmt.Errorf("decisionlog: after sync: %w", err))
+				return false
+			}
+		}
 		s.durable.Store(uint64(lsn))
 		if s.cfg.OnSync != nil {
 			s.cfg.OnSync(time.Since(t0), n)

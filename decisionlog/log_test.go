@@ -204,9 +204,10 @@ func TestRecycledSegmentKeepsItsOldFramesOut(t *testing.T) {
 	l.prepared.Wait()
 	// No spare: the next truncation recycles the first segment.
 	l.segMu.Lock()
-	require.True(t, l.spareReady)
-	require.NoError(t, fs.Remove(fs.PathJoin("log", spareName)))
-	l.spareReady = false
+	if l.spareReady {
+		require.NoError(t, fs.Remove(fs.PathJoin("log", spareName)))
+		l.spareReady = false
+	}
 	l.segMu.Unlock()
 	require.NoError(t, l.TruncateBelow(6))
 	_, err = fs.Stat(fs.PathJoin("log", spareName))
@@ -514,6 +515,56 @@ func TestFailedSyncStopsTheLog(t *testing.T) {
 			_, err = l.Append(rec(99))
 			require.ErrorIs(t, err, ErrFailed)
 			require.NoError(t, l.WaitDurable(good), "what was durable before stays durable")
+			_ = l.Close()
+		})
+	}
+}
+
+// TestOnDurableRunsBeforePublication: whoever learns a record is durable
+// finds the OnDurable hook already run for it, and a failing hook stops
+// the log as a failed sync does.
+func TestOnDurableRunsBeforePublication(t *testing.T) {
+	for _, im := range impls {
+		t.Run(im.name, func(t *testing.T) {
+			var seen atomic.Uint64
+			var failAt atomic.Uint64
+			fatal := make(chan error, 1)
+			cfg := Config{Dir: "log", FS: vfs.NewMem(), SegmentBytes: testSegmentBytes,
+				OnFatal: func(err error) { fatal <- err },
+				OnDurable: func(upTo LSN) error {
+					if f := failAt.Load(); f != 0 && uint64(upTo) >= f {
+						return errors.New("projection failed")
+					}
+					if uint64(upTo) < seen.Load() {
+						return fmt.Errorf("OnDurable went back from %d to %d", seen.Load(), upTo)
+					}
+					seen.Store(uint64(upTo))
+					return nil
+				}}
+			l, err := im.open(cfg)
+			require.NoError(t, err)
+			var wg sync.WaitGroup
+			for g := range 4 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for i := range 50 {
+						lsn, err := l.Append(rec(g*1000 + i))
+						require.NoError(t, err)
+						require.NoError(t, l.WaitDurable(lsn))
+						require.GreaterOrEqual(t, seen.Load(), uint64(lsn), "durable published before the hook saw it")
+					}
+				}()
+			}
+			wg.Wait()
+			require.Equal(t, uint64(l.Durable()), seen.Load())
+
+			failAt.Store(uint64(l.Last()) + 1)
+			lsn, err := l.Append(rec(7))
+			require.NoError(t, err)
+			require.ErrorIs(t, l.WaitDurable(lsn), ErrFailed)
+			require.ErrorContains(t, <-fatal, "projection failed")
+			require.Less(t, l.Durable(), lsn, "a record whose hook failed is never reported durable")
 			_ = l.Close()
 		})
 	}

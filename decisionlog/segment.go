@@ -108,12 +108,13 @@ func Open(cfg Config) (Log, error) {
 		return nil, err
 	}
 	l.start(l.next - 1)
-	l.prepareSpare()
 	return l, nil
 }
 
 // prepareSpare makes a zero-filled spare segment in the background when
-// there is none.
+// there is none. It is called once the active segment is half written, so
+// that a log that never fills a segment (a test's, a quiet server's) never
+// writes one, and a busy one has the next ready long before it needs it.
 func (l *segmentLog) prepareSpare() {
 	l.segMu.Lock()
 	if l.spareReady || l.preparing {
@@ -327,9 +328,6 @@ func (l *segmentLog) createSegment(first LSN) error {
 		l.segs = append(l.segs, first)
 	}
 	l.segMu.Unlock()
-	if l.syncer.stop != nil { // not while Open recovers
-		l.prepareSpare()
-	}
 	return nil
 }
 
@@ -431,6 +429,9 @@ func (l *segmentLog) flushSegments() (LSN, int, error) {
 	}
 	if err := l.write(data[pos:]); err != nil {
 		return 0, 0, err
+	}
+	if l.writeOff > l.cfg.SegmentBytes/2 {
+		l.prepareSpare()
 	}
 	if err := l.active.SyncData(); err != nil {
 		return 0, 0, fmt.Errorf("decisionlog: sync: %w", err)

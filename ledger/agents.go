@@ -87,6 +87,7 @@ func (l *Ledger) RegisterAgent(ctx context.Context, in AgentInput) (Registration
 	}
 	secret, tok := l.newToken(a, "registration", 0, now)
 	c := l.begin(now)
+	c.kind(RecAgent)
 	c.putAgent(a)
 	c.index(store.AgentByUserKey(a.UserID, a.ID))
 	c.put(store.TokenKey(tok.ID), tok)
@@ -99,7 +100,6 @@ func (l *Ledger) RegisterAgent(ctx context.Context, in AgentInput) (Registration
 		if _, taken := l.dir.agentByExtID[in.ExternalID]; taken {
 			l.dir.mu.Unlock()
 			s.mu.Unlock()
-			c.b.Discard()
 			return Registration{}, &Error{Kind: KindConflict, Code: "external_id_conflict", Param: "externalId", Message: "This externalId is already registered."}
 		}
 		l.dir.agentByExtID[in.ExternalID] = a.ID
@@ -240,6 +240,7 @@ func (l *Ledger) UpdateAgent(ctx context.Context, id string, p AgentPatch) (mode
 	}
 	na.UpdatedAt = model.Ms(now)
 	c := l.begin(now)
+	c.kind(RecAgent)
 	var cardChanges []*model.Card
 	if p.Status != nil && *p.Status != na.Status {
 		cardChanges = l.setAgentStatus(c, s, &na, *p.Status)
@@ -319,6 +320,7 @@ func (l *Ledger) SetAgentStatus(ctx context.Context, id, status string) (StatusC
 	}
 	na := *a
 	c := l.begin(now)
+	c.kind(RecAgent)
 	changed := l.setAgentStatus(c, s, &na, status)
 	na.UpdatedAt = model.Ms(now)
 	c.putAgent(&na)
@@ -354,6 +356,7 @@ func (l *Ledger) Deregister(ctx context.Context, id string) (StatusChange, error
 	na := *a
 	na.Status, na.DeregisteredAt, na.UpdatedAt = model.AgentDeregistered, model.Ms(now), model.Ms(now)
 	c := l.begin(now)
+	c.kind(RecAgent)
 	var changed []*model.Card
 	for _, card := range s.cards {
 		if card.AgentID != id || card.Status == model.CardClosed {
@@ -426,6 +429,7 @@ func (l *Ledger) CreateToken(ctx context.Context, agentID, name string, expiresA
 	}
 	secret, tok := l.newToken(a, name, expiresAt, now)
 	c := l.begin(now)
+	c.kind(RecAgentToken)
 	c.put(store.TokenKey(tok.ID), tok)
 	res := NewToken{Token: *tok, Secret: secret}
 	err = c.apply(ctx, res)
@@ -477,6 +481,7 @@ func (l *Ledger) RevokeToken(ctx context.Context, agentID, tokenID string) (mode
 	nt := *t
 	nt.RevokedAt = model.Ms(now)
 	c := l.begin(now)
+	c.kind(RecAgentToken)
 	c.put(store.TokenKey(nt.ID), &nt)
 	if err := c.apply(ctx, nt); err != nil {
 		return model.AgentToken{}, err

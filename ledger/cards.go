@@ -83,6 +83,7 @@ func (l *Ledger) CreateCard(ctx context.Context, agentID string, in CardInput) (
 	na := *a
 	na.CardCount++
 	c := l.begin(now)
+	c.kind(RecCard)
 	c.putCard(card)
 	c.index(store.CardByAgentKey(a.ID, card.ID))
 	c.index(store.CardByUserKey(a.UserID, card.ID))
@@ -248,6 +249,7 @@ func (l *Ledger) UpdateCard(ctx context.Context, id string, p CardPatch) (model.
 	}
 	nc.UpdatedAt = model.Ms(now)
 	c := l.begin(now)
+	c.kind(RecCard)
 	c.putCard(&nc)
 	if err := c.apply(ctx, nc); err != nil {
 		return model.Card{}, err
@@ -322,6 +324,7 @@ func (l *Ledger) transitionCard(ctx context.Context, id, to string, lenient bool
 		nc.ClosedAt = model.Ms(now)
 	}
 	c := l.begin(now)
+	c.kind(RecCard)
 	c.putCard(&nc)
 	c.event(typ, map[string]any{"cardId": nc.ID, "agentId": nc.AgentID, "userId": nc.UserID, "status": to, "previousStatus": from})
 	res := CardTransition{Card: nc, PreviousStatus: from}
@@ -419,6 +422,7 @@ func (l *Ledger) ReadDetails(ctx context.Context, cardID string, at Attestation)
 	}
 	creds := Credentials{AccessEvent: ev, Last4: card.Last4}
 	c := l.begin(now)
+	c.kind(RecCardDetails)
 	if card.CredentialExposure == model.ExposureRawPAN {
 		creds.PAN, creds.CVV, creds.ExpMonth, creds.ExpYear = pan, l.vault.CVV(pan, card.Expiry()), card.ExpMonth, card.ExpYear
 	} else {
@@ -438,7 +442,6 @@ func (l *Ledger) ReadDetails(ctx context.Context, cardID string, at Attestation)
 	if intentID != "" {
 		it, err := l.loadIntent(intentID)
 		if err != nil {
-			c.b.Discard()
 			return Credentials{}, err
 		}
 		intentExpiry = nowMs + DetailsIntentWait.Milliseconds()
@@ -469,7 +472,7 @@ func (l *Ledger) RedeemDetailsToken(ctx context.Context, token string) (Credenti
 	h := apikey.Hash(token)
 	key := store.DetailsTokenKey(hex.EncodeToString(h))
 	var dt model.DetailsToken
-	if err := l.db.GetJSON(key, &dt); err != nil {
+	if err := l.getJSON(key, &dt); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return Credentials{}, &Error{Kind: KindNotFound, Code: "token_not_found", Param: "detailsToken", Message: "No such details token."}
 		}
@@ -481,7 +484,7 @@ func (l *Ledger) RedeemDetailsToken(ctx context.Context, token string) (Credenti
 	}
 	release := holdShard(s)
 	defer release()
-	if err := l.db.GetJSON(key, &dt); err != nil { // re-read under the lock
+	if err := l.getJSON(key, &dt); err != nil { // re-read under the lock
 		return Credentials{}, err
 	}
 	switch {
@@ -500,6 +503,7 @@ func (l *Ledger) RedeemDetailsToken(ctx context.Context, token string) (Credenti
 	creds := Credentials{AccessEvent: model.AccessEvent{ID: dt.AccessEventID, ExposureMode: model.ExposureExtension},
 		PAN: pan, CVV: l.vault.CVV(pan, card.Expiry()), ExpMonth: card.ExpMonth, ExpYear: card.ExpYear, Last4: card.Last4}
 	c := l.begin(now)
+	c.kind(RecCardDetails)
 	c.put(key, dt)
 	if err := c.apply(ctx, creds); err != nil {
 		return Credentials{}, err
@@ -518,7 +522,7 @@ func (l *Ledger) ListAccessEvents(cardID string, p ListParams) (Page[model.Acces
 	}
 	return listIndexed(l.db, store.AccessByCardKey(cardID, ""), p, func(id string) (model.AccessEvent, bool, error) {
 		var ev model.AccessEvent
-		err := l.db.GetJSON(store.AccessEventKey(id), &ev)
+		err := l.getJSON(store.AccessEventKey(id), &ev)
 		if err == store.ErrNotFound {
 			return ev, false, nil
 		}

@@ -14,29 +14,43 @@ import (
 // JSON record each time tripled the bytes an authorization wrote, and the
 // WAL's fsync time grows with them.
 
-const deltaVersion = 1
+// Version 1 is the first form; version 2 of the balance and usage deltas
+// adds the time of the change (the user's or card's updatedAt), which a
+// restart otherwise took back to the last whole record's.
+const (
+	deltaVersion  = 1
+	deltaVersion2 = 2
+)
 
 var errBadDelta = errors.New("ledger: malformed delta record")
 
 func encodeBalance(u *model.User) []byte {
-	b := make([]byte, 0, 1+3*binary.MaxVarintLen64)
-	b = append(b, deltaVersion)
+	b := make([]byte, 0, 1+4*binary.MaxVarintLen64)
+	b = append(b, deltaVersion2)
 	b = binary.AppendVarint(b, u.DepositedCents)
 	b = binary.AppendVarint(b, u.SettledCents)
 	b = binary.AppendVarint(b, u.PendingCents)
+	b = binary.AppendVarint(b, u.UpdatedAt)
 	return b
 }
 
 func decodeBalance(b []byte, u *model.User) error {
-	r, ok := newDeltaReader(b)
+	r, v, ok := newVersionedDeltaReader(b)
 	if !ok {
 		return errBadDelta
 	}
 	deposited, settled, pending := r.varint(), r.varint(), r.varint()
+	var updated int64
+	if v == deltaVersion2 {
+		updated = r.varint()
+	}
 	if r.err != nil {
 		return r.err
 	}
 	u.DepositedCents, u.SettledCents, u.PendingCents = deposited, settled, pending
+	if updated != 0 {
+		u.UpdatedAt = updated
+	}
 	return nil
 }
 
@@ -78,9 +92,10 @@ func decodeSpend(b []byte, a *model.Agent) error {
 
 // encodeUsage writes a card's usage counters in about a third of the
 // bytes of their JSON (every approval writes them).
-func encodeUsage(u *model.CardUsage) []byte {
-	b := make([]byte, 0, 64+len(u.LockedMerchant)+len(u.LastAccessEventID)+len(u.RecentAccesses)*binary.MaxVarintLen64)
-	b = append(b, deltaVersion)
+func encodeUsage(u *model.CardUsage, updatedAt int64) []byte {
+	b := make([]byte, 0, 74+len(u.LockedMerchant)+len(u.LastAccessEventID)+len(u.RecentAccesses)*binary.MaxVarintLen64)
+	b = append(b, deltaVersion2)
+	b = binary.AppendVarint(b, updatedAt)
 	for _, v := range []int64{u.AuthCount, u.DayStart, u.DayCents, u.MonthStart, u.MonthCents, u.LastAccessAt} {
 		b = binary.AppendVarint(b, v)
 	}
@@ -101,14 +116,17 @@ func encodeUsage(u *model.CardUsage) []byte {
 }
 
 // decodeUsage reads what encodeUsage wrote, and the JSON that stores made
-// before it.
-func decodeUsage(b []byte, u *model.CardUsage) error {
+// before it. updatedAt is the card's, 0 when the form does not carry it.
+func decodeUsage(b []byte, u *model.CardUsage) (updatedAt int64, err error) {
 	if len(b) > 0 && b[0] == '{' {
-		return json.Unmarshal(b, u)
+		return 0, json.Unmarshal(b, u)
 	}
-	r, ok := newDeltaReader(b)
+	r, v, ok := newVersionedDeltaReader(b)
 	if !ok {
-		return errBadDelta
+		return 0, errBadDelta
+	}
+	if v == deltaVersion2 {
+		updatedAt = r.varint()
 	}
 	u.AuthCount, u.DayStart, u.DayCents, u.MonthStart, u.MonthCents, u.LastAccessAt =
 		r.varint(), r.varint(), r.varint(), r.varint(), r.varint(), r.varint()
@@ -122,9 +140,9 @@ func decodeUsage(b []byte, u *model.CardUsage) error {
 		}
 	}
 	if r.err == nil && len(r.b) != 0 {
-		return errBadDelta
+		return 0, errBadDelta
 	}
-	return r.err
+	return updatedAt, r.err
 }
 
 // deltaReader reads a delta record's fields in order. The first malformed
@@ -142,6 +160,15 @@ func newDeltaReader(b []byte) (deltaReader, bool) {
 		return deltaReader{}, false
 	}
 	return deltaReader{b: b[1:]}, true
+}
+
+// newVersionedDeltaReader is newDeltaReader for the records that have a
+// version 2 as well; it says which version b is.
+func newVersionedDeltaReader(b []byte) (deltaReader, byte, bool) {
+	if len(b) == 0 || (b[0] != deltaVersion && b[0] != deltaVersion2) {
+		return deltaReader{}, 0, false
+	}
+	return deltaReader{b: b[1:]}, b[0], true
 }
 
 func (r *deltaReader) fail() { r.err, r.b = errBadDelta, nil }
@@ -204,7 +231,7 @@ func (c *change) putUser(u *model.User) {
 }
 
 // putBalance writes only a user's balance.
-func (c *change) putBalance(u *model.User) { c.b.Put(store.BalanceKey(u.ID), encodeBalance(u)) }
+func (c *change) putBalance(u *model.User) { c.set(store.BalanceKey(u.ID), encodeBalance(u)) }
 
 // putCard writes a whole card record and its usage delta.
 func (c *change) putCard(card *model.Card) {
@@ -214,7 +241,7 @@ func (c *change) putCard(card *model.Card) {
 
 // putUsage writes only a card's usage counters.
 func (c *change) putUsage(card *model.Card) {
-	c.b.Put(store.UsageKey(card.ID), encodeUsage(&card.Usage))
+	c.set(store.UsageKey(card.ID), encodeUsage(&card.Usage, card.UpdatedAt))
 }
 
 // putAgent writes a whole agent record and its spend delta.
@@ -224,7 +251,7 @@ func (c *change) putAgent(a *model.Agent) {
 }
 
 // putSpend writes only an agent's spend window.
-func (c *change) putSpend(a *model.Agent) { c.b.Put(store.SpendKey(a.ID), encodeSpend(a)) }
+func (c *change) putSpend(a *model.Agent) { c.set(store.SpendKey(a.ID), encodeSpend(a)) }
 
 // overlayDeltas lays the delta records over the whole records loaded at
 // start.
@@ -277,10 +304,14 @@ func OverlayDeltas(db *store.DB, user func(string) *model.User, card func(string
 			// would leave a field the delta omits (false, zero) at the
 			// record's older value.
 			var u model.CardUsage
-			if err := decodeUsage(v, &u); err != nil {
+			updated, err := decodeUsage(v, &u)
+			if err != nil {
 				return err
 			}
 			c.Usage = u
+			if updated != 0 {
+				c.UpdatedAt = updated
+			}
 		}
 		return nil
 	})

@@ -23,27 +23,30 @@ func TestUsageRoundTrip(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			b := encodeUsage(&tt.u)
+			b := encodeUsage(&tt.u, 0)
 			js, err := json.Marshal(&tt.u)
 			require.NoError(t, err)
 			assert.Less(t, len(b), len(js), "the binary form is the smaller")
 			// Decoding over a value with other contents leaves nothing of it.
 			got := model.CardUsage{Used: true, LockedMerchant: "stale", RecentAccesses: []int64{1}}
-			require.NoError(t, decodeUsage(b, &got))
+			updated, err := decodeUsage(b, &got)
+			require.NoError(t, err)
 			assert.Equal(t, tt.u, got)
+			assert.Zero(t, updated)
 			// Stores written before the binary form hold JSON.
 			var old model.CardUsage
-			require.NoError(t, decodeUsage(js, &old))
+			_, err = decodeUsage(js, &old)
+			require.NoError(t, err)
 			assert.Equal(t, tt.u, old)
 		})
 	}
 }
 
 func TestUsageMalformed(t *testing.T) {
-	good := encodeUsage(&model.CardUsage{AuthCount: 1, LockedMerchant: "M|X", RecentAccesses: []int64{5, 6}})
+	good := encodeUsage(&model.CardUsage{AuthCount: 1, LockedMerchant: "M|X", RecentAccesses: []int64{5, 6}}, 7)
 	cases := map[string][]byte{
 		"empty":          nil,
-		"other version":  append([]byte{deltaVersion + 1}, good[1:]...),
+		"other version":  append([]byte{deltaVersion2 + 1}, good[1:]...),
 		"truncated":      good[:len(good)-1],
 		"trailing bytes": append(append([]byte(nil), good...), 0),
 		"huge string":    {deltaVersion, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0x0f},
@@ -53,7 +56,8 @@ func TestUsageMalformed(t *testing.T) {
 	}
 	for name, b := range cases {
 		var u model.CardUsage
-		assert.Error(t, decodeUsage(b, &u), name)
+		_, err := decodeUsage(b, &u)
+		assert.Error(t, err, name)
 	}
 }
 

@@ -1,6 +1,6 @@
 package ledger
 
-import "github.com/ledgersim/ledgersim/store"
+import "github.com/ledgersim/ledgersim/decisionlog"
 
 // Deferred lets a caller take a decision without waiting for it to be
 // durable, and wait later. The ISO listener's reader decides the requests
@@ -16,8 +16,11 @@ import "github.com/ledgersim/ledgersim/store"
 // caller must answer as for a failed decision. A Deferred is used for one
 // decision at a time and may be reused after Wait.
 type Deferred struct {
-	c      *change      // a change to wait for
-	marker *store.Batch // or a sync of everything applied before it (a repeat's reply)
+	c *change // a change to wait for
+	// or, for a repeat's reply, the newest record when it was answered:
+	// the decision it repeats is at or before it.
+	l      *Ledger
+	marker decisionlog.LSN
 }
 
 // Wait blocks until the decision is durable, then tells the event
@@ -28,12 +31,12 @@ func (d *Deferred) Wait() error {
 	if d.c != nil {
 		err = d.c.wait()
 	}
-	if d.marker != nil {
-		if merr := d.marker.Wait(); err == nil {
+	if d.marker != 0 {
+		if merr := d.l.dlog.WaitDurable(d.marker); err == nil {
 			err = merr
 		}
 	}
-	d.c, d.marker = nil, nil
+	d.c, d.l, d.marker = nil, nil, 0
 	return err
 }
 
@@ -51,10 +54,10 @@ func (l *Ledger) finish(c *change, d *Deferred) error {
 // repeat arrives, and the repeat's reply must not overtake it. With d,
 // the wait is left to d.
 func (l *Ledger) replayed(d *Deferred) error {
+	lsn := l.lastAppended()
 	if d == nil {
-		return l.db.SyncWAL()
+		return l.dlog.WaitDurable(lsn)
 	}
-	b, err := l.db.ApplySyncMarker()
-	d.marker = b
-	return err
+	d.l, d.marker = l, lsn
+	return nil
 }

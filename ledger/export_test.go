@@ -24,3 +24,12 @@ func OpenHolds(l *Ledger) (holds, keys int) {
 	}
 	return holds, keys
 }
+
+// ProjectedLSN is the LSN of the last decision record the store took.
+func ProjectedLSN(l *Ledger) (uint64, error) {
+	lsn, err := projectedLSN(l.db)
+	return uint64(lsn), err
+}
+
+// LastLSN is the LSN of the last decision record appended.
+func LastLSN(l *Ledger) uint64 { return uint64(l.lastAppended()) }

@@ -149,7 +149,7 @@ func (l *Ledger) LockIdem(i *Idem) func() {
 // with its body opened.
 func (l *Ledger) FindIdem(i *Idem) (*IdemRecord, bool, error) {
 	var rec IdemRecord
-	err := l.db.GetJSON(i.key, &rec)
+	err := l.getJSON(i.key, &rec)
 	if err == store.ErrNotFound {
 		return nil, false, nil
 	}
@@ -177,12 +177,10 @@ func (l *Ledger) SaveIdem(i *Idem, status int, body []byte) error {
 	if err != nil {
 		return err
 	}
-	b := l.db.NewBatch()
-	if err := b.PutJSON(i.key, rec); err != nil {
-		b.Discard()
-		return err
-	}
-	if err := l.db.Commit(b); err != nil {
+	c := l.begin(l.clock.Now())
+	c.kind(RecIdempotency)
+	c.put(i.key, rec)
+	if err := c.commit(withoutIdem(context.Background()), nil); err != nil {
 		return err
 	}
 	i.Status, i.Body = status, body

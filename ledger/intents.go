@@ -69,7 +69,7 @@ func (l *Ledger) CreateIntent(ctx context.Context, cardID string, in IntentInput
 		in.ExpectedCurrency = "USD"
 	}
 	if in.IntentID != "" {
-		raw, err := l.db.Get(store.IntentClientKey(cardID, in.IntentID))
+		raw, err := l.get(store.IntentClientKey(cardID, in.IntentID))
 		if err == nil {
 			existing, err := l.loadIntent(string(raw))
 			if err != nil {
@@ -109,9 +109,10 @@ func (l *Ledger) CreateIntent(ctx context.Context, cardID string, in IntentInput
 		ExpiresAt: model.Ms(now) + in.TTLMinutes*int64(time.Minute/time.Millisecond),
 	}
 	c := l.begin(now)
+	c.kind(RecIntent)
 	c.put(store.IntentKey(it.ID), it)
 	c.index(store.IntentByCardKey(card.ID, it.ID))
-	c.b.Put(store.IntentClientKey(card.ID, in.IntentID), []byte(it.ID))
+	c.set(store.IntentClientKey(card.ID, in.IntentID), []byte(it.ID))
 	res := IntentResult{Intent: *it, Created: true, IDGenerated: generated}
 	if err := c.apply(ctx, res); err != nil {
 		return IntentResult{}, err
@@ -134,7 +135,7 @@ func sameIntent(it *model.Intent, in *IntentInput) bool {
 
 func (l *Ledger) loadIntent(id string) (*model.Intent, error) {
 	it := new(model.Intent)
-	if err := l.db.GetJSON(store.IntentKey(id), it); err != nil {
+	if err := l.getJSON(store.IntentKey(id), it); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return nil, notFound("intent_not_found", "intent", id)
 		}
@@ -197,6 +198,7 @@ func (l *Ledger) CancelIntent(ctx context.Context, id string) (model.Intent, err
 	}
 	it.Status, it.CanceledAt, it.UpdatedAt = model.IntentCanceled, model.Ms(now), model.Ms(now)
 	c := l.begin(now)
+	c.kind(RecIntent)
 	c.put(store.IntentKey(it.ID), it)
 	c.event(model.EvtIntentCanceled, intentEventData(it))
 	if err := c.apply(ctx, *it); err != nil {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ledgersim/ledgersim/clock"
+	"github.com/ledgersim/ledgersim/decisionlog"
 	"github.com/ledgersim/ledgersim/eventlog"
 	"github.com/ledgersim/ledgersim/matcher"
 	"github.com/ledgersim/ledgersim/model"
@@ -60,6 +61,26 @@ type Config struct {
 	// is recorded in the event log as always but gets no outbox marker,
 	// and OnEvents is not told of it. When nil, every event is queued.
 	Deliverable func(typ string) bool
+
+	// LogDir is the decision log's directory, on the store's filesystem.
+	// Default: "log" in the store's data directory.
+	LogDir string
+	// LogMinSyncInterval is the least time between two syncs of the
+	// decision log (decisionlog.Config.MinSyncInterval). Default 200µs.
+	LogMinSyncInterval time.Duration
+	// LogSegmentBytes is the size of a decision log segment. Default 64 MiB.
+	LogSegmentBytes int64
+	// OnFatal is called once if the decision log fails (fail-stop; see
+	// package decisionlog). Default: log the error and exit the process
+	// with status 70.
+	OnFatal func(error)
+	// LogRetention is how long the decision log keeps records the store
+	// already holds durably, before Sweep lets it drop their segments.
+	// Default 10 minutes.
+	LogRetention time.Duration
+	// OnLogSync, when set, is told how long each sync of the decision log
+	// took and how many records it made durable (metrics).
+	OnLogSync func(elapsed time.Duration, records int)
 }
 
 func (c *Config) validate() error {
@@ -90,6 +111,15 @@ func (c *Config) validate() error {
 	if c.HoldExpiry < 0 || c.RepeatWindow < 0 {
 		return errors.New("ledger: HoldExpiry and RepeatWindow must be positive")
 	}
+	if c.LogRetention == 0 {
+		c.LogRetention = 10 * time.Minute
+	}
+	if c.LogRetention < 0 {
+		return errors.New("ledger: LogRetention must be positive")
+	}
+	if c.LogDir == "" {
+		c.LogDir = c.Store.FS().PathJoin(c.Store.Dir(), "log")
+	}
 	return nil
 }
 
@@ -101,8 +131,13 @@ type Ledger struct {
 	// webhook delivery.
 	skipEvents bool
 
-	cfg    Config
-	db     *store.DB
+	cfg Config
+	db  *store.DB
+	// dlog is the decision log: every change is a record in it, durable
+	// before it is acknowledged (commit.go).
+	dlog   decisionlog.Log
+	pipe   pipeline
+	trim   logTrim
 	vault  *vault.Vault
 	clock  clock.Clock
 	log    *slog.Logger
@@ -157,10 +192,30 @@ func Open(cfg Config) (*Ledger, error) {
 		userByEmail: map[string]string{}, agentByExtID: map[string]string{},
 		tokens: map[string]*model.AgentToken{}, tokenByID: map[string]*model.AgentToken{},
 	}
+	dlog, err := decisionlog.Open(decisionlog.Config{
+		Dir: cfg.LogDir, FS: cfg.Store.FS(), MinSyncInterval: cfg.LogMinSyncInterval, SegmentBytes: cfg.LogSegmentBytes,
+		OnFatal: cfg.OnFatal, Logger: cfg.Logger, OnSync: cfg.OnLogSync, OnDurable: l.projectDurable,
+	})
+	if err != nil {
+		return nil, err
+	}
+	l.dlog = dlog
+	l.pipe.appended = dlog.Last()
+	if err := l.replay(); err != nil {
+		_ = dlog.Close()
+		return nil, err
+	}
 	if err := l.rebuild(); err != nil {
+		_ = dlog.Close()
 		return nil, err
 	}
 	return l, nil
+}
+
+// Close syncs and closes the decision log, projecting what it held into
+// the store. The store is the caller's to close, after.
+func (l *Ledger) Close() error {
+	return l.dlog.Close()
 }
 
 // Clock returns the ledger's clock.
@@ -270,8 +325,11 @@ func (l *Ledger) userOfCard(cardID string) (string, bool) {
 
 // change collects the writes and events of one state change.
 type change struct {
-	l      *Ledger
-	b      *store.Batch
+	l *Ledger
+	// rec is the change's decision record: its header, then every write
+	// in order (record.go).
+	rec    []byte
+	lsn    decisionlog.LSN
 	now    time.Time
 	err    error
 	events []string
@@ -281,16 +339,33 @@ type change struct {
 }
 
 func (l *Ledger) begin(now time.Time) *change {
-	return &change{l: l, b: l.db.NewBatch(), now: now}
+	c := &change{l: l, now: now, rec: make([]byte, 0, 512)}
+	c.rec = appendRecordHeader(c.rec, RecOther, now)
+	return c
 }
+
+// kind says what made the change, in its record.
+func (c *change) kind(k RecordKind) { c.rec[1] = byte(k) }
+
+func (c *change) set(key, value []byte) { c.rec = appendOp(c.rec, opSet, key, value) }
+
+func (c *change) del(key []byte) { c.rec = appendOp(c.rec, opDelete, key, nil) }
+
+func (c *change) delRange(start, end []byte) { c.rec = appendOp(c.rec, opDeleteRange, start, end) }
 
 func (c *change) put(key []byte, v any) {
-	if c.err == nil {
-		c.err = c.b.PutJSON(key, v)
+	if c.err != nil {
+		return
 	}
+	raw, err := json.Marshal(v)
+	if err != nil {
+		c.err = fmt.Errorf("ledger: encode %s: %w", key, err)
+		return
+	}
+	c.set(key, raw)
 }
 
-func (c *change) index(key []byte) { c.b.Put(key, nil) }
+func (c *change) index(key []byte) { c.set(key, nil) }
 
 // putTxn writes a transaction record in its stored form (txnrecord.go).
 func (c *change) putTxn(t *model.Transaction) {
@@ -302,7 +377,7 @@ func (c *change) putTxn(t *model.Transaction) {
 		c.err = err
 		return
 	}
-	c.b.Put(store.TxnKey(t.ID), raw)
+	c.set(store.TxnKey(t.ID), raw)
 }
 
 // event records a state change's event in the same batch as the change,
@@ -335,7 +410,7 @@ func (c *change) txnEvent(typ string, t *model.Transaction) string {
 // may receive it, its outbox marker.
 func (c *change) record(typ string, raw []byte) string {
 	id := c.l.ids.New(model.PrefixEvent, c.now)
-	c.b.Put(store.EventKey(id), raw)
+	c.set(store.EventKey(id), raw)
 	c.index(store.EventByTypeKey(typ, id))
 	if d := c.l.cfg.Deliverable; d == nil || d(typ) {
 		c.index(store.OutboxKey(id))
@@ -344,27 +419,31 @@ func (c *change) record(typ string, raw []byte) string {
 	return id
 }
 
-// apply writes the change to the store (ordered, not yet synced). The
-// caller holds the shard lock. result is what the operation returns; when
-// ctx carries an idempotency key the rendered response is stored with it in
-// the same batch, so a replay sees exactly what the first call said.
+// apply appends the change's record to the decision log (ordered, not
+// yet durable). The caller holds the shard lock. result is what the
+// operation returns; when ctx carries an idempotency key the rendered
+// response is recorded with it in the same record, so a retry sees
+// exactly what the first call said.
 func (c *change) apply(ctx context.Context, result any) error {
 	if c.err != nil {
-		c.b.Discard()
 		return c.err
 	}
 	if idem := idemFrom(ctx); idem != nil {
 		if err := idem.record(c, result); err != nil {
-			c.b.Discard()
 			return err
 		}
 	}
-	return c.l.db.Apply(c.b)
+	lsn, err := c.l.appendRecord(c.rec)
+	if err != nil {
+		return err
+	}
+	c.lsn = lsn
+	return nil
 }
 
 // wait blocks until the change is durable, then tells the event listener.
 func (c *change) wait() error {
-	if err := c.b.Wait(); err != nil {
+	if err := c.l.dlog.WaitDurable(c.lsn); err != nil {
 		return err
 	}
 	if len(c.events) > 0 && c.l.cfg.OnEvents != nil {

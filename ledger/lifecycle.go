@@ -111,7 +111,7 @@ func (l *Ledger) findOriginal(s *shard, f *FollowUp, cardID string) (string, *tx
 			if r := s.txns.byRefKey(mem); r != nil {
 				return r.id, r, nil
 			}
-			v, err := l.db.Get(exact)
+			v, err := l.get(exact)
 			if errors.Is(err, store.ErrNotFound) {
 				return "", nil, nil
 			}
@@ -126,6 +126,12 @@ func (l *Ledger) findOriginal(s *shard, f *FollowUp, cardID string) (string, *tx
 				id = string(v)
 			}
 			return true
+		})
+		// And those of purchases not yet in the store.
+		l.pipe.pendingWithPrefix(refs, func(_, v []byte) {
+			if string(v) > id {
+				id = string(v)
+			}
 		})
 		return id, nil, err
 	}
@@ -175,6 +181,7 @@ func (l *Ledger) Clear(ctx context.Context, f *FollowUp) (Outcome, error) {
 		return declined(authz.CodeInvalidAmount, authz.ReasonInvalidAmount), nil
 	}
 	c := l.begin(now)
+	c.kind(RecClearing)
 	if ref == nil {
 		if cardID == "" {
 			return declined(authz.CodeNoOriginal, "original_not_found"), nil
@@ -219,7 +226,7 @@ func (l *Ledger) Clear(ctx context.Context, f *FollowUp) (Outcome, error) {
 	}
 	c.txnEvent(model.EvtTxnCompleted, t)
 	c.putTxn(t)
-	c.b.Delete(store.OpenKey(t.ID))
+	c.del(store.OpenKey(t.ID))
 	c.putBalance(&nu)
 	if cardClosed {
 		c.putCard(&nc)
@@ -353,6 +360,7 @@ func (l *Ledger) Reverse(ctx context.Context, f *FollowUp) (Outcome, error) {
 		return Outcome{Code: authz.CodeApproved, TxnID: t.ID, AuthCode: t.AuthorizationCode, Txn: t}, nil
 	}
 	c := l.begin(now)
+	c.kind(RecReversal)
 	l.recordFollowUp(c, f, fp, t, now)
 	out, err = l.reverseLocked(ctx, s, c, ref, t, remaining, "reversal", now)
 	if err != nil {
@@ -399,7 +407,7 @@ func (l *Ledger) reverseLocked(ctx context.Context, s *shard, c *change, ref *tx
 			// A voided purchase leaves a single-use card unused.
 			nc.Usage.Used = false
 		}
-		c.b.Delete(store.OpenKey(t.ID))
+		c.del(store.OpenKey(t.ID))
 	}
 	nu.UpdatedAt = model.Ms(now)
 	p := txnEventData(t)
@@ -457,6 +465,7 @@ func (l *Ledger) Refund(ctx context.Context, txnID string, amount int64) (Outcom
 	}
 	t.AuthorizationCode = authCode(t.ID)
 	c := l.begin(now)
+	c.kind(RecRefund)
 	c.txnEvent(model.EvtTxnRefunded, t)
 	c.putTxn(t)
 	c.putTxn(orig)
@@ -488,10 +497,14 @@ func (l *Ledger) Sweep(ctx context.Context) (expired int, err error) {
 	if last := l.lastFollowUpGC.Load(); nowMs-last >= 60_000 {
 		l.lastFollowUpGC.Store(nowMs)
 		c := l.begin(now)
-		c.b.DeleteRange(store.FollowPrefix, store.FollowUpFloor(nowMs-l.cfg.RepeatWindow.Milliseconds()))
+		c.kind(RecHousekeeping)
+		c.delRange(store.FollowPrefix, store.FollowUpFloor(nowMs-l.cfg.RepeatWindow.Milliseconds()))
 		if err := c.commit(ctx, nil); err != nil {
 			return 0, err
 		}
+	}
+	if err := l.trimLog(nowMs); err != nil {
+		return 0, err
 	}
 	l.repeats.expireAll(nowMs)
 	for i := range l.shards {
@@ -509,6 +522,7 @@ func (l *Ledger) Sweep(ctx context.Context) (expired int, err error) {
 				continue
 			}
 			c := l.begin(now)
+			c.kind(RecExpiry)
 			if _, lerr := l.reverseLocked(ctx, s, c, ref, t, 0, "expired", now); lerr != nil {
 				err = lerr
 				break
@@ -518,17 +532,15 @@ func (l *Ledger) Sweep(ctx context.Context) (expired int, err error) {
 		}
 		if err == nil && s.intents.Len() > 0 {
 			c := l.begin(now)
+			c.kind(RecIntent)
 			if n, ierr := l.expireIntents(s, c, now); ierr != nil {
 				err = ierr
-				c.b.Discard()
 			} else if n > 0 {
 				if aerr := c.apply(ctx, nil); aerr != nil {
 					err = aerr
 				} else {
 					waits = append(waits, c)
 				}
-			} else {
-				c.b.Discard()
 			}
 		}
 		s.mu.Unlock()

@@ -104,6 +104,7 @@ func (l *Ledger) UpdateTxn(ctx context.Context, id string, p TxnPatch) (model.Tr
 	}
 	t.UpdatedAt = model.Ms(now)
 	c := l.begin(now)
+	c.kind(RecTransaction)
 	c.putTxn(t)
 	if err := c.apply(ctx, *t); err != nil {
 		return model.Transaction{}, err
@@ -129,12 +130,20 @@ func (l *Ledger) PutReceipt(ctx context.Context, id string, r model.Receipt, dat
 	r.UploadedAt = model.Ms(now)
 	t.Receipt = &r
 	t.UpdatedAt = model.Ms(now)
-	c := l.begin(now)
-	c.putTxn(t)
 	if data != nil {
-		c.b.Put(store.ReceiptKey(t.ID), data)
-	} else {
-		c.b.Delete(store.ReceiptKey(t.ID))
+		// A file is a blob, not part of the record: it is written and
+		// synced before the record that attaches it, so the record never
+		// names a file that is not there (and a file whose record was
+		// lost is overwritten by the retry).
+		if err := l.db.PutSync(store.ReceiptKey(t.ID), data); err != nil {
+			return model.Transaction{}, err
+		}
+	}
+	c := l.begin(now)
+	c.kind(RecReceipt)
+	c.putTxn(t)
+	if data == nil {
+		c.del(store.ReceiptKey(t.ID))
 	}
 	if err := c.apply(ctx, *t); err != nil {
 		return model.Transaction{}, err
@@ -181,8 +190,9 @@ func (l *Ledger) DeleteReceipt(ctx context.Context, id string) (model.Transactio
 	t.Receipt = nil
 	t.UpdatedAt = model.Ms(now)
 	c := l.begin(now)
+	c.kind(RecReceipt)
 	c.putTxn(t)
-	c.b.Delete(store.ReceiptKey(t.ID))
+	c.del(store.ReceiptKey(t.ID))
 	if err := c.apply(ctx, *t); err != nil {
 		return model.Transaction{}, err
 	}

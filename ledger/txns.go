@@ -165,6 +165,7 @@ func (l *Ledger) Authorize(ctx context.Context, r *AuthRequest) (Outcome, error)
 	}
 
 	c := l.begin(now)
+	c.kind(RecAuthorization)
 	nu, nc, na := *user, *card, *agent
 	t := &model.Transaction{
 		ID: l.ids.New(model.PrefixTransaction, now), CardID: card.ID, AgentID: card.AgentID, UserID: card.UserID,
@@ -207,7 +208,6 @@ func (l *Ledger) Authorize(ctx context.Context, r *AuthRequest) (Outcome, error)
 		if r.OriginalData != "" {
 			if code := l.linkRefund(s, c, t, r.OriginalData, now); code != "" {
 				s.mu.Unlock()
-				c.b.Discard()
 				reason := authz.ReasonInvalidAmount
 				if code == authz.CodeInvalidTxn {
 					reason = "original_not_settled"
@@ -245,7 +245,6 @@ func (l *Ledger) Authorize(ctx context.Context, r *AuthRequest) (Outcome, error)
 		l.correlate(c, card, t, now)
 		if err := l.resolveIntent(s, c, t, now); err != nil {
 			s.mu.Unlock()
-			c.b.Discard()
 			return Outcome{}, err
 		}
 		c.txnEvent(model.EvtTxnAuthorized, t)
@@ -268,11 +267,11 @@ func (l *Ledger) Authorize(ctx context.Context, r *AuthRequest) (Outcome, error)
 		// the store's index for as long as the record exists.
 		if r.STAN != "" && r.TxnTime != "" {
 			ref.keys = append(ref.keys, origKeySTAN(t.CardID, r.STAN, r.TxnTime))
-			c.b.Put(store.OrigSTANKey(r.STAN, r.TxnTime, t.CardID), []byte(t.ID))
+			c.set(store.OrigSTANKey(r.STAN, r.TxnTime, t.CardID), []byte(t.ID))
 		}
 		if r.RRN != "" {
 			ref.keys = append(ref.keys, origKeyRRN(t.CardID, r.RRN, t.AuthorizationCode))
-			c.b.Put(store.OrigRRNKey(r.RRN, t.AuthorizationCode, t.CardID), []byte(t.ID))
+			c.set(store.OrigRRNKey(r.RRN, t.AuthorizationCode, t.CardID), []byte(t.ID))
 		}
 	}
 	c.putTxn(t)
@@ -361,7 +360,7 @@ func merchantKey(name string) string {
 
 // loadTxn reads a transaction record.
 func (l *Ledger) loadTxn(id string) (*model.Transaction, error) {
-	raw, err := l.db.Get(store.TxnKey(id))
+	raw, err := l.get(store.TxnKey(id))
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, notFound("transaction_not_found", "transaction", id)
 	}

@@ -41,6 +41,7 @@ func (l *Ledger) CreateUser(ctx context.Context, in CreateUserInput) (model.User
 	s := l.shardOf(u.ID)
 	s.mu.Lock()
 	c := l.begin(now)
+	c.kind(RecUser)
 	c.putUser(u)
 	err := c.apply(ctx, *u)
 	if err == nil {
@@ -95,6 +96,7 @@ func (l *Ledger) StartVerification(ctx context.Context, userID string) (model.Us
 		nu.ApplicationStatus = model.AppPending
 	}
 	c := l.begin(now)
+	c.kind(RecKYC)
 	if l.cfg.KYCAuto && nu.Status == model.UserPending {
 		l.decide(c, &nu, true)
 	}
@@ -170,6 +172,7 @@ func (l *Ledger) DecideKYC(ctx context.Context, userID string, approve bool) (mo
 	}
 	nu := *u
 	c := l.begin(now)
+	c.kind(RecKYC)
 	l.decide(c, &nu, approve)
 	if nu.ApplicationStatus == model.AppNotStarted {
 		nu.ApplicationStatus = model.AppPending
@@ -244,6 +247,7 @@ func (l *Ledger) SimulateDeposit(ctx context.Context, in DepositInput) (Deposit,
 		Status: "completed", CreatedAt: model.Ms(now),
 	}
 	c := l.begin(now)
+	c.kind(RecDeposit)
 	c.putUser(&nu)
 	c.event(model.EvtDepositCompleted, map[string]any{
 		"depositId": d.ID, "userId": d.UserID, "asset": d.Asset, "chain": d.Chain, "chainId": d.ChainID,

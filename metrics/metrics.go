@@ -40,6 +40,8 @@ type Metrics struct {
 
 	commitLatency prometheus.Histogram
 	commitBytes   prometheus.Histogram
+	logSync       prometheus.Histogram
+	logRecords    prometheus.Histogram
 
 	matcher *prometheus.CounterVec
 
@@ -96,6 +98,14 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 			Name: "ledgersim_store_batch_size_bytes", Help: "Size of each synced batch.",
 			Buckets: prometheus.ExponentialBuckets(64, 2, 14),
 		}),
+		logSync: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "ledgersim_decisionlog_sync_duration_seconds", Help: "Time each write and sync of the decision log took.",
+			Buckets: prometheus.ExponentialBuckets(25e-6, 2, 16),
+		}),
+		logRecords: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "ledgersim_decisionlog_sync_records", Help: "Decision records made durable by each sync of the decision log (group commit).",
+			Buckets: prometheus.ExponentialBuckets(1, 2, 14),
+		}),
 		matcher: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ledgersim_matcher_outcomes_total", Help: "Authorizations matched against pending intents, by outcome (matched, mismatched, none).",
 		}, []string{"outcome"}),
@@ -124,7 +134,7 @@ func New(reg prometheus.Registerer) (*Metrics, error) {
 		return 0
 	})
 	for _, c := range []prometheus.Collector{m.isoMessages, m.isoLatency, m.isoInFlight, m.isoConns, m.isoConnsTotal,
-		m.isoFrameErrs, m.isoRefused, m.commitLatency, m.commitBytes, m.matcher, m.webhookAttempts, m.webhookLatency, queue,
+		m.isoFrameErrs, m.isoRefused, m.commitLatency, m.commitBytes, m.logSync, m.logRecords, m.matcher, m.webhookAttempts, m.webhookLatency, queue,
 		m.httpRequests, m.httpLatency} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
@@ -216,6 +226,13 @@ func (o *ISOObserver) InFlight(delta int) { o.m.isoInFlight.Add(float64(delta)) 
 func (m *Metrics) Commit(elapsed time.Duration, bytes int) {
 	m.commitLatency.Observe(elapsed.Seconds())
 	m.commitBytes.Observe(float64(bytes))
+}
+
+// LogSync records one sync of the decision log and how many records it
+// made durable.
+func (m *Metrics) LogSync(elapsed time.Duration, records int) {
+	m.logSync.Observe(elapsed.Seconds())
+	m.logRecords.Observe(float64(records))
 }
 
 // IntentOutcome counts a matcher outcome: "matched", "mismatched" or

@@ -226,11 +226,17 @@ func Start(cfg Config) (*Server, error) {
 	}
 	l, err := ledger.Open(ledger.Config{Store: db, Vault: v, Clock: s.clock, KYCAuto: cfg.KYC == "auto", Logger: cfg.Logger,
 		HoldExpiry: cfg.HoldExpiry, OverCapturePct: cfg.OverCapturePct, RepeatWindow: cfg.RepeatWindow,
-		OnIntentOutcome: m.IntentOutcome, OnEvents: s.wh.Notify, Deliverable: s.wh.Wants})
+		OnIntentOutcome: m.IntentOutcome, OnEvents: s.wh.Notify, Deliverable: s.wh.Wants, OnLogSync: m.LogSync})
 	if err != nil {
 		return fail(err)
 	}
 	s.ledger = l
+	fail = func(err error) (*Server, error) {
+		_ = s.wh.Close()
+		_ = l.Close()
+		_ = db.Close()
+		return nil, err
+	}
 
 	framing, _ := iso.ParseFraming(orDefault(cfg.ISOFraming, "binary2"))
 	s.iso, err = iso.NewServer(iso.Config{Addr: cfg.ISOAddr, Framing: framing, MaxConns: cfg.ISOMaxConns,
@@ -475,6 +481,11 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	// Webhooks after everything that makes events and before the store:
 	// attempts in flight are abandoned and made again after a restart.
 	_ = s.wh.Close()
+	// The decision log before the store: closing it projects what it
+	// holds into the store.
+	if err := s.ledger.Close(); err != nil {
+		errs = append(errs, err.Error())
+	}
 	if err := s.db.Close(); err != nil {
 		errs = append(errs, err.Error())
 	}

@@ -38,6 +38,8 @@ type Options struct {
 type DB struct {
 	pdb      *pebble.DB
 	onCommit func(time.Duration, int)
+	dir      string
+	fs       vfs.FS
 }
 
 // Open opens (or creates) the store.
@@ -73,7 +75,7 @@ func Open(o Options) (*DB, error) {
 		}
 		return nil, fmt.Errorf("store: open: %w", err)
 	}
-	d := &DB{pdb: pdb, onCommit: o.OnCommit}
+	d := &DB{pdb: pdb, onCommit: o.OnCommit, dir: o.Dir, fs: popts.FS}
 	if err := d.checkLayout(o.Dir); err != nil {
 		_ = pdb.Close()
 		return nil, err
@@ -85,7 +87,15 @@ func Open(o Options) (*DB, error) {
 // writes. A data directory records the layout it was written in; a binary
 // never guesses at another one. When the layout changes, Layout goes up and
 // Open either converts an older directory once or refuses it, saying so.
-const Layout = 1
+//
+// Layout 2: the ledger's changes are records in the decision log (a
+// directory "log" beside "pebble"), projected into the store without
+// syncing its WAL; the store records the last LSN it took (m/lsn). A
+// layout 1 directory is converted on open: its store is whole (every
+// change was synced into it), so it only starts a log and records layout
+// 2. A binary that reads layout 1 only refuses a layout 2 directory,
+// whose store alone may lack the log's newest records.
+const Layout = 2
 
 // ErrLayout is returned by Open for a data directory in a layout this
 // binary does not read.
@@ -107,6 +117,10 @@ func (d *DB) checkLayout(dir string) error {
 	if err != nil || v < 1 {
 		return fmt.Errorf("%w: %s records layout %q, which is not a version", ErrLayout, dir, raw)
 	}
+	if v < Layout {
+		// Layout 1 needs no conversion of its keys (see Layout).
+		return d.PutSync(key, []byte(strconv.Itoa(Layout)))
+	}
 	if v > Layout {
 		return fmt.Errorf("%w: %s was written by a newer ledgersim (layout %d; this one reads layout %d): run that version, or start this one on a fresh --data-dir",
 			ErrLayout, dir, v, Layout)
@@ -126,6 +140,28 @@ func (d *DB) Close() error {
 	}
 	if ferr != nil {
 		return fmt.Errorf("store: flush on close: %w", ferr)
+	}
+	return nil
+}
+
+// Dir is the data directory the store was opened on.
+func (d *DB) Dir() string { return d.dir }
+
+// FS is the filesystem the store writes through (with its file modes):
+// what sits beside the store in the data directory, the decision log,
+// uses the same one.
+func (d *DB) FS() vfs.FS { return d.fs }
+
+// ApplyUnsynced applies the batch without syncing Pebble's WAL. The
+// ledger's projections are written this way: what makes them durable is
+// the decision log they are derived from, which a restart replays past
+// the last projected LSN.
+func (d *DB) ApplyUnsynced(b *Batch) error {
+	err := d.pdb.Apply(b.pb, pebble.NoSync)
+	_ = b.pb.Close()
+	b.applied = true
+	if err != nil {
+		return fmt.Errorf("store: apply: %w", err)
 	}
 	return nil
 }

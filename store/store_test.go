@@ -154,9 +154,13 @@ func TestLayoutIsRecordedAndChecked(t *testing.T) {
 			require.NoError(t, db.PutSync(UserKey("user_1"), []byte("{}")))
 			require.NoError(t, db.pdb.Delete(MetaKey("layout"), pebble.Sync))
 		}, ""},
+		{"a layout 1 directory, converted on open", func(t *testing.T, db *DB) {
+			require.NoError(t, db.PutSync(UserKey("user_1"), []byte("{}")))
+			require.NoError(t, db.PutSync(MetaKey("layout"), []byte("1")))
+		}, ""},
 		{"a newer layout", func(t *testing.T, db *DB) {
 			require.NoError(t, db.PutSync(MetaKey("layout"), []byte("99")))
-		}, "written by a newer ledgersim (layout 99; this one reads layout 1)"},
+		}, "written by a newer ledgersim (layout 99; this one reads layout 2)"},
 		{"a layout that is not a version", func(t *testing.T, db *DB) {
 			require.NoError(t, db.PutSync(MetaKey("layout"), []byte("x")))
 		}, `records layout "x"`},

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ledgersim/ledgersim/internal/cliflag"
+	"github.com/ledgersim/ledgersim/ledger"
 	"github.com/ledgersim/ledgersim/store"
 	"github.com/ledgersim/ledgersim/vault"
 )
@@ -126,6 +127,13 @@ func open(dataDir, cardKey string) (*store.DB, *vault.Vault, error) {
 	db, err := store.Open(store.Options{Dir: dataDir})
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w (is a server still running on this directory? stop it, or verify a copy)", err)
+	}
+	// After a crash the store may lack the decision log's newest records:
+	// what a restart would replay is replayed first, so that verify checks
+	// what the server would serve.
+	if _, err := ledger.CatchUpStore(db); err != nil {
+		_ = db.Close()
+		return nil, nil, fmt.Errorf("replaying the decision log: %w", err)
 	}
 	return db, v, nil
 }

@@ -1,0 +1,316 @@
+package ledger
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/ledgersim/ledgersim/decisionlog"
+	"github.com/ledgersim/ledgersim/store"
+)
+
+// lsnKey is where the store records the LSN of the last record projected
+// into it. Every projection batch sets it, so whatever state of the store
+// survives a crash (a prefix of its batches) names the first record a
+// restart must replay.
+var lsnKey = store.MetaKey("lsn")
+
+// pipeline holds the records appended to the decision log and not yet
+// projected into the store, in LSN order. A change is appended under the
+// lock that ordered it and applied to memory at once; the store takes it
+// only once it is durable (projectDurable, on the log's syncer), so the
+// store never holds a change the log could lose, and whatever survives of
+// the store after a crash is a prefix of the log.
+//
+// Until then the change's writes are found here: a read that must see
+// every change already decided (a clearing right behind its authorization
+// in one read of a connection, an idempotent retry racing its first
+// attempt) looks here before it asks the store (see get).
+type pipeline struct {
+	mu    sync.Mutex
+	queue []pendingRecord
+	// appended is the LSN of the last record appended, 0 before any.
+	appended decisionlog.LSN
+}
+
+type pendingRecord struct {
+	lsn decisionlog.LSN
+	rec []byte
+}
+
+// appendRecord appends a change's record to the log and queues it for
+// projection. The caller holds the lock that ordered the change. rec is
+// kept, not copied: a change's buffer is its own.
+func (l *Ledger) appendRecord(rec []byte) (decisionlog.LSN, error) {
+	p := &l.pipe
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	lsn, err := l.dlog.Append(rec)
+	if err != nil {
+		return 0, err
+	}
+	p.queue = append(p.queue, pendingRecord{lsn: lsn, rec: rec})
+	p.appended = lsn
+	return lsn, nil
+}
+
+// lastAppended is the LSN of the newest record: a reply that repeats an
+// earlier decision waits for it, so that it never overtakes that decision.
+func (l *Ledger) lastAppended() decisionlog.LSN {
+	l.pipe.mu.Lock()
+	defer l.pipe.mu.Unlock()
+	return l.pipe.appended
+}
+
+// projectDurable writes every queued record up to upTo into the store in
+// one batch, with the LSN it reaches. It runs on the log's syncer after a
+// sync and before anyone is told those records are durable, so a reply
+// that follows its record's durability finds the store up to date. The
+// store's WAL is not synced for it: a restart replays from the log
+// whatever the store lost.
+func (l *Ledger) projectDurable(upTo decisionlog.LSN) error {
+	p := &l.pipe
+	p.mu.Lock()
+	n := 0
+	for n < len(p.queue) && p.queue[n].lsn <= upTo {
+		n++
+	}
+	recs := p.queue[:n:n]
+	p.mu.Unlock()
+	if n == 0 {
+		return nil
+	}
+	b := l.db.NewBatch()
+	for _, r := range recs {
+		if err := projectRecord(b, r.rec); err != nil {
+			b.Discard()
+			return fmt.Errorf("ledger: record %d: %w", r.lsn, err)
+		}
+	}
+	b.Put(lsnKey, binary.BigEndian.AppendUint64(nil, uint64(recs[n-1].lsn)))
+	if err := l.db.ApplyUnsynced(b); err != nil {
+		return err
+	}
+	// Dropped only now: a reader that misses a record here finds it in
+	// the store.
+	p.mu.Lock()
+	m := copy(p.queue, p.queue[n:])
+	clear(p.queue[m:])
+	p.queue = p.queue[:m]
+	p.mu.Unlock()
+	return nil
+}
+
+// projectRecord adds a record's operations to a store batch. Live traffic
+// (projectDurable) and a restart's replay both project through it.
+func projectRecord(b *store.Batch, rec []byte) error {
+	_, _, err := readRecord(rec, func(op recordOp) error {
+		switch op.op {
+		case opSet:
+			b.Put(op.key, op.value)
+		case opDelete:
+			b.Delete(op.key)
+		case opDeleteRange:
+			b.DeleteRange(op.key, op.value)
+		}
+		return nil
+	})
+	return err
+}
+
+// projectedLSN reads the LSN of the last record the store took.
+func projectedLSN(db *store.DB) (decisionlog.LSN, error) {
+	raw, err := db.Get(lsnKey)
+	if errors.Is(err, store.ErrNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	if len(raw) != 8 {
+		return 0, fmt.Errorf("ledger: the store's projected LSN is %d bytes, not 8", len(raw))
+	}
+	return decisionlog.LSN(binary.BigEndian.Uint64(raw)), nil
+}
+
+// replay projects into the store every durable record it does not have
+// yet: those a crash took from its unsynced WAL. It runs at Open, before
+// memory is built from the store.
+func (l *Ledger) replay() error {
+	_, err := replayInto(l.db, l.dlog, l.cfg.LogDir)
+	return err
+}
+
+// CatchUpStore brings a store up to its decision log without opening a
+// ledger: ledgersim verify reads the store, and after a crash the store
+// may lack the log's newest records until something replays them. It
+// returns how many records it projected.
+func CatchUpStore(db *store.DB) (int, error) {
+	dir := db.FS().PathJoin(db.Dir(), "log")
+	var fatal error
+	dlog, err := decisionlog.Open(decisionlog.Config{Dir: dir, FS: db.FS(), OnFatal: func(err error) { fatal = err }})
+	if err != nil {
+		return 0, err
+	}
+	n, err := replayInto(db, dlog, dir)
+	if cerr := dlog.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = fatal
+	}
+	return n, err
+}
+
+func replayInto(db *store.DB, dlog decisionlog.Log, logDir string) (int, error) {
+	from, err := projectedLSN(db)
+	if err != nil {
+		return 0, err
+	}
+	if last := dlog.Last(); last < from {
+		return 0, fmt.Errorf("ledger: the store has taken decision records up to %d but the log in %s ends at %d: the log is missing records; restore the data directory whole (the log and the store together)",
+			from, logDir, last)
+	}
+	total := 0
+	b := db.NewBatch()
+	var n int
+	var at decisionlog.LSN
+	flush := func() error {
+		if n == 0 {
+			return nil
+		}
+		b.Put(lsnKey, binary.BigEndian.AppendUint64(nil, uint64(at)))
+		err := db.Commit(b)
+		b, n = db.NewBatch(), 0
+		return err
+	}
+	err = dlog.ReadFrom(from+1, func(lsn decisionlog.LSN, rec []byte) error {
+		if err := projectRecord(b, rec); err != nil {
+			return fmt.Errorf("ledger: record %d: %w", lsn, err)
+		}
+		n, at, total = n+1, lsn, total+1
+		if n == 4096 {
+			return flush()
+		}
+		return nil
+	})
+	if err == nil {
+		err = flush()
+	}
+	b.Discard()
+	return total, err
+}
+
+// pendingValue looks for key among the writes of records not yet in the
+// store, newest first. found reports whether one of them wrote the key;
+// deleted, whether the last one that did deleted it.
+func (p *pipeline) pendingValue(key []byte) (value []byte, found, deleted bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for i := len(p.queue) - 1; i >= 0; i-- {
+		var v []byte
+		var hit, del bool
+		_, _, _ = readRecord(p.queue[i].rec, func(op recordOp) error {
+			switch {
+			case op.op == opDeleteRange:
+				if bytes.Compare(key, op.key) >= 0 && bytes.Compare(key, op.value) < 0 {
+					hit, del, v = true, true, nil
+				}
+			case bytes.Equal(op.key, key):
+				hit, del, v = true, op.op == opDelete, op.value
+			}
+			return nil
+		})
+		if hit {
+			return bytes.Clone(v), true, del
+		}
+	}
+	return nil, false, false
+}
+
+// pendingWithPrefix calls fn with every value written under prefix by a
+// record not yet in the store (a key written twice is seen twice).
+func (p *pipeline) pendingWithPrefix(prefix []byte, fn func(k, v []byte)) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, r := range p.queue {
+		_, _, _ = readRecord(r.rec, func(op recordOp) error {
+			if op.op == opSet && bytes.HasPrefix(op.key, prefix) {
+				fn(op.key, op.value)
+			}
+			return nil
+		})
+	}
+}
+
+// get reads a key as the ledger's decisions see it: the newest write of
+// a record not yet projected, or else the store.
+func (l *Ledger) get(key []byte) ([]byte, error) {
+	if v, found, deleted := l.pipe.pendingValue(key); found {
+		if deleted {
+			return nil, store.ErrNotFound
+		}
+		return v, nil
+	}
+	return l.db.Get(key)
+}
+
+// getJSON is get, decoded.
+func (l *Ledger) getJSON(key []byte, v any) error {
+	raw, err := l.get(key)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		return fmt.Errorf("ledger: decode %s: %w", key, err)
+	}
+	return nil
+}
+
+// logTrim remembers, at each Sweep, the LSN up to which the store's
+// projection was durable, so that the log can drop what the store has
+// held for longer than the retention.
+type logTrim struct {
+	mu      sync.Mutex
+	samples []trimSample // oldest first
+}
+
+type trimSample struct {
+	atMs int64
+	lsn  decisionlog.LSN
+}
+
+// trimLog syncs the store's WAL, which makes every projection applied so
+// far durable in the store, and lets the log drop the segments below the
+// newest such point older than the retention. The log is kept back that
+// far (not just to the store) so that a store lost or damaged on its own
+// can be rebuilt from a copy and the log's recent past.
+func (l *Ledger) trimLog(nowMs int64) error {
+	lsn, err := projectedLSN(l.db)
+	if err != nil {
+		return err
+	}
+	if err := l.db.SyncWAL(); err != nil {
+		return err
+	}
+	t := &l.trim
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if n := len(t.samples); n == 0 || t.samples[n-1].lsn != lsn {
+		t.samples = append(t.samples, trimSample{atMs: nowMs, lsn: lsn})
+	}
+	keep := nowMs - l.cfg.LogRetention.Milliseconds()
+	i := 0
+	for i+1 < len(t.samples) && t.samples[i+1].atMs <= keep {
+		i++
+	}
+	if t.samples[i].atMs > keep {
+		return nil
+	}
+	below := t.samples[i].lsn + 1
+	t.samples = t.samples[i:]
+	return l.dlog.TruncateBelow(below)
+}

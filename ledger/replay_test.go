@@ -1,0 +1,209 @@
+package ledger_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ledgersim/ledgersim/authz"
+	"github.com/ledgersim/ledgersim/clock"
+	"github.com/ledgersim/ledgersim/ledger"
+	"github.com/ledgersim/ledgersim/model"
+	"github.com/ledgersim/ledgersim/store"
+	"github.com/ledgersim/ledgersim/vault"
+)
+
+// ledgerView is what a client can read of a ledger: each user's balance,
+// each card's status, and every transaction as the API shows it.
+type ledgerView struct {
+	users map[string]model.User
+	cards map[string]string
+	txns  map[string]model.Transaction
+}
+
+func viewOf(t *testing.T, l *ledger.Ledger, users, cards []string) ledgerView {
+	t.Helper()
+	v := ledgerView{users: map[string]model.User{}, cards: map[string]string{}, txns: map[string]model.Transaction{}}
+	for _, id := range users {
+		u, err := l.GetUser(id)
+		require.NoError(t, err)
+		v.users[id] = u
+	}
+	for _, id := range cards {
+		c, err := l.GetCard(id)
+		require.NoError(t, err)
+		v.cards[id] = fmt.Sprintf("%s updated %d", c.Status, c.UpdatedAt)
+	}
+	p := ledger.ListParams{Limit: 100}
+	for {
+		page, err := l.ListTxns(ledger.TxnFilter{}, p)
+		require.NoError(t, err)
+		for _, tx := range page.Items {
+			v.txns[tx.ID] = tx
+		}
+		if !page.HasMore {
+			break
+		}
+		p.Cursor = page.Cursor
+	}
+	return v
+}
+
+// TestCrashReplaysTheLog: the store takes decision records without
+// syncing its own WAL, so a crash can leave it behind the log; a restart
+// replays what it lacks. Every acknowledged change is there after the
+// crash, read through the same calls a client makes, whatever part of the
+// store's unsynced writes the crash kept.
+func TestCrashReplaysTheLog(t *testing.T) {
+	for _, keep := range []int{0, 50, 100} {
+		t.Run(fmt.Sprintf("unsynced-kept-%d%%", keep), func(t *testing.T) {
+			fs := vfs.NewCrashableMem()
+			f := newFixtureStore(t, 3, store.Options{FS: fs}, nil)
+			ctx := context.Background()
+			var users []string
+			for _, id := range f.cards {
+				c, err := f.l.GetCard(id)
+				require.NoError(t, err)
+				users = append(users, c.UserID)
+			}
+			// Acknowledged traffic: approvals, a clearing, a reversal, a
+			// freeze and a deposit.
+			var approved []ledger.Outcome
+			for i := range 30 {
+				out, err := f.l.Authorize(ctx, &ledger.AuthRequest{Source: "iso", MTI: "0100", Class: ledger.ClassAuth,
+					PAN: f.pans[i%3], Kind: authz.Purchase, AmountCents: int64(100 + i), Currency: "840", MerchantID: "M1",
+					Merchant: "SHOP", MCC: "5812", STAN: fmt.Sprintf("%06d", i+1), RRN: fmt.Sprintf("%012d", i+1), TxnTime: "1121101500"})
+				require.NoError(t, err)
+				require.Equal(t, authz.CodeApproved, out.Code)
+				approved = append(approved, out)
+			}
+			_, err := f.l.Clear(ctx, &ledger.FollowUp{Source: "api", MTI: "0220", Class: ledger.ClassClearing, TxnID: approved[0].TxnID, AmountCents: 100})
+			require.NoError(t, err)
+			_, err = f.l.Reverse(ctx, &ledger.FollowUp{Source: "api", MTI: "0400", Class: ledger.ClassReversal, TxnID: approved[1].TxnID})
+			require.NoError(t, err)
+			_, err = f.l.FreezeCard(ctx, f.cards[2])
+			require.NoError(t, err)
+			_, _, err = f.l.SimulateDeposit(ctx, ledger.DepositInput{UserID: users[0], Asset: "USDC", Chain: "base", Amount: "1", AmountCents: 500})
+			require.NoError(t, err)
+			want := viewOf(t, f.l, users, f.cards)
+			last := ledger.LastLSN(f.l)
+
+			image := fs.CrashClone(vfs.CrashCloneCfg{UnsyncedDataPercent: keep, RNG: rand.New(rand.NewPCG(uint64(keep), 1))})
+			db, err := store.Open(store.Options{Dir: f.dir, FS: image})
+			require.NoError(t, err)
+			defer db.Close()
+			v, err := vault.Open(vault.Config{Dir: f.dir})
+			require.NoError(t, err)
+			l, err := ledger.Open(ledger.Config{Store: db, Vault: v, Clock: clock.Real{}, OverCapturePct: 20})
+			require.NoError(t, err)
+			defer l.Close()
+			require.Equal(t, last, ledger.LastLSN(l), "every acknowledged record survives in the log")
+			projected, err := ledger.ProjectedLSN(l)
+			require.NoError(t, err)
+			require.Equal(t, last, projected, "the restart brought the store up to the log")
+			got := viewOf(t, l, users, f.cards)
+			require.Equal(t, want, got)
+		})
+	}
+}
+
+// TestStoreLagsTheLogBeforeReplay shows the case the replay exists for: in
+// a crash image that keeps none of the store's unsynced writes, the store
+// is behind the log; CatchUpStore brings it up to date.
+func TestStoreLagsTheLogBeforeReplay(t *testing.T) {
+	fs := vfs.NewCrashableMem()
+	f := newFixtureStore(t, 1, store.Options{FS: fs}, nil)
+	last := ledger.LastLSN(f.l)
+	image := fs.CrashClone(vfs.CrashCloneCfg{UnsyncedDataPercent: 0})
+	db, err := store.Open(store.Options{Dir: f.dir, FS: image})
+	require.NoError(t, err)
+	defer db.Close()
+	raw, err := db.Get(store.MetaKey("lsn"))
+	var projected uint64
+	if err == nil {
+		require.Len(t, raw, 8)
+		projected = uint64(raw[0])<<56 | uint64(raw[1])<<48 | uint64(raw[2])<<40 | uint64(raw[3])<<32 |
+			uint64(raw[4])<<24 | uint64(raw[5])<<16 | uint64(raw[6])<<8 | uint64(raw[7])
+	} else {
+		require.ErrorIs(t, err, store.ErrNotFound)
+	}
+	require.Less(t, projected, last, "the store's own WAL is not synced for projections")
+
+	// What verify does before it reads the store: replay the rest.
+	n, err := ledger.CatchUpStore(db)
+	require.NoError(t, err)
+	require.Equal(t, int(last-projected), n)
+	raw, err = db.Get(store.MetaKey("lsn"))
+	require.NoError(t, err)
+	require.Equal(t, byte(last), raw[7])
+	n, err = ledger.CatchUpStore(db)
+	require.NoError(t, err)
+	require.Zero(t, n, "a store up to date replays nothing")
+}
+
+// TestSweepTrimsTheLog: once the store holds records durably for longer
+// than the retention, Sweep lets the log drop their segments; a restart
+// afterwards starts from the store and the log that is left.
+func TestSweepTrimsTheLog(t *testing.T) {
+	vc := clock.NewVirtual(time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC))
+	f := newFixtureCfg(t, 1, nil, func(c *ledger.Config) {
+		c.Clock, c.LogSegmentBytes, c.LogRetention = vc, 1<<20+64, time.Minute
+	})
+	ctx := context.Background()
+	segments := func() int {
+		names, err := os.ReadDir(filepath.Join(f.dir, "log"))
+		require.NoError(t, err)
+		n := 0
+		for _, e := range names {
+			if strings.HasSuffix(e.Name(), ".log") {
+				n++
+			}
+		}
+		return n
+	}
+	for i := range 3000 {
+		out, err := f.l.Authorize(ctx, &ledger.AuthRequest{Source: "iso", MTI: "0100", Class: ledger.ClassAuth,
+			PAN: f.pans[0], Kind: authz.Purchase, AmountCents: 1, Currency: "840", MerchantID: "M1",
+			Merchant: "SHOP", MCC: "5812", STAN: fmt.Sprintf("%06d", i%1000000), RRN: fmt.Sprintf("%012d", i), TxnTime: "1121101500"})
+		require.NoError(t, err)
+		require.Equal(t, authz.CodeApproved, out.Code)
+	}
+	before := segments()
+	require.Greater(t, before, 2, "the records fill several segments")
+	_, err := f.l.Sweep(ctx)
+	require.NoError(t, err)
+	require.Equal(t, before, segments(), "nothing is dropped within the retention")
+	vc.Advance(2 * time.Minute)
+	_, err = f.l.Sweep(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 1, segments(), "what the store held past the retention is dropped")
+
+	u, err := f.l.GetCard(f.cards[0])
+	require.NoError(t, err)
+	user, err := f.l.GetUser(u.UserID)
+	require.NoError(t, err)
+	require.NoError(t, f.l.Close())
+	require.NoError(t, f.db.Close())
+	f.closed = true
+
+	db, err := store.Open(store.Options{Dir: f.dir})
+	require.NoError(t, err)
+	defer db.Close()
+	v, err := vault.Open(vault.Config{Dir: f.dir})
+	require.NoError(t, err)
+	l, err := ledger.Open(ledger.Config{Store: db, Vault: v, Clock: vc})
+	require.NoError(t, err)
+	defer l.Close()
+	again, err := l.GetUser(u.UserID)
+	require.NoError(t, err)
+	require.Equal(t, user.PendingCents, again.PendingCents)
+	require.Equal(t, int64(3000), again.PendingCents)
+}
