@@ -1,5 +1,5 @@
 // Package gatedfs is an in-memory filesystem for tests whose WAL syncs can
-// be held: while the gate is closed, a sync of a .log file waits for it to
+// be held, or made to fail (Fail): while the gate is closed, a sync of a .log file waits for it to
 // open, and each sync that starts waiting is announced on Waiting. It lets a
 // test look at a server or ledger while a change is applied but not yet
 // durable, and check that nothing is acknowledged before the sync.
@@ -22,6 +22,9 @@ import (
 type FS struct {
 	vfs.FS
 	gate atomic.Pointer[chan struct{}]
+	// fail, when set, is what every sync of a .log file returns from then
+	// on: a disk that stopped taking writes.
+	fail atomic.Pointer[error]
 	// Waiting receives a value (without blocking the sync: it holds one)
 	// when a sync starts waiting at the closed gate.
 	Waiting chan struct{}
@@ -39,6 +42,17 @@ func (g *FS) Hold() (open func()) {
 		g.gate.Store(nil)
 		close(ch)
 	})
+}
+
+// Fail makes every sync of a .log file from now on return err, as a disk
+// that stopped taking writes would.
+func (g *FS) Fail(err error) { g.fail.Store(&err) }
+
+func (g *FS) synced(err error) error {
+	if f := g.fail.Load(); f != nil {
+		return *f
+	}
+	return err
 }
 
 func (g *FS) wait() {
@@ -81,6 +95,10 @@ type file struct {
 	fs *FS
 }
 
-func (f *file) Sync() error                       { f.fs.wait(); return f.File.Sync() }
-func (f *file) SyncData() error                   { f.fs.wait(); return f.File.SyncData() }
-func (f *file) SyncTo(length int64) (bool, error) { f.fs.wait(); return f.File.SyncTo(length) }
+func (f *file) Sync() error     { f.fs.wait(); return f.fs.synced(f.File.Sync()) }
+func (f *file) SyncData() error { f.fs.wait(); return f.fs.synced(f.File.SyncData()) }
+func (f *file) SyncTo(length int64) (bool, error) {
+	f.fs.wait()
+	full, err := f.File.SyncTo(length)
+	return full, f.fs.synced(err)
+}
