@@ -127,3 +127,16 @@ func InkFraction(img image.Image) float64 {
 	}
 	return float64(inked) / float64(total)
 }
+
+// SavePNG writes img to path, to look at a rendered page.
+func SavePNG(t testing.TB, img image.Image, path string) {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := png.Encode(f, img); err != nil {
+		t.Fatal(err)
+	}
+}
