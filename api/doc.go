@@ -1,6 +1,7 @@
 // Package api is ledgersim's management REST API on fasthttp: the platform's
-// /v1 routes for users and KYC, funding and balances, agents and their
-// tokens, cards and card details, plus the simulate endpoints, the hosted KYC
+// /v1 routes for users and KYC, funding and balances, statements (JSON or
+// PDF, computed by package statement), agents and their tokens, cards and
+// card details, plus the simulate endpoints, the hosted KYC
 // page, /healthz and /readyz, and its own OpenAPI document at
 // /v1/openapi.json (package api/openapi).
 //
@@ -8,7 +9,8 @@
 // API key, or an agent token with the narrower scope of the platform's
 // matrix), decoded strictly (unknown fields, wrong types and out-of-range
 // values are 400s that name the field), and answered in JSON: amounts in
-// cents, times in epoch milliseconds, errors as
+// cents, times in epoch milliseconds (statements in seconds, the platform's
+// unit for them), errors as
 //
 //	{"error": {"type", "code", "message", "param"}, "requestId": "req_..."}
 //

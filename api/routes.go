@@ -33,6 +33,8 @@ func (a *API) register() {
 	r.add("POST", "/v1/simulate/deposit", scopeAdmin, a.simulateDeposit)
 	r.add("GET", "/v1/balances/{userId}", scopeAgent, a.balance)
 	r.add("GET", "/v1/users/{id}/balance", scopeAgent, a.balance)
+	r.add("GET", "/v1/users/{id}/statements", scopeAdmin, a.listStatements)
+	r.add("GET", "/v1/users/{id}/statements/{statementId}", scopeAdmin, a.getStatement)
 
 	// Agents and tokens.
 	r.add("POST", "/v1/agents/register", scopeAdmin, a.registerAgent)
@@ -100,6 +102,7 @@ var listQuery = []string{"limit", "cursor"}
 var routeQuery = map[string][]string{
 	"GET /v1/users":                    listQuery,
 	"GET /v1/users/{id}/cards":         listQuery,
+	"GET /v1/users/{id}/statements":    append([]string{"periodStart", "periodEnd"}, listQuery...),
 	"GET /v1/agents":                   append([]string{"userId"}, listQuery...),
 	"GET /v1/agents/{id}/cards":        listQuery,
 	"GET /v1/cards/{id}/access-events": listQuery,
@@ -138,15 +141,25 @@ func (rc *reqCtx) checkQuery(rt *route) error {
 	return &apiError{Status: 400, Type: typeValidation, Code: "parameter_unknown", Param: unknown, Message: msg}
 }
 
+// listLimit reads a list's limit: 1..100, default 20.
+func (rc *reqCtx) listLimit() (int, error) {
+	raw := rc.fc.QueryArgs().Peek("limit")
+	if len(raw) == 0 {
+		return 20, nil
+	}
+	n, err := strconv.Atoi(string(raw))
+	if err != nil || n < 1 || n > 100 {
+		return 0, errInvalid("limit", "'limit' must be an integer between 1 and 100.")
+	}
+	return n, nil
+}
+
 // listParams reads limit (1..100, default 20) and cursor.
 func (rc *reqCtx) listParams() (ledger.ListParams, error) {
-	p := ledger.ListParams{Limit: 20, Cursor: string(rc.fc.QueryArgs().Peek("cursor"))}
-	if raw := rc.fc.QueryArgs().Peek("limit"); len(raw) > 0 {
-		n, err := strconv.Atoi(string(raw))
-		if err != nil || n < 1 || n > 100 {
-			return p, errInvalid("limit", "'limit' must be an integer between 1 and 100.")
-		}
-		p.Limit = n
+	p := ledger.ListParams{Cursor: string(rc.fc.QueryArgs().Peek("cursor"))}
+	var err error
+	if p.Limit, err = rc.listLimit(); err != nil {
+		return p, err
 	}
 	if p.Cursor != "" && !model.WellFormedID(p.Cursor) {
 		return p, errInvalid("cursor", "'cursor' is not a cursor this API returned; pass a list's cursor value unchanged.")

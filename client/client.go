@@ -128,6 +128,8 @@ type request struct {
 	raw          io.Reader
 	contentType  string
 	noAuth       bool
+	// accept is the Accept header; default application/json.
+	accept string
 }
 
 // response is what do read.
@@ -173,7 +175,11 @@ func (c *Client) do(ctx context.Context, r request, opts []RequestOption) (*resp
 	if ct != "" {
 		req.Header.Set("Content-Type", ct)
 	}
-	req.Header.Set("Accept", "application/json")
+	if r.accept != "" {
+		req.Header.Set("Accept", r.accept)
+	} else {
+		req.Header.Set("Accept", "application/json")
+	}
 	req.Header.Set("User-Agent", c.ua)
 	if !r.noAuth {
 		req.Header.Set("Api-Key", c.key)

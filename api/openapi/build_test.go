@@ -28,6 +28,7 @@ func intRange(lo, hi int64) S {
 func boolean() S            { return S{"type": "boolean"} }
 func enum(vals ...string) S { return S{"type": "string", "enum": vals} }
 func ms() S                 { return S{"type": "integer", "format": "int64", "description": "Epoch milliseconds."} }
+func seconds() S            { return S{"type": "integer", "format": "int64", "description": "Epoch seconds."} }
 func cents() S              { return S{"type": "integer", "format": "int64", "description": "Cents."} }
 func freeObject() S         { return S{"type": "object"} }
 func ref(name string) S     { return S{"$ref": "#/components/schemas/" + name} }
@@ -130,6 +131,24 @@ func agentFields() []field {
 	}
 }
 
+func statementFields() []field {
+	return []field{
+		req("object", enum("statement")), req("id", describe(str(), "stmt_..., naming the user and the period.")), req("userId", str()),
+		req("type", enum("monthly", "custom")),
+		req("periodStart", describe(seconds(), "Epoch seconds; the period includes it.")),
+		req("periodEnd", describe(seconds(), "Epoch seconds; the period ends just before it.")),
+		req("currency", enum("USD")),
+		req("openingBalance", describe(cents(), "Owed at the period's start: purchases posted before it, less refunds.")),
+		req("closingBalance", describe(cents(), "openingBalance + totalSpent - totalRefunds + totalFees.")),
+		req("creditLimit", describe(cents(), "Deposited by the period's end.")),
+		req("pendingCharges", describe(cents(), "Authorizations still open at the period's end.")),
+		req("availableCredit", describe(cents(), "creditLimit - closingBalance - pendingCharges.")),
+		req("totalSpent", describe(cents(), "Purchases posted in the period.")), req("totalRefunds", describe(cents(), "Refunds made in the period.")),
+		req("totalFees", describe(cents(), "Always 0: the simulator charges no fees.")), req("transactionCount", integer()),
+		req("createdAt", describe(seconds(), "When the statement was issued: a month's end, or the request for a custom one.")),
+	}
+}
+
 func txnFields() []field {
 	return []field{
 		req("object", enum("transaction")), req("id", str()), req("cardId", str()), req("userId", str()), req("agentId", str()),
@@ -203,8 +222,22 @@ func schemas() S {
 		"AgentToken": object(req("object", enum("agent_token")), req("id", str()), req("agentId", str()), req("tokenPrefix", str()),
 			req("isActive", boolean()), opt("name", str()), opt("token", describe(str(), "The secret; only in the response that creates it.")),
 			req("createdAt", ms()), req("expiresAt", nullable(ms())), req("lastUsedAt", nullable(ms())), req("revokedAt", nullable(ms()))),
-		"AgentTokenList": list("AgentToken"),
-		"Limits":         object(req("perAuth", nullable(cents())), req("perDay", nullable(cents())), req("perMonth", nullable(cents()))),
+		"AgentTokenList":   list("AgentToken"),
+		"StatementSummary": object(statementFields()...),
+		"StatementList":    list("StatementSummary"),
+		"Statement": object(append(statementFields(),
+			req("transactions", arrayOf(ref("StatementLine"))),
+			req("summaryByMerchant", arrayOf(object(req("merchantName", str()), req("transactionCount", integer()),
+				req("totalAmount", describe(cents(), "Charged less refunded."))))),
+			req("summaryByCategory", arrayOf(object(req("category", describe(str(), "The merchant category's name, or Uncategorized.")),
+				req("categoryCode", describe(str(), "The MCC.")), req("transactionCount", integer()),
+				req("totalAmount", describe(cents(), "Charged less refunded."))))))...),
+		"StatementLine": object(req("id", describe(str(), "The transaction's id.")), req("type", enum(model.KindPurchase, model.KindRefund)),
+			req("status", enum(model.TxnCompleted, model.TxnReversed)),
+			req("amount", describe(cents(), "Positive; type says whether it was charged or credited. A purchase reversed after it posted shows what its refunds had given back.")),
+			req("currency", str()), req("merchantName", str()), req("merchantCategoryCode", str()), req("category", str()),
+			req("cardId", str()), req("agentId", str()), req("authorizedAt", nullable(seconds())), req("postedAt", seconds())),
+		"Limits": object(req("perAuth", nullable(cents())), req("perDay", nullable(cents())), req("perMonth", nullable(cents()))),
 		"Card": object(req("object", enum("card")), req("id", str()), req("agentId", str()), req("userId", str()),
 			req("type", enum(model.CardSingle, model.CardMulti)), req("purpose", str()),
 			req("status", enum(model.CardActive, model.CardFrozen, model.CardClosed, model.CardNotActivated)),
@@ -334,6 +367,11 @@ func operations() []op {
 		{method: "GET", path: "/v1/users/{id}", id: "getUser", summary: "Get a user.", tag: "Users", ok: okStatus(200, "User")},
 		{method: "GET", path: "/v1/users/{id}/cards", id: "listUserCards", summary: "List a user's cards.", tag: "Cards", query: pageParams, ok: okStatus(200, "CardList")},
 		{method: "GET", path: "/v1/users/{id}/funding", id: "getFunding", summary: "A user's deposit addresses.", tag: "Funding", ok: okStatus(200, "Funding")},
+		{method: "GET", path: "/v1/users/{id}/statements", id: "listStatements", summary: "A user's monthly statements, newest first: one per calendar month (UTC) that has ended on the server's clock, from the month the user was created in. With periodStart and periodEnd, the custom statement of that range instead.", tag: "Statements",
+			query: withPage(queryParam("periodStart", intRange(0, 253402300798), "With periodEnd: the custom statement of [periodStart, periodEnd), epoch seconds, alone in the list (not with cursor)."),
+				queryParam("periodEnd", intRange(1, 253402300799), "Epoch seconds, excluded; at most the server's clock.")),
+			ok: okStatus(200, "StatementList")},
+		{method: "GET", path: "/v1/users/{id}/statements/{statementId}", id: "getStatement", summary: "A statement, monthly or custom, with every transaction line; a PDF with Accept: application/pdf.", tag: "Statements", ok: okStatus(200, "Statement")},
 		{method: "POST", path: "/v1/verification/user", id: "startVerification", summary: "Start a user's KYC; returns the hosted page's URL.", tag: "Users",
 			body: body(req("userId", reqStr(64))), bodyRequired: true, ok: okStatus(200, "Verification")},
 		{method: "GET", path: "/v1/verification/user/{id}", id: "getVerification", summary: "A user's KYC state.", tag: "Users", ok: okStatus(200, "Verification")},
@@ -520,6 +558,11 @@ func operation(o op) S {
 			"image/png":        S{"schema": S{"type": "string", "contentMediaType": "image/png"}},
 			"image/jpeg":       S{"schema": S{"type": "string", "contentMediaType": "image/jpeg"}},
 		}}
+	case "getStatement":
+		resps["200"] = S{"description": "The statement: JSON, or a PDF when Accept prefers application/pdf.", "content": S{
+			"application/json": S{"schema": ref("Statement")},
+			"application/pdf":  S{"schema": S{"type": "string", "contentMediaType": "application/pdf"}},
+		}}
 	case "advanceClock":
 		errs["409"] = "Conflict"
 	}
@@ -577,7 +620,7 @@ func build() ([]byte, error) {
 		"security": []any{S{"ApiKey": []any{}}},
 		"tags": []any{
 			S{"name": "Users"}, S{"name": "Funding"}, S{"name": "Agents"}, S{"name": "Cards"}, S{"name": "Intents"},
-			S{"name": "Transactions"}, S{"name": "Simulate"}, S{"name": "Webhooks"}, S{"name": "Server"},
+			S{"name": "Transactions"}, S{"name": "Statements"}, S{"name": "Simulate"}, S{"name": "Webhooks"}, S{"name": "Server"},
 		},
 		"paths": paths,
 		"components": S{
