@@ -38,6 +38,9 @@ type batch struct {
 	// out holds the replies, each with its length header, back to back:
 	// what the writer sends.
 	out []byte
+	// faulted is set when a reply of the batch carries a Fault: the
+	// writer then writes it reply by reply (writeFaulted).
+	faulted bool
 	// Scratch for the Handler call.
 	reqs  []*Request
 	resps []Response
@@ -417,9 +420,18 @@ func (s *Server) encodeBatch(b *batch) error {
 	hb := f.headerBytes()
 	var zero [4]byte
 	b.out = b.out[:0]
+	b.faulted = false
 	for i := range b.jobs {
 		j := &b.jobs[i]
 		at := len(b.out)
+		j.at, j.end = at, at
+		fault := j.p.resp.Fault.Action
+		if fault != FaultNone {
+			b.faulted = true
+			if fault == FaultNoReply || fault == FaultClose {
+				continue
+			}
+		}
 		b.out = append(b.out, zero[:hb]...)
 		var err error
 		if b.out, err = s.appendReply(b.out, j, j.p); err != nil {
@@ -430,6 +442,10 @@ func (s *Server) encodeBatch(b *batch) error {
 			return ErrFrameTooLarge // a reply is far smaller than the request it answers
 		}
 		f.putHeader(b.out[at:at+hb], n)
+		if fault == FaultDuplicate {
+			b.out = append(b.out, b.out[at:]...)
+		}
+		j.end = len(b.out)
 	}
 	return nil
 }
@@ -485,29 +501,28 @@ func (c *conn) writeLoop() {
 
 		n := 0
 		bufs = bufs[:0]
-		for _, b := range work {
+		ready := 0 // work[ready:] are the batches in bufs
+		for k, b := range work {
 			if err := s.settle(b); err != nil {
 				s.log.Error("iso: cannot pack reply; closing connection", "remote", c.nc.RemoteAddr().String(), "err", err)
 				failed = true
 				c.abort()
 			}
-			bufs = append(bufs, b.out)
 			n += len(b.jobs)
-		}
-		if !failed {
-			if err := c.write(bufs); err != nil {
-				failed = true
-				c.writeFailed(err)
-			} else {
-				now := time.Now()
-				for _, b := range work {
-					elapsed := now.Sub(b.read)
-					for i := range b.jobs {
-						s.obs.Message(b.jobs[i].label, b.jobs[i].p.code, elapsed)
-					}
-				}
+			if !b.faulted {
+				bufs = append(bufs, b.out)
+				continue
+			}
+			// A batch with faults is written reply by reply, after
+			// everything before it.
+			failed = c.flush(bufs, work[ready:k], failed)
+			clear(bufs)
+			bufs, ready = bufs[:0], k+1
+			if !failed {
+				failed = c.writeFaulted(b)
 			}
 		}
+		failed = c.flush(bufs, work[ready:], failed)
 		clear(bufs)
 		for _, b := range work {
 			b.reset()
@@ -523,6 +538,92 @@ func (c *conn) writeLoop() {
 		clear(work)
 		c.room.Signal()
 		s.obs.InFlight(-n)
+	}
+}
+
+// flush writes bufs, the replies of batches, unless an earlier write
+// failed, and reports them to the Observer. It returns whether writing has
+// failed.
+func (c *conn) flush(bufs [][]byte, batches []*batch, failed bool) bool {
+	if failed || len(bufs) == 0 {
+		return failed
+	}
+	if err := c.write(bufs); err != nil {
+		c.writeFailed(err)
+		return true
+	}
+	now := time.Now()
+	for _, b := range batches {
+		c.observe(b, 0, len(b.jobs), now)
+	}
+	return false
+}
+
+// observe reports the replies of b.jobs[from:to] written at now.
+func (c *conn) observe(b *batch, from, to int, now time.Time) {
+	elapsed := now.Sub(b.read)
+	for i := from; i < to; i++ {
+		j := &b.jobs[i]
+		if j.end > j.at {
+			c.srv.obs.Message(j.label, j.p.code, elapsed)
+		}
+	}
+}
+
+// writeFaulted writes the replies of a batch that carries faults: up to
+// each delayed reply, then a wait until it is due; up to a closing fault,
+// then the connection is closed. Left-out and doubled replies are already
+// so in b.out. It returns whether writing has ended (a failed write, a
+// close, or the connection torn down while waiting).
+func (c *conn) writeFaulted(b *batch) bool {
+	pos, from := 0, 0 // b.out[pos:] and b.jobs[from:] are not written yet
+	for i := range b.jobs {
+		j := &b.jobs[i]
+		fault := j.p.resp.Fault
+		if fault.Action != FaultDelay && fault.Action != FaultClose {
+			continue
+		}
+		if j.at > pos {
+			if err := c.write([][]byte{b.out[pos:j.at]}); err != nil {
+				c.writeFailed(err)
+				return true
+			}
+			c.observe(b, from, i, time.Now())
+		}
+		pos, from = j.at, i
+		if fault.Action == FaultClose {
+			c.srv.log.Debug("iso: closing connection on a fault rule", "remote", c.nc.RemoteAddr().String())
+			c.abort()
+			return true
+		}
+		if !c.sleepUntil(b.read.Add(fault.Delay)) {
+			return true
+		}
+	}
+	if len(b.out) > pos {
+		if err := c.write([][]byte{b.out[pos:]}); err != nil {
+			c.writeFailed(err)
+			return true
+		}
+	}
+	c.observe(b, from, len(b.jobs), time.Now())
+	return false
+}
+
+// sleepUntil waits until t, or until the connection is torn down; it
+// reports whether t came.
+func (c *conn) sleepUntil(t time.Time) bool {
+	d := time.Until(t)
+	if d <= 0 {
+		return true
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return true
+	case <-c.ctx.Done():
+		return false
 	}
 }
 

@@ -108,6 +108,18 @@
 // methods are called from both goroutines of every connection and must be
 // cheap and safe for concurrent use.
 //
+// # Faults on purpose
+//
+// A Handler may set Response.Fault to make a reply misbehave on the wire
+// (package faults holds the rules that decide it): FaultDelay sends it
+// Fault.Delay after its request arrived, FaultNoReply sends nothing,
+// FaultDuplicate sends it twice, and FaultClose closes the connection
+// once the replies before it are written. The decision is waited for
+// (Response.Durable) as usual first. A batch without faults is written as
+// above; one with faults is written reply by reply, and while the writer
+// waits for a delayed reply the reader goes on reading and deciding. Since
+// replies keep their order, those behind a delayed reply leave with it.
+//
 // # Bounds
 //
 // MaxConns connections may be open at once; one more is accepted and

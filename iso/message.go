@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/moov-io/iso8583"
 	"github.com/moov-io/iso8583/field"
@@ -76,10 +77,48 @@ type Response struct {
 	// Durable whose Wait can be called more than once (one wait for the
 	// whole batch's record).
 	Durable interface{ Wait() error }
+	// Fault, when set, changes what goes back on the wire for this reply,
+	// on purpose (fault injection, to exercise a client's timeout, retry
+	// and reversal handling). The decision is made, recorded and waited
+	// for (Durable) as usual; only the reply is delayed, left out, sent
+	// twice, or replaced by closing the connection. A reply that becomes a
+	// "96" because its decision could not be made durable is sent as usual.
+	Fault Fault
 
 	// panicked is set by PerRequest when the handler panicked.
 	panicked *handlerPanic
 }
+
+// Fault is what happens on the wire instead of sending a reply normally.
+type Fault struct {
+	Action FaultAction
+	// Delay is how long after the request arrived (after the read that
+	// brought it returned) its reply leaves, with FaultDelay.
+	Delay time.Duration
+}
+
+// FaultAction is a kind of Fault.
+type FaultAction uint8
+
+// Fault actions.
+const (
+	FaultNone FaultAction = iota
+	// FaultDelay sends the reply Fault.Delay after its request arrived.
+	// Replies on a connection keep their order, so the replies behind it
+	// wait with it; the connection goes on reading and deciding meanwhile,
+	// and replies delayed one after another wait together rather than one
+	// after the other.
+	FaultDelay
+	// FaultNoReply sends no reply.
+	FaultNoReply
+	// FaultDuplicate sends the reply twice, back to back.
+	FaultDuplicate
+	// FaultClose closes the connection instead of replying, once the
+	// replies before it are written. Requests read after it are still
+	// decided and recorded, but their replies are lost with the
+	// connection, as they would be with a real issuer's.
+	FaultClose
+)
 
 // Reply is a decoded reply, as a client sees it (see UnpackResponse).
 type Reply struct {

@@ -518,6 +518,9 @@ type job struct {
 	p     replyParts
 	label string // the request MTI label for Observer.Message
 	out   []byte // the encoded reply, for encodeReply's callers
+	// at and end are the span of its reply in its batch's out: empty
+	// when a fault leaves the reply out, two replies when it doubles it.
+	at, end int
 }
 
 // decodeJob decodes j.frame into j.d with the configured codec. With the

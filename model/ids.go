@@ -21,6 +21,7 @@ const (
 	PrefixDelivery    = "whd"
 	PrefixRequest     = "req"
 	PrefixDetailsTok  = "tok"
+	PrefixFault       = "flt"
 )
 
 // crockford is Crockford's base32 alphabet in lower case. Its characters sort
