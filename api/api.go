@@ -14,6 +14,7 @@ import (
 
 	"github.com/ledgersim/ledgersim/apikey"
 	"github.com/ledgersim/ledgersim/clock"
+	"github.com/ledgersim/ledgersim/faults"
 	"github.com/ledgersim/ledgersim/ledger"
 	"github.com/ledgersim/ledgersim/model"
 	"github.com/ledgersim/ledgersim/store"
@@ -52,6 +53,9 @@ type Config struct {
 	// the new time in a batch that also holds what also writes (the
 	// request's idempotency record, when it has one).
 	OnClockAdvance func(ctx context.Context, also func(b *store.Batch) error) error
+	// Faults are the ISO listener's fault-injection rules, kept through
+	// /v1/simulate/faults. Nil answers those routes 503.
+	Faults *faults.Set
 	// RateLimits turns on the platform's per-caller rate limits (429 with
 	// Retry-After).
 	RateLimits bool

@@ -17,6 +17,7 @@ import (
 
 	"github.com/ledgersim/ledgersim/apikey"
 	"github.com/ledgersim/ledgersim/clock"
+	"github.com/ledgersim/ledgersim/faults"
 	"github.com/ledgersim/ledgersim/ledger"
 	"github.com/ledgersim/ledgersim/store"
 	"github.com/ledgersim/ledgersim/vault"
@@ -64,7 +65,9 @@ func newIdemEnvWith(t *testing.T, edit func(*Config)) *idemEnv {
 		_, err := l.Sweep(ctx)
 		return err
 	}
-	cfg := Config{Ledger: l, APIKeyHash: apikey.Hash(whTestKey), VirtualClock: clk, OnClockAdvance: advanced}
+	fs, err := faults.New(faults.Config{Clock: clk})
+	require.NoError(t, err)
+	cfg := Config{Ledger: l, APIKeyHash: apikey.Hash(whTestKey), VirtualClock: clk, OnClockAdvance: advanced, Faults: fs}
 	if edit != nil {
 		edit(&cfg)
 	}
@@ -261,6 +264,9 @@ var idemCases = map[string]func(e *idemEnv) idemCall{
 		id := e.authorization(300)
 		e.must(200, "POST", "/v1/simulate/clearing", map[string]any{"transactionId": id, "amount": 300})
 		return jsonCall("/v1/simulate/refund", map[string]any{"transactionId": id, "amount": 100})
+	},
+	"/v1/simulate/faults": func(e *idemEnv) idemCall {
+		return jsonCall("/v1/simulate/faults", map[string]any{"last4": "1234", "action": "noReply", "percent": 5})
 	},
 	"/v1/simulate/clock/advance": func(e *idemEnv) idemCall {
 		return jsonCall("/v1/simulate/clock/advance", map[string]any{"minutes": 5})

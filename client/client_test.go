@@ -553,3 +553,34 @@ func TestVerifyWebhook(t *testing.T) {
 		})
 	}
 }
+
+// TestFaults adds, lists and deletes fault-injection rules; a bad rule is a
+// 400 naming its field.
+func TestFaults(t *testing.T) {
+	ls := newServer(t)
+	c, ctx := ls.Client, context.Background()
+	f, err := c.CreateFault(ctx, client.FaultParams{MTI: "0100", Action: client.FaultDelay, DelayMs: client.Int64(250), Percent: client.Int64(10)})
+	require.NoError(t, err)
+	require.True(t, strings.HasPrefix(f.ID, "flt_"), f.ID)
+	require.EqualValues(t, 10, f.Percent)
+	require.Nil(t, f.Count)
+	require.Zero(t, f.Matched)
+	_, err = c.CreateFault(ctx, client.FaultParams{Action: client.FaultRespond, ResponseCode: "00"})
+	e, ok := client.AsError(err)
+	require.True(t, ok, "%v", err)
+	require.Equal(t, http.StatusBadRequest, e.StatusCode)
+	require.Equal(t, "responseCode", e.Param)
+
+	list, err := c.ListFaults(ctx)
+	require.NoError(t, err)
+	require.Len(t, list, 1)
+	require.Equal(t, f.ID, list[0].ID)
+	d, err := c.DeleteFault(ctx, f.ID)
+	require.NoError(t, err)
+	require.True(t, d.Deleted)
+	_, err = c.DeleteFault(ctx, f.ID)
+	require.True(t, client.IsNotFound(err))
+	list, err = c.ListFaults(ctx)
+	require.NoError(t, err)
+	require.Empty(t, list)
+}

@@ -272,8 +272,13 @@ func New(cfg Config) (*Set, error) {
 // ErrTooMany is returned by Add when MaxRules rules are in force.
 var ErrTooMany = errors.New("faults: too many rules")
 
-// Add validates a rule and puts it in force after the others.
-func (s *Set) Add(spec Spec) (Rule, error) {
+// Add validates a rule and puts it in force after the others. before, when
+// not nil, is given the rule (its ID and CreatedAt set) before it is in
+// force, without the Set's lock held; if before fails, nothing is added.
+// It is where a caller records what it will answer (an Idempotency-Key's
+// response). MaxRules is checked before; rules added concurrently at the
+// bound may pass it by as many.
+func (s *Set) Add(spec Spec, before func(Rule) error) (Rule, error) {
 	if err := spec.Validate(); err != nil {
 		return Rule{}, err
 	}
@@ -282,12 +287,20 @@ func (s *Set) Add(spec Spec) (Rule, error) {
 		r.Percent = *spec.Percent
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.rules) >= MaxRules {
+	full := len(s.rules) >= MaxRules
+	s.mu.Unlock()
+	if full {
 		return Rule{}, ErrTooMany
 	}
 	now := s.clock.Now()
 	r.ID, r.CreatedAt = s.ids.New(model.PrefixFault, now), now.UnixMilli()
+	if before != nil {
+		if err := before(r.copy()); err != nil {
+			return Rule{}, err
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.rules = append(s.rules, r)
 	s.changed()
 	return r.copy(), nil

@@ -1,6 +1,7 @@
 package faults_test
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -96,7 +97,7 @@ func TestMatchCriteria(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			s, _ := newSet(t)
 			tc.spec.Action = faults.ActionNoReply
-			r, err := s.Add(tc.spec)
+			r, err := s.Add(tc.spec, nil)
 			require.NoError(t, err)
 			require.Equal(t, tc.spec.CardID != "", s.NeedsCardID())
 			f, ok := s.Match(&tc.req)
@@ -141,7 +142,7 @@ func TestPercentAndCount(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			s, _ := newSet(t)
-			r, err := s.Add(faults.Spec{Action: faults.ActionNoReply, Percent: tc.percent, Count: tc.count})
+			r, err := s.Add(faults.Spec{Action: faults.ActionNoReply, Percent: tc.percent, Count: tc.count}, nil)
 			require.NoError(t, err)
 			require.Equal(t, tc.want, pattern(s, len(tc.want)))
 			got, _ := s.Get(r.ID)
@@ -150,7 +151,7 @@ func TestPercentAndCount(t *testing.T) {
 	}
 	t.Run("1 percent picks 1 in 100", func(t *testing.T) {
 		s, _ := newSet(t)
-		_, err := s.Add(faults.Spec{Action: faults.ActionNoReply, Percent: i64(1)})
+		_, err := s.Add(faults.Spec{Action: faults.ActionNoReply, Percent: i64(1)}, nil)
 		require.NoError(t, err)
 		require.Equal(t, 10, strings.Count(pattern(s, 1000), "x"))
 	})
@@ -161,9 +162,9 @@ func TestPercentAndCount(t *testing.T) {
 // the next.
 func TestOrderAndFallThrough(t *testing.T) {
 	s, reg := newSet(t)
-	first, err := s.Add(faults.Spec{Action: faults.ActionDelay, DelayMs: i64(250), Percent: i64(50)})
+	first, err := s.Add(faults.Spec{Action: faults.ActionDelay, DelayMs: i64(250), Percent: i64(50)}, nil)
 	require.NoError(t, err)
-	second, err := s.Add(faults.Spec{Action: faults.ActionRespond, ResponseCode: "91", Count: i64(2)})
+	second, err := s.Add(faults.Spec{Action: faults.ActionRespond, ResponseCode: "91", Count: i64(2)}, nil)
 	require.NoError(t, err)
 	var got []faults.Fault
 	for range 5 {
@@ -215,7 +216,7 @@ func injected(t *testing.T, reg *prometheus.Registry, action string) float64 {
 func TestRulesAreCopies(t *testing.T) {
 	s, _ := newSet(t)
 	spec := faults.Spec{Action: faults.ActionNoReply, AmountMin: i64(10)}
-	r, err := s.Add(spec)
+	r, err := s.Add(spec, nil)
 	require.NoError(t, err)
 	*spec.AmountMin, *r.AmountMin = 0, 0
 	_, ok := s.Match(&faults.Request{MTI: "0100", AmountCents: 5, HasAmount: true})
@@ -245,4 +246,17 @@ func TestParse(t *testing.T) {
 			require.Len(t, specs, tc.n)
 		})
 	}
+}
+
+func TestAddBeforeFailsAddsNothing(t *testing.T) {
+	s, _ := newSet(t)
+	var seen faults.Rule
+	_, err := s.Add(faults.Spec{Action: faults.ActionNoReply}, func(r faults.Rule) error {
+		seen = r
+		return errors.New("not recorded")
+	})
+	require.ErrorContains(t, err, "not recorded")
+	require.True(t, strings.HasPrefix(seen.ID, "flt_"), "before sees the rule's ID")
+	require.Empty(t, s.List())
+	require.False(t, s.Active())
 }

@@ -55,6 +55,10 @@ type AuthRequest struct {
 	OriginalData string
 	Advice       bool // 0120: record, never decline on policy
 	Complete     bool // 0200: authorize and complete in one
+	// ForceCode, when set, replaces authz.Decide's decision with a decline
+	// of that code and ForceReason, recorded as any decline is (a fault
+	// rule's respond).
+	ForceCode, ForceReason string
 	// Durable, when set, makes Authorize return before the decision is
 	// synced; see Deferred.
 	Durable *Deferred
@@ -94,6 +98,12 @@ func (l *Ledger) findCardByPAN(pan string) (cardID, userID string, ok bool) {
 		return "", "", false
 	}
 	return cardID, l.dir.userOfCard[cardID], true
+}
+
+// CardIDByPAN returns the ID of the card a PAN was issued as.
+func (l *Ledger) CardIDByPAN(pan string) (string, bool) {
+	id, _, ok := l.findCardByPAN(pan)
+	return id, ok
 }
 
 func fingerprint(class byte, cardID string, procKind authz.Kind, amount int64, currency, merchantID, terminal string, replacement int64) uint64 {
@@ -150,6 +160,9 @@ func (l *Ledger) Authorize(ctx context.Context, r *AuthRequest) (Outcome, error)
 		req.CVVMatch = r.PAN != "" && l.vault.CheckCVV(r.PAN, card.Expiry(), r.CVV2)
 	}
 	d := authz.Decide(&authz.Input{Req: &req, Card: card, Agent: agent, User: user, HintKey: merchantKey(card.MerchantHint), Now: now})
+	if r.ForceCode != "" {
+		d = authz.Decision{Code: r.ForceCode, Reason: r.ForceReason}
+	}
 
 	if r.Kind == authz.BalanceInquiry {
 		avail := user.AvailableCents()

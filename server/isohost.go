@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ledgersim/ledgersim/authz"
+	"github.com/ledgersim/ledgersim/faults"
 	"github.com/ledgersim/ledgersim/iso"
 	"github.com/ledgersim/ledgersim/ledger"
 	"github.com/ledgersim/ledgersim/vault"
@@ -17,6 +18,9 @@ import (
 type isoHost struct {
 	l   *ledger.Ledger
 	log *slog.Logger
+	// faults are the fault-injection rules; matching costs one atomic
+	// load while there are none.
+	faults *faults.Set
 	// waits recycles the *durable each reply's wait takes.
 	waits sync.Pool
 }
@@ -86,9 +90,53 @@ func (h *isoHost) HandleBatch(ctx context.Context, reqs []*iso.Request, out []is
 	}
 }
 
-// decide takes one decision; reason is the ledger's decline reason, for
-// the debug log.
+// decide takes one decision, and applies the fault rule that matches the
+// request, if any; reason is the ledger's decline reason, for the debug
+// log.
 func (h *isoHost) decide(ctx context.Context, r *iso.Request) (iso.Response, string) {
+	if !h.faults.Active() {
+		return h.decideAs(ctx, r, "")
+	}
+	f, ok := h.faults.Match(h.faultRequest(r))
+	switch {
+	case !ok:
+		return h.decideAs(ctx, r, "")
+	case f.Action == faults.ActionRespond:
+		return h.decideAs(ctx, r, f.ResponseCode)
+	}
+	resp, reason := h.decideAs(ctx, r, "")
+	switch f.Action {
+	case faults.ActionDelay:
+		resp.Fault = iso.Fault{Action: iso.FaultDelay, Delay: f.Delay}
+	case faults.ActionNoReply:
+		resp.Fault = iso.Fault{Action: iso.FaultNoReply}
+	case faults.ActionDuplicateReply:
+		resp.Fault = iso.Fault{Action: iso.FaultDuplicate}
+	case faults.ActionCloseConnection:
+		resp.Fault = iso.Fault{Action: iso.FaultClose}
+	}
+	return resp, reason
+}
+
+// faultRequest is what fault rules match a request on. The card is looked
+// up only when some rule names one; a request without DE 2 (a follow-up
+// that names its original by DE 90) has neither card nor last four.
+func (h *isoHost) faultRequest(r *iso.Request) *faults.Request {
+	q := &faults.Request{MTI: r.MTI, AmountCents: r.AmountCents, HasAmount: r.HasAmount}
+	if n := len(r.PAN); n >= 4 {
+		q.Last4 = r.PAN[n-4:]
+	}
+	if r.PAN != "" && h.faults.NeedsCardID() {
+		q.CardID, _ = h.l.CardIDByPAN(r.PAN)
+	}
+	return q
+}
+
+// decideAs takes one decision. A non-empty force is a fault rule's
+// response code: an authorization is then recorded as declined with it
+// (reason fault_injected) instead of being decided, and a clearing or a
+// reversal is answered with it and applies nothing.
+func (h *isoHost) decideAs(ctx context.Context, r *iso.Request, force string) (iso.Response, string) {
 	var out ledger.Outcome
 	var err error
 	var w *durable
@@ -112,8 +160,12 @@ func (h *isoHost) decide(ctx context.Context, r *iso.Request) (iso.Response, str
 			Merchant: r.MerchantName, City: r.MerchantCity, Country: r.MerchantCountry, MCC: r.MCC, STAN: r.STAN,
 			RRN: r.RRN, TxnTime: r.TransmissionDateTime, TerminalID: r.TerminalID, AcquirerID: r.AcquirerID,
 			OriginalData: r.OriginalData, Advice: r.MTI == "0120", Complete: r.MTI == "0200", Durable: &w.d,
+			ForceCode: force, ForceReason: forceReason(force),
 		})
 	case "0220", "0400", "0401", "0420", "0421":
+		if force != "" {
+			return iso.Response{Code: force}, faults.ReasonFaultInjected
+		}
 		f := &ledger.FollowUp{
 			Source: "iso", MTI: r.MTI, PAN: r.PAN, OriginalData: r.OriginalData, RRN: r.RRN, AuthCode: r.AuthCode,
 			STAN: r.STAN, TxnTime: r.TransmissionDateTime, TerminalID: r.TerminalID, AcquirerID: r.AcquirerID,
@@ -144,4 +196,11 @@ func (h *isoHost) decide(ctx context.Context, r *iso.Request) (iso.Response, str
 		resp.AuthCode = out.AuthCode
 	}
 	return resp, out.Reason
+}
+
+func forceReason(code string) string {
+	if code == "" {
+		return ""
+	}
+	return faults.ReasonFaultInjected
 }

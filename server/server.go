@@ -20,6 +20,7 @@ import (
 	"github.com/ledgersim/ledgersim/api"
 	"github.com/ledgersim/ledgersim/apikey"
 	"github.com/ledgersim/ledgersim/clock"
+	"github.com/ledgersim/ledgersim/faults"
 	"github.com/ledgersim/ledgersim/iso"
 	"github.com/ledgersim/ledgersim/ledger"
 	"github.com/ledgersim/ledgersim/metrics"
@@ -88,6 +89,10 @@ type Config struct {
 	// MaxUploadBytes bounds a receipt upload's file (413 past it).
 	// Default api.MaxUploadBytes, 10 MiB.
 	MaxUploadBytes int
+	// FaultsFile, when set, is a JSON array of fault-injection rules (the
+	// objects POST /v1/simulate/faults takes) put in force at start. Rules
+	// live in memory: this is how they survive a restart.
+	FaultsFile string
 	// Logger receives structured logs. Default: JSON to stderr.
 	Logger *slog.Logger
 	// KeyOut receives the one-time print of a generated API key. Default
@@ -152,6 +157,7 @@ type Server struct {
 	log      *slog.Logger
 	db       *store.DB
 	ledger   *ledger.Ledger
+	faults   *faults.Set
 	wh       *webhook.Service
 	api      *api.API
 	http     *fasthttp.Server
@@ -187,6 +193,16 @@ func Start(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.metrics, s.registry = m, reg
+	var rules []faults.Spec
+	if cfg.FaultsFile != "" {
+		raw, err := os.ReadFile(cfg.FaultsFile)
+		if err != nil {
+			return nil, fmt.Errorf("server: --faults: %w", err)
+		}
+		if rules, err = faults.Parse(raw); err != nil {
+			return nil, fmt.Errorf("server: --faults %s: %w", cfg.FaultsFile, err)
+		}
+	}
 	db, err := store.Open(store.Options{Dir: cfg.DataDir, OnCommit: m.Commit})
 	if err != nil {
 		return nil, err
@@ -237,10 +253,22 @@ func Start(cfg Config) (*Server, error) {
 		_ = db.Close()
 		return nil, err
 	}
+	s.faults, err = faults.New(faults.Config{Registerer: reg, Clock: s.clock})
+	if err != nil {
+		return fail(err)
+	}
+	for _, r := range rules {
+		if _, err := s.faults.Add(r, nil); err != nil {
+			return fail(fmt.Errorf("server: --faults: %w", err))
+		}
+	}
+	if len(rules) > 0 {
+		s.log.Info("fault injection rules in force", "rules", len(rules), "file", cfg.FaultsFile)
+	}
 
 	framing, _ := iso.ParseFraming(orDefault(cfg.ISOFraming, "binary2"))
 	s.iso, err = iso.NewServer(iso.Config{Addr: cfg.ISOAddr, Framing: framing, MaxConns: cfg.ISOMaxConns,
-		FrameTimeout: cfg.ISOFrameTimeout, Logger: cfg.Logger, Observer: m.ISO()}, &isoHost{l: l, log: cfg.Logger})
+		FrameTimeout: cfg.ISOFrameTimeout, Logger: cfg.Logger, Observer: m.ISO()}, &isoHost{l: l, log: cfg.Logger, faults: s.faults})
 	if err != nil {
 		return fail(err)
 	}
@@ -266,7 +294,7 @@ func Start(cfg Config) (*Server, error) {
 		return fail(err)
 	}
 	s.api, err = api.New(api.Config{Ledger: l, APIKeyHash: keyHash, PublicURL: public, Logger: cfg.Logger,
-		ISOSpecJSON: specJSON, VirtualClock: s.vclock, OnClockAdvance: s.clockAdvanced, Observer: m.HTTP, RateLimits: cfg.RateLimits,
+		ISOSpecJSON: specJSON, Faults: s.faults, VirtualClock: s.vclock, OnClockAdvance: s.clockAdvanced, Observer: m.HTTP, RateLimits: cfg.RateLimits,
 		MaxBodyBytes: cfg.MaxBodyBytes, MaxUploadBytes: cfg.MaxUploadBytes,
 		Metrics: fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))})
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/ledgersim/ledgersim/faults"
 	"github.com/ledgersim/ledgersim/ledger"
 	"github.com/ledgersim/ledgersim/model"
 	"github.com/ledgersim/ledgersim/webhook"
@@ -295,6 +296,12 @@ func schemas() S {
 		"WebhookDeliveryList": list("WebhookDelivery"),
 		"Deleted":             object(req("object", str()), req("id", str()), req("deleted", boolean())),
 		"Status":              object(req("status", str())),
+		"Fault": object(req("object", enum("fault")), req("id", str()), opt("cardId", str()), opt("last4", str()),
+			opt("mti", enum(faults.MTIs()...)), opt("amountMin", cents()), opt("amountMax", cents()),
+			req("action", enum(faults.Actions()...)), opt("delayMs", integer()), opt("responseCode", str()),
+			req("percent", intRange(0, 100)), req("count", nullable(describe(integer(), "At most this many requests; null for no limit."))),
+			req("matched", describe(integer(), "Requests the rule was applied to.")), req("createdAt", ms())),
+		"FaultList": list("Fault"),
 	}
 }
 
@@ -310,6 +317,8 @@ type op struct {
 	ok map[int]string
 	// webhooks: answers 503 while webhook delivery is not running.
 	webhooks bool
+	// faults: answers 503 when fault injection is not running.
+	faults bool
 }
 
 func pathParam(name string) S {
@@ -443,6 +452,15 @@ func operations() []op {
 		{method: "POST", path: "/v1/simulate/clock/advance", id: "advanceClock", summary: "Move the virtual clock forward and apply what comes due. 409 on the real clock.", tag: "Simulate",
 			body: body(req("minutes", intRange(1, 366*24*60))), bodyRequired: true, ok: okStatus(200, "Clock")},
 		{method: "GET", path: "/v1/simulate/clock", id: "getClock", summary: "The server's clock.", tag: "Simulate", ok: okStatus(200, "Clock")},
+		{method: "POST", path: "/v1/simulate/faults", id: "createFault", summary: "Add a fault-injection rule: matching ISO 8583 requests get a delayed, missing, doubled or refused reply, or a decline with responseCode. The REST simulate endpoints are never faulted. Rules live in memory (start with --faults FILE to keep them across restarts).", tag: "Simulate", faults: true,
+			body: body(opt("cardId", strMax(64)), opt("last4", describe(strMax(64), "The PAN's last four digits.")), opt("mti", describe(strMax(64), "One of "+strings.Join(faults.MTIs(), ", ")+".")),
+				opt("amountMin", describe(integer(), "Cents; the request's DE 4 at least this.")), opt("amountMax", describe(integer(), "Cents; the request's DE 4 at most this.")),
+				req("action", describe(reqStr(64), "One of "+strings.Join(faults.Actions(), ", ")+".")),
+				opt("delayMs", describe(integer(), "With delay: 1 to 600000.")), opt("responseCode", describe(strMax(64), "With respond: two digits or upper-case letters, not 00 or 10.")),
+				opt("percent", describe(integer(), "0 to 100; default 100.")), opt("count", describe(integer(), "At least 1; default no limit."))),
+			bodyRequired: true, ok: okStatus(201, "Fault")},
+		{method: "GET", path: "/v1/simulate/faults", id: "listFaults", summary: "The fault-injection rules in force, in the order they are tried, each with its matched count.", tag: "Simulate", faults: true, ok: okStatus(200, "FaultList")},
+		{method: "DELETE", path: "/v1/simulate/faults/{id}", id: "deleteFault", summary: "Remove a fault-injection rule.", tag: "Simulate", faults: true, ok: okStatus(200, "Deleted")},
 		{method: "GET", path: "/v1/transactions", id: "listTransactions", summary: "List transactions, newest first; an agent token sees its own.", tag: "Transactions", agent: true,
 			query: withPage(queryParam("cardId", strMax(64), "Only this card's."), queryParam("userId", strMax(64), "Only this user's."),
 				queryParam("agentId", strMax(64), "Only this agent's."),
@@ -535,7 +553,7 @@ func operation(o op) S {
 	if o.method != "GET" {
 		errs["409"], errs["413"] = "Conflict", "TooLarge"
 	}
-	if o.webhooks {
+	if o.webhooks || o.faults {
 		errs["503"] = "Unavailable"
 	}
 	switch o.id {
