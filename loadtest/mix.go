@@ -9,21 +9,32 @@ import (
 // Kind is what one generated message is.
 type Kind uint8
 
-// Message kinds. A mix names seven shares; "decline" is split evenly between
+// Message kinds. A mix names thirteen shares; "decline" is split evenly between
 // the two deliberate declines (the odd unit, if any, goes to the expiry one).
 const (
-	KindAuth          Kind = iota // 0100 purchase, processing code 000000, expects 00
-	KindIntent                    // 0100 purchase on a card with a declared intent, at its merchant, expects 00
-	KindRefund                    // 0100 credit, processing code 200000, expects 00
-	KindRepeat                    // 0101 repeat of an answered 0100, same STAN, RRN and content; expects the original's code
-	KindClear                     // 0220 capture of an approval (DE 2 + DE 37 + DE 38 of the original), expects 00
-	KindReversal                  // 0400 reversal of an approval, a third of them partial with DE 95; expects 00
-	KindDeclineExpiry             // 0100 with a DE 14 that is not the card's, expects 54
-	KindDeclineLimit              // 0100 above the card's maxAmount, expects 61
+	KindAuth           Kind = iota // 0100 purchase, processing code 000000, expects 00
+	KindIntent                     // 0100 purchase on a card with a declared intent, at its merchant, expects 00
+	KindRefund                     // 0100 credit, processing code 200000, expects 00
+	KindRepeat                     // 0101 repeat of an answered 0100, same STAN, RRN and content; expects the original's code
+	KindClear                      // 0220 capture of an approval (DE 2 + DE 37 + DE 38 of the original), expects 00
+	KindReversal                   // 0400 reversal of an approval, a third of them partial with DE 95; expects 00
+	KindDeclineExpiry              // 0100 with a DE 14 that is not the card's, expects 54
+	KindDeclineLimit               // 0100 above the card's maxAmount, expects 61
+	KindPartial                    // 0100 purchase whose DE 48 says the terminal takes a partial approval (sub-element 61); expects 00 or 10
+	KindIncrement                  // 0100 purchase with DE 90 naming an earlier approval: an incremental authorization; expects 00
+	KindAdvice                     // 0120 stand-in advice, expects 00
+	KindFinancial                  // 0200 single-message purchase, expects 00
+	KindReversalAdvice             // 0420 reversal advice of an approval, expects 00
+	KindEcho                       // 0800 echo test (DE 70 301), expects 00
+	// KindTimeoutReversal is not drawn from the mix: it is the 0400 an
+	// acquirer sends for an 0100 or 0200 that timed out, naming it by
+	// DE 90 (it has no approval code to quote). Expects 00.
+	KindTimeoutReversal
 	numKinds
 )
 
-var kindNames = [numKinds]string{"auth", "intent", "refund", "repeat", "clear", "reversal", "decline_expiry", "decline_limit"}
+var kindNames = [numKinds]string{"auth", "intent", "refund", "repeat", "clear", "reversal", "decline_expiry", "decline_limit",
+	"partial", "increment", "advice", "financial", "reversal_advice", "echo", "timeout_reversal"}
 
 // String returns the kind's name as used in results.
 func (k Kind) String() string {
@@ -34,7 +45,8 @@ func (k Kind) String() string {
 }
 
 // expectedCode is the DE 39 a correct server answers to a kind; "" means
-// "the same as the original" (repeats).
+// "the same as the original" (repeats). Two kinds accept either of two
+// codes.
 func (k Kind) expectedCode() string {
 	switch k {
 	case KindRepeat:
@@ -43,9 +55,28 @@ func (k Kind) expectedCode() string {
 		return "54"
 	case KindDeclineLimit:
 		return "61"
+	case KindPartial:
+		return "00 or 10"
+	case KindTimeoutReversal:
+		// The acquirer does not know what became of the original: a
+		// declined one leaves nothing to reverse.
+		return "00 or 25"
 	default:
 		return "00"
 	}
+}
+
+// reversible reports whether an acquirer reverses a request of the kind
+// that went unanswered: a purchase, refund or single-message purchase,
+// which may have moved money. A repeat resends an 0100 (its original is
+// what is reversed), an advice or a follow-up is repeated rather than
+// reversed, and an echo changes nothing.
+func (k Kind) reversible() bool {
+	switch k {
+	case KindAuth, KindIntent, KindRefund, KindDeclineExpiry, KindDeclineLimit, KindPartial, KindIncrement, KindFinancial:
+		return true
+	}
+	return false
 }
 
 // Mix is the share of each message kind, in percent. The shares must add up
@@ -61,13 +92,30 @@ type Mix struct {
 	Repeat   int `json:"repeat"`
 	Decline  int `json:"decline"`
 	Intent   int `json:"intent"`
+	// The acquirer's other messages (see AcquirerMix).
+	Partial        int `json:"partial"`
+	Increment      int `json:"increment"`
+	Advice         int `json:"advice"`
+	Financial      int `json:"financial"`
+	ReversalAdvice int `json:"reversalAdvice"`
+	Echo           int `json:"echo"`
 }
 
-// DefaultMix is the mix used when Config.Mix is the zero value.
+// DefaultMix is the mix used when Config.Mix is the zero value. It is the
+// mix every figure in BENCHMARKS.md was measured with, so it keeps to the
+// messages every host compared there answers.
 var DefaultMix = Mix{Auth: 70, Clear: 10, Reversal: 5, Refund: 3, Repeat: 5, Decline: 5, Intent: 2}
 
+// AcquirerMix is an acquirer's whole repertoire: besides DefaultMix's
+// messages, partial-approval purchases, incremental authorizations,
+// stand-in advices (0120), single-message purchases (0200), reversal
+// advices (0420) and echo tests (0800). ParseMix reads it as "acquirer".
+var AcquirerMix = Mix{Auth: 55, Clear: 10, Reversal: 5, Refund: 3, Repeat: 4, Decline: 4, Intent: 2,
+	Partial: 4, Increment: 3, Advice: 3, Financial: 4, ReversalAdvice: 2, Echo: 1}
+
 // mixNames lists the share names in the order String writes them.
-var mixNames = [...]string{"auth", "clear", "reversal", "refund", "repeat", "decline", "intent"}
+var mixNames = [...]string{"auth", "clear", "reversal", "refund", "repeat", "decline", "intent",
+	"partial", "increment", "advice", "financial", "reversalAdvice", "echo"}
 
 func (m *Mix) share(name string) *int {
 	switch name {
@@ -85,6 +133,18 @@ func (m *Mix) share(name string) *int {
 		return &m.Decline
 	case "intent":
 		return &m.Intent
+	case "partial":
+		return &m.Partial
+	case "increment":
+		return &m.Increment
+	case "advice":
+		return &m.Advice
+	case "financial":
+		return &m.Financial
+	case "reversalAdvice":
+		return &m.ReversalAdvice
+	case "echo":
+		return &m.Echo
 	}
 	return nil
 }
@@ -92,11 +152,15 @@ func (m *Mix) share(name string) *int {
 // ParseMix parses "auth=70,clear=10,reversal=5,refund=3,repeat=5,decline=5,intent=2".
 // Names may appear in any order, at most once each; a name left out has a
 // share of 0. Shares are whole percentages from 0 to 100 and must add up to
-// 100 (see Mix). The empty string is DefaultMix.
+// 100 (see Mix). The empty string is DefaultMix, and "acquirer" is
+// AcquirerMix.
 func ParseMix(s string) (Mix, error) {
 	s = strings.TrimSpace(s)
-	if s == "" {
+	switch s {
+	case "":
 		return DefaultMix, nil
+	case "acquirer":
+		return AcquirerMix, nil
 	}
 	var m Mix
 	seen := map[string]bool{}
@@ -127,7 +191,8 @@ func ParseMix(s string) (Mix, error) {
 }
 
 func (m Mix) sum() int {
-	return m.Auth + m.Clear + m.Reversal + m.Refund + m.Repeat + m.Decline + m.Intent
+	return m.Auth + m.Clear + m.Reversal + m.Refund + m.Repeat + m.Decline + m.Intent +
+		m.Partial + m.Increment + m.Advice + m.Financial + m.ReversalAdvice + m.Echo
 }
 
 func (m Mix) validate() error {
@@ -142,14 +207,20 @@ func (m Mix) validate() error {
 	return nil
 }
 
-// String writes the mix in the form ParseMix reads, shares of 0 included.
+// String writes the mix in the form ParseMix reads: the seven shares of
+// DefaultMix always, zeros included, and the acquirer's other shares when
+// they are not zero.
 func (m Mix) String() string {
 	var b strings.Builder
 	for i, name := range mixNames {
+		v := *m.share(name)
+		if i >= 7 && v == 0 {
+			continue
+		}
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		fmt.Fprintf(&b, "%s=%d", name, *m.share(name))
+		fmt.Fprintf(&b, "%s=%d", name, v)
 	}
 	return b.String()
 }
@@ -177,5 +248,11 @@ func (m Mix) table(intents bool) [100]Kind {
 	put(KindRepeat, m.Repeat)
 	put(KindDeclineExpiry, m.Decline-m.Decline/2)
 	put(KindDeclineLimit, m.Decline/2)
+	put(KindPartial, m.Partial)
+	put(KindIncrement, m.Increment)
+	put(KindAdvice, m.Advice)
+	put(KindFinancial, m.Financial)
+	put(KindReversalAdvice, m.ReversalAdvice)
+	put(KindEcho, m.Echo)
 	return t
 }

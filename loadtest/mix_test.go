@@ -95,3 +95,22 @@ func TestConfigValidation(t *testing.T) {
 	require.Error(t, err)
 	assert.NotContains(t, err.Error(), good.Cards[0].PAN, "errors never carry a PAN")
 }
+
+func TestParseMixAcquirer(t *testing.T) {
+	m, err := ParseMix("acquirer")
+	require.NoError(t, err)
+	assert.Equal(t, AcquirerMix, m)
+	back, err := ParseMix(AcquirerMix.String())
+	require.NoError(t, err)
+	assert.Equal(t, AcquirerMix, back, "String round-trips")
+	assert.Equal(t, "auth=70,clear=10,reversal=5,refund=3,repeat=5,decline=5,intent=2", DefaultMix.String(),
+		"the acquirer's shares are written only when they are not 0")
+	tbl := AcquirerMix.table(true)
+	seen := map[Kind]int{}
+	for _, k := range tbl {
+		seen[k]++
+	}
+	assert.Equal(t, 4, seen[KindPartial])
+	assert.Equal(t, 1, seen[KindEcho])
+	assert.Zero(t, seen[KindTimeoutReversal], "reversals of timeouts are not drawn")
+}

@@ -62,10 +62,21 @@ type Result struct {
 	UnmatchedReplies int64 `json:"unmatchedReplies"`
 	DecodeErrors     int64 `json:"decodeErrors"`
 	Reconnects       int64 `json:"reconnects"`
-	// Fallbacks counts clear, reversal and repeat draws sent as auth
-	// because no earlier approval or answered authorization was at hand
-	// (at the start of a run, or when approvals are rare).
+	// Fallbacks counts clear, reversal, reversal advice, increment and
+	// repeat draws sent as auth because no earlier approval or answered
+	// authorization was at hand (at the start of a run, or when approvals
+	// are rare).
 	Fallbacks int64 `json:"fallbacks"`
+	// TimeoutReversals counts the 0400 reversals sent, as an acquirer
+	// does, for purchases, refunds and 0200s that timed out. They are not
+	// part of the mix, and not counted in Offered, Sent, Replies,
+	// Timeouts or Latency: their replies, codes and own timeouts are in
+	// Kinds["timeout_reversal"].
+	// TimeoutReversalsUnsent counts those owed but never sent: their
+	// originals timed out after the drain gave up, or too many were owed
+	// at once.
+	TimeoutReversals       int64 `json:"timeoutReversals"`
+	TimeoutReversalsUnsent int64 `json:"timeoutReversalsUnsent"`
 
 	OfferedPerSec    float64 `json:"offeredPerSec"`
 	SentPerSec       float64 `json:"sentPerSec"`
@@ -290,8 +301,13 @@ func (s *stats) merge(o *stats) {
 
 func (s *stats) reset() { *s = stats{} }
 
+// sum adds up the requests of the mix: the reversals owed for timeouts
+// are counted apart (Result.TimeoutReversals, their kind's KindResult).
 func (s *stats) sum() (offered, sent, replies, timeouts, errors int64) {
 	for k := range s.kinds {
+		if Kind(k) == KindTimeoutReversal {
+			continue
+		}
 		c := &s.kinds[k]
 		offered += c.offered
 		sent += c.sent
@@ -327,6 +343,7 @@ func (r *Result) WriteText(w io.Writer) {
 	fmt.Fprintf(w, "CPU per message sent: generator %s;  server %s\n", r.GeneratorCPU.text(), r.ServerCPU.text())
 	fmt.Fprintf(w, "unexpected codes %d  late replies %d  unmatched %d  decode errors %d  reconnects %d  fallbacks to auth %d\n",
 		r.Unexpected, r.LateReplies, r.UnmatchedReplies, r.DecodeErrors, r.Reconnects, r.Fallbacks)
+	fmt.Fprintf(w, "timeouts reversed: %d reversals sent (%d owed but not sent)\n", r.TimeoutReversals, r.TimeoutReversalsUnsent)
 	fmt.Fprintf(w, "codes: %s\n", formatCodes(r.Codes))
 	names := make([]string, 0, len(r.Kinds))
 	for k := range r.Kinds {
@@ -338,7 +355,7 @@ func (r *Result) WriteText(w io.Writer) {
 		if k.Offered == 0 {
 			continue
 		}
-		fmt.Fprintf(w, "  %-15s offered %-8d replies %-8d timeouts %-6d errors %-6d expected %-8s unexpected %-6d codes %s\n",
+		fmt.Fprintf(w, "  %-16s offered %-8d replies %-8d timeouts %-6d errors %-6d expected %-8s unexpected %-6d codes %s\n",
 			n, k.Offered, k.Replies, k.Timeouts, k.Errors, k.Expected, k.Unexpected, formatCodes(k.Codes))
 	}
 	fmt.Fprintf(w, "approvals recorded %d (dropped %d)\n", len(r.Approvals), r.ApprovalsDropped)

@@ -71,10 +71,18 @@ type slot struct {
 	key      msgKey
 	state    uint8
 	kind     Kind
+	meas     bool    // counted in the totals: due in the measured period (a timeout reversal: its original was)
 	origCode [2]byte // a repeat's expected code: its original's
 	dueNs    int64
 	sentNs   int64
 	p        msgParams
+}
+
+// pendingReversal is the 0400 owed for a request that timed out, waiting
+// for the clock to send it.
+type pendingReversal struct {
+	p    msgParams // without its STAN, which the clock numbers
+	meas bool      // the original was measured
 }
 
 // repeatable is an answered 0100 that may be sent again as an 0101.
@@ -169,6 +177,8 @@ type conn struct {
 	tot        *totals
 	approved   ring[msgParams]
 	repeats    ring[repeatable]
+	reversals  ring[pendingReversal] // owed for timeouts, not sent yet
+	revDropped int64                 // owed reversals pushed out of a full reversals ring
 	approvals  []approvalRec
 	dropped    int64
 	reconnects int64
@@ -391,6 +401,7 @@ func (r *runner) prepare() error {
 		c.sched = c.newSchedule()
 		c.approved.buf = make([]msgParams, poolSize)
 		c.repeats.buf = make([]repeatable, poolSize)
+		c.reversals.buf = make([]pendingReversal, poolSize)
 		r.conns[i] = c
 	}
 	return nil
@@ -526,6 +537,7 @@ func (c *conn) sendDue(now int64) {
 		c.out, c.outOff = c.out[:n], 0
 	}
 	c.mu.Lock()
+	c.sendReversalsLocked(now)
 	for {
 		due := c.sched.peek()
 		if due > now || due >= r.endNs {
@@ -558,6 +570,65 @@ func (c *conn) writeOut() {
 		}
 	}
 	c.out, c.outOff = c.out[:0], 0
+}
+
+// sendReversalsLocked registers and builds the reversals owed for
+// timeouts, as far as the window and the queue have room; they go out in
+// the tick's one write. It reports whether it sent any. Called on the
+// clock's goroutine with mu held.
+func (c *conn) sendReversalsLocked(now int64) bool {
+	sent := false
+	for c.reversals.n > 0 && len(c.out) < maxQueuedBytes && c.tail-c.head < uint64(len(c.slots)) {
+		pr, _ := c.reversals.pop()
+		pos := uint32(c.tail % uint64(len(c.slots)))
+		s := &c.slots[pos]
+		if s.state == slotTimedOut {
+			delete(c.index, s.key)
+		}
+		s.kind, s.p, s.meas, s.origCode = KindTimeoutReversal, pr.p, pr.meas, [2]byte{}
+		s.p.stan, _ = c.newRef()
+		s.p.unixSec = c.r.base.Unix() + (int64(c.r.base.Nanosecond())+now)/1e9
+		s.key = msgKey{s.p.stan, s.p.rrn}
+		s.state = slotInFlight
+		s.dueNs, s.sentNs = now, now
+		c.index[s.key] = pos
+		c.tail++
+		c.iv.kinds[s.kind].offered++
+		c.iv.kinds[s.kind].sent++
+		if s.meas {
+			c.tot.kinds[s.kind].offered++
+			c.tot.kinds[s.kind].sent++
+		}
+		c.out = build(c.out, c.r.cardSets[s.p.card], &c.r.cards[s.p.card], &s.p, &c.tf)
+		sent = true
+	}
+	return sent
+}
+
+// sendReversals sends the reversals owed, after the schedule has ended
+// (the clock no longer runs; the caller owns its fields). It reports
+// whether it sent any.
+func (c *conn) sendReversals(now int64) bool {
+	if c.nc == nil || c.broken.Load() {
+		return false
+	}
+	c.mu.Lock()
+	sent := c.sendReversalsLocked(now)
+	c.mu.Unlock()
+	c.writeOut()
+	return sent
+}
+
+// oweReversal queues the 0400 an acquirer sends for a request left
+// unanswered: it names the original by DE 90 (MTI, STAN, DE 7) and carries
+// its PAN, processing code, amount and RRN. Called with mu held.
+func (c *conn) oweReversal(s *slot) {
+	p := msgParams{mti: mti0400, card: s.p.card, refund: s.p.refund, amountCents: s.p.amountCents, rrn: s.p.rrn,
+		orig90: true, origMTI: s.p.mti, origSTAN: s.p.stan, origSec: s.p.unixSec}
+	if c.reversals.n == len(c.reversals.buf) {
+		c.revDropped++
+	}
+	c.reversals.push(pendingReversal{p: p, meas: s.meas})
 }
 
 // failUnsent counts every request due by now as an error: there is no
@@ -610,6 +681,7 @@ func (c *conn) registerLocked(due, now int64, room bool) bool {
 	}
 	c.next(s, now)
 	s.state = slotInFlight
+	s.meas = r.measured(due)
 	s.dueNs, s.sentNs = due, now
 	c.index[s.key] = pos
 	c.tail++
@@ -664,6 +736,19 @@ func (c *conn) next(s *slot, now int64) {
 		s.kind, s.p = k, p
 		s.key = msgKey{p.stan, p.rrn}
 		return
+	case KindReversalAdvice:
+		orig, ok := c.approved.pop()
+		if !ok {
+			c.fallbacks++
+			k = KindAuth
+			break
+		}
+		p.card, p.amountCents, p.rrn, p.auth = orig.card, orig.amountCents, orig.rrn, orig.auth
+		p.mti = mti0420
+		p.stan, _ = c.newRef()
+		s.kind, s.p = k, p
+		s.key = msgKey{p.stan, p.rrn}
+		return
 	case KindRepeat:
 		orig, ok := c.repeats.pop()
 		if !ok {
@@ -676,11 +761,41 @@ func (c *conn) next(s *slot, now int64) {
 		s.kind, s.p, s.origCode = k, p, orig.code
 		s.key = msgKey{p.stan, p.rrn}
 		return
+	case KindEcho:
+		// Keyed by STAN alone: the 0810 does not echo DE 37.
+		p.mti = mti0800
+		p.stan, _ = c.newRef()
+		s.kind, s.p = k, p
+		s.key = msgKey{stan: p.stan}
+		return
+	case KindIncrement:
+		// An increment of an approval still open: the approval stays
+		// available for its clearing or reversal.
+		orig, ok := c.approved.pop()
+		if !ok {
+			c.fallbacks++
+			k = KindAuth
+			break
+		}
+		c.approved.push(orig)
+		p.card, p.orig90 = orig.card, true
+		p.origMTI, p.origSTAN, p.origSec = orig.mti, orig.stan, orig.unixSec
 	}
-	p.mti = [4]byte{'0', '1', '0', '0'}
-	if k == KindIntent {
+	p.mti = mti0100
+	switch k {
+	case KindAdvice:
+		p.mti = mti0120
+	case KindFinancial:
+		p.mti = mti0200
+	case KindPartial:
+		p.partialOK = true
+	}
+	switch k {
+	case KindIntent:
 		p.card = r.intentCards[c.rng.IntN(len(r.intentCards))]
-	} else {
+	case KindIncrement:
+		// the original's card
+	default:
 		p.card = int32(c.rng.IntN(len(r.cards)))
 	}
 	card := &r.cfg.Cards[p.card]
@@ -688,8 +803,11 @@ func (c *conn) next(s *slot, now int64) {
 		return min(authAmountMinCents+c.rng.Int64N(authAmountMaxCents-authAmountMinCents+1), card.MaxAmountCents)
 	}
 	switch k {
-	case KindAuth:
+	case KindAuth, KindPartial, KindAdvice, KindFinancial:
 		p.amountCents = authAmount()
+	case KindIncrement:
+		// A tip or a longer stay: a fifth of a purchase at most.
+		p.amountCents = max(1, authAmount()/5)
 	case KindIntent:
 		p.amountCents = max(1, card.IntentAmountCents+c.rng.Int64N(2*intentSpreadCents+1)-intentSpreadCents)
 	case KindRefund:
@@ -822,7 +940,7 @@ func (c *conn) lost() {
 		s.state = slotDone
 		c.iv.kinds[s.kind].errors++
 		c.iv.errConnLost++
-		if c.r.measured(s.dueNs) {
+		if s.meas {
 			c.tot.kinds[s.kind].errors++
 			c.tot.errConnLost++
 		}
@@ -866,7 +984,7 @@ func (c *conn) onReplyLocked(rv *replyView, now int64) {
 	if s.state == slotTimedOut {
 		s.state = slotDone
 		c.iv.late++
-		if r.measured(s.dueNs) {
+		if s.meas {
 			c.tot.late++
 		}
 		if approved && rv.mti == [4]byte{'0', '1', '1', '0'} {
@@ -886,6 +1004,12 @@ func (c *conn) onReplyLocked(rv *replyView, now int64) {
 		expected = [2]byte{'6', '1'}
 	}
 	unexpected := !rv.codeOK || rv.code != expected
+	switch {
+	case s.kind == KindPartial && rv.code == [2]byte{'1', '0'}:
+		unexpected = false // a partial approval
+	case s.kind == KindTimeoutReversal && rv.code == [2]byte{'2', '5'}:
+		unexpected = false // the original was declined: nothing to reverse
+	}
 	record := func(st *stats) {
 		kc := &st.kinds[s.kind]
 		kc.replies++
@@ -895,19 +1019,23 @@ func (c *conn) onReplyLocked(rv *replyView, now int64) {
 		if unexpected {
 			kc.unexpected++
 		}
-		st.lat.Record(lat)
+		if s.kind != KindTimeoutReversal {
+			st.lat.Record(lat)
+		}
 	}
 	record(c.iv)
-	if r.measured(s.dueNs) {
+	if s.meas {
 		record(&c.tot.stats)
-		c.tot.svc.Record(time.Duration(now - s.sentNs))
+		if s.kind != KindTimeoutReversal {
+			c.tot.svc.Record(time.Duration(now - s.sentNs))
+		}
 	}
 	if approved && rv.mti == [4]byte{'0', '1', '1', '0'} {
 		c.recordApproval(s, rv, false)
 	}
 	if s.p.mti == [4]byte{'0', '1', '0', '0'} && rv.codeOK {
 		c.repeats.push(repeatable{p: s.p, code: rv.code})
-		if approved && rv.hasAuth && (s.kind == KindAuth || s.kind == KindIntent) {
+		if approved && rv.hasAuth && (s.kind == KindAuth || s.kind == KindIntent || s.kind == KindPartial) {
 			p := s.p
 			p.auth = rv.auth
 			c.approved.push(p)
@@ -946,8 +1074,11 @@ func (c *conn) reap(now int64, force bool) {
 		}
 		s.state = slotTimedOut
 		c.iv.kinds[s.kind].timeouts++
-		if c.r.measured(s.dueNs) {
+		if s.meas {
 			c.tot.kinds[s.kind].timeouts++
+		}
+		if s.kind.reversible() {
+			c.oweReversal(s)
 		}
 	}
 	c.advance()
@@ -967,19 +1098,31 @@ func (c *conn) inFlight() int {
 }
 
 // drain waits until every connection has its replies or Timeout has
-// passed since the last request could have been sent.
+// passed since the last request could have been sent. Meanwhile it sends
+// the reversals owed for requests that time out (the clock has stopped),
+// and waits for their replies too.
 func (r *runner) drain() {
 	deadline := r.now() + int64(r.cfg.Timeout) + int64(r.reapEvery)
-	for r.now() < deadline {
+	for now := r.now(); now < deadline; now = r.now() {
 		pending := 0
 		for _, c := range r.conns {
-			pending += c.inFlight()
+			if c.sendReversals(now) {
+				deadline = max(deadline, now+int64(r.cfg.Timeout)+int64(r.reapEvery))
+			}
+			pending += c.inFlight() + c.owed()
 		}
 		if pending == 0 {
 			return
 		}
 		time.Sleep(r.reapEvery)
 	}
+}
+
+// owed reports how many reversals wait to be sent.
+func (c *conn) owed() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.reversals.n
 }
 
 // report is the reaper and reporter goroutine: it times requests out and,
@@ -1080,7 +1223,7 @@ func (r *runner) collect() {
 func (r *runner) result(wallStart time.Time) *Result {
 	cfg := &r.cfg
 	var tot totals
-	var reconnects, fallbacks, dropped int64
+	var reconnects, fallbacks, dropped, revUnsent int64
 	var approvals []approvalRec
 	for _, c := range r.conns {
 		c.mu.Lock()
@@ -1090,6 +1233,7 @@ func (r *runner) result(wallStart time.Time) *Result {
 		reconnects += c.reconnects
 		fallbacks += c.fallbacks
 		dropped += c.dropped
+		revUnsent += c.revDropped + int64(c.reversals.n)
 		approvals = append(approvals, c.approvals...)
 		c.mu.Unlock()
 	}
@@ -1105,7 +1249,7 @@ func (r *runner) result(wallStart time.Time) *Result {
 		StartedAt:     wallStart.UTC(), MeasuredSeconds: measured,
 		TimeoutsUnsent: tot.timeoutsUnsent, ErrorsConnLost: tot.errConnLost, ErrorsUnsent: tot.errUnsent,
 		LateReplies: tot.late, UnmatchedReplies: tot.unmatched, DecodeErrors: tot.decodeErrors,
-		Reconnects: reconnects, Fallbacks: fallbacks,
+		Reconnects: reconnects, Fallbacks: fallbacks, TimeoutReversalsUnsent: revUnsent,
 		Latency: percentilesOf(&tot.lat), SendLag: percentilesOf(&tot.lag), ServiceTime: percentilesOf(&tot.svc),
 		PacerLag: percentilesOf(&r.pacerLag), PacerLagMaxAt: time.Duration(r.pacerLagMaxAt),
 		Histogram: &tot.lat,
@@ -1114,6 +1258,7 @@ func (r *runner) result(wallStart time.Time) *Result {
 		ApprovalsDropped: dropped,
 	}
 	res.Offered, res.Sent, res.Replies, res.Timeouts, res.Errors = tot.sum()
+	res.TimeoutReversals = tot.kinds[KindTimeoutReversal].sent
 	for k := Kind(0); k < numKinds; k++ {
 		kc := &tot.kinds[k]
 		exp := k.expectedCode()

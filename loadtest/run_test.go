@@ -174,6 +174,11 @@ func TestTimeoutsWhenNothingAnswers(t *testing.T) {
 	assert.Equal(t, res.Offered, res.Timeouts)
 	assert.Equal(t, res.Offered, res.Sent)
 	assert.Zero(t, res.Replies)
+	// Nothing was ever approved, so every draw was an authorization, and
+	// each one left unanswered is owed its reversal.
+	assert.Positive(t, res.TimeoutReversals, "timeouts are followed by reversals")
+	assert.Equal(t, res.Timeouts, res.TimeoutReversals+res.TimeoutReversalsUnsent)
+	assert.Equal(t, res.TimeoutReversals, res.Kinds["timeout_reversal"].Sent)
 	assert.Zero(t, res.Latency.Count)
 	assert.Positive(t, sink.Received())
 	var seriesTimeouts int64
@@ -524,5 +529,26 @@ func TestFallbackWithoutOriginal(t *testing.T) {
 			assert.Equal(t, orig.card, s.p.card)
 			assert.Equal(t, int64(1), c.fallbacks, "no fallback when an original is at hand")
 		})
+	}
+}
+
+// TestAcquirerMixAgainstEchoSink: every kind of the acquirer's mix is
+// built, sent, matched (an echo test by its STAN alone) and answered.
+func TestAcquirerMixAgainstEchoSink(t *testing.T) {
+	t.Parallel()
+	sink, err := NewEchoSink("127.0.0.1:0", iso.Binary2)
+	require.NoError(t, err)
+	defer sink.Close()
+	res, err := Run(context.Background(), Config{
+		Target: sink.Addr(), Conns: 2, Rate: 4000, Duration: 500 * time.Millisecond, Mix: AcquirerMix, Seed: 3,
+		Cards: SyntheticCards(20, 1),
+	}, nil)
+	require.NoError(t, err)
+	assert.Equal(t, res.Offered, res.Replies)
+	assert.Zero(t, res.UnmatchedReplies)
+	assert.Zero(t, res.TimeoutReversals)
+	for _, k := range []Kind{KindPartial, KindIncrement, KindAdvice, KindFinancial, KindReversalAdvice, KindEcho} {
+		assert.Positive(t, res.Kinds[k.String()].Replies, "%s", k)
+		assert.Zero(t, res.Kinds[k.String()].Unexpected, "%s: the sink approves everything", k)
 	}
 }

@@ -193,6 +193,12 @@ func parseReply(msg []byte, rv *replyView) bool {
 			copy(rv.rrn[:], msg[pos[37].off:pos[37].off+12])
 			rv.keyOK = true
 		}
+	} else if present[11] && !present[37] && pos[11].n == 6 && rv.mti == mti0810 {
+		// An 0810 echoes DE 11 but not DE 37: echo tests are keyed by
+		// STAN alone (an all-zero RRN).
+		if v, ok := atou(msg[pos[11].off : pos[11].off+6]); ok {
+			rv.stan, rv.keyOK = v, true
+		}
 	}
 	if present[38] && pos[38].n == 6 {
 		copy(rv.auth[:], msg[pos[38].off:pos[38].off+6])
@@ -209,7 +215,7 @@ func parseReply(msg []byte, rv *replyView) bool {
 func replyFromUnpacked(r *iso.Reply, rv *replyView) {
 	*rv = replyView{}
 	copy(rv.mti[:], r.MTI)
-	if len(r.STAN) == 6 && len(r.RRN) == 12 {
+	if len(r.STAN) == 6 && (len(r.RRN) == 12 || (r.RRN == "" && rv.mti == mti0810)) {
 		if v, ok := atou([]byte(r.STAN)); ok {
 			rv.stan = v
 			copy(rv.rrn[:], r.RRN)
@@ -250,11 +256,31 @@ func putDigits(dst []byte, v uint64) {
 type variant uint8
 
 const (
-	vAuth    variant = iota // 0100/0101: DE 2 3 4 7 11 12 13 14 18 22 37 41 42 43 48 49
-	vCapture                // 0220/0400: DE 2 3 4 7 11 12 13 18 22 37 38 41 42 43 49
-	vPartial                // 0400 partial reversal: vCapture + DE 95
+	vAuth        variant = iota // 0100/0101/0120/0200: DE 2 3 4 7 11 12 13 14 18 22 37 41 42 43 48 49
+	vCapture                    // 0220/0400/0420: DE 2 3 4 7 11 12 13 18 22 37 38 41 42 43 49
+	vPartial                    // 0400 partial reversal: vCapture + DE 95
+	vPartialAuth                // 0100 taking a partial approval: vAuth, DE 48 also carrying sub-element 61
+	vIncrement                  // 0100 incremental authorization: vAuth + DE 90
+	vReverse90                  // 0400 of a request that timed out: vCapture without DE 38, with DE 90
+	vEcho                       // 0800 echo test: DE 7 11 70
 	numVariants
 )
+
+// Message type indicators the generator tests for.
+var (
+	mti0100 = [4]byte{'0', '1', '0', '0'}
+	mti0120 = [4]byte{'0', '1', '2', '0'}
+	mti0200 = [4]byte{'0', '2', '0', '0'}
+	mti0220 = [4]byte{'0', '2', '2', '0'}
+	mti0400 = [4]byte{'0', '4', '0', '0'}
+	mti0420 = [4]byte{'0', '4', '2', '0'}
+	mti0800 = [4]byte{'0', '8', '0', '0'}
+	mti0810 = [4]byte{'0', '8', '1', '0'}
+)
+
+// partialIndicator is the DE 48 sub-element by which a terminal says it
+// takes a partial approval: tag 61, length 01, value 1.
+const partialIndicator = "61011"
 
 // Patchable positions in a template.
 const (
@@ -274,12 +300,13 @@ const (
 	pMerchantNL // DE 43
 	pCVV
 	pReplacement
+	pOrig // DE 90
 	numPatches
 )
 
 // patchField maps a data element to its patch slot.
 var patchField = map[int]int{2: pPAN, 3: pProc, 4: pAmount, 7: pDE7, 11: pSTAN, 12: pTime, 13: pDate,
-	14: pExpiry, 18: pMCC, 37: pRRN, 38: pAuth, 42: pMerchantID, 43: pMerchantNL, 48: pCVV, 95: pReplacement}
+	14: pExpiry, 18: pMCC, 37: pRRN, 38: pAuth, 42: pMerchantID, 43: pMerchantNL, 48: pCVV, 90: pOrig, 95: pReplacement}
 
 // msgTemplate is one packed and framed message with the offsets (within
 // frame) of every field the generator overwrites; -1 marks a field the
@@ -311,11 +338,12 @@ var (
 	procRefundBytes   = []byte(procRefund)
 )
 
-// buildTemplates packs the three variants for a PAN and CVV2 length with
+// buildTemplates packs every variant for a PAN and CVV2 length with
 // placeholder values, through iso.PackRequest and iso.WriteFrame, and finds
 // each patchable field by scanning the result.
 func buildTemplates(k layoutKey, framing iso.Framing) (templateSet, error) {
 	var set templateSet
+	zeros90 := strings.Repeat("0", 42)
 	for v := variant(0); v < numVariants; v++ {
 		r := &iso.Request{
 			MTI: "0100", PAN: strings.Repeat("0", k.panLen), ProcessingCode: procPurchase,
@@ -334,10 +362,26 @@ func buildTemplates(k layoutKey, framing iso.Framing) (templateSet, error) {
 		case vPartial:
 			r.MTI, r.AuthCode = "0400", "000000"
 			r.HasReplacement = true
+		case vPartialAuth:
+			r.Expiry = "0000"
+			r.CVV2, r.HasCVV2 = strings.Repeat("0", k.cvvLen), true
+		case vIncrement:
+			r.Expiry = "0000"
+			r.CVV2, r.HasCVV2 = strings.Repeat("0", k.cvvLen), true
+			r.OriginalData = zeros90
+		case vReverse90:
+			r.MTI, r.OriginalData = "0400", zeros90
+		case vEcho:
+			r = &iso.Request{MTI: "0800", TransmissionDateTime: "0000000000", STAN: "000000", NetworkCode: "301"}
 		}
 		msg, err := iso.PackRequest(r)
 		if err != nil {
 			return set, fmt.Errorf("loadtest: pack template: %w", err)
+		}
+		if v == vPartialAuth {
+			if msg, err = appendDE48(msg, partialIndicator); err != nil {
+				return set, err
+			}
 		}
 		var buf bytes.Buffer
 		if err := iso.WriteFrame(&buf, framing, msg); err != nil {
@@ -368,6 +412,24 @@ func buildTemplates(k layoutKey, framing iso.Framing) (templateSet, error) {
 		set[v] = t
 	}
 	return set, nil
+}
+
+// appendDE48 adds a sub-element at the end of a packed message's DE 48
+// (iso.PackRequest writes only the CVV2's), fixing its length prefix.
+func appendDE48(msg []byte, sub string) ([]byte, error) {
+	var pos [129]span
+	var present [129]bool
+	if err := scanFields(msg, 48, &pos, &present); err != nil || !present[48] {
+		return nil, fmt.Errorf("loadtest: template without DE 48")
+	}
+	pw := fieldWidths()[48].prefix
+	end := pos[48].off + pos[48].n
+	out := make([]byte, 0, len(msg)+len(sub))
+	out = append(out, msg[:end]...)
+	out = append(out, sub...)
+	out = append(out, msg[end:]...)
+	putDigits(out[pos[48].off-pw:pos[48].off], uint64(pos[48].n+len(sub)))
+	return out, nil
 }
 
 // cardWire is a card's fixed message content, prepared once per run.
@@ -409,19 +471,32 @@ type msgParams struct {
 	refund       bool
 	badExpiry    bool
 	partial      bool // vPartial: DE 95 carries replacementCents
+	partialOK    bool // vPartialAuth: DE 48 says a partial approval is taken
+	orig90       bool // DE 90 names the original: origMTI, origSTAN, origSec
 	amountCents  int64
 	replaceCents int64
 	stan         uint32
 	rrn          [12]byte
 	unixSec      int64 // DE 7, 12 and 13
 	auth         [6]byte
+	origMTI      [4]byte
+	origSTAN     uint32
+	origSec      int64 // the original's DE 7
 }
 
 func (p *msgParams) variant() variant {
 	switch {
 	case p.partial:
 		return vPartial
-	case p.mti == [4]byte{'0', '2', '2', '0'} || p.mti == [4]byte{'0', '4', '0', '0'}:
+	case p.mti == mti0800:
+		return vEcho
+	case p.orig90 && p.mti == mti0400:
+		return vReverse90
+	case p.orig90:
+		return vIncrement
+	case p.partialOK:
+		return vPartialAuth
+	case p.mti == mti0220 || p.mti == mti0400 || p.mti == mti0420:
 		return vCapture
 	}
 	return vAuth
@@ -440,17 +515,22 @@ func (tf *timeFields) set(sec int64) {
 	if tf.sec == sec && tf.de7[0] != 0 {
 		return
 	}
-	t := time.Unix(sec, 0).UTC()
-	_, mo, d := t.Date()
-	h, mi, s := t.Clock()
-	putDigits(tf.de7[0:2], uint64(mo))
-	putDigits(tf.de7[2:4], uint64(d))
-	putDigits(tf.de7[4:6], uint64(h))
-	putDigits(tf.de7[6:8], uint64(mi))
-	putDigits(tf.de7[8:10], uint64(s))
+	putDE7(tf.de7[:], sec)
 	copy(tf.de12[:], tf.de7[4:10])
 	copy(tf.de13[:], tf.de7[0:4])
 	tf.sec = sec
+}
+
+// putDE7 writes the UTC second sec as DE 7, MMDDhhmmss, into dst[:10].
+func putDE7(dst []byte, sec int64) {
+	t := time.Unix(sec, 0).UTC()
+	_, mo, d := t.Date()
+	h, mi, s := t.Clock()
+	putDigits(dst[0:2], uint64(mo))
+	putDigits(dst[2:4], uint64(d))
+	putDigits(dst[4:6], uint64(h))
+	putDigits(dst[6:8], uint64(mi))
+	putDigits(dst[8:10], uint64(s))
 }
 
 // build appends the framed message for p to dst and returns the extended
@@ -496,6 +576,13 @@ func build(dst []byte, set *templateSet, c *cardWire, p *msgParams, tf *timeFiel
 	put(pCVV, c.cvv)
 	if o := t.off[pReplacement]; o >= 0 {
 		putDigits(msg[o:o+12], uint64(p.replaceCents))
+	}
+	if o := t.off[pOrig]; o >= 0 {
+		// MTI, STAN and DE 7 of the original; the acquirer and
+		// forwarding institution IDs stay zero.
+		copy(msg[o:], p.origMTI[:])
+		putDigits(msg[o+4:o+10], uint64(p.origSTAN))
+		putDE7(msg[o+10:o+20], p.origSec)
 	}
 	return dst
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/moov-io/iso8583"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -37,13 +38,22 @@ func requestFor(c *Card, p *msgParams) *iso.Request {
 	if p.refund {
 		r.ProcessingCode = procRefund
 	}
+	de90 := string(p.origMTI[:]) + fmt.Sprintf("%06d", p.origSTAN) + time.Unix(p.origSec, 0).UTC().Format("0102150405") +
+		strings.Repeat("0", 22)
 	switch p.variant() {
-	case vAuth:
+	case vAuth, vPartialAuth, vIncrement:
 		r.Expiry = c.ExpYear[2:] + c.ExpMonth
 		if p.badExpiry {
 			r.Expiry = fmt.Sprintf("%02d%s", (int(c.ExpYear[2]-'0')*10+int(c.ExpYear[3]-'0')+1)%100, c.ExpMonth)
 		}
 		r.CVV2, r.HasCVV2 = c.CVV, true
+		if p.orig90 {
+			r.OriginalData = de90
+		}
+	case vReverse90:
+		r.OriginalData = de90
+	case vEcho:
+		return &iso.Request{MTI: "0800", TransmissionDateTime: tm.Format("0102150405"), STAN: fmt.Sprintf("%06d", p.stan), NetworkCode: "301"}
 	default:
 		r.AuthCode = string(p.auth[:])
 		if p.partial {
@@ -61,7 +71,8 @@ func randomParams(rng *rand.Rand, ncards int) msgParams {
 	copy(p.rrn[:], "RUNID1")
 	putBase36(p.rrn[6:], rng.Uint64())
 	copy(p.auth[:], fmt.Sprintf("A%05d", rng.IntN(100000)))
-	switch rng.IntN(6) {
+	p.origMTI, p.origSTAN, p.origSec = mti0100, uint32(1+rng.IntN(999_999)), 1_700_000_000+rng.Int64N(100_000_000)
+	switch rng.IntN(13) {
 	case 0:
 		p.mti = [4]byte{'0', '1', '0', '0'}
 	case 1:
@@ -78,6 +89,21 @@ func randomParams(rng *rand.Rand, ncards int) msgParams {
 		p.mti = [4]byte{'0', '4', '0', '0'}
 		p.partial = true
 		p.replaceCents = p.amountCents / 2
+	case 6:
+		p.mti = mti0120
+	case 7:
+		p.mti = mti0200
+	case 8:
+		p.mti = mti0420
+	case 9:
+		p.mti, p.partialOK = mti0100, true
+	case 10:
+		p.mti, p.orig90 = mti0100, true
+	case 11:
+		p.mti, p.orig90, p.refund = mti0400, true, rng.IntN(2) == 0
+		p.origMTI = mti0200
+	case 12:
+		p.mti = mti0800
 	}
 	return p
 }
@@ -105,6 +131,26 @@ func TestBuildMatchesPackRequest(t *testing.T) {
 			buf = build(buf[:0], &sets[p.card], &wires[p.card], &p, &tf)
 			msg, err := iso.PackRequest(requestFor(&cards[p.card], &p))
 			require.NoError(t, err)
+			if p.variant() == vPartialAuth {
+				// iso.PackRequest writes only sub-element 92 into DE 48:
+				// check the generator's DE 48 through moov-io, then
+				// compare the rest with it put back.
+				hdr := 2
+				if framing == iso.ASCII4 {
+					hdr = 4
+				}
+				m := iso8583.NewMessage(iso.Spec())
+				require.NoError(t, m.Unpack(buf[hdr:]))
+				de48, err := m.GetString(48)
+				require.NoError(t, err)
+				cvv := cards[p.card].CVV
+				require.Equal(t, fmt.Sprintf("R92%02d%s61011", len(cvv), cvv), de48)
+				require.NoError(t, m.Field(48, fmt.Sprintf("R92%02d%s", len(cvv), cvv)))
+				back, err := m.Pack()
+				require.NoError(t, err)
+				require.Equal(t, string(msg), string(back))
+				continue
+			}
 			var want bytes.Buffer
 			require.NoError(t, iso.WriteFrame(&want, framing, msg))
 			require.Equal(t, want.String(), string(buf), "framing %s, params %+v", framing, p)
@@ -146,11 +192,17 @@ func TestParseReplyAgreesWithUnpackResponse(t *testing.T) {
 		require.Equal(t, slow, fast)
 		assert.True(t, fast.keyOK)
 		assert.Equal(t, p.stan, fast.stan)
-		assert.Equal(t, p.rrn, fast.rrn)
+		if p.mti == mti0800 {
+			assert.Zero(t, fast.rrn, "an echo test is keyed by its STAN alone")
+		} else {
+			assert.Equal(t, p.rrn, fast.rrn)
+		}
 		assert.Equal(t, [2]byte{'0', '0'}, fast.code)
-		wantMTI := map[string]string{"0100": "0110", "0101": "0110", "0220": "0230", "0400": "0410"}[string(p.mti[:])]
+		wantMTI := map[string]string{"0100": "0110", "0101": "0110", "0120": "0130", "0200": "0210", "0220": "0230",
+			"0400": "0410", "0420": "0430", "0800": "0810"}[string(p.mti[:])]
 		assert.Equal(t, wantMTI, string(fast.mti[:]))
-		assert.Equal(t, p.mti[1] == '1', fast.hasAuth, "approval code on 0110 only")
+		m := string(p.mti[:])
+		assert.Equal(t, m == "0100" || m == "0101" || m == "0200", fast.hasAuth, "approval code on 0110 and 0210 only")
 	}
 	// A reply the fast path cannot walk is left to the slow path.
 	var rv replyView

@@ -45,7 +45,7 @@ func loadtestCmd(args []string, stdout, stderr io.Writer) int {
 		duration    = fs.Duration("duration", loadtest.DefaultDuration, "measured duration (per trial with --max)")
 		warmup      = fs.Duration("warmup", 2*time.Second, "warmup before the measured duration, excluded from results")
 		timeout     = fs.Duration("timeout", loadtest.DefaultTimeout, "a request unanswered this long after its due time is a timeout")
-		mix         = fs.String("mix", loadtest.DefaultMix.String(), "percent of each kind; must add up to 100")
+		mix         = fs.String("mix", loadtest.DefaultMix.String(), "percent of each kind (auth, clear, reversal, refund, repeat, decline, intent, partial, increment, advice, financial, reversalAdvice, echo); must add up to 100; \"acquirer\" is every kind")
 		seed        = fs.Uint64("seed", 1, "seed of every random choice")
 		framing     = fs.String("framing", "binary2", "length header: binary2 or ascii4")
 		out         = fs.String("out", "", "directory for report.json, approvals.json and report.html")
