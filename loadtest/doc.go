@@ -60,6 +60,32 @@
 // sent as an authorization (Result.Fallbacks); without cards that have a
 // declared intent, the intent share is sent as authorizations.
 //
+// AcquirerMix ("--mix acquirer") adds the rest of an acquirer's
+// repertoire: partial-approval purchases (DE 48 carries sub-element 61,
+// "61011", after the CVV2's; 00 or 10 expected), incremental
+// authorizations (an 0100 whose DE 90 names an earlier approval, by its
+// MTI, STAN and DE 7), stand-in advices (0120), single-message purchases
+// (0200), reversal advices (0420 of an approval) and echo tests (0800 with
+// DE 70 301; the 0810 echoes DE 11 but not DE 37, so echo tests are
+// matched by STAN alone). Every DE 39 a kind gets is counted, expected or
+// not, so a run shows what a server answers to what it may not support.
+//
+// # Timeouts and their reversals
+//
+// An acquirer that gets no reply to an authorization cannot know whether
+// the issuer approved it, so it reverses it. The generator does the same:
+// when an 0100 (not a repeat) or an 0200 times out, it owes an 0400 with
+// the original's PAN, processing code, amount and RRN, naming it by DE 90
+// (it has no approval code to quote), sent at the clock's next tick in the
+// same write as the requests due then, or during the drain after the
+// schedule (which then waits for their replies too). Reversals are not
+// part of the mix and are not counted in Offered, Sent, Replies, Timeouts
+// or the latencies: Result.TimeoutReversals counts those sent,
+// Kinds["timeout_reversal"] their replies and codes (00, or 25 when the
+// original had been declined), and TimeoutReversalsUnsent those owed but
+// never sent (a timeout after the drain gave up, or more owed at once than
+// a connection keeps).
+//
 // # Example
 //
 //	st, err := loadtest.LoadState("loadtest-state.json")
