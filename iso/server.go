@@ -77,7 +77,8 @@ type handlerPanic struct {
 // Observer receives counts for metrics; every method must be cheap, because
 // it runs on the connection's goroutines, and safe for concurrent use.
 type Observer interface {
-	// Message is called once per reply written to the network. mti is the
+	// Message is called once per reply written to the network (once for
+	// a reply a fault sends twice, never for one it leaves out). mti is the
 	// request MTI for the message types the profile supports and "other"
 	// for the rest, so that a metric label stays bounded; code is DE 39;
 	// elapsed runs from the moment the read that brought the request

@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ledgersim/ledgersim/faults"
 	"github.com/ledgersim/ledgersim/metrics"
 )
 
@@ -33,8 +34,11 @@ func TestDashboardUsesExportedMetrics(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	m, err := metrics.New(reg)
 	require.NoError(t, err)
-	// What the server does at start: the routes' series.
+	// What the server does at start: the routes' series, and the fault
+	// rules' counter on the same registry.
 	m.HTTPRoutes([]string{"GET /healthz", "POST /v1/users"})
+	_, err = faults.New(faults.Config{Registerer: reg})
+	require.NoError(t, err)
 	fams, err := reg.Gather()
 	require.NoError(t, err)
 	known := map[string]bool{}
