@@ -220,3 +220,30 @@ func TestISOFaultsFromFile(t *testing.T) {
 	h.restart()
 	require.Empty(t, h.Must(200, "GET", "/v1/simulate/faults", nil).Data())
 }
+
+// TestISOFaultRespondOnFollowUpsAndREST: a respond rule answers a reversal
+// with its code and applies nothing (the authorization stays open until a
+// reversal gets through), and the REST simulate endpoints are never
+// faulted.
+func TestISOFaultRespondOnFollowUpsAndREST(t *testing.T) {
+	h := startISO(t, server.Config{})
+	card := h.fundedCard(100_000, nil)
+	auth := h.purchase(card, 2_500)
+	h.requireApproved(h.send("0100", auth), "0110")
+	txnID := isoStr(h.lastTxn(card.ID), "id")
+
+	rule := h.Must(201, "POST", "/v1/simulate/faults", map[string]any{"mti": "0400", "action": "respond", "responseCode": "96"})
+	h.requireReply(h.send("0400", h.followUp(auth, 2_500)), "0410", "96")
+	require.Equal(t, "authorized", isoStr(h.txn(txnID), "status"), "a refused reversal applies nothing")
+
+	// A rule that matches everything leaves the REST path alone.
+	all := h.Must(201, "POST", "/v1/simulate/faults", map[string]any{"action": "respond", "responseCode": "91"})
+	fresh := h.fundedCard(10_000, nil)
+	rest := h.Must(201, "POST", "/v1/simulate/authorization", map[string]any{"cardId": fresh.ID, "amount": 100})
+	require.Equal(t, true, rest.JSON["approved"], "%s", rest.Body)
+
+	h.Must(200, "DELETE", "/v1/simulate/faults/"+rule.Str("id"), nil)
+	h.Must(200, "DELETE", "/v1/simulate/faults/"+all.Str("id"), nil)
+	h.requireReply(h.send("0400", h.followUp(auth, 2_500)), "0410", "00")
+	require.Equal(t, "reversed", isoStr(h.txn(txnID), "status"))
+}
