@@ -509,10 +509,9 @@ func TestISOResponseCodes(t *testing.T) {
 			}
 		})
 	}
-	h.run(t, "96 system malfunction", func(t *testing.T) {
-		// 96 is sent only when the store cannot record a decision (or a
-		// handler bug produces an invalid reply); neither can be provoked
-		// from outside a running server without breaking its disk.
-		t.Skip("not provokable through the public interfaces")
-	})
+	// 96 is sent when the decision log cannot record a decision: its disk
+	// fails, the log stops, and no decision after the last good sync is
+	// approved. This runs on its own server over a filesystem that fails
+	// on demand (the harness's server has a real disk).
+	h.run(t, "96 system malfunction", server.FailedSyncAnswersNothingApproved)
 }

@@ -22,9 +22,9 @@ import (
 type FS struct {
 	vfs.FS
 	gate atomic.Pointer[chan struct{}]
-	// fail, when set, is what every sync of a .log file returns from then
-	// on: a disk that stopped taking writes.
-	fail atomic.Pointer[error]
+	// fail, when set, is what syncs of the .log files under its directory
+	// return from then on: a disk that stopped taking writes.
+	fail atomic.Pointer[failure]
 	// Waiting receives a value (without blocking the sync: it holds one)
 	// when a sync starts waiting at the closed gate.
 	Waiting chan struct{}
@@ -44,13 +44,18 @@ func (g *FS) Hold() (open func()) {
 	})
 }
 
-// Fail makes every sync of a .log file from now on return err, as a disk
-// that stopped taking writes would.
-func (g *FS) Fail(err error) { g.fail.Store(&err) }
+type failure struct {
+	dir string
+	err error
+}
 
-func (g *FS) synced(err error) error {
-	if f := g.fail.Load(); f != nil {
-		return *f
+// Fail makes every sync of a .log file under dir (a prefix of its path)
+// return err from now on, as a disk that stopped taking writes would.
+func (g *FS) Fail(dir string, err error) { g.fail.Store(&failure{dir: dir, err: err}) }
+
+func (f *file) synced(err error) error {
+	if fl := f.fs.fail.Load(); fl != nil && strings.HasPrefix(f.name, fl.dir) {
+		return fl.err
 	}
 	return err
 }
@@ -69,7 +74,7 @@ func (g *FS) wrap(name string, f vfs.File, err error) (vfs.File, error) {
 	if err != nil || !strings.HasSuffix(name, ".log") {
 		return f, err
 	}
-	return &file{File: f, fs: g}, nil
+	return &file{File: f, fs: g, name: name}, nil
 }
 
 // Create implements vfs.FS.
@@ -92,13 +97,14 @@ func (g *FS) OpenReadWrite(name string, c vfs.DiskWriteCategory, opts ...vfs.Ope
 
 type file struct {
 	vfs.File
-	fs *FS
+	fs   *FS
+	name string
 }
 
-func (f *file) Sync() error     { f.fs.wait(); return f.fs.synced(f.File.Sync()) }
-func (f *file) SyncData() error { f.fs.wait(); return f.fs.synced(f.File.SyncData()) }
+func (f *file) Sync() error     { f.fs.wait(); return f.synced(f.File.Sync()) }
+func (f *file) SyncData() error { f.fs.wait(); return f.synced(f.File.SyncData()) }
 func (f *file) SyncTo(length int64) (bool, error) {
 	f.fs.wait()
 	full, err := f.File.SyncTo(length)
-	return full, f.fs.synced(err)
+	return full, f.synced(err)
 }
