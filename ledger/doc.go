@@ -7,15 +7,24 @@
 // and no two operations on different users contend. A read-mostly directory
 // maps agent, card, token, e-mail and PAN-hash keys to their user's shard.
 //
-// Memory is a cache of the store. Open rebuilds it from Pebble; every change
-// is applied to the store under the shard lock (fixing its place in the WAL),
-// installed in memory only once the store accepted it, and acknowledged to
-// the caller only after its WAL sync (see package store). A failed write
-// changes nothing. Every operation releases its shard before it waits for
-// the sync: the next operation on the user may decide on the applied change
-// at once, and since its own batch follows in the WAL, its reply cannot be
+// Every change is one decision record (record.go): the change's writes, in
+// order, with its kind and time. Under the shard lock a change is decided,
+// its record appended to the decision log (package decisionlog) and its
+// effect installed in memory; the caller is answered once the log has
+// synced the record. A failed write changes nothing; a failed sync stops
+// the process (fail-stop), so nothing applied and not durable is ever
+// acknowledged. Every operation releases its shard before it waits for the
+// sync: the next operation on the user may decide on the applied change at
+// once, and since its record follows in the log, its reply cannot be
 // durable before the change it saw. A card-network decision can leave even
 // that wait to its caller (Deferred).
+//
+// The store (Pebble) is a projection of the log (commit.go): it takes the
+// records once they are durable, one batch per sync, and records the last
+// LSN it took; it never holds a change the log could lose. Until then, the
+// decision path reads the records still queued before the store. Open
+// replays into the store what the log holds beyond that LSN, then builds
+// memory from the store. Sweep trims the log behind the store.
 //
 // Concurrency: a Ledger is safe for concurrent use. Records it returns are
 // copies the caller may keep.
