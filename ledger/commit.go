@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"sync"
 
 	"github.com/ledgersim/ledgersim/decisionlog"
@@ -32,13 +33,31 @@ var lsnKey = store.MetaKey("lsn")
 type pipeline struct {
 	mu    sync.Mutex
 	queue []pendingRecord
+	// base is the position of queue[0] in the sequence of every record
+	// ever queued; byKey maps the hash of each key a queued record writes
+	// to the position of the newest record that writes it, so that a read
+	// looks at one record rather than at every queued one (under load a
+	// sync's worth of records is queued, and scanning them all on every
+	// read cost a fifth of the server's CPU).
+	base  uint64
+	byKey map[uint64]uint64
+	seed  maphash.Seed
+	// ranges counts the queued records with a range deletion, which the
+	// index cannot answer for: while there is one, reads scan the queue.
+	ranges int
 	// appended is the LSN of the last record appended, 0 before any.
 	appended decisionlog.LSN
 }
 
 type pendingRecord struct {
-	lsn decisionlog.LSN
-	rec []byte
+	lsn      decisionlog.LSN
+	rec      []byte
+	hasRange bool
+}
+
+func (p *pipeline) init() {
+	p.byKey = map[uint64]uint64{}
+	p.seed = maphash.MakeSeed()
 }
 
 // appendRecord appends a change's record to the log and queues it for
@@ -52,9 +71,27 @@ func (l *Ledger) appendRecord(rec []byte) (decisionlog.LSN, error) {
 	if err != nil {
 		return 0, err
 	}
-	p.queue = append(p.queue, pendingRecord{lsn: lsn, rec: rec})
-	p.appended = lsn
+	p.push(lsn, rec)
 	return lsn, nil
+}
+
+// push queues a record (the caller holds mu).
+func (p *pipeline) push(lsn decisionlog.LSN, rec []byte) {
+	pos := p.base + uint64(len(p.queue))
+	pr := pendingRecord{lsn: lsn, rec: rec}
+	_, _, _ = readRecord(rec, func(op recordOp) error {
+		if op.op == opDeleteRange {
+			pr.hasRange = true
+		} else {
+			p.byKey[maphash.Bytes(p.seed, op.key)] = pos
+		}
+		return nil
+	})
+	if pr.hasRange {
+		p.ranges++
+	}
+	p.queue = append(p.queue, pr)
+	p.appended = lsn
 }
 
 // lastAppended is the LSN of the newest record: a reply that repeats an
@@ -97,11 +134,32 @@ func (l *Ledger) projectDurable(upTo decisionlog.LSN) error {
 	// Dropped only now: a reader that misses a record here finds it in
 	// the store.
 	p.mu.Lock()
+	p.drop(n)
+	p.mu.Unlock()
+	return nil
+}
+
+// drop forgets the n oldest queued records (the caller holds mu).
+func (p *pipeline) drop(n int) {
+	for i, r := range p.queue[:n] {
+		pos := p.base + uint64(i)
+		_, _, _ = readRecord(r.rec, func(op recordOp) error {
+			if op.op != opDeleteRange {
+				h := maphash.Bytes(p.seed, op.key)
+				if p.byKey[h] == pos {
+					delete(p.byKey, h)
+				}
+			}
+			return nil
+		})
+		if r.hasRange {
+			p.ranges--
+		}
+	}
+	p.base += uint64(n)
 	m := copy(p.queue, p.queue[n:])
 	clear(p.queue[m:])
 	p.queue = p.queue[:m]
-	p.mu.Unlock()
-	return nil
 }
 
 // projectRecord adds a record's operations to a store batch. Live traffic
@@ -210,25 +268,38 @@ func replayInto(db *store.DB, dlog decisionlog.Log, logDir string) (int, error) 
 func (p *pipeline) pendingValue(key []byte) (value []byte, found, deleted bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.ranges == 0 {
+		pos, ok := p.byKey[maphash.Bytes(p.seed, key)]
+		if !ok {
+			return nil, false, false
+		}
+		if v, hit, del := lastWrite(p.queue[pos-p.base].rec, key); hit {
+			return bytes.Clone(v), true, del
+		}
+		// Another key with the same hash: look everywhere.
+	}
 	for i := len(p.queue) - 1; i >= 0; i-- {
-		var v []byte
-		var hit, del bool
-		_, _, _ = readRecord(p.queue[i].rec, func(op recordOp) error {
-			switch {
-			case op.op == opDeleteRange:
-				if bytes.Compare(key, op.key) >= 0 && bytes.Compare(key, op.value) < 0 {
-					hit, del, v = true, true, nil
-				}
-			case bytes.Equal(op.key, key):
-				hit, del, v = true, op.op == opDelete, op.value
-			}
-			return nil
-		})
-		if hit {
+		if v, hit, del := lastWrite(p.queue[i].rec, key); hit {
 			return bytes.Clone(v), true, del
 		}
 	}
 	return nil, false, false
+}
+
+// lastWrite finds the last operation of one record on key.
+func lastWrite(rec, key []byte) (v []byte, hit, del bool) {
+	_, _, _ = readRecord(rec, func(op recordOp) error {
+		switch {
+		case op.op == opDeleteRange:
+			if bytes.Compare(key, op.key) >= 0 && bytes.Compare(key, op.value) < 0 {
+				hit, del, v = true, true, nil
+			}
+		case bytes.Equal(op.key, key):
+			hit, del, v = true, op.op == opDelete, op.value
+		}
+		return nil
+	})
+	return v, hit, del
 }
 
 // pendingWithPrefix calls fn with every value written under prefix by a

@@ -192,6 +192,7 @@ func Open(cfg Config) (*Ledger, error) {
 		userByEmail: map[string]string{}, agentByExtID: map[string]string{},
 		tokens: map[string]*model.AgentToken{}, tokenByID: map[string]*model.AgentToken{},
 	}
+	l.pipe.init()
 	dlog, err := decisionlog.Open(decisionlog.Config{
 		Dir: cfg.LogDir, FS: cfg.Store.FS(), MinSyncInterval: cfg.LogMinSyncInterval, SegmentBytes: cfg.LogSegmentBytes,
 		OnFatal: cfg.OnFatal, Logger: cfg.Logger, OnSync: cfg.OnLogSync, OnDurable: l.projectDurable,
