@@ -22,7 +22,7 @@ func TestPendingReadsMatchAModel(t *testing.T) {
 			var p pipeline
 			p.init()
 			type state map[string]*string // nil value: deleted
-			var queued []state           // each queued record's effect
+			var queued []state            // each queued record's effect
 			key := func() string { return fmt.Sprintf("k%02d", rng.IntN(40)) }
 			var lsn decisionlog.LSN
 			for step := range 2000 {
