@@ -139,6 +139,18 @@ type syncer struct {
 	stop   chan struct{}
 	done   chan struct{}
 	fatal  sync.Once
+	// With an OnDurable hook, a second goroutine (the publisher) runs the
+	// hook and publishes each synced LSN in order, while the syncer goes on
+	// to the next write and sync: the hook's work (the ledger's projection
+	// into its store) overlaps the next sync instead of adding to it.
+	pub     chan syncedUpTo
+	pubDone chan struct{}
+}
+
+type syncedUpTo struct {
+	lsn     LSN
+	records int
+	elapsed time.Duration
 }
 
 func (s *syncer) start(durable LSN) {
@@ -148,7 +160,37 @@ func (s *syncer) start(durable LSN) {
 	s.kick = make(chan struct{}, 1)
 	s.stop = make(chan struct{})
 	s.done = make(chan struct{})
+	if s.cfg.OnDurable != nil {
+		s.pub = make(chan syncedUpTo, 4)
+		s.pubDone = make(chan struct{})
+		go s.publishLoop()
+	}
 	go s.loop()
+}
+
+// publishLoop runs the OnDurable hook for each sync, in order, and then
+// publishes its LSN. After a failure it publishes nothing more: those
+// records were synced, but a log that failed acknowledges nothing new.
+func (s *syncer) publishLoop() {
+	defer close(s.pubDone)
+	for p := range s.pub {
+		if s.failed.Load() {
+			continue
+		}
+		if err := s.cfg.OnDurable(p.lsn); err != nil {
+			s.fail(fmt.Errorf("decisionlog: after sync: %w", err))
+			continue
+		}
+		s.publish(p)
+	}
+}
+
+func (s *syncer) publish(p syncedUpTo) {
+	s.durable.Store(uint64(p.lsn))
+	if s.cfg.OnSync != nil {
+		s.cfg.OnSync(p.elapsed, p.records)
+	}
+	s.broadcast()
 }
 
 // wake tells the loop that something was appended.
@@ -161,6 +203,12 @@ func (s *syncer) wake() {
 
 func (s *syncer) loop() {
 	defer close(s.done)
+	defer func() {
+		if s.pub != nil {
+			close(s.pub)
+			<-s.pubDone
+		}
+	}()
 	var last time.Time
 	for {
 		select {
@@ -195,19 +243,14 @@ func (s *syncer) syncOnce() bool {
 		return false
 	}
 	if n > 0 {
-		if s.cfg.OnDurable != nil {
-			if err := s.cfg.OnDurable(lsn); err != nil {
-				s.fail(fmt.Errorf("decisionlog: after sync: %w", err))
-				return false
-			}
+		p := syncedUpTo{lsn: lsn, records: n, elapsed: time.Since(t0)}
+		if s.pub == nil {
+			s.publish(p)
+		} else {
+			s.pub <- p
 		}
-		s.durable.Store(uint64(lsn))
-		if s.cfg.OnSync != nil {
-			s.cfg.OnSync(time.Since(t0), n)
-		}
-		s.broadcast()
 	}
-	return true
+	return !s.failed.Load()
 }
 
 func (s *syncer) broadcast() {
