@@ -569,3 +569,46 @@ func TestOnDurableRunsBeforePublication(t *testing.T) {
 		})
 	}
 }
+
+// TestReadDirReadsWithoutOpening: ReadDir sees what a log wrote, from its
+// first kept segment, up to a bound, beside the open log and after it.
+func TestReadDirReadsWithoutOpening(t *testing.T) {
+	fs := vfs.NewMem()
+	cfg := Config{Dir: "log", FS: fs, SegmentBytes: testSegmentBytes}
+	l, err := Open(cfg)
+	require.NoError(t, err)
+	big := make([]byte, 200<<10)
+	var last LSN
+	for i := range 12 { // several segments
+		big[0] = byte(i)
+		last, err = l.Append(big)
+		require.NoError(t, err)
+	}
+	require.NoError(t, l.WaitDurable(last))
+	read := func(upTo LSN) (first LSN, lsns []LSN) {
+		first, err := ReadDir(fs, "log", upTo, func(lsn LSN, rec []byte) error {
+			require.Equal(t, byte(lsn-1), rec[0])
+			lsns = append(lsns, lsn)
+			return nil
+		})
+		require.NoError(t, err)
+		return first, lsns
+	}
+	first, lsns := read(0)
+	require.Equal(t, LSN(1), first)
+	require.Len(t, lsns, 12, "beside the open log")
+	_, lsns = read(7)
+	require.Equal(t, LSN(7), lsns[len(lsns)-1])
+
+	require.NoError(t, l.TruncateBelow(6))
+	first, lsns = read(0)
+	require.Greater(t, first, LSN(1), "from the first segment kept")
+	require.Equal(t, last, lsns[len(lsns)-1])
+	require.NoError(t, l.Close())
+	_, lsns = read(0)
+	require.Equal(t, last, lsns[len(lsns)-1], "after it closed")
+
+	first, err = ReadDir(fs, "nowhere", 0, func(LSN, []byte) error { return nil })
+	require.NoError(t, err)
+	require.Zero(t, first)
+}

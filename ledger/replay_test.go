@@ -207,3 +207,46 @@ func TestSweepTrimsTheLog(t *testing.T) {
 	require.Equal(t, user.PendingCents, again.PendingCents)
 	require.Equal(t, int64(3000), again.PendingCents)
 }
+
+// TestStoreIsItsLogReplayed: replaying the decision log into an empty
+// store gives the store, key for key, after traffic of every kind; and a
+// store changed behind the log's back is caught.
+func TestStoreIsItsLogReplayed(t *testing.T) {
+	f := newFixture(t, 3)
+	ctx := context.Background()
+	var approved []ledger.Outcome
+	for i := range 40 {
+		out, err := f.l.Authorize(ctx, &ledger.AuthRequest{Source: "iso", MTI: "0100", Class: ledger.ClassAuth,
+			PAN: f.pans[i%3], Kind: authz.Purchase, AmountCents: int64(100 + i), Currency: "840", MerchantID: "M1",
+			Merchant: "SHOP", MCC: "5812", STAN: fmt.Sprintf("%06d", i+1), RRN: fmt.Sprintf("%012d", i+1), TxnTime: "1121101500"})
+		require.NoError(t, err)
+		approved = append(approved, out)
+	}
+	for i := range 10 {
+		_, err := f.l.Clear(ctx, &ledger.FollowUp{Source: "api", MTI: "0220", Class: ledger.ClassClearing, TxnID: approved[i].TxnID, AmountCents: 100})
+		require.NoError(t, err)
+		_, err = f.l.Reverse(ctx, &ledger.FollowUp{Source: "api", MTI: "0400", Class: ledger.ClassReversal, TxnID: approved[10+i].TxnID})
+		require.NoError(t, err)
+	}
+	_, err := f.l.FreezeCard(ctx, f.cards[2])
+	require.NoError(t, err)
+	_, err = f.l.Sweep(ctx)
+	require.NoError(t, err)
+
+	res, err := ledger.CheckStoreAgainstLog(f.db)
+	require.NoError(t, err)
+	require.True(t, res.Whole, "a store that started with its log")
+	require.Equal(t, uint64(1), res.First)
+	require.Equal(t, ledger.LastLSN(f.l), res.Last)
+	require.Greater(t, res.Keys, 400)
+	require.Zero(t, res.Mismatched, "%v", res.Mismatches)
+
+	// A change made to the store behind the log's back.
+	tx, err := f.l.GetTxn(approved[30].TxnID)
+	require.NoError(t, err)
+	require.NoError(t, f.db.PutSync(store.TxnKey(tx.ID), []byte("tampered")))
+	require.NoError(t, f.db.PutSync(store.UserKey("user_stray"), []byte("{}")))
+	res, err = ledger.CheckStoreAgainstLog(f.db)
+	require.NoError(t, err)
+	require.Equal(t, 2, res.Mismatched, "%v", res.Mismatches)
+}

@@ -200,3 +200,20 @@ var (
 func ChildPrefix(indexKey func(parent, child string) []byte, parent string) []byte {
 	return indexKey(parent, "")
 }
+
+// ProjectedPrefixes are the key families the ledger writes through its
+// decision records: everything in the store but server metadata (m/),
+// receipt files (rc/, blobs written beside the records), the outbox (o/,
+// which webhook delivery consumes) and the webhook package's own keys.
+// Idempotency records (i/) are among them, though the webhook endpoints
+// and the virtual clock also write some of their own.
+var ProjectedPrefixes = [][]byte{
+	[]byte(pUser), []byte(pAgent), []byte(pCard), []byte(pToken), []byte(pAccess), []byte(pEvent), []byte(pIdem),
+	[]byte(pTxn), []byte(pIntent), []byte(pAgentByUser), []byte(pCardByAgent), []byte(pCardByUser),
+	[]byte(pTxnByCard), []byte(pTxnByUser), []byte(pTxnByAgent), []byte(pAccessCard), []byte(pEventByType),
+	[]byte(pOpen), []byte(pIntentCard), []byte(pIntentKey), []byte(pDetailsTok), []byte(pOrigSTAN),
+	[]byte(pOrigRRN), []byte(pFollowUp), []byte(pBalance), []byte(pUsage), []byte(pSpend),
+}
+
+// IdemPrefix is the idempotency records' family.
+var IdemPrefix = []byte(pIdem)

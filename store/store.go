@@ -109,6 +109,14 @@ func (d *DB) checkLayout(dir string) error {
 	raw, err := d.Get(key)
 	switch {
 	case errors.Is(err, ErrNotFound):
+		empty := true
+		if err := d.Scan(nil, "", false, func(_, _ []byte) bool { empty = false; return false }); err != nil {
+			return err
+		}
+		if !empty {
+			// Written before the layout was recorded: layout 1.
+			return d.convertFrom1()
+		}
 		return d.PutSync(key, []byte(strconv.Itoa(Layout)))
 	case err != nil:
 		return err
@@ -118,14 +126,27 @@ func (d *DB) checkLayout(dir string) error {
 		return fmt.Errorf("%w: %s records layout %q, which is not a version", ErrLayout, dir, raw)
 	}
 	if v < Layout {
-		// Layout 1 needs no conversion of its keys (see Layout).
-		return d.PutSync(key, []byte(strconv.Itoa(Layout)))
+		return d.convertFrom1()
 	}
 	if v > Layout {
 		return fmt.Errorf("%w: %s was written by a newer ledgersim (layout %d; this one reads layout %d): run that version, or start this one on a fresh --data-dir",
 			ErrLayout, dir, v, Layout)
 	}
 	return nil
+}
+
+// PreLogKey marks a store that held data before it had a decision log
+// (converted from layout 1): its keys are not all the projection of a
+// record, which a comparison with the log must know.
+var PreLogKey = MetaKey("prelog")
+
+// convertFrom1 converts a layout 1 directory: its keys need no change
+// (see Layout); it is marked as holding data from before the log.
+func (d *DB) convertFrom1() error {
+	b := d.NewBatch()
+	b.Put(PreLogKey, []byte("1"))
+	b.Put(MetaKey("layout"), []byte(strconv.Itoa(Layout)))
+	return d.Commit(b)
 }
 
 // Close flushes the memtables to disk and closes the store. Everything was

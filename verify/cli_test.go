@@ -71,7 +71,7 @@ func TestMainCleanStore(t *testing.T) {
 	}
 	require.NoError(t, json.Unmarshal([]byte(out), &rep))
 	assert.True(t, rep.OK)
-	assert.Len(t, rep.Checks, 5)
+	assert.Len(t, rep.Checks, 6)
 
 	// The same store verified through a master key instead of keys.json:
 	// a different key is not the store's, so no sealed PAN opens.
@@ -93,7 +93,10 @@ func TestMainReportsBreaches(t *testing.T) {
 	code, out, _ := runMain(t, f, "--data-dir", dir)
 	require.Equal(t, ExitBreach, code, out)
 	assert.Contains(t, out, "breach: user "+f.alice+": pendingCents")
-	assert.Contains(t, out, "FAILED: 1 breaches")
+	// The balance breach, and the two keys the corruption wrote behind the
+	// decision log's back.
+	assert.Contains(t, out, "FAILED: 3 breaches")
+	assert.Contains(t, out, "differs key u/")
 
 	code, out, _ = runMain(t, f, "--json", "--data-dir", dir)
 	require.Equal(t, ExitBreach, code)

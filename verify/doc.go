@@ -49,6 +49,13 @@
 //     and last four; no two cards share a PANHash; every durable original
 //     key (xos/, xor/) names an approved purchase with those network
 //     references.
+//   - log-replay: the decision log, replayed into an empty store up to the
+//     last record the store took, gives the store: same values for every
+//     key the records wrote, gone every key they deleted last, and (when
+//     the log starts at the store's first change) no ledger key the
+//     records did not write (ledger.CheckStoreAgainstLog). The command
+//     first replays into the store what a crash kept from it
+//     (ledger.CatchUpStore), as a restart would.
 //
 // Time: the agent-spend check needs a "now". The command uses the creation
 // time of the store's newest event (the wall clock only for a store

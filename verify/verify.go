@@ -21,6 +21,7 @@ const (
 	CheckAgentSpend = "agent-spend"
 	CheckEvents     = "events"
 	CheckPANIndex   = "pan-index"
+	CheckLogReplay  = "log-replay"
 )
 
 // MaxExamples bounds the example breaches a check keeps: enough to start
@@ -146,7 +147,35 @@ func Run(db *store.DB, v *vault.Vault, now time.Time) (*Report, error) {
 	s.checkResolution()
 	s.checkAgentSpend()
 	s.checkEvents()
-	return &Report{At: s.now, Checks: []Check{s.bal, s.res, s.agt, s.evt, s.pan}}, nil
+	replay, err := checkLogReplay(db)
+	if err != nil {
+		return nil, err
+	}
+	return &Report{At: s.now, Checks: []Check{s.bal, s.res, s.agt, s.evt, s.pan, replay}}, nil
+}
+
+// checkLogReplay replays the decision log into an empty store and compares
+// it with db: the store must be exactly what its records give.
+func checkLogReplay(db *store.DB) (Check, error) {
+	c := Check{Name: CheckLogReplay}
+	res, err := ledger.CheckStoreAgainstLog(db)
+	if err != nil {
+		return c, err
+	}
+	c.Checked = res.Keys
+	for _, m := range res.Mismatches {
+		c.breach("%s key %s (missing: written by the log, not in the store; differs: another value; unlogged: written by no record; undeleted: deleted by the log; short: the log ends early)", m.Kind, m.Key)
+	}
+	c.Breaches = res.Mismatched
+	switch {
+	case res.Records == 0:
+		c.Notes = append(c.Notes, "no decision records: the store predates its log or is empty")
+	case !res.Whole:
+		c.Notes = append(c.Notes, describe("the log holds records %d to %d (older ones were trimmed, or the store predates its log): what they wrote was compared, not the rest", res.First, res.Last))
+	default:
+		c.Notes = append(c.Notes, describe("replayed records %d to %d: the store is exactly their projection", res.First, res.Last))
+	}
+	return c, nil
 }
 
 // LatestEventTime is the creation time of the store's newest event, and

@@ -24,7 +24,7 @@ func TestLegitimateHistoryPasses(t *testing.T) {
 	_, db, v := openCopy(t, f)
 	rep, err := Run(db, v, f.latest)
 	require.NoError(t, err)
-	require.Len(t, rep.Checks, 5)
+	require.Len(t, rep.Checks, 6)
 	for _, c := range rep.Checks {
 		assert.Zerof(t, c.Breaches, "%s: %v", c.Name, c.Examples)
 		assert.Positivef(t, c.Checked, "%s examined nothing", c.Name)
@@ -231,6 +231,12 @@ func TestCorruptionsAreReported(t *testing.T) {
 				if c.Name == tc.check {
 					assert.Equalf(t, tc.breaches, c.Breaches, "%s: %v", c.Name, c.Examples)
 					assert.Truef(t, mentions(c.Examples, id), "no example names %s: %v", id, c.Examples)
+				} else if c.Name == CheckLogReplay && tc.name != "outbox marker without its event" {
+					// Every corruption here is a write behind the log's
+					// back, which the replay comparison catches too (but
+					// for the outbox, which webhook delivery consumes and
+					// the comparison leaves out).
+					assert.Positivef(t, c.Breaches, "log-replay missed a change made behind the log's back")
 				} else {
 					assert.Zerof(t, c.Breaches, "%s also reported: %v", c.Name, c.Examples)
 				}
