@@ -122,7 +122,7 @@ func (l *Ledger) projectDurable(upTo decisionlog.LSN) error {
 	}
 	b := l.db.NewBatch()
 	for _, r := range recs {
-		if err := projectRecord(b, r.rec); err != nil {
+		if err := projectRecord(b, r.rec, l.lists); err != nil {
 			b.Discard()
 			return fmt.Errorf("ledger: record %d: %w", r.lsn, err)
 		}
@@ -163,9 +163,19 @@ func (p *pipeline) drop(n int) {
 }
 
 // projectRecord adds a record's operations to a store batch. Live traffic
-// (projectDurable) and a restart's replay both project through it.
-func projectRecord(b *store.Batch, rec []byte) error {
+// (projectDurable) and a restart's replay both project through it. The
+// transaction list indexes go to lists, the memory projection that serves
+// them, and not to the store; with lists nil (a replay into the store,
+// after which Open rebuilds the lists from the store's transactions) they
+// are skipped.
+func projectRecord(b *store.Batch, rec []byte, lists *txnLists) error {
 	_, _, err := readRecord(rec, func(op recordOp) error {
+		if list, txnID, ok := listOf(op.key); ok {
+			if lists != nil && op.op == opSet {
+				lists.add(list, txnID)
+			}
+			return nil
+		}
 		switch op.op {
 		case opSet:
 			b.Put(op.key, op.value)
@@ -246,7 +256,7 @@ func replayInto(db *store.DB, dlog decisionlog.Log, logDir string) (int, error) 
 		return err
 	}
 	err = dlog.ReadFrom(from+1, func(lsn decisionlog.LSN, rec []byte) error {
-		if err := projectRecord(b, rec); err != nil {
+		if err := projectRecord(b, rec, nil); err != nil {
 			return fmt.Errorf("ledger: record %d: %w", lsn, err)
 		}
 		n, at, total = n+1, lsn, total+1

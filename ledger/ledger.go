@@ -135,9 +135,11 @@ type Ledger struct {
 	db  *store.DB
 	// dlog is the decision log: every change is a record in it, durable
 	// before it is acknowledged (commit.go).
-	dlog   decisionlog.Log
-	pipe   pipeline
-	trim   logTrim
+	dlog decisionlog.Log
+	pipe pipeline
+	trim logTrim
+	// lists serves transaction lists by card, user and agent (txnlists.go).
+	lists  *txnLists
 	vault  *vault.Vault
 	clock  clock.Clock
 	log    *slog.Logger
@@ -193,6 +195,7 @@ func Open(cfg Config) (*Ledger, error) {
 		tokens: map[string]*model.AgentToken{}, tokenByID: map[string]*model.AgentToken{},
 	}
 	l.pipe.init()
+	l.lists = newTxnLists()
 	dlog, err := decisionlog.Open(decisionlog.Config{
 		Dir: cfg.LogDir, FS: cfg.Store.FS(), MinSyncInterval: cfg.LogMinSyncInterval, SegmentBytes: cfg.LogSegmentBytes,
 		OnFatal: cfg.OnFatal, Logger: cfg.Logger, OnSync: cfg.OnLogSync, OnDurable: l.projectDurable,

@@ -136,6 +136,9 @@ func (l *Ledger) rebuildTxns() error {
 	if err := l.rebuildOpen(); err != nil {
 		return err
 	}
+	if err := l.lists.rebuild(l.db); err != nil {
+		return err
+	}
 	var loadErr error
 	// A minute of slack below the window: IDs carry the time they were
 	// made, which may run a little ahead of CreatedAt's clock reading.

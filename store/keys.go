@@ -206,14 +206,24 @@ func ChildPrefix(indexKey func(parent, child string) []byte, parent string) []by
 // receipt files (rc/, blobs written beside the records), the outbox (o/,
 // which webhook delivery consumes) and the webhook package's own keys.
 // Idempotency records (i/) are among them, though the webhook endpoints
-// and the virtual clock also write some of their own.
+// and the virtual clock also write some of their own. The transaction
+// list indexes (xtc/, xtu/, xta/) are not: records carry them, but the
+// ledger keeps those lists in memory.
 var ProjectedPrefixes = [][]byte{
 	[]byte(pUser), []byte(pAgent), []byte(pCard), []byte(pToken), []byte(pAccess), []byte(pEvent), []byte(pIdem),
 	[]byte(pTxn), []byte(pIntent), []byte(pAgentByUser), []byte(pCardByAgent), []byte(pCardByUser),
-	[]byte(pTxnByCard), []byte(pTxnByUser), []byte(pTxnByAgent), []byte(pAccessCard), []byte(pEventByType),
+	[]byte(pAccessCard), []byte(pEventByType),
 	[]byte(pOpen), []byte(pIntentCard), []byte(pIntentKey), []byte(pDetailsTok), []byte(pOrigSTAN),
 	[]byte(pOrigRRN), []byte(pFollowUp), []byte(pBalance), []byte(pUsage), []byte(pSpend),
 }
 
 // IdemPrefix is the idempotency records' family.
 var IdemPrefix = []byte(pIdem)
+
+// Transaction list index families: records carry them, and the ledger
+// projects them into memory, not into the store.
+var (
+	TxnByCardPrefix  = []byte(pTxnByCard)
+	TxnByUserPrefix  = []byte(pTxnByUser)
+	TxnByAgentPrefix = []byte(pTxnByAgent)
+)

@@ -1,0 +1,55 @@
+package ledger
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/ledgersim/ledgersim/model"
+)
+
+// TestTxnListsPageLikeASortedIndex: a list pages newest first from any
+// cursor, as the store's sorted index did, whether its IDs pack or not.
+func TestTxnListsPageLikeASortedIndex(t *testing.T) {
+	var gen model.IDGen
+	var ids []string
+	now := int64(1_796_000_000_000)
+	for i := range 50 {
+		ids = append(ids, gen.New(model.PrefixTransaction, time.UnixMilli(now+int64(i/3))))
+	}
+	tests := []struct {
+		name string
+		ids  []string
+	}{
+		{"packed", ids},
+		{"with an odd ID", append(slices.Clone(ids[:49]), "txn_zz-odd")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tl := newTxnLists()
+			for _, id := range tt.ids {
+				tl.add("cX", id)
+				tl.add("cX", id) // a replayed record adds nothing
+			}
+			want := slices.Clone(tt.ids)
+			slices.Reverse(want)
+			for _, limit := range []int{1, 3, 7, 50, 100} {
+				var got []string
+				cursor := ""
+				for {
+					page := tl.page("cX", cursor, limit)
+					got = append(got, page...)
+					if len(page) < limit {
+						break
+					}
+					cursor = page[len(page)-1]
+				}
+				require.Equal(t, want, got, fmt.Sprintf("limit %d", limit))
+			}
+			require.Empty(t, tl.page("cY", "", 10))
+		})
+	}
+}
