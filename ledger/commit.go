@@ -165,7 +165,8 @@ func (p *pipeline) drop(n int) {
 // projectRecord adds a record's operations to a store batch. Live traffic
 // (projectDurable) and a restart's replay both project through it. The
 // transaction list indexes go to lists, the memory projection that serves
-// them, and not to the store; with lists nil (a replay into the store,
+// them, and not to the store, and the open-hold markers go nowhere (memory
+// holds the open authorizations); with lists nil (a replay into the store,
 // after which Open rebuilds the lists from the store's transactions) they
 // are skipped.
 func projectRecord(b *store.Batch, rec []byte, lists *txnLists) error {
@@ -174,6 +175,11 @@ func projectRecord(b *store.Batch, rec []byte, lists *txnLists) error {
 			if lists != nil && op.op == opSet {
 				lists.add(list, txnID)
 			}
+			return nil
+		}
+		if bytes.HasPrefix(op.key, store.OpenPrefix) {
+			// Open holds are found in memory (refs.go), and a restart
+			// finds them among the store's transactions.
 			return nil
 		}
 		switch op.op {

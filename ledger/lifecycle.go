@@ -226,7 +226,6 @@ func (l *Ledger) Clear(ctx context.Context, f *FollowUp) (Outcome, error) {
 	}
 	c.txnEvent(model.EvtTxnCompleted, t)
 	c.putTxn(t)
-	c.del(store.OpenKey(t.ID))
 	c.putBalance(&nu)
 	if cardClosed {
 		c.putCard(&nc)
@@ -407,7 +406,6 @@ func (l *Ledger) reverseLocked(ctx context.Context, s *shard, c *change, ref *tx
 			// A voided purchase leaves a single-use card unused.
 			nc.Usage.Used = false
 		}
-		c.del(store.OpenKey(t.ID))
 	}
 	nu.UpdatedAt = model.Ms(now)
 	p := txnEventData(t)

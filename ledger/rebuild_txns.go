@@ -3,7 +3,6 @@ package ledger
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"sort"
 	"time"
 
@@ -37,75 +36,24 @@ type originLookup struct {
 	ref      *txnRef
 }
 
-// rebuildOpen rebuilds the memory every open authorization needs: its hold
-// and the keys that find it as an original. The open index lists them; the
-// records, and then the original-index entries, are read with sorted
-// lookups (one pass through the store each) rather than one search per
-// record, which made a restart's time grow with every hold (3.5 s for
-// 100,000 open holds; see BenchmarkRestart). A key is restored only while
-// the store's index still names this transaction: when a later purchase
-// on the same card reused the same DE 11 + DE 7 (or RRN + approval code),
-// the later one is the original those keys find, as memory had it before
-// the restart.
-func (l *Ledger) rebuildOpen() error {
-	var keys [][]byte
-	if err := l.db.Scan(store.OpenPrefix, "", false, func(k, _ []byte) bool {
-		keys = append(keys, store.TxnKey(string(k[len(store.OpenPrefix):])))
-		return true
-	}); err != nil {
-		return err
+// openFromTxn is what a restart restores for one open authorization: its
+// hold, and the original-index entries to check for it (a key is restored
+// only while the store's index still names this transaction: when a later
+// purchase on the same card reused the same DE 11 + DE 7, or RRN +
+// approval code, the later one is the original those keys find, as memory
+// had it before the restart).
+func openFromTxn(t *model.Transaction, stan, rrn *[]originLookup) *txnRef {
+	r := &txnRef{id: t.ID, userID: t.UserID, open: true, holdExpires: t.HoldExpiresAt}
+	if t.Kind != model.KindPurchase || t.AuthorizationCode == "" {
+		return r
 	}
-	var (
-		refs       []*txnRef
-		stan, rrn  []originLookup
-		loadErr    error
-		t          model.Transaction
-		txnsPrefix = len(store.TxnsPrefix)
-	)
-	err := l.db.GetSorted(keys, func(i int, v []byte, found bool) bool {
-		id := string(keys[i][txnsPrefix:])
-		if !found {
-			loadErr = fmt.Errorf("ledger: open index names transaction %s, which has no record", id)
-			return false
-		}
-		t = model.Transaction{}
-		if err := DecodeTransaction(v, &t); err != nil {
-			loadErr = fmt.Errorf("ledger: transaction %s: %w", id, err)
-			return false
-		}
-		if t.Status != model.TxnAuthorized {
-			return true
-		}
-		r := &txnRef{id: t.ID, userID: t.UserID, open: true, holdExpires: t.HoldExpiresAt}
-		refs = append(refs, r)
-		if t.Kind != model.KindPurchase || t.AuthorizationCode == "" {
-			return true
-		}
-		if t.STAN != "" && t.TxnTime != "" {
-			stan = append(stan, originLookup{store.OrigSTANKey(t.STAN, t.TxnTime, t.CardID), origKeySTAN(t.CardID, t.STAN, t.TxnTime), r})
-		}
-		if t.RRN != "" {
-			rrn = append(rrn, originLookup{store.OrigRRNKey(t.RRN, t.AuthorizationCode, t.CardID), origKeyRRN(t.CardID, t.RRN, t.AuthorizationCode), r})
-		}
-		return true
-	})
-	if err != nil {
-		return err
+	if t.STAN != "" && t.TxnTime != "" {
+		*stan = append(*stan, originLookup{store.OrigSTANKey(t.STAN, t.TxnTime, t.CardID), origKeySTAN(t.CardID, t.STAN, t.TxnTime), r})
 	}
-	if loadErr != nil {
-		return loadErr
+	if t.RRN != "" {
+		*rrn = append(*rrn, originLookup{store.OrigRRNKey(t.RRN, t.AuthorizationCode, t.CardID), origKeyRRN(t.CardID, t.RRN, t.AuthorizationCode), r})
 	}
-	// The STAN keys first, as an authorization adds them, so that a ref's
-	// keys keep the order they had before the restart.
-	for _, set := range [][]originLookup{stan, rrn} {
-		if err := l.restoreOrigins(set); err != nil {
-			return err
-		}
-	}
-	for _, r := range refs {
-		l.shardOf(r.userID).txns.add(r)
-	}
-	return nil
+	return r
 }
 
 // restoreOrigins adds to each lookup's ref the memory key of every entry
@@ -124,32 +72,39 @@ func (l *Ledger) restoreOrigins(set []originLookup) error {
 	})
 }
 
-// rebuildTxns restores open holds (from the open index, however old) and
+// rebuildTxns restores, in one pass over the store's transactions, what
+// memory derives from them: the transaction lists (txnlists.go), the open
+// holds with the keys that find them as originals (the store keeps no
+// index of open authorizations: memory is where they are looked up), and
 // the repeat index: every message recorded within the repeat window
-// (transactions, found by time since their IDs sort by creation, and
-// follow-ups), each for the window counted from its first recording, as
-// memory counted it before the restart.
+// (transactions, and then follow-ups), each for the window counted from
+// its first recording, as memory counted it before the restart.
 func (l *Ledger) rebuildTxns() error {
 	now := l.clock.Now()
 	nowMs := model.Ms(now)
 	window := l.cfg.RepeatWindow.Milliseconds()
-	if err := l.rebuildOpen(); err != nil {
-		return err
-	}
-	if err := l.lists.rebuild(l.db); err != nil {
-		return err
-	}
-	var loadErr error
 	// A minute of slack below the window: IDs carry the time they were
 	// made, which may run a little ahead of CreatedAt's clock reading.
 	floor := model.IDFloor(model.PrefixTransaction, now.Add(-l.cfg.RepeatWindow-time.Minute))
-	err := l.db.Scan(store.TxnsPrefix, floor, false, func(_, v []byte) bool {
-		t := new(model.Transaction)
-		if err := DecodeTransaction(v, t); err != nil {
+	var (
+		refs      []*txnRef
+		stan, rrn []originLookup
+		loadErr   error
+		t         model.Transaction
+	)
+	err := l.db.Scan(store.TxnsPrefix, "", false, func(_, v []byte) bool {
+		t = model.Transaction{}
+		if err := DecodeTransaction(v, &t); err != nil {
 			loadErr = err
 			return false
 		}
-		if t.STAN == "" || t.RRN == "" || t.CreatedAt+window <= nowMs {
+		l.lists.add("c"+t.CardID, t.ID)
+		l.lists.add("u"+t.UserID, t.ID)
+		l.lists.add("a"+t.AgentID, t.ID)
+		if t.Status == model.TxnAuthorized {
+			refs = append(refs, openFromTxn(&t, &stan, &rrn))
+		}
+		if t.ID < floor || t.STAN == "" || t.RRN == "" || t.CreatedAt+window <= nowMs {
 			return true
 		}
 		if class := classOfMTI(t.MTI); class != 0 {
@@ -163,6 +118,16 @@ func (l *Ledger) rebuildTxns() error {
 	}
 	if loadErr != nil {
 		return loadErr
+	}
+	// The STAN keys first, as an authorization adds them, so that a ref's
+	// keys keep the order they had before the restart.
+	for _, set := range [][]originLookup{stan, rrn} {
+		if err := l.restoreOrigins(set); err != nil {
+			return err
+		}
+	}
+	for _, r := range refs {
+		l.shardOf(r.userID).txns.add(r)
 	}
 	if err := l.rebuildFollowUps(nowMs); err != nil {
 		return err

@@ -5,7 +5,6 @@ import (
 	"slices"
 	"sync"
 
-	"github.com/ledgersim/ledgersim/model"
 	"github.com/ledgersim/ledgersim/store"
 )
 
@@ -124,25 +123,4 @@ func cmpU64(a, b uint64) int {
 		return 1
 	}
 	return 0
-}
-
-// rebuild fills the lists from the store's transactions, in ID order.
-func (tl *txnLists) rebuild(db *store.DB) error {
-	var t model.Transaction
-	var decodeErr error
-	err := db.Scan(store.TxnsPrefix, "", false, func(_, v []byte) bool {
-		t = model.Transaction{}
-		if err := DecodeTransaction(v, &t); err != nil {
-			decodeErr = err
-			return false
-		}
-		tl.add("c"+t.CardID, t.ID)
-		tl.add("u"+t.UserID, t.ID)
-		tl.add("a"+t.AgentID, t.ID)
-		return true
-	})
-	if err == nil {
-		err = decodeErr
-	}
-	return err
 }

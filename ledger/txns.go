@@ -274,7 +274,6 @@ func (l *Ledger) Authorize(ctx context.Context, r *AuthRequest) (Outcome, error)
 			t.HoldExpiresAt = model.Ms(now) + l.cfg.HoldExpiry.Milliseconds()
 			nu.PendingCents += amt
 			ref.open, ref.holdExpires = true, t.HoldExpiresAt
-			c.index(store.OpenKey(t.ID))
 		}
 		// The original is found in memory while it is open, and through
 		// the store's index for as long as the record exists.

@@ -208,12 +208,13 @@ func ChildPrefix(indexKey func(parent, child string) []byte, parent string) []by
 // Idempotency records (i/) are among them, though the webhook endpoints
 // and the virtual clock also write some of their own. The transaction
 // list indexes (xtc/, xtu/, xta/) are not: records carry them, but the
-// ledger keeps those lists in memory.
+// ledger keeps those lists in memory; nor are the open-hold markers (xo/),
+// which memory alone holds.
 var ProjectedPrefixes = [][]byte{
 	[]byte(pUser), []byte(pAgent), []byte(pCard), []byte(pToken), []byte(pAccess), []byte(pEvent), []byte(pIdem),
 	[]byte(pTxn), []byte(pIntent), []byte(pAgentByUser), []byte(pCardByAgent), []byte(pCardByUser),
 	[]byte(pAccessCard), []byte(pEventByType),
-	[]byte(pOpen), []byte(pIntentCard), []byte(pIntentKey), []byte(pDetailsTok), []byte(pOrigSTAN),
+	[]byte(pIntentCard), []byte(pIntentKey), []byte(pDetailsTok), []byte(pOrigSTAN),
 	[]byte(pOrigRRN), []byte(pFollowUp), []byte(pBalance), []byte(pUsage), []byte(pSpend),
 }
 

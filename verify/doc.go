@@ -31,8 +31,8 @@
 //     has exactly one transaction.reversed event that reversed it in full,
 //     and no other transaction has one; no transaction.completed after a
 //     full reversal (in event ID order) and none on an authorized
-//     transaction; and the open index xo/ holds exactly the authorized
-//     transactions.
+//     transaction. (The store keeps no index of open authorizations:
+//     memory holds them, and a restart finds them among the transactions.)
 //   - agent-spend: for agents with a spending limit and onLimitExceeded
 //     none or suspend, the spend of the current window (authz.AgentSpend)
 //     is within the limit. Spend above it that the window's over-captures

@@ -2,8 +2,7 @@ package verify
 
 import "github.com/ledgersim/ledgersim/model"
 
-// checkResolution: each authorization is resolved at most once, and the
-// open index agrees with the records.
+// checkResolution: each authorization is resolved at most once.
 //
 //   - no transaction has more than one transaction.completed event;
 //   - a completed purchase has exactly one (a refund or a verification is
@@ -14,12 +13,10 @@ import "github.com/ledgersim/ledgersim/model"
 //   - no transaction.completed comes after a full reversal, in event ID
 //     order (IDs sort by creation time);
 //   - an authorized transaction has no transaction.completed event and no
-//     full reversal;
-//   - xo/<txnID> exists exactly for the transactions with status
-//     authorized, since a restart rebuilds the holds from those markers.
+//     full reversal.
 func (s *state) checkResolution() {
 	c := &s.res
-	c.Checked = len(s.txnIDs) + len(s.openIDs)
+	c.Checked = len(s.txnIDs)
 	for _, id := range s.txnIDs {
 		t := s.txns[id]
 		te := s.txnEvents[id]
@@ -52,18 +49,6 @@ func (s *state) checkResolution() {
 			if te.completed == 1 {
 				c.breach("transaction %s: authorized but has a transaction.completed event", id)
 			}
-			if !s.open[id] {
-				c.breach("transaction %s: authorized without its open marker (xo/)", id)
-			}
-		}
-	}
-	for _, id := range s.openIDs {
-		t := s.txns[id]
-		switch {
-		case t == nil:
-			c.breach("open marker xo/%s: transaction does not exist", id)
-		case t.Status != model.TxnAuthorized:
-			c.breach("open marker xo/%s: transaction is %s", id, t.Status)
 		}
 	}
 }

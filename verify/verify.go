@@ -223,7 +223,6 @@ type state struct {
 	access    map[string]bool
 	txns      map[string]*model.Transaction
 	txnIDs    []string
-	open      map[string]bool // xo/ markers
 	openIDs   []string
 	events    int
 	txnEvents map[string]*txnEvents
@@ -243,7 +242,7 @@ func newState(db *store.DB, v *vault.Vault, now time.Time) *state {
 		evt: Check{Name: CheckEvents}, pan: Check{Name: CheckPANIndex},
 		users: map[string]*model.User{}, agents: map[string]*model.Agent{}, cards: map[string]*model.Card{},
 		intents: map[string]bool{}, access: map[string]bool{}, txns: map[string]*model.Transaction{},
-		open: map[string]bool{}, txnEvents: map[string]*txnEvents{}, deposits: map[string]int64{},
+		txnEvents: map[string]*txnEvents{}, deposits: map[string]int64{},
 		cardCreated: map[string]bool{}, agentCreated: map[string]bool{}, userApproved: map[string]bool{},
 	}
 }
@@ -319,12 +318,6 @@ func (s *state) load() error {
 		t.Notes, t.Tags, t.Category, t.Receipt = nil, nil, nil, nil
 		s.txns[id] = t
 		s.txnIDs = append(s.txnIDs, id)
-	}); err != nil {
-		return err
-	}
-	if err := scanKeys(s.db, store.OpenPrefix, func(id string, _ []byte) {
-		s.open[id] = true
-		s.openIDs = append(s.openIDs, id)
 	}); err != nil {
 		return err
 	}

@@ -153,14 +153,6 @@ var corruptions = []corruption{
 			"agentId": f.aliceAgent, "userId": f.alice, "status": model.TxnCompleted})
 		return f.voided
 	}},
-	{"stale open marker", CheckResolution, 1, func(t *testing.T, f *fixture, db *store.DB, _ *vault.Vault) string {
-		putRaw(t, db, store.OpenKey(f.cleared), nil)
-		return f.cleared
-	}},
-	{"authorization without its open marker", CheckResolution, 1, func(t *testing.T, f *fixture, db *store.DB, _ *vault.Vault) string {
-		deleteKeys(t, db, store.OpenKey(f.openTxn))
-		return f.openTxn
-	}},
 	{"agent over its limit with onLimitExceeded none", CheckAgentSpend, 1, func(t *testing.T, f *fixture, db *store.DB, _ *vault.Vault) string {
 		a := getJSON[model.Agent](t, db, store.AgentKey(f.idleAgent))
 		a.Spend = model.SpendWindow{WindowStart: authz.MonthStart(f.latest), Cents: *a.SpendingLimit + 1}
@@ -251,11 +243,12 @@ func TestReportsCarryNoCardData(t *testing.T) {
 	f := baseFixture(t)
 	_, db, v := openCopy(t, f)
 	addEvent(t, db, f.latest, model.EvtCardAnomaly, map[string]any{"cardId": f.panA, "transactionId": f.panA[:4] + " " + f.panA[4:8] + " " + f.panA[8:]})
-	putRaw(t, db, store.OpenKey(f.panA), nil)
+	putRaw(t, db, store.OrigSTANKey("000001", "1121101500", f.panA), []byte(f.panA))
 	rep, err := Run(db, v, f.latest)
 	require.NoError(t, err)
 	assert.Equal(t, 2, rep.Check(CheckEvents).Breaches, rep.Check(CheckEvents).Examples)
-	assert.Equal(t, 1, rep.Check(CheckResolution).Breaches, rep.Check(CheckResolution).Examples)
+	assert.Equal(t, 1, rep.Check(CheckPANIndex).Breaches, rep.Check(CheckPANIndex).Examples)
+	assert.Equal(t, 3, rep.Check(CheckLogReplay).Breaches, "the event, its type index and the original key, written behind the log's back: %v", rep.Check(CheckLogReplay).Examples)
 	raw, err := json.Marshal(rep)
 	require.NoError(t, err)
 	for _, pan := range f.pans {
