@@ -171,9 +171,9 @@ func (p *pipeline) drop(n int) {
 // are skipped.
 func projectRecord(b *store.Batch, rec []byte, lists *txnLists) error {
 	_, _, err := readRecord(rec, func(op recordOp) error {
-		if list, txnID, ok := listOf(op.key); ok {
+		if kind, parent, txnID, ok := listOf(op.key); ok {
 			if lists != nil && op.op == opSet {
-				lists.add(list, txnID)
+				lists.add(kind, parent, txnID)
 			}
 			return nil
 		}

@@ -98,9 +98,10 @@ func (l *Ledger) rebuildTxns() error {
 			loadErr = err
 			return false
 		}
-		l.lists.add("c"+t.CardID, t.ID)
-		l.lists.add("u"+t.UserID, t.ID)
-		l.lists.add("a"+t.AgentID, t.ID)
+		id := []byte(t.ID)
+		l.lists.add('c', []byte(t.CardID), id)
+		l.lists.add('u', []byte(t.UserID), id)
+		l.lists.add('a', []byte(t.AgentID), id)
 		if t.Status == model.TxnAuthorized {
 			refs = append(refs, openFromTxn(&t, &stan, &rrn))
 		}

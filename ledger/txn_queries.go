@@ -43,11 +43,11 @@ func (l *Ledger) ListTxns(f TxnFilter, p ListParams) (Page[model.Transaction], e
 	}
 	switch {
 	case f.CardID != "":
-		return l.listFromMemory("c"+f.CardID, p, load, keep)
+		return l.listFromMemory('c', f.CardID, p, load, keep)
 	case f.AgentID != "":
-		return l.listFromMemory("a"+f.AgentID, p, load, keep)
+		return l.listFromMemory('a', f.AgentID, p, load, keep)
 	case f.UserID != "":
-		return l.listFromMemory("u"+f.UserID, p, load, keep)
+		return l.listFromMemory('u', f.UserID, p, load, keep)
 	}
 	return listRecords(l.db, store.TxnsPrefix, p, DecodeTransaction, keep, func(t *model.Transaction) string { return t.ID })
 }
@@ -206,11 +206,11 @@ func (l *Ledger) DeleteReceipt(ctx context.Context, id string) (model.Transactio
 // listFromMemory pages through one of the transaction lists kept in memory
 // (txnlists.go), newest first, loading each transaction and keeping those
 // keep accepts.
-func (l *Ledger) listFromMemory(list string, p ListParams, load func(id string) (model.Transaction, bool, error), keep func(*model.Transaction) bool) (Page[model.Transaction], error) {
+func (l *Ledger) listFromMemory(kind byte, parent string, p ListParams, load func(id string) (model.Transaction, bool, error), keep func(*model.Transaction) bool) (Page[model.Transaction], error) {
 	var page Page[model.Transaction]
 	cursor, last := p.Cursor, ""
 	for {
-		ids := l.lists.page(list, cursor, p.Limit+1)
+		ids := l.lists.page(kind, parent, cursor, p.Limit+1)
 		if len(ids) == 0 {
 			return page, nil
 		}

@@ -17,8 +17,9 @@ import (
 // end: a transaction is added by the record that creates it, under its
 // user's shard lock, in creation (ID) order, so every list is sorted.
 type txnLists struct {
-	mu    sync.RWMutex
-	lists map[string]*idList // by "c"+card ID, "u"+user ID, "a"+agent ID
+	mu sync.RWMutex
+	// by card, user and agent ID (kinds 'c', 'u', 'a')
+	byCard, byUser, byAgent map[string]*idList
 }
 
 type idList struct {
@@ -28,34 +29,47 @@ type idList struct {
 	odd map[int]string
 }
 
-func newTxnLists() *txnLists { return &txnLists{lists: map[string]*idList{}} }
-
-// listKind maps a list-index key family to its list's key prefix.
-func listOf(key []byte) (list string, txnID string, ok bool) {
-	for _, f := range []struct {
-		prefix []byte
-		kind   string
-	}{{store.TxnByCardPrefix, "c"}, {store.TxnByUserPrefix, "u"}, {store.TxnByAgentPrefix, "a"}} {
-		if rest, found := bytes.CutPrefix(key, f.prefix); found {
-			parent, child, cut := bytes.Cut(rest, []byte{'/'})
-			if !cut {
-				return "", "", false
-			}
-			return f.kind + string(parent), string(child), true
-		}
-	}
-	return "", "", false
+func newTxnLists() *txnLists {
+	return &txnLists{byCard: map[string]*idList{}, byUser: map[string]*idList{}, byAgent: map[string]*idList{}}
 }
 
-func (tl *txnLists) add(list, txnID string) {
+func (tl *txnLists) mapOf(kind byte) map[string]*idList {
+	switch kind {
+	case 'c':
+		return tl.byCard
+	case 'u':
+		return tl.byUser
+	}
+	return tl.byAgent
+}
+
+// listOf parses a list-index key: the list's kind ('c', 'u' or 'a'), the
+// parent's ID and the transaction's, as slices of key (no allocation: a
+// projection parses three per transaction).
+func listOf(key []byte) (kind byte, parent, txnID []byte, ok bool) {
+	for _, f := range []struct {
+		prefix []byte
+		kind   byte
+	}{{store.TxnByCardPrefix, 'c'}, {store.TxnByUserPrefix, 'u'}, {store.TxnByAgentPrefix, 'a'}} {
+		if rest, found := bytes.CutPrefix(key, f.prefix); found {
+			parent, child, cut := bytes.Cut(rest, []byte{'/'})
+			return f.kind, parent, child, cut
+		}
+	}
+	return 0, nil, nil, false
+}
+
+// add appends a transaction to the list of kind for parent.
+func (tl *txnLists) add(kind byte, parent, txnID []byte) {
 	tl.mu.Lock()
 	defer tl.mu.Unlock()
-	l := tl.lists[list]
+	m := tl.mapOf(kind)
+	l := m[string(parent)] // no allocation for the lookup
 	if l == nil {
 		l = &idList{}
-		tl.lists[list] = l
+		m[string(parent)] = l
 	}
-	p, ok := packTxnID(txnID)
+	p, ok := packTxnIDBytes(txnID)
 	if n := len(l.ids); n > 0 && ok && l.ids[n-1] == p {
 		return // the same transaction again (a replayed record)
 	}
@@ -64,22 +78,52 @@ func (tl *txnLists) add(list, txnID string) {
 			l.odd = map[int]string{}
 		}
 		for _, id := range l.odd {
-			if id == txnID {
+			if id == string(txnID) {
 				return
 			}
 		}
-		l.odd[len(l.ids)] = txnID
+		l.odd[len(l.ids)] = string(txnID)
 		p = [2]uint64{}
 	}
 	l.ids = append(l.ids, p)
 }
 
+// packTxnIDBytes is packTxnID for an ID held in a key.
+func packTxnIDBytes(id []byte) ([2]uint64, bool) {
+	const n = len("txn_") + 22
+	if len(id) != n || string(id[:4]) != "txn_" {
+		return [2]uint64{}, false
+	}
+	var a, b uint64
+	for j, c := range id[4:] {
+		v := crockfordValue(c)
+		if v < 0 {
+			return [2]uint64{}, false
+		}
+		if j < 11 {
+			a = a<<5 | uint64(v)
+		} else {
+			b = b<<5 | uint64(v)
+		}
+	}
+	return [2]uint64{a, b}, true
+}
+
+func crockfordValue(c byte) int {
+	for i := 0; i < len(crockford); i++ {
+		if crockford[i] == c {
+			return i
+		}
+	}
+	return -1
+}
+
 // page returns up to limit IDs of list, newest first, starting after
 // cursor (an ID; "" for the newest), for the caller to load and filter.
-func (tl *txnLists) page(list, cursor string, limit int) []string {
+func (tl *txnLists) page(kind byte, parent, cursor string, limit int) []string {
 	tl.mu.RLock()
 	defer tl.mu.RUnlock()
-	l := tl.lists[list]
+	l := tl.mapOf(kind)[parent]
 	if l == nil {
 		return nil
 	}

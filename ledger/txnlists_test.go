@@ -31,8 +31,8 @@ func TestTxnListsPageLikeASortedIndex(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			tl := newTxnLists()
 			for _, id := range tt.ids {
-				tl.add("cX", id)
-				tl.add("cX", id) // a replayed record adds nothing
+				tl.add('c', []byte("X"), []byte(id))
+				tl.add('c', []byte("X"), []byte(id)) // a replayed record adds nothing
 			}
 			want := slices.Clone(tt.ids)
 			slices.Reverse(want)
@@ -40,7 +40,7 @@ func TestTxnListsPageLikeASortedIndex(t *testing.T) {
 				var got []string
 				cursor := ""
 				for {
-					page := tl.page("cX", cursor, limit)
+					page := tl.page('c', "X", cursor, limit)
 					got = append(got, page...)
 					if len(page) < limit {
 						break
@@ -49,7 +49,14 @@ func TestTxnListsPageLikeASortedIndex(t *testing.T) {
 				}
 				require.Equal(t, want, got, fmt.Sprintf("limit %d", limit))
 			}
-			require.Empty(t, tl.page("cY", "", 10))
+			require.Empty(t, tl.page('c', "Y", "", 10))
+			for _, id := range tt.ids {
+				p, ok := packTxnIDBytes([]byte(id))
+				q, ok2 := packTxnID(id)
+				require.Equal(t, ok2, ok, id)
+				require.Equal(t, q, p, id)
+			}
+			require.Empty(t, tl.page('u', "X", "", 10), "lists of another kind are apart")
 		})
 	}
 }
