@@ -31,6 +31,9 @@ type fixture struct {
 func (f *fixture) closeStore(tb testing.TB) {
 	tb.Helper()
 	f.closed = true
+	if err := f.l.Close(); err != nil {
+		tb.Fatal(err)
+	}
 	if err := f.db.Close(); err != nil {
 		tb.Fatal(err)
 	}
@@ -63,6 +66,9 @@ func newFixtureStore(tb testing.TB, users int, so store.Options, mutate func(*le
 	f := &fixture{db: db, dir: dir}
 	tb.Cleanup(func() {
 		if !f.closed {
+			if f.l != nil {
+				_ = f.l.Close()
+			}
 			_ = db.Close()
 		}
 	})

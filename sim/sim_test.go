@@ -207,7 +207,10 @@ func runSeed(t *testing.T, seed uint64, steps int) {
 	h.logf("config: start %s, over-capture %d%%, hold expiry %v, repeat window %v, restarts up to %d",
 		cfg.start.Format(time.RFC3339), cfg.overCapturePct, cfg.holdExpiry, cfg.repeatWindow, cfg.restarts)
 	h.open()
-	defer func() { _ = h.db.Close() }()
+	defer func() {
+		_ = h.l.Close()
+		_ = h.db.Close()
+	}()
 	h.setup()
 	h.compareAll()
 	for h.step = 1; h.step <= steps; h.step++ {
@@ -418,6 +421,7 @@ func (h *harness) exec(o *op) {
 		_, err := h.l.Deregister(h.ctx, o.agent.id)
 		h.checkAPI(exp, err)
 	case opRestart:
+		h.must(h.l.Close(), "close ledger")
 		h.must(h.db.Close(), "close store")
 		h.open()
 		h.compareAll()
