@@ -113,6 +113,11 @@ func (a *API) updateAgent(rc *reqCtx) error {
 		p.SetMetadata = true
 		p.Metadata = f.object("metadata", 8<<10)
 	}
+	if f.null("defaultPolicyId") {
+		p.DefaultPolicyID = ptr("")
+	} else {
+		p.DefaultPolicyID = f.optStr("defaultPolicyId", 64)
+	}
 	if e := f.done(); e != nil {
 		return e
 	}

@@ -69,15 +69,19 @@ func (a *API) createCard(rc *reqCtx) error {
 	} else {
 		in.AttestationWindowMinutes = 10
 	}
+	in.PolicyID = f.str("policyId", false, 64)
+	a.readControls(ctlReader{f: f}, &in.Controls)
 	if e := f.done(); e != nil {
+		return e
+	}
+	if e := checkControls(&in.Controls); e != nil {
 		return e
 	}
 	if in.Type == "" {
 		in.Type = model.CardSingle
 	}
-	if in.CredentialExposure == "" {
-		in.CredentialExposure = model.ExposureExtension
-	}
+	// An absent credentialExposure is the card's policy's, or else
+	// extensionOnly (the ledger knows the policy).
 	if in.CredentialExposure == model.ExposureRawPAN && !in.AcknowledgeRawPanRisk {
 		return errInvalid("acknowledgeRawPanRisk", "'acknowledgeRawPanRisk' must be true when credentialExposure is 'rawPan'.")
 	}
@@ -150,8 +154,25 @@ func (a *API) updateCard(rc *reqCtx) error {
 	if s := f.enum("status", false, []string{model.CardActive, model.CardFrozen}); s != "" {
 		p.Status = &s
 	}
+	if f.null("policyId") {
+		p.PolicyID = ptr("")
+	} else {
+		p.PolicyID = f.optStr("policyId", 64)
+	}
+	// The controls are read against a scratch value to report every
+	// error now; the ledger applies the same reading to the card's own.
+	var scratch model.Controls
+	a.readControls(ctlReader{f: f, patch: true}, &scratch)
 	if e := f.done(); e != nil {
 		return e
+	}
+	p.EditControls = func(c *model.Controls) error {
+		g, _ := parseFields(rc.fc.PostBody())
+		a.readControls(ctlReader{f: g, patch: true}, c)
+		if e := checkControls(c); e != nil {
+			return e
+		}
+		return nil
 	}
 	rc.render(200, func(r any) any { c := r.(model.Card); return a.viewCard(&c) })
 	c, lerr := a.l.UpdateCard(rc.ctx, rc.param("id"), p)

@@ -284,6 +284,10 @@ var idemCases = map[string]func(e *idemEnv) idemCall{
 		tok := e.must(200, "POST", "/v1/cards/"+card+"/details", map[string]any{"summary": "buy"}).str("detailsToken")
 		return jsonCall("/v1/extension/redeem", map[string]any{"detailsToken": tok})
 	},
+	"/v1/policies": func(e *idemEnv) idemCall {
+		e.n++
+		return jsonCall("/v1/policies", map[string]any{"name": fmt.Sprintf("policy %d", e.n), "blockedMccs": []string{"7995"}})
+	},
 	"/v1/webhooks": func(e *idemEnv) idemCall {
 		return jsonCall("/v1/webhooks", map[string]any{"url": "http://127.0.0.1:9/new"})
 	},

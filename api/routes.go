@@ -62,6 +62,14 @@ func (a *API) register() {
 	r.add("POST", "/v1/cards/{id}/close", scopeAgent, a.closeCard)
 	r.add("POST", "/v1/cards/{id}/details", scopeAgent, a.cardDetails)
 	r.add("GET", "/v1/cards/{id}/access-events", scopeAgent, a.listAccessEvents)
+	r.add("GET", "/v1/cards/{id}/policy", scopeAgent, a.cardPolicy)
+	r.add("GET", "/v1/agents/{id}/policy", scopeAgent, a.agentPolicy)
+
+	// Policies: the organization's templates of spending controls.
+	r.add("POST", "/v1/policies", scopeAdmin, a.createPolicy)
+	r.add("GET", "/v1/policies", scopeAdmin, a.listPolicies)
+	r.add("GET", "/v1/policies/{id}", scopeAdmin, a.getPolicy)
+	r.add("PATCH", "/v1/policies/{id}", scopeAdmin, a.updatePolicy)
 
 	// Transactions, receipts and the simulate endpoints of the card network.
 	r.add("POST", "/v1/simulate/authorization", scopeAdmin, a.simulateAuthorization)
@@ -114,6 +122,7 @@ var routeQuery = map[string][]string{
 	"GET /v1/cards/{id}/transactions":  listQuery,
 	"GET /v1/events":                   append([]string{"type"}, listQuery...),
 	"GET /v1/webhooks":                 listQuery,
+	"GET /v1/policies":                 listQuery,
 	"GET /v1/webhooks/{id}/deliveries": listQuery,
 }
 

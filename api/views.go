@@ -196,6 +196,9 @@ type cardView struct {
 	OnDrift                  *string    `json:"onDrift"`
 	AuthCount                int64      `json:"authCount"`
 	ClosedAt                 int64      `json:"closedAt,omitempty"`
+	// PolicyID and the card's own controls (which override its policy's).
+	PolicyID string `json:"policyId,omitempty"`
+	model.Controls
 	// ExpiresAt is when the card's lifetime (ttlDays or expiry date) ends;
 	// from then on every authorization declines 54 while status may still
 	// read active.
@@ -219,7 +222,7 @@ func (a *API) viewCard(c *model.Card) cardView {
 		Limits:    limitsView{PerAuth: c.Limits.PerAuth, PerDay: c.Limits.PerDay, PerMonth: c.Limits.PerMonth},
 		MaxAmount: c.MaxAmount, MerchantHint: optStr(c.MerchantHint), MaxAuthCount: c.MaxAuthCount, TTLDays: c.TTLDays,
 		AttestationWindowMinutes: c.AttestationWindowMinutes, OnDrift: optStr(c.OnDrift), AuthCount: c.Usage.AuthCount,
-		ClosedAt: c.ClosedAt}
+		ClosedAt: c.ClosedAt, PolicyID: c.PolicyID, Controls: c.Controls}
 }
 
 type accessEventView struct {

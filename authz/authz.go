@@ -98,6 +98,14 @@ type Input struct {
 	// HintKey is the normalized merchantHint ("" when none).
 	HintKey string
 	Now     time.Time
+	// Zone is the location of the card's activeTimezone (nil: UTC); the
+	// caller loads it, so that deciding reads no files.
+	Zone *time.Location
+	// Declared is the amount the purchase was declared at, by the card's
+	// pending intent or its last credential access, for intentTolerance;
+	// HasDeclared is false when nothing declared an amount.
+	Declared    int64
+	HasDeclared bool
 }
 
 // Decision is the outcome. A decline is a result, not an error.
@@ -109,6 +117,9 @@ type Decision struct {
 	FreezeCard    bool // onDrift freeze
 	LimitExceeded bool // agent's spending limit exceeded
 	SuspendAgent  bool // onLimitExceeded suspend
+	// Expire is the card's onExpiry action (freeze or close) when its
+	// ttlMinutes has run out.
+	Expire string
 }
 
 // Approved reports whether the decision approves.
@@ -157,7 +168,9 @@ func Decide(in *Input) Decision {
 		return decline(CodeExpiredCard, ReasonInvalidExpiry)
 	}
 	if Expired(c, in.Now) {
-		return decline(CodeExpiredCard, ReasonExpiredCard)
+		d := decline(CodeExpiredCard, ReasonExpiredCard)
+		d.Expire = expireAction(c, in.Now)
+		return d
 	}
 	if r.CVVPresent && !r.CVVMatch {
 		return decline(CodeCVVMismatch, ReasonCVVMismatch)
@@ -174,6 +187,9 @@ func Decide(in *Input) Decision {
 	}
 	if c.Type == model.CardSingle && c.Usage.Used {
 		return decline(CodeFrequencyLimit, ReasonCardUsed)
+	}
+	if d, stop := checkControls(in); stop {
+		return d
 	}
 	if c.MaxAuthCount != nil && c.Usage.AuthCount >= *c.MaxAuthCount {
 		return decline(CodeFrequencyLimit, ReasonAuthCount)
@@ -256,6 +272,9 @@ func ExpiresAt(c *model.Card) int64 {
 	if c.TTLDays != nil {
 		end = min(end, c.CreatedAt+*c.TTLDays*int64(24*time.Hour/time.Millisecond))
 	}
+	if c.TTLMinutes != nil {
+		end = min(end, TTLEnd(c))
+	}
 	return end
 }
 
@@ -300,6 +319,8 @@ func AddCardSpend(c *model.Card, now time.Time, amount int64) {
 	}
 	c.Usage.DayCents += amount
 	c.Usage.MonthCents += amount
+	c.Usage.TotalCents += amount
+	c.Usage.LastAuthAt = now.UnixMilli()
 }
 
 // AdjustCardSpend changes the spend counted in the card's windows for an
@@ -313,4 +334,6 @@ func AdjustCardSpend(c *model.Card, when time.Time, delta int64) {
 	if c.Usage.MonthStart == MonthStart(when) {
 		c.Usage.MonthCents = max(0, c.Usage.MonthCents+delta)
 	}
+	// The card's lifetime is always the window containing when.
+	c.Usage.TotalCents = max(0, c.Usage.TotalCents+delta)
 }

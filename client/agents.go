@@ -84,6 +84,9 @@ type UpdateAgentParams struct {
 	// Metadata replaces the metadata; ClearMetadata removes it.
 	Metadata      map[string]any
 	ClearMetadata bool
+	// DefaultPolicyID sets the policy of the agent's cards that have none
+	// of their own; "" removes it.
+	DefaultPolicyID *string
 }
 
 // MarshalJSON sends the fields that are set, and null for a cleared one.
@@ -95,6 +98,13 @@ func (p UpdateAgentParams) MarshalJSON() ([]byte, error) {
 	setPtr(m, "spendingLimitFrequency", p.SpendingLimitFrequency)
 	setPtr(m, "onLimitExceeded", p.OnLimitExceeded)
 	setPtr(m, "maxCards", p.MaxCards)
+	if p.DefaultPolicyID != nil {
+		if *p.DefaultPolicyID == "" {
+			m["defaultPolicyId"] = nil
+		} else {
+			m["defaultPolicyId"] = *p.DefaultPolicyID
+		}
+	}
 	switch {
 	case p.ClearSpendingLimit:
 		m["spendingLimit"] = nil

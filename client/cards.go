@@ -39,6 +39,10 @@ type CreateCardParams struct {
 	// AttestationWindowMinutes is 1 to 60; default 10.
 	AttestationWindowMinutes *int64 `json:"attestationWindowMinutes,omitempty"`
 	OnDrift                  string `json:"onDrift,omitempty"`
+	// PolicyID names the card's policy; without it, the agent's
+	// defaultPolicyId applies. Controls are the card's own, which win.
+	PolicyID string `json:"policyId,omitempty"`
+	Controls
 }
 
 // CreateCard issues a card to an agent (POST /v1/agents/{id}/cards).
@@ -74,6 +78,12 @@ type UpdateCardParams struct {
 	MaxAmount         *int64
 	// Status is active or frozen.
 	Status *string
+	// PolicyID sets the card's policy; "" removes it.
+	PolicyID *string
+	// Controls are the card's own controls to set; ClearControls names
+	// (by their JSON names) those to remove.
+	Controls      *Controls
+	ClearControls []string
 }
 
 // MarshalJSON sends the fields that are set, and null for a cleared one.
@@ -84,6 +94,25 @@ func (p UpdateCardParams) MarshalJSON() ([]byte, error) {
 	setPtr(m, "onDrift", p.OnDrift)
 	setPtr(m, "maxAmount", p.MaxAmount)
 	setPtr(m, "status", p.Status)
+	if p.PolicyID != nil {
+		if *p.PolicyID == "" {
+			m["policyId"] = nil
+		} else {
+			m["policyId"] = *p.PolicyID
+		}
+	}
+	if p.Controls != nil {
+		raw, err := json.Marshal(p.Controls)
+		if err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal(raw, &m); err != nil {
+			return nil, err
+		}
+	}
+	for _, k := range p.ClearControls {
+		m[k] = nil
+	}
 	switch {
 	case p.ClearMaxAuthCount:
 		m["maxAuthCount"] = nil

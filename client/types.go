@@ -187,6 +187,9 @@ type Card struct {
 	OnDrift                  *string `json:"onDrift"`
 	AuthCount                int64   `json:"authCount"`
 	ClosedAt                 int64   `json:"closedAt,omitempty"`
+	// PolicyID is the card's own policy; Controls its own controls.
+	PolicyID string `json:"policyId,omitempty"`
+	Controls
 }
 
 // CardTransition is the answer to freezing, unfreezing or closing a card.

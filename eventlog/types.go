@@ -31,6 +31,11 @@ var typeCodes = map[string]byte{
 	model.EvtTxnReversed:        23,
 	model.EvtTxnDeclined:        24,
 	model.EvtTxnRefunded:        25,
+	model.EvtPolicyCreated:      26,
+	model.EvtPolicyUpdated:      27,
+	model.EvtCardAutoFrozen:     28,
+	model.EvtAgentAutoSuspended: 29,
+	model.EvtRiskAlert:          30,
 }
 
 // typeNames is typeCodes inverted.

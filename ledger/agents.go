@@ -72,6 +72,10 @@ func (l *Ledger) RegisterAgent(ctx context.Context, in AgentInput) (Registration
 		s.mu.Unlock()
 		return Registration{}, conflict("user_not_verified", "The user's verification must be approved before agents can be registered.")
 	}
+	if err := l.checkPolicyRef(in.DefaultPolicyID, "defaultPolicyId"); err != nil {
+		s.mu.Unlock()
+		return Registration{}, err
+	}
 	a := &model.Agent{
 		ID: l.ids.New(model.PrefixAgent, now), ExternalID: in.ExternalID, UserID: in.UserID, Name: in.Name,
 		Description: in.Description, Status: model.AgentActive, SpendingLimit: in.SpendingLimit,
@@ -190,6 +194,9 @@ type AgentPatch struct {
 	MaxCards               *int64
 	Metadata               map[string]any
 	SetMetadata            bool
+	// DefaultPolicyID, when set, names the policy of the agent's cards
+	// that have none of their own; "" removes it.
+	DefaultPolicyID *string
 }
 
 // UpdateAgent applies a patch. A status change suspends or reactivates the
@@ -232,6 +239,13 @@ func (l *Ledger) UpdateAgent(ctx context.Context, id string, p AgentPatch) (mode
 	}
 	if p.SetMetadata {
 		na.Metadata = p.Metadata
+	}
+	if p.DefaultPolicyID != nil {
+		if err := l.checkPolicyRef(*p.DefaultPolicyID, "defaultPolicyId"); err != nil {
+			s.mu.Unlock()
+			return model.Agent{}, err
+		}
+		na.DefaultPolicyID = *p.DefaultPolicyID
 	}
 	if (p.Status == nil || *p.Status == na.Status) && reflect.DeepEqual(na, *a) {
 		// A patch that changes nothing writes nothing, updatedAt included.

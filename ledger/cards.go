@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"time"
 
 	"github.com/ledgersim/ledgersim/apikey"
@@ -30,6 +31,11 @@ type CardInput struct {
 	TTLDays                  *int64
 	AttestationWindowMinutes int64
 	OnDrift                  string
+	// PolicyID names the card's policy ("" : its agent's default).
+	PolicyID string
+	// Controls are the card's own policy controls, which override its
+	// policy's.
+	Controls model.Controls
 }
 
 // CreateCard issues a card to an active agent of an approved user.
@@ -51,12 +57,25 @@ func (l *Ledger) CreateCard(ctx context.Context, agentID string, in CardInput) (
 	if a.MaxCards != nil && a.CardCount >= *a.MaxCards {
 		return model.Card{}, conflict("max_cards_reached", fmt.Sprintf("The agent already has its maximum of %d cards.", *a.MaxCards))
 	}
+	if err := l.checkPolicyRef(in.PolicyID, "policyId"); err != nil {
+		return model.Card{}, err
+	}
 	card := &model.Card{
 		ID: l.ids.New(model.PrefixCard, now), AgentID: a.ID, UserID: a.UserID, Type: in.Type, Purpose: in.Purpose,
 		Status: model.CardActive, CredentialExposure: in.CredentialExposure, AcknowledgeRawPanRisk: in.AcknowledgeRawPanRisk,
 		MaxAmount: in.MaxAmount, MerchantHint: in.MerchantHint, Limits: in.Limits, MaxAuthCount: in.MaxAuthCount,
 		TTLDays: in.TTLDays, AttestationWindowMinutes: in.AttestationWindowMinutes, OnDrift: in.OnDrift,
-		CreatedAt: model.Ms(now), UpdatedAt: model.Ms(now),
+		PolicyID: in.PolicyID, Controls: in.Controls, CreatedAt: model.Ms(now), UpdatedAt: model.Ms(now),
+	}
+	if card.CredentialExposure == "" {
+		// Not given: the policy's, or else extensionOnly.
+		card.CredentialExposure = model.ExposureExtension
+		if pol := l.policyOf(card, a); pol != nil && pol.CredentialExposure != "" {
+			card.CredentialExposure = pol.CredentialExposure
+		}
+		if card.CredentialExposure == model.ExposureRawPAN {
+			card.AcknowledgeRawPanRisk = true // the policy's author acknowledged it
+		}
 	}
 	if !in.LimitsGiven && a.DefaultCardLimit != nil {
 		applyDefaultLimit(card, *a.DefaultCardLimit, a.DefaultCardLimitFrequency)
@@ -200,6 +219,12 @@ type CardPatch struct {
 	ClearMaxAuth bool
 	MaxAmount    *int64
 	Status       *string // active or frozen
+	// PolicyID, when set, names the card's policy; "" removes it (the
+	// agent's default applies again).
+	PolicyID *string
+	// EditControls, when set, edits the card's own controls (under the
+	// card's lock, so that concurrent patches do not lose each other's).
+	EditControls func(*model.Controls) error
 }
 
 // UpdateCard applies a patch.
@@ -242,6 +267,19 @@ func (l *Ledger) UpdateCard(ctx context.Context, id string, p CardPatch) (model.
 	}
 	if p.MaxAmount != nil {
 		nc.MaxAmount = p.MaxAmount
+	}
+	if p.PolicyID != nil {
+		if err := l.checkPolicyRef(*p.PolicyID, "policyId"); err != nil {
+			return model.Card{}, err
+		}
+		nc.PolicyID = *p.PolicyID
+	}
+	if p.EditControls != nil {
+		// A copy of the slices: the edit must not reach the card in place.
+		nc.Controls.ActiveDays = slices.Clone(nc.Controls.ActiveDays)
+		if err := p.EditControls(&nc.Controls); err != nil {
+			return model.Card{}, err
+		}
 	}
 	if reflect.DeepEqual(nc, *card) {
 		// A patch that changes nothing writes nothing, updatedAt included.

@@ -16,10 +16,13 @@ import (
 
 // Version 1 is the first form; version 2 of the balance and usage deltas
 // adds the time of the change (the user's or card's updatedAt), which a
-// restart otherwise took back to the last whole record's.
+// restart otherwise took back to the last whole record's. Version 3 of
+// the usage delta adds the last purchase's time and the card's lifetime
+// spend, which its policy's cooldown and cumulative cap read.
 const (
 	deltaVersion  = 1
 	deltaVersion2 = 2
+	deltaVersion3 = 3
 )
 
 var errBadDelta = errors.New("ledger: malformed delta record")
@@ -93,8 +96,8 @@ func decodeSpend(b []byte, a *model.Agent) error {
 // encodeUsage writes a card's usage counters in about a third of the
 // bytes of their JSON (every approval writes them).
 func encodeUsage(u *model.CardUsage, updatedAt int64) []byte {
-	b := make([]byte, 0, 74+len(u.LockedMerchant)+len(u.LastAccessEventID)+len(u.RecentAccesses)*binary.MaxVarintLen64)
-	b = append(b, deltaVersion2)
+	b := make([]byte, 0, 94+len(u.LockedMerchant)+len(u.LastAccessEventID)+len(u.RecentAccesses)*binary.MaxVarintLen64)
+	b = append(b, deltaVersion3)
 	b = binary.AppendVarint(b, updatedAt)
 	for _, v := range []int64{u.AuthCount, u.DayStart, u.DayCents, u.MonthStart, u.MonthCents, u.LastAccessAt} {
 		b = binary.AppendVarint(b, v)
@@ -112,7 +115,8 @@ func encodeUsage(u *model.CardUsage, updatedAt int64) []byte {
 	for _, at := range u.RecentAccesses {
 		b = binary.AppendVarint(b, at)
 	}
-	return b
+	b = binary.AppendVarint(b, u.LastAuthAt)
+	return binary.AppendVarint(b, u.TotalCents)
 }
 
 // decodeUsage reads what encodeUsage wrote, and the JSON that stores made
@@ -121,12 +125,19 @@ func decodeUsage(b []byte, u *model.CardUsage) (updatedAt int64, err error) {
 	if len(b) > 0 && b[0] == '{' {
 		return 0, json.Unmarshal(b, u)
 	}
-	r, v, ok := newVersionedDeltaReader(b)
-	if !ok {
-		return 0, errBadDelta
+	var r deltaReader
+	v := byte(0)
+	if len(b) > 0 {
+		v = b[0]
 	}
-	if v == deltaVersion2 {
+	switch v {
+	case deltaVersion:
+		r = deltaReader{b: b[1:]}
+	case deltaVersion2, deltaVersion3:
+		r = deltaReader{b: b[1:]}
 		updatedAt = r.varint()
+	default:
+		return 0, errBadDelta
 	}
 	u.AuthCount, u.DayStart, u.DayCents, u.MonthStart, u.MonthCents, u.LastAccessAt =
 		r.varint(), r.varint(), r.varint(), r.varint(), r.varint(), r.varint()
@@ -138,6 +149,10 @@ func decodeUsage(b []byte, u *model.CardUsage) (updatedAt int64, err error) {
 		for i := range u.RecentAccesses {
 			u.RecentAccesses[i] = r.varint()
 		}
+	}
+	u.LastAuthAt, u.TotalCents = 0, 0
+	if v == deltaVersion3 {
+		u.LastAuthAt, u.TotalCents = r.varint(), r.varint()
 	}
 	if r.err == nil && len(r.b) != 0 {
 		return 0, errBadDelta

@@ -19,7 +19,8 @@ func TestUsageRoundTrip(t *testing.T) {
 		{"counters", model.CardUsage{AuthCount: 3, DayStart: 1795219200000, DayCents: 1234, MonthStart: 1793491200000, MonthCents: 99999}},
 		{"everything", model.CardUsage{AuthCount: 1, DayStart: 1795219200000, DayCents: -5, MonthStart: 1793491200000, MonthCents: 1234,
 			LockedMerchant: "MERCHANT000001|ACMEGROCERY", Used: true, LastAccessAt: 1795265456123,
-			LastAccessEventID: "evt_01m7z2hszv0001xtsfjmc7", RecentAccesses: []int64{1795265400000, 1795265456123}}},
+			LastAccessEventID: "evt_01m7z2hszv0001xtsfjmc7", RecentAccesses: []int64{1795265400000, 1795265456123},
+			LastAuthAt: 1795265456999, TotalCents: 123456}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -46,7 +47,7 @@ func TestUsageMalformed(t *testing.T) {
 	good := encodeUsage(&model.CardUsage{AuthCount: 1, LockedMerchant: "M|X", RecentAccesses: []int64{5, 6}}, 7)
 	cases := map[string][]byte{
 		"empty":          nil,
-		"other version":  append([]byte{deltaVersion2 + 1}, good[1:]...),
+		"other version":  append([]byte{deltaVersion3 + 1}, good[1:]...),
 		"truncated":      good[:len(good)-1],
 		"trailing bytes": append(append([]byte(nil), good...), 0),
 		"huge string":    {deltaVersion, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0x0f},

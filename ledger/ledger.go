@@ -151,6 +151,8 @@ type Ledger struct {
 	repeats *repeatIndex
 	// lastFollowUpGC is when Sweep last dropped old follow-up records (ms).
 	lastFollowUpGC atomic.Int64
+	// pols are the organization's policies (policies.go).
+	pols policies
 }
 
 // shard holds the records of the users that hash to it. Every field is
@@ -196,6 +198,7 @@ func Open(cfg Config) (*Ledger, error) {
 	}
 	l.pipe.init()
 	l.lists = newTxnLists()
+	l.pols.init()
 	dlog, err := decisionlog.Open(decisionlog.Config{
 		Dir: cfg.LogDir, FS: cfg.Store.FS(), MinSyncInterval: cfg.LogMinSyncInterval, SegmentBytes: cfg.LogSegmentBytes,
 		OnFatal: cfg.OnFatal, Logger: cfg.Logger, OnSync: cfg.OnLogSync, OnDurable: l.projectDurable,
@@ -297,6 +300,9 @@ func (l *Ledger) rebuild() error {
 		return err
 	}
 	if err := l.overlayDeltas(); err != nil {
+		return err
+	}
+	if err := l.rebuildPolicies(); err != nil {
 		return err
 	}
 	if err := l.rebuildIntents(); err != nil {

@@ -54,6 +54,9 @@ const (
 	RecReceipt
 	RecIdempotency
 	RecHousekeeping
+	RecPolicy
+	RecRiskSettings
+	RecRiskAction
 )
 
 const (

@@ -159,7 +159,10 @@ func (l *Ledger) Authorize(ctx context.Context, r *AuthRequest) (Outcome, error)
 		// and expiry: the ISO path has the PAN in hand; the API path has none.
 		req.CVVMatch = r.PAN != "" && l.vault.CheckCVV(r.PAN, card.Expiry(), r.CVV2)
 	}
-	d := authz.Decide(&authz.Input{Req: &req, Card: card, Agent: agent, User: user, HintKey: merchantKey(card.MerchantHint), Now: now})
+	in := authz.Input{Req: &req, Card: card, Agent: agent, User: user, HintKey: merchantKey(card.MerchantHint), Now: now}
+	var eff model.Card
+	l.withControls(s, &in, &eff)
+	d := authz.Decide(&in)
 	if r.ForceCode != "" {
 		d = authz.Decision{Code: r.ForceCode, Reason: r.ForceReason}
 	}
@@ -200,6 +203,10 @@ func (l *Ledger) Authorize(ctx context.Context, r *AuthRequest) (Outcome, error)
 		t.AmountCents, t.AuthorizedAmountCents = r.AmountCents, 0
 		if d.Drift {
 			c.event(model.EvtCardMerchantDrift, driftData(card, r, "declined"))
+		}
+		if d.Expire != "" {
+			cardChanged, cardStatusChanged = true, true
+			expireCard(c, &nc, d.Expire)
 		}
 		if d.FreezeCard {
 			cardChanged, cardStatusChanged = true, true

@@ -176,9 +176,13 @@ type Card struct {
 	TTLDays                  *int64 `json:"ttlDays,omitempty"`
 	AttestationWindowMinutes int64  `json:"attestationWindowMinutes"`
 	OnDrift                  string `json:"onDrift,omitempty"`
-	CreatedAt                int64  `json:"createdAt"`
-	UpdatedAt                int64  `json:"updatedAt"`
-	ClosedAt                 int64  `json:"closedAt,omitempty"`
+	// PolicyID names the card's own policy; without one, its agent's
+	// defaultPolicyId applies. The card's own Controls override it.
+	PolicyID string `json:"policyId,omitempty"`
+	Controls
+	CreatedAt int64 `json:"createdAt"`
+	UpdatedAt int64 `json:"updatedAt"`
+	ClosedAt  int64 `json:"closedAt,omitempty"`
 	// FrozenBySuspension marks a card frozen because its agent was
 	// suspended, so that reactivating the agent unfreezes exactly those.
 	FrozenBySuspension bool `json:"frozenBySuspension,omitempty"`
@@ -222,6 +226,11 @@ type CardUsage struct {
 	// RecentAccesses are the times of the last accesses (newest last), for
 	// the limit on credential retrievals per hour.
 	RecentAccesses []int64 `json:"recentAccesses,omitempty"`
+	// LastAuthAt is the time of the last approved purchase (cooldown);
+	// TotalCents is everything the card has spent, less what was released
+	// (cumulativeMax).
+	LastAuthAt int64 `json:"lastAuthAt,omitempty"`
+	TotalCents int64 `json:"totalCents,omitempty"`
 }
 
 // AgentToken is an agent-scoped credential. Only its hash is kept.
@@ -297,6 +306,9 @@ const (
 	EvtTxnReversed        = "transaction.reversed"
 	EvtTxnDeclined        = "transaction.declined"
 	EvtTxnRefunded        = "transaction.refunded"
+	EvtCardAutoFrozen     = "card.auto_frozen"
+	EvtAgentAutoSuspended = "agent.auto_suspended"
+	EvtRiskAlert          = "risk.alert"
 )
 
 // EventTypes lists every event type the ledger records, in catalogue order.
@@ -307,4 +319,5 @@ var EventTypes = []string{
 	EvtCredentialAccessed,
 	EvtIntentMatched, EvtIntentMismatched, EvtIntentExpired, EvtIntentCanceled,
 	EvtTxnAuthorized, EvtTxnCompleted, EvtTxnReversed, EvtTxnDeclined, EvtTxnRefunded,
+	EvtPolicyCreated, EvtPolicyUpdated, EvtCardAutoFrozen, EvtAgentAutoSuspended, EvtRiskAlert,
 }

@@ -172,12 +172,19 @@ func txnFields() []field {
 	}
 }
 
-func schemas() S {
+func schemas() (out S) {
 	chains := make([]string, len(ledger.Chains))
 	for i, c := range ledger.Chains {
 		chains[i] = c.Name
 	}
 	decision := txnFields()
+	defer func() {
+		// The card's own controls, and the policies' schemas.
+		addFields(out["Card"].(S), cardControlFields())
+		for k, v := range policySchemas() {
+			out[k] = v
+		}
+	}()
 	for i := range decision {
 		if decision[i].name == "tags" {
 			decision[i].schema = nullable(arrayOf(str()))
@@ -185,7 +192,7 @@ func schemas() S {
 	}
 	decision = append(decision, req("approved", boolean()))
 	registration := append(agentFields(), req("created", boolean()), opt("token", describe(str(), "The agent's first token; shown only in this response.")), opt("tokenId", str()))
-	return S{
+	out = S{
 		"Error": object(
 			req("error", object(
 				req("type", enum("authentication_error", "authorization_error", "invalid_request_error", "validation_error",
@@ -249,7 +256,7 @@ func schemas() S {
 			req("ttlDays", nullable(integer())), req("attestationWindowMinutes", integer()),
 			req("onDrift", nullable(enum(model.DriftFreeze, model.DriftNotify, model.DriftNone))), req("authCount", integer()),
 			opt("closedAt", ms()),
-			req("expiresAt", describe(ms(), "When the card's lifetime (ttlDays, or its expiry month) ends; from then on it declines 54.")),
+			req("expiresAt", describe(ms(), "When the card's lifetime (ttlDays, ttlMinutes, or its expiry month) ends; from then on it declines 54.")),
 			req("isExpired", boolean())),
 		"CardList":       list("Card"),
 		"CardTransition": object(req("object", enum("card")), req("id", str()), req("status", str()), req("previousStatus", str())),
@@ -303,6 +310,7 @@ func schemas() S {
 			req("matched", describe(integer(), "Requests the rule was applied to.")), req("createdAt", ms())),
 		"FaultList": list("Fault"),
 	}
+	return out
 }
 
 // op describes one operation.
@@ -403,7 +411,8 @@ func operations() []op {
 		{method: "PATCH", path: "/v1/agents/{id}", id: "updateAgent", summary: "Change an agent; null clears spendingLimit or metadata.", tag: "Agents",
 			body: body(opt("name", strMax(200)), opt("description", strMax(1000)), opt("status", enum(model.AgentActive, model.AgentSuspended)),
 				opt("spendingLimit", intRange(0, 1<<50)), opt("spendingLimitFrequency", enum(model.Frequencies...)),
-				opt("onLimitExceeded", enum(model.OnLimitActions...)), opt("maxCards", intRange(0, 100000)), opt("metadata", freeObject())),
+				opt("onLimitExceeded", enum(model.OnLimitActions...)), opt("maxCards", intRange(0, 100000)), opt("metadata", freeObject()),
+				opt("defaultPolicyId", describe(strMax(64), "The policy of the agent's cards that have none of their own; null removes it."))),
 			ok: okStatus(200, "Agent")},
 		{method: "POST", path: "/v1/agents/{id}/suspend", id: "suspendAgent", summary: "Suspend an agent; its cards are frozen.", tag: "Agents", body: emptyBody, ok: okStatus(200, "AgentStatusChange")},
 		{method: "POST", path: "/v1/agents/{id}/activate", id: "activateAgent", summary: "Reactivate a suspended agent.", tag: "Agents", body: emptyBody, ok: okStatus(200, "AgentStatusChange")},
@@ -617,7 +626,11 @@ func itoa(n int) string {
 // build returns the document.
 func build() ([]byte, error) {
 	paths := S{}
-	for _, o := range operations() {
+	for _, o := range append(operations(), policyOperations()...) {
+		switch o.id {
+		case "createCard", "updateCard":
+			addFields(o.body, nullableFields(cardControlFields()))
+		}
 		item, _ := paths[o.path].(S)
 		if item == nil {
 			item = S{}
@@ -637,7 +650,7 @@ func build() ([]byte, error) {
 		"servers":  []any{S{"url": "http://localhost:8080", "description": "ledgersim serve, by default"}},
 		"security": []any{S{"ApiKey": []any{}}},
 		"tags": []any{
-			S{"name": "Users"}, S{"name": "Funding"}, S{"name": "Agents"}, S{"name": "Cards"}, S{"name": "Intents"},
+			S{"name": "Users"}, S{"name": "Funding"}, S{"name": "Agents"}, S{"name": "Cards"}, S{"name": "Policies"}, S{"name": "Intents"},
 			S{"name": "Transactions"}, S{"name": "Statements"}, S{"name": "Simulate"}, S{"name": "Webhooks"}, S{"name": "Server"},
 		},
 		"paths": paths,
