@@ -176,3 +176,38 @@ func TestPolicyBlocksMCC(t *testing.T) {
 	d = e.must(201, "POST", "/v1/simulate/authorization", map[string]any{"cardId": card, "amount": 500, "merchantCategory": "7995", "merchantName": "CAFE"})
 	require.Equal(t, true, d.json["approved"], "%s", d.raw)
 }
+
+// TestPolicyTimeControls on the virtual clock: a cooldown waits out its
+// minutes, and a card whose ttlMinutes ran out declines 54 and is closed
+// as its policy's onExpiry says, with card.expired recorded.
+func TestPolicyTimeControls(t *testing.T) {
+	e := newIdemEnv(t)
+	pol := e.must(201, "POST", "/v1/policies", map[string]any{"name": "Short", "cooldownMinutes": 10, "ttlMinutes": 60, "onExpiry": "close"}).str("id")
+	agent := e.must(201, "POST", "/v1/agents/register", map[string]any{"userId": e.user(), "name": "b", "defaultPolicyId": pol}).str("id")
+	card := e.must(201, "POST", "/v1/agents/"+agent+"/cards", map[string]any{"purpose": "p", "type": "multi"}).str("id")
+	buy := func() *idemResp {
+		return e.must(201, "POST", "/v1/simulate/authorization", map[string]any{"cardId": card, "amount": 100, "merchantName": "CAFE"})
+	}
+	require.Equal(t, true, buy().json["approved"])
+	st := e.must(200, "GET", "/v1/cards/"+card+"/policy", nil)
+	cd := st.json["cooldown"].(map[string]any)
+	require.Equal(t, true, cd["isInCooldown"])
+	d := buy()
+	require.Equal(t, "cooldown_active", d.json["declinedReason"], "%s", d.raw)
+	require.Equal(t, "65", d.json["responseCode"])
+	e.must(200, "POST", "/v1/simulate/clock/advance", map[string]any{"minutes": 10})
+	require.Equal(t, true, buy().json["approved"])
+
+	e.must(200, "POST", "/v1/simulate/clock/advance", map[string]any{"minutes": 50})
+	st = e.must(200, "GET", "/v1/cards/"+card+"/policy", nil)
+	require.Equal(t, true, st.json["ttl"].(map[string]any)["isExpired"])
+	d = buy()
+	require.Equal(t, "54", d.json["responseCode"], "%s", d.raw)
+	require.Equal(t, "card_expired", d.json["declinedReason"])
+	c := e.must(200, "GET", "/v1/cards/"+card, nil)
+	require.Equal(t, "closed", c.str("status"))
+	ev := e.must(200, "GET", "/v1/events?type=card.expired", nil)
+	require.Len(t, ev.json["data"], 1)
+	d = buy()
+	require.Equal(t, "card_closed", d.json["declinedReason"], "the expiry is applied once")
+}
