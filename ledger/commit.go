@@ -42,6 +42,8 @@ type pipeline struct {
 	base  uint64
 	byKey map[uint64]uint64
 	seed  maphash.Seed
+	// free holds the hash slices of dropped records, for reuse.
+	free [][]uint64
 	// ranges counts the queued records with a range deletion, which the
 	// index cannot answer for: while there is one, reads scan the queue.
 	ranges int
@@ -53,6 +55,19 @@ type pendingRecord struct {
 	lsn      decisionlog.LSN
 	rec      []byte
 	hasRange bool
+	// hashes are the hashes of the keys the record writes, kept so that
+	// dropping it from the index does not decode it again.
+	hashes []uint64
+}
+
+// takeHashes returns an empty slice for a record's key hashes.
+func (p *pipeline) takeHashes() []uint64 {
+	if n := len(p.free); n > 0 {
+		h := p.free[n-1]
+		p.free = p.free[:n-1]
+		return h
+	}
+	return make([]uint64, 0, 16)
 }
 
 func (p *pipeline) init() {
@@ -78,12 +93,14 @@ func (l *Ledger) appendRecord(rec []byte) (decisionlog.LSN, error) {
 // push queues a record (the caller holds mu).
 func (p *pipeline) push(lsn decisionlog.LSN, rec []byte) {
 	pos := p.base + uint64(len(p.queue))
-	pr := pendingRecord{lsn: lsn, rec: rec}
+	pr := pendingRecord{lsn: lsn, rec: rec, hashes: p.takeHashes()}
 	_, _, _ = readRecord(rec, func(op recordOp) error {
 		if op.op == opDeleteRange {
 			pr.hasRange = true
 		} else {
-			p.byKey[maphash.Bytes(p.seed, op.key)] = pos
+			h := maphash.Bytes(p.seed, op.key)
+			p.byKey[h] = pos
+			pr.hashes = append(pr.hashes, h)
 		}
 		return nil
 	})
@@ -143,17 +160,16 @@ func (l *Ledger) projectDurable(upTo decisionlog.LSN) error {
 func (p *pipeline) drop(n int) {
 	for i, r := range p.queue[:n] {
 		pos := p.base + uint64(i)
-		_, _, _ = readRecord(r.rec, func(op recordOp) error {
-			if op.op != opDeleteRange {
-				h := maphash.Bytes(p.seed, op.key)
-				if p.byKey[h] == pos {
-					delete(p.byKey, h)
-				}
+		for _, h := range r.hashes {
+			if p.byKey[h] == pos {
+				delete(p.byKey, h)
 			}
-			return nil
-		})
+		}
 		if r.hasRange {
 			p.ranges--
+		}
+		if len(p.free) < 1024 {
+			p.free = append(p.free, r.hashes[:0])
 		}
 	}
 	p.base += uint64(n)
