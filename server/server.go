@@ -77,6 +77,12 @@ type Config struct {
 	// RepeatWindow is how long STAN and RRN are remembered for repeats.
 	// Default 15 minutes.
 	RepeatWindow time.Duration
+	// LogSyncInterval is the least time between two syncs of the decision
+	// log (ledger.Config.LogMinSyncInterval). Default 200µs.
+	LogSyncInterval time.Duration
+	// LogRetention is how long the decision log keeps what the store
+	// already holds durably (ledger.Config.LogRetention). Default 10m.
+	LogRetention time.Duration
 	// RateLimits turns on the platform's documented API rate limits.
 	RateLimits bool
 	// AllowSharedDataDir starts the server on a data directory that group
@@ -242,6 +248,7 @@ func Start(cfg Config) (*Server, error) {
 	}
 	l, err := ledger.Open(ledger.Config{Store: db, Vault: v, Clock: s.clock, KYCAuto: cfg.KYC == "auto", Logger: cfg.Logger,
 		HoldExpiry: cfg.HoldExpiry, OverCapturePct: cfg.OverCapturePct, RepeatWindow: cfg.RepeatWindow,
+		LogMinSyncInterval: cfg.LogSyncInterval, LogRetention: cfg.LogRetention,
 		OnIntentOutcome: m.IntentOutcome, OnEvents: s.wh.Notify, Deliverable: s.wh.Wants, OnLogSync: m.LogSync})
 	if err != nil {
 		return fail(err)

@@ -34,3 +34,24 @@ func TestHelp(t *testing.T) {
 		require.NotRegexp(t, regexp.MustCompile(`(?m)^\s+-[a-z]`), text, "flags are written --name: %v", c.args)
 	}
 }
+
+// TestServeRefusesBadDurations: a flag that is not a valid duration, or
+// one outside its range, stops serve with status 2 and names the flag,
+// before anything is opened.
+func TestServeRefusesBadDurations(t *testing.T) {
+	cases := []struct {
+		flag, value string
+	}{
+		{"--log-sync-interval", "soon"},
+		{"--log-sync-interval", "0s"},
+		{"--log-sync-interval", "2s"},
+		{"--log-retention", "-1m"},
+		{"--hold-expiry", "0s"},
+	}
+	for _, c := range cases {
+		var out, errOut bytes.Buffer
+		code := run([]string{"serve", "--data-dir", t.TempDir(), c.flag, c.value}, &out, &errOut)
+		require.Equal(t, 2, code, "%s %s", c.flag, c.value)
+		require.Contains(t, errOut.String(), "bad "+c.flag, "%s %s", c.flag, c.value)
+	}
+}

@@ -110,6 +110,9 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	ef.str(&holdExpiry, "hold-expiry", "168h", "how long an uncleared authorization holds funds")
 	ef.str(&repeatWindow, "repeat-window", "15m", "how long STAN+RRN are remembered to answer repeats")
 	ef.str(&overCapture, "over-capture-pct", "20", "how far above the authorized amount a clearing may capture, in percent (0 = none)")
+	var logSync, logRetention string
+	ef.str(&logSync, "log-sync-interval", "200us", "least time between two syncs of the decision log: longer means fewer syncs under load, and up to that much more latency at low load")
+	ef.str(&logRetention, "log-retention", "10m", "how long the decision log keeps records the store already holds durably")
 	fs.BoolVar(&cfg.AllowSharedDataDir, "allow-shared-data-dir", os.Getenv("LEDGERSIM_ALLOW_SHARED_DATA_DIR") == "true", "start even when group or others may read the data directory (by default that is refused; env LEDGERSIM_ALLOW_SHARED_DATA_DIR=true)")
 	var maxBody, maxUpload string
 	ef.str(&maxBody, "max-body-bytes", "1048576", "largest request body the API reads (every route but the receipt upload); a longer one is a 413")
@@ -127,6 +130,14 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	}
 	if cfg.RepeatWindow, err = time.ParseDuration(repeatWindow); err != nil || cfg.RepeatWindow <= 0 {
 		fmt.Fprintf(stderr, "ledgersim: bad --repeat-window %q\n", repeatWindow)
+		return 2
+	}
+	if cfg.LogSyncInterval, err = time.ParseDuration(logSync); err != nil || cfg.LogSyncInterval <= 0 || cfg.LogSyncInterval > time.Second {
+		fmt.Fprintf(stderr, "ledgersim: bad --log-sync-interval %q (above 0, at most 1s)\n", logSync)
+		return 2
+	}
+	if cfg.LogRetention, err = time.ParseDuration(logRetention); err != nil || cfg.LogRetention <= 0 {
+		fmt.Fprintf(stderr, "ledgersim: bad --log-retention %q\n", logRetention)
 		return 2
 	}
 	if cfg.ISOMaxConns, err = strconv.Atoi(isoMaxConns); err != nil || cfg.ISOMaxConns <= 0 {
