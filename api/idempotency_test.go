@@ -288,6 +288,10 @@ var idemCases = map[string]func(e *idemEnv) idemCall{
 		e.n++
 		return jsonCall("/v1/policies", map[string]any{"name": fmt.Sprintf("policy %d", e.n), "blockedMccs": []string{"7995"}})
 	},
+	"/v1/settings/risk/preset": func(e *idemEnv) idemCall {
+		e.n++
+		return jsonCall("/v1/settings/risk/preset", map[string]any{"preset": []string{"strict", "paranoid"}[e.n%2], "dryRun": e.n%3 == 0})
+	},
 	"/v1/webhooks": func(e *idemEnv) idemCall {
 		return jsonCall("/v1/webhooks", map[string]any{"url": "http://127.0.0.1:9/new"})
 	},

@@ -16,7 +16,10 @@ var (
 )
 
 // fraction reads a number in [0, 1]; nil when absent.
-func (f *fields) fraction(n string) *float64 {
+func (f *fields) fraction(n string) *float64 { return f.number(n, 0, 1) }
+
+// number reads a JSON number in [min, max]; nil when absent.
+func (f *fields) number(n string, min, max float64) *float64 {
 	v, ok := f.raw(n)
 	if !ok {
 		return nil
@@ -26,8 +29,8 @@ func (f *fields) fraction(n string) *float64 {
 		f.fail(errInvalid(f.name(n), fmt.Sprintf("'%s' must be a number.", f.name(n))))
 		return nil
 	}
-	if x < 0 || x > 1 {
-		f.fail(errInvalid(f.name(n), fmt.Sprintf("'%s' must be between 0 and 1.", f.name(n))))
+	if x < min || x > max {
+		f.fail(errInvalid(f.name(n), fmt.Sprintf("'%s' must be between %g and %g.", f.name(n), min, max)))
 		return nil
 	}
 	return &x

@@ -71,6 +71,12 @@ func (a *API) register() {
 	r.add("GET", "/v1/policies/{id}", scopeAdmin, a.getPolicy)
 	r.add("PATCH", "/v1/policies/{id}", scopeAdmin, a.updatePolicy)
 
+	// The risk engine's settings: the organization's, or with ?agentId= or
+	// ?cardId= an agent's or a card's own, which override what they inherit.
+	r.add("GET", "/v1/settings/risk", scopeAdmin, a.getRisk)
+	r.add("PATCH", "/v1/settings/risk", scopeAdmin, a.updateRisk)
+	r.add("POST", "/v1/settings/risk/preset", scopeAdmin, a.applyRiskPreset)
+
 	// Transactions, receipts and the simulate endpoints of the card network.
 	r.add("POST", "/v1/simulate/authorization", scopeAdmin, a.simulateAuthorization)
 	r.add("POST", "/v1/simulate/clearing", scopeAdmin, a.simulateClearing)
@@ -123,6 +129,8 @@ var routeQuery = map[string][]string{
 	"GET /v1/events":                   append([]string{"type"}, listQuery...),
 	"GET /v1/webhooks":                 listQuery,
 	"GET /v1/policies":                 listQuery,
+	"GET /v1/settings/risk":            {"agentId", "cardId"},
+	"PATCH /v1/settings/risk":          {"agentId", "cardId"},
 	"GET /v1/webhooks/{id}/deliveries": listQuery,
 }
 

@@ -62,3 +62,30 @@ func TestPolicies(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, dec.Approved, "%+v", dec)
 }
+
+// TestRiskSettings applies a preset, overrides a rule for one agent, and
+// sees the rule freeze a card.
+func TestRiskSettings(t *testing.T) {
+	ls := newServer(t)
+	c, ctx := ls.Client, context.Background()
+	def, err := c.GetRiskSettings(ctx, client.RiskScope{})
+	require.NoError(t, err)
+	require.False(t, def.VelocityLimit.Enabled)
+	cfg, err := c.ApplyRiskPreset(ctx, client.PresetPermissive, nil)
+	require.NoError(t, err)
+	require.Equal(t, client.RiskAlert, cfg.DuplicateDetection.Action)
+	f := ls.FundedAgent("risk@example.com", 100_00)
+	ag, err := c.UpdateRiskSettings(ctx, client.RiskScope{AgentID: f.AgentID}, map[string]any{"duplicateDetection": map[string]any{"action": client.RiskFreezeCard}})
+	require.NoError(t, err)
+	require.Equal(t, "agent", ag.Scope)
+	require.Equal(t, client.RiskFreezeCard, ag.DuplicateDetection.Action)
+	card, err := f.Agent.CreateCard(ctx, f.AgentID, client.CreateCardParams{Purpose: "p", Type: client.CardMulti})
+	require.NoError(t, err)
+	for range 2 {
+		_, err := c.SimulateAuthorization(ctx, client.SimulateAuthorizationParams{CardID: card.ID, Amount: 3_00, MerchantName: "SHOP"})
+		require.NoError(t, err)
+	}
+	got, err := c.GetCard(ctx, card.ID)
+	require.NoError(t, err)
+	require.Equal(t, "frozen", got.Status)
+}

@@ -257,6 +257,7 @@ func (l *Ledger) resolveIntent(s *shard, c *change, t *model.Transaction, now ti
 	} else {
 		it.Status, it.MismatchedAt = model.IntentMismatched, model.Ms(now)
 		typ = model.EvtIntentMismatched
+		c.intentMismatched = true
 	}
 	t.IntentID = it.ID
 	c.put(store.IntentKey(it.ID), it)

@@ -18,6 +18,7 @@ import (
 	"github.com/ledgersim/ledgersim/eventlog"
 	"github.com/ledgersim/ledgersim/matcher"
 	"github.com/ledgersim/ledgersim/model"
+	"github.com/ledgersim/ledgersim/risk"
 	"github.com/ledgersim/ledgersim/store"
 	"github.com/ledgersim/ledgersim/vault"
 )
@@ -153,6 +154,8 @@ type Ledger struct {
 	lastFollowUpGC atomic.Int64
 	// pols are the organization's policies (policies.go).
 	pols policies
+	// risk holds the risk settings (risk.go).
+	risk riskState
 }
 
 // shard holds the records of the users that hash to it. Every field is
@@ -199,6 +202,7 @@ func Open(cfg Config) (*Ledger, error) {
 	l.pipe.init()
 	l.lists = newTxnLists()
 	l.pols.init()
+	l.risk.overlays = map[string]*risk.Overlay{}
 	dlog, err := decisionlog.Open(decisionlog.Config{
 		Dir: cfg.LogDir, FS: cfg.Store.FS(), MinSyncInterval: cfg.LogMinSyncInterval, SegmentBytes: cfg.LogSegmentBytes,
 		OnFatal: cfg.OnFatal, Logger: cfg.Logger, OnSync: cfg.OnLogSync, OnDurable: l.projectDurable,
@@ -305,6 +309,9 @@ func (l *Ledger) rebuild() error {
 	if err := l.rebuildPolicies(); err != nil {
 		return err
 	}
+	if err := l.rebuildRisk(); err != nil {
+		return err
+	}
 	if err := l.rebuildIntents(); err != nil {
 		return err
 	}
@@ -346,6 +353,9 @@ type change struct {
 	// scratch is reused for encoding the change's event records (the
 	// batch copies what it is given).
 	scratch []byte
+	// intentMismatched is set when the change resolved an intent as
+	// mismatched (the risk engine's intentMismatch rule reads it).
+	intentMismatched bool
 }
 
 func (l *Ledger) begin(now time.Time) *change {

@@ -332,6 +332,10 @@ func (l *Ledger) Authorize(ctx context.Context, r *AuthRequest) (Outcome, error)
 	}
 	s.txns.add(ref)
 	claim.settle(d.Code, d.Reason, t.AuthorizationCode, t.ID)
+	if err := l.assessRisk(ctx, s, c, t, d); err != nil {
+		s.mu.Unlock()
+		return Outcome{}, err
+	}
 	s.mu.Unlock()
 	return out, l.finish(c, r.Durable)
 }

@@ -319,5 +319,5 @@ var EventTypes = []string{
 	EvtCredentialAccessed,
 	EvtIntentMatched, EvtIntentMismatched, EvtIntentExpired, EvtIntentCanceled,
 	EvtTxnAuthorized, EvtTxnCompleted, EvtTxnReversed, EvtTxnDeclined, EvtTxnRefunded,
-	EvtPolicyCreated, EvtPolicyUpdated, EvtCardAutoFrozen, EvtAgentAutoSuspended, EvtRiskAlert,
+	EvtPolicyCreated, EvtPolicyUpdated, EvtCardAutoFrozen, EvtAgentAutoSuspended, EvtRiskAlert, EvtRiskSettingsUpdated,
 }

@@ -67,4 +67,6 @@ const PrefixPolicy = "pol"
 const (
 	EvtPolicyCreated = "policy.created"
 	EvtPolicyUpdated = "policy.updated"
+	// EvtRiskSettingsUpdated records a change of risk settings.
+	EvtRiskSettingsUpdated = "risk.settings_updated"
 )

@@ -184,6 +184,9 @@ func schemas() (out S) {
 		for k, v := range policySchemas() {
 			out[k] = v
 		}
+		for k, v := range riskSchemas() {
+			out[k] = v
+		}
 	}()
 	for i := range decision {
 		if decision[i].name == "tags" {
@@ -626,7 +629,7 @@ func itoa(n int) string {
 // build returns the document.
 func build() ([]byte, error) {
 	paths := S{}
-	for _, o := range append(operations(), policyOperations()...) {
+	for _, o := range append(append(operations(), policyOperations()...), riskOperations()...) {
 		switch o.id {
 		case "createCard", "updateCard":
 			addFields(o.body, nullableFields(cardControlFields()))
@@ -650,7 +653,7 @@ func build() ([]byte, error) {
 		"servers":  []any{S{"url": "http://localhost:8080", "description": "ledgersim serve, by default"}},
 		"security": []any{S{"ApiKey": []any{}}},
 		"tags": []any{
-			S{"name": "Users"}, S{"name": "Funding"}, S{"name": "Agents"}, S{"name": "Cards"}, S{"name": "Policies"}, S{"name": "Intents"},
+			S{"name": "Users"}, S{"name": "Funding"}, S{"name": "Agents"}, S{"name": "Cards"}, S{"name": "Policies"}, S{"name": "Risk"}, S{"name": "Intents"},
 			S{"name": "Transactions"}, S{"name": "Statements"}, S{"name": "Simulate"}, S{"name": "Webhooks"}, S{"name": "Server"},
 		},
 		"paths": paths,

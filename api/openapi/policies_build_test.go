@@ -1,6 +1,9 @@
 package openapi_test
 
-import "github.com/ledgersim/ledgersim/model"
+import (
+	"github.com/ledgersim/ledgersim/model"
+	"github.com/ledgersim/ledgersim/risk"
+)
 
 // The policies' part of the document: their schemas, the controls a card
 // shares with them, and their operations.
@@ -105,4 +108,57 @@ func nullableFields(fs []field) []field {
 		out[i] = field{f.name, nullable(f.schema), f.required}
 	}
 	return out
+}
+
+func riskRule(params ...field) S {
+	return object(append([]field{req("enabled", boolean()), req("action", enum(risk.Actions...))}, params...)...)
+}
+
+func riskRuleBody(params ...field) S {
+	return body(append([]field{opt("enabled", boolean()), opt("action", enum(risk.Actions...))}, params...)...)
+}
+
+func riskRules() (rules, bodies []field) {
+	type r struct {
+		name   string
+		params []field
+		bodyP  []field
+	}
+	all := []r{
+		{risk.RuleDuplicate, []field{req("windowMinutes", integer())}, []field{opt("windowMinutes", intRange(1, 10080))}},
+		{risk.RuleVelocity, []field{req("maxPerHour", integer()), req("maxPerDay", integer())},
+			[]field{opt("maxPerHour", intRange(1, 1_000_000)), opt("maxPerDay", intRange(1, 1_000_000))}},
+		{risk.RuleSpendSpike, []field{req("multiplier", S{"type": "number"}), req("windowMinutes", integer()), req("baselineDays", integer())},
+			[]field{opt("multiplier", S{"type": "number", "minimum": 1, "maximum": 100}), opt("windowMinutes", intRange(1, 10080)), opt("baselineDays", intRange(1, 90))}},
+		{risk.RuleUnattested, nil, nil}, {risk.RuleIntent, nil, nil}, {risk.RuleCooldown, nil, nil}, {risk.RuleDrift, nil, nil},
+	}
+	for _, x := range all {
+		rules = append(rules, req(x.name, riskRule(x.params...)))
+		bodies = append(bodies, opt(x.name, riskRuleBody(x.bodyP...)))
+	}
+	return rules, bodies
+}
+
+func riskSchemas() map[string]S {
+	rules, _ := riskRules()
+	return map[string]S{
+		"RiskConfig": object(append([]field{req("object", enum("riskConfig")),
+			req("scope", describe(enum("organization", "agent", "card"), "Whose settings these are: the organization's, or those in force for an agent or a card (their own rules over what they inherit).")),
+			opt("agentId", str()), opt("cardId", str()),
+			req("preset", enum(append(append([]string{}, risk.Presets...), risk.PresetCustom)...)),
+			req("dryRun", describe(boolean(), "Detect and record risk.alert events saying what would have happened, without acting."))}, rules...)...),
+	}
+}
+
+func riskOperations() []op {
+	_, bodies := riskRules()
+	scope := []S{queryParam("agentId", strMax(64), "An agent's settings: its own rules over the organization's."),
+		queryParam("cardId", strMax(64), "A card's settings: its own rules over its agent's and the organization's.")}
+	return []op{
+		{method: "GET", path: "/v1/settings/risk", id: "getRiskSettings", summary: "The risk settings in force for the organization, an agent or a card. Until configured, every rule is disabled.", tag: "Risk", query: scope, ok: okStatus(200, "RiskConfig")},
+		{method: "PATCH", path: "/v1/settings/risk", id: "updateRiskSettings", summary: "Change dryRun or any rule; the fields of a rule not given keep their value. With agentId or cardId, the rules given become that scope's own.", tag: "Risk", query: scope,
+			body: body(append([]field{opt("dryRun", boolean())}, bodies...)...), ok: okStatus(200, "RiskConfig")},
+		{method: "POST", path: "/v1/settings/risk/preset", id: "applyRiskPreset", summary: "Replace the organization's rules with a preset: permissive alerts, moderate balances, strict freezes cards, paranoid suspends agents.", tag: "Risk",
+			body: body(req("preset", enum(risk.Presets...)), opt("dryRun", boolean())), bodyRequired: true, ok: okStatus(200, "RiskConfig")},
+	}
 }
