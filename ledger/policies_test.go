@@ -9,6 +9,7 @@ import (
 	"github.com/ledgersim/ledgersim/authz"
 	"github.com/ledgersim/ledgersim/ledger"
 	"github.com/ledgersim/ledgersim/model"
+	"github.com/ledgersim/ledgersim/risk"
 )
 
 // TestPolicyOverISOAndRestart: a policy applied through the agent's
@@ -64,3 +65,32 @@ func TestPolicyOverISOAndRestart(t *testing.T) {
 }
 
 func ptr64(v int64) *int64 { return &v }
+
+// TestRiskSettingsSurviveRestart: the organization's settings and an
+// agent's own rules are back after a restart.
+func TestRiskSettingsSurviveRestart(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, 1)
+	card, err := f.l.GetCard(f.cards[0])
+	require.NoError(t, err)
+	_, err = f.l.UpdateRisk(ctx, ledger.RiskScope{}, func(cur *risk.Settings, _ *risk.Overlay) error {
+		*cur = risk.MustPreset(risk.PresetStrict)
+		return nil
+	})
+	require.NoError(t, err)
+	agentScope := ledger.RiskScope{AgentID: card.AgentID}
+	want, err := f.l.UpdateRisk(ctx, agentScope, func(cur *risk.Settings, o *risk.Overlay) error {
+		cur.VelocityLimit.MaxPerHour = 3
+		o.VelocityLimit = &cur.VelocityLimit
+		return nil
+	})
+	require.NoError(t, err)
+	require.EqualValues(t, 3, want.VelocityLimit.MaxPerHour)
+	l := reopen(t, f)
+	got, err := l.RiskSettings(agentScope)
+	require.NoError(t, err)
+	require.Equal(t, want, got)
+	org, err := l.RiskSettings(ledger.RiskScope{})
+	require.NoError(t, err)
+	require.Equal(t, risk.MustPreset(risk.PresetStrict), org)
+}

@@ -286,4 +286,3 @@ func (l *Ledger) riskHistory(cardID, skipID string, fromMs int64) []risk.Purchas
 		cursor = ids[len(ids)-1]
 	}
 }
-
