@@ -494,6 +494,11 @@ func (c *fastCodec) appendReply(dst []byte, d *decoded, p replyParts) ([]byte, b
 		}
 	} else {
 		for _, id := range [...]int{2, 3, 4, 7, 11, 37} {
+			if id == 4 && p.resp.Partial && d.present.has(4) {
+				var amt [12]byte
+				e.put(4, string(appendDecimal12(amt[:0], min(max(p.resp.ApprovedCents, 0), de54AmountMaxCents))))
+				continue
+			}
 			e.echo(d, id)
 		}
 		if p.resp.AuthCode != "" {
@@ -503,8 +508,8 @@ func (c *fastCodec) appendReply(dst []byte, d *decoded, p replyParts) ([]byte, b
 		for _, id := range [...]int{41, 42, 49} {
 			e.echo(d, id)
 		}
-		if p.resp.HasBalance {
-			e.putDE54(p.resp.AvailableCents)
+		if p.resp.HasBalance || p.resp.Partial {
+			e.putDE54(&p.resp)
 		}
 	}
 	if !e.ok || (e.bm[1] != 0) != secondary {
@@ -572,18 +577,41 @@ func (e *replyWriter) put(id int, v string) {
 	}
 }
 
-// putDE54 writes the available balance as formatDE54 renders it.
-func (e *replyWriter) putDE54(cents int64) {
+// putDE54 writes DE 54 as replyDE54 renders it: the available balance,
+// then a partial approval's requested amount.
+func (e *replyWriter) putDE54(r *Response) {
 	ff := e.field(54)
 	if ff == nil {
 		return
 	}
-	if ff.kind != kindVar || ff.length < de54BlockBytes || !fitsDigits(de54BlockBytes, ff.digits) {
+	n := 0
+	if r.HasBalance {
+		n += de54BlockBytes
+	}
+	if r.Partial {
+		n += de54BlockBytes
+	}
+	if ff.kind != kindVar || ff.length < n || !fitsDigits(n, ff.digits) {
 		e.ok = false
 		return
 	}
-	e.b = appendDecimal(e.b, de54BlockBytes, int(ff.digits))
-	e.b = appendDE54(e.b, cents)
+	e.b = appendDecimal(e.b, n, int(ff.digits))
+	if r.HasBalance {
+		e.b = appendDE54(e.b, r.AvailableCents)
+	}
+	if r.Partial {
+		e.b = appendDE54Type(e.b, de54RequestedType, r.RequestedCents)
+	}
+}
+
+// appendDecimal12 appends n as 12 decimal digits.
+func appendDecimal12(b []byte, n int64) []byte {
+	var digits [12]byte
+	for i := len(digits) - 1; i >= 0; i-- {
+		digits[i] = byte('0' + n%10)
+		n /= 10
+	}
+	return append(b, digits[:]...)
 }
 
 // fitsDigits reports whether n can be written in the given number of

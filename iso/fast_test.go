@@ -290,6 +290,8 @@ func replyPartsFor(d *decoded) []replyParts {
 		{mti: reply, code: "00", resp: Response{Code: "00", AuthCode: "A00042"}},
 		{mti: reply, code: "00", resp: Response{Code: "00", HasBalance: true, AvailableCents: 123456}},
 		{mti: reply, code: "51", resp: Response{Code: "51", HasBalance: true, AvailableCents: math.MinInt64}},
+		{mti: reply, code: "10", resp: Response{Code: "10", AuthCode: "A00042", Partial: true, ApprovedCents: 4_000, RequestedCents: 10_000}},
+		{mti: reply, code: "10", resp: Response{Code: "10", Partial: true, ApprovedCents: 1, RequestedCents: 999_999_999_999, HasBalance: true, AvailableCents: -5}},
 		{mti: reply, code: "30"},
 		{mti: reply, code: "12"},
 		{mti: reply, code: "30", network: true},
@@ -505,7 +507,9 @@ func TestAppendDE54MatchesFormat(t *testing.T) {
 	for _, cents := range []int64{0, 1, -1, 123456, -123456, 999_999_999_999, 1_000_000_000_000, -1_000_000_000_000,
 		math.MaxInt64, math.MinInt64, math.MinInt64 + 1} {
 		assert.Equal(t, formatDE54(cents), string(appendDE54(nil, cents)), "%d", cents)
+		assert.Equal(t, formatDE54Block(de54RequestedType, cents), string(appendDE54Type(nil, de54RequestedType, cents)), "%d", cents)
 	}
+	assert.Equal(t, "0057840C000000010000", formatDE54Block(de54RequestedType, 10_000))
 }
 
 // TestDetachCopiesEveryString checks, field by field through reflection,

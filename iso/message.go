@@ -40,6 +40,9 @@ type Request struct {
 	CurrencyCode           string // DE 49, e.g. "840"
 	CVV2                   string // DE 48 sub-element 92, when present
 	HasCVV2                bool   // DE 48 carried sub-element 92
+	// PartialOK is DE 48 sub-element 61 with a value starting with "1":
+	// the terminal takes an approval for less than it asked.
+	PartialOK bool
 	NetworkCode            string // DE 70
 	OriginalData           string // DE 90, 42 characters, not interpreted here
 	ReplacementAmountCents int64  // DE 95 positions 1-12, in minor units
@@ -84,6 +87,12 @@ type Response struct {
 	// twice, or replaced by closing the connection. A reply that becomes a
 	// "96" because its decision could not be made durable is sent as usual.
 	Fault Fault
+	// Partial marks a partial approval (Code "10"): DE 4 of the reply
+	// carries ApprovedCents instead of the request's amount, and DE 54 an
+	// amount of type 57 with RequestedCents, the amount asked for.
+	Partial        bool
+	ApprovedCents  int64
+	RequestedCents int64
 
 	// panicked is set by PerRequest when the handler panicked.
 	panicked *handlerPanic
@@ -131,6 +140,10 @@ type Reply struct {
 	HasBalance     bool   // DE 54 carried an available-balance amount
 	PAN            string // DE 2
 	AmountCents    int64  // DE 4; 0 when absent or not 12 digits (a "30" reply echoes a malformed amount as sent)
+	// RequestedCents is DE 54's original-amount (type 57) block, which a
+	// partial approval (code 10) carries.
+	RequestedCents int64
+	HasRequested   bool
 }
 
 // FieldError reports a data element that is missing or does not match the
@@ -495,11 +508,11 @@ func (d *decoded) visitText(id int, v string) string {
 		r.MerchantCity = strings.TrimSpace(v[25:38])
 		r.MerchantCountry = v[38:40]
 	case 48:
-		cvv, has, reason := parseDE48(v)
+		cvv, has, partial, reason := parseDE48(v)
 		if reason != "" {
 			return reason
 		}
-		r.CVV2, r.HasCVV2 = cvv, has
+		r.CVV2, r.HasCVV2, r.PartialOK = cvv, has, partial
 	case 49:
 		return setDigits(&r.CurrencyCode, v, 3)
 	case 70:
@@ -545,37 +558,52 @@ func parseAmount(s string) (int64, bool) {
 	return n, true
 }
 
-// cvv2Tag is the DE 48 sub-element that carries the CVV2.
-const cvv2Tag = "92"
+// DE 48 sub-elements the profile reads.
+const (
+	cvv2Tag    = "92" // the CVV2
+	partialTag = "61" // partial approval indicator: "1" first, the terminal takes one
+)
 
-// parseDE48 finds the CVV2 in DE 48: one transaction category code
-// character, then sub-elements of a 2-digit tag, a 2-digit length and the
-// value. The first sub-element 92 wins.
-func parseDE48(v string) (cvv string, has bool, reason string) {
+// partialIndicator is sub-element 61 saying a partial approval is taken.
+const partialIndicator = partialTag + "01" + "1"
+
+// parseDE48 finds the CVV2 and the partial-approval indicator in DE 48:
+// one transaction category code character, then sub-elements of a 2-digit
+// tag, a 2-digit length and the value. The first sub-element 92 wins, and
+// the first 61, which must hold at least one character, a digit first.
+func parseDE48(v string) (cvv string, has, partial bool, reason string) {
 	if len(v) < 1 {
-		return "", false, "must start with a transaction category code"
+		return "", false, false, "must start with a transaction category code"
 	}
 	rest := v[1:]
+	seen61 := false
 	for len(rest) > 0 {
 		if len(rest) < 4 || !isDigitString(rest[:4]) {
-			return "", false, "sub-element header must be a 2-digit tag and a 2-digit length"
+			return "", false, false, "sub-element header must be a 2-digit tag and a 2-digit length"
 		}
 		n := int(rest[2]-'0')*10 + int(rest[3]-'0')
 		if len(rest) < 4+n {
-			return "", false, "sub-element longer than the field"
+			return "", false, false, "sub-element longer than the field"
 		}
-		if rest[:2] == cvv2Tag && !has {
-			cvv, has = rest[4:4+n], true
+		switch val := rest[4 : 4+n]; {
+		case rest[:2] == cvv2Tag && !has:
+			cvv, has = val, true
+		case rest[:2] == partialTag && !seen61:
+			if n == 0 || val[0] < '0' || val[0] > '9' {
+				return "", false, false, "sub-element 61 must start with a digit (1: partial approval taken)"
+			}
+			seen61, partial = true, val[0] == '1'
 		}
 		rest = rest[4+n:]
 	}
-	return cvv, has, ""
+	return cvv, has, partial, ""
 }
 
 // DE 54 layout, one 20-character additional-amounts block.
 const (
 	de54AccountType    = "00"  // not specified
 	de54AvailableType  = "02"  // available balance
+	de54RequestedType  = "57"  // original amount: what a partial approval was asked for
 	de54Currency       = "840" // the profile only settles US dollars
 	de54BlockBytes     = 20
 	de54AmountMaxCents = 999_999_999_999
@@ -583,7 +611,10 @@ const (
 
 // formatDE54 renders an available balance as the standard additional-amounts
 // block: account type, amount type, currency, C or D, and 12 digits.
-func formatDE54(cents int64) string {
+func formatDE54(cents int64) string { return formatDE54Block(de54AvailableType, cents) }
+
+// formatDE54Block renders one block of amount type typ.
+func formatDE54Block(typ string, cents int64) string {
 	sign := byte('C')
 	var mag uint64
 	if cents < 0 {
@@ -595,7 +626,7 @@ func formatDE54(cents int64) string {
 	mag = min(mag, de54AmountMaxCents)
 	b := make([]byte, 0, de54BlockBytes)
 	b = append(b, de54AccountType...)
-	b = append(b, de54AvailableType...)
+	b = append(b, typ...)
 	b = append(b, de54Currency...)
 	b = append(b, sign)
 	amt := strconv.FormatUint(mag, 10)
@@ -609,6 +640,11 @@ func formatDE54(cents int64) string {
 // appendDE54 appends formatDE54(cents) to b without allocating, for the
 // fast reply encoder. TestAppendDE54MatchesFormat keeps the two equal.
 func appendDE54(b []byte, cents int64) []byte {
+	return appendDE54Type(b, de54AvailableType, cents)
+}
+
+// appendDE54Type appends one additional-amounts block of amount type typ.
+func appendDE54Type(b []byte, typ string, cents int64) []byte {
 	sign := byte('C')
 	var mag uint64
 	if cents < 0 {
@@ -619,7 +655,7 @@ func appendDE54(b []byte, cents int64) []byte {
 	}
 	mag = min(mag, de54AmountMaxCents)
 	b = append(b, de54AccountType...)
-	b = append(b, de54AvailableType...)
+	b = append(b, typ...)
 	b = append(b, de54Currency...)
 	b = append(b, sign)
 	var digits [12]byte
@@ -632,6 +668,11 @@ func appendDE54(b []byte, cents int64) []byte {
 
 // parseDE54 finds the available-balance block in DE 54.
 func parseDE54(v string) (cents int64, has bool, reason string) {
+	return parseDE54Type(v, de54AvailableType)
+}
+
+// parseDE54Type finds the first block of amount type typ in DE 54.
+func parseDE54Type(v, typ string) (cents int64, has bool, reason string) {
 	if len(v)%de54BlockBytes != 0 {
 		return 0, false, "must be a whole number of 20-character blocks"
 	}
@@ -641,7 +682,7 @@ func parseDE54(v string) (cents int64, has bool, reason string) {
 		if !ok || (blk[7] != 'C' && blk[7] != 'D') {
 			return 0, false, "malformed amount block"
 		}
-		if blk[2:4] != de54AvailableType || has {
+		if blk[2:4] != typ || has {
 			continue
 		}
 		if blk[7] == 'D' {
@@ -730,7 +771,11 @@ func packReply(spec *iso8583.MessageSpec, d *decoded, p replyParts, minimal bool
 	default:
 		for i, id := range echoFields {
 			if d.present.has(id) {
-				if err := setField(m, id, d.echo[i]); err != nil {
+				v := d.echo[i]
+				if id == 4 && p.resp.Partial {
+					v = fmt.Sprintf("%012d", min(max(p.resp.ApprovedCents, 0), de54AmountMaxCents))
+				}
+				if err := setField(m, id, v); err != nil {
 					return nil, err
 				}
 			}
@@ -740,8 +785,8 @@ func packReply(spec *iso8583.MessageSpec, d *decoded, p replyParts, minimal bool
 				return nil, err
 			}
 		}
-		if p.resp.HasBalance {
-			if err := setField(m, 54, formatDE54(p.resp.AvailableCents)); err != nil {
+		if de54 := replyDE54(&p.resp); de54 != "" {
+			if err := setField(m, 54, de54); err != nil {
 				return nil, err
 			}
 		}
@@ -754,6 +799,19 @@ func packReply(spec *iso8583.MessageSpec, d *decoded, p replyParts, minimal bool
 		return nil, &FieldError{Field: -1, Reason: "reply cannot be packed"}
 	}
 	return b, nil
+}
+
+// replyDE54 is DE 54 of a reply: the available balance, then a partial
+// approval's requested amount; "" when it has neither.
+func replyDE54(r *Response) string {
+	var v string
+	if r.HasBalance {
+		v = formatDE54(r.AvailableCents)
+	}
+	if r.Partial {
+		v += formatDE54Block(de54RequestedType, r.RequestedCents)
+	}
+	return v
 }
 
 // validCode reports whether a handler's response code can go into DE 39.
@@ -792,7 +850,8 @@ const transactionCategoryCode = "R"
 // Fields that are "" (or whose Has flag is false) are left out. DE 42 is
 // padded with spaces to 15 characters, DE 43 is assembled from the merchant
 // name, city and country padded to 25, 13 and 2 characters, DE 48 is "R"
-// followed by sub-element 92 when HasCVV2 is set, and DE 95 is the 12-digit
+// followed by sub-element 92 when HasCVV2 is set and sub-element 61
+// ("61011") when PartialOK is set, and DE 95 is the 12-digit
 // replacement amount followed by 30 zeros. r.Raw is ignored. Errors are
 // *FieldError values and never contain field contents.
 func PackRequest(r *Request) ([]byte, error) {
@@ -839,6 +898,12 @@ func PackRequest(r *Request) ([]byte, error) {
 			return nil, &FieldError{Field: 48, Reason: "CVV2 longer than 99 characters"}
 		}
 		de48 = fmt.Sprintf("%s%s%02d%s", transactionCategoryCode, cvv2Tag, len(r.CVV2), r.CVV2)
+	}
+	if r.PartialOK {
+		if de48 == "" {
+			de48 = transactionCategoryCode
+		}
+		de48 += partialIndicator
 	}
 	if r.HasReplacement {
 		v, err := amount(95, r.ReplacementAmountCents)
@@ -908,6 +973,7 @@ func UnpackResponse(b []byte) (*Reply, error) {
 				return reason
 			}
 			rep.AvailableCents, rep.HasBalance = cents, has
+			rep.RequestedCents, rep.HasRequested, _ = parseDE54Type(v, de54RequestedType)
 		}
 		return ""
 	})

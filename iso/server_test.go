@@ -80,6 +80,10 @@ func (h *testHandler) HandleISO(ctx context.Context, req *iso.Request) iso.Respo
 	if req.AmountCents < h.thresholdCents {
 		return iso.Response{Code: "00", AuthCode: "A" + req.STAN[1:]}
 	}
+	if req.PartialOK {
+		return iso.Response{Code: "10", AuthCode: "A" + req.STAN[1:], Partial: true,
+			ApprovedCents: h.thresholdCents - 1, RequestedCents: req.AmountCents}
+	}
 	return iso.Response{Code: "51"}
 }
 
@@ -589,6 +593,48 @@ func TestCVV2FromDE48(t *testing.T) {
 			got := h.request(t, fields[11])
 			assert.Equal(t, tt.hasCVV2, got.HasCVV2)
 			assert.Equal(t, tt.cvv2, got.CVV2)
+		})
+	}
+}
+
+// TestPartialApprovalIndicator: DE 48 sub-element 61 says whether the
+// terminal takes a partial approval; a partial approval's reply carries the
+// approved amount in DE 4 and the requested one in DE 54 (type 57); a
+// sub-element 61 without a digit first is a format error.
+func TestPartialApprovalIndicator(t *testing.T) {
+	tests := []struct {
+		name      string
+		de48      string
+		code      string
+		partialOK bool
+	}{
+		{"indicator alone", "R61011", "10", true},
+		{"after the CVV2", "R9203" + testCVV2 + "61011", "10", true},
+		{"longer value starting with 1", "R6103123", "10", true},
+		{"value 0", "R61010", "51", false},
+		{"no indicator", "R9203" + testCVV2, "51", false},
+		{"empty value", "R6100", "30", false},
+		{"value not a digit", "R6101Y", "30", false},
+	}
+	h := newTestHandler()
+	ts := startServer(t, iso.Config{}, h)
+	c := dialClient(t, ts.addr, iso.Binary2)
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fields := authFields(700+i, 250_000)
+			fields[48] = tt.de48
+			resp, err := c.Send(message(t, "0100", fields))
+			require.NoError(t, err)
+			require.Equal(t, tt.code, get(t, resp, 39))
+			switch tt.code {
+			case "10":
+				assert.Equal(t, "99999", get(t, resp, 4))
+				assert.Equal(t, "0057840C000000250000", get(t, resp, 54))
+				assert.True(t, h.request(t, fields[11]).PartialOK)
+			case "51":
+				assert.Equal(t, "250000", get(t, resp, 4))
+				assert.Equal(t, tt.partialOK, h.request(t, fields[11]).PartialOK)
+			}
 		})
 	}
 }
