@@ -17,32 +17,32 @@ import (
 // a field that was absent is "". Numeric amounts come with a Has flag because
 // zero is a meaningful amount (an account verification).
 type Request struct {
-	MTI                    string // "0100", "0101", "0120", "0200", "0220", "0400", "0401", "0420", "0421", "0800", ...
-	PAN                    string // DE 2
-	ProcessingCode         string // DE 3, 6 digits
-	AmountCents            int64  // DE 4, in minor units
-	HasAmount              bool   // DE 4 was present
-	TransmissionDateTime   string // DE 7, MMDDhhmmss
-	STAN                   string // DE 11
-	LocalTime              string // DE 12, hhmmss
-	LocalDate              string // DE 13, MMDD
-	Expiry                 string // DE 14, YYMM
-	MCC                    string // DE 18
-	POSEntryMode           string // DE 22
-	AcquirerID             string // DE 32
-	RRN                    string // DE 37
-	AuthCode               string // DE 38, present on clearings and reversals that quote the approval
-	TerminalID             string // DE 41
-	MerchantID             string // DE 42, trailing and leading spaces trimmed
-	MerchantName           string // DE 43 positions 1-25, trimmed
-	MerchantCity           string // DE 43 positions 26-38, trimmed
-	MerchantCountry        string // DE 43 positions 39-40
-	CurrencyCode           string // DE 49, e.g. "840"
-	CVV2                   string // DE 48 sub-element 92, when present
-	HasCVV2                bool   // DE 48 carried sub-element 92
+	MTI                  string // "0100", "0101", "0120", "0200", "0220", "0400", "0401", "0420", "0421", "0800", ...
+	PAN                  string // DE 2
+	ProcessingCode       string // DE 3, 6 digits
+	AmountCents          int64  // DE 4, in minor units
+	HasAmount            bool   // DE 4 was present
+	TransmissionDateTime string // DE 7, MMDDhhmmss
+	STAN                 string // DE 11
+	LocalTime            string // DE 12, hhmmss
+	LocalDate            string // DE 13, MMDD
+	Expiry               string // DE 14, YYMM
+	MCC                  string // DE 18
+	POSEntryMode         string // DE 22
+	AcquirerID           string // DE 32
+	RRN                  string // DE 37
+	AuthCode             string // DE 38, present on clearings and reversals that quote the approval
+	TerminalID           string // DE 41
+	MerchantID           string // DE 42, trailing and leading spaces trimmed
+	MerchantName         string // DE 43 positions 1-25, trimmed
+	MerchantCity         string // DE 43 positions 26-38, trimmed
+	MerchantCountry      string // DE 43 positions 39-40
+	CurrencyCode         string // DE 49, e.g. "840"
+	CVV2                 string // DE 48 sub-element 92, when present
+	HasCVV2              bool   // DE 48 carried sub-element 92
 	// PartialOK is DE 48 sub-element 61 with a value starting with "1":
 	// the terminal takes an approval for less than it asked.
-	PartialOK bool
+	PartialOK              bool
 	NetworkCode            string // DE 70
 	OriginalData           string // DE 90, 42 characters, not interpreted here
 	ReplacementAmountCents int64  // DE 95 positions 1-12, in minor units
