@@ -43,6 +43,11 @@ type Config struct {
 	// HoldExpiry is how long an authorization that is not cleared holds
 	// funds before it expires and releases them. Default 7 days.
 	HoldExpiry time.Duration
+	// AutoSettle, when positive, completes an authorization still open
+	// that long after its approval for its amount, as a network's clearing
+	// file would (Sweep does it, on the ledger's clock). 0 leaves open
+	// authorizations to HoldExpiry alone; whichever comes first applies.
+	AutoSettle time.Duration
 	// OverCapturePct is how far above the authorized amount a clearing may
 	// capture (tips), in percent; 0 allows no over-capture (the server's
 	// flag defaults to 20).
@@ -109,8 +114,8 @@ func (c *Config) validate() error {
 	if c.RepeatWindow == 0 {
 		c.RepeatWindow = 15 * time.Minute
 	}
-	if c.HoldExpiry < 0 || c.RepeatWindow < 0 {
-		return errors.New("ledger: HoldExpiry and RepeatWindow must be positive")
+	if c.HoldExpiry < 0 || c.RepeatWindow < 0 || c.AutoSettle < 0 {
+		return errors.New("ledger: HoldExpiry, RepeatWindow and AutoSettle must not be negative")
 	}
 	if c.LogRetention == 0 {
 		c.LogRetention = 10 * time.Minute

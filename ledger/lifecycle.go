@@ -480,8 +480,8 @@ func (l *Ledger) Refund(ctx context.Context, txnID string, amount int64) (Outcom
 	return out, c.wait()
 }
 
-// Sweep expires the holds of authorizations not cleared within HoldExpiry
-// and forgets repeat references older than RepeatWindow. Its cost is
+// Sweep expires the holds of authorizations not cleared within HoldExpiry,
+// completes those due for auto-settle (AutoSettle), and forgets repeat references older than RepeatWindow. Its cost is
 // proportional to what expires. The server calls it every second, and the
 // virtual clock's advance calls it at once.
 func (l *Ledger) Sweep(ctx context.Context) (expired int, err error) {
@@ -521,7 +521,13 @@ func (l *Ledger) Sweep(ctx context.Context) (expired int, err error) {
 			}
 			c := l.begin(now)
 			c.kind(RecExpiry)
-			if _, lerr := l.reverseLocked(ctx, s, c, ref, t, 0, "expired", now); lerr != nil {
+			if settlesAtSweep(t) {
+				c.kind(RecAutoSettle)
+				lerr = l.settleLocked(ctx, s, c, ref, t, now)
+			} else {
+				_, lerr = l.reverseLocked(ctx, s, c, ref, t, 0, "expired", now)
+			}
+			if lerr != nil {
 				err = lerr
 				break
 			}

@@ -43,7 +43,7 @@ type originLookup struct {
 // approval code, the later one is the original those keys find, as memory
 // had it before the restart).
 func openFromTxn(t *model.Transaction, stan, rrn *[]originLookup) *txnRef {
-	r := &txnRef{id: t.ID, userID: t.UserID, open: true, holdExpires: t.HoldExpiresAt}
+	r := &txnRef{id: t.ID, userID: t.UserID, open: true, holdExpires: sweepAt(t)}
 	if t.Kind != model.KindPurchase || t.AuthorizationCode == "" {
 		return r
 	}

@@ -57,6 +57,12 @@ const (
 	RecPolicy
 	RecRiskSettings
 	RecRiskAction
+	RecPartialApproval // an authorization approved for less than asked
+	RecIncrement       // an incremental authorization grows an open one
+	RecAmountAdvice    // an advice sets an open authorization's amount
+	RecAutoSettle      // an open authorization completed without a clearing
+	RecForceCapture    // a purchase posted without an authorization
+	RecRefundReversal  // a refund taken back
 )
 
 const (

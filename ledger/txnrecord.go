@@ -77,6 +77,8 @@ const (
 	tfSettledAt
 	tfReversedAt
 	tfHoldExpiresAt
+	tfRequestedAmountCents
+	tfAutoSettleAt
 	tfLast // not a field: the number after the last one
 )
 
@@ -145,6 +147,8 @@ func AppendTransaction(dst []byte, t *model.Transaction) ([]byte, error) {
 	dst = appendIntField(dst, tfSettledAt, t.SettledAt)
 	dst = appendIntField(dst, tfReversedAt, t.ReversedAt)
 	dst = appendIntField(dst, tfHoldExpiresAt, t.HoldExpiresAt)
+	dst = appendIntField(dst, tfRequestedAmountCents, t.RequestedAmountCents)
+	dst = appendIntField(dst, tfAutoSettleAt, t.AutoSettleAt)
 	return dst, nil
 }
 
@@ -291,6 +295,10 @@ func txnInt(t *model.Transaction, num byte) *int64 {
 		return &t.ReversedAt
 	case tfHoldExpiresAt:
 		return &t.HoldExpiresAt
+	case tfRequestedAmountCents:
+		return &t.RequestedAmountCents
+	case tfAutoSettleAt:
+		return &t.AutoSettleAt
 	}
 	return nil
 }

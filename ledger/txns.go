@@ -54,6 +54,9 @@ type AuthRequest struct {
 	// OriginalData is DE 90; on a refund it names the purchase refunded.
 	OriginalData string
 	Advice       bool // 0120: record, never decline on policy
+	// AllowPartial: the terminal takes an approval for less than asked
+	// (DE 48 sub-element 61, or the API's allowPartial).
+	AllowPartial bool
 	Complete     bool // 0200: authorize and complete in one
 	// ForceCode, when set, replaces authz.Decide's decision with a decline
 	// of that code and ForceReason, recorded as any decline is (a fault
@@ -162,10 +165,8 @@ func (l *Ledger) Authorize(ctx context.Context, r *AuthRequest) (Outcome, error)
 	in := authz.Input{Req: &req, Card: card, Agent: agent, User: user, HintKey: merchantKey(card.MerchantHint), Now: now}
 	var eff model.Card
 	l.withControls(s, &in, &eff)
-	d := authz.Decide(&in)
-	if r.ForceCode != "" {
-		d = authz.Decision{Code: r.ForceCode, Reason: r.ForceReason}
-	}
+	// amount is what is authorized: less than asked on a partial approval.
+	d, amount := decide(&in, r)
 
 	if r.Kind == authz.BalanceInquiry {
 		avail := user.AvailableCents()
@@ -185,12 +186,13 @@ func (l *Ledger) Authorize(ctx context.Context, r *AuthRequest) (Outcome, error)
 	nu, nc, na := *user, *card, *agent
 	t := &model.Transaction{
 		ID: l.ids.New(model.PrefixTransaction, now), CardID: card.ID, AgentID: card.AgentID, UserID: card.UserID,
-		Kind: kindOf(r.Kind), AmountCents: r.AmountCents, AuthorizedAmountCents: r.AmountCents, Currency: "USD",
+		Kind: kindOf(r.Kind), AmountCents: amount, AuthorizedAmountCents: amount, Currency: "USD",
 		MerchantName: r.Merchant, MerchantID: r.MerchantID, MerchantCity: r.City, MerchantCountry: r.Country, MCC: r.MCC,
 		ResponseCode: d.Code, DeclinedReason: d.Reason, Source: r.Source, MTI: r.MTI, STAN: r.STAN, RRN: r.RRN,
 		TxnTime: r.TxnTime, TerminalID: r.TerminalID, AcquirerID: r.AcquirerID, Fingerprint: fp, StandIn: r.Advice,
 		CreatedAt: model.Ms(now), UpdatedAt: model.Ms(now),
 	}
+	markPartial(c, t, d, r.AmountCents)
 	ref := &txnRef{id: t.ID, userID: userID}
 	var changedCards []*model.Card
 	var agentChanged, userChanged, cardChanged bool
@@ -245,7 +247,7 @@ func (l *Ledger) Authorize(ctx context.Context, r *AuthRequest) (Outcome, error)
 		c.txnEvent(model.EvtTxnAuthorized, t)
 	default:
 		t.AuthorizationCode, t.AuthorizedAt = authCode(t.ID), model.Ms(now)
-		amt := r.AmountCents
+		amt := amount
 		nc.Usage.AuthCount++
 		authz.AddCardSpend(&nc, now, amt)
 		authz.AddAgentSpend(&na, now, amt)
@@ -279,8 +281,11 @@ func (l *Ledger) Authorize(ctx context.Context, r *AuthRequest) (Outcome, error)
 		} else {
 			t.Status, t.HoldCents = model.TxnAuthorized, amt
 			t.HoldExpiresAt = model.Ms(now) + l.cfg.HoldExpiry.Milliseconds()
+			if l.cfg.AutoSettle > 0 {
+				t.AutoSettleAt = model.Ms(now) + l.cfg.AutoSettle.Milliseconds()
+			}
 			nu.PendingCents += amt
-			ref.open, ref.holdExpires = true, t.HoldExpiresAt
+			ref.open, ref.holdExpires = true, sweepAt(t)
 		}
 		// The original is found in memory while it is open, and through
 		// the store's index for as long as the record exists.
@@ -313,7 +318,7 @@ func (l *Ledger) Authorize(ctx context.Context, r *AuthRequest) (Outcome, error)
 	case agentChanged:
 		c.putSpend(&na)
 	}
-	out = Outcome{Code: d.Code, Reason: d.Reason, AuthCode: t.AuthorizationCode, TxnID: t.ID, Txn: t}
+	out = Outcome{Code: t.ResponseCode, Reason: d.Reason, AuthCode: t.AuthorizationCode, TxnID: t.ID, Txn: t}
 	if err := c.apply(ctx, out); err != nil {
 		s.mu.Unlock()
 		return Outcome{}, err
@@ -331,7 +336,7 @@ func (l *Ledger) Authorize(ctx context.Context, r *AuthRequest) (Outcome, error)
 		}
 	}
 	s.txns.add(ref)
-	claim.settle(d.Code, d.Reason, t.AuthorizationCode, t.ID)
+	claim.settle(t.ResponseCode, d.Reason, t.AuthorizationCode, t.ID)
 	if err := l.assessRisk(ctx, s, c, t, d); err != nil {
 		s.mu.Unlock()
 		return Outcome{}, err

@@ -29,6 +29,9 @@ type Transaction struct {
 	// until clearing, then the captured one; less after a partial reversal.
 	AmountCents           int64 `json:"amountCents"`
 	AuthorizedAmountCents int64 `json:"authorizedAmountCents"`
+	// RequestedAmountCents is what the authorization asked for when a
+	// partial approval authorized less (response code 10); 0 otherwise.
+	RequestedAmountCents int64 `json:"requestedAmountCents,omitempty"`
 	// HoldCents is what the transaction holds of the user's balance now.
 	HoldCents     int64  `json:"holdCents"`
 	ReversedCents int64  `json:"reversedCents,omitempty"`
@@ -78,6 +81,10 @@ type Transaction struct {
 	ReversedAt   int64 `json:"reversedAt,omitempty"`
 	// HoldExpiresAt is when an uncleared authorization releases its hold.
 	HoldExpiresAt int64 `json:"holdExpiresAt,omitempty"`
+	// AutoSettleAt is when an authorization still open is completed for
+	// its amount, as a network's clearing file would (auto-settle); 0 when
+	// auto-settle was off when it was approved.
+	AutoSettleAt int64 `json:"autoSettleAt,omitempty"`
 }
 
 // Open reports whether the transaction still holds funds.
