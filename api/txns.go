@@ -107,11 +107,14 @@ func viewTxn(t *model.Transaction) txnView {
 }
 
 // requestedCents is the amount the message that made the transaction asked
-// for. Approvals are never partial, so for an authorization it is the
-// authorized amount (amount moves later with clearing and reversals); a
-// decline, a force post and a refund authorize nothing beforehand and keep
-// the asked amount as their amount.
+// for: recorded when a partial approval authorized less; otherwise, for an
+// authorization, the authorized amount (amount moves later with clearing
+// and reversals); a decline, a force post and a refund authorize nothing
+// beforehand and keep the asked amount as their amount.
 func requestedCents(t *model.Transaction) int64 {
+	if t.RequestedAmountCents != 0 {
+		return t.RequestedAmountCents
+	}
 	if t.Status == model.TxnDeclined || t.AuthorizedAmountCents == 0 {
 		return t.AmountCents
 	}

@@ -92,8 +92,7 @@ func Decode(id string, raw []byte) (Record, error) {
 		rec.Data = bytes.Clone(r.Rest())
 	case dataTxn:
 		var p TxnPayload
-		p.readFields(&r)
-		if r.Failed() || r.Len() != 0 {
+		if !p.readFields(&r) || r.Failed() || r.Len() != 0 {
 			return Record{}, ErrCorrupt
 		}
 		rec.Data = p.AppendJSON(nil)

@@ -31,6 +31,7 @@ func authorized() TxnPayload {
 func TestTxnRecordRoundTrip(t *testing.T) {
 	full := authorized()
 	full.DeclinedReason, full.PostedAt, full.IntentID, full.OriginalTransactionID = "insufficient_funds", 1763700000123, "int_1", "txn_0"
+	full.RequestedAmount = 6000
 	odd := TxnPayload{MerchantName: "Café <Ünïcode> & \"quotes\"\n\x01\u2028 \xff", Amount: -5, Status: "declined"}
 	cases := []struct {
 		name string

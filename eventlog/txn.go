@@ -25,6 +25,10 @@ type TxnPayload struct {
 	AttestationStatus     string
 	IntentID              string
 	OriginalTransactionID string
+	// RequestedAmount is what a partial approval was asked for (0 when
+	// the authorization was not partial). Stored last, so records written
+	// before it still read.
+	RequestedAmount int64
 }
 
 // appendFields writes the fields in declaration order: strings as a uvarint
@@ -44,10 +48,16 @@ func (p *TxnPayload) appendFields(dst []byte) []byte {
 	dst = binary.AppendVarint(dst, p.PostedAt)
 	dst = appendString(dst, p.AttestationStatus)
 	dst = appendString(dst, p.IntentID)
-	return appendString(dst, p.OriginalTransactionID)
+	dst = appendString(dst, p.OriginalTransactionID)
+	if p.RequestedAmount != 0 {
+		dst = binary.AppendVarint(dst, p.RequestedAmount)
+	}
+	return dst
 }
 
-func (p *TxnPayload) readFields(r *binrec.Reader) {
+// readFields reads what appendFields wrote; false when the fields cannot
+// have been written so (a RequestedAmount of 0 is never written).
+func (p *TxnPayload) readFields(r *binrec.Reader) bool {
 	p.TransactionID = r.String()
 	p.CardID = r.String()
 	p.AgentID = r.String()
@@ -63,6 +73,11 @@ func (p *TxnPayload) readFields(r *binrec.Reader) {
 	p.AttestationStatus = r.String()
 	p.IntentID = r.String()
 	p.OriginalTransactionID = r.String()
+	if r.Len() > 0 {
+		p.RequestedAmount = r.Varint()
+		return p.RequestedAmount != 0
+	}
+	return true
 }
 
 // AppendJSON appends the payload as a JSON object, keys in sorted order:
@@ -104,6 +119,10 @@ func (p *TxnPayload) AppendJSON(dst []byte) []byte {
 		dst = appendKey(dst, ',', "postedAt")
 		dst = appendInt(dst, p.PostedAt)
 	}
+	if p.RequestedAmount != 0 {
+		dst = appendKey(dst, ',', "requestedAmount")
+		dst = appendInt(dst, p.RequestedAmount)
+	}
 	dst = appendKey(dst, ',', "status")
 	dst = appendJSONString(dst, p.Status)
 	dst = appendKey(dst, ',', "transactionId")
@@ -133,6 +152,9 @@ func (p *TxnPayload) Map() map[string]any {
 	}
 	if p.OriginalTransactionID != "" {
 		m["originalTransactionId"] = p.OriginalTransactionID
+	}
+	if p.RequestedAmount != 0 {
+		m["requestedAmount"] = p.RequestedAmount
 	}
 	return m
 }

@@ -164,6 +164,12 @@ func (l *Ledger) amend(ctx context.Context, r *AuthRequest, txnID string, mode i
 			return declined(authz.CodeInvalidAmount, authz.ReasonInvalidAmount), nil
 		}
 		delta = r.AmountCents - t.AmountCents
+		if delta > 0 {
+			// Raised by the network, whatever the balance or limits: it
+			// is a stand-in amount, which may overdraw (verify allows
+			// what stand-in advices posted).
+			t.StandIn = true
+		}
 	}
 	c := l.begin(now)
 	if mode == amendIncrement {

@@ -372,7 +372,7 @@ func txnEventData(t *model.Transaction) eventlog.TxnPayload {
 		Amount: t.AmountCents, AuthorizedAmount: t.AuthorizedAmountCents, Currency: t.Currency,
 		MerchantName: t.MerchantName, MCC: t.MCC, Status: status, DeclinedReason: t.DeclinedReason,
 		PostedAt: t.SettledAt, AttestationStatus: t.AttestationStatus, IntentID: t.IntentID,
-		OriginalTransactionID: t.OriginalID}
+		OriginalTransactionID: t.OriginalID, RequestedAmount: t.RequestedAmountCents}
 }
 
 // merchantKey is the merchant name as compared for locks and hints.

@@ -154,14 +154,24 @@ func (h *isoHost) decideAs(ctx context.Context, r *iso.Request, force string) (i
 			class = ledger.ClassFinancial
 		}
 		w = h.durable()
-		out, err = h.l.Authorize(ctx, &ledger.AuthRequest{
+		ar := &ledger.AuthRequest{
 			Source: "iso", MTI: r.MTI, Class: class, PAN: r.PAN, Kind: kind, AmountCents: r.AmountCents,
 			Currency: r.CurrencyCode, Expiry: r.Expiry, CVV2: r.CVV2, HasCVV2: r.HasCVV2, MerchantID: r.MerchantID,
 			Merchant: r.MerchantName, City: r.MerchantCity, Country: r.MerchantCountry, MCC: r.MCC, STAN: r.STAN,
 			RRN: r.RRN, TxnTime: r.TransmissionDateTime, TerminalID: r.TerminalID, AcquirerID: r.AcquirerID,
 			OriginalData: r.OriginalData, Advice: r.MTI == "0120", Complete: r.MTI == "0200", Durable: &w.d,
-			ForceCode: force, ForceReason: forceReason(force),
-		})
+			ForceCode: force, ForceReason: forceReason(force), AllowPartial: r.PartialOK,
+		}
+		switch {
+		case r.OriginalData != "" && kind == authz.Purchase && (r.MTI == "0100" || r.MTI == "0101"):
+			// DE 90 on a purchase names the open authorization it adds to.
+			out, err = h.l.Increment(ctx, ar, "")
+		case r.OriginalData != "" && kind == authz.Purchase && r.MTI == "0120":
+			// An advice naming an authorization sets its amount.
+			out, err = h.l.AdviseAmount(ctx, ar, "")
+		default:
+			out, err = h.l.Authorize(ctx, ar)
+		}
 	case "0220", "0400", "0401", "0420", "0421":
 		if force != "" {
 			return iso.Response{Code: force}, faults.ReasonFaultInjected
@@ -192,10 +202,29 @@ func (h *isoHost) decideAs(ctx context.Context, r *iso.Request, force string) (i
 		return iso.Response{Code: authz.CodeSystemError, Durable: w}, "store_error"
 	}
 	resp := iso.Response{Code: out.Code, AvailableCents: out.AvailableCents, HasBalance: out.HasBalance, Durable: w}
-	if out.Code == authz.CodeApproved && out.AuthCode != "" {
+	if (out.Code == authz.CodeApproved || out.Code == authz.CodePartialApproval) && out.AuthCode != "" {
 		resp.AuthCode = out.AuthCode
 	}
+	if out.Code == authz.CodePartialApproval {
+		h.partial(&resp, out)
+	}
 	return resp, out.Reason
+}
+
+// partial fills a partial approval's amounts: the approved one for DE 4,
+// the requested one for DE 54. A repeat's reply carries no transaction, so
+// it is read.
+func (h *isoHost) partial(resp *iso.Response, out ledger.Outcome) {
+	t := out.Txn
+	if t == nil {
+		got, err := h.l.GetTxn(out.TxnID)
+		if err != nil {
+			*resp = iso.Response{Code: authz.CodeSystemError, Durable: resp.Durable}
+			return
+		}
+		t = &got
+	}
+	resp.Partial, resp.ApprovedCents, resp.RequestedCents = true, t.AuthorizedAmountCents, t.RequestedAmountCents
 }
 
 func forceReason(code string) string {

@@ -71,6 +71,11 @@ type Config struct {
 	// HoldExpiry is how long an uncleared authorization holds funds.
 	// Default 7 days.
 	HoldExpiry time.Duration
+	// AutoSettle completes an authorization still open that long after
+	// its approval for its authorized amount, as a network's clearing file
+	// would, on the server's clock. 0 (the zero value) turns it off; the
+	// command's --auto-settle defaults to 48h.
+	AutoSettle time.Duration
 	// OverCapturePct is how far above the authorized amount a clearing may
 	// capture, in percent. Default 20; negative means none.
 	OverCapturePct int64
@@ -247,7 +252,7 @@ func Start(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	l, err := ledger.Open(ledger.Config{Store: db, Vault: v, Clock: s.clock, KYCAuto: cfg.KYC == "auto", Logger: cfg.Logger,
-		HoldExpiry: cfg.HoldExpiry, OverCapturePct: cfg.OverCapturePct, RepeatWindow: cfg.RepeatWindow,
+		HoldExpiry: cfg.HoldExpiry, AutoSettle: cfg.AutoSettle, OverCapturePct: cfg.OverCapturePct, RepeatWindow: cfg.RepeatWindow,
 		LogMinSyncInterval: cfg.LogSyncInterval, LogRetention: cfg.LogRetention,
 		OnIntentOutcome: m.IntentOutcome, OnEvents: s.wh.Notify, Deliverable: s.wh.Wants, OnLogSync: m.LogSync})
 	if err != nil {

@@ -25,12 +25,16 @@ type movements struct {
 	refundedOfReversed int64
 
 	// What may legitimately take available below zero, because it is
-	// posted whatever the balance: force posts, stand-in advices (0120)
-	// and captures above the authorized amount (tips).
-	forcePosts, advices, tips int64
+	// posted whatever the balance: force posts, stand-in advices (0120,
+	// and advices that raised an authorization's amount), captures above
+	// the authorized amount (tips), and refunds taken back (a refund
+	// reversal debits what the refund credited, whatever was spent since).
+	forcePosts, advices, tips, refundReversals int64
 }
 
-func (m *movements) overdraftAllowance() int64 { return m.forcePosts + m.advices + m.tips }
+func (m *movements) overdraftAllowance() int64 {
+	return m.forcePosts + m.advices + m.tips + m.refundReversals
+}
 
 func (m *movements) overdraftCauses() string {
 	var parts []string
@@ -42,6 +46,9 @@ func (m *movements) overdraftCauses() string {
 	}
 	if m.tips > 0 {
 		parts = append(parts, "tip")
+	}
+	if m.refundReversals > 0 {
+		parts = append(parts, "refund reversal")
 	}
 	return strings.Join(parts, "/")
 }
@@ -70,7 +77,10 @@ func (s *state) sumMovements() map[string]*movements {
 			m.refunds += t.AmountCents
 		case t.Kind == model.KindPurchase && t.Status == model.TxnReversed && t.SettledAt != 0:
 			m.refundedOfReversed += t.RefundedCents
+		case t.Kind == model.KindRefund && t.Status == model.TxnReversed:
+			m.refundReversals += t.ReversedCents
 		}
+		s.checkPartial(t)
 		if t.Kind != model.KindPurchase || t.Status == model.TxnDeclined {
 			continue
 		}
@@ -87,6 +97,21 @@ func (s *state) sumMovements() map[string]*movements {
 		}
 	}
 	return out
+}
+
+// checkPartial: a partial approval (response code 10) authorized less
+// than it was asked, and more than nothing; only a partial approval
+// records a requested amount.
+func (s *state) checkPartial(t *model.Transaction) {
+	partial := t.ResponseCode == authz.CodePartialApproval
+	switch {
+	case partial && t.Status == model.TxnDeclined:
+		s.bal.breach("transaction %s: response code 10 but declined", t.ID)
+	case partial && (t.AuthorizedAmountCents <= 0 || t.RequestedAmountCents <= t.AuthorizedAmountCents):
+		s.bal.breach("transaction %s: partial approval of %d for a request of %d", t.ID, t.AuthorizedAmountCents, t.RequestedAmountCents)
+	case !partial && t.RequestedAmountCents != 0:
+		s.bal.breach("transaction %s: requested amount %d recorded on response code %s", t.ID, t.RequestedAmountCents, t.ResponseCode)
+	}
 }
 
 // checkBalances: for every user

@@ -65,7 +65,7 @@ func (s *state) checkOrigIndex() error {
 			switch {
 			case t == nil:
 				s.pan.breach("original index %s: points to transaction %s, which does not exist", ix.name, id)
-			case t.Kind != model.KindPurchase || t.ResponseCode != authz.CodeApproved || t.Status == model.TxnDeclined:
+			case t.Kind != model.KindPurchase || (t.ResponseCode != authz.CodeApproved && t.ResponseCode != authz.CodePartialApproval) || t.Status == model.TxnDeclined:
 				s.pan.breach("original index %s: points to transaction %s, not an approved purchase", ix.name, id)
 			case ix.keyOf(t) != k:
 				s.pan.breach("original index %s: points to transaction %s, whose network references differ", ix.name, id)

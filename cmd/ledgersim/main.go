@@ -104,10 +104,11 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&cfg.RateLimits, "rate-limits", os.Getenv("LEDGERSIM_RATE_LIMITS") == "true", "apply the platform's API rate limits (read 100/min burst 20, write 30/min burst 10, card creation 10/min burst 5; env LEDGERSIM_RATE_LIMITS=true)")
 	var debugAddr string
 	ef.str(&debugAddr, "debug-addr", "", "when set, serve Go's profiler (/debug/pprof/) on this address; keep it on loopback")
-	var holdExpiry, repeatWindow, overCapture, isoMaxConns, isoFrameTimeout string
+	var holdExpiry, autoSettle, repeatWindow, overCapture, isoMaxConns, isoFrameTimeout string
 	ef.str(&isoMaxConns, "iso-max-conns", strconv.Itoa(iso.DefaultMaxConns), "most ISO 8583 connections open at once; one more is closed at once")
 	ef.str(&isoFrameTimeout, "iso-frame-timeout", iso.DefaultFrameTimeout.String(), "how long an ISO 8583 frame may take to arrive once its first byte has")
 	ef.str(&holdExpiry, "hold-expiry", "168h", "how long an uncleared authorization holds funds")
+	ef.str(&autoSettle, "auto-settle", "48h", "complete an authorization still open this long after its approval, for its authorized amount, as a network's clearing file would (0 = off; the hold then expires after --hold-expiry)")
 	ef.str(&repeatWindow, "repeat-window", "15m", "how long STAN+RRN are remembered to answer repeats")
 	ef.str(&overCapture, "over-capture-pct", "20", "how far above the authorized amount a clearing may capture, in percent (0 = none)")
 	var logSync, logRetention string
@@ -126,6 +127,10 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	var err error
 	if cfg.HoldExpiry, err = time.ParseDuration(holdExpiry); err != nil || cfg.HoldExpiry <= 0 {
 		fmt.Fprintf(stderr, "ledgersim: bad --hold-expiry %q\n", holdExpiry)
+		return 2
+	}
+	if cfg.AutoSettle, err = time.ParseDuration(autoSettle); err != nil || cfg.AutoSettle < 0 {
+		fmt.Fprintf(stderr, "ledgersim: bad --auto-settle %q\n", autoSettle)
 		return 2
 	}
 	if cfg.RepeatWindow, err = time.ParseDuration(repeatWindow); err != nil || cfg.RepeatWindow <= 0 {
