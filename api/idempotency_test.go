@@ -265,6 +265,22 @@ var idemCases = map[string]func(e *idemEnv) idemCall{
 		e.must(200, "POST", "/v1/simulate/clearing", map[string]any{"transactionId": id, "amount": 300})
 		return jsonCall("/v1/simulate/refund", map[string]any{"transactionId": id, "amount": 100})
 	},
+	"/v1/simulate/financial": func(e *idemEnv) idemCall {
+		return jsonCall("/v1/simulate/financial", map[string]any{"cardId": e.card(nil), "amount": 300})
+	},
+	"/v1/simulate/increment": func(e *idemEnv) idemCall {
+		return jsonCall("/v1/simulate/increment", map[string]any{"transactionId": e.authorization(300), "amount": 50})
+	},
+	"/v1/simulate/authorization-advice": func(e *idemEnv) idemCall {
+		return jsonCall("/v1/simulate/authorization-advice", map[string]any{"transactionId": e.authorization(300), "amount": 250})
+	},
+	"/v1/simulate/force-capture": func(e *idemEnv) idemCall {
+		return jsonCall("/v1/simulate/force-capture", map[string]any{"cardId": e.card(nil), "amount": 120, "merchantName": "SHOP"})
+	},
+	"/v1/simulate/refund-reversal": func(e *idemEnv) idemCall {
+		refund := e.must(201, "POST", "/v1/simulate/refund", map[string]any{"cardId": e.card(nil), "amount": 80}).str("id")
+		return jsonCall("/v1/simulate/refund-reversal", map[string]any{"transactionId": refund})
+	},
 	"/v1/simulate/faults": func(e *idemEnv) idemCall {
 		return jsonCall("/v1/simulate/faults", map[string]any{"last4": "1234", "action": "noReply", "percent": 5})
 	},

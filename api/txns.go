@@ -130,7 +130,7 @@ type decisionView struct {
 }
 
 func viewOutcome(o ledger.Outcome) decisionView {
-	v := decisionView{ResponseCode: o.Code, Approved: o.Code == authz.CodeApproved}
+	v := decisionView{ResponseCode: o.Code, Approved: o.Code == authz.CodeApproved || o.Code == authz.CodePartialApproval}
 	if o.Txn != nil {
 		v.txnView = viewTxn(o.Txn)
 	}
@@ -140,11 +140,17 @@ func viewOutcome(o ledger.Outcome) decisionView {
 var currencies = map[string]string{"USD": "840", "840": "840", "EUR": "978", "GBP": "826", "CAD": "124"}
 
 func (a *API) simulateAuthorization(rc *reqCtx) error {
+	r := &ledger.AuthRequest{Source: "api", MTI: "0100", Class: ledger.ClassAuth, Kind: authz.Purchase, Currency: "840"}
+	return a.authorize(rc, r)
+}
+
+// authorize decides an authorization (or, with r.Complete, a
+// single-message purchase) from a simulate body.
+func (a *API) authorize(rc *reqCtx, r *ledger.AuthRequest) error {
 	f, err := rc.body()
 	if err != nil {
 		return err
 	}
-	r := &ledger.AuthRequest{Source: "api", MTI: "0100", Class: ledger.ClassAuth, Kind: authz.Purchase, Currency: "840"}
 	r.CardID = f.str("cardId", true, 64)
 	if amt := f.int("amount", true, 0, maxCents); amt != nil {
 		r.AmountCents = *amt
@@ -152,15 +158,9 @@ func (a *API) simulateAuthorization(rc *reqCtx) error {
 			r.Kind = authz.Verification
 		}
 	}
-	r.Merchant = f.str("merchantName", false, 25)
-	r.MerchantID = f.str("merchantId", false, 15)
-	r.City = f.str("merchantCity", false, 13)
-	r.Country = f.str("merchantCountry", false, 2)
-	if m := f.str("merchantCategory", false, 4); m != "" {
-		if !mcc.Valid(m) {
-			return errInvalid("merchantCategory", "'merchantCategory' must be a 4-digit MCC.")
-		}
-		r.MCC = m
+	merchantFields(f, r)
+	if p := f.boolean("allowPartial"); p != nil {
+		r.AllowPartial = *p
 	}
 	if cur := f.str("currency", false, 3); cur != "" {
 		code, ok := currencies[cur]
@@ -171,9 +171,6 @@ func (a *API) simulateAuthorization(rc *reqCtx) error {
 	}
 	if e := f.done(); e != nil {
 		return e
-	}
-	if r.Merchant == "" {
-		r.Merchant = "SIMULATED MERCHANT"
 	}
 	rc.render(201, func(res any) any { return viewOutcome(res.(ledger.Outcome)) })
 	out, lerr := a.l.Authorize(rc.ctx, r)
@@ -271,8 +268,16 @@ func (a *API) simulateRefund(rc *reqCtx) error {
 	if err != nil {
 		return err
 	}
-	txnID := f.str("transactionId", true, 64)
+	// A refund names the purchase it refunds, or, unlinked, the card.
+	cardID := f.str("cardId", false, 64)
+	txnID := f.str("transactionId", cardID == "", 64)
 	amount := f.int("amount", true, 1, maxCents)
+	if cardID != "" && txnID != "" {
+		f.fail(errInvalid("cardId", "Send 'transactionId' (a refund of that purchase) or 'cardId' (an unlinked refund), not both."))
+	}
+	if cardID != "" && amount != nil {
+		return a.unlinkedRefund(rc, f, cardID, *amount)
+	}
 	if e := f.done(); e != nil {
 		return e
 	}

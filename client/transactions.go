@@ -26,6 +26,10 @@ type SimulateAuthorizationParams struct {
 	MerchantCategory string `json:"merchantCategory,omitempty"`
 	// Currency is an ISO 4217 code (USD by default).
 	Currency string `json:"currency,omitempty"`
+	// AllowPartial says the terminal takes a partial approval: a purchase
+	// above what is left is approved for what is left (ResponseCode 10,
+	// Transaction.RequestedAmount and AuthorizedAmount).
+	AllowPartial bool `json:"allowPartial,omitempty"`
 }
 
 // SimulateAuthorization sends an authorization through the same decision
@@ -57,6 +61,60 @@ func (c *Client) SimulateReversal(ctx context.Context, transactionID string, amo
 func (c *Client) SimulateRefund(ctx context.Context, transactionID string, amount int64, opts ...RequestOption) (*Decision, error) {
 	body := map[string]any{"transactionId": transactionID, "amount": amount}
 	return call[Decision](ctx, c, request{method: http.MethodPost, path: "/v1/simulate/refund", body: body}, opts)
+}
+
+// SimulateFinancial is a single-message purchase, authorized and
+// completed in one as an ISO 8583 0200 (POST /v1/simulate/financial). A
+// decline is not an error.
+func (c *Client) SimulateFinancial(ctx context.Context, p SimulateAuthorizationParams, opts ...RequestOption) (*Decision, error) {
+	return call[Decision](ctx, c, request{method: http.MethodPost, path: "/v1/simulate/financial", body: p}, opts)
+}
+
+// SimulateIncrement is an incremental authorization: amount cents more on
+// an open authorization (POST /v1/simulate/increment). A decline is not an
+// error; a transaction that is not an open authorization is a 409.
+func (c *Client) SimulateIncrement(ctx context.Context, transactionID string, amount int64, opts ...RequestOption) (*Decision, error) {
+	body := map[string]any{"transactionId": transactionID, "amount": amount}
+	return call[Decision](ctx, c, request{method: http.MethodPost, path: "/v1/simulate/increment", body: body}, opts)
+}
+
+// SimulateAuthorizationAdvice sets an open authorization's amount to
+// amount cents, as a network's advice does (POST
+// /v1/simulate/authorization-advice).
+func (c *Client) SimulateAuthorizationAdvice(ctx context.Context, transactionID string, amount int64, opts ...RequestOption) (*Decision, error) {
+	body := map[string]any{"transactionId": transactionID, "amount": amount}
+	return call[Decision](ctx, c, request{method: http.MethodPost, path: "/v1/simulate/authorization-advice", body: body}, opts)
+}
+
+// SimulateForceCaptureParams is the body of SimulateForceCapture.
+type SimulateForceCaptureParams struct {
+	CardID           string `json:"cardId"`
+	Amount           int64  `json:"amount"`
+	MerchantName     string `json:"merchantName,omitempty"`
+	MerchantID       string `json:"merchantId,omitempty"`
+	MerchantCity     string `json:"merchantCity,omitempty"`
+	MerchantCountry  string `json:"merchantCountry,omitempty"`
+	MerchantCategory string `json:"merchantCategory,omitempty"`
+}
+
+// SimulateForceCapture posts a completed purchase without an
+// authorization (POST /v1/simulate/force-capture).
+func (c *Client) SimulateForceCapture(ctx context.Context, p SimulateForceCaptureParams, opts ...RequestOption) (*Decision, error) {
+	return call[Decision](ctx, c, request{method: http.MethodPost, path: "/v1/simulate/force-capture", body: p}, opts)
+}
+
+// SimulateUnlinkedRefund credits amount cents to a card with no purchase
+// named (POST /v1/simulate/refund with cardId).
+func (c *Client) SimulateUnlinkedRefund(ctx context.Context, cardID string, amount int64, opts ...RequestOption) (*Decision, error) {
+	body := map[string]any{"cardId": cardID, "amount": amount}
+	return call[Decision](ctx, c, request{method: http.MethodPost, path: "/v1/simulate/refund", body: body}, opts)
+}
+
+// SimulateRefundReversal takes a refund back (POST
+// /v1/simulate/refund-reversal).
+func (c *Client) SimulateRefundReversal(ctx context.Context, refundID string, opts ...RequestOption) (*Decision, error) {
+	body := map[string]any{"transactionId": refundID}
+	return call[Decision](ctx, c, request{method: http.MethodPost, path: "/v1/simulate/refund-reversal", body: body}, opts)
 }
 
 // GetClock reads the server's clock (GET /v1/simulate/clock).

@@ -248,13 +248,17 @@ type Receipt struct {
 
 // Transaction is one authorization, clearing, refund or decline.
 type Transaction struct {
-	Object                string   `json:"object"`
-	ID                    string   `json:"id"`
-	CardID                string   `json:"cardId"`
-	UserID                string   `json:"userId"`
-	AgentID               string   `json:"agentId"`
-	Type                  string   `json:"type"`
-	Amount                int64    `json:"amount"`
+	Object  string `json:"object"`
+	ID      string `json:"id"`
+	CardID  string `json:"cardId"`
+	UserID  string `json:"userId"`
+	AgentID string `json:"agentId"`
+	Type    string `json:"type"`
+	Amount  int64  `json:"amount"`
+	// RequestedAmount is what the message that made the transaction asked
+	// for: more than AuthorizedAmount after a partial approval
+	// (ResponseCode 10).
+	RequestedAmount       int64    `json:"requestedAmount"`
 	AuthorizedAmount      int64    `json:"authorizedAmount"`
 	PendingAmount         int64    `json:"pendingAmount"`
 	ReversedAmount        int64    `json:"reversedAmount,omitempty"`

@@ -140,12 +140,17 @@ func (l *Ledger) amend(ctx context.Context, r *AuthRequest, txnID string, mode i
 	var delta int64
 	if mode == amendIncrement {
 		// The increment is checked as a purchase of its own amount at the
-		// original's merchant, except for what counts authorizations: it
-		// is part of one the card already made.
+		// merchant it names (the original's when it names none, as the
+		// API's does), except for what counts authorizations: it is part
+		// of one the card already made.
 		counted := *card
 		counted.Usage.Used, counted.MaxAuthCount = false, nil
+		merchantID, merchant := r.MerchantID, r.Merchant
+		if merchantID == "" && merchant == "" {
+			merchantID, merchant = t.MerchantID, t.MerchantName
+		}
 		req := authz.Request{Kind: authz.Purchase, AmountCents: r.AmountCents, Currency: r.Currency, Expiry: r.Expiry,
-			CVVPresent: r.HasCVV2, MerchantID: t.MerchantID, MerchantKey: merchantKey(t.MerchantName), MCC: t.MCC}
+			CVVPresent: r.HasCVV2, MerchantID: merchantID, MerchantKey: merchantKey(merchant), MCC: r.MCC}
 		if r.HasCVV2 {
 			req.CVVMatch = r.PAN != "" && l.vault.CheckCVV(r.PAN, card.Expiry(), r.CVV2)
 		}
