@@ -19,7 +19,9 @@
 // canceled). For each message it computes the reply the docs prescribe
 // (the decision order of "The decision", the clearing and reversal tables,
 // repeats and duplicates by class + DE 11 + DE 37 within the repeat
-// window, refunds by DE 90, hold expiry) and the change of state. Window
+// window, refunds by DE 90, partial approvals, incremental authorizations
+// and advices that change an amount by DE 90, hold expiry and auto-settle)
+// and the change of state. Window
 // spend is kept as a list of (instant of the authorization, cents) entries
 // and summed per window, rather than as counters adjusted in place, so the
 // model does not share the core's arithmetic. It uses only three things
@@ -31,8 +33,12 @@
 // # The generator
 //
 // gen_test.go draws each step from math/rand/v2 seeded with the seed,
-// with weights: purchases (0100, 0101), financial requests (0200), advices
-// (0120, also refund advices), account verifications, balance inquiries,
+// with weights: purchases (0100, 0101; a quarter of them taking a partial
+// approval, DE 48 sub-element 61), financial requests (0200, some taking a
+// partial approval), advices (0120, also refund advices), incremental
+// authorizations (0100, 0101 with DE 90 of an authorization: mostly an
+// open one of the card, sometimes one no longer open or another card's),
+// advices that set an authorization's amount (0120 with DE 90), account verifications, balance inquiries,
 // refunds (20xxxx, naming a purchase by DE 90 or not, above what is left
 // or not, of zero), clearings (partial, exact, over-capture within and
 // beyond the limit, of zero, far over; found by DE 2 + DE 90, DE 2 + DE 37
@@ -59,7 +65,8 @@
 //
 // Each seed also chooses the configuration: the start time (anywhere in
 // 2026), the over-capture percentage, the hold expiry, the repeat window,
-// and whether (and how often) to restart.
+// auto-settle (off for half the seeds, else 1, 20 or 48 hours), and
+// whether (and how often) to restart.
 //
 // # The checks
 //

@@ -45,6 +45,9 @@ type msg struct {
 	authCode   string // DE 38 on a clearing or reversal
 	repl       int64  // DE 95's actual amount
 	hasRepl    bool
+	// partialOK: DE 48 sub-element 61, the terminal takes a partial
+	// approval.
+	partialOK bool
 	// viaTxn: the simulate endpoint's path, naming the original by ID.
 	viaTxn *mTxn
 	// label says, for the log, which card and original the message is about.
@@ -96,6 +99,9 @@ func (x *msg) String() string {
 	fmt.Fprintf(&b, " stan=%s rrn=%s de7=%s", x.stan, x.rrn, x.de7)
 	if x.de90 != "" {
 		b.WriteString(" de90=" + strings.TrimRight(x.de90, "0"))
+	}
+	if x.partialOK {
+		b.WriteString(" partialOK")
 	}
 	if x.authCode != "" {
 		b.WriteString(" de38=" + x.authCode)
@@ -267,6 +273,8 @@ func newGen(rng *rand.Rand, m *refModel, maxRestarts int, exercise func(string) 
 		{22, (*gen).purchase},
 		{4, (*gen).financial},
 		{3, (*gen).advice},
+		{4, (*gen).increment},
+		{3, (*gen).amountAdvice},
 		{2, (*gen).verification},
 		{1, (*gen).inquiry},
 		{4, (*gen).isoRefund},
@@ -416,8 +424,46 @@ func (g *gen) maybeHold(step int, x *msg) *op {
 func (g *gen) purchase(step int) *op {
 	c := g.card()
 	x := g.authMsg(c, pick(g, []string{"0100", "0100", "0100", "0101"}), "00", g.amount())
+	x.partialOK = g.pct(25)
 	g.followIntent(c, x)
 	return g.maybeHold(step, x)
+}
+
+// amendTarget is an authorization an increment or an advice names by DE
+// 90: mostly an open one, sometimes one that is not open any more, and
+// now and then one of another card (all three: 25).
+func (g *gen) amendTarget(mti string, amount int64) *msg {
+	o := g.pickTarget(85, 10)
+	if o == nil {
+		return nil
+	}
+	c := o.card
+	if g.pct(5) {
+		c = g.card()
+	}
+	x := g.authMsg(c, mti, "00", amount)
+	x.de90 = de90(o.mti, o.stan, o.de7)
+	x.label += " amends " + o.name
+	return x
+}
+
+// increment is an 0100 with DE 90: an incremental authorization.
+func (g *gen) increment(step int) *op {
+	x := g.amendTarget(pick(g, []string{"0100", "0100", "0101"}), 1+g.rng.Int64N(3_000))
+	if x == nil {
+		return nil
+	}
+	return g.maybeHold(step, x)
+}
+
+// amountAdvice is an 0120 with DE 90: the authorization's amount becomes
+// DE 4, up or down.
+func (g *gen) amountAdvice(step int) *op {
+	x := g.amendTarget("0120", 1+g.rng.Int64N(8_000))
+	if x == nil {
+		return nil
+	}
+	return g.send(x, "")
 }
 
 // intentMerchant is where the generator buys to honour an intent's
@@ -447,6 +493,7 @@ func (g *gen) followIntent(c *mCard, x *msg) {
 func (g *gen) financial(step int) *op {
 	c := g.card()
 	x := g.authMsg(c, "0200", "00", g.amount())
+	x.partialOK = g.pct(15)
 	g.followIntent(c, x)
 	return g.maybeHold(step, x)
 }

@@ -125,6 +125,10 @@ type mTxn struct {
 	attestation    string
 	authAtMs       int64
 	holdExpiresMs  int64
+	// requested is what a partial approval was asked for (0 otherwise).
+	requested int64
+	// autoSettleMs is when auto-settle completes it (0: off when approved).
+	autoSettleMs int64
 	// isOriginal marks an approved purchase (0100, 0101, 0120, 0200): only
 	// those are found by clearings and reversals.
 	isOriginal bool
@@ -168,6 +172,9 @@ type fingerprint struct {
 	merchant string // DE 42
 	terminal string // DE 41
 	repl     int64  // DE 95
+	// amend: an incremental authorization or an advice naming an
+	// authorization by DE 90.
+	amend bool
 }
 
 // repeatRec is a remembered first reply.
@@ -209,6 +216,7 @@ type refModel struct {
 	overCapturePct int64
 	holdExpiryMs   int64
 	repeatWindowMs int64
+	autoSettleMs   int64 // 0: off
 
 	users   []*mUser
 	agents  []*mAgent
@@ -226,9 +234,9 @@ type refModel struct {
 	dirtyIntents []*mIntent
 }
 
-func newModel(start time.Time, overCapturePct int64, holdExpiry, repeatWindow time.Duration) *refModel {
+func newModel(start time.Time, overCapturePct int64, holdExpiry, repeatWindow, autoSettle time.Duration) *refModel {
 	return &refModel{
-		nowMs: start.UnixMilli(), overCapturePct: overCapturePct,
+		nowMs: start.UnixMilli(), overCapturePct: overCapturePct, autoSettleMs: autoSettle.Milliseconds(),
 		holdExpiryMs: holdExpiry.Milliseconds(), repeatWindowMs: repeatWindow.Milliseconds(),
 		byPAN: map[string]*mCard{}, repeats: map[string]*repeatRec{},
 		origSTAN: map[string]*mTxn{}, origRRN: map[string]*mTxn{},
@@ -513,10 +521,18 @@ func (m *refModel) authorize(x *msg) expect {
 	}
 	kind := procKind(x.proc, x.amount)
 	f := fingerprint{class: x.class(), card: c, kind: kind, amount: x.amount, currency: x.currency, merchant: x.merchantID, terminal: x.terminal}
+	if x.de90 != "" && kind == authz.Purchase && x.mti != "0200" {
+		f.amend = true
+		return m.amend(c, x, f)
+	}
 	if e, seen := m.replay(x, f); seen {
 		return e
 	}
 	d := m.decide(c, x, kind)
+	asked := x.amount
+	if d2, y, ok := m.partial(c, x, kind, d); ok {
+		d, x = d2, y
+	}
 	if kind == authz.BalanceInquiry {
 		// Not recorded, not remembered.
 		e := expect{code: d.code}
@@ -527,6 +543,9 @@ func (m *refModel) authorize(x *msg) expect {
 	}
 	t := &mTxn{card: c, kind: kindName(kind), amount: x.amount, authorized: x.amount, code: d.code, reason: d.reason,
 		standIn: x.mti == "0120", mti: x.mti, stan: x.stan, rrn: x.rrn, de7: x.de7}
+	if x.amount < asked {
+		t.code, t.requested = authz.CodePartialApproval, asked
+	}
 	switch {
 	case d.code != authz.CodeApproved:
 		t.status, t.authorized = model.TxnDeclined, 0 // a decline authorizes nothing
@@ -560,8 +579,89 @@ func (m *refModel) authorize(x *msg) expect {
 		m.approvePurchase(c, t, x)
 	}
 	m.addTxn(t)
-	rec := m.remember(x, f, d.code, d.reason, t)
-	return expect{code: d.code, reason: d.reason, newTxn: t, newRec: rec}
+	rec := m.remember(x, f, t.code, d.reason, t)
+	return expect{code: t.code, reason: d.reason, newTxn: t, newRec: rec}
+}
+
+// partial is "Partial approval": a purchase whose terminal takes one,
+// declined only for its amount (51 or 61), is decided again for what is
+// left, and approved for that if every rule passes. It returns the new
+// decision and the message with the approved amount.
+func (m *refModel) partial(c *mCard, x *msg, kind authz.Kind, d decision) (decision, *msg, bool) {
+	if !x.partialOK || kind != authz.Purchase || x.mti == "0120" ||
+		(d.code != authz.CodeInsufficientFunds && d.code != authz.CodeAmountLimit) {
+		return d, x, false
+	}
+	left := min(x.amount, c.user.available())
+	for _, l := range []*int64{c.maxAmount, c.perAuth} {
+		if l != nil {
+			left = min(left, *l)
+		}
+	}
+	if c.perDay != nil {
+		left = min(left, *c.perDay-m.cardDaySpend(c))
+	}
+	if c.perMonth != nil {
+		left = min(left, *c.perMonth-m.cardMonthSpend(c))
+	}
+	if a := c.agent; a.limit != nil && a.onLimit != model.OnLimitNotify {
+		left = min(left, *a.limit-m.agentSpend(a))
+	}
+	if left <= 0 || left >= x.amount {
+		return d, x, false
+	}
+	y := *x
+	y.amount = left
+	if d2 := m.decide(c, &y, kind); d2.code == authz.CodeApproved {
+		return d2, &y, true
+	}
+	return d, x, false
+}
+
+// amend is an 0100 with DE 90 (an incremental authorization: every rule
+// checked for DE 4, what counts authorizations excepted, then the
+// authorization grows by it) or an 0120 with DE 90 (an advice: its amount
+// becomes DE 4). The original must be an open authorization of the card,
+// or it is 25. A decline changes nothing and is not remembered.
+func (m *refModel) amend(c *mCard, x *msg, f fingerprint) expect {
+	if e, seen := m.replay(x, f); seen {
+		return e
+	}
+	o := c.orig()["s"+x.de90[4:10]+"|"+x.de90[10:20]]
+	if o == nil || o.status != model.TxnAuthorized || o.kind != model.KindPurchase {
+		return expect{code: authz.CodeNoOriginal}
+	}
+	var delta int64
+	if x.mti == "0120" {
+		switch {
+		case x.currency != "840":
+			return expect{code: authz.CodeNotPermitted}
+		case x.amount <= 0:
+			return expect{code: authz.CodeInvalidAmount}
+		}
+		delta = x.amount - o.amount
+		if delta > 0 {
+			o.standIn = true
+		}
+	} else {
+		counted := *c
+		counted.used, counted.maxAuthCount = false, nil
+		if d := m.decide(&counted, x, authz.Purchase); d.code != authz.CodeApproved {
+			return expect{code: d.code}
+		}
+		delta = x.amount
+	}
+	o.amount += delta
+	o.authorized += delta
+	o.hold += delta
+	if o.requested != 0 {
+		o.requested += delta
+	}
+	c.user.pending += delta
+	m.count(c, o.authAtMs, delta)
+	m.touch(o)
+	m.remember(x, f, authz.CodeApproved, "", o)
+	return expect{code: authz.CodeApproved, txn: o}
 }
 
 func (m *refModel) approvePurchase(c *mCard, t *mTxn, x *msg) {
@@ -593,6 +693,9 @@ func (m *refModel) approvePurchase(c *mCard, t *mTxn, x *msg) {
 		t.status, t.hold = model.TxnAuthorized, amt
 		c.user.pending += amt
 		t.holdExpiresMs = m.nowMs + m.holdExpiryMs
+		if m.autoSettleMs > 0 {
+			t.autoSettleMs = m.nowMs + m.autoSettleMs
+		}
 	}
 	t.isOriginal = true
 	m.origSTAN[x.stan+"|"+x.de7] = t
@@ -840,7 +943,14 @@ func (m *refModel) deliver(x *msg) expect {
 func (m *refModel) sweep() int {
 	n := 0
 	for _, t := range m.txns {
-		if t.status == model.TxnAuthorized && t.holdExpiresMs <= m.nowMs {
+		if t.status != model.TxnAuthorized {
+			continue
+		}
+		// Auto-settle or hold expiry, whichever comes first.
+		if settles := t.autoSettleMs != 0 && t.autoSettleMs <= t.holdExpiresMs; settles && t.autoSettleMs <= m.nowMs {
+			m.settle(t)
+			n++
+		} else if !settles && t.holdExpiresMs <= m.nowMs {
 			m.reverseTo(t, 0, "expired")
 			n++
 		}
@@ -852,6 +962,20 @@ func (m *refModel) sweep() int {
 		}
 	}
 	return n
+}
+
+// settle is auto-settle: the open authorization is completed for its
+// amount, as a clearing of that amount would.
+func (m *refModel) settle(t *mTxn) {
+	tally.add("auto-settle")
+	c := t.card
+	c.user.pending -= t.hold
+	c.user.settled -= t.amount
+	t.hold, t.status = 0, model.TxnCompleted
+	if c.single && c.status != model.CardClosed {
+		m.setStatus(c, model.CardClosed)
+	}
+	m.touch(t)
 }
 
 // ---- API operations ----

@@ -121,6 +121,14 @@ func tallyKey(o *op, outcome string) string {
 		if x.proc == "00" && x.amount == 0 {
 			what = x.mti + " verification"
 		}
+		switch {
+		case x.proc == "00" && x.amount > 0 && x.de90 != "" && x.mti == "0120":
+			what = x.mti + " amount advice"
+		case x.proc == "00" && x.amount > 0 && x.de90 != "" && x.mti != "0200":
+			what = x.mti + " increment"
+		case x.partialOK:
+			what += " (partial ok)"
+		}
 	case x.viaTxn != nil:
 		what += " by ID"
 	}
@@ -137,6 +145,7 @@ type config struct {
 	overCapturePct int64
 	holdExpiry     time.Duration
 	repeatWindow   time.Duration
+	autoSettle     time.Duration // 0: off
 	restarts       int
 }
 
@@ -152,6 +161,9 @@ func seedConfig(rng *rand.Rand) config {
 	}
 	if rng.IntN(3) == 0 {
 		c.restarts = 1 + rng.IntN(3)
+	}
+	if rng.IntN(2) == 0 {
+		c.autoSettle = []time.Duration{time.Hour, 20 * time.Hour, 48 * time.Hour}[rng.IntN(3)]
 	}
 	return c
 }
@@ -202,7 +214,7 @@ func runSeed(t *testing.T, seed uint64, steps int) {
 	if *flagMemFS {
 		h.fs, h.dir = vfs.NewMem(), "/sim"
 	}
-	h.m = newModel(cfg.start, cfg.overCapturePct, cfg.holdExpiry, cfg.repeatWindow)
+	h.m = newModel(cfg.start, cfg.overCapturePct, cfg.holdExpiry, cfg.repeatWindow, cfg.autoSettle)
 	h.g = newGen(rng, h.m, cfg.restarts, exercised)
 	h.logf("config: start %s, over-capture %d%%, hold expiry %v, repeat window %v, restarts up to %d",
 		cfg.start.Format(time.RFC3339), cfg.overCapturePct, cfg.holdExpiry, cfg.repeatWindow, cfg.restarts)
@@ -262,7 +274,7 @@ func (h *harness) open() {
 	db, err := store.Open(store.Options{Dir: h.dir, FS: h.fs})
 	h.must(err, "open store")
 	l, err := ledger.Open(ledger.Config{Store: db, Vault: h.vault, Clock: h.clk, OverCapturePct: h.cfg.overCapturePct,
-		HoldExpiry: h.cfg.holdExpiry, RepeatWindow: h.cfg.repeatWindow})
+		HoldExpiry: h.cfg.holdExpiry, RepeatWindow: h.cfg.repeatWindow, AutoSettle: h.cfg.autoSettle})
 	if err != nil {
 		_ = db.Close()
 		h.fail("open ledger: %v", err)
@@ -547,11 +559,22 @@ func (h *harness) deliver(ctx context.Context, x *msg) (ledger.Outcome, error) {
 		return out, d.Wait()
 	}
 	if x.typ == mAuth {
-		return waited(h.l.Authorize(ctx, &ledger.AuthRequest{Durable: &d, Source: "iso", MTI: x.mti, Class: x.class(), PAN: x.pan,
+		r := &ledger.AuthRequest{Durable: &d, Source: "iso", MTI: x.mti, Class: x.class(), PAN: x.pan,
 			Kind: procKind(x.proc, x.amount), AmountCents: x.amount, Currency: x.currency, Expiry: x.expiry, CVV2: x.cvv,
 			HasCVV2: x.hasCVV, MerchantID: x.merchantID, Merchant: x.merchant, City: "SPRINGFIELD", Country: "US", MCC: "5411",
 			STAN: x.stan, RRN: x.rrn, TxnTime: x.de7, TerminalID: x.terminal, AcquirerID: "123456", OriginalData: x.de90,
-			Advice: x.mti == "0120", Complete: x.mti == "0200"}))
+			Advice: x.mti == "0120", Complete: x.mti == "0200", AllowPartial: x.partialOK}
+		// The ISO host's routing: DE 90 on a purchase names the
+		// authorization an 0100 adds to or an 0120 sets the amount of.
+		if x.de90 != "" && r.Kind == authz.Purchase {
+			switch x.mti {
+			case "0100", "0101":
+				return waited(h.l.Increment(ctx, r, ""))
+			case "0120":
+				return waited(h.l.AdviseAmount(ctx, r, ""))
+			}
+		}
+		return waited(h.l.Authorize(ctx, r))
 	}
 	f := &ledger.FollowUp{Durable: &d, Source: "iso", MTI: x.mti, Class: x.class(), PAN: x.pan, OriginalData: x.de90, RRN: x.rrn,
 		AuthCode: x.authCode, STAN: x.stan, TxnTime: x.de7, TerminalID: x.terminal, AcquirerID: "123456",
@@ -612,10 +635,11 @@ func (h *harness) checkReply(exp expect, out ledger.Outcome) {
 		if out.TxnID == "" || h.byID[out.TxnID] != nil {
 			h.fail("expected a new transaction (%s), the reply names %q", exp.newTxn.name, out.TxnID)
 		}
-		if (out.Code == authz.CodeApproved) != (out.AuthCode != "") {
+		approved := out.Code == authz.CodeApproved || out.Code == authz.CodePartialApproval
+		if approved != (out.AuthCode != "") {
 			h.fail("response %s with approval code %q", out.Code, out.AuthCode)
 		}
-		if out.Code != authz.CodeApproved && out.Reason != exp.reason {
+		if !approved && out.Reason != exp.reason {
 			h.fail("declined %s with reason %q, the model says %q", out.Code, out.Reason, exp.reason)
 		}
 		h.m.bind(&exp, out.TxnID, out.AuthCode)
@@ -762,6 +786,7 @@ func (h *harness) compareTxn(d *diffs, t *mTxn) {
 	d.eq(n+" reversalReason", ct.ReversalReason, t.reversalReason)
 	d.eq(n+" forcePost", ct.ForcePost, t.forcePost)
 	d.eq(n+" standIn", ct.StandIn, t.standIn)
+	d.eq(n+" requestedAmountCents", ct.RequestedAmountCents, t.requested)
 	var orig, intent string
 	if t.original != nil {
 		orig = t.original.id
@@ -774,6 +799,7 @@ func (h *harness) compareTxn(d *diffs, t *mTxn) {
 	d.eq(n+" attestationStatus", ct.AttestationStatus, t.attestation)
 	if t.status == model.TxnAuthorized {
 		d.eq(n+" holdExpiresAt", ct.HoldExpiresAt, t.holdExpiresMs)
+		d.eq(n+" autoSettleAt", ct.AutoSettleAt, t.autoSettleMs)
 	}
 }
 
