@@ -141,10 +141,9 @@ func (l *Ledger) amend(ctx context.Context, r *AuthRequest, txnID string, mode i
 	if mode == amendIncrement {
 		// The increment is checked as a purchase of its own amount at the
 		// merchant it names (the original's when it names none, as the
-		// API's does), except for what counts authorizations: it is part
-		// of one the card already made.
-		counted := *card
-		counted.Usage.Used, counted.MaxAuthCount = false, nil
+		// API's does), under the card's policy, except for what counts
+		// authorizations (single use, maxAuthCount, the cooldown after the
+		// last purchase): it is part of one the card already made.
 		merchantID, merchant := r.MerchantID, r.Merchant
 		if merchantID == "" && merchant == "" {
 			merchantID, merchant = t.MerchantID, t.MerchantName
@@ -154,7 +153,13 @@ func (l *Ledger) amend(ctx context.Context, r *AuthRequest, txnID string, mode i
 		if r.HasCVV2 {
 			req.CVVMatch = r.PAN != "" && l.vault.CheckCVV(r.PAN, card.Expiry(), r.CVV2)
 		}
-		d = authz.Decide(&authz.Input{Req: &req, Card: &counted, Agent: agent, User: user, HintKey: merchantKey(card.MerchantHint), Now: now})
+		in := authz.Input{Req: &req, Card: card, Agent: agent, User: user, HintKey: merchantKey(card.MerchantHint), Now: now}
+		var eff model.Card
+		l.withControls(s, &in, &eff)
+		counted := *in.Card
+		counted.Usage.Used, counted.MaxAuthCount, counted.Usage.LastAuthAt = false, nil, 0
+		in.Card = &counted
+		d = authz.Decide(&in)
 		if !d.Approved() {
 			out := declined(d.Code, d.Reason)
 			out.TxnID = t.ID
