@@ -269,7 +269,12 @@ var idemCases = map[string]func(e *idemEnv) idemCall{
 		return jsonCall("/v1/simulate/financial", map[string]any{"cardId": e.card(nil), "amount": 300})
 	},
 	"/v1/simulate/increment": func(e *idemEnv) idemCall {
-		return jsonCall("/v1/simulate/increment", map[string]any{"transactionId": e.authorization(300), "amount": 50})
+		id := e.authorization(300)
+		// The risk engine's defaults may suspend a new agent after its
+		// first purchase; the increment is to be decided on an active one.
+		agent := e.must(200, "GET", "/v1/transactions/"+id, nil).str("agentId")
+		e.must(200, "POST", "/v1/agents/"+agent+"/activate", map[string]any{})
+		return jsonCall("/v1/simulate/increment", map[string]any{"transactionId": id, "amount": 50})
 	},
 	"/v1/simulate/authorization-advice": func(e *idemEnv) idemCall {
 		return jsonCall("/v1/simulate/authorization-advice", map[string]any{"transactionId": e.authorization(300), "amount": 250})
