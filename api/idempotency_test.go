@@ -300,6 +300,16 @@ var idemCases = map[string]func(e *idemEnv) idemCall{
 		it := e.must(201, "POST", "/v1/cards/"+card+"/intents", map[string]any{"intentId": "o-1", "summary": "lunch"}).str("id")
 		return jsonCall("/v1/intents/"+it+"/cancel", map[string]any{})
 	},
+	"/v1/intents/{id}/approve": func(e *idemEnv) idemCall {
+		card := e.card(map[string]any{"type": "multi"})
+		it := e.must(201, "POST", "/v1/cards/"+card+"/intents", map[string]any{"intentId": "o-1", "summary": "tv", "requireApproval": true}).str("id")
+		return jsonCall("/v1/intents/"+it+"/approve", map[string]any{})
+	},
+	"/v1/intents/{id}/reject": func(e *idemEnv) idemCall {
+		card := e.card(map[string]any{"type": "multi"})
+		it := e.must(201, "POST", "/v1/cards/"+card+"/intents", map[string]any{"intentId": "o-1", "summary": "tv", "requireApproval": true}).str("id")
+		return jsonCall("/v1/intents/"+it+"/reject", map[string]any{"reason": "too much"})
+	},
 	"/v1/extension/redeem": func(e *idemEnv) idemCall {
 		card := e.card(map[string]any{"credentialExposure": "extensionOnly"})
 		tok := e.must(200, "POST", "/v1/cards/"+card+"/details", map[string]any{"summary": "buy"}).str("detailsToken")

@@ -31,6 +31,12 @@ type intentView struct {
 	MismatchedAt      int64              `json:"mismatchedAt,omitempty"`
 	ExpiredAt         int64              `json:"expiredAt,omitempty"`
 	CanceledAt        int64              `json:"canceledAt,omitempty"`
+	ApprovalRequired  bool               `json:"approvalRequired"`
+	ApprovedAt        int64              `json:"approvedAt,omitempty"`
+	ApprovedBy        string             `json:"approvedBy,omitempty"`
+	RejectedAt        int64              `json:"rejectedAt,omitempty"`
+	RejectedBy        string             `json:"rejectedBy,omitempty"`
+	RejectionReason   string             `json:"rejectionReason,omitempty"`
 	// IntentIDGenerated is set on the reply that created an intent whose
 	// request named no intentId: intentId is then the intent's own id.
 	IntentIDGenerated bool `json:"intentIdGenerated,omitempty"`
@@ -42,7 +48,9 @@ func viewIntent(it *model.Intent) intentView {
 		Tolerance: it.Tolerance, TTLMinutes: it.TTLMinutes, Metadata: it.Metadata, Status: it.Status,
 		TransactionID: it.TransactionID, MatchResult: it.MatchResult, AccessEventID: it.AccessEventID,
 		DetailsAccessedAt: it.DetailsAccessedAt, ExpiresAt: it.ExpiresAt, CreatedAt: it.CreatedAt, UpdatedAt: it.UpdatedAt,
-		MatchedAt: it.MatchedAt, MismatchedAt: it.MismatchedAt, ExpiredAt: it.ExpiredAt, CanceledAt: it.CanceledAt}
+		MatchedAt: it.MatchedAt, MismatchedAt: it.MismatchedAt, ExpiredAt: it.ExpiredAt, CanceledAt: it.CanceledAt,
+		ApprovalRequired: it.ApprovalRequired, ApprovedAt: it.ApprovedAt, ApprovedBy: it.ApprovedBy,
+		RejectedAt: it.RejectedAt, RejectedBy: it.RejectedBy, RejectionReason: it.RejectionReason}
 }
 
 // eitherSpelling reads a field that the platform's pages spell two ways.
@@ -88,6 +96,9 @@ func (a *API) createIntent(rc *reqCtx) error {
 		ExpectedMerchant: eitherStr(f, "expectedMerchant", "merchantText", 200),
 		Metadata:         f.object("metadata", 8<<10),
 	}
+	if ra := f.boolean("requireApproval"); ra != nil {
+		in.RequireApproval = *ra
+	}
 	if tol := f.int("tolerance", false, 0, maxCents); tol != nil {
 		in.Tolerance = *tol
 	}
@@ -124,9 +135,10 @@ func (a *API) listIntents(rc *reqCtx) error {
 	}
 	status := rc.query("status")
 	switch status {
-	case "", model.IntentPending, model.IntentMatched, model.IntentMismatched, model.IntentExpired, model.IntentCanceled:
+	case "", model.IntentPending, model.IntentMatched, model.IntentMismatched, model.IntentExpired, model.IntentCanceled,
+		model.IntentPendingApproval, model.IntentRejected:
 	default:
-		return errInvalid("status", "'status' must be one of: pending, matched, mismatched, expired, canceled.")
+		return errInvalid("status", "'status' must be one of: pending, pending_approval, rejected, matched, mismatched, expired, canceled.")
 	}
 	its, err := a.l.ListIntents(cardID, status)
 	if err != nil {

@@ -106,6 +106,10 @@ func (a *API) register() {
 	r.add("GET", "/v1/cards/{id}/intents", scopeAgent, a.listIntents)
 	r.add("GET", "/v1/intents/{id}", scopeAgent, a.getIntent)
 	r.add("POST", "/v1/intents/{id}/cancel", scopeAgent, a.cancelIntent)
+	// Approval is a person's decision, taken with the organization's key:
+	// an agent cannot approve its own intents.
+	r.add("POST", "/v1/intents/{id}/approve", scopeAdmin, a.approveIntent)
+	r.add("POST", "/v1/intents/{id}/reject", scopeAdmin, a.rejectIntent)
 	pub("POST", "/v1/extension/redeem", a.redeemDetailsToken)
 
 	r.add("GET", "/v1/iso/spec", scopeAdmin, a.isoSpec)

@@ -397,6 +397,21 @@ func TestPurchaseAndTransactions(t *testing.T) {
 	it3, err = f.Agent.CancelIntent(ctx, it3.ID)
 	require.NoError(t, err)
 	require.Equal(t, client.IntentCanceled, it3.Status)
+
+	// Approval: an intent that waits for a person.
+	ap, err := f.Agent.CreateIntent(ctx, card.ID, client.CreateIntentParams{IntentID: "approve-me", Summary: "big", RequireApproval: true})
+	require.NoError(t, err)
+	require.Equal(t, client.IntentPendingApproval, ap.Status)
+	ap, err = c.ApproveIntent(ctx, ap.ID)
+	require.NoError(t, err)
+	require.Equal(t, client.IntentPending, ap.Status)
+	require.NotEmpty(t, ap.ApprovedBy)
+	rj, err := f.Agent.CreateIntent(ctx, card.ID, client.CreateIntentParams{IntentID: "reject-me", Summary: "bigger", RequireApproval: true})
+	require.NoError(t, err)
+	rj, err = c.RejectIntent(ctx, rj.ID, "no")
+	require.NoError(t, err)
+	require.Equal(t, client.IntentRejected, rj.Status)
+	require.Equal(t, "no", rj.RejectionReason)
 }
 
 func TestErrorsAreTyped(t *testing.T) {

@@ -13,6 +13,10 @@ const (
 	IntentMismatched = "mismatched"
 	IntentExpired    = "expired"
 	IntentCanceled   = "canceled"
+	// IntentPendingApproval waits for a person (ApproveIntent,
+	// RejectIntent); IntentRejected was refused.
+	IntentPendingApproval = "pending_approval"
+	IntentRejected        = "rejected"
 )
 
 // CreateIntentParams is the body of CreateIntent.
@@ -30,6 +34,9 @@ type CreateIntentParams struct {
 	// TTLMinutes is how long the intent waits for its transaction, 1 to 1440.
 	TTLMinutes *int64         `json:"ttlMinutes,omitempty"`
 	Metadata   map[string]any `json:"metadata,omitempty"`
+	// RequireApproval makes the intent start pending_approval: the card's
+	// credentials are held back until it is approved.
+	RequireApproval bool `json:"requireApproval,omitempty"`
 }
 
 // CreateIntent declares what a card is about to be used for
@@ -62,4 +69,21 @@ func (c *Client) GetIntent(ctx context.Context, id string, opts ...RequestOption
 // CancelIntent cancels a pending intent (POST /v1/intents/{id}/cancel).
 func (c *Client) CancelIntent(ctx context.Context, id string, opts ...RequestOption) (*Intent, error) {
 	return call[Intent](ctx, c, request{method: http.MethodPost, path: "/v1/intents/" + seg(id) + "/cancel"}, opts)
+}
+
+// ApproveIntent approves an intent waiting for approval; it becomes
+// pending (POST /v1/intents/{id}/approve). API key only.
+func (c *Client) ApproveIntent(ctx context.Context, id string, opts ...RequestOption) (*Intent, error) {
+	return call[Intent](ctx, c, request{method: http.MethodPost, path: "/v1/intents/" + seg(id) + "/approve"}, opts)
+}
+
+// RejectIntent rejects an intent waiting for approval, with an optional
+// reason; the card's credentials are then refused until a newer intent is
+// declared (POST /v1/intents/{id}/reject). API key only.
+func (c *Client) RejectIntent(ctx context.Context, id, reason string, opts ...RequestOption) (*Intent, error) {
+	var body any
+	if reason != "" {
+		body = map[string]string{"reason": reason}
+	}
+	return call[Intent](ctx, c, request{method: http.MethodPost, path: "/v1/intents/" + seg(id) + "/reject", body: body}, opts)
 }

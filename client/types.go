@@ -338,6 +338,15 @@ type Intent struct {
 	MismatchedAt      int64          `json:"mismatchedAt,omitempty"`
 	ExpiredAt         int64          `json:"expiredAt,omitempty"`
 	CanceledAt        int64          `json:"canceledAt,omitempty"`
+	// ApprovalRequired is set on an intent declared with RequireApproval.
+	ApprovalRequired bool  `json:"approvalRequired"`
+	ApprovedAt       int64 `json:"approvedAt,omitempty"`
+	// ApprovedBy and RejectedBy are the display prefix of the API key
+	// that decided.
+	ApprovedBy      string `json:"approvedBy,omitempty"`
+	RejectedAt      int64  `json:"rejectedAt,omitempty"`
+	RejectedBy      string `json:"rejectedBy,omitempty"`
+	RejectionReason string `json:"rejectionReason,omitempty"`
 }
 
 // Clock is the server's clock.

@@ -438,12 +438,16 @@ func (l *Ledger) ReadDetails(ctx context.Context, cardID string, at Attestation)
 	}
 	// The newest pending intent is the one being acted on.
 	var intentID string
+	var intentCreatedMs int64
 	s.intents.Pending(card.ID, func(p matcher.Pending) bool {
 		if p.ExpiresMs > nowMs {
-			intentID = p.ID
+			intentID, intentCreatedMs = p.ID, p.CreatedMs
 		}
 		return true
 	})
+	if err := s.approvals.gateCredentials(card.ID, intentCreatedMs, nowMs); err != nil {
+		return Credentials{}, err
+	}
 	if intentID == "" && card.Type == model.CardMulti {
 		return Credentials{}, &Error{Kind: KindConflict, Code: "intent_required",
 			Message: "Declare what the card is about to be used for with POST /v1/cards/" + card.ID + "/intents before requesting its details."}

@@ -30,6 +30,9 @@ type IntentInput struct {
 	Tolerance        int64
 	TTLMinutes       int64
 	Metadata         map[string]any
+	// RequireApproval makes the intent wait for a person's approval
+	// (ApproveIntent) before the card's credentials can be read.
+	RequireApproval bool
 }
 
 // IntentResult is what CreateIntent returns; Created is false when the
@@ -89,7 +92,7 @@ func (l *Ledger) CreateIntent(ctx context.Context, cardID string, in IntentInput
 	if card.Status == model.CardClosed {
 		return IntentResult{}, conflict("card_already_closed", "The card is closed; intents cannot be declared on it.")
 	}
-	pending := 0
+	pending := s.approvals.count(card.ID)
 	s.intents.Pending(card.ID, func(matcher.Pending) bool { pending++; return true })
 	if pending >= MaxPendingIntentsPerCard {
 		// Matching is linear in a card's pending intents; a bound keeps every
@@ -108,16 +111,26 @@ func (l *Ledger) CreateIntent(ctx context.Context, cardID string, in IntentInput
 		Status: model.IntentPending, CreatedAt: model.Ms(now), UpdatedAt: model.Ms(now),
 		ExpiresAt: model.Ms(now) + in.TTLMinutes*int64(time.Minute/time.Millisecond),
 	}
+	if in.RequireApproval {
+		it.Status, it.ApprovalRequired = model.IntentPendingApproval, true
+	}
 	c := l.begin(now)
 	c.kind(RecIntent)
 	c.put(store.IntentKey(it.ID), it)
 	c.index(store.IntentByCardKey(card.ID, it.ID))
 	c.set(store.IntentClientKey(card.ID, in.IntentID), []byte(it.ID))
+	if it.ApprovalRequired {
+		c.event(model.EvtIntentPendingApproval, approvalEventData(it))
+	}
 	res := IntentResult{Intent: *it, Created: true, IDGenerated: generated}
 	if err := c.apply(ctx, res); err != nil {
 		return IntentResult{}, err
 	}
-	s.intents.Add(pendingOf(it))
+	if it.ApprovalRequired {
+		s.approvals.await(card.ID, it.ID, it.ExpiresAt)
+	} else {
+		s.intents.Add(pendingOf(it))
+	}
 	release()
 	return res, c.wait()
 }
@@ -129,7 +142,7 @@ func sameIntent(it *model.Intent, in *IntentInput) bool {
 		(it.ExpectedAmount == nil || *it.ExpectedAmount == *in.ExpectedAmount)
 	return sameAmount && it.Summary == in.Summary && it.ExpectedCurrency == in.ExpectedCurrency &&
 		it.ExpectedMerchant == in.ExpectedMerchant && it.Tolerance == in.Tolerance &&
-		it.TTLMinutes == in.TTLMinutes &&
+		it.TTLMinutes == in.TTLMinutes && it.ApprovalRequired == in.RequireApproval &&
 		((len(it.Metadata) == 0 && len(in.Metadata) == 0) || reflect.DeepEqual(it.Metadata, in.Metadata))
 }
 
@@ -193,9 +206,10 @@ func (l *Ledger) CancelIntent(ctx context.Context, id string) (model.Intent, err
 	if it, err = l.loadIntent(id); err != nil {
 		return model.Intent{}, err
 	}
-	if it.Status != model.IntentPending {
-		return model.Intent{}, conflict("intent_not_pending", "Only a pending intent can be canceled; this one is "+it.Status+".")
+	if it.Status != model.IntentPending && it.Status != model.IntentPendingApproval {
+		return model.Intent{}, conflict("intent_not_pending", "Only a pending intent (or one waiting for approval) can be canceled; this one is "+it.Status+".")
 	}
+	awaiting := it.Status == model.IntentPendingApproval
 	it.Status, it.CanceledAt, it.UpdatedAt = model.IntentCanceled, model.Ms(now), model.Ms(now)
 	c := l.begin(now)
 	c.kind(RecIntent)
@@ -204,7 +218,11 @@ func (l *Ledger) CancelIntent(ctx context.Context, id string) (model.Intent, err
 	if err := c.apply(ctx, *it); err != nil {
 		return model.Intent{}, err
 	}
-	s.intents.Remove(it.ID)
+	if awaiting {
+		s.approvals.settle(it.CardID, it.ID)
+	} else {
+		s.intents.Remove(it.ID)
+	}
 	release()
 	return *it, c.wait()
 }
@@ -284,14 +302,24 @@ func (l *Ledger) expireIntents(s *shard, c *change, now time.Time) (n int, err e
 		c.event(model.EvtIntentExpired, intentEventData(it))
 		n++
 	})
-	return n, err
+	if err != nil {
+		return n, err
+	}
+	m, err := l.expireAwaiting(s, c, now)
+	return n + m, err
 }
 
 // rebuildIntents puts every pending intent back in its shard's matcher.
 func (l *Ledger) rebuildIntents() error {
 	return loadAll(l.db, store.IntentPrefix, func(it *model.Intent) {
-		if it.Status == model.IntentPending {
-			l.shardOf(it.UserID).intents.Add(pendingOf(it))
+		s := l.shardOf(it.UserID)
+		switch it.Status {
+		case model.IntentPending:
+			s.intents.Add(pendingOf(it))
+		case model.IntentPendingApproval:
+			s.approvals.await(it.CardID, it.ID, it.ExpiresAt)
+		case model.IntentRejected:
+			s.approvals.reject(it.CardID, it.ID, it.CreatedAt)
 		}
 	})
 }

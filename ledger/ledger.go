@@ -172,6 +172,8 @@ type shard struct {
 	cards   map[string]*model.Card
 	txns    shardTxns
 	intents *matcher.Index
+	// approvals are the intents a person must decide on (approvals.go).
+	approvals approvals
 }
 
 // directory maps secondary keys to the user that owns them, which names the

@@ -534,7 +534,7 @@ func (l *Ledger) Sweep(ctx context.Context) (expired int, err error) {
 			waits = append(waits, c)
 			expired++
 		}
-		if err == nil && s.intents.Len() > 0 {
+		if err == nil && (s.intents.Len() > 0 || s.approvals.len() > 0) {
 			c := l.begin(now)
 			c.kind(RecIntent)
 			if n, ierr := l.expireIntents(s, c, now); ierr != nil {

@@ -63,6 +63,11 @@ const (
 	RecAutoSettle      // an open authorization completed without a clearing
 	RecForceCapture    // a purchase posted without an authorization
 	RecRefundReversal  // a refund taken back
+	RecIntentApproval
+	RecDispute
+	RecDisputeEvidence
+	RecDisputeResolution
+	RecWithdrawal
 )
 
 const (

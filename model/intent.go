@@ -7,6 +7,10 @@ const (
 	IntentMismatched = "mismatched"
 	IntentExpired    = "expired"
 	IntentCanceled   = "canceled"
+	// IntentPendingApproval waits for a person to approve or reject it;
+	// IntentRejected was refused, and refuses the card's credentials.
+	IntentPendingApproval = "pending_approval"
+	IntentRejected        = "rejected"
 )
 
 // Attestation statuses of a transaction.
@@ -51,6 +55,15 @@ type Intent struct {
 	MismatchedAt      int64          `json:"mismatchedAt,omitempty"`
 	ExpiredAt         int64          `json:"expiredAt,omitempty"`
 	CanceledAt        int64          `json:"canceledAt,omitempty"`
+	// Approval: an intent declared with approval required starts
+	// pending_approval; ApprovedBy and RejectedBy name the API key that
+	// decided (its display prefix).
+	ApprovalRequired bool   `json:"approvalRequired,omitempty"`
+	ApprovedAt       int64  `json:"approvedAt,omitempty"`
+	ApprovedBy       string `json:"approvedBy,omitempty"`
+	RejectedAt       int64  `json:"rejectedAt,omitempty"`
+	RejectedBy       string `json:"rejectedBy,omitempty"`
+	RejectionReason  string `json:"rejectionReason,omitempty"`
 }
 
 // DetailsToken is a single-use token an extensionOnly card's details call

@@ -281,34 +281,41 @@ type Event struct {
 
 // Event types.
 const (
-	EvtUserApproved       = "user.approved"
-	EvtUserRejected       = "user.rejected"
-	EvtDepositCompleted   = "deposit.completed"
-	EvtAgentCreated       = "agent.created"
-	EvtAgentSuspended     = "agent.suspended"
-	EvtAgentActivated     = "agent.activated"
-	EvtAgentDeregistered  = "agent.deregistered"
-	EvtAgentLimitExceeded = "agent.limit_exceeded"
-	EvtCardCreated        = "card.created"
-	EvtCardFrozen         = "card.frozen"
-	EvtCardUnfrozen       = "card.unfrozen"
-	EvtCardClosed         = "card.closed"
-	EvtCardExpired        = "card.expired"
-	EvtCardMerchantDrift  = "card.merchant_drift"
-	EvtCardAnomaly        = "card.anomaly"
-	EvtCredentialAccessed = "credential.accessed"
-	EvtIntentMatched      = "intent.matched"
-	EvtIntentMismatched   = "intent.mismatched"
-	EvtIntentExpired      = "intent.expired"
-	EvtIntentCanceled     = "intent.canceled"
-	EvtTxnAuthorized      = "transaction.authorized"
-	EvtTxnCompleted       = "transaction.completed"
-	EvtTxnReversed        = "transaction.reversed"
-	EvtTxnDeclined        = "transaction.declined"
-	EvtTxnRefunded        = "transaction.refunded"
-	EvtCardAutoFrozen     = "card.auto_frozen"
-	EvtAgentAutoSuspended = "agent.auto_suspended"
-	EvtRiskAlert          = "risk.alert"
+	EvtUserApproved          = "user.approved"
+	EvtUserRejected          = "user.rejected"
+	EvtDepositCompleted      = "deposit.completed"
+	EvtAgentCreated          = "agent.created"
+	EvtAgentSuspended        = "agent.suspended"
+	EvtAgentActivated        = "agent.activated"
+	EvtAgentDeregistered     = "agent.deregistered"
+	EvtAgentLimitExceeded    = "agent.limit_exceeded"
+	EvtCardCreated           = "card.created"
+	EvtCardFrozen            = "card.frozen"
+	EvtCardUnfrozen          = "card.unfrozen"
+	EvtCardClosed            = "card.closed"
+	EvtCardExpired           = "card.expired"
+	EvtCardMerchantDrift     = "card.merchant_drift"
+	EvtCardAnomaly           = "card.anomaly"
+	EvtCredentialAccessed    = "credential.accessed"
+	EvtIntentMatched         = "intent.matched"
+	EvtIntentMismatched      = "intent.mismatched"
+	EvtIntentExpired         = "intent.expired"
+	EvtIntentCanceled        = "intent.canceled"
+	EvtTxnAuthorized         = "transaction.authorized"
+	EvtTxnCompleted          = "transaction.completed"
+	EvtTxnReversed           = "transaction.reversed"
+	EvtTxnDeclined           = "transaction.declined"
+	EvtTxnRefunded           = "transaction.refunded"
+	EvtCardAutoFrozen        = "card.auto_frozen"
+	EvtAgentAutoSuspended    = "agent.auto_suspended"
+	EvtRiskAlert             = "risk.alert"
+	EvtIntentPendingApproval = "intent.pending_approval"
+	EvtIntentApproved        = "intent.approved"
+	EvtIntentRejected        = "intent.rejected"
+	EvtDisputeCreated        = "dispute.created"
+	EvtDisputeResolved       = "dispute.resolved"
+	EvtWithdrawalSubmitted   = "withdrawal.submitted"
+	EvtWithdrawalConfirmed   = "withdrawal.confirmed"
 )
 
 // EventTypes lists every event type the ledger records, in catalogue order.
@@ -320,4 +327,7 @@ var EventTypes = []string{
 	EvtIntentMatched, EvtIntentMismatched, EvtIntentExpired, EvtIntentCanceled,
 	EvtTxnAuthorized, EvtTxnCompleted, EvtTxnReversed, EvtTxnDeclined, EvtTxnRefunded,
 	EvtPolicyCreated, EvtPolicyUpdated, EvtCardAutoFrozen, EvtAgentAutoSuspended, EvtRiskAlert, EvtRiskSettingsUpdated,
+	EvtIntentPendingApproval, EvtIntentApproved, EvtIntentRejected,
+	EvtDisputeCreated, EvtDisputeResolved,
+	EvtWithdrawalSubmitted, EvtWithdrawalConfirmed,
 }
