@@ -209,6 +209,10 @@ var idemCases = map[string]func(e *idemEnv) idemCall{
 	"/v1/simulate/deposit": func(e *idemEnv) idemCall {
 		return jsonCall("/v1/simulate/deposit", map[string]any{"userId": e.user(), "asset": "USDC", "chain": "base", "amount": 5})
 	},
+	"/v1/users/{id}/withdrawals": func(e *idemEnv) idemCall {
+		return jsonCall("/v1/users/"+e.user()+"/withdrawals", map[string]any{"chainId": 8453, "tokenAddress": "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913",
+			"amount": 100, "recipientAddress": "0x1111111111111111111111111111111111111111"})
+	},
 	"/v1/agents/register": func(e *idemEnv) idemCall {
 		return jsonCall("/v1/agents/register", map[string]any{"userId": e.user(), "name": "r"})
 	},

@@ -33,6 +33,9 @@ func (a *API) register() {
 	r.add("POST", "/v1/simulate/deposit", scopeAdmin, a.simulateDeposit)
 	r.add("GET", "/v1/balances/{userId}", scopeAgent, a.balance)
 	r.add("GET", "/v1/users/{id}/balance", scopeAgent, a.balance)
+	r.add("POST", "/v1/users/{id}/withdrawals", scopeAdmin, a.createWithdrawal)
+	r.add("GET", "/v1/users/{id}/withdrawals", scopeAdmin, a.listWithdrawals)
+	r.add("GET", "/v1/users/{id}/withdrawals/{withdrawalId}", scopeAdmin, a.getWithdrawal)
 	r.add("GET", "/v1/users/{id}/statements", scopeAdmin, a.listStatements)
 	r.add("GET", "/v1/users/{id}/statements/{statementId}", scopeAdmin, a.getStatement)
 
@@ -128,6 +131,7 @@ var listQuery = []string{"limit", "cursor"}
 var routeQuery = map[string][]string{
 	"GET /v1/users":                    listQuery,
 	"GET /v1/users/{id}/cards":         listQuery,
+	"GET /v1/users/{id}/withdrawals":   listQuery,
 	"GET /v1/users/{id}/statements":    append([]string{"periodStart", "periodEnd"}, listQuery...),
 	"GET /v1/agents":                   append([]string{"userId"}, listQuery...),
 	"GET /v1/agents/{id}/cards":        listQuery,

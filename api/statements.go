@@ -183,11 +183,26 @@ func (a *API) feedStatements(userID string, b *statement.Builder, periods []stat
 		}
 		p.Cursor = page.Cursor
 	}
+	wp := ledger.ListParams{Limit: 100}
+	for {
+		page, err := a.l.ListWithdrawals(userID, wp)
+		if err != nil {
+			return nil, err
+		}
+		for i := range page.Items {
+			b.AddWithdrawal(&page.Items[i])
+		}
+		if !page.HasMore {
+			break
+		}
+		wp.Cursor = page.Cursor
+	}
 	return a.depositedBy(userID, periods)
 }
 
 // depositedBy returns what the user had deposited by the end of each
-// period: the deposits now, less those made at or after the end, read from
+// period, net of withdrawals: the deposits now, less those made at or
+// after the end, plus the withdrawals made at or after it, read from
 // the event log newest first down to the earliest end. A deposit that lands
 // while this reads is seen in one and not the other, so the read is
 // repeated until the user's deposits stand still across it.
@@ -236,6 +251,30 @@ func (a *API) depositedBy(userID string, periods []statement.Period) ([]int64, e
 				break
 			}
 			cursor = page.Cursor
+		}
+		// Withdrawals made at or after a period's end had not yet left
+		// the deposits by then.
+		wp := ledger.ListParams{Limit: 100}
+	withdrawals:
+		for {
+			page, err := a.l.ListWithdrawals(userID, wp)
+			if err != nil {
+				return nil, err
+			}
+			for _, w := range page.Items {
+				if w.CreatedAt < earliest*1000 {
+					break withdrawals
+				}
+				for i, p := range periods {
+					if w.CreatedAt >= p.End*1000 {
+						out[i] += w.AmountCents
+					}
+				}
+			}
+			if !page.HasMore {
+				break
+			}
+			wp.Cursor = page.Cursor
 		}
 		again, err := a.l.GetUser(userID)
 		if err != nil {

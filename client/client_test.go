@@ -219,6 +219,26 @@ func TestUsersAgentsAndCards(t *testing.T) {
 	ub, err := c.GetUserBalance(ctx, u.ID)
 	require.NoError(t, err)
 	require.Equal(t, b, ub)
+
+	w, err := c.CreateWithdrawal(ctx, u.ID, client.CreateWithdrawalParams{ChainID: 8453,
+		TokenAddress: "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913", Amount: 25, RecipientAddress: "0x1111111111111111111111111111111111111111"})
+	require.NoError(t, err)
+	require.Equal(t, "confirmed", w.Status)
+	gw, err := c.GetWithdrawal(ctx, u.ID, w.ID)
+	require.NoError(t, err)
+	require.Equal(t, w, gw)
+	var listed []string
+	for wd, err := range c.Withdrawals(ctx, u.ID, client.ListParams{}) {
+		require.NoError(t, err)
+		listed = append(listed, wd.ID)
+	}
+	require.Equal(t, []string{w.ID}, listed)
+	after, err := c.GetUserBalance(ctx, u.ID)
+	require.NoError(t, err)
+	require.EqualValues(t, b.Available-25, after.Available)
+	_, err = c.CreateWithdrawal(ctx, u.ID, client.CreateWithdrawalParams{ChainID: 8453,
+		TokenAddress: "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913", Amount: after.Available + 1, RecipientAddress: "0x1111111111111111111111111111111111111111"})
+	require.ErrorContains(t, err, "insufficient_funds")
 }
 
 // TestPurchaseAndTransactions runs the card network's side: intents,

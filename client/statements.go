@@ -31,10 +31,13 @@ type StatementSummary struct {
 	CreditLimit    int64 `json:"creditLimit"`
 	PendingCharges int64 `json:"pendingCharges"`
 	// AvailableCredit is CreditLimit - ClosingBalance - PendingCharges.
-	AvailableCredit  int64 `json:"availableCredit"`
-	TotalSpent       int64 `json:"totalSpent"`
-	TotalRefunds     int64 `json:"totalRefunds"`
-	TotalFees        int64 `json:"totalFees"`
+	AvailableCredit int64 `json:"availableCredit"`
+	TotalSpent      int64 `json:"totalSpent"`
+	TotalRefunds    int64 `json:"totalRefunds"`
+	TotalFees       int64 `json:"totalFees"`
+	// TotalWithdrawals is what was withdrawn in the period; it lowers the
+	// credit limit, not what is owed.
+	TotalWithdrawals int64 `json:"totalWithdrawals"`
 	TransactionCount int   `json:"transactionCount"`
 	CreatedAt        int64 `json:"createdAt"`
 }
@@ -45,6 +48,19 @@ type Statement struct {
 	Transactions      []StatementLine          `json:"transactions"`
 	SummaryByMerchant []StatementMerchantTotal `json:"summaryByMerchant"`
 	SummaryByCategory []StatementCategoryTotal `json:"summaryByCategory"`
+	Withdrawals       []StatementWithdrawal    `json:"withdrawals"`
+}
+
+// StatementWithdrawal is a withdrawal made in a statement's period;
+// CreatedAt is epoch seconds.
+type StatementWithdrawal struct {
+	ID               string `json:"id"`
+	Amount           int64  `json:"amount"`
+	ChainID          int    `json:"chainId"`
+	RecipientAddress string `json:"recipientAddress"`
+	TransactionHash  string `json:"transactionHash,omitempty"`
+	Status           string `json:"status"`
+	CreatedAt        int64  `json:"createdAt"`
 }
 
 // StatementLine is one transaction on a statement. Amount is positive;

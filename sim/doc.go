@@ -52,7 +52,8 @@
 // PANs, unknown originals, API refunds, intents (created, re-declared with
 // the same intentId, canceled), card-detail reads, clock moves (seconds;
 // minutes; across the repeat window; hours; days; past the hold expiry;
-// weeks, across months), deposits, retries under an Idempotency-Key
+// weeks, across months), deposits, withdrawals (part of what is available,
+// all of it, or more, which is refused), retries under an Idempotency-Key
 // (deposits, API refunds, and clearings and reversals by ID carry one half
 // the time; a retry sends an earlier key again with the same body, with
 // another body, or on another route), freezing and unfreezing cards,

@@ -128,6 +128,7 @@ const (
 	opIssue
 	opDeregister
 	opRestart
+	opWithdraw
 )
 
 // op is one step.
@@ -160,6 +161,8 @@ func (o *op) String() string {
 		s = "advance " + o.d.String()
 	case opDeposit:
 		s = fmt.Sprintf("deposit %s %d", o.user.name, o.amount)
+	case opWithdraw:
+		s = fmt.Sprintf("withdraw %s %d", o.user.name, o.amount)
 	case opRefund:
 		s = fmt.Sprintf("api refund %s %d", o.txn.name, o.amount)
 	case opIntent:
@@ -291,6 +294,7 @@ func newGen(rng *rand.Rand, m *refModel, maxRestarts int, exercise func(string) 
 		{4, (*gen).details},
 		{9, (*gen).advance},
 		{2, (*gen).deposit},
+		{1, (*gen).withdraw},
 		{3, (*gen).retry},
 		{1, (*gen).reactivate},
 		{1, (*gen).freeze},
@@ -1041,6 +1045,23 @@ func (g *gen) deposit(step int) *op {
 		g.keyed = append(g.keyed, o)
 	}
 	return o
+}
+
+// withdraw takes part of what a user has available, all of it, or more
+// than that (refused).
+func (g *gen) withdraw(step int) *op {
+	u := pick(g, g.m.users)
+	avail := u.available()
+	var amount int64
+	switch r := g.rng.IntN(10); {
+	case r < 6 && avail > 1:
+		amount = 1 + g.rng.Int64N(avail/2)
+	case r < 8 && avail > 0:
+		amount = avail
+	default:
+		amount = max(avail, 0) + 1 + g.rng.Int64N(1000)
+	}
+	return &op{kind: opWithdraw, user: u, amount: amount}
 }
 
 func (g *gen) reactivate(step int) *op {

@@ -1006,6 +1006,17 @@ func (m *refModel) deposit(u *mUser, cents int64) {
 	u.settled += cents
 }
 
+// withdraw is CreateWithdrawal: at most what is available, taken from the
+// deposits and the settled balance alike.
+func (m *refModel) withdraw(u *mUser, cents int64) expect {
+	if cents > u.available() {
+		return expect{errCode: "insufficient_funds"}
+	}
+	u.deposited -= cents
+	u.settled -= cents
+	return expect{}
+}
+
 func (m *refModel) setAgentStatus(a *mAgent, status string) {
 	a.status = status
 	for _, c := range m.cards {

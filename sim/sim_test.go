@@ -105,7 +105,7 @@ func opName(o *op) string {
 	return [...]string{opMsg: "message", opAdvance: "advance the clock", opDeposit: "deposit", opRefund: "api refund",
 		opIntent: "create intent", opCancel: "cancel intent", opDetails: "read details", opReactivate: "reactivate agent",
 		opFreeze: "freeze card", opUnfreeze: "unfreeze card", opIssue: "issue card", opDeregister: "deregister agent",
-		opRestart: "restart"}[o.kind]
+		opRestart: "restart", opWithdraw: "withdraw"}[o.kind]
 }
 
 // tallyKey names a step's operation and outcome for the tally.
@@ -431,6 +431,12 @@ func (h *harness) exec(o *op) {
 	case opDeregister:
 		exp := h.m.deregister(o.agent)
 		_, err := h.l.Deregister(h.ctx, o.agent.id)
+		h.checkAPI(exp, err)
+	case opWithdraw:
+		exp := h.m.withdraw(o.user, o.amount)
+		_, err := h.l.CreateWithdrawal(h.ctx, o.user.id, ledger.WithdrawalInput{ChainID: 8453,
+			TokenAddress: "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913", AmountCents: o.amount,
+			RecipientAddress: "0x1111111111111111111111111111111111111111"})
 		h.checkAPI(exp, err)
 	case opRestart:
 		h.must(h.l.Close(), "close ledger")

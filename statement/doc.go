@@ -22,5 +22,9 @@
 // refunds had already given back (usually 0). Authorizations still open at
 // the period's end are not lines; they are the statement's pendingCharges,
 // and availableCredit = creditLimit - closingBalance - pendingCharges, with
-// creditLimit the deposits made before the period's end.
+// creditLimit the deposits made before the period's end less the
+// withdrawals made before it. A withdrawal is not a line: it takes funds
+// out of the deposits and leaves what is owed as it was; a statement lists
+// the period's withdrawals and their total apart (totalWithdrawals). A won
+// dispute's credit is a refund, and is a line like any refund.
 package statement

@@ -80,6 +80,7 @@ func PDF(s *Statement) []byte {
 		{"Refunds", -s.TotalRefunds, false},
 		{"Fees", s.TotalFees, false},
 		{"Closing balance", s.ClosingBalance, true},
+		{"Withdrawals", s.TotalWithdrawals, false},
 		{"Credit limit", s.CreditLimit, false},
 		{"Pending charges", s.PendingCharges, false},
 		{"Available credit", s.AvailableCredit, true},
@@ -135,6 +136,25 @@ func PDF(s *Statement) []byte {
 	y -= 4
 	page.Line(marginPt, y, rightPt, y, 0.5)
 	y -= rowPt
+
+	if len(s.Withdrawals) > 0 {
+		need(3)
+		page.Text(pdf.HelveticaBold, sectionPt, marginPt, y, "Withdrawals")
+		y -= rowPt
+		for _, w := range s.Withdrawals {
+			if y < bottomYPt {
+				newPage()
+			}
+			page.Text(pdf.Helvetica, bodyPt, colDatePt, y, day(w.CreatedAt))
+			page.Text(pdf.Helvetica, bodyPt, colDescPt, y, pdf.Fit(pdf.Helvetica, bodyPt, colTypePt-colDescPt-8, "To "+w.RecipientAddress))
+			page.Text(pdf.Helvetica, bodyPt, colTypePt, y, w.Status)
+			page.TextRight(pdf.Helvetica, bodyPt, rightPt, y, Money(w.Amount))
+			y -= rowPt
+		}
+		y -= 4
+		page.Line(marginPt, y, rightPt, y, 0.5)
+		y -= rowPt
+	}
 
 	if len(s.SummaryByMerchant) > 0 {
 		need(3)

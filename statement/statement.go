@@ -27,10 +27,13 @@ type Summary struct {
 	// PendingCharges are the authorizations still open at the period's end.
 	PendingCharges int64 `json:"pendingCharges"`
 	// AvailableCredit is CreditLimit - ClosingBalance - PendingCharges.
-	AvailableCredit  int64 `json:"availableCredit"`
-	TotalSpent       int64 `json:"totalSpent"`
-	TotalRefunds     int64 `json:"totalRefunds"`
-	TotalFees        int64 `json:"totalFees"`
+	AvailableCredit int64 `json:"availableCredit"`
+	TotalSpent      int64 `json:"totalSpent"`
+	TotalRefunds    int64 `json:"totalRefunds"`
+	TotalFees       int64 `json:"totalFees"`
+	// TotalWithdrawals is what left the deposits in the period; it lowers
+	// the credit limit and leaves the balance owed as it was.
+	TotalWithdrawals int64 `json:"totalWithdrawals"`
 	TransactionCount int   `json:"transactionCount"`
 	CreatedAt        int64 `json:"createdAt"`
 }
@@ -42,6 +45,20 @@ type Statement struct {
 	Transactions      []Line          `json:"transactions"`
 	SummaryByMerchant []MerchantTotal `json:"summaryByMerchant"`
 	SummaryByCategory []CategoryTotal `json:"summaryByCategory"`
+	// Withdrawals made in the period, oldest first.
+	Withdrawals []WithdrawalLine `json:"withdrawals"`
+}
+
+// WithdrawalLine is one withdrawal on a statement; CreatedAt is epoch
+// seconds.
+type WithdrawalLine struct {
+	ID               string `json:"id"`
+	Amount           int64  `json:"amount"`
+	ChainID          int    `json:"chainId"`
+	RecipientAddress string `json:"recipientAddress"`
+	TransactionHash  string `json:"transactionHash,omitempty"`
+	Status           string `json:"status"`
+	CreatedAt        int64  `json:"createdAt"`
 }
 
 // Line is one transaction on a statement. Amount is positive; Type says
@@ -137,6 +154,8 @@ type accum struct {
 	opening, spent, refunds, pending int64
 	count                            int
 	lines                            []Line
+	withdrawn                        int64
+	withdrawals                      []WithdrawalLine
 }
 
 // NewBuilder starts statements of userID for periods; withLines keeps
@@ -182,6 +201,22 @@ func (b *Builder) Add(t *model.Transaction) {
 	}
 }
 
+// AddWithdrawal takes one of the user's withdrawals into the period it was
+// made in. A withdrawal is not a line: it moves deposits, not what is owed.
+func (b *Builder) AddWithdrawal(w *model.Withdrawal) {
+	for i, p := range b.periods {
+		if w.CreatedAt < p.Start*1000 || w.CreatedAt >= p.End*1000 {
+			continue
+		}
+		a := &b.acc[i]
+		a.withdrawn += w.AmountCents
+		if b.lines {
+			a.withdrawals = append(a.withdrawals, WithdrawalLine{ID: w.ID, Amount: w.AmountCents, ChainID: w.ChainID,
+				RecipientAddress: w.RecipientAddress, TransactionHash: w.TransactionHash, Status: w.Status, CreatedAt: w.CreatedAt / 1000})
+		}
+	}
+}
+
 func line(t *model.Transaction, ms, charge int64) Line {
 	l := Line{ID: t.ID, Type: t.Kind, Status: t.Status, Amount: charge, Currency: t.Currency, MerchantName: t.MerchantName,
 		MerchantCategoryCode: t.MCC, Category: Uncategorized, CardID: t.CardID, AgentID: t.AgentID, PostedAt: ms / 1000}
@@ -209,16 +244,22 @@ func (b *Builder) Summary(i int, creditLimit, createdAt int64) Summary {
 	return Summary{Object: "statement", ID: ID(b.userID, p), UserID: b.userID, Type: p.Type, PeriodStart: p.Start,
 		PeriodEnd: p.End, Currency: "USD", OpeningBalance: a.opening, ClosingBalance: closing, CreditLimit: creditLimit,
 		PendingCharges: a.pending, AvailableCredit: creditLimit - closing - a.pending, TotalSpent: a.spent,
-		TotalRefunds: a.refunds, TransactionCount: a.count, CreatedAt: createdAt}
+		TotalRefunds: a.refunds, TotalWithdrawals: a.withdrawn, TransactionCount: a.count, CreatedAt: createdAt}
 }
 
 // Statement returns the full statement of the i-th period (the builder
 // must keep lines): lines oldest first, totals largest first.
 func (b *Builder) Statement(i int, creditLimit, createdAt int64) Statement {
-	s := Statement{Summary: b.Summary(i, creditLimit, createdAt), Transactions: b.acc[i].lines}
+	s := Statement{Summary: b.Summary(i, creditLimit, createdAt), Transactions: b.acc[i].lines, Withdrawals: b.acc[i].withdrawals}
 	if s.Transactions == nil {
 		s.Transactions = []Line{}
 	}
+	if s.Withdrawals == nil {
+		s.Withdrawals = []WithdrawalLine{}
+	}
+	slices.SortFunc(s.Withdrawals, func(x, y WithdrawalLine) int {
+		return cmp.Or(cmp.Compare(x.CreatedAt, y.CreatedAt), cmp.Compare(x.ID, y.ID))
+	})
 	slices.SortFunc(s.Transactions, func(x, y Line) int {
 		return cmp.Or(cmp.Compare(x.PostedAt, y.PostedAt), cmp.Compare(x.ID, y.ID))
 	})

@@ -118,12 +118,16 @@ func (s *state) checkPartial(t *model.Transaction) {
 //
 //	pendingCents   = Σ holdCents of its authorized transactions
 //	depositedCents = Σ amount of its deposit.completed events
+//	                 − Σ amount of its withdrawal.submitted events
 //	settledCents   = depositedCents
 //	                 − Σ amountCents of completed purchases
 //	                 + Σ amountCents of completed refunds
 //	                 − Σ refundedCents of purchases reversed after completion
 //	available      = settledCents − pendingCents ≥ 0
 //	depositedCents, settledCents ≤ authz.MaxBalanceCents
+//
+// A withdrawal takes its amount from deposited and settled alike, so it
+// appears in the settled formula through depositedCents only.
 //
 // The settled formula follows the ledger's arithmetic: a clearing debits
 // the captured amount, a partial reversal of a completed purchase credits
@@ -152,7 +156,7 @@ func (s *state) checkBalances() {
 			c.breach("user %s: pendingCents %d but its open holds sum to %d", id, u.PendingCents, m.holds)
 		}
 		if dep := s.deposits[id]; u.DepositedCents != dep {
-			c.breach("user %s: depositedCents %d but its deposit.completed events sum to %d", id, u.DepositedCents, dep)
+			c.breach("user %s: depositedCents %d but its deposit.completed less withdrawal.submitted events sum to %d", id, u.DepositedCents, dep)
 		}
 		want := u.DepositedCents - m.purchases + m.refunds - m.refundedOfReversed
 		if u.SettledCents != want {

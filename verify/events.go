@@ -118,6 +118,15 @@ func (s *state) noteEvent(id, typ string, data map[string]json.RawMessage) {
 			return
 		}
 		s.deposits[uid] += amount
+	case model.EvtWithdrawalSubmitted:
+		// A withdrawal takes its amount out of the deposits.
+		uid, _ := str(data, "userId")
+		var amount int64
+		if err := json.Unmarshal(data["amount"], &amount); err != nil {
+			s.evt.breach("event %s (%s): amount is not a whole number of cents", id, typ)
+			return
+		}
+		s.deposits[uid] -= amount
 	case model.EvtCardCreated:
 		cid, _ := str(data, "cardId")
 		s.cardCreated[cid] = true

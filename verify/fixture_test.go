@@ -269,6 +269,14 @@ func build(dir string) (*fixture, error) {
 			h.must(fmt.Errorf("sweep expired %d holds, want 1", n))
 		}
 
+		// A withdrawal leaves the deposits and the settled balance alike.
+		wendy := h.user("wendy", 10_000)
+		_, wendyPAN := h.card(h.agent(wendy, "wendy-bot", nil, ""), model.CardMulti, 2_000)
+		h.clear(h.buy(wendyPAN, 2_000), 2_000)
+		_, err = h.l.CreateWithdrawal(h.ctx, wendy, ledger.WithdrawalInput{ChainID: 8453,
+			TokenAddress: "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913", AmountCents: 3_000, RecipientAddress: "0x1111111111111111111111111111111111111111"})
+		h.must(err)
+
 		// alice: the ordinary lifecycle of purchases on a multi-use card.
 		f.alice = h.user("alice", 100_000)
 		f.aliceAgent = h.agent(f.alice, "alice-bot", ptr(50_000), model.OnLimitNone)

@@ -1,0 +1,125 @@
+package ledger
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+
+	"github.com/ledgersim/ledgersim/model"
+	"github.com/ledgersim/ledgersim/store"
+)
+
+// ChainByID finds a chain by its EVM chain ID.
+func ChainByID(id int) (Chain, bool) {
+	for _, c := range Chains {
+		if c.ID == id {
+			return c, true
+		}
+	}
+	return Chain{}, false
+}
+
+// WithdrawalInput is a validated withdrawal request.
+type WithdrawalInput struct {
+	ChainID          int
+	TokenAddress     string
+	AmountCents      int64
+	RecipientAddress string
+}
+
+// CreateWithdrawal sends part of a user's funds to an address. It takes at
+// most what is available (settled less the open holds), and takes it from
+// the deposits as well as from the settled balance: the credit line
+// shrinks by what leaves it, and what the user owes (deposited − settled)
+// does not change. The simulator confirms the transfer at once, so the
+// withdrawal is recorded confirmed, with its withdrawal.submitted and
+// withdrawal.confirmed events, in one change.
+func (l *Ledger) CreateWithdrawal(ctx context.Context, userID string, in WithdrawalInput) (model.Withdrawal, error) {
+	now := l.clock.Now()
+	nowMs := model.Ms(now)
+	if _, ok := ChainByID(in.ChainID); !ok {
+		return model.Withdrawal{}, invalid("parameter_invalid", "chainId", "Unknown chainId.")
+	}
+	s := l.shardOf(userID)
+	s.mu.Lock()
+	release := holdShard(s)
+	defer release()
+	u, ok := s.users[userID]
+	if !ok {
+		return model.Withdrawal{}, notFound("user_not_found", "user", userID)
+	}
+	if u.Status != model.UserApproved {
+		return model.Withdrawal{}, conflict("user_not_verified", "Withdrawals are made only for users whose verification is approved.")
+	}
+	if avail := u.AvailableCents(); in.AmountCents > avail {
+		return model.Withdrawal{}, &Error{Kind: KindInvalid, Code: "insufficient_funds", Param: "amount",
+			Message: fmt.Sprintf("The withdrawal is more than the %d cents available (deposits less posted and pending charges).", max(avail, 0))}
+	}
+	nu := *u
+	nu.DepositedCents -= in.AmountCents
+	nu.SettledCents -= in.AmountCents
+	nu.UpdatedAt = nowMs
+	id := l.ids.New(model.PrefixWithdrawal, now)
+	h := sha256.Sum256([]byte("ledgersim/withdrawal/" + id))
+	w := model.Withdrawal{ID: id, UserID: userID, ChainID: in.ChainID, TokenAddress: in.TokenAddress, AmountCents: in.AmountCents,
+		RecipientAddress: in.RecipientAddress, Status: model.WithdrawalConfirmed, TransactionHash: "0x" + hex.EncodeToString(h[:]),
+		CreatedAt: nowMs, UpdatedAt: nowMs, ConfirmedAt: nowMs}
+	c := l.begin(now)
+	c.kind(RecWithdrawal)
+	c.putBalance(&nu)
+	c.put(store.WithdrawalKey(w.ID), &w)
+	c.index(store.WithdrawalByUserKey(userID, w.ID))
+	submitted := withdrawalEventData(&w)
+	submitted["status"] = model.WithdrawalSubmitted
+	delete(submitted, "transactionHash")
+	c.event(model.EvtWithdrawalSubmitted, submitted)
+	c.event(model.EvtWithdrawalConfirmed, withdrawalEventData(&w))
+	if err := c.apply(ctx, w); err != nil {
+		return model.Withdrawal{}, err
+	}
+	*u = nu
+	release()
+	return w, c.wait()
+}
+
+func withdrawalEventData(w *model.Withdrawal) map[string]any {
+	return map[string]any{"withdrawalId": w.ID, "userId": w.UserID, "amount": w.AmountCents, "currency": "USD",
+		"chainId": w.ChainID, "tokenAddress": w.TokenAddress, "recipientAddress": w.RecipientAddress,
+		"status": w.Status, "transactionHash": w.TransactionHash}
+}
+
+// GetWithdrawal returns one of a user's withdrawals.
+func (l *Ledger) GetWithdrawal(userID, id string) (model.Withdrawal, error) {
+	var w model.Withdrawal
+	if err := l.getJSON(store.WithdrawalKey(id), &w); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return w, notFound("withdrawal_not_found", "withdrawal", id)
+		}
+		return w, err
+	}
+	if w.UserID != userID {
+		return model.Withdrawal{}, notFound("withdrawal_not_found", "withdrawal", id)
+	}
+	return w, nil
+}
+
+// ListWithdrawals pages through a user's withdrawals, newest first.
+func (l *Ledger) ListWithdrawals(userID string, p ListParams) (Page[model.Withdrawal], error) {
+	if _, err := l.GetUser(userID); err != nil {
+		return Page[model.Withdrawal]{}, err
+	}
+	load := func(id string) (model.Withdrawal, bool, error) {
+		w, err := l.GetWithdrawal(userID, id)
+		if err != nil {
+			var le *Error
+			if errors.As(err, &le) {
+				return w, false, nil
+			}
+			return w, false, err
+		}
+		return w, true, nil
+	}
+	return listIndexed(l.db, store.WithdrawalByUserKey(userID, ""), p, load, nil)
+}
