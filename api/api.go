@@ -225,7 +225,9 @@ func (rc *reqCtx) writeRecorded(status int, contentType string, body []byte) {
 // bound on the receipt upload route, MaxBodyBytes everywhere else.
 func (a *API) bodyLimit(h *fasthttp.RequestHeader) int {
 	path, _, _ := strings.Cut(string(h.RequestURI()), "?")
-	if rt, _, _ := a.routes.match(string(h.Method()), path); rt != nil && rt.upload {
+	if rt, _, _ := a.routes.match(string(h.Method()), path); rt != nil && rt.uploadBytes > 0 {
+		return rt.uploadBytes + uploadOverheadBytes
+	} else if rt != nil && rt.upload {
 		return a.cfg.MaxUploadBytes + uploadOverheadBytes
 	}
 	return a.cfg.MaxBodyBytes

@@ -290,6 +290,17 @@ var idemCases = map[string]func(e *idemEnv) idemCall{
 		refund := e.must(201, "POST", "/v1/simulate/refund", map[string]any{"cardId": e.card(nil), "amount": 80}).str("id")
 		return jsonCall("/v1/simulate/refund-reversal", map[string]any{"transactionId": refund})
 	},
+	"/v1/transactions/{id}/disputes": func(e *idemEnv) idemCall {
+		id := e.authorization(300)
+		e.must(200, "POST", "/v1/simulate/clearing", map[string]any{"transactionId": id, "amount": 300})
+		return jsonCall("/v1/transactions/"+id+"/disputes", map[string]any{"reason": "duplicate", "textEvidence": "charged twice"})
+	},
+	"/v1/simulate/dispute/{id}/resolve": func(e *idemEnv) idemCall {
+		id := e.authorization(300)
+		e.must(200, "POST", "/v1/simulate/clearing", map[string]any{"transactionId": id, "amount": 300})
+		d := e.must(201, "POST", "/v1/transactions/"+id+"/disputes", map[string]any{"reason": "duplicate"}).str("id")
+		return jsonCall("/v1/simulate/dispute/"+d+"/resolve", map[string]any{"outcome": "won"})
+	},
 	"/v1/simulate/faults": func(e *idemEnv) idemCall {
 		return jsonCall("/v1/simulate/faults", map[string]any{"last4": "1234", "action": "noReply", "percent": 5})
 	},

@@ -17,7 +17,10 @@ type route struct {
 	scope   scope
 	public  bool // no Api-Key (health, the hosted KYC page)
 	upload  bool // reads a body up to Config.MaxUploadBytes, not MaxBodyBytes
-	h       func(*reqCtx) error
+	// uploadBytes, when set, is the route's own bound on its file (the
+	// dispute evidence's 20 MB), in place of MaxUploadBytes.
+	uploadBytes int
+	h           func(*reqCtx) error
 }
 
 // router matches a method and a path against patterns like

@@ -103,6 +103,14 @@ func (a *API) register() {
 	r.add("DELETE", "/v1/transactions/{id}/receipt", scopeAgent, a.deleteReceipt)
 	r.add("GET", "/v1/cards/{id}/transactions", scopeAgent, a.listCardTxns)
 
+	// Disputes. An agent token disputes and follows its own agent's
+	// purchases; the issuer's decision is simulated with the API key.
+	r.add("POST", "/v1/transactions/{id}/disputes", scopeAgent, a.createDispute)
+	r.add("GET", "/v1/disputes", scopeAgent, a.listDisputes)
+	r.add("GET", "/v1/disputes/{id}", scopeAgent, a.getDispute)
+	r.add("PUT", "/v1/disputes/{id}/evidence", scopeAgent, a.putDisputeEvidence).uploadBytes = ledger.MaxDisputeEvidenceBytes
+	r.add("POST", "/v1/simulate/dispute/{id}/resolve", scopeAdmin, a.resolveDispute)
+
 	// Intents and the browser extension's side of extensionOnly cards. The
 	// extension presents only the single-use details token it was handed.
 	r.add("POST", "/v1/cards/{id}/intents", scopeAgent, a.createIntent)
@@ -138,6 +146,7 @@ var routeQuery = map[string][]string{
 	"GET /v1/cards/{id}/access-events": listQuery,
 	"GET /v1/cards/{id}/intents":       {"status"},
 	"GET /v1/transactions":             append([]string{"cardId", "userId", "agentId", "status"}, listQuery...),
+	"GET /v1/disputes":                 append([]string{"userId", "transactionId", "status"}, listQuery...),
 	"GET /v1/cards/{id}/transactions":  listQuery,
 	"GET /v1/events":                   append([]string{"type"}, listQuery...),
 	"GET /v1/webhooks":                 listQuery,

@@ -304,6 +304,30 @@ func TestPurchaseAndTransactions(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, ref.Approved)
 
+	// A dispute of the purchase, with evidence, won by the user.
+	dsp, err := f.Agent.CreateDispute(ctx, dec.ID, client.CreateDisputeParams{Reason: "product_unacceptable", TextEvidence: "broken"})
+	require.NoError(t, err)
+	require.Equal(t, client.DisputePending, dsp.Status)
+	require.EqualValues(t, 40_00, dsp.Amount)
+	dsp, err = f.Agent.UploadDisputeEvidence(ctx, dsp.ID, "photo", "photo", "photo.png", []byte("\x89PNG\r\n\x1a\nnot really"))
+	require.NoError(t, err)
+	require.Equal(t, client.DisputeInReview, dsp.Status)
+	require.True(t, dsp.Evidence.HasFile)
+	gd, err := f.Agent.GetDispute(ctx, dsp.ID)
+	require.NoError(t, err)
+	require.Equal(t, dsp, gd)
+	var dids []string
+	for d, err := range c.Disputes(ctx, client.DisputeFilter{TransactionID: dec.ID}, client.ListParams{}) {
+		require.NoError(t, err)
+		dids = append(dids, d.ID)
+	}
+	require.Equal(t, []string{dsp.ID}, dids)
+	dsp, err = c.ResolveDispute(ctx, dsp.ID, client.DisputeWon)
+	require.NoError(t, err)
+	require.Equal(t, client.DisputeAccepted, dsp.Status)
+	require.EqualValues(t, 40_00, dsp.CreditAmount)
+	require.NotNil(t, dsp.CreditTransactionID)
+
 	dec2, err := c.SimulateAuthorization(ctx, client.SimulateAuthorizationParams{CardID: card.ID, Amount: 10_00, MerchantName: "GROCER"})
 	require.NoError(t, err)
 	require.True(t, dec2.Approved, dec2.ResponseCode)

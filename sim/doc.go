@@ -53,7 +53,9 @@
 // the same intentId, canceled), card-detail reads, clock moves (seconds;
 // minutes; across the repeat window; hours; days; past the hold expiry;
 // weeks, across months), deposits, withdrawals (part of what is available,
-// all of it, or more, which is refused), retries under an Idempotency-Key
+// all of it, or more, which is refused), disputes (of completed purchases
+// mostly, once each; resolved won, which credits a refund, or lost),
+// retries under an Idempotency-Key
 // (deposits, API refunds, and clearings and reversals by ID carry one half
 // the time; a retry sends an earlier key again with the same body, with
 // another body, or on another route), freezing and unfreezing cards,

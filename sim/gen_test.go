@@ -129,6 +129,8 @@ const (
 	opDeregister
 	opRestart
 	opWithdraw
+	opDispute
+	opResolveDispute
 )
 
 // op is one step.
@@ -150,6 +152,9 @@ type op struct {
 	// change nothing while the key is remembered; one with another body or
 	// on another route is a conflict.
 	idemKey string
+	// dispute and outcome, on a dispute's resolution.
+	dispute *mDispute
+	outcome string
 }
 
 func (o *op) String() string {
@@ -163,6 +168,10 @@ func (o *op) String() string {
 		s = fmt.Sprintf("deposit %s %d", o.user.name, o.amount)
 	case opWithdraw:
 		s = fmt.Sprintf("withdraw %s %d", o.user.name, o.amount)
+	case opDispute:
+		s = "dispute " + o.txn.name
+	case opResolveDispute:
+		s = fmt.Sprintf("resolve dispute of %s: %s", o.dispute.txn.name, o.outcome)
 	case opRefund:
 		s = fmt.Sprintf("api refund %s %d", o.txn.name, o.amount)
 	case opIntent:
@@ -295,6 +304,8 @@ func newGen(rng *rand.Rand, m *refModel, maxRestarts int, exercise func(string) 
 		{9, (*gen).advance},
 		{2, (*gen).deposit},
 		{1, (*gen).withdraw},
+		{1, (*gen).dispute},
+		{1, (*gen).resolveDispute},
 		{3, (*gen).retry},
 		{1, (*gen).reactivate},
 		{1, (*gen).freeze},
@@ -1045,6 +1056,46 @@ func (g *gen) deposit(step int) *op {
 		g.keyed = append(g.keyed, o)
 	}
 	return o
+}
+
+// dispute disputes a completed purchase, mostly, or any transaction.
+func (g *gen) dispute(step int) *op {
+	t := g.original(func(t *mTxn) bool { return t.status == model.TxnCompleted })
+	if t == nil || g.pct(20) {
+		var xs []*mTxn
+		for _, x := range g.m.txns {
+			if x.id != "" {
+				xs = append(xs, x)
+			}
+		}
+		if len(xs) == 0 {
+			return nil
+		}
+		t = pick(g, xs)
+	}
+	return &op{kind: opDispute, txn: t}
+}
+
+// resolveDispute decides a dispute, open mostly, won or lost.
+func (g *gen) resolveDispute(step int) *op {
+	if len(g.m.disputes) == 0 {
+		return nil
+	}
+	var open []*mDispute
+	for _, d := range g.m.disputes {
+		if d.status == model.DisputePending {
+			open = append(open, d)
+		}
+	}
+	d := pick(g, g.m.disputes)
+	if len(open) > 0 && g.pct(85) {
+		d = pick(g, open)
+	}
+	outcome := model.DisputeWon
+	if g.pct(40) {
+		outcome = model.DisputeLost
+	}
+	return &op{kind: opResolveDispute, dispute: d, outcome: outcome}
 }
 
 // withdraw takes part of what a user has available, all of it, or more

@@ -136,6 +136,15 @@ type mTxn struct {
 	mti, stan, rrn, de7 string
 }
 
+// mDispute is a dispute of a completed purchase.
+type mDispute struct {
+	id     string
+	txn    *mTxn
+	status string
+	amount int64
+	credit *mTxn
+}
+
 type mIntent struct {
 	name, id      string
 	card          *mCard
@@ -218,11 +227,12 @@ type refModel struct {
 	repeatWindowMs int64
 	autoSettleMs   int64 // 0: off
 
-	users   []*mUser
-	agents  []*mAgent
-	cards   []*mCard
-	txns    []*mTxn
-	intents []*mIntent
+	users    []*mUser
+	agents   []*mAgent
+	cards    []*mCard
+	txns     []*mTxn
+	intents  []*mIntent
+	disputes []*mDispute
 
 	byPAN    map[string]*mCard
 	repeats  map[string]*repeatRec // class + DE 11 + DE 37
@@ -1004,6 +1014,55 @@ func (m *refModel) setStatus(c *mCard, status string) {
 func (m *refModel) deposit(u *mUser, cents int64) {
 	u.deposited += cents
 	u.settled += cents
+}
+
+// dispute is CreateDispute: a completed purchase with something left
+// unrefunded, once.
+func (m *refModel) dispute(t *mTxn) (expect, *mDispute) {
+	if t.kind != model.KindPurchase || t.status != model.TxnCompleted {
+		return expect{errCode: "transaction_not_disputable"}, nil
+	}
+	for _, d := range m.disputes {
+		if d.txn == t {
+			return expect{errCode: "dispute_exists"}, nil
+		}
+	}
+	if t.amount-t.refunded <= 0 {
+		return expect{errCode: "transaction_not_disputable"}, nil
+	}
+	d := &mDispute{txn: t, status: model.DisputePending, amount: t.amount - t.refunded}
+	m.disputes = append(m.disputes, d)
+	return expect{}, d
+}
+
+// resolveDispute is ResolveDispute: won credits what the dispute covers, at
+// most what the purchase still has unrefunded (nothing once reversed), as
+// a refund of it; lost moves nothing.
+func (m *refModel) resolveDispute(d *mDispute, outcome string) expect {
+	if d.status != model.DisputePending {
+		return expect{errCode: "dispute_resolved"}
+	}
+	if outcome == model.DisputeLost {
+		d.status = model.DisputeRejected
+		return expect{}
+	}
+	d.status = model.DisputeAccepted
+	o := d.txn
+	if o.status != model.TxnCompleted {
+		return expect{}
+	}
+	credit := min(d.amount, o.amount-o.refunded)
+	if credit <= 0 {
+		return expect{}
+	}
+	o.card.user.settled += credit
+	o.refunded += credit
+	m.touch(o)
+	t := &mTxn{card: o.card, kind: model.KindRefund, status: model.TxnCompleted, amount: credit, authorized: credit,
+		code: authz.CodeApproved, original: o}
+	m.addTxn(t)
+	d.credit = t
+	return expect{newTxn: t}
 }
 
 // withdraw is CreateWithdrawal: at most what is available, taken from the

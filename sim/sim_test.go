@@ -105,7 +105,7 @@ func opName(o *op) string {
 	return [...]string{opMsg: "message", opAdvance: "advance the clock", opDeposit: "deposit", opRefund: "api refund",
 		opIntent: "create intent", opCancel: "cancel intent", opDetails: "read details", opReactivate: "reactivate agent",
 		opFreeze: "freeze card", opUnfreeze: "unfreeze card", opIssue: "issue card", opDeregister: "deregister agent",
-		opRestart: "restart", opWithdraw: "withdraw"}[o.kind]
+		opRestart: "restart", opWithdraw: "withdraw", opDispute: "dispute", opResolveDispute: "resolve dispute"}[o.kind]
 }
 
 // tallyKey names a step's operation and outcome for the tally.
@@ -438,6 +438,39 @@ func (h *harness) exec(o *op) {
 			TokenAddress: "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913", AmountCents: o.amount,
 			RecipientAddress: "0x1111111111111111111111111111111111111111"})
 		h.checkAPI(exp, err)
+	case opDispute:
+		exp, md := h.m.dispute(o.txn)
+		d, err := h.l.CreateDispute(h.ctx, o.txn.id, ledger.DisputeInput{Reason: "duplicate"})
+		h.checkAPI(exp, err)
+		if err == nil {
+			md.id = d.ID
+			if d.AmountCents != md.amount {
+				h.fail("dispute of %s covers %d cents, the model %d", o.txn.name, d.AmountCents, md.amount)
+			}
+		}
+	case opResolveDispute:
+		md := o.dispute
+		exp := h.m.resolveDispute(md, o.outcome)
+		d, err := h.l.ResolveDispute(h.ctx, md.id, o.outcome)
+		h.checkAPI(exp, err)
+		if err == nil {
+			if d.Status != md.status {
+				h.fail("dispute of %s is %s, the model %s", md.txn.name, d.Status, md.status)
+			}
+			var want int64
+			if md.credit != nil {
+				want = md.credit.amount
+				md.credit.id = d.CreditTransactionID
+				h.byID[d.CreditTransactionID] = md.credit
+				// The approval code is the core's to make, as on a refund.
+				if ct, err := h.l.GetTxn(d.CreditTransactionID); err == nil {
+					md.credit.authCode = ct.AuthorizationCode
+				}
+			}
+			if d.CreditCents != want {
+				h.fail("dispute of %s credited %d cents, the model %d", md.txn.name, d.CreditCents, want)
+			}
+		}
 	case opRestart:
 		h.must(h.l.Close(), "close ledger")
 		h.must(h.db.Close(), "close store")

@@ -203,7 +203,8 @@ func ChildPrefix(indexKey func(parent, child string) []byte, parent string) []by
 
 // ProjectedPrefixes are the key families the ledger writes through its
 // decision records: everything in the store but server metadata (m/),
-// receipt files (rc/, blobs written beside the records), the outbox (o/,
+// receipt and dispute evidence files (rc/, dsf/: blobs written beside the
+// records), the outbox (o/,
 // which webhook delivery consumes) and the webhook package's own keys.
 // Idempotency records (i/) are among them, though the webhook endpoints
 // and the virtual clock also write some of their own. The transaction
@@ -216,6 +217,7 @@ var ProjectedPrefixes = [][]byte{
 	[]byte(pAccessCard), []byte(pEventByType),
 	[]byte(pIntentCard), []byte(pIntentKey), []byte(pDetailsTok), []byte(pOrigSTAN),
 	[]byte(pOrigRRN), []byte(pFollowUp), []byte(pBalance), []byte(pUsage), []byte(pSpend),
+	[]byte(pWithdrawal), []byte(pWithdrawalUser), []byte(pDispute), []byte(pDisputeUser), []byte(pDisputeTxn),
 }
 
 // IdemPrefix is the idempotency records' family.

@@ -27,6 +27,7 @@
 //     available = settled − pending ≥ 0. A user overdrawn by no more than
 //     its force posts, stand-in advices (0120) and over-captures is listed
 //     as a note, not a breach: those are posted whatever the balance.
+//
 //   - resolved-once: per transaction at most one transaction.completed
 //     event; exactly one for a completed purchase; a reversed transaction
 //     has exactly one transaction.reversed event that reversed it in full,
@@ -34,10 +35,12 @@
 //     full reversal (in event ID order) and none on an authorized
 //     transaction. (The store keeps no index of open authorizations:
 //     memory holds them, and a restart finds them among the transactions.)
+//
 //   - agent-spend: for agents with a spending limit and onLimitExceeded
 //     none or suspend, the spend of the current window (authz.AgentSpend)
 //     is within the limit. Spend above it that the window's over-captures
 //     and advices account for is a note; agents with notify are counted.
+//
 //   - events: every ID an event's payload names (transactionId, cardId,
 //     userId, agentId, intentId, accessEventId, originalTransactionId)
 //     exists; every transaction has the event that created it (declined,
@@ -45,11 +48,13 @@
 //     names an existing user, card and agent; every card has card.created,
 //     every agent agent.created, every approved user user.approved; every
 //     outbox marker o/ names an existing event.
+//
 //   - pan-index: every card's sealed PAN opens with the vault key bound to
 //     its card ID, is Luhn-valid, hashes to its PANHash and matches its BIN
 //     and last four; no two cards share a PANHash; every durable original
 //     key (xos/, xor/) names an approved purchase with those network
 //     references.
+//
 //   - log-replay: the decision log, replayed into an empty store up to the
 //     last record the store took, gives the store: same values for every
 //     key the records wrote, gone every key they deleted last, and (when
@@ -57,6 +62,15 @@
 //     records did not write (ledger.CheckStoreAgainstLog). The command
 //     first replays into the store what a crash kept from it
 //     (ledger.CatchUpStore), as a restart would.
+//
+//   - disputes: every dispute names an existing purchase of its own user,
+//     card and agent and is the only dispute of it; its status and outcome
+//     agree (accepted is won, rejected is lost, an open one has neither
+//     outcome nor credit); a credit names a completed refund of the
+//     disputed purchase, made by the dispute, of exactly the credited
+//     amount, and every refund a dispute made is the credit of one; every
+//     dispute has one dispute.created event, a resolved one one
+//     dispute.resolved and an open one none.
 //
 // Time: the agent-spend check needs a "now". The command uses the creation
 // time of the store's newest event (the wall clock only for a store

@@ -127,6 +127,8 @@ func (s *state) noteEvent(id, typ string, data map[string]json.RawMessage) {
 			return
 		}
 		s.deposits[uid] -= amount
+	case model.EvtDisputeCreated, model.EvtDisputeResolved:
+		s.noteDisputeEvent(id, typ, data)
 	case model.EvtCardCreated:
 		cid, _ := str(data, "cardId")
 		s.cardCreated[cid] = true

@@ -276,6 +276,18 @@ func build(dir string) (*fixture, error) {
 		_, err = h.l.CreateWithdrawal(h.ctx, wendy, ledger.WithdrawalInput{ChainID: 8453,
 			TokenAddress: "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913", AmountCents: 3_000, RecipientAddress: "0x1111111111111111111111111111111111111111"})
 		h.must(err)
+		// Disputes: one won (credited as a refund of the purchase), one
+		// lost, one still open.
+		for i, outcome := range []string{model.DisputeWon, model.DisputeLost, ""} {
+			tx := h.buy(wendyPAN, int64(100*(i+1)))
+			h.clear(tx, int64(100*(i+1)))
+			d, err := h.l.CreateDispute(h.ctx, tx, ledger.DisputeInput{Reason: "duplicate"})
+			h.must(err)
+			if outcome != "" {
+				_, err = h.l.ResolveDispute(h.ctx, d.ID, outcome)
+				h.must(err)
+			}
+		}
 
 		// alice: the ordinary lifecycle of purchases on a multi-use card.
 		f.alice = h.user("alice", 100_000)

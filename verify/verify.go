@@ -21,6 +21,7 @@ const (
 	CheckAgentSpend = "agent-spend"
 	CheckEvents     = "events"
 	CheckPANIndex   = "pan-index"
+	CheckDisputes   = "disputes"
 	CheckLogReplay  = "log-replay"
 )
 
@@ -147,11 +148,14 @@ func Run(db *store.DB, v *vault.Vault, now time.Time) (*Report, error) {
 	s.checkResolution()
 	s.checkAgentSpend()
 	s.checkEvents()
+	if err := s.checkDisputes(); err != nil {
+		return nil, err
+	}
 	replay, err := checkLogReplay(db)
 	if err != nil {
 		return nil, err
 	}
-	return &Report{At: s.now, Checks: []Check{s.bal, s.res, s.agt, s.evt, s.pan, replay}}, nil
+	return &Report{At: s.now, Checks: []Check{s.bal, s.res, s.agt, s.evt, s.pan, s.dsp, replay}}, nil
 }
 
 // checkLogReplay replays the decision log into an empty store and compares
@@ -211,7 +215,7 @@ type state struct {
 	v   *vault.Vault
 	now time.Time
 
-	bal, res, agt, evt, pan Check
+	bal, res, agt, evt, pan, dsp Check
 
 	users     map[string]*model.User
 	userIDs   []string
@@ -233,14 +237,17 @@ type state struct {
 	agentCreated  map[string]bool
 	userApproved  map[string]bool
 	outboxChecked int
+	// disputeEvents counts each dispute's events (disputes.go).
+	disputeEvents map[string]*disputeEvents
 }
 
 func newState(db *store.DB, v *vault.Vault, now time.Time) *state {
 	return &state{
 		db: db, v: v, now: now,
 		bal: Check{Name: CheckBalances}, res: Check{Name: CheckResolution}, agt: Check{Name: CheckAgentSpend},
-		evt: Check{Name: CheckEvents}, pan: Check{Name: CheckPANIndex},
-		users: map[string]*model.User{}, agents: map[string]*model.Agent{}, cards: map[string]*model.Card{},
+		evt: Check{Name: CheckEvents}, pan: Check{Name: CheckPANIndex}, dsp: Check{Name: CheckDisputes},
+		disputeEvents: map[string]*disputeEvents{},
+		users:         map[string]*model.User{}, agents: map[string]*model.Agent{}, cards: map[string]*model.Card{},
 		intents: map[string]bool{}, access: map[string]bool{}, txns: map[string]*model.Transaction{},
 		txnEvents: map[string]*txnEvents{}, deposits: map[string]int64{},
 		cardCreated: map[string]bool{}, agentCreated: map[string]bool{}, userApproved: map[string]bool{},

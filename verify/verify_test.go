@@ -24,7 +24,7 @@ func TestLegitimateHistoryPasses(t *testing.T) {
 	_, db, v := openCopy(t, f)
 	rep, err := Run(db, v, f.latest)
 	require.NoError(t, err)
-	require.Len(t, rep.Checks, 6)
+	require.Len(t, rep.Checks, 7)
 	for _, c := range rep.Checks {
 		assert.Zerof(t, c.Breaches, "%s: %v", c.Name, c.Examples)
 		assert.Positivef(t, c.Checked, "%s examined nothing", c.Name)
@@ -201,6 +201,19 @@ var corruptions = []corruption{
 		putJSON(t, db, store.CardKey(f.cardB), b)
 		return f.cardB
 	}},
+	{"dispute credited more than its refund", CheckDisputes, 1, func(t *testing.T, _ *fixture, db *store.DB, _ *vault.Vault) string {
+		d := resolvedDispute(t, db, model.DisputeAccepted)
+		d.CreditCents++
+		putJSON(t, db, store.DisputeKey(d.ID), d)
+		return d.ID
+	}},
+	{"lost dispute without its event", CheckDisputes, 1, func(t *testing.T, _ *fixture, db *store.DB, _ *vault.Vault) string {
+		d := resolvedDispute(t, db, model.DisputeRejected)
+		evs := eventsOf(t, db, model.EvtDisputeResolved, "disputeId", d.ID)
+		require.Len(t, evs, 1)
+		deleteKeys(t, db, store.EventKey(evs[0].ID), store.EventByTypeKey(evs[0].Type, evs[0].ID), store.OutboxKey(evs[0].ID))
+		return d.ID
+	}},
 	{"original index pointing nowhere", CheckPANIndex, 1, func(t *testing.T, _ *fixture, db *store.DB, _ *vault.Vault) string {
 		putRaw(t, db, store.OrigSTANKey("424242", "0310120000", "card_00000000gone"), []byte("txn_00000000gone"))
 		return "txn_00000000gone"
@@ -347,4 +360,21 @@ func TestLoweredLimitReadsAsBreach(t *testing.T) {
 	require.Equal(t, 1, c.Breaches, c.Examples)
 	assert.Contains(t, c.Examples[0], agentID)
 	assert.Contains(t, c.Examples[0], "the agent was updated in this window")
+}
+
+// resolvedDispute returns the fixture's dispute of the given status.
+func resolvedDispute(t *testing.T, db *store.DB, status string) *model.Dispute {
+	t.Helper()
+	var found *model.Dispute
+	require.NoError(t, db.Scan(store.DisputePrefix, "", false, func(_, v []byte) bool {
+		d := new(model.Dispute)
+		require.NoError(t, json.Unmarshal(v, d))
+		if d.Status == status {
+			found = d
+			return false
+		}
+		return true
+	}))
+	require.NotNil(t, found, "the fixture has no %s dispute", status)
+	return found
 }

@@ -226,8 +226,20 @@ func schemas() (out S) {
 			req("status", describe(enum(model.WithdrawalPending, model.WithdrawalSubmitted, model.WithdrawalConfirmed, model.WithdrawalFailed), "The simulator confirms a withdrawal as it is made.")),
 			opt("transactionHash", str()), req("createdAt", ms()), req("updatedAt", ms()), opt("confirmedAt", ms())),
 		"WithdrawalList": list("Withdrawal"),
-		"FundingAddress": object(req("asset", enum(ledger.Assets...)), req("chain", enum(chains...)), req("chainId", integer()), req("address", str())),
-		"Funding":        object(req("object", enum("funding")), req("userId", str()), req("addresses", arrayOf(ref("FundingAddress")))),
+		"Dispute": object(req("object", enum("dispute")), req("id", str()), req("transactionId", str()), req("cardId", str()),
+			req("agentId", str()), req("userId", str()), req("amount", describe(cents(), "What the purchase had captured less what was refunded when the dispute was opened.")),
+			req("currency", enum("USD")), req("reason", enum(model.DisputeReasons...)), opt("description", str()), opt("textEvidence", str()),
+			req("evidence", object(req("hasFile", boolean()), opt("textEvidence", str()), opt("name", str()), opt("type", str()),
+				opt("mimeType", str()), opt("sizeBytes", integer()), opt("uploadedAt", ms()))),
+			req("rainDisputeId", describe(str(), "The card issuer's reference.")),
+			req("status", enum(model.DisputePending, model.DisputeInReview, model.DisputeAccepted, model.DisputeRejected, model.DisputeCanceled)),
+			req("outcome", nullable(enum(model.DisputeWon, model.DisputeLost))),
+			req("creditTransactionId", nullable(describe(str(), "The refund a won dispute credited."))), req("creditAmount", cents()),
+			req("createdAt", ms()), req("updatedAt", ms()), req("resolvedAt", nullable(ms()))),
+		"DisputeList":             list("Dispute"),
+		"DisputeEvidenceUploaded": object(req("object", enum("dispute_evidence")), req("message", str()), req("dispute", ref("Dispute"))),
+		"FundingAddress":          object(req("asset", enum(ledger.Assets...)), req("chain", enum(chains...)), req("chainId", integer()), req("address", str())),
+		"Funding":                 object(req("object", enum("funding")), req("userId", str()), req("addresses", arrayOf(ref("FundingAddress")))),
 		"Deposit": object(req("id", str()), req("userId", str()), req("asset", str()), req("chain", str()), req("chainId", integer()),
 			req("amount", describe(str(), "Token units, as given.")), req("amountCents", cents()), req("address", str()),
 			req("status", str()), req("createdAt", ms())),
@@ -338,6 +350,8 @@ type op struct {
 	query         []S
 	body          S
 	bodyRequired  bool
+	// multipart is the schema of a body sent only as multipart/form-data.
+	multipart S
 	// ok maps a success status to its response schema name.
 	ok map[int]string
 	// webhooks: answers 503 while webhook delivery is not running.
@@ -528,6 +542,20 @@ func operations() []op {
 			body: body(req("url", reqStr(2048))), bodyRequired: true, ok: okStatus(200, "Transaction")},
 		{method: "GET", path: "/v1/transactions/{id}/receipt", id: "getReceipt", summary: "A transaction's receipt: the file, or its URL as JSON.", tag: "Transactions", agent: true},
 		{method: "DELETE", path: "/v1/transactions/{id}/receipt", id: "deleteReceipt", summary: "Remove a transaction's receipt.", tag: "Transactions", agent: true, ok: okStatus(200, "Transaction")},
+		{method: "POST", path: "/v1/transactions/{id}/disputes", id: "createDispute", summary: "Dispute a completed purchase, once: it covers what was captured less what was refunded, and starts pending.", tag: "Disputes", agent: true,
+			body: body(opt("reason", describe(enum(model.DisputeReasons...), "Default other.")), opt("description", strMax(5000)),
+				opt("textEvidence", strMax(65535))), ok: okStatus(201, "Dispute")},
+		{method: "GET", path: "/v1/disputes", id: "listDisputes", summary: "List disputes, newest first; an agent token sees its own.", tag: "Disputes", agent: true,
+			query: withPage(queryParam("userId", strMax(64), "Only this user's."), queryParam("transactionId", strMax(64), "Only this transaction's."),
+				queryParam("status", enum(model.DisputePending, model.DisputeInReview, model.DisputeAccepted, model.DisputeRejected, model.DisputeCanceled), "Only this status.")),
+			ok: okStatus(200, "DisputeList")},
+		{method: "GET", path: "/v1/disputes/{id}", id: "getDispute", summary: "Get a dispute and its evidence.", tag: "Disputes", agent: true, ok: okStatus(200, "Dispute")},
+		{method: "PUT", path: "/v1/disputes/{id}/evidence", id: "putDisputeEvidence", summary: "Upload a dispute's evidence file (multipart: name, type, evidence; at most 20 MB); the dispute goes in review. A second upload replaces the first.", tag: "Disputes", agent: true,
+			multipart: S{"type": "object", "required": []string{"name", "type", "evidence"}, "properties": S{"name": strMax(200), "type": strMax(100),
+				"evidence": S{"type": "string", "contentMediaType": "application/octet-stream", "description": "The file, at most 20 MB."}}},
+			ok: okStatus(200, "DisputeEvidenceUploaded")},
+		{method: "POST", path: "/v1/simulate/dispute/{id}/resolve", id: "resolveDispute", summary: "Decide an open dispute as the issuer would: won (accepted) credits the user with a refund of the purchase, lost (rejected) moves no money.", tag: "Simulate",
+			body: body(req("outcome", enum(model.DisputeWon, model.DisputeLost))), bodyRequired: true, ok: okStatus(200, "Dispute")},
 		{method: "GET", path: "/v1/cards/{id}/transactions", id: "listCardTransactions", summary: "List a card's transactions.", tag: "Transactions", agent: true, query: pageParams, ok: okStatus(200, "TransactionList")},
 
 		{method: "POST", path: "/v1/cards/{id}/intents", id: "createIntent", summary: "Declare what a card is about to be used for. The same intentId with the same fields returns the existing intent (200), with other fields it is a 409; without intentId one is generated.", tag: "Intents", agent: true,
@@ -664,6 +692,9 @@ func operation(o op) S {
 		}
 		out["requestBody"] = S{"required": o.bodyRequired, "content": content}
 	}
+	if o.multipart != nil {
+		out["requestBody"] = S{"required": true, "content": S{"multipart/form-data": S{"schema": o.multipart}}}
+	}
 	return out
 }
 
@@ -700,7 +731,7 @@ func build() ([]byte, error) {
 		"security": []any{S{"ApiKey": []any{}}},
 		"tags": []any{
 			S{"name": "Users"}, S{"name": "Funding"}, S{"name": "Agents"}, S{"name": "Cards"}, S{"name": "Policies"}, S{"name": "Risk"}, S{"name": "Intents"},
-			S{"name": "Transactions"}, S{"name": "Statements"}, S{"name": "Simulate"}, S{"name": "Webhooks"}, S{"name": "Server"},
+			S{"name": "Transactions"}, S{"name": "Disputes"}, S{"name": "Statements"}, S{"name": "Simulate"}, S{"name": "Webhooks"}, S{"name": "Server"},
 		},
 		"paths": paths,
 		"components": S{
