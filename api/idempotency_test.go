@@ -276,8 +276,11 @@ var idemCases = map[string]func(e *idemEnv) idemCall{
 		id := e.authorization(300)
 		// The risk engine's defaults may suspend a new agent after its
 		// first purchase; the increment is to be decided on an active one.
-		agent := e.must(200, "GET", "/v1/transactions/"+id, nil).str("agentId")
-		e.must(200, "POST", "/v1/agents/"+agent+"/activate", map[string]any{})
+		txn := e.must(200, "GET", "/v1/transactions/"+id, nil)
+		e.must(200, "POST", "/v1/agents/"+txn.str("agentId")+"/activate", map[string]any{})
+		// Which risk preset is in force when this runs depends on the
+		// cases before it; one may have frozen the card as well.
+		e.do("POST", "/v1/cards/"+txn.str("cardId")+"/unfreeze", "{}")
 		return jsonCall("/v1/simulate/increment", map[string]any{"transactionId": id, "amount": 50})
 	},
 	"/v1/simulate/authorization-advice": func(e *idemEnv) idemCall {
@@ -380,7 +383,7 @@ func TestEveryPostHonoursIdempotencyKey(t *testing.T) {
 			require.GreaterOrEqual(t, first.status, 200)
 			require.Empty(t, first.header.Get("Idempotent-Replayed"))
 			after := e.snapshot()
-			require.NotEqual(t, before, after, "the first call changes state")
+			require.NotEqual(t, before, after, "the first call changes state: %s", first.raw)
 
 			for range 2 {
 				again := e.do("POST", call.path, call.body, hdr...)
