@@ -303,19 +303,19 @@ func (ri *repeatIndex) reply(rs *repeatShard, pos uint64, e *packedRepeat) Outco
 
 // packID splits an ID of the form prefix_<22 base32 characters> (see
 // model.IDGen) into its prefix and two 55-bit halves. An empty ID packs as
-// an empty prefix.
-func packID(id string) (prefix string, a, b uint64, ok bool) {
-	if id == "" {
-		return "", 0, 0, true
+// an empty prefix. It reads an ID held in a key as well as a string.
+func packID[S ~string | ~[]byte](id S) (prefix S, a, b uint64, ok bool) {
+	if len(id) == 0 {
+		return id, 0, 0, true
 	}
 	i := len(id) - 22
 	if i < 2 || id[i-1] != '_' {
-		return "", 0, 0, false
+		return prefix, 0, 0, false
 	}
 	for j := range 22 {
 		v := strings.IndexByte(crockford, id[i+j])
 		if v < 0 {
-			return "", 0, 0, false
+			return prefix, 0, 0, false
 		}
 		if j < 11 {
 			a = a<<5 | uint64(v)

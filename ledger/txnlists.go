@@ -90,32 +90,11 @@ func (tl *txnLists) add(kind byte, parent, txnID []byte) {
 
 // packTxnIDBytes is packTxnID for an ID held in a key.
 func packTxnIDBytes(id []byte) ([2]uint64, bool) {
-	const n = len("txn_") + 22
-	if len(id) != n || string(id[:4]) != "txn_" {
+	prefix, a, b, ok := packID(id)
+	if !ok || string(prefix) != "txn" {
 		return [2]uint64{}, false
 	}
-	var a, b uint64
-	for j, c := range id[4:] {
-		v := crockfordValue(c)
-		if v < 0 {
-			return [2]uint64{}, false
-		}
-		if j < 11 {
-			a = a<<5 | uint64(v)
-		} else {
-			b = b<<5 | uint64(v)
-		}
-	}
 	return [2]uint64{a, b}, true
-}
-
-func crockfordValue(c byte) int {
-	for i := 0; i < len(crockford); i++ {
-		if crockford[i] == c {
-			return i
-		}
-	}
-	return -1
 }
 
 // page returns up to limit IDs of list, newest first, starting after
