@@ -12,7 +12,11 @@
 // not here: an action an agent token may not take comes back with the API's
 // 403, a bad argument with the API's 400, each as the tool's error text.
 //
-// Tools for what this version of the API does not have (spending policies,
-// risk rules, 3-D Secure challenges, ACH and wire funding) exist and answer
-// with an error saying so; they never invent data.
+// ledger_policies creates, reads and changes spending policies and reads a
+// card's or an agent's live controls; ledger_risk reads and changes the
+// risk engine's settings and applies its presets.
+//
+// Tools for what this version of the API does not have (3-D Secure
+// challenges, ACH and wire funding) exist and answer with an error saying
+// so; they never invent data.
 package mcpserver

@@ -122,8 +122,12 @@ func TestBadArguments(t *testing.T) {
 		{"bad deposit", admin, "ledger_funding", map[string]any{"action": "deposit", "userId": "user_x", "amount": "1.234"}, []string{"400", "(param amount)"}, ""},
 		{"unknown chain", admin, "ledger_funding", map[string]any{"action": "crypto", "userId": "user_x"}, []string{"404"}, ""},
 		{"ach", admin, "ledger_funding", map[string]any{"action": "ach"}, []string{"not available in this version", "coming soon"}, ""},
-		{"policies", admin, "ledger_policies", map[string]any{"action": "list"}, []string{"ledger_policies is not available in this version"}, ""},
-		{"risk", admin, "ledger_risk", map[string]any{}, []string{"ledger_risk is not available in this version"}, ""},
+		{"policy missing", admin, "ledger_policies", map[string]any{"action": "get", "policyId": "pol_nope"}, []string{"404 not_found_error"}, ""},
+		{"policy id missing", admin, "ledger_policies", map[string]any{"action": "update"}, []string{"parameter_missing", "'policyId'"}, ""},
+		{"policy without name", admin, "ledger_policies", map[string]any{"action": "create"}, []string{"400", "(param name)"}, ""},
+		{"policy bad mcc", admin, "ledger_policies", map[string]any{"action": "create", "name": "p", "blockedMccs": []string{"79"}}, []string{"400", "blockedMccs"}, ""},
+		{"risk bad preset", admin, "ledger_risk", map[string]any{"action": "preset", "preset": "reckless"}, []string{"400", "(param preset)"}, ""},
+		{"risk bad rule", admin, "ledger_risk", map[string]any{"action": "update", "rules": map[string]any{"velocityLimit": map[string]any{"action": "explode"}}}, []string{"400", "velocityLimit"}, ""},
 		{"challenges", agent, "ledger_challenges", map[string]any{"cardId": "card_x"}, []string{"not available in this version"}, ""},
 		{"agent on onboarding", agent, "ledger_onboarding", map[string]any{"action": "create_user", "firstName": "A", "lastName": "B", "email": "a@example.com"}, []string{"403 authorization_error/insufficient_permissions"}, ""},
 		{"agent on another's card", agent, "ledger_card", map[string]any{"action": "list", "agentId": "agent_other"}, []string{"404"}, ""},
@@ -145,4 +149,53 @@ func TestBadArguments(t *testing.T) {
 	// Both sessions still work.
 	require.Len(t, toolNames(t, admin), len(allTools))
 	require.Len(t, toolNames(t, agent), len(agentTools))
+}
+
+// TestPoliciesAndRisk: the admin tools create a policy that blocks a
+// merchant category, put a card under it, and see the authorization at
+// that category declined; they read the card's live controls, and read,
+// change and preset the risk settings.
+func TestPoliciesAndRisk(t *testing.T) {
+	e := testenv.Start(t, server.Config{})
+	_, agentID, _ := e.Funded("policies@example.com", 10_000)
+	admin := connect(t, mcpHTTP(t, e), "Api-Key", testenv.APIKey)
+	call := func(tool string, args map[string]any) map[string]any { return mcptest.Call(t, admin, tool, args) }
+
+	pol := call("ledger_policies", map[string]any{"action": "create", "name": "no gambling", "blockedMccs": []string{"7995"}, "cooldownMinutes": 5})
+	polID := pol["id"].(string)
+	require.Equal(t, "policy", pol["object"])
+	require.Equal(t, []any{"7995"}, pol["merchantRestrictions"].(map[string]any)["blockedMccs"])
+	require.Equal(t, polID, call("ledger_policies", map[string]any{"action": "get", "policyId": polID})["id"])
+	list := call("ledger_policies", map[string]any{})
+	require.Len(t, list["data"], 1)
+	upd := call("ledger_policies", map[string]any{"action": "update", "policyId": polID, "description": "casinos", "clear": []string{"cooldownMinutes"}})
+	require.Equal(t, "casinos", upd["description"])
+	require.Nil(t, upd["spendingRestrictions"].(map[string]any)["cooldownMinutes"])
+	require.Contains(t, callErr(t, admin, "ledger_policies", map[string]any{"action": "create", "name": "no gambling"}), "409")
+
+	card := call("ledger_card", map[string]any{"action": "create", "agentId": agentID, "purpose": "tickets", "type": "multi", "policyId": polID})
+	cardID := card["id"].(string)
+	st := call("ledger_policies", map[string]any{"action": "card", "cardId": cardID})
+	require.Equal(t, polID, st["policyId"])
+	require.Equal(t, []any{"7995"}, st["merchantCategories"].(map[string]any)["blockedMccs"])
+	require.Equal(t, agentID, call("ledger_policies", map[string]any{"action": "agent", "agentId": agentID})["agentId"])
+
+	txn := call("ledger_transactions", map[string]any{"action": "simulate_authorization", "cardId": cardID, "amount": 1_000,
+		"merchantName": "Lucky Casino", "merchantCategory": "7995"})
+	require.Equal(t, "declined", txn["status"])
+	require.Equal(t, "blocked_mcc", txn["declinedReason"])
+
+	risk := call("ledger_risk", map[string]any{})
+	require.Equal(t, "riskConfig", risk["object"])
+	risk = call("ledger_risk", map[string]any{"action": "update", "dryRun": true,
+		"rules": map[string]any{"velocityLimit": map[string]any{"maxPerHour": 5, "action": "freeze_card"}}})
+	require.Equal(t, true, risk["dryRun"])
+	require.EqualValues(t, 5, risk["velocityLimit"].(map[string]any)["maxPerHour"])
+	require.Equal(t, "freeze_card", risk["velocityLimit"].(map[string]any)["action"])
+	risk = call("ledger_risk", map[string]any{"action": "update", "cardId": cardID, "rules": map[string]any{"duplicateDetection": map[string]any{"enabled": false}}})
+	require.Equal(t, cardID, risk["cardId"])
+	require.Equal(t, false, risk["duplicateDetection"].(map[string]any)["enabled"])
+	risk = call("ledger_risk", map[string]any{"action": "preset", "preset": "paranoid"})
+	require.Equal(t, "paranoid", risk["preset"])
+	require.Equal(t, "suspend_agent", risk["spendSpike"].(map[string]any)["action"])
 }

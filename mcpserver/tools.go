@@ -39,6 +39,7 @@ type cardArgs struct {
 	MerchantHint          string `json:"merchantHint,omitempty" jsonschema:"the merchant the card is meant for"`
 	MaxAuthCount          *int64 `json:"maxAuthCount,omitempty" jsonschema:"how many authorizations the card allows"`
 	TTLDays               *int64 `json:"ttlDays,omitempty" jsonschema:"days until the card closes itself"`
+	PolicyID              string `json:"policyId,omitempty" jsonschema:"the card's spending policy (create, update); without it the agent's default applies"`
 	Summary               string `json:"summary,omitempty" jsonschema:"what the details are read for (details)"`
 	ExpectedAmount        *int64 `json:"expectedAmount,omitempty" jsonschema:"the amount about to be spent, cents (details)"`
 	MerchantText          string `json:"merchantText,omitempty" jsonschema:"the merchant about to be paid (details)"`
@@ -124,8 +125,53 @@ type agentsArgs struct {
 }
 
 type policyArgs struct {
-	Action   string `json:"action,omitempty" jsonschema:"list, get, create, update or delete"`
-	PolicyID string `json:"policyId,omitempty"`
+	Action             string   `json:"action,omitempty" jsonschema:"list (the default), get, create, update, card or agent"`
+	PolicyID           string   `json:"policyId,omitempty" jsonschema:"the policy (get, update)"`
+	CardID             string   `json:"cardId,omitempty" jsonschema:"the card whose live policy state to read (card)"`
+	AgentID            string   `json:"agentId,omitempty" jsonschema:"the agent whose spending state to read (agent)"`
+	Name               string   `json:"name,omitempty" jsonschema:"unique in the organization (create, update)"`
+	Description        string   `json:"description,omitempty"`
+	LimitPerAuth       *int64   `json:"limitPerAuth,omitempty" jsonschema:"cents"`
+	LimitPerDay        *int64   `json:"limitPerDay,omitempty" jsonschema:"cents"`
+	LimitPerMonth      *int64   `json:"limitPerMonth,omitempty" jsonschema:"cents"`
+	MaxAmount          *int64   `json:"maxAmount,omitempty" jsonschema:"cents"`
+	CumulativeMax      *int64   `json:"cumulativeMax,omitempty" jsonschema:"what a card may ever spend, cents"`
+	MaxAuthCount       *int64   `json:"maxAuthCount,omitempty"`
+	CooldownMinutes    *int64   `json:"cooldownMinutes,omitempty" jsonschema:"least time between two purchases"`
+	TTLMinutes         *int64   `json:"ttlMinutes,omitempty" jsonschema:"a card's life from its creation"`
+	OnExpiry           string   `json:"onExpiry,omitempty" jsonschema:"freeze or close"`
+	ActiveHoursStart   *int64   `json:"activeHoursStart,omitempty" jsonschema:"hour 0 to 23, with activeHoursEnd"`
+	ActiveHoursEnd     *int64   `json:"activeHoursEnd,omitempty" jsonschema:"hour 0 to 23, with activeHoursStart"`
+	ActiveTimezone     string   `json:"activeTimezone,omitempty" jsonschema:"IANA name, such as America/New_York"`
+	ActiveDays         []int64  `json:"activeDays,omitempty" jsonschema:"0 = Sunday ... 6 = Saturday"`
+	AllowedMCCs        []string `json:"allowedMccs,omitempty" jsonschema:"the only merchant categories approved"`
+	BlockedMCCs        []string `json:"blockedMccs,omitempty" jsonschema:"merchant categories declined with blocked_mcc"`
+	MerchantHint       string   `json:"merchantHint,omitempty"`
+	OnDrift            string   `json:"onDrift,omitempty" jsonschema:"freeze or alert"`
+	RequireAttestation *bool    `json:"requireAttestation,omitempty"`
+	IntentTolerance    *float64 `json:"intentTolerance,omitempty" jsonschema:"0 to 1, a fraction of the declared amount"`
+	CredentialExposure string   `json:"credentialExposure,omitempty" jsonschema:"never, extensionOnly or rawPan"`
+	Clear              []string `json:"clear,omitempty" jsonschema:"fields to remove from the policy, by name (update)"`
+	page
+}
+
+func (in policyArgs) fields() client.PolicyFields {
+	return client.PolicyFields{Name: in.Name, Description: in.Description, LimitPerAuth: in.LimitPerAuth, LimitPerDay: in.LimitPerDay,
+		LimitPerMonth: in.LimitPerMonth, MaxAmount: in.MaxAmount, MaxAuthCount: in.MaxAuthCount, MerchantHint: in.MerchantHint,
+		OnDrift: in.OnDrift, CredentialExposure: in.CredentialExposure,
+		Controls: client.Controls{CumulativeMax: in.CumulativeMax, CooldownMinutes: in.CooldownMinutes, TTLMinutes: in.TTLMinutes,
+			OnExpiry: in.OnExpiry, ActiveHoursStart: in.ActiveHoursStart, ActiveHoursEnd: in.ActiveHoursEnd, ActiveTimezone: in.ActiveTimezone,
+			ActiveDays: in.ActiveDays, AllowedMCCs: in.AllowedMCCs, BlockedMCCs: in.BlockedMCCs, RequireAttestation: in.RequireAttestation,
+			IntentTolerance: in.IntentTolerance}}
+}
+
+type riskArgs struct {
+	Action  string         `json:"action,omitempty" jsonschema:"get (the default), update or preset"`
+	AgentID string         `json:"agentId,omitempty" jsonschema:"an agent's settings instead of the organization's (get, update)"`
+	CardID  string         `json:"cardId,omitempty" jsonschema:"a card's settings instead of the organization's (get, update)"`
+	Preset  string         `json:"preset,omitempty" jsonschema:"permissive, moderate, strict or paranoid (preset)"`
+	DryRun  *bool          `json:"dryRun,omitempty" jsonschema:"detect and record without acting (update, preset)"`
+	Rules   map[string]any `json:"rules,omitempty" jsonschema:"rule objects by name with the fields to change (update), such as {\"velocityLimit\": {\"maxPerHour\": 5, \"action\": \"freeze_card\"}}"`
 }
 
 type webhooksArgs struct {
@@ -192,7 +238,7 @@ func (t *tools) register(s *mcp.Server) {
 				}
 				p := client.CreateCardParams{Purpose: in.Purpose, Type: in.Type, CredentialExposure: in.CredentialExposure,
 					AcknowledgeRawPanRisk: in.AcknowledgeRawPanRisk, Limits: limits(in), MaxAmount: in.MaxAmount,
-					MerchantHint: in.MerchantHint, MaxAuthCount: in.MaxAuthCount, TTLDays: in.TTLDays}
+					MerchantHint: in.MerchantHint, MaxAuthCount: in.MaxAuthCount, TTLDays: in.TTLDays, PolicyID: in.PolicyID}
 				return c.CreateCard(ctx, in.AgentID, p)
 			},
 			"list": func(ctx context.Context, in cardArgs) (any, error) {
@@ -224,6 +270,9 @@ func (t *tools) register(s *mcp.Server) {
 				p := client.UpdateCardParams{Limits: limits(in), MaxAmount: in.MaxAmount, MaxAuthCount: in.MaxAuthCount}
 				if in.MerchantHint != "" {
 					p.MerchantHint = &in.MerchantHint
+				}
+				if in.PolicyID != "" {
+					p.PolicyID = &in.PolicyID
 				}
 				return c.UpdateCard(ctx, in.CardID, p)
 			},
@@ -443,14 +492,57 @@ func (t *tools) register(s *mcp.Server) {
 			},
 		})
 
-	for _, p := range []struct{ name, desc, what string }{
-		{"ledger_policies", "Spending policies: rules a card's authorizations are checked against.", "the API has no spending policies yet (no /v1/policies routes)"},
-		{"ledger_risk", "Risk rules and scores of authorizations.", "the API has no risk rules yet (no /v1/risk routes)"},
-	} {
-		add(s, t, p.name, p.desc, func(in policyArgs) string { return orList(in.Action) },
-			actions[policyArgs]{"list": na(p.name, p.what), "get": na(p.name, p.what), "create": na(p.name, p.what),
-				"update": na(p.name, p.what), "delete": na(p.name, p.what)})
-	}
+	add(s, t, "ledger_policies", "Spending policies: named templates of controls (limits, merchant categories, cooldown, active hours, lifetime, attestation) that cards follow through their agent's defaultPolicyId or their own policyId; and the live state of a card's or an agent's controls.",
+		func(in policyArgs) string { return orList(in.Action) },
+		actions[policyArgs]{
+			"list": func(ctx context.Context, in policyArgs) (any, error) { return c.ListPolicies(ctx, in.params()) },
+			"get": func(ctx context.Context, in policyArgs) (any, error) {
+				if err := need(in.PolicyID, "policyId"); err != nil {
+					return nil, err
+				}
+				return c.GetPolicy(ctx, in.PolicyID)
+			},
+			"create": func(ctx context.Context, in policyArgs) (any, error) { return c.CreatePolicy(ctx, in.fields()) },
+			"update": func(ctx context.Context, in policyArgs) (any, error) {
+				if err := need(in.PolicyID, "policyId"); err != nil {
+					return nil, err
+				}
+				return c.UpdatePolicy(ctx, in.PolicyID, client.UpdatePolicyParams{Set: in.fields(), Clear: in.Clear})
+			},
+			"card": func(ctx context.Context, in policyArgs) (any, error) {
+				if err := need(in.CardID, "cardId"); err != nil {
+					return nil, err
+				}
+				return c.GetCardPolicy(ctx, in.CardID)
+			},
+			"agent": func(ctx context.Context, in policyArgs) (any, error) {
+				if err := need(in.AgentID, "agentId"); err != nil {
+					return nil, err
+				}
+				return c.GetAgentPolicy(ctx, in.AgentID)
+			},
+		})
+
+	add(s, t, "ledger_risk", "The risk engine's settings: seven detection rules, each with an action (alert, freeze_card, suspend_agent), set for the organization and overridden per agent or card; the four presets; dryRun.",
+		func(in riskArgs) string { return orGet(in.Action) },
+		actions[riskArgs]{
+			"get": func(ctx context.Context, in riskArgs) (any, error) {
+				return c.GetRiskSettings(ctx, client.RiskScope{AgentID: in.AgentID, CardID: in.CardID})
+			},
+			"update": func(ctx context.Context, in riskArgs) (any, error) {
+				patch := make(map[string]any, len(in.Rules)+1)
+				for k, v := range in.Rules {
+					patch[k] = v
+				}
+				if in.DryRun != nil {
+					patch["dryRun"] = *in.DryRun
+				}
+				return c.UpdateRiskSettings(ctx, client.RiskScope{AgentID: in.AgentID, CardID: in.CardID}, patch)
+			},
+			"preset": func(ctx context.Context, in riskArgs) (any, error) {
+				return c.ApplyRiskPreset(ctx, in.Preset, in.DryRun)
+			},
+		})
 
 	add(s, t, "ledger_webhooks", "Webhook endpoints, their delivery log, and the event log.",
 		func(in webhooksArgs) string { return in.Action },
@@ -521,10 +613,6 @@ func webhookAction(f func(context.Context, string) (any, error)) func(context.Co
 		}
 		return f(ctx, in.WebhookID)
 	}
-}
-
-func na(tool, what string) func(context.Context, policyArgs) (any, error) {
-	return func(context.Context, policyArgs) (any, error) { return nil, notAvailable(tool, what) }
 }
 
 func orGet(a string) string  { return orDefault(a, "get") }
