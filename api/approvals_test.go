@@ -85,3 +85,59 @@ func TestIntentApproval(t *testing.T) {
 	e.Must(201, "POST", "/v1/cards/"+card2+"/intents", map[string]any{"intentId": "later", "summary": "later"})
 	e.Must(200, "POST", "/v1/cards/"+card2+"/details", map[string]any{"summary": "later"})
 }
+
+// TestApprovalByCardOrPolicy: a card's requireApproval, or its policy's
+// (the card's own or its agent's default), makes every intent declared on
+// it start pending_approval, with approvalRequiredBy saying which; the
+// intent's requireApproval false does not waive it, the card's own false
+// overrides its policy's true, and a change to the policy applies to the
+// next intent.
+func TestApprovalByCardOrPolicy(t *testing.T) {
+	e := testenv.Start(t, server.Config{Clock: "virtual"})
+	_, agentID, token := e.Funded("apc@example.com", 100000)
+	declareAs := func(status int, card, id string, extra map[string]any) *testenv.Resp {
+		body := map[string]any{"intentId": id, "summary": id}
+		for k, v := range extra {
+			body[k] = v
+		}
+		return e.Must(status, "POST", "/v1/cards/"+card+"/intents", body)
+	}
+	declare := func(card, id string, extra map[string]any) *testenv.Resp { return declareAs(201, card, id, extra) }
+
+	byCard := multiCard(e, agentID, map[string]any{"requireApproval": true})
+	require.Equal(t, true, e.Must(200, "GET", "/v1/cards/"+byCard, nil).JSON["requireApproval"])
+	require.Equal(t, true, e.Must(200, "GET", "/v1/cards/"+byCard+"/policy", nil).JSON["attestation"].(map[string]any)["approvalRequired"])
+	it := declare(byCard, "a", map[string]any{"requireApproval": false})
+	require.Equal(t, "pending_approval", it.Str("status"), "the agent cannot waive its card's approval")
+	require.Equal(t, "card", it.Str("approvalRequiredBy"))
+	require.Equal(t, "intent_pending_approval", e.Must(409, "POST", "/v1/cards/"+byCard+"/details", map[string]any{"summary": "a"}).ErrCode())
+	// Declared again with the same fields: the same intent, not a conflict.
+	require.Equal(t, it.Str("id"), declareAs(200, byCard, "a", nil).Str("id"))
+	require.Equal(t, it.Str("id"), declareAs(200, byCard, "a", map[string]any{"requireApproval": true}).Str("id"))
+	e.Must(200, "POST", "/v1/intents/"+it.Str("id")+"/approve", map[string]any{})
+	e.Must(200, "POST", "/v1/cards/"+byCard+"/details", map[string]any{"summary": "a"})
+
+	pol := e.Must(201, "POST", "/v1/policies", map[string]any{"name": "four eyes", "requireApproval": true})
+	polID := pol.Str("id")
+	require.Equal(t, true, pol.JSON["attestation"].(map[string]any)["requireApproval"])
+	byPolicy := multiCard(e, agentID, map[string]any{"policyId": polID})
+	it = declare(byPolicy, "b", nil)
+	require.Equal(t, "pending_approval", it.Str("status"))
+	require.Equal(t, "policy", it.Str("approvalRequiredBy"))
+	// The card's own false overrides its policy's true.
+	optedOut := multiCard(e, agentID, map[string]any{"policyId": polID, "requireApproval": false})
+	require.Equal(t, "pending", declare(optedOut, "c", nil).Str("status"))
+	// The intent's own request is named as the reason when it asks.
+	require.Equal(t, "intent", declare(optedOut, "d", map[string]any{"requireApproval": true}).Str("approvalRequiredBy"))
+
+	// Through the agent's defaultPolicyId.
+	e.Must(200, "PATCH", "/v1/agents/"+agentID, map[string]any{"defaultPolicyId": polID})
+	plain := multiCard(e, agentID, nil)
+	require.Equal(t, "policy", e.Do("POST", "/v1/cards/"+plain+"/intents", map[string]any{"intentId": "e", "summary": "e"}, "Api-Key", token).Str("approvalRequiredBy"))
+
+	// The policy changed: the next intent follows it.
+	e.Must(200, "PATCH", "/v1/policies/"+polID, map[string]any{"requireApproval": nil})
+	require.Equal(t, "pending", declare(byPolicy, "f", nil).Str("status"))
+	require.Equal(t, "requireApproval", e.Must(400, "POST", "/v1/policies", map[string]any{"name": "x", "requireApproval": "yes"}).ErrParam())
+	require.Equal(t, "requireApproval", e.Must(400, "PATCH", "/v1/cards/"+plain, map[string]any{"requireApproval": 1}).ErrParam())
+}

@@ -8,35 +8,36 @@ import (
 )
 
 type intentView struct {
-	Object            string             `json:"object"`
-	ID                string             `json:"id"`
-	CardID            string             `json:"cardId"`
-	IntentID          string             `json:"intentId"`
-	Summary           string             `json:"summary"`
-	ExpectedAmount    *int64             `json:"expectedAmount,omitempty"`
-	ExpectedCurrency  string             `json:"expectedCurrency"`
-	ExpectedMerchant  string             `json:"expectedMerchant,omitempty"`
-	Tolerance         int64              `json:"tolerance"`
-	TTLMinutes        int64              `json:"ttlMinutes"`
-	Metadata          map[string]any     `json:"metadata,omitempty"`
-	Status            string             `json:"status"`
-	TransactionID     string             `json:"transactionId,omitempty"`
-	MatchResult       *model.MatchResult `json:"matchResult,omitempty"`
-	AccessEventID     string             `json:"accessEventId,omitempty"`
-	DetailsAccessedAt int64              `json:"detailsAccessedAt,omitempty"`
-	ExpiresAt         int64              `json:"expiresAt"`
-	CreatedAt         int64              `json:"createdAt"`
-	UpdatedAt         int64              `json:"updatedAt"`
-	MatchedAt         int64              `json:"matchedAt,omitempty"`
-	MismatchedAt      int64              `json:"mismatchedAt,omitempty"`
-	ExpiredAt         int64              `json:"expiredAt,omitempty"`
-	CanceledAt        int64              `json:"canceledAt,omitempty"`
-	ApprovalRequired  bool               `json:"approvalRequired"`
-	ApprovedAt        int64              `json:"approvedAt,omitempty"`
-	ApprovedBy        string             `json:"approvedBy,omitempty"`
-	RejectedAt        int64              `json:"rejectedAt,omitempty"`
-	RejectedBy        string             `json:"rejectedBy,omitempty"`
-	RejectionReason   string             `json:"rejectionReason,omitempty"`
+	Object             string             `json:"object"`
+	ID                 string             `json:"id"`
+	CardID             string             `json:"cardId"`
+	IntentID           string             `json:"intentId"`
+	Summary            string             `json:"summary"`
+	ExpectedAmount     *int64             `json:"expectedAmount,omitempty"`
+	ExpectedCurrency   string             `json:"expectedCurrency"`
+	ExpectedMerchant   string             `json:"expectedMerchant,omitempty"`
+	Tolerance          int64              `json:"tolerance"`
+	TTLMinutes         int64              `json:"ttlMinutes"`
+	Metadata           map[string]any     `json:"metadata,omitempty"`
+	Status             string             `json:"status"`
+	TransactionID      string             `json:"transactionId,omitempty"`
+	MatchResult        *model.MatchResult `json:"matchResult,omitempty"`
+	AccessEventID      string             `json:"accessEventId,omitempty"`
+	DetailsAccessedAt  int64              `json:"detailsAccessedAt,omitempty"`
+	ExpiresAt          int64              `json:"expiresAt"`
+	CreatedAt          int64              `json:"createdAt"`
+	UpdatedAt          int64              `json:"updatedAt"`
+	MatchedAt          int64              `json:"matchedAt,omitempty"`
+	MismatchedAt       int64              `json:"mismatchedAt,omitempty"`
+	ExpiredAt          int64              `json:"expiredAt,omitempty"`
+	CanceledAt         int64              `json:"canceledAt,omitempty"`
+	ApprovalRequired   bool               `json:"approvalRequired"`
+	ApprovalRequiredBy string             `json:"approvalRequiredBy,omitempty"`
+	ApprovedAt         int64              `json:"approvedAt,omitempty"`
+	ApprovedBy         string             `json:"approvedBy,omitempty"`
+	RejectedAt         int64              `json:"rejectedAt,omitempty"`
+	RejectedBy         string             `json:"rejectedBy,omitempty"`
+	RejectionReason    string             `json:"rejectionReason,omitempty"`
 	// IntentIDGenerated is set on the reply that created an intent whose
 	// request named no intentId: intentId is then the intent's own id.
 	IntentIDGenerated bool `json:"intentIdGenerated,omitempty"`
@@ -49,7 +50,7 @@ func viewIntent(it *model.Intent) intentView {
 		TransactionID: it.TransactionID, MatchResult: it.MatchResult, AccessEventID: it.AccessEventID,
 		DetailsAccessedAt: it.DetailsAccessedAt, ExpiresAt: it.ExpiresAt, CreatedAt: it.CreatedAt, UpdatedAt: it.UpdatedAt,
 		MatchedAt: it.MatchedAt, MismatchedAt: it.MismatchedAt, ExpiredAt: it.ExpiredAt, CanceledAt: it.CanceledAt,
-		ApprovalRequired: it.ApprovalRequired, ApprovedAt: it.ApprovedAt, ApprovedBy: it.ApprovedBy,
+		ApprovalRequired: it.ApprovalRequired, ApprovalRequiredBy: it.ApprovalRequiredBy, ApprovedAt: it.ApprovedAt, ApprovedBy: it.ApprovedBy,
 		RejectedAt: it.RejectedAt, RejectedBy: it.RejectedBy, RejectionReason: it.RejectionReason}
 }
 

@@ -176,6 +176,7 @@ func (a *API) readControls(r ctlReader, c *model.Controls) {
 	r.mccs("blockedMccs", &c.BlockedMCCs)
 	r.boolean("requireAttestation", &c.RequireAttestation)
 	r.fraction("intentTolerance", &c.IntentTolerance)
+	r.boolean("requireApproval", &c.RequireApproval)
 }
 
 // checkControls refuses a set of controls that does not hold together.
@@ -334,6 +335,7 @@ type attestationControls struct {
 	RequireAttestation *bool    `json:"requireAttestation"`
 	IntentTolerance    *float64 `json:"intentTolerance"`
 	CredentialExposure *string  `json:"credentialExposure"`
+	RequireApproval    *bool    `json:"requireApproval"`
 }
 
 // viewPolicy nests a policy's fields in the groups of the platform's
@@ -349,7 +351,7 @@ func viewPolicy(p *model.Policy) policyView {
 		MerchantRestrictions: merchantRestrictions{AllowedMCCs: p.AllowedMCCs, BlockedMCCs: p.BlockedMCCs,
 			MerchantHint: optStr(p.MerchantHint), OnDrift: optStr(p.OnDrift)},
 		Attestation: attestationControls{RequireAttestation: p.RequireAttestation, IntentTolerance: p.IntentTolerance,
-			CredentialExposure: optStr(p.CredentialExposure)},
+			CredentialExposure: optStr(p.CredentialExposure), RequireApproval: p.RequireApproval},
 		CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt}
 }
 
@@ -409,6 +411,8 @@ type attestationStatus struct {
 	Required        bool     `json:"required"`
 	IntentTolerance *float64 `json:"intentTolerance"`
 	WindowMinutes   int64    `json:"windowMinutes"`
+	// ApprovalRequired: every intent on the card waits for a person.
+	ApprovalRequired bool `json:"approvalRequired"`
 }
 
 type merchantDriftStatus struct {
@@ -465,7 +469,8 @@ func (a *API) cardPolicy(rc *reqCtx) error {
 		v.AuthCount.Remaining = ptr(max(0, *c.MaxAuthCount-c.Usage.AuthCount))
 	}
 	v.Attestation = attestationStatus{Required: c.RequireAttestation != nil && *c.RequireAttestation,
-		IntentTolerance: c.IntentTolerance, WindowMinutes: c.AttestationWindowMinutes}
+		IntentTolerance: c.IntentTolerance, WindowMinutes: c.AttestationWindowMinutes,
+		ApprovalRequired: c.RequireApproval != nil && *c.RequireApproval}
 	v.MerchantDrift = merchantDriftStatus{Action: optStr(c.OnDrift), MerchantHint: optStr(c.MerchantHint),
 		PinnedMerchant: optStr(c.Usage.LockedMerchant)}
 	v.Merchants = merchantCategories{AllowedMCCs: c.AllowedMCCs, BlockedMCCs: c.BlockedMCCs}

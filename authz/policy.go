@@ -65,6 +65,9 @@ func WithPolicy(c *model.Card, p *model.Policy) model.Card {
 	if e.IntentTolerance == nil {
 		e.IntentTolerance = p.IntentTolerance
 	}
+	if e.RequireApproval == nil {
+		e.RequireApproval = p.RequireApproval
+	}
 	return e
 }
 

@@ -35,6 +35,10 @@ type Controls struct {
 	// how far it may differ from the amount declared.
 	RequireAttestation *bool    `json:"requireAttestation,omitempty"`
 	IntentTolerance    *float64 `json:"intentTolerance,omitempty"`
+	// RequireApproval makes every intent declared on the card start
+	// pending_approval; an intent's own requireApproval false does not
+	// waive it, and a card's own false overrides its policy's true.
+	RequireApproval *bool `json:"requireApproval,omitempty"`
 }
 
 // PolicyFields are a policy's fields as POST /v1/policies takes them.
@@ -86,6 +90,7 @@ type Policy struct {
 		RequireAttestation *bool    `json:"requireAttestation"`
 		IntentTolerance    *float64 `json:"intentTolerance"`
 		CredentialExposure *string  `json:"credentialExposure"`
+		RequireApproval    *bool    `json:"requireApproval"`
 	} `json:"attestation"`
 	CreatedAt int64 `json:"createdAt"`
 	UpdatedAt int64 `json:"updatedAt"`
@@ -182,6 +187,8 @@ type CardPolicy struct {
 		Required        bool     `json:"required"`
 		IntentTolerance *float64 `json:"intentTolerance"`
 		WindowMinutes   int64    `json:"windowMinutes"`
+		// ApprovalRequired: every intent on the card waits for a person.
+		ApprovalRequired bool `json:"approvalRequired"`
 	} `json:"attestation"`
 	MerchantDrift struct {
 		Action         *string `json:"action"`

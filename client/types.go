@@ -338,9 +338,12 @@ type Intent struct {
 	MismatchedAt      int64          `json:"mismatchedAt,omitempty"`
 	ExpiredAt         int64          `json:"expiredAt,omitempty"`
 	CanceledAt        int64          `json:"canceledAt,omitempty"`
-	// ApprovalRequired is set on an intent declared with RequireApproval.
-	ApprovalRequired bool  `json:"approvalRequired"`
-	ApprovedAt       int64 `json:"approvedAt,omitempty"`
+	// ApprovalRequired is set on an intent declared with RequireApproval,
+	// or on a card (or under a policy) with RequireApproval;
+	// ApprovalRequiredBy says which: "intent", "card" or "policy".
+	ApprovalRequired   bool   `json:"approvalRequired"`
+	ApprovalRequiredBy string `json:"approvalRequiredBy,omitempty"`
+	ApprovedAt         int64  `json:"approvedAt,omitempty"`
 	// ApprovedBy and RejectedBy are the display prefix of the API key
 	// that decided.
 	ApprovedBy      string `json:"approvedBy,omitempty"`

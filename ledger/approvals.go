@@ -56,6 +56,26 @@ func (a *approvals) reject(cardID, intentID string, createdMs int64) {
 	}
 }
 
+// approvalRequiredBy says what makes a new intent on card wait for a
+// person's approval: the intent's own requireApproval, else the card's
+// setting, else its policy's (model.ApprovalBy...; "" when nothing does).
+// A card's own false overrides its policy's true, as with every control;
+// an intent cannot waive what its card or policy requires, since the agent
+// that declares it is the one being overseen.
+func approvalRequiredBy(asked bool, card *model.Card, pol *model.Policy) string {
+	switch {
+	case asked:
+		return model.ApprovalByIntent
+	case card.RequireApproval != nil:
+		if *card.RequireApproval {
+			return model.ApprovalByCard
+		}
+	case pol != nil && pol.RequireApproval != nil && *pol.RequireApproval:
+		return model.ApprovalByPolicy
+	}
+	return ""
+}
+
 // count is how many of the card's intents await approval.
 func (a *approvals) count(cardID string) int { return len(a.awaiting[cardID]) }
 
@@ -145,6 +165,9 @@ func (l *Ledger) RejectIntent(ctx context.Context, id, by, reason string) (model
 func approvalEventData(it *model.Intent) map[string]any {
 	d := intentEventData(it)
 	d["approvalRequired"] = it.ApprovalRequired
+	if it.ApprovalRequiredBy != "" {
+		d["approvalRequiredBy"] = it.ApprovalRequiredBy
+	}
 	if it.ApprovedAt != 0 {
 		d["approvedAt"], d["approvedBy"] = it.ApprovedAt, it.ApprovedBy
 	}

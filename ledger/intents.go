@@ -111,8 +111,8 @@ func (l *Ledger) CreateIntent(ctx context.Context, cardID string, in IntentInput
 		Status: model.IntentPending, CreatedAt: model.Ms(now), UpdatedAt: model.Ms(now),
 		ExpiresAt: model.Ms(now) + in.TTLMinutes*int64(time.Minute/time.Millisecond),
 	}
-	if in.RequireApproval {
-		it.Status, it.ApprovalRequired = model.IntentPendingApproval, true
+	if by := approvalRequiredBy(in.RequireApproval, card, l.policyOf(card, s.agents[card.AgentID])); by != "" {
+		it.Status, it.ApprovalRequired, it.ApprovalRequiredBy = model.IntentPendingApproval, true, by
 	}
 	c := l.begin(now)
 	c.kind(RecIntent)
@@ -136,13 +136,15 @@ func (l *Ledger) CreateIntent(ctx context.Context, cardID string, in IntentInput
 }
 
 // sameIntent reports whether a repeated declaration asks for what the
-// stored intent already is (in has its defaults applied).
+// stored intent already is (in has its defaults applied). A declaration
+// that does not ask for approval matches an intent that required it: the
+// card or its policy may have.
 func sameIntent(it *model.Intent, in *IntentInput) bool {
 	sameAmount := (it.ExpectedAmount == nil) == (in.ExpectedAmount == nil) &&
 		(it.ExpectedAmount == nil || *it.ExpectedAmount == *in.ExpectedAmount)
 	return sameAmount && it.Summary == in.Summary && it.ExpectedCurrency == in.ExpectedCurrency &&
 		it.ExpectedMerchant == in.ExpectedMerchant && it.Tolerance == in.Tolerance &&
-		it.TTLMinutes == in.TTLMinutes && it.ApprovalRequired == in.RequireApproval &&
+		it.TTLMinutes == in.TTLMinutes && (it.ApprovalRequired || !in.RequireApproval) &&
 		((len(it.Metadata) == 0 && len(in.Metadata) == 0) || reflect.DeepEqual(it.Metadata, in.Metadata))
 }
 

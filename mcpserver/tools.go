@@ -151,6 +151,7 @@ type policyArgs struct {
 	RequireAttestation *bool    `json:"requireAttestation,omitempty"`
 	IntentTolerance    *float64 `json:"intentTolerance,omitempty" jsonschema:"0 to 1, a fraction of the declared amount"`
 	CredentialExposure string   `json:"credentialExposure,omitempty" jsonschema:"never, extensionOnly or rawPan"`
+	RequireApproval    *bool    `json:"requireApproval,omitempty" jsonschema:"every intent on the policy's cards waits for a person's approval"`
 	Clear              []string `json:"clear,omitempty" jsonschema:"fields to remove from the policy, by name (update)"`
 	page
 }
@@ -162,7 +163,7 @@ func (in policyArgs) fields() client.PolicyFields {
 		Controls: client.Controls{CumulativeMax: in.CumulativeMax, CooldownMinutes: in.CooldownMinutes, TTLMinutes: in.TTLMinutes,
 			OnExpiry: in.OnExpiry, ActiveHoursStart: in.ActiveHoursStart, ActiveHoursEnd: in.ActiveHoursEnd, ActiveTimezone: in.ActiveTimezone,
 			ActiveDays: in.ActiveDays, AllowedMCCs: in.AllowedMCCs, BlockedMCCs: in.BlockedMCCs, RequireAttestation: in.RequireAttestation,
-			IntentTolerance: in.IntentTolerance}}
+			IntentTolerance: in.IntentTolerance, RequireApproval: in.RequireApproval}}
 }
 
 type riskArgs struct {

@@ -11,6 +11,11 @@ const (
 	// IntentRejected was refused, and refuses the card's credentials.
 	IntentPendingApproval = "pending_approval"
 	IntentRejected        = "rejected"
+
+	// What required an intent's approval.
+	ApprovalByIntent = "intent"
+	ApprovalByCard   = "card"
+	ApprovalByPolicy = "policy"
 )
 
 // Attestation statuses of a transaction.
@@ -58,12 +63,15 @@ type Intent struct {
 	// Approval: an intent declared with approval required starts
 	// pending_approval; ApprovedBy and RejectedBy name the API key that
 	// decided (its display prefix).
-	ApprovalRequired bool   `json:"approvalRequired,omitempty"`
-	ApprovedAt       int64  `json:"approvedAt,omitempty"`
-	ApprovedBy       string `json:"approvedBy,omitempty"`
-	RejectedAt       int64  `json:"rejectedAt,omitempty"`
-	RejectedBy       string `json:"rejectedBy,omitempty"`
-	RejectionReason  string `json:"rejectionReason,omitempty"`
+	ApprovalRequired bool `json:"approvalRequired,omitempty"`
+	// ApprovalRequiredBy says what required the approval: the intent's
+	// own requireApproval, the card's or the card's policy's.
+	ApprovalRequiredBy string `json:"approvalRequiredBy,omitempty"`
+	ApprovedAt         int64  `json:"approvedAt,omitempty"`
+	ApprovedBy         string `json:"approvedBy,omitempty"`
+	RejectedAt         int64  `json:"rejectedAt,omitempty"`
+	RejectedBy         string `json:"rejectedBy,omitempty"`
+	RejectionReason    string `json:"rejectionReason,omitempty"`
 }
 
 // DetailsToken is a single-use token an extensionOnly card's details call

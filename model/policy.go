@@ -31,6 +31,10 @@ type Controls struct {
 	// IntentTolerance (0..1) is how far, as a fraction of the declared
 	// amount, an attested purchase may differ from what was declared.
 	IntentTolerance *float64 `json:"intentTolerance,omitempty"`
+	// RequireApproval makes every intent declared on the card start
+	// pending_approval, as an intent's own requireApproval does; the
+	// card's credentials are held back until a person approves it.
+	RequireApproval *bool `json:"requireApproval,omitempty"`
 }
 
 // onExpiry actions.

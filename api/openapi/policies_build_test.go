@@ -23,6 +23,7 @@ func controlFields() []field {
 		opt("blockedMccs", describe(mccs, "Merchant categories declined with blocked_mcc (ISO 57).")),
 		opt("requireAttestation", describe(boolean(), "Declines a purchase without a credential access within the attestation window.")),
 		opt("intentTolerance", describe(S{"type": "number", "minimum": 0, "maximum": 1}, "With requireAttestation: how far, as a fraction of the declared amount, the purchase may differ from it.")),
+		opt("requireApproval", describe(boolean(), "Every intent declared on the card starts pending_approval (as an intent's own requireApproval does) and holds back the card's credentials until a person approves it; an intent cannot waive it. A card's own false overrides its policy's true.")),
 	}
 }
 
@@ -57,7 +58,7 @@ func policySchemas() map[string]S {
 				req("maxAmount", nInt), req("cumulativeMax", nInt), req("maxAuthCount", nInt), req("cooldownMinutes", nInt))),
 			req("merchantRestrictions", object(req("allowedMccs", nStrs), req("blockedMccs", nStrs), req("merchantHint", nStr), req("onDrift", nStr))),
 			req("attestation", object(req("requireAttestation", nullable(boolean())), req("intentTolerance", nullable(S{"type": "number"})),
-				req("credentialExposure", nStr))),
+				req("credentialExposure", nStr), req("requireApproval", nullable(boolean())))),
 			req("createdAt", ms()), req("updatedAt", ms())),
 		"PolicyList": list("Policy"),
 		"CardPolicy": object(req("object", enum("card_policy")), req("cardId", str()),
@@ -69,7 +70,8 @@ func policySchemas() map[string]S {
 			req("cooldown", object(req("minutes", nInt), req("lastTransactionAt", nullable(ms())), req("cooldownEndsAt", nullable(ms())),
 				req("isInCooldown", boolean()))),
 			req("authCount", object(req("max", nInt), req("current", integer()), req("remaining", nInt))),
-			req("attestation", object(req("required", boolean()), req("intentTolerance", nullable(S{"type": "number"})), req("windowMinutes", integer()))),
+			req("attestation", object(req("required", boolean()), req("intentTolerance", nullable(S{"type": "number"})), req("windowMinutes", integer()),
+				req("approvalRequired", describe(boolean(), "Every intent on the card waits for a person's approval (the card's or its policy's requireApproval).")))),
 			req("merchantDrift", object(req("action", nStr), req("merchantHint", nStr), req("pinnedMerchant", nStr))),
 			req("merchantCategories", object(req("allowedMccs", nStrs), req("blockedMccs", nStrs))),
 			req("computedAt", describe(ms(), "The server's clock when the state was computed."))),
