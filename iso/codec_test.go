@@ -444,6 +444,21 @@ func TestFrameReader(t *testing.T) {
 		{"binary2 one byte at a time", Binary2, 8192, frames(Binary2, "0800a", big, "c"), true, []string{"0800a", big, "c"}, io.EOF},
 		{"ascii4 many frames", ASCII4, 8192, frames(ASCII4, "0800a", big), false, []string{"0800a", big}, io.EOF},
 		{"ascii4 header", ASCII4, 8192, []byte("00050800a"), false, []string{"0800a"}, io.EOF},
+		{"binary4 many frames", Binary4, 8192, frames(Binary4, "0800a", big), false, []string{"0800a", big}, io.EOF},
+		{"binary4 one byte at a time", Binary4, 8192, frames(Binary4, "0800a", big, "c"), true, []string{"0800a", big, "c"}, io.EOF},
+		{"binary4 header", Binary4, 8192, []byte{0, 0, 0, 2, 'o', 'k'}, false, []string{"ok"}, io.EOF},
+		{"binary4 oversize", Binary4, 100, frames(Binary4, "ok", big), false, []string{"ok"}, ErrFrameTooLarge},
+		{"binary4 largest length", Binary4, 100, []byte{0xFF, 0xFF, 0xFF, 0xFF, 'x'}, false, nil, ErrFrameTooLarge},
+		{"binary4 zero length", Binary4, 100, []byte{0, 0, 0, 0}, false, nil, ErrFrameEmpty},
+		{"binary4 truncated header", Binary4, 100, []byte{0, 0, 0}, false, nil, io.ErrUnexpectedEOF},
+		{"tpdu many frames", Binary2TPDU, 8192, frames(Binary2TPDU, "0800a", big), false, []string{"0800a", big}, io.EOF},
+		{"tpdu one byte at a time", Binary2TPDU, 8192, frames(Binary2TPDU, "0800a", big, "c"), true, []string{"0800a", big, "c"}, io.EOF},
+		{"tpdu header", Binary2TPDU, 8192, []byte{0, 7, 0x60, 0, 1, 0, 2, 'o', 'k'}, false, []string{"ok"}, io.EOF},
+		{"tpdu short", Binary2TPDU, 100, append(frames(Binary2TPDU, "ok"), 0, 4, 0x60, 0, 1, 0), false, []string{"ok"}, ErrShortTPDU},
+		{"tpdu and no message", Binary2TPDU, 100, []byte{0, 5, 0x60, 0, 1, 0, 2}, false, nil, ErrFrameEmpty},
+		{"tpdu zero length", Binary2TPDU, 100, []byte{0, 0}, false, nil, ErrFrameEmpty},
+		{"tpdu oversize (the TPDU counts)", Binary2TPDU, 100, frames(Binary2TPDU, strings.Repeat("y", 96)), false, nil, ErrFrameTooLarge},
+		{"tpdu largest that fits", Binary2TPDU, 100, frames(Binary2TPDU, strings.Repeat("y", 95)), false, []string{strings.Repeat("y", 95)}, io.EOF},
 		{"empty stream", Binary2, 8192, nil, false, nil, io.EOF},
 		{"oversize", Binary2, 100, frames(Binary2, "ok", big), false, []string{"ok"}, ErrFrameTooLarge},
 		{"zero length", Binary2, 100, append(frames(Binary2, "ok"), 0, 0), false, []string{"ok"}, ErrFrameEmpty},
@@ -493,6 +508,33 @@ func TestFrameReaderCompactsAcrossBufferEnd(t *testing.T) {
 	assert.ErrorIs(t, err, io.EOF)
 }
 
+// TestFrameReaderKeepsEachTPDU: the TPDU of every frame is the one that
+// came with it, however the frames straddle reads.
+func TestFrameReaderKeepsEachTPDU(t *testing.T) {
+	var b bytes.Buffer
+	for i := 0; i < 50; i++ {
+		require.NoError(t, WriteFrameTPDU(&b, Binary2TPDU, NewTPDU(uint16(i), uint16(1000+i)), []byte(fmt.Sprintf("msg%03d", i))))
+	}
+	fr := NewFrameReader(&chunkReader{data: b.Bytes(), n: 3}, Binary2TPDU, 0)
+	for i := 0; i < 50; i++ {
+		f, err := fr.Next()
+		require.NoError(t, err)
+		assert.Equal(t, fmt.Sprintf("msg%03d", i), string(f))
+		assert.Equal(t, NewTPDU(uint16(i), uint16(1000+i)), fr.TPDU())
+	}
+}
+
+func TestTPDU(t *testing.T) {
+	tp := NewTPDU(0x1234, 0xABCD)
+	assert.Equal(t, TPDU{0x60, 0x12, 0x34, 0xAB, 0xCD}, tp)
+	assert.Equal(t, uint16(0x1234), tp.Destination())
+	assert.Equal(t, uint16(0xABCD), tp.Source())
+	assert.Equal(t, TPDU{0x60, 0xAB, 0xCD, 0x12, 0x34}, tp.Reply())
+	assert.Equal(t, tp, tp.Reply().Reply())
+	// The ID is echoed as received, whatever it is.
+	assert.Equal(t, byte(0x68), TPDU{0x68, 1, 2, 3, 4}.Reply()[0])
+}
+
 func TestFrameReaderPassesReadErrors(t *testing.T) {
 	boom := errors.New("boom")
 	fr := NewFrameReader(iotest.ErrReader(boom), Binary2, 100)
@@ -514,14 +556,40 @@ func TestWriteFrame(t *testing.T) {
 	require.NoError(t, bw.Flush())
 	assert.Equal(t, "0003abc", b.String())
 
+	b.Reset()
+	require.NoError(t, WriteFrame(&b, Binary4, []byte("abc")))
+	assert.Equal(t, []byte{0, 0, 0, 3, 'a', 'b', 'c'}, b.Bytes())
+	b.Reset()
+	require.NoError(t, WriteFrame(&b, Binary2TPDU, []byte("abc")))
+	assert.Equal(t, []byte{0, 8, 0x60, 0, 1, 0, 0, 'a', 'b', 'c'}, b.Bytes(), "DefaultTPDU, and the length covers it")
+	b.Reset()
+	require.NoError(t, WriteFrameTPDU(&b, Binary2TPDU, NewTPDU(2, 3), []byte("abc")))
+	assert.Equal(t, []byte{0, 8, 0x60, 0, 2, 0, 3, 'a', 'b', 'c'}, b.Bytes())
+	b.Reset()
+	bw = bufio.NewWriter(&b)
+	require.NoError(t, WriteFrameTPDU(bw, Binary2TPDU, NewTPDU(2, 3), []byte("abc")))
+	require.NoError(t, bw.Flush())
+	assert.Equal(t, []byte{0, 8, 0x60, 0, 2, 0, 3, 'a', 'b', 'c'}, b.Bytes())
+	for _, f := range []Framing{Binary2, ASCII4, Binary4, Binary2TPDU} {
+		var w bytes.Buffer
+		require.NoError(t, WriteFrameTPDU(&w, f, NewTPDU(7, 9), []byte("0800xyz")))
+		got, err := AppendFrame([]byte("prefix"), f, NewTPDU(7, 9), []byte("0800xyz"))
+		require.NoError(t, err)
+		assert.Equal(t, append([]byte("prefix"), w.Bytes()...), got, "AppendFrame writes what WriteFrameTPDU does (%s)", f)
+	}
+
 	assert.ErrorIs(t, WriteFrame(&b, Binary2, nil), ErrFrameEmpty)
+	assert.ErrorIs(t, WriteFrame(&b, Binary2TPDU, nil), ErrFrameEmpty)
+	assert.ErrorIs(t, WriteFrame(&b, Binary2TPDU, make([]byte, 65531)), ErrFrameTooLarge)
+	assert.NoError(t, WriteFrame(io.Discard, Binary2TPDU, make([]byte, 65530)))
+	assert.ErrorIs(t, WriteFrame(&b, Binary4, make([]byte, 1<<20+1)), ErrFrameTooLarge)
 	assert.ErrorIs(t, WriteFrame(&b, ASCII4, make([]byte, 10000)), ErrFrameTooLarge)
 	assert.ErrorIs(t, WriteFrame(&b, Binary2, make([]byte, 65536)), ErrFrameTooLarge)
 	assert.Error(t, WriteFrame(&b, Framing(9), []byte("a")))
 }
 
 func TestParseFraming(t *testing.T) {
-	for _, f := range []Framing{Binary2, ASCII4} {
+	for _, f := range []Framing{Binary2, ASCII4, Binary4, Binary2TPDU} {
 		got, err := ParseFraming(f.String())
 		require.NoError(t, err)
 		assert.Equal(t, f, got)
@@ -547,6 +615,8 @@ func TestConfigDefaultsAndValidate(t *testing.T) {
 		{MaxFrameBytes: 10},
 		{MaxFrameBytes: 70000},
 		{Framing: ASCII4, MaxFrameBytes: 10000},
+		{Framing: Binary2TPDU, MaxFrameBytes: 70000},
+		{Framing: Binary4, MaxFrameBytes: 1<<20 + 1},
 		{MaxInFlightPerConn: -1},
 		{ReadIdleTimeout: -1},
 		{WriteTimeout: -1},

@@ -34,6 +34,7 @@ type batch struct {
 	read   time.Time // when the read that brought the frames returned
 	frames []byte    // a copy of the frames, back to back; jobs alias it
 	spans  []int     // offset and length in frames of each frame
+	tpdus  []TPDU    // the TPDU of each frame, with Binary2TPDU framing
 	jobs   []job
 	// out holds the replies, each with its length header, back to back:
 	// what the writer sends.
@@ -51,7 +52,7 @@ type batch struct {
 const spareBatchesMax = 4
 
 func (b *batch) reset() {
-	b.frames, b.spans, b.out = b.frames[:0], b.spans[:0], b.out[:0]
+	b.frames, b.spans, b.tpdus, b.out = b.frames[:0], b.spans[:0], b.tpdus[:0], b.out[:0]
 	for i := range b.jobs {
 		// Drop what the previous use referred to (strings, a Durable),
 		// so a reused batch keeps nothing of it alive.
@@ -294,6 +295,9 @@ func (c *conn) take(limit int) (*batch, error) {
 			b = c.getBatch()
 		}
 		b.add(frame)
+		if c.fr.framing.TPDUBytes() > 0 {
+			b.tpdus = append(b.tpdus, c.fr.TPDU())
+		}
 	}
 	if b == nil {
 		return nil, err
@@ -306,6 +310,9 @@ func (c *conn) take(limit int) (*batch, error) {
 	for i := range b.jobs {
 		off, l := b.spans[2*i], b.spans[2*i+1]
 		b.jobs[i].frame = b.frames[off : off+l : off+l]
+		if i < len(b.tpdus) {
+			b.jobs[i].tpdu = b.tpdus[i].Reply()
+		}
 	}
 	return b, err
 }
@@ -355,6 +362,8 @@ func (c *conn) readFailed(err error, inFrame bool) {
 		c.protocolClose(ReasonOversize)
 	case errors.Is(err, ErrFrameEmpty), errors.Is(err, ErrBadLengthHeader):
 		c.protocolClose(ReasonBadLength)
+	case errors.Is(err, ErrShortTPDU):
+		c.protocolClose(ReasonShortTPDU)
 	case errors.Is(err, os.ErrDeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()):
 		switch {
 		case c.isStopped():
@@ -413,12 +422,13 @@ func (s *Server) decideBatch(ctx context.Context, b *batch) error {
 	return s.encodeBatch(b)
 }
 
-// encodeBatch writes every reply of b, each behind its length header,
-// into b.out.
+// encodeBatch writes every reply of b, each behind its length header
+// (and its TPDU, with Binary2TPDU framing), into b.out.
 func (s *Server) encodeBatch(b *batch) error {
 	f := s.cfg.Framing
-	hb := f.headerBytes()
-	var zero [4]byte
+	lb, tb := f.headerBytes(), f.TPDUBytes()
+	hb := lb + tb
+	var zero [4 + TPDUSize]byte
 	b.out = b.out[:0]
 	b.faulted = false
 	for i := range b.jobs {
@@ -437,11 +447,12 @@ func (s *Server) encodeBatch(b *batch) error {
 		if b.out, err = s.appendReply(b.out, j, j.p); err != nil {
 			return err
 		}
-		n := len(b.out) - at - hb
+		n := len(b.out) - at - lb // the TPDU counts
 		if n > f.maxMessageBytes() {
 			return ErrFrameTooLarge // a reply is far smaller than the request it answers
 		}
-		f.putHeader(b.out[at:at+hb], n)
+		f.putHeader(b.out[at:at+lb], n)
+		copy(b.out[at+lb:at+hb], j.tpdu[:tb])
 		if fault == FaultDuplicate {
 			b.out = append(b.out, b.out[at:]...)
 		}

@@ -15,8 +15,19 @@
 //   - answers a request with a missing or malformed field with DE 39 "30",
 //     echoing whatever parsed;
 //   - closes the connection, counts the error and logs it when a frame cannot
-//     be framed (zero or oversized length, a non-digit ASCII4 header) or its
-//     first four bytes are not an MTI that can be answered.
+//     be framed (zero or oversized length, a non-digit ASCII4 header, a
+//     Binary2TPDU length shorter than its TPDU) or its first four bytes are
+//     not an MTI that can be answered.
+//
+// # Framing
+//
+// Every message is preceded by its length: 2 bytes big-endian (Binary2, the
+// default), 4 ASCII digits (ASCII4) or 4 bytes big-endian (Binary4).
+// Binary2TPDU puts a 5-byte TPDU between a 2-byte length and the message,
+// the length covering both; the reply to each request carries that
+// request's TPDU with destination and source swapped. The TPDU is kept per
+// frame in the batch, and written with the reply's length header, so it
+// costs the pipeline below no allocation.
 //
 // Only well-formed 0100, 0101, 0120, 0200, 0220, 0400, 0401, 0420 and 0421
 // requests reach the Handler, a read's worth at a time (HandleBatch); a

@@ -7,10 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 )
 
-// Framing selects the length header that precedes every message on the wire.
-// The header counts the bytes of the message that follows, header excluded.
+// Framing selects the length header that precedes every message on the
+// wire, and the transport header that some networks put between the length
+// and the message. The length header counts the bytes that follow it,
+// itself excluded and the transport header included.
 type Framing uint8
 
 const (
@@ -20,7 +23,20 @@ const (
 	// ASCII4 is a length written as 4 ASCII decimal digits, e.g. "0187". It
 	// can describe messages of up to 9999 bytes.
 	ASCII4
+	// Binary4 is a 4-byte unsigned big-endian length. The header could
+	// describe 4 GiB; messages are held to maxBinary4MessageBytes.
+	Binary4
+	// Binary2TPDU is a 2-byte unsigned big-endian length followed by a
+	// 5-byte TPDU (see TPDU); the length covers the TPDU and the message.
+	// A reply carries its request's TPDU with destination and source
+	// swapped.
+	Binary2TPDU
 )
+
+// maxBinary4MessageBytes bounds the length a Binary4 header may announce.
+// Nothing in the profile comes near it; it keeps a server's read buffer,
+// which must hold a whole frame, within reason whatever MaxFrameBytes says.
+const maxBinary4MessageBytes = 1 << 20
 
 // String returns the name ParseFraming accepts.
 func (f Framing) String() string {
@@ -29,57 +45,97 @@ func (f Framing) String() string {
 		return "binary2"
 	case ASCII4:
 		return "ascii4"
+	case Binary4:
+		return "binary4"
+	case Binary2TPDU:
+		return "binary2-tpdu"
 	default:
 		return fmt.Sprintf("Framing(%d)", uint8(f))
 	}
 }
 
-// ParseFraming turns a flag value ("binary2" or "ascii4") into a Framing.
+// FramingNames lists the names ParseFraming accepts, for flag help.
+const FramingNames = "binary2, ascii4, binary4 or binary2-tpdu"
+
+// ParseFraming turns a flag value ("binary2", "ascii4", "binary4" or
+// "binary2-tpdu") into a Framing.
 func ParseFraming(s string) (Framing, error) {
 	switch s {
 	case "binary2":
 		return Binary2, nil
 	case "ascii4":
 		return ASCII4, nil
+	case "binary4":
+		return Binary4, nil
+	case "binary2-tpdu":
+		return Binary2TPDU, nil
 	default:
-		return 0, fmt.Errorf("iso: unknown framing %q (want binary2 or ascii4)", s)
+		return 0, fmt.Errorf("iso: unknown framing %q (want %s)", s, FramingNames)
 	}
 }
 
-func (f Framing) valid() bool { return f == Binary2 || f == ASCII4 }
+// Valid reports whether f is one of the framings above.
+func (f Framing) Valid() bool { return f <= Binary2TPDU }
+
+func (f Framing) valid() bool { return f.Valid() }
+
+// LengthBytes is the size of the length header.
+func (f Framing) LengthBytes() int {
+	switch f {
+	case ASCII4, Binary4:
+		return 4
+	default:
+		return 2
+	}
+}
+
+// TPDUBytes is the size of the transport header between the length and the
+// message: TPDUSize for Binary2TPDU, 0 otherwise.
+func (f Framing) TPDUBytes() int {
+	if f == Binary2TPDU {
+		return TPDUSize
+	}
+	return 0
+}
 
 // headerBytes is the size of the length header.
-func (f Framing) headerBytes() int {
-	if f == ASCII4 {
-		return 4
-	}
-	return 2
-}
+func (f Framing) headerBytes() int { return f.LengthBytes() }
 
-// maxMessageBytes is the largest length the header can express.
+// maxMessageBytes is the largest length the header can express (or, for
+// Binary4, is allowed to), the TPDU included.
 func (f Framing) maxMessageBytes() int {
-	if f == ASCII4 {
+	switch f {
+	case ASCII4:
 		return 9999
+	case Binary4:
+		return maxBinary4MessageBytes
+	default:
+		return 0xFFFF
 	}
-	return 0xFFFF
 }
 
-// putHeader writes the header for a message of n bytes into dst, which must
-// hold headerBytes bytes; n must already be within maxMessageBytes.
+// putHeader writes the header for n bytes into dst, which must hold
+// headerBytes bytes; n must already be within maxMessageBytes.
 func (f Framing) putHeader(dst []byte, n int) {
-	if f == ASCII4 {
+	switch f {
+	case ASCII4:
 		for i := 3; i >= 0; i-- {
 			dst[i] = byte('0' + n%10)
 			n /= 10
 		}
-		return
+	case Binary4:
+		binary.BigEndian.PutUint32(dst, uint32(n)) // #nosec G115 -- n <= maxBinary4MessageBytes, checked by the caller.
+	default:
+		binary.BigEndian.PutUint16(dst, uint16(n)) // #nosec G115 -- n <= 0xFFFF, checked by the caller.
 	}
-	binary.BigEndian.PutUint16(dst, uint16(n)) // #nosec G115 -- n <= 0xFFFF, checked by the caller.
 }
 
-// decodeHeader reads the message length from a header of headerBytes bytes.
+// decodeHeader reads the length from a header of headerBytes bytes. A
+// Binary4 length too large for an int on this platform comes back as the
+// largest int, which every size check rejects.
 func (f Framing) decodeHeader(h []byte) (int, error) {
-	if f == ASCII4 {
+	switch f {
+	case ASCII4:
 		n := 0
 		for _, c := range h[:4] {
 			if c < '0' || c > '9' {
@@ -88,9 +144,77 @@ func (f Framing) decodeHeader(h []byte) (int, error) {
 			n = n*10 + int(c-'0')
 		}
 		return n, nil
+	case Binary4:
+		v := binary.BigEndian.Uint32(h[:4])
+		if uint64(v) > uint64(math.MaxInt) {
+			return math.MaxInt, nil
+		}
+		return int(v), nil
+	default:
+		return int(binary.BigEndian.Uint16(h[:2])), nil
 	}
-	return int(binary.BigEndian.Uint16(h[:2])), nil
 }
+
+// FrameLength decodes a length header of LengthBytes bytes: the number of
+// bytes that follow it, the TPDU included. It returns ErrBadLengthHeader
+// for an ASCII4 header that is not 4 digits.
+func (f Framing) FrameLength(h []byte) (int, error) {
+	if len(h) < f.LengthBytes() {
+		return 0, ErrBadLengthHeader
+	}
+	return f.decodeHeader(h)
+}
+
+// checkLength says whether a frame of n bytes after the length header can
+// be taken, for a reader accepting maxMsg: the errors a FrameReader
+// returns for a bad header.
+func (f Framing) checkLength(n, maxMsg int) error {
+	switch {
+	case n == 0:
+		return ErrFrameEmpty
+	case n < f.TPDUBytes():
+		return ErrShortTPDU
+	case n == f.TPDUBytes():
+		return ErrFrameEmpty // a TPDU and no message
+	case n > maxMsg:
+		return ErrFrameTooLarge
+	}
+	return nil
+}
+
+// TPDUSize is the size of a TPDU.
+const TPDUSize = 5
+
+// TPDUIDTransaction is the TPDU ID byte of a transaction message.
+const TPDUIDTransaction = 0x60
+
+// TPDU is the transport protocol data unit some networks put between the
+// length header and the message: a 1-byte ID (0x60), a 2-byte destination
+// address and a 2-byte source address. A host answers with the request's
+// TPDU, destination and source swapped (Reply); it does not interpret the
+// addresses, nor the ID, which it echoes as received.
+type TPDU [TPDUSize]byte
+
+// NewTPDU returns a TPDU with ID 0x60 and the given addresses.
+func NewTPDU(destination, source uint16) TPDU {
+	return TPDU{TPDUIDTransaction, byte(destination >> 8), byte(destination), byte(source >> 8), byte(source)}
+}
+
+// Destination is the 2-byte destination address.
+func (t TPDU) Destination() uint16 { return binary.BigEndian.Uint16(t[1:3]) }
+
+// Source is the 2-byte source address.
+func (t TPDU) Source() uint16 { return binary.BigEndian.Uint16(t[3:5]) }
+
+// Reply returns the TPDU of the reply to a message that carried t: the
+// same ID, destination and source swapped.
+func (t TPDU) Reply() TPDU {
+	return TPDU{t[0], t[3], t[4], t[1], t[2]}
+}
+
+// DefaultTPDU is the TPDU WriteFrame sends with Binary2TPDU framing:
+// ID 0x60, destination 0x0001, source 0x0000.
+var DefaultTPDU = NewTPDU(1, 0)
 
 // Framing errors. A server closes the connection on any of them, because
 // after a bad header it can no longer tell where the next message starts.
@@ -103,6 +227,9 @@ var (
 	// ErrBadLengthHeader means an ASCII4 header held something other than
 	// four decimal digits.
 	ErrBadLengthHeader = errors.New("iso: length header is not 4 ASCII digits")
+	// ErrShortTPDU means a Binary2TPDU length header announced fewer
+	// bytes than a TPDU takes.
+	ErrShortTPDU = errors.New("iso: frame shorter than its TPDU")
 )
 
 // readBufferBytesMin is the smallest read buffer a FrameReader uses. A typical
@@ -127,6 +254,8 @@ type FrameReader struct {
 	start   int // first unread byte in buf
 	end     int // one past the last buffered byte in buf
 	err     error
+	// tpdu is the TPDU of the frame last handed out (Binary2TPDU).
+	tpdu TPDU
 	// grow is set for a server connection's reader (newConnFrameReader),
 	// whose buffer starts small; filled records that the last read filled
 	// all the room it was given.
@@ -151,13 +280,15 @@ func NewFrameReader(r io.Reader, f Framing, maxFrameBytes int) *FrameReader {
 	}
 }
 
-// Next returns the next message, without its length header. The slice
+// Next returns the next message, without its length header (nor its TPDU,
+// which TPDU returns until the next call). The slice
 // aliases the reader's buffer and is valid only until the next call to Next;
 // copy it to keep it.
 //
 // Next returns io.EOF when the stream ends cleanly between frames,
 // io.ErrUnexpectedEOF when it ends inside a frame, ErrFrameTooLarge,
-// ErrFrameEmpty or ErrBadLengthHeader for a bad header, and otherwise the
+// ErrFrameEmpty, ErrBadLengthHeader or ErrShortTPDU for a bad header, and
+// otherwise the
 // underlying reader's error. After an error every later call returns the
 // same error.
 func (fr *FrameReader) Next() ([]byte, error) {
@@ -172,14 +303,7 @@ func (fr *FrameReader) Next() ([]byte, error) {
 		fr.err = err
 		return nil, err
 	}
-	n, err := fr.framing.decodeHeader(fr.buf[fr.start : fr.start+hb])
-	switch {
-	case err != nil:
-	case n == 0:
-		err = ErrFrameEmpty
-	case n > fr.maxMsg:
-		err = ErrFrameTooLarge
-	}
+	n, err := fr.length(hb)
 	if err != nil {
 		fr.err = err
 		return nil, err
@@ -191,10 +315,34 @@ func (fr *FrameReader) Next() ([]byte, error) {
 		fr.err = err
 		return nil, err
 	}
-	frame := fr.buf[fr.start+hb : fr.start+hb+n : fr.start+hb+n]
-	fr.start += hb + n
-	return frame, nil
+	return fr.cut(hb, n), nil
 }
+
+// length decodes and checks the length header at start.
+func (fr *FrameReader) length(hb int) (int, error) {
+	n, err := fr.framing.decodeHeader(fr.buf[fr.start : fr.start+hb])
+	if err != nil {
+		return 0, err
+	}
+	return n, fr.framing.checkLength(n, fr.maxMsg)
+}
+
+// cut hands out the frame at start, whose n bytes are buffered behind its
+// length header, and moves past it. A TPDU is kept for TPDU and left out
+// of the frame.
+func (fr *FrameReader) cut(hb, n int) []byte {
+	body := fr.buf[fr.start+hb : fr.start+hb+n : fr.start+hb+n]
+	fr.start += hb + n
+	if tb := fr.framing.TPDUBytes(); tb > 0 {
+		copy(fr.tpdu[:], body[:tb])
+		body = body[tb:]
+	}
+	return body
+}
+
+// TPDU returns the TPDU of the frame Next last returned, with Binary2TPDU
+// framing; with any other framing it is the zero TPDU.
+func (fr *FrameReader) TPDU() TPDU { return fr.tpdu }
 
 // fill makes sure at least need bytes are buffered after start, reading as
 // much as the buffer holds in each call to the underlying reader. need never
@@ -274,14 +422,7 @@ func (fr *FrameReader) buffered() (frame []byte, ok bool, err error) {
 	if fr.end-fr.start < hb {
 		return nil, false, nil
 	}
-	n, err := fr.framing.decodeHeader(fr.buf[fr.start : fr.start+hb])
-	switch {
-	case err != nil:
-	case n == 0:
-		err = ErrFrameEmpty
-	case n > fr.maxMsg:
-		err = ErrFrameTooLarge
-	}
+	n, err := fr.length(hb)
 	if err != nil {
 		fr.err = err
 		return nil, false, err
@@ -289,9 +430,7 @@ func (fr *FrameReader) buffered() (frame []byte, ok bool, err error) {
 	if fr.end-fr.start < hb+n {
 		return nil, false, nil
 	}
-	frame = fr.buf[fr.start+hb : fr.start+hb+n : fr.start+hb+n]
-	fr.start += hb + n
-	return frame, true, nil
+	return fr.cut(hb, n), true, nil
 }
 
 // pending is the number of bytes buffered and not yet handed out: part of
@@ -313,7 +452,7 @@ func (fr *FrameReader) readOnce() error {
 	hb := fr.framing.headerBytes()
 	need := hb // the bytes the frame under way needs in all
 	if fr.end-fr.start >= hb {
-		if n, err := fr.framing.decodeHeader(fr.buf[fr.start : fr.start+hb]); err == nil {
+		if n, err := fr.length(hb); err == nil {
 			need = hb + n
 		}
 	}
@@ -356,23 +495,25 @@ func (fr *FrameReader) limit() int {
 	return max(connReadBufferBytesMax, fr.framing.headerBytes()+fr.maxMsg)
 }
 
-// WriteFrame writes the length header for msg followed by msg. Unless w is a
-// *bufio.Writer (which already gathers small writes), the header and the
-// message go out in a single Write call, so a frame is never split between
-// two writes on an unbuffered connection.
+// WriteFrame writes the length header for msg followed by msg; with
+// Binary2TPDU framing, DefaultTPDU goes between them (WriteFrameTPDU
+// chooses it). Unless w is a *bufio.Writer (which already gathers small
+// writes), the frame goes out in a single Write call, so it is never split
+// between two writes on an unbuffered connection.
 func WriteFrame(w io.Writer, f Framing, msg []byte) error {
-	if !f.valid() {
-		return fmt.Errorf("iso: write frame: unknown framing %d", uint8(f))
+	return WriteFrameTPDU(w, f, DefaultTPDU, msg)
+}
+
+// WriteFrameTPDU is WriteFrame with the TPDU to send, which framings other
+// than Binary2TPDU ignore.
+func WriteFrameTPDU(w io.Writer, f Framing, t TPDU, msg []byte) error {
+	if err := checkWrite(f, msg); err != nil {
+		return err
 	}
-	if len(msg) == 0 {
-		return ErrFrameEmpty
-	}
-	if len(msg) > f.maxMessageBytes() {
-		return ErrFrameTooLarge
-	}
-	var hdr [4]byte
+	var hdr [4 + TPDUSize]byte
 	hb := f.headerBytes()
-	f.putHeader(hdr[:hb], len(msg))
+	f.putHeader(hdr[:hb], len(msg)+f.TPDUBytes())
+	hb += copy(hdr[hb:hb+f.TPDUBytes()], t[:])
 	if bw, ok := w.(*bufio.Writer); ok {
 		// Byte by byte, because handing hdr to bw.Write would make it
 		// escape (Write may pass it on to the underlying writer) and cost
@@ -391,4 +532,32 @@ func WriteFrame(w io.Writer, f Framing, msg []byte) error {
 	b.Write(msg)
 	_, err := w.Write(b.Bytes())
 	return err
+}
+
+// AppendFrame appends to dst the frame WriteFrameTPDU would write.
+func AppendFrame(dst []byte, f Framing, t TPDU, msg []byte) ([]byte, error) {
+	if err := checkWrite(f, msg); err != nil {
+		return dst, err
+	}
+	at := len(dst)
+	hb := f.headerBytes()
+	var room [4]byte
+	dst = append(dst, room[:hb]...)
+	f.putHeader(dst[at:at+hb], len(msg)+f.TPDUBytes())
+	dst = append(dst, t[:f.TPDUBytes()]...)
+	return append(dst, msg...), nil
+}
+
+// checkWrite rejects a frame no reader would accept.
+func checkWrite(f Framing, msg []byte) error {
+	if !f.valid() {
+		return fmt.Errorf("iso: write frame: unknown framing %d", uint8(f))
+	}
+	if len(msg) == 0 {
+		return ErrFrameEmpty
+	}
+	if len(msg)+f.TPDUBytes() > f.maxMessageBytes() {
+		return ErrFrameTooLarge
+	}
+	return nil
 }

@@ -87,7 +87,8 @@ func (approveAll) HandleISO(ctx context.Context, req *Request) Response {
 }
 
 // naiveFrames is a deliberately simple model of the framing rules: read a
-// header, check it, take that many bytes, repeat.
+// header, check it, take that many bytes, repeat. Each frame is returned
+// with its TPDU, if any, in front.
 func naiveFrames(data []byte, f Framing, maxMsg int) ([][]byte, error) {
 	var out [][]byte
 	for {
@@ -95,26 +96,35 @@ func naiveFrames(data []byte, f Framing, maxMsg int) ([][]byte, error) {
 			return out, io.EOF
 		}
 		hb := 2
-		if f == ASCII4 {
+		if f == ASCII4 || f == Binary4 {
 			hb = 4
+		}
+		tpdu := 0
+		if f == Binary2TPDU {
+			tpdu = 5
 		}
 		if len(data) < hb {
 			return out, io.ErrUnexpectedEOF
 		}
 		var n int
-		if f == ASCII4 {
+		switch f {
+		case ASCII4:
 			for _, c := range data[:4] {
 				if c < '0' || c > '9' {
 					return out, ErrBadLengthHeader
 				}
 				n = n*10 + int(c-'0')
 			}
-		} else {
+		case Binary4:
+			n = int(binary.BigEndian.Uint32(data))
+		default:
 			n = int(binary.BigEndian.Uint16(data))
 		}
 		switch {
-		case n == 0:
+		case n == 0 || n == tpdu:
 			return out, ErrFrameEmpty
+		case n < tpdu:
+			return out, ErrShortTPDU
 		case n > maxMsg:
 			return out, ErrFrameTooLarge
 		case len(data) < hb+n:
@@ -132,20 +142,27 @@ func FuzzFrameReader(f *testing.F) {
 	for _, m := range seedMessages(f) {
 		_ = WriteFrame(&stream, Binary2, m)
 	}
-	f.Add(stream.Bytes(), false, uint16(8192), uint8(0))
+	f.Add(stream.Bytes(), uint8(Binary2), uint16(8192), uint8(0))
 	stream.Reset()
 	for _, m := range seedMessages(f) {
 		_ = WriteFrame(&stream, ASCII4, m)
 	}
-	f.Add(stream.Bytes(), true, uint16(8192), uint8(7))
-	f.Add([]byte{0, 0}, false, uint16(100), uint8(1))
-	f.Add([]byte("00a1xyz"), true, uint16(100), uint8(3))
-	f.Add([]byte{0xFF, 0xFF, 1, 2, 3}, false, uint16(64), uint8(0))
-	f.Fuzz(func(t *testing.T, data []byte, ascii bool, maxMsg uint16, chunk uint8) {
-		framing := Binary2
-		if ascii {
-			framing = ASCII4
+	f.Add(stream.Bytes(), uint8(ASCII4), uint16(8192), uint8(7))
+	for _, fr := range []Framing{Binary4, Binary2TPDU} {
+		stream.Reset()
+		for _, m := range seedMessages(f) {
+			_ = WriteFrameTPDU(&stream, fr, NewTPDU(0x1234, 0x5678), m)
 		}
+		f.Add(stream.Bytes(), uint8(fr), uint16(8192), uint8(5))
+	}
+	f.Add([]byte{0, 0}, uint8(Binary2), uint16(100), uint8(1))
+	f.Add([]byte("00a1xyz"), uint8(ASCII4), uint16(100), uint8(3))
+	f.Add([]byte{0xFF, 0xFF, 1, 2, 3}, uint8(Binary2), uint16(64), uint8(0))
+	f.Add([]byte{0xFF, 0xFF, 0xFF, 0xFF, 1, 2, 3}, uint8(Binary4), uint16(64), uint8(0))
+	f.Add([]byte{0, 3, 0x60, 0, 1}, uint8(Binary2TPDU), uint16(64), uint8(0))
+	f.Add([]byte{0, 5, 0x60, 0, 1, 0, 0}, uint8(Binary2TPDU), uint16(64), uint8(0))
+	f.Fuzz(func(t *testing.T, data []byte, framingN uint8, maxMsg uint16, chunk uint8) {
+		framing := Framing(framingN % uint8(Binary2TPDU+1))
 		var r io.Reader = bytes.NewReader(data)
 		if chunk > 0 {
 			r = &chunkReader{data: data, n: int(chunk)}
@@ -163,7 +180,11 @@ func FuzzFrameReader(f *testing.F) {
 				}
 				return
 			}
-			if i >= len(want) || !bytes.Equal(got, want[i]) {
+			if i >= len(want) {
+				t.Fatalf("frame %d beyond the model's", i)
+			}
+			tpdu := fr.TPDU()
+			if !bytes.Equal(append(tpdu[:framing.TPDUBytes()], got...), want[i]) {
 				t.Fatalf("frame %d differs from the model", i)
 			}
 		}

@@ -103,7 +103,8 @@ type Observer interface {
 // because of its peer.
 const (
 	ReasonOversize     = "oversize"      // length header above MaxFrameBytes
-	ReasonBadLength    = "bad_length"    // zero length, or an ASCII4 header that is not 4 digits
+	ReasonBadLength    = "bad_length"    // zero length, a TPDU and no message, or an ASCII4 header that is not 4 digits
+	ReasonShortTPDU    = "short_tpdu"    // a binary2-tpdu length shorter than the 5-byte TPDU
 	ReasonBadMTI       = "bad_mti"       // the first 4 bytes are not an MTI that can be answered
 	ReasonTruncated    = "truncated"     // the peer closed the connection inside a frame
 	ReasonReadTimeout  = "read_timeout"  // nothing arrived for ReadIdleTimeout
@@ -115,7 +116,7 @@ const (
 // metric can have all its label values from the start.
 func CloseReasons() []string {
 	return []string{ReasonOversize, ReasonBadLength, ReasonBadMTI, ReasonTruncated, ReasonReadTimeout,
-		ReasonFrameTimeout, ReasonWriteTimeout}
+		ReasonFrameTimeout, ReasonWriteTimeout, ReasonShortTPDU}
 }
 
 // Defaults for Config fields left at their zero value.
@@ -141,12 +142,14 @@ type Config struct {
 	// Default ":8583".
 	Addr string
 	// Framing selects the length header. Default Binary2 (2-byte unsigned
-	// big-endian); ASCII4 is 4 ASCII digits.
+	// big-endian); ASCII4 is 4 ASCII digits, Binary4 4 bytes big-endian,
+	// and Binary2TPDU 2 bytes followed by a 5-byte TPDU that replies echo
+	// with destination and source swapped.
 	Framing Framing
 	// MaxFrameBytes is the largest message accepted, in bytes, length
-	// header excluded. A longer frame closes the connection. Default
-	// 8192; it must be at least 64 and at most 65535 for Binary2 or 9999
-	// for ASCII4.
+	// header excluded (a TPDU included). A longer frame closes the
+	// connection. Default 8192; it must be at least 64 and at most 65535
+	// for Binary2 and Binary2TPDU, 9999 for ASCII4 or 1 MiB for Binary4.
 	MaxFrameBytes int
 	// MaxInFlightPerConn bounds the requests of one connection that have
 	// been read but whose replies have not been written yet. At the bound
@@ -515,6 +518,7 @@ func (s *Server) untrackConn(c *conn) {
 // its batches (conn.go) and are reused with them.
 type job struct {
 	frame []byte // aliases the batch's copy of the frames of one read
+	tpdu  TPDU   // the reply's TPDU, with Binary2TPDU framing
 	d     decoded
 	p     replyParts
 	label string // the request MTI label for Observer.Message

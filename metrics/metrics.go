@@ -22,7 +22,7 @@ var knownCodes = []string{"00", "05", "12", "13", "14", "25", "30", "51", "54", 
 // Frame error reasons, created at zero so that the dashboard's panel shows
 // 0 rather than "No data" before the first one.
 var knownFrameReasons = []string{iso.ReasonOversize, iso.ReasonBadLength, iso.ReasonBadMTI, iso.ReasonTruncated,
-	iso.ReasonReadTimeout, iso.ReasonFrameTimeout, iso.ReasonWriteTimeout}
+	iso.ReasonReadTimeout, iso.ReasonFrameTimeout, iso.ReasonWriteTimeout, iso.ReasonShortTPDU}
 
 // Webhook attempt outcomes (webhook.Attempt*), created at zero likewise.
 var knownAttemptOutcomes = []string{"succeeded", "retrying", "exhausted", "gone"}

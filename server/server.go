@@ -58,7 +58,9 @@ type Config struct {
 	// PublicURL is the base URL clients reach the HTTP API at (it prefixes
 	// verification links). Default http://localhost:<http port>.
 	PublicURL string
-	// ISOFraming is "binary2" (default: 2-byte length header) or "ascii4".
+	// ISOFraming is "binary2" (default: 2-byte length header), "ascii4"
+	// (4 ASCII digits), "binary4" (4-byte length) or "binary2-tpdu" (2-byte
+	// length, then a 5-byte TPDU echoed with its addresses swapped).
 	ISOFraming string
 	// ISOMaxConns bounds the ISO 8583 connections open at once; one
 	// accepted beyond it is closed at once. Default iso.DefaultMaxConns

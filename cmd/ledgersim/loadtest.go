@@ -47,7 +47,7 @@ func loadtestCmd(args []string, stdout, stderr io.Writer) int {
 		timeout     = fs.Duration("timeout", loadtest.DefaultTimeout, "a request unanswered this long after its due time is a timeout")
 		mix         = fs.String("mix", loadtest.DefaultMix.String(), "percent of each kind (auth, clear, reversal, refund, repeat, decline, intent, partial, increment, advice, financial, reversalAdvice, echo); must add up to 100; \"acquirer\" is every kind")
 		seed        = fs.Uint64("seed", 1, "seed of every random choice")
-		framing     = fs.String("framing", "binary2", "length header: binary2 or ascii4")
+		framing     = fs.String("framing", "binary2", "framing: binary2, ascii4, binary4 or binary2-tpdu (the echo sink too)")
 		out         = fs.String("out", "", "directory for report.json, approvals.json and report.html")
 		maxMode     = fs.Bool("max", false, "search for the highest rate whose p99 stays under --p99-bound")
 		bound       = fs.Duration("p99-bound", 2*time.Millisecond, "p99 latency bound for --max")

@@ -99,7 +99,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	ef.str(&cfg.CardKey, "card-key", "", "64 hex characters: master key for PAN encryption, PAN hashing and CVV derivation; default: keys.json in the data dir")
 	ef.str(&cfg.PublicURL, "public-url", "", "base URL clients reach the API at; default http://localhost:<port>")
 	ef.str(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
-	ef.str(&cfg.ISOFraming, "iso-framing", "binary2", "ISO 8583 length header: binary2 (2-byte) or ascii4 (4 ASCII digits)")
+	ef.str(&cfg.ISOFraming, "iso-framing", "binary2", "ISO 8583 framing: binary2 (2-byte length), ascii4 (4 ASCII digits), binary4 (4-byte length) or binary2-tpdu (2-byte length, then a 5-byte TPDU echoed with destination and source swapped)")
 	ef.str(&cfg.FaultsFile, "faults", "", "JSON file of fault-injection rules for the ISO 8583 listener (an array of POST /v1/simulate/faults bodies), in force from the start; rules live in memory and survive a restart only this way")
 	fs.BoolVar(&cfg.RateLimits, "rate-limits", os.Getenv("LEDGERSIM_RATE_LIMITS") == "true", "apply the platform's API rate limits (read 100/min burst 20, write 30/min burst 10, card creation 10/min burst 5; env LEDGERSIM_RATE_LIMITS=true)")
 	var debugAddr string
