@@ -2,6 +2,7 @@ package mcpserver
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -61,18 +62,20 @@ type intentArgs struct {
 }
 
 type txnArgs struct {
-	Action           string   `json:"action" jsonschema:"list, get, update, simulate_authorization, simulate_clearing, simulate_reversal or simulate_refund"`
-	TransactionID    string   `json:"transactionId,omitempty"`
-	CardID           string   `json:"cardId,omitempty" jsonschema:"filter for list; the card for simulate_authorization"`
+	Action           string   `json:"action" jsonschema:"list, get, update, simulate_authorization, simulate_increment, simulate_authorization_advice, simulate_clearing, simulate_reversal, simulate_financial, simulate_force_capture, simulate_refund or simulate_refund_reversal"`
+	TransactionID    string   `json:"transactionId,omitempty" jsonschema:"the transaction (get, update, simulate_increment, simulate_authorization_advice, simulate_clearing, simulate_reversal); the purchase to refund (simulate_refund; leave it out and give cardId for an unlinked refund); the refund to take back (simulate_refund_reversal)"`
+	CardID           string   `json:"cardId,omitempty" jsonschema:"filter for list; the card for simulate_authorization, simulate_financial, simulate_force_capture, and simulate_refund without transactionId (an unlinked refund)"`
 	AgentID          string   `json:"agentId,omitempty" jsonschema:"filter for list"`
 	UserID           string   `json:"userId,omitempty" jsonschema:"filter for list"`
 	Status           string   `json:"status,omitempty" jsonschema:"filter for list"`
-	Amount           *int64   `json:"amount,omitempty" jsonschema:"cents (simulate_*)"`
-	MerchantName     string   `json:"merchantName,omitempty" jsonschema:"simulate_authorization"`
-	MerchantCategory string   `json:"merchantCategory,omitempty" jsonschema:"4-digit MCC (simulate_authorization)"`
+	Amount           *int64   `json:"amount,omitempty" jsonschema:"cents (simulate_*): the purchase, the increment, the new amount of an advice, the capture, the refund, or how much to reverse (all of it when left out)"`
+	AllowPartial     bool     `json:"allowPartial,omitempty" jsonschema:"the terminal takes a partial approval: a purchase above what is left is approved for what is left, response code 10 (simulate_authorization, simulate_financial)"`
+	MerchantName     string   `json:"merchantName,omitempty" jsonschema:"simulate_authorization, simulate_financial, simulate_force_capture"`
+	MerchantID       string   `json:"merchantId,omitempty" jsonschema:"simulate_authorization, simulate_financial, simulate_force_capture"`
+	MerchantCategory string   `json:"merchantCategory,omitempty" jsonschema:"4-digit MCC (simulate_authorization, simulate_financial, simulate_force_capture)"`
 	MerchantCity     string   `json:"merchantCity,omitempty"`
 	MerchantCountry  string   `json:"merchantCountry,omitempty"`
-	Currency         string   `json:"currency,omitempty"`
+	Currency         string   `json:"currency,omitempty" jsonschema:"ISO 4217 code, USD by default (simulate_authorization, simulate_financial)"`
 	Notes            *string  `json:"notes,omitempty" jsonschema:"update"`
 	Category         *string  `json:"category,omitempty" jsonschema:"update"`
 	Tags             []string `json:"tags,omitempty" jsonschema:"update"`
@@ -309,7 +312,7 @@ func (t *tools) register(s *mcp.Server) {
 			},
 		})
 
-	add(s, t, "ledger_transactions", "Transactions: list, read, annotate; and the card network's side (simulate an authorization, clearing, reversal or refund; these need the API key).",
+	add(s, t, "ledger_transactions", "Transactions: list, read, annotate; and the card network's side (simulate an authorization, possibly partially approved; an incremental authorization; an advice that changes an authorization's amount; a clearing; a reversal; a single-message purchase; a force capture without authorization; a refund, linked to a purchase or not; a refund's reversal; these need the API key).",
 		func(in txnArgs) string { return in.Action },
 		actions[txnArgs]{
 			"list": func(ctx context.Context, in txnArgs) (any, error) {
@@ -334,9 +337,36 @@ func (t *tools) register(s *mcp.Server) {
 				if in.Amount == nil {
 					return nil, missing("amount")
 				}
-				return c.SimulateAuthorization(ctx, client.SimulateAuthorizationParams{CardID: in.CardID, Amount: *in.Amount,
-					MerchantName: in.MerchantName, MerchantCategory: in.MerchantCategory, MerchantCity: in.MerchantCity,
-					MerchantCountry: in.MerchantCountry, Currency: in.Currency})
+				return c.SimulateAuthorization(ctx, authParams(in))
+			},
+			"simulate_financial": func(ctx context.Context, in txnArgs) (any, error) {
+				if in.Amount == nil {
+					return nil, missing("amount")
+				}
+				return c.SimulateFinancial(ctx, authParams(in))
+			},
+			"simulate_increment": func(ctx context.Context, in txnArgs) (any, error) {
+				if in.Amount == nil {
+					return nil, missing("amount")
+				}
+				return c.SimulateIncrement(ctx, in.TransactionID, *in.Amount)
+			},
+			"simulate_authorization_advice": func(ctx context.Context, in txnArgs) (any, error) {
+				if in.Amount == nil {
+					return nil, missing("amount")
+				}
+				return c.SimulateAuthorizationAdvice(ctx, in.TransactionID, *in.Amount)
+			},
+			"simulate_force_capture": func(ctx context.Context, in txnArgs) (any, error) {
+				if in.Amount == nil {
+					return nil, missing("amount")
+				}
+				return c.SimulateForceCapture(ctx, client.SimulateForceCaptureParams{CardID: in.CardID, Amount: *in.Amount,
+					MerchantName: in.MerchantName, MerchantID: in.MerchantID, MerchantCity: in.MerchantCity,
+					MerchantCountry: in.MerchantCountry, MerchantCategory: in.MerchantCategory})
+			},
+			"simulate_refund_reversal": func(ctx context.Context, in txnArgs) (any, error) {
+				return c.SimulateRefundReversal(ctx, in.TransactionID)
 			},
 			"simulate_clearing": func(ctx context.Context, in txnArgs) (any, error) {
 				if in.Amount == nil {
@@ -350,6 +380,13 @@ func (t *tools) register(s *mcp.Server) {
 			"simulate_refund": func(ctx context.Context, in txnArgs) (any, error) {
 				if in.Amount == nil {
 					return nil, missing("amount")
+				}
+				if in.TransactionID != "" && in.CardID != "" {
+					// The API's own answer to a body with both.
+					return nil, errors.New("400 validation_error/parameter_invalid: Send 'transactionId' (a refund of that purchase) or 'cardId' (an unlinked refund), not both. (param cardId)")
+				}
+				if in.CardID != "" {
+					return c.SimulateUnlinkedRefund(ctx, in.CardID, *in.Amount)
 				}
 				return c.SimulateRefund(ctx, in.TransactionID, *in.Amount)
 			},
@@ -580,6 +617,13 @@ func (t *tools) register(s *mcp.Server) {
 				return c.ListEvents(ctx, client.ListEventsParams{ListParams: in.params(), Type: in.Type})
 			},
 		})
+}
+
+// authParams is the body of an authorization or a single-message purchase.
+func authParams(in txnArgs) client.SimulateAuthorizationParams {
+	return client.SimulateAuthorizationParams{CardID: in.CardID, Amount: *in.Amount, MerchantName: in.MerchantName,
+		MerchantID: in.MerchantID, MerchantCategory: in.MerchantCategory, MerchantCity: in.MerchantCity,
+		MerchantCountry: in.MerchantCountry, Currency: in.Currency, AllowPartial: in.AllowPartial}
 }
 
 func limits(in cardArgs) *client.Limits {
