@@ -82,7 +82,7 @@ func (h *batchHost) echo(nc net.Conn) {
 				break
 			}
 			msg = echoReply(msg[:0], buf[start+2:start+2+size])
-			out = appendFrame(out, iso.Binary2, msg)
+			out = appendFrame(out, iso.Binary2, iso.TPDU{}, msg)
 			start += 2 + size
 			frames++
 		}

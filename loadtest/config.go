@@ -43,7 +43,10 @@ const (
 type Config struct {
 	// Target is the ISO 8583 listener, host:port. Required.
 	Target string
-	// Framing is the length header: iso.Binary2 (default) or iso.ASCII4.
+	// Framing is the length header: iso.Binary2 (default), iso.ASCII4,
+	// iso.Binary4 or iso.Binary2TPDU. With a TPDU every request carries
+	// iso.DefaultTPDU, and a reply whose TPDU is not its swap counts as a
+	// decode error.
 	Framing iso.Framing
 	// Conns is how many TCP connections the rate is spread over. Default 4,
 	// at most 4096.
@@ -183,7 +186,7 @@ func (c Config) validate() error {
 	if _, _, err := net.SplitHostPort(c.Target); err != nil {
 		return fmt.Errorf("loadtest: config: Target %q is not host:port", c.Target)
 	}
-	if c.Framing != iso.Binary2 && c.Framing != iso.ASCII4 {
+	if !c.Framing.Valid() {
 		return fmt.Errorf("loadtest: config: unknown Framing %d", uint8(c.Framing))
 	}
 	if c.Conns < 1 || c.Conns > maxConns {

@@ -18,6 +18,8 @@
 //     histogram, 1% precision from 1 µs to 60 s.
 //   - EchoSink and StallSink: in-process ISO 8583 hosts, a zero-work one
 //     to measure the generator itself and a stallable one for tests.
+//     Both, like the generator, speak every framing of package iso
+//     (Config.Framing), the TPDU of binary2-tpdu included.
 //   - WriteReport, WriteHTML: report.json, approvals.json and a
 //     self-contained report.html with latency and throughput charts.
 //

@@ -1,6 +1,7 @@
 package loadtest
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -851,10 +852,7 @@ func (c *conn) advance() {
 // under one lock with one clock reading: under load a read brings dozens.
 func (c *conn) readLoop(nc net.Conn, done chan struct{}) {
 	defer close(done)
-	hb := 2
-	if c.r.cfg.Framing == iso.ASCII4 {
-		hb = 4
-	}
+	hb := c.r.cfg.Framing.LengthBytes()
 	buf := make([]byte, readBufferBytes)
 	start, end := 0, 0
 	var rv replyView
@@ -892,16 +890,28 @@ func (c *conn) readLoop(nc net.Conn, done chan struct{}) {
 // header no reply can have, after which the stream cannot be followed.
 // Called with mu held.
 func (c *conn) onRepliesLocked(buf []byte, start, hb int, rv *replyView, now int64) (next int, bad bool) {
+	f := c.r.cfg.Framing
+	tb := f.TPDUBytes()
 	for len(buf)-start >= hb {
-		n, ok := frameLen(c.r.cfg.Framing, buf[start:start+hb])
-		if !ok || n == 0 || n > maxReplyBytes {
+		n, err := f.FrameLength(buf[start : start+hb])
+		if err != nil || n <= tb || n > maxReplyBytes {
 			return start, true
 		}
 		if len(buf)-start < hb+n {
 			break
 		}
-		frame := buf[start+hb : start+hb+n]
+		tpdu := buf[start+hb : start+hb+tb]
+		frame := buf[start+hb+tb : start+hb+n]
 		start += hb + n
+		if tb > 0 && !bytes.Equal(tpdu, replyTPDU[:]) {
+			// Not the TPDU of a reply to this generator: the host
+			// mixed up its framing, which the run must show.
+			c.iv.decodeErrors++
+			if c.r.measured(now) {
+				c.tot.decodeErrors++
+			}
+			continue
+		}
 		if !parseReply(frame, rv) {
 			rep, err := iso.UnpackResponse(frame)
 			if err != nil {
@@ -918,14 +928,10 @@ func (c *conn) onRepliesLocked(buf []byte, start, hb int, rv *replyView, now int
 	return start, false
 }
 
-// frameLen decodes a length header.
-func frameLen(f iso.Framing, h []byte) (int, bool) {
-	if f == iso.ASCII4 {
-		v, ok := atou(h[:4])
-		return int(v), ok
-	}
-	return int(h[0])<<8 | int(h[1]), true
-}
+// replyTPDU is the TPDU of every reply with iso.Binary2TPDU framing: the
+// generator's requests carry iso.DefaultTPDU (buildTemplates writes them
+// with iso.WriteFrame).
+var replyTPDU = iso.DefaultTPDU.Reply()
 
 // lost fails every request in flight on a connection that broke: their
 // replies can no longer arrive.

@@ -552,3 +552,69 @@ func TestAcquirerMixAgainstEchoSink(t *testing.T) {
 		assert.Zero(t, res.Kinds[k.String()].Unexpected, "%s: the sink approves everything", k)
 	}
 }
+
+// TestEveryFramingAgainstEchoSink: the generator and its echo sink speak
+// every framing to each other; with binary2-tpdu the sink swaps the TPDU
+// the generator sent and the generator finds it so.
+func TestEveryFramingAgainstEchoSink(t *testing.T) {
+	t.Parallel()
+	for _, f := range []iso.Framing{iso.Binary2, iso.ASCII4, iso.Binary4, iso.Binary2TPDU} {
+		t.Run(f.String(), func(t *testing.T) {
+			sink, err := NewEchoSink("127.0.0.1:0", f)
+			require.NoError(t, err)
+			defer sink.Close()
+			res, err := Run(context.Background(), Config{
+				Target: sink.Addr(), Framing: f, Conns: 2, Rate: 2000, Duration: 200 * time.Millisecond, Mix: AcquirerMix,
+				Seed: 5, Cards: SyntheticCards(10, 1),
+			}, nil)
+			require.NoError(t, err)
+			assert.Equal(t, f.String(), res.Framing)
+			assert.Positive(t, res.Replies)
+			assert.Equal(t, res.Offered, res.Replies)
+			assert.Zero(t, res.DecodeErrors)
+			assert.Zero(t, res.UnmatchedReplies)
+			assert.Zero(t, res.Errors)
+			assert.Equal(t, res.Sent, sink.Received())
+		})
+	}
+}
+
+// TestRepliesWithTheWrongTPDU: a host that sends the TPDU back as it came,
+// without swapping its addresses, has every reply counted as a decode
+// error rather than matched.
+func TestRepliesWithTheWrongTPDU(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	go func() {
+		nc, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer nc.Close()
+		fr := iso.NewFrameReader(nc, iso.Binary2TPDU, 0)
+		for {
+			frame, err := fr.Next()
+			if err != nil {
+				return
+			}
+			out, err := iso.AppendFrame(nil, iso.Binary2TPDU, fr.TPDU(), echoReply(nil, frame))
+			if err != nil {
+				return
+			}
+			if _, err := nc.Write(out); err != nil {
+				return
+			}
+		}
+	}()
+	res, err := Run(context.Background(), Config{
+		Target: ln.Addr().String(), Framing: iso.Binary2TPDU, Conns: 1, Rate: 500, Duration: 100 * time.Millisecond,
+		Timeout: 200 * time.Millisecond, Mix: Mix{Auth: 100}, Seed: 5, Cards: SyntheticCards(4, 1),
+	}, nil)
+	require.NoError(t, err)
+	assert.Positive(t, res.Sent)
+	assert.Zero(t, res.Replies)
+	assert.Positive(t, res.DecodeErrors)
+	assert.Positive(t, res.Timeouts, "requests whose replies were refused time out")
+}

@@ -27,7 +27,7 @@ type sinkBase struct {
 }
 
 func (b *sinkBase) listen(addr string, framing iso.Framing) error {
-	if framing != iso.Binary2 && framing != iso.ASCII4 {
+	if !framing.Valid() {
 		return fmt.Errorf("loadtest: sink: unknown framing %d", uint8(framing))
 	}
 	ln, err := net.Listen("tcp", addr)
@@ -127,7 +127,8 @@ func (f flushReader) Read(p []byte) (int, error) {
 
 // EchoSink is a zero-work ISO 8583 host: it answers every request at once
 // with the response MTI, DE 11 and DE 37 copied, an approval code in DE 38
-// (for 0100, 0101 and 0200) and DE 39 "00". It stands in for a server of
+// (for 0100, 0101 and 0200) and DE 39 "00"; with iso.Binary2TPDU framing
+// each reply carries its request's TPDU, destination and source swapped. It stands in for a server of
 // infinite speed, to measure what the generator itself can offer.
 //
 // Each connection is served by one goroutine that reads pipelined requests
@@ -157,7 +158,7 @@ func (s *EchoSink) handle(nc net.Conn) {
 		}
 		s.received.Add(1)
 		msg = echoReply(msg[:0], frame)
-		out = appendFrame(out[:0], s.framing, msg)
+		out = appendFrame(out[:0], s.framing, fr.TPDU(), msg)
 		if _, err := bw.Write(out); err != nil {
 			return
 		}
@@ -244,7 +245,7 @@ func (s *StallSink) handle(nc net.Conn) {
 			break
 		}
 		s.received.Add(1)
-		reply := appendFrame(nil, s.framing, echoReply(nil, frame))
+		reply := appendFrame(nil, s.framing, fr.TPDU(), echoReply(nil, frame))
 		q.mu.Lock()
 		q.pending = append(q.pending, reply)
 		q.mu.Unlock()

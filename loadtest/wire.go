@@ -647,15 +647,14 @@ func echoReply(dst []byte, req []byte) []byte {
 	return append(dst, code...)
 }
 
-// appendFrame appends the length header for msg and msg.
-func appendFrame(dst []byte, f iso.Framing, msg []byte) []byte {
-	n := len(msg)
-	if f == iso.ASCII4 {
-		var h [4]byte
-		putDigits(h[:], uint64(n))
-		dst = append(dst, h[:]...)
-	} else {
-		dst = append(dst, byte(n>>8), byte(n))
+// appendFrame appends the frame of a reply: its length header, the
+// request's TPDU swapped (iso.Binary2TPDU), and msg, which is never empty
+// nor too long for the framing (an echo reply is shorter than the request
+// it answers).
+func appendFrame(dst []byte, f iso.Framing, request iso.TPDU, msg []byte) []byte {
+	out, err := iso.AppendFrame(dst, f, request.Reply(), msg)
+	if err != nil {
+		panic("loadtest: " + err.Error())
 	}
-	return append(dst, msg...)
+	return out
 }

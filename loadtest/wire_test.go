@@ -114,7 +114,7 @@ func randomParams(rng *rand.Rand, ncards int) msgParams {
 func TestBuildMatchesPackRequest(t *testing.T) {
 	cards := testCards()
 	rng := rand.New(rand.NewPCG(11, 12))
-	for _, framing := range []iso.Framing{iso.Binary2, iso.ASCII4} {
+	for _, framing := range []iso.Framing{iso.Binary2, iso.ASCII4, iso.Binary4, iso.Binary2TPDU} {
 		wires := make([]cardWire, len(cards))
 		sets := make([]templateSet, len(cards))
 		for i := range cards {
@@ -135,10 +135,7 @@ func TestBuildMatchesPackRequest(t *testing.T) {
 				// iso.PackRequest writes only sub-element 92 into DE 48:
 				// check the generator's DE 48 through moov-io, then
 				// compare the rest with it put back.
-				hdr := 2
-				if framing == iso.ASCII4 {
-					hdr = 4
-				}
+				hdr := framing.LengthBytes() + framing.TPDUBytes()
 				m := iso8583.NewMessage(iso.Spec())
 				require.NoError(t, m.Unpack(buf[hdr:]))
 				de48, err := m.GetString(48)
