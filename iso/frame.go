@@ -77,8 +77,6 @@ func ParseFraming(s string) (Framing, error) {
 // Valid reports whether f is one of the framings above.
 func (f Framing) Valid() bool { return f <= Binary2TPDU }
 
-func (f Framing) valid() bool { return f.Valid() }
-
 // LengthBytes is the size of the length header.
 func (f Framing) LengthBytes() int {
 	switch f {
@@ -550,7 +548,7 @@ func AppendFrame(dst []byte, f Framing, t TPDU, msg []byte) ([]byte, error) {
 
 // checkWrite rejects a frame no reader would accept.
 func checkWrite(f Framing, msg []byte) error {
-	if !f.valid() {
+	if !f.Valid() {
 		return fmt.Errorf("iso: write frame: unknown framing %d", uint8(f))
 	}
 	if len(msg) == 0 {

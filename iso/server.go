@@ -240,7 +240,7 @@ func (c Config) withDefaults() Config {
 
 // validate rejects a configuration that cannot work, after withDefaults.
 func (c Config) validate() error {
-	if !c.Framing.valid() {
+	if !c.Framing.Valid() {
 		return fmt.Errorf("iso: config: unknown Framing %d", uint8(c.Framing))
 	}
 	if c.MaxFrameBytes < minFrameBytesMax || c.MaxFrameBytes > c.Framing.maxMessageBytes() {
