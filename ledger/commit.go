@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"hash/maphash"
 	"sync"
@@ -137,14 +136,23 @@ func (l *Ledger) projectDurable(upTo decisionlog.LSN) error {
 	if n == 0 {
 		return nil
 	}
+	h := &l.hot
+	h.mu.Lock()
+	defer h.mu.Unlock()
 	b := l.db.NewBatch()
 	for _, r := range recs {
-		if err := projectRecord(b, r.rec, l.lists); err != nil {
+		if err := projectRecord(b, r.rec, l.lists, h); err != nil {
 			b.Discard()
 			return fmt.Errorf("ledger: record %d: %w", r.lsn, err)
 		}
 	}
-	b.Put(lsnKey, binary.BigEndian.AppendUint64(nil, uint64(recs[n-1].lsn)))
+	last := recs[n-1].lsn
+	b.Put(lsnKey, binary.BigEndian.AppendUint64(nil, uint64(last)))
+	h.lsn = last
+	h.records += n
+	if nowMs := l.clock.Now().UnixMilli(); h.due(&l.cfg, nowMs) {
+		h.flushInto(b, nowMs)
+	}
 	if err := l.db.ApplyUnsynced(b); err != nil {
 		return err
 	}
@@ -184,9 +192,14 @@ func (p *pipeline) drop(n int) {
 // them, and not to the store, and the open-hold markers go nowhere (memory
 // holds the open authorizations); with lists nil (a replay into the store,
 // after which Open rebuilds the lists from the store's transactions) they
-// are skipped.
-func projectRecord(b *store.Batch, rec []byte, lists *txnLists) error {
+// are skipped. With hot set (live traffic), the hot keys go to the next
+// checkpoint (hotkeys.go) rather than into b.
+func projectRecord(b *store.Batch, rec []byte, lists *txnLists, hot *hotKeys) error {
 	_, _, err := readRecord(rec, func(op recordOp) error {
+		if hot != nil && op.op != opDeleteRange && isHot(op.key) {
+			hot.put(op)
+			return nil
+		}
 		if kind, parent, txnID, ok := listOf(op.key); ok {
 			if lists != nil && op.op == opSet {
 				lists.add(kind, parent, txnID)
@@ -211,20 +224,9 @@ func projectRecord(b *store.Batch, rec []byte, lists *txnLists) error {
 	return err
 }
 
-// projectedLSN reads the LSN of the last record the store took.
-func projectedLSN(db *store.DB) (decisionlog.LSN, error) {
-	raw, err := db.Get(lsnKey)
-	if errors.Is(err, store.ErrNotFound) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, err
-	}
-	if len(raw) != 8 {
-		return 0, fmt.Errorf("ledger: the store's projected LSN is %d bytes, not 8", len(raw))
-	}
-	return decisionlog.LSN(binary.BigEndian.Uint64(raw)), nil
-}
+// projectedLSN reads the LSN of the last record the store took (its hot
+// keys may be older: see storeLSNs).
+func projectedLSN(db *store.DB) (decisionlog.LSN, error) { return readLSN(db, lsnKey) }
 
 // replay projects into the store every durable record it does not have
 // yet: those a crash took from its unsynced WAL. It runs at Open, before
@@ -256,29 +258,34 @@ func CatchUpStore(db *store.DB) (int, error) {
 }
 
 func replayInto(db *store.DB, dlog decisionlog.Log, logDir string) (int, error) {
-	from, err := projectedLSN(db)
+	all, hot, err := storeLSNs(db)
 	if err != nil {
 		return 0, err
 	}
-	if last := dlog.Last(); last < from {
+	if last := dlog.Last(); last < all {
 		return 0, fmt.Errorf("ledger: the store has taken decision records up to %d but the log in %s ends at %d: the log is missing records; restore the data directory whole (the log and the store together)",
-			from, logDir, last)
+			all, logDir, last)
 	}
 	total := 0
 	b := db.NewBatch()
 	var n int
 	var at decisionlog.LSN
 	flush := func() error {
-		if n == 0 {
-			return nil
-		}
-		b.Put(lsnKey, binary.BigEndian.AppendUint64(nil, uint64(at)))
+		b.Put(lsnKey, binary.BigEndian.AppendUint64(nil, uint64(max(at, all))))
+		b.Put(hotLSNKey, binary.BigEndian.AppendUint64(nil, uint64(at)))
 		err := db.Commit(b)
 		b, n = db.NewBatch(), 0
 		return err
 	}
-	err = dlog.ReadFrom(from+1, func(lsn decisionlog.LSN, rec []byte) error {
-		if err := projectRecord(b, rec, nil); err != nil {
+	// Records up to all are in the store but for their hot keys.
+	err = dlog.ReadFrom(hot+1, func(lsn decisionlog.LSN, rec []byte) error {
+		var err error
+		if lsn <= all {
+			err = projectHot(b, rec)
+		} else {
+			err = projectRecord(b, rec, nil, nil)
+		}
+		if err != nil {
 			return fmt.Errorf("ledger: record %d: %w", lsn, err)
 		}
 		n, at, total = n+1, lsn, total+1
@@ -287,11 +294,34 @@ func replayInto(db *store.DB, dlog decisionlog.Log, logDir string) (int, error) 
 		}
 		return nil
 	})
-	if err == nil {
+	if err == nil && (n > 0 || !hasKey(db, hotLSNKey)) {
+		if n == 0 {
+			at = max(hot, all)
+		}
 		err = flush()
 	}
 	b.Discard()
 	return total, err
+}
+
+// projectHot adds only a record's hot-key writes to a store batch.
+func projectHot(b *store.Batch, rec []byte) error {
+	_, _, err := readRecord(rec, func(op recordOp) error {
+		if op.op != opDeleteRange && isHot(op.key) {
+			if op.op == opDelete {
+				b.Delete(op.key)
+			} else {
+				b.Put(op.key, op.value)
+			}
+		}
+		return nil
+	})
+	return err
+}
+
+func hasKey(db *store.DB, key []byte) bool {
+	_, err := db.Get(key)
+	return err == nil
 }
 
 // pendingValue looks for key among the writes of records not yet in the
@@ -392,7 +422,10 @@ type trimSample struct {
 // far (not just to the store) so that a store lost or damaged on its own
 // can be rebuilt from a copy and the log's recent past.
 func (l *Ledger) trimLog(nowMs int64) error {
-	lsn, err := projectedLSN(l.db)
+	if err := l.checkpointHot(); err != nil {
+		return err
+	}
+	_, lsn, err := storeLSNs(l.db)
 	if err != nil {
 		return err
 	}

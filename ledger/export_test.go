@@ -1,5 +1,7 @@
 package ledger
 
+import "github.com/ledgersim/ledgersim/store"
+
 // SkipEventsForBenchmark makes l record no events, so that a benchmark can
 // measure what recording them costs the decision path.
 func SkipEventsForBenchmark(l *Ledger) { l.skipEvents = true }
@@ -33,3 +35,10 @@ func ProjectedLSN(l *Ledger) (uint64, error) {
 
 // LastLSN is the LSN of the last decision record appended.
 func LastLSN(l *Ledger) uint64 { return uint64(l.lastAppended()) }
+
+// StoreLSNs reads the LSNs a store is current to: its keys but the hot
+// ones, and the hot ones.
+func StoreLSNs(db *store.DB) (all, hot uint64, err error) {
+	a, h, err := storeLSNs(db)
+	return uint64(a), uint64(h), err
+}

@@ -84,6 +84,13 @@ type Config struct {
 	// already holds durably, before Sweep lets it drop their segments.
 	// Default 10 minutes.
 	LogRetention time.Duration
+	// CheckpointInterval and CheckpointRecords say how often the store
+	// takes a checkpoint of the hot keys (balances, card usage, agent
+	// spend; see hotkeys.go): after this much time on the ledger's clock or
+	// this many records, whichever comes first. Defaults 1s and 65,536.
+	// Longer means fewer store writes and more log for a restart to read.
+	CheckpointInterval time.Duration
+	CheckpointRecords  int
 	// OnLogSync, when set, is told how long each sync of the decision log
 	// took and how many records it made durable (metrics).
 	OnLogSync func(elapsed time.Duration, records int)
@@ -123,6 +130,15 @@ func (c *Config) validate() error {
 	if c.LogRetention < 0 {
 		return errors.New("ledger: LogRetention must be positive")
 	}
+	if c.CheckpointInterval == 0 {
+		c.CheckpointInterval = time.Second
+	}
+	if c.CheckpointRecords == 0 {
+		c.CheckpointRecords = 1 << 16
+	}
+	if c.CheckpointInterval < 0 || c.CheckpointRecords < 0 {
+		return errors.New("ledger: CheckpointInterval and CheckpointRecords must not be negative")
+	}
 	if c.LogDir == "" {
 		c.LogDir = c.Store.FS().PathJoin(c.Store.Dir(), "log")
 	}
@@ -144,6 +160,9 @@ type Ledger struct {
 	dlog decisionlog.Log
 	pipe pipeline
 	trim logTrim
+	// hot holds the hot keys' writes until the store's next checkpoint
+	// of them (hotkeys.go).
+	hot hotKeys
 	// lists serves transaction lists by card, user and agent (txnlists.go).
 	lists  *txnLists
 	vault  *vault.Vault
@@ -223,6 +242,7 @@ func Open(cfg Config) (*Ledger, error) {
 		_ = dlog.Close()
 		return nil, err
 	}
+	l.hot.init(dlog.Last(), cfg.Clock.Now().UnixMilli())
 	if err := l.rebuild(); err != nil {
 		_ = dlog.Close()
 		return nil, err
@@ -233,7 +253,10 @@ func Open(cfg Config) (*Ledger, error) {
 // Close syncs and closes the decision log, projecting what it held into
 // the store. The store is the caller's to close, after.
 func (l *Ledger) Close() error {
-	return l.dlog.Close()
+	if err := l.dlog.Close(); err != nil {
+		return err
+	}
+	return l.checkpointHot()
 }
 
 // Clock returns the ledger's clock.

@@ -83,11 +83,22 @@ func viewOf(t *testing.T, l *ledger.Ledger, users, cards []string) ledgerView {
 // replays what it lacks. Every acknowledged change is there after the
 // crash, read through the same calls a client makes, whatever part of the
 // store's unsynced writes the crash kept.
+//
+// The hot keys (balances, usage, spend) reach the store only at
+// checkpoints: with none since the start, and with one every few records,
+// the restart's replay of the hot keys from the older checkpoint gives
+// the same balances.
 func TestCrashReplaysTheLog(t *testing.T) {
-	for _, keep := range []int{0, 50, 100} {
-		t.Run(fmt.Sprintf("unsynced-kept-%d%%", keep), func(t *testing.T) {
+	for _, tc := range []struct {
+		keep        int
+		checkpoints int
+	}{{0, 1 << 30}, {50, 1 << 30}, {100, 1 << 30}, {0, 7}, {50, 7}, {100, 7}} {
+		keep := tc.keep
+		t.Run(fmt.Sprintf("unsynced-kept-%d%%/checkpoint-every-%d", keep, tc.checkpoints), func(t *testing.T) {
 			fs := vfs.NewCrashableMem()
-			f := newFixtureStore(t, 3, store.Options{FS: fs}, nil)
+			f := newFixtureStore(t, 3, store.Options{FS: fs}, func(c *ledger.Config) {
+				c.CheckpointRecords, c.CheckpointInterval = tc.checkpoints, time.Hour
+			})
 			ctx := context.Background()
 			var users []string
 			for _, id := range f.cards {
@@ -256,6 +267,7 @@ func TestStoreIsItsLogReplayed(t *testing.T) {
 
 	res, err := ledger.CheckStoreAgainstLog(f.db)
 	require.NoError(t, err)
+	require.False(t, res.HotBehind, "Sweep wrote the hot keys' checkpoint")
 	require.True(t, res.Whole, "a store that started with its log")
 	require.Equal(t, uint64(1), res.First)
 	require.Equal(t, ledger.LastLSN(f.l), res.Last)
@@ -270,4 +282,115 @@ func TestStoreIsItsLogReplayed(t *testing.T) {
 	res, err = ledger.CheckStoreAgainstLog(f.db)
 	require.NoError(t, err)
 	require.Equal(t, 2, res.Mismatched, "%v", res.Mismatches)
+}
+
+// TestHotKeysReachTheStoreAtCheckpoints: a user's balance changes in
+// memory with every authorization, and in the store only at a checkpoint
+// (the store is still consistent: the log since the checkpoint completes
+// it, which the comparison with the log skips until then).
+func TestHotKeysReachTheStoreAtCheckpoints(t *testing.T) {
+	f := newFixtureCfg(t, 1, nil, func(c *ledger.Config) {
+		c.CheckpointRecords, c.CheckpointInterval = 1<<30, time.Hour
+	})
+	ctx := context.Background()
+	card, err := f.l.GetCard(f.cards[0])
+	require.NoError(t, err)
+	_, err = f.l.Sweep(ctx)
+	require.NoError(t, err)
+	storedPending := func() int64 {
+		u := &model.User{ID: card.UserID}
+		require.NoError(t, ledger.OverlayDeltas(f.db, func(string) *model.User { return u },
+			func(string) *model.Card { return nil }, func(string) *model.Agent { return nil }))
+		return u.PendingCents
+	}
+	require.Zero(t, storedPending())
+	for i := range 5 {
+		out, err := f.l.Authorize(ctx, &ledger.AuthRequest{Source: "iso", MTI: "0100", Class: ledger.ClassAuth,
+			PAN: f.pans[0], Kind: authz.Purchase, AmountCents: 100, Currency: "840", MerchantID: "M1",
+			Merchant: "SHOP", MCC: "5812", STAN: fmt.Sprintf("%06d", i+1), RRN: fmt.Sprintf("%012d", i+1), TxnTime: "1121101500"})
+		require.NoError(t, err)
+		require.Equal(t, authz.CodeApproved, out.Code)
+	}
+	u, err := f.l.GetUser(card.UserID)
+	require.NoError(t, err)
+	require.Equal(t, int64(500), u.PendingCents, "memory is current")
+	require.Zero(t, storedPending(), "the store's balance waits for the checkpoint")
+	res, err := ledger.CheckStoreAgainstLog(f.db)
+	require.NoError(t, err)
+	require.True(t, res.HotBehind)
+	require.Zero(t, res.Mismatched, "%v", res.Mismatches)
+
+	_, err = f.l.Sweep(ctx)
+	require.NoError(t, err)
+	require.Equal(t, int64(500), storedPending(), "Sweep wrote the checkpoint")
+	res, err = ledger.CheckStoreAgainstLog(f.db)
+	require.NoError(t, err)
+	require.False(t, res.HotBehind)
+	require.Zero(t, res.Mismatched, "%v", res.Mismatches)
+}
+
+// TestRestartReplaysHotKeysTheStoreLacks: a crash after the store synced
+// every record's other keys but before any checkpoint of the hot keys; the
+// restart takes every balance, usage and spend from the log.
+func TestRestartReplaysHotKeysTheStoreLacks(t *testing.T) {
+	fs := vfs.NewCrashableMem()
+	f := newFixtureStore(t, 2, store.Options{FS: fs}, func(c *ledger.Config) {
+		c.CheckpointRecords, c.CheckpointInterval = 1<<30, time.Hour
+	})
+	ctx := context.Background()
+	_, err := f.l.Sweep(ctx) // a checkpoint before the traffic
+	require.NoError(t, err)
+	var users []string
+	for _, id := range f.cards {
+		c, err := f.l.GetCard(id)
+		require.NoError(t, err)
+		users = append(users, c.UserID)
+	}
+	for i := range 10 {
+		out, err := f.l.Authorize(ctx, &ledger.AuthRequest{Source: "iso", MTI: "0100", Class: ledger.ClassAuth,
+			PAN: f.pans[i%2], Kind: authz.Purchase, AmountCents: int64(100 + i), Currency: "840", MerchantID: "M1",
+			Merchant: "SHOP", MCC: "5812", STAN: fmt.Sprintf("%06d", i+1), RRN: fmt.Sprintf("%012d", i+1), TxnTime: "1121101500"})
+		require.NoError(t, err)
+		require.Equal(t, authz.CodeApproved, out.Code)
+	}
+	want := viewOf(t, f.l, users, f.cards)
+	require.NoError(t, f.db.SyncWAL()) // every projection durable in the store; no checkpoint
+	all, hot, err := ledger.StoreLSNs(f.db)
+	require.NoError(t, err)
+	require.Equal(t, ledger.LastLSN(f.l), all)
+	require.Less(t, hot, all-9, "the hot keys were last written before the traffic")
+
+	image := fs.CrashClone(vfs.CrashCloneCfg{UnsyncedDataPercent: 0})
+	db, err := store.Open(store.Options{Dir: f.dir, FS: image})
+	require.NoError(t, err)
+	defer db.Close()
+	v, err := vault.Open(vault.Config{Dir: f.dir})
+	require.NoError(t, err)
+	l, err := ledger.Open(ledger.Config{Store: db, Vault: v, Clock: clock.Real{}, OverCapturePct: 20})
+	require.NoError(t, err)
+	defer l.Close()
+	require.Equal(t, want, viewOf(t, l, users, f.cards))
+	all, hot, err = ledger.StoreLSNs(db)
+	require.NoError(t, err)
+	require.Equal(t, all, hot, "the replay brought the hot keys up to the rest")
+	require.Equal(t, ledger.LastLSN(l), all)
+}
+
+// TestListUsersShowsCurrentBalances: the list reads each user from memory,
+// not the stored record, whose balance is the one of its last whole write.
+func TestListUsersShowsCurrentBalances(t *testing.T) {
+	f := newFixture(t, 1)
+	ctx := context.Background()
+	out, err := f.l.Authorize(ctx, &ledger.AuthRequest{Source: "iso", MTI: "0100", Class: ledger.ClassAuth,
+		PAN: f.pans[0], Kind: authz.Purchase, AmountCents: 250, Currency: "840", MerchantID: "M1",
+		Merchant: "SHOP", MCC: "5812", STAN: "000001", RRN: "000000000001", TxnTime: "1121101500"})
+	require.NoError(t, err)
+	require.Equal(t, authz.CodeApproved, out.Code)
+	page, err := f.l.ListUsers(ledger.ListParams{Limit: 10})
+	require.NoError(t, err)
+	require.Len(t, page.Items, 1)
+	u, err := f.l.GetUser(page.Items[0].ID)
+	require.NoError(t, err)
+	require.Equal(t, int64(250), u.PendingCents)
+	require.Equal(t, u, page.Items[0])
 }

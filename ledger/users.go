@@ -71,7 +71,16 @@ func (l *Ledger) GetUser(id string) (model.User, error) {
 
 // ListUsers pages through users, newest first.
 func (l *Ledger) ListUsers(p ListParams) (Page[model.User], error) {
-	return listRecords(l.db, store.UsersPrefix, p, nil, nil, func(u *model.User) string { return u.ID })
+	// The store orders the page; memory has the current balance, which
+	// the stored record (whose hot part lives in its balance key, written
+	// at checkpoints) may not.
+	page, err := listRecords(l.db, store.UsersPrefix, p, nil, nil, func(u *model.User) string { return u.ID })
+	for i := range page.Items {
+		if cur, gerr := l.GetUser(page.Items[i].ID); gerr == nil {
+			page.Items[i] = cur
+		}
+	}
+	return page, err
 }
 
 // StartVerification begins KYC for a user and returns the user with the

@@ -90,6 +90,11 @@ type Config struct {
 	// LogRetention is how long the decision log keeps what the store
 	// already holds durably (ledger.Config.LogRetention). Default 10m.
 	LogRetention time.Duration
+	// CheckpointInterval and CheckpointRecords say how often the store
+	// takes the checkpoint of balances, card usage and agent spend
+	// (ledger.Config). Defaults 1s and 65,536 records.
+	CheckpointInterval time.Duration
+	CheckpointRecords  int
 	// RateLimits turns on the platform's documented API rate limits.
 	RateLimits bool
 	// AllowSharedDataDir starts the server on a data directory that group
@@ -256,6 +261,7 @@ func Start(cfg Config) (*Server, error) {
 	l, err := ledger.Open(ledger.Config{Store: db, Vault: v, Clock: s.clock, KYCAuto: cfg.KYC == "auto", Logger: cfg.Logger,
 		HoldExpiry: cfg.HoldExpiry, AutoSettle: cfg.AutoSettle, OverCapturePct: cfg.OverCapturePct, RepeatWindow: cfg.RepeatWindow,
 		LogMinSyncInterval: cfg.LogSyncInterval, LogRetention: cfg.LogRetention,
+		CheckpointInterval: cfg.CheckpointInterval, CheckpointRecords: cfg.CheckpointRecords,
 		OnIntentOutcome: m.IntentOutcome, OnEvents: s.wh.Notify, Deliverable: s.wh.Wants, OnLogSync: m.LogSync})
 	if err != nil {
 		return fail(err)

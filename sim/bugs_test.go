@@ -311,6 +311,7 @@ func TestKnownBugSpendAfterTip(t *testing.T) {
 		OriginalData: orig, RRN: "600000000001", STAN: "000003", Currency: "840"})
 	require.NoError(t, err)
 	require.Equal(t, authz.CodeApproved, r.Code)
+	require.NoError(t, f.l.Checkpoint())
 	rep, err := verify.Run(f.db, f.v, f.clk.Now())
 	require.NoError(t, err)
 	assert.True(t, rep.OK(), "verify: %+v", rep.Check(verify.CheckAgentSpend))

@@ -869,6 +869,9 @@ func (h *harness) compareIntent(d *diffs, it *mIntent) {
 // verify runs the store's invariant checks.
 func (h *harness) verify() {
 	h.t.Helper()
+	// verify reads the store, which takes balances, usage and spend at
+	// the ledger's checkpoints.
+	h.must(h.l.Checkpoint(), "checkpoint")
 	rep, err := verify.Run(h.db, h.vault, h.clk.Now())
 	h.must(err, "verify")
 	if !rep.OK() {

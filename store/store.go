@@ -95,7 +95,15 @@ func Open(o Options) (*DB, error) {
 // change was synced into it), so it only starts a log and records layout
 // 2. A binary that reads layout 1 only refuses a layout 2 directory,
 // whose store alone may lack the log's newest records.
-const Layout = 2
+//
+// Layout 3: the hot keys (ub/, cu/, as/) are written at checkpoints, and
+// are current to the LSN in m/hotlsn, which may be older than m/lsn; a
+// restart replays them from there. A layout 2 directory is converted by
+// recording layout 3: its hot keys were written with every record, so
+// they are current to m/lsn, which is what a missing m/hotlsn means. A
+// binary that reads layout 2 only refuses a layout 3 directory, whose hot
+// keys it would take as current.
+const Layout = 3
 
 // ErrLayout is returned by Open for a data directory in a layout this
 // binary does not read.
@@ -125,8 +133,11 @@ func (d *DB) checkLayout(dir string) error {
 	if err != nil || v < 1 {
 		return fmt.Errorf("%w: %s records layout %q, which is not a version", ErrLayout, dir, raw)
 	}
-	if v < Layout {
+	if v == 1 {
 		return d.convertFrom1()
+	}
+	if v < Layout {
+		return d.PutSync(key, []byte(strconv.Itoa(Layout)))
 	}
 	if v > Layout {
 		return fmt.Errorf("%w: %s was written by a newer ledgersim (layout %d; this one reads layout %d): run that version, or start this one on a fresh --data-dir",

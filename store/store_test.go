@@ -148,22 +148,27 @@ func TestLayoutIsRecordedAndChecked(t *testing.T) {
 		name    string
 		prepare func(t *testing.T, db *DB) // the directory as an earlier binary left it
 		wantErr string                     // "" when it opens
+		preLog  bool                       // whether it is marked as holding data from before the log
 	}{
-		{"a new directory", nil, ""},
+		{"a new directory", nil, "", false},
 		{"a directory written before the layout was recorded", func(t *testing.T, db *DB) {
 			require.NoError(t, db.PutSync(UserKey("user_1"), []byte("{}")))
 			require.NoError(t, db.pdb.Delete(MetaKey("layout"), pebble.Sync))
-		}, ""},
+		}, "", true},
 		{"a layout 1 directory, converted on open", func(t *testing.T, db *DB) {
 			require.NoError(t, db.PutSync(UserKey("user_1"), []byte("{}")))
 			require.NoError(t, db.PutSync(MetaKey("layout"), []byte("1")))
-		}, ""},
+		}, "", true},
+		{"a layout 2 directory, converted on open", func(t *testing.T, db *DB) {
+			require.NoError(t, db.PutSync(UserKey("user_1"), []byte("{}")))
+			require.NoError(t, db.PutSync(MetaKey("layout"), []byte("2")))
+		}, "", false},
 		{"a newer layout", func(t *testing.T, db *DB) {
 			require.NoError(t, db.PutSync(MetaKey("layout"), []byte("99")))
-		}, "written by a newer ledgersim (layout 99; this one reads layout 2)"},
+		}, "written by a newer ledgersim (layout 99; this one reads layout 3)", false},
 		{"a layout that is not a version", func(t *testing.T, db *DB) {
 			require.NoError(t, db.PutSync(MetaKey("layout"), []byte("x")))
-		}, `records layout "x"`},
+		}, `records layout "x"`, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -185,6 +190,12 @@ func TestLayoutIsRecordedAndChecked(t *testing.T) {
 			raw, err := db.Get(MetaKey("layout"))
 			require.NoError(t, err)
 			require.Equal(t, fmt.Sprint(Layout), string(raw))
+			_, err = db.Get(PreLogKey)
+			if tt.preLog {
+				require.NoError(t, err)
+			} else {
+				require.ErrorIs(t, err, ErrNotFound)
+			}
 			require.NoError(t, db.Close())
 		})
 	}

@@ -239,6 +239,13 @@ func (h *history) run(fn func()) (err error) {
 			err = be.err
 		}
 	}()
+	// Verify reads the store; the ledger writes balances, usage and spend
+	// to it at checkpoints.
+	defer func() {
+		if cerr := h.l.Checkpoint(); err == nil {
+			err = cerr
+		}
+	}()
 	fn()
 	return nil
 }

@@ -47,6 +47,10 @@ func TestServeRefusesBadDurations(t *testing.T) {
 		{"--log-sync-interval", "2s"},
 		{"--log-retention", "-1m"},
 		{"--hold-expiry", "0s"},
+		{"--checkpoint-interval", "0s"},
+		{"--checkpoint-interval", "often"},
+		{"--checkpoint-records", "0"},
+		{"--checkpoint-records", "many"},
 	}
 	for _, c := range cases {
 		var out, errOut bytes.Buffer

@@ -111,7 +111,9 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	ef.str(&autoSettle, "auto-settle", "48h", "complete an authorization still open this long after its approval, for its authorized amount, as a network's clearing file would (0 = off; the hold then expires after --hold-expiry)")
 	ef.str(&repeatWindow, "repeat-window", "15m", "how long STAN+RRN are remembered to answer repeats")
 	ef.str(&overCapture, "over-capture-pct", "20", "how far above the authorized amount a clearing may capture, in percent (0 = none)")
-	var logSync, logRetention string
+	var logSync, logRetention, checkpointInterval, checkpointRecords string
+	ef.str(&checkpointInterval, "checkpoint-interval", "1s", "how often the store takes the checkpoint of balances, card usage and agent spend (a restart replays the decision log after it)")
+	ef.str(&checkpointRecords, "checkpoint-records", "65536", "take that checkpoint after this many decision records too, if sooner")
 	ef.str(&logSync, "log-sync-interval", "200us", "least time between two syncs of the decision log: longer means fewer syncs under load, and up to that much more latency at low load")
 	ef.str(&logRetention, "log-retention", "10m", "how long the decision log keeps records the store already holds durably")
 	fs.BoolVar(&cfg.AllowSharedDataDir, "allow-shared-data-dir", os.Getenv("LEDGERSIM_ALLOW_SHARED_DATA_DIR") == "true", "start even when group or others may read the data directory (by default that is refused; env LEDGERSIM_ALLOW_SHARED_DATA_DIR=true)")
@@ -143,6 +145,14 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	}
 	if cfg.LogRetention, err = time.ParseDuration(logRetention); err != nil || cfg.LogRetention <= 0 {
 		fmt.Fprintf(stderr, "ledgersim: bad --log-retention %q\n", logRetention)
+		return 2
+	}
+	if cfg.CheckpointInterval, err = time.ParseDuration(checkpointInterval); err != nil || cfg.CheckpointInterval <= 0 {
+		fmt.Fprintf(stderr, "ledgersim: bad --checkpoint-interval %q\n", checkpointInterval)
+		return 2
+	}
+	if cfg.CheckpointRecords, err = strconv.Atoi(checkpointRecords); err != nil || cfg.CheckpointRecords <= 0 {
+		fmt.Fprintf(stderr, "ledgersim: bad --checkpoint-records %q\n", checkpointRecords)
 		return 2
 	}
 	if cfg.ISOMaxConns, err = strconv.Atoi(isoMaxConns); err != nil || cfg.ISOMaxConns <= 0 {
