@@ -5,7 +5,7 @@ import (
 )
 
 // listEvents pages through the event log, newest first, optionally only
-// one type (read through the ledger's type index).
+// one type (found through the ledger's index of events by type).
 func (a *API) listEvents(rc *reqCtx) error {
 	p, err := rc.listParams()
 	if err != nil {
@@ -15,7 +15,7 @@ func (a *API) listEvents(rc *reqCtx) error {
 	if len(typ) > 64 {
 		return errInvalid("type", "'type' is not an event type.")
 	}
-	page, err := webhook.ListEvents(a.l.Store(), typ, p.Limit, p.Cursor)
+	page, err := webhook.ListEvents(a.l.Store(), a.l, typ, p.Limit, p.Cursor)
 	if err != nil {
 		return webhookErr(err, "")
 	}

@@ -223,7 +223,7 @@ func (a *API) depositedBy(userID string, periods []statement.Period) ([]int64, e
 		cursor := ""
 	scan:
 		for {
-			page, err := webhook.ListEvents(a.l.Store(), model.EvtDepositCompleted, 100, cursor)
+			page, err := webhook.ListEvents(a.l.Store(), a.l, model.EvtDepositCompleted, 100, cursor)
 			if err != nil {
 				return nil, err
 			}

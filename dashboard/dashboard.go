@@ -15,6 +15,7 @@ import (
 
 	"github.com/ledgersim/ledgersim/model"
 	"github.com/ledgersim/ledgersim/store"
+	"github.com/ledgersim/ledgersim/webhook"
 )
 
 //go:embed static
@@ -36,6 +37,8 @@ const (
 type Config struct {
 	// Store is read for the live counters. Required.
 	Store *store.DB
+	// Events finds the events of a type (the ledger). Required.
+	Events webhook.EventIndex
 	// Authorize says what an Api-Key header value may see. Required.
 	Authorize func(key string) Access
 	// Logger receives errors reading the counters. Default: discard.
@@ -58,8 +61,8 @@ type Dashboard struct {
 
 // New checks the config and builds the dashboard.
 func New(cfg Config) (*Dashboard, error) {
-	if cfg.Store == nil || cfg.Authorize == nil {
-		return nil, errors.New("dashboard: Store and Authorize are required")
+	if cfg.Store == nil || cfg.Events == nil || cfg.Authorize == nil {
+		return nil, errors.New("dashboard: Store, Events and Authorize are required")
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -71,7 +74,7 @@ func New(cfg Config) (*Dashboard, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Dashboard{cfg: cfg, stats: newStats(cfg.Store, cfg.MaxScanPerPoll, cfg.Now), assets: sub}, nil
+	return &Dashboard{cfg: cfg, stats: newStats(cfg.Store, cfg.Events, cfg.MaxScanPerPoll, cfg.Now), assets: sub}, nil
 }
 
 // AssetPrefix is where the page's scripts and styles are served.

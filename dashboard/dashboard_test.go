@@ -101,7 +101,7 @@ func TestStatsCountsAuthorizations(t *testing.T) {
 	require.False(t, auth(6_000)) // over the card's maxAmount
 
 	clk := &fakeNow{t: time.Unix(1_700_000_000, 0)}
-	p := dashboard.NewPoller(e.Server.Ledger().Store(), 3, 2, clk.now)
+	p := dashboard.NewPoller(e.Server.Ledger().Store(), e.Server.Ledger(), 3, 2, clk.now)
 	v, err := p.Poll()
 	require.NoError(t, err)
 	require.EqualValues(t, 1, v.Authorized, "history read on the first poll")
@@ -151,7 +151,7 @@ func TestStatsRateWindow(t *testing.T) {
 	_, agentID, _ := e.Funded("window@example.com", 10_000)
 	card := e.Must(201, "POST", "/v1/agents/"+agentID+"/cards", map[string]any{"purpose": "stats", "type": "multi"}).Str("id")
 	clk := &fakeNow{t: time.Unix(1_700_000_000, 0)}
-	p := dashboard.NewPoller(e.Server.Ledger().Store(), 0, 100, clk.now)
+	p := dashboard.NewPoller(e.Server.Ledger().Store(), e.Server.Ledger(), 0, 100, clk.now)
 	_, err := p.Poll()
 	require.NoError(t, err)
 	for range 4 {

@@ -64,6 +64,7 @@ type sample struct {
 // stats tails the event log's two transaction types.
 type stats struct {
 	db       *store.DB
+	events   webhook.EventIndex
 	maxScan  int
 	pageSize int
 	now      func() time.Time
@@ -78,11 +79,11 @@ type stats struct {
 	last     StatsView
 }
 
-func newStats(db *store.DB, maxScan int, now func() time.Time) *stats {
+func newStats(db *store.DB, events webhook.EventIndex, maxScan int, now func() time.Time) *stats {
 	if maxScan <= 0 {
 		maxScan = defaultMaxScanPerPoll
 	}
-	return &stats{db: db, maxScan: maxScan, pageSize: pageSize, now: now, newest: map[string]string{},
+	return &stats{db: db, events: events, maxScan: maxScan, pageSize: pageSize, now: now, newest: map[string]string{},
 		total: map[string]int64{}, reasons: map[string]int64{}}
 }
 
@@ -128,7 +129,7 @@ func (s *stats) readNew(typ string) (int64, error) {
 	var n int64
 	var newest, cursor string
 	for read := 0; ; {
-		page, err := webhook.ListEvents(s.db, typ, s.pageSize, cursor)
+		page, err := webhook.ListEvents(s.db, s.events, typ, s.pageSize, cursor)
 		if err != nil {
 			return n, err
 		}

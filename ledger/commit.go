@@ -141,7 +141,7 @@ func (l *Ledger) projectDurable(upTo decisionlog.LSN) error {
 	defer h.mu.Unlock()
 	b := l.db.NewBatch()
 	for _, r := range recs {
-		if err := projectRecord(b, r.rec, l.lists, h); err != nil {
+		if err := projectRecord(b, r.rec, l.lists, h, l.events); err != nil {
 			b.Discard()
 			return fmt.Errorf("ledger: record %d: %w", r.lsn, err)
 		}
@@ -193,9 +193,16 @@ func (p *pipeline) drop(n int) {
 // holds the open authorizations); with lists nil (a replay into the store,
 // after which Open rebuilds the lists from the store's transactions) they
 // are skipped. With hot set (live traffic), the hot keys go to the next
-// checkpoint (hotkeys.go) rather than into b.
-func projectRecord(b *store.Batch, rec []byte, lists *txnLists, hot *hotKeys) error {
+// checkpoint (hotkeys.go) rather than into b. The event-type index goes
+// to events, as the lists go to lists.
+func projectRecord(b *store.Batch, rec []byte, lists *txnLists, hot *hotKeys, events *eventsByType) error {
 	_, _, err := readRecord(rec, func(op recordOp) error {
+		if typ, evID, ok := eventTypeOf(op.key); ok {
+			if events != nil && op.op == opSet {
+				events.add(typ, evID)
+			}
+			return nil
+		}
 		if hot != nil && op.op != opDeleteRange && isHot(op.key) {
 			hot.put(op)
 			return nil
@@ -283,7 +290,7 @@ func replayInto(db *store.DB, dlog decisionlog.Log, logDir string) (int, error) 
 		if lsn <= all {
 			err = projectHot(b, rec)
 		} else {
-			err = projectRecord(b, rec, nil, nil)
+			err = projectRecord(b, rec, nil, nil, nil)
 		}
 		if err != nil {
 			return fmt.Errorf("ledger: record %d: %w", lsn, err)

@@ -164,7 +164,9 @@ type Ledger struct {
 	// of them (hotkeys.go).
 	hot hotKeys
 	// lists serves transaction lists by card, user and agent (txnlists.go).
-	lists  *txnLists
+	lists *txnLists
+	// events serves events by type (eventindex.go).
+	events *eventsByType
 	vault  *vault.Vault
 	clock  clock.Clock
 	log    *slog.Logger
@@ -227,6 +229,7 @@ func Open(cfg Config) (*Ledger, error) {
 	}
 	l.pipe.init()
 	l.lists = newTxnLists()
+	l.events = newEventsByType()
 	l.pols.init()
 	l.risk.overlays = map[string]*risk.Overlay{}
 	dlog, err := decisionlog.Open(decisionlog.Config{
@@ -343,6 +346,9 @@ func (l *Ledger) rebuild() error {
 		return err
 	}
 	if err := l.rebuildIntents(); err != nil {
+		return err
+	}
+	if err := l.rebuildEvents(); err != nil {
 		return err
 	}
 	return l.rebuildTxns()

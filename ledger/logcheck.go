@@ -92,7 +92,7 @@ func CheckStoreAgainstLog(db *store.DB) (LogCheck, error) {
 	b := fresh.NewBatch()
 	n := 0
 	first, err := decisionlog.ReadDir(db.FS(), db.FS().PathJoin(db.Dir(), "log"), upTo, func(lsn decisionlog.LSN, rec []byte) error {
-		if err := projectRecord(b, rec, nil, nil); err != nil {
+		if err := projectRecord(b, rec, nil, nil, nil); err != nil {
 			return fmt.Errorf("ledger: record %d: %w", lsn, err)
 		}
 		_, _, _ = readRecord(rec, func(op recordOp) error {

@@ -12,7 +12,7 @@ import (
 // take the same keys the API does.
 func (s *Server) mountDashboard(keyHash []byte) error {
 	l := s.ledger
-	d, err := dashboard.New(dashboard.Config{Store: s.db, Logger: s.log, Authorize: func(key string) dashboard.Access {
+	d, err := dashboard.New(dashboard.Config{Store: s.db, Events: l, Logger: s.log, Authorize: func(key string) dashboard.Access {
 		if strings.HasPrefix(key, apikey.PrefixAgentToken) {
 			if _, ok := l.AuthenticateToken(key); ok {
 				return dashboard.Agent

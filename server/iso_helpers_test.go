@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -425,17 +427,13 @@ func (h *isoHarness) advance(d time.Duration) time.Time {
 	return time.UnixMilli(r.Num("now")).UTC()
 }
 
-// events returns the recorded events of a type, oldest first. The event
-// log has no HTTP endpoint of its own yet, so the store is read directly.
+// events returns the recorded events of a type, oldest first, found
+// through the ledger's index by type and read from the store.
 func (h *isoHarness) events(typ string) []model.Event {
 	h.t.Helper()
 	db := h.Server.Ledger().Store()
-	var ids []string
-	prefix := store.ChildPrefix(store.EventByTypeKey, typ)
-	require.NoError(h.t, db.Scan(prefix, "", false, func(k, _ []byte) bool {
-		ids = append(ids, string(k[len(prefix):]))
-		return true
-	}))
+	ids := h.Server.Ledger().EventIDsByType(typ, "", math.MaxInt32)
+	slices.Reverse(ids)
 	out := make([]model.Event, 0, len(ids))
 	for _, id := range ids {
 		raw, err := db.Get(store.EventKey(id))

@@ -208,13 +208,13 @@ func ChildPrefix(indexKey func(parent, child string) []byte, parent string) []by
 // which webhook delivery consumes) and the webhook package's own keys.
 // Idempotency records (i/) are among them, though the webhook endpoints
 // and the virtual clock also write some of their own. The transaction
-// list indexes (xtc/, xtu/, xta/) are not: records carry them, but the
-// ledger keeps those lists in memory; nor are the open-hold markers (xo/),
-// which memory alone holds.
+// list indexes (xtc/, xtu/, xta/) and the event-type index (xet/) are
+// not: records carry them, but the ledger keeps them in memory; nor are
+// the open-hold markers (xo/), which memory alone holds.
 var ProjectedPrefixes = [][]byte{
 	[]byte(pUser), []byte(pAgent), []byte(pCard), []byte(pToken), []byte(pAccess), []byte(pEvent), []byte(pIdem),
 	[]byte(pTxn), []byte(pIntent), []byte(pAgentByUser), []byte(pCardByAgent), []byte(pCardByUser),
-	[]byte(pAccessCard), []byte(pEventByType),
+	[]byte(pAccessCard),
 	[]byte(pIntentCard), []byte(pIntentKey), []byte(pDetailsTok), []byte(pOrigSTAN),
 	[]byte(pOrigRRN), []byte(pFollowUp), []byte(pBalance), []byte(pUsage), []byte(pSpend),
 	[]byte(pWithdrawal), []byte(pWithdrawalUser), []byte(pDispute), []byte(pDisputeUser), []byte(pDisputeTxn),
@@ -230,3 +230,7 @@ var (
 	TxnByUserPrefix  = []byte(pTxnByUser)
 	TxnByAgentPrefix = []byte(pTxnByAgent)
 )
+
+// EventByTypePrefix is the event-type index family: records carry it, and
+// the ledger projects it into memory, not into the store.
+var EventByTypePrefix = []byte(pEventByType)

@@ -56,7 +56,6 @@ func BenchmarkDeliver(b *testing.B) {
 				id := ids.New(model.PrefixEvent, now)
 				bt := db.NewBatch()
 				bt.Put(store.EventKey(id), eventlog.AppendTxn(nil, model.Ms(now), model.EvtTxnAuthorized, &data))
-				bt.Put(store.EventByTypeKey(model.EvtTxnAuthorized, id), nil)
 				bt.Put(store.OutboxKey(id), nil)
 				if err := db.Commit(bt); err != nil {
 					b.Error(err)

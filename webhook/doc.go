@@ -8,8 +8,10 @@
 // endpoint, ordered by event ID, in a compact binary form that carries the
 // exact body to send) and the per-endpoint delivery log
 // ("wd/<whk_id>/<whd_id>", one JSON record per attempt, newest last). The
-// package also reads, but never writes, the ledger's events ("e/<evt_id>",
-// "xet/<type>/<evt_id>") and consumes its outbox markers ("o/<evt_id>").
+// package also reads, but never writes, the ledger's events ("e/<evt_id>")
+// and consumes its outbox markers ("o/<evt_id>"); events of one type are
+// found through the ledger's index by type, kept in its memory
+// (EventIndex).
 //
 // # How an event travels
 //

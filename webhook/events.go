@@ -29,10 +29,18 @@ func GetEvent(db *store.DB, id string) (Envelope, error) {
 	return envelopeOf(id, raw)
 }
 
+// EventIndex finds events by type. The ledger implements it, from memory:
+// the store keeps no index of events by type.
+type EventIndex interface {
+	// EventIDsByType returns the IDs of up to limit events of typ, newest
+	// first, those below cursor (an event ID; "" for the newest).
+	EventIDsByType(typ, cursor string, limit int) []string
+}
+
 // ListEvents pages through the event log newest first, only events of type
-// typ when it is not empty (through the ledger's type index). An unknown
-// type is an *InputError on param "type".
-func ListEvents(db *store.DB, typ string, limit int, cursor string) (Page[Envelope], error) {
+// typ when it is not empty (their IDs from idx, each event then read from
+// the store). An unknown type is an *InputError on param "type".
+func ListEvents(db *store.DB, idx EventIndex, typ string, limit int, cursor string) (Page[Envelope], error) {
 	var p Page[Envelope]
 	var innerErr error
 	if typ == "" {
@@ -52,7 +60,7 @@ func ListEvents(db *store.DB, typ string, limit int, cursor string) (Page[Envelo
 		if err == nil {
 			err = innerErr
 		}
-		if p.HasMore {
+		if p.HasMore && len(p.Items) > 0 {
 			p.Cursor = p.Items[len(p.Items)-1].ID
 		}
 		return p, err
@@ -60,30 +68,39 @@ func ListEvents(db *store.DB, typ string, limit int, cursor string) (Page[Envelo
 	if !KnownEventType(typ) {
 		return p, &InputError{Param: "type", Message: fmt.Sprintf("%q is not an event type", typ)}
 	}
-	prefix := store.EventByTypeKey(typ, "")
-	err := db.Scan(prefix, cursor, true, func(k, _ []byte) bool {
-		if len(p.Items) == limit {
-			p.HasMore = true
-			return false
-		}
-		env, err := GetEvent(db, string(bytes.TrimPrefix(k, prefix)))
-		if errors.Is(err, ErrEventNotFound) {
-			return true // an index entry without its event: skip it
-		}
-		if err != nil {
-			innerErr = err
-			return false
-		}
-		p.Items = append(p.Items, env)
-		return true
-	})
-	if err == nil {
-		err = innerErr
+	if idx == nil {
+		return p, errors.New("webhook: listing events by type needs the ledger's event index")
 	}
-	if p.HasMore {
+	// One ID more than the page: whether there is more is whether the
+	// index has another entry, as a scan of a stored index told.
+	at := cursor
+ids:
+	for {
+		want := limit - len(p.Items) + 1
+		ids := idx.EventIDsByType(typ, at, want)
+		for _, id := range ids {
+			if len(p.Items) >= limit {
+				p.HasMore = true
+				break ids
+			}
+			env, err := GetEvent(db, id)
+			if errors.Is(err, ErrEventNotFound) {
+				continue // indexed as its record became durable, not stored yet
+			}
+			if err != nil {
+				return p, err
+			}
+			p.Items = append(p.Items, env)
+		}
+		if len(ids) < want {
+			break
+		}
+		at = ids[len(ids)-1]
+	}
+	if p.HasMore && len(p.Items) > 0 {
 		p.Cursor = p.Items[len(p.Items)-1].ID
 	}
-	return p, err
+	return p, nil
 }
 
 // envelopeBody returns the delivery body of a stored event (the Envelope's

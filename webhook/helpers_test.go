@@ -86,7 +86,6 @@ func (h *harness) event(typ string, data any) string {
 	ev := model.Event{ID: h.ids.New(model.PrefixEvent, now), Type: typ, CreatedAt: model.Ms(now), Data: data}
 	b := h.db.NewBatch()
 	require.NoError(h.t, b.PutJSON(store.EventKey(ev.ID), ev))
-	b.Put(store.EventByTypeKey(typ, ev.ID), nil)
 	b.Put(store.OutboxKey(ev.ID), nil)
 	require.NoError(h.t, h.db.Commit(b))
 	return ev.ID

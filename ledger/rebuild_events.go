@@ -1,0 +1,72 @@
+package ledger
+
+import (
+	"bytes"
+
+	"github.com/ledgersim/ledgersim/eventlog"
+	"github.com/ledgersim/ledgersim/store"
+)
+
+// rebuildEvents restores the events-by-type index (eventindex.go) in one
+// pass over the store's events, reading only each event's type from its
+// header. Events are stored in ID order, so every type's IDs are appended
+// in order. A store written before the index moved to memory still holds
+// its xet/ keys: they are dropped here, once, with one range deletion.
+//
+// An event whose type cannot be read is left out of the index and
+// logged, not a reason to refuse to start: it is derived data, reading it
+// by ID reports the damage, and verify counts it.
+func (l *Ledger) rebuildEvents() error {
+	if err := l.dropStoredEventIndex(); err != nil {
+		return err
+	}
+	ev := l.events
+	ev.mu.Lock()
+	defer ev.mu.Unlock()
+	var (
+		lastType   string
+		last       *eventIDs
+		unreadable int
+		firstBad   string
+	)
+	err := l.db.Scan(store.EventsPrefix, "", false, func(k, v []byte) bool {
+		typ, err := eventlog.TypeOf(v)
+		if err != nil {
+			if unreadable++; unreadable == 1 {
+				firstBad = string(k[len(store.EventsPrefix):])
+			}
+			return true
+		}
+		if last == nil || typ != lastType {
+			if last = ev.byType[typ]; last == nil {
+				last = &eventIDs{}
+				ev.byType[typ] = last
+			}
+			lastType = typ
+		}
+		last.add(k[len(store.EventsPrefix):])
+		return true
+	})
+	if unreadable > 0 {
+		l.log.Warn("ledger: events whose type cannot be read are left out of the index by type",
+			"count", unreadable, "first", firstBad)
+	}
+	return err
+}
+
+// dropStoredEventIndex deletes the xet/ keys of a store written before the
+// event-type index moved to memory; a store without any is not written.
+func (l *Ledger) dropStoredEventIndex() error {
+	found := false
+	if err := l.db.Scan(store.EventByTypePrefix, "", false, func(_, _ []byte) bool {
+		found = true
+		return false
+	}); err != nil || !found {
+		return err
+	}
+	p := store.EventByTypePrefix
+	end := append(bytes.Clone(p[:len(p)-1]), p[len(p)-1]+1)
+	b := l.db.NewBatch()
+	b.DeleteRange(p, end)
+	return l.db.Commit(b)
+}
