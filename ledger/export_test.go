@@ -42,3 +42,17 @@ func StoreLSNs(db *store.DB) (all, hot uint64, err error) {
 	a, h, err := storeLSNs(db)
 	return uint64(a), uint64(h), err
 }
+
+// RebuildEventsByType forgets the index of events by type and rebuilds
+// it from the store, as Open does; it returns how many IDs it holds.
+func RebuildEventsByType(l *Ledger) (int, error) {
+	l.events = newEventsByType()
+	if err := l.rebuildEvents(); err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, ids := range l.events.byType {
+		n += len(ids.ids) + len(ids.odd)
+	}
+	return n, nil
+}
