@@ -213,9 +213,12 @@ func projectRecord(b *store.Batch, rec []byte, lists *txnLists, hot *hotKeys, ev
 			}
 			return nil
 		}
-		if bytes.HasPrefix(op.key, store.OpenPrefix) {
-			// Open holds are found in memory (refs.go), and a restart
-			// finds them among the store's transactions.
+		if bytes.HasPrefix(op.key, store.OpenPrefix) || bytes.HasPrefix(op.key, store.OrigSTANPrefix) ||
+			bytes.HasPrefix(op.key, store.OrigRRNPrefix) {
+			// Open holds and originals are found in memory (refs.go,
+			// origins.go), and a restart finds them among the store's
+			// transactions. (Records written before origins.go carry the
+			// originals' index keys.)
 			return nil
 		}
 		switch op.op {

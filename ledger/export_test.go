@@ -56,3 +56,22 @@ func RebuildEventsByType(l *Ledger) (int, error) {
 	}
 	return n, nil
 }
+
+// FindOriginal looks up the original a follow-up with these references
+// names, as Clear and Reverse do (card "" for a follow-up without DE 2).
+func FindOriginal(l *Ledger, de90, rrn, authCode, cardID string) (string, error) {
+	f := &FollowUp{OriginalData: de90, RRN: rrn, AuthCode: authCode}
+	if cardID == "" {
+		id, _, err := l.findOriginal(nil, f, "")
+		return id, err
+	}
+	c, err := l.GetCard(cardID)
+	if err != nil {
+		return "", err
+	}
+	s := l.shardOf(c.UserID)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id, _, err := l.findOriginal(s, f, cardID)
+	return id, err
+}

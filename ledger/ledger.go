@@ -163,6 +163,9 @@ type Ledger struct {
 	// hot holds the hot keys' writes until the store's next checkpoint
 	// of them (hotkeys.go).
 	hot hotKeys
+	// origins finds approved purchases by the references follow-ups
+	// quote (origins.go).
+	origins *origins
 	// lists serves transaction lists by card, user and agent (txnlists.go).
 	lists *txnLists
 	// events serves events by type (eventindex.go).
@@ -230,6 +233,7 @@ func Open(cfg Config) (*Ledger, error) {
 	l.pipe.init()
 	l.lists = newTxnLists()
 	l.events = newEventsByType()
+	l.origins = newOrigins()
 	l.pols.init()
 	l.risk.overlays = map[string]*risk.Overlay{}
 	dlog, err := decisionlog.Open(decisionlog.Config{
@@ -247,6 +251,10 @@ func Open(cfg Config) (*Ledger, error) {
 	}
 	l.hot.init(dlog.Last(), cfg.Clock.Now().UnixMilli())
 	if err := l.rebuild(); err != nil {
+		_ = dlog.Close()
+		return nil, err
+	}
+	if err := dropRetired(l.db); err != nil {
 		_ = dlog.Close()
 		return nil, err
 	}

@@ -74,7 +74,7 @@ func (l *Ledger) locate(f *FollowUp) (s *shard, cardID string, ref *txnRef, err 
 		}
 		return s, cardID, ref, nil
 	}
-	// DE 90 without DE 2: the store's index names the original and so its
+	// DE 90 without DE 2: l.origins names the original and so its
 	// shard.
 	id, _, err := l.findOriginal(nil, f, "")
 	if err != nil || id == "" {
@@ -102,48 +102,46 @@ func (s *shard) refFor(id, userID string) *txnRef {
 // findOriginal finds the approved purchase a follow-up names, by DE 90
 // and then by RRN + approval code. With a card (DE 2), only that card's
 // purchases: an open one from its shard's memory (s, locked by the
-// caller), any other from the store's index. Without a card, every card's
-// purchases in the store's index, the latest first. It returns the
-// original's ID, and its open ref when memory had it.
+// caller), any other through l.origins. Without a card, every card's
+// purchases, the latest first. It returns the original's ID, and its open
+// ref when memory had it.
 func (l *Ledger) findOriginal(s *shard, f *FollowUp, cardID string) (string, *txnRef, error) {
-	try := func(mem string, exact, refs []byte) (string, *txnRef, error) {
+	try := func(kind int, mem, a, b string) (string, *txnRef, error) {
 		if cardID != "" {
 			if r := s.txns.byRefKey(mem); r != nil {
 				return r.id, r, nil
 			}
-			v, err := l.get(exact)
-			if errors.Is(err, store.ErrNotFound) {
-				return "", nil, nil
-			}
-			return string(v), nil, err
 		}
-		// Keys under the references sort by card; transaction IDs sort by
-		// creation, so the greatest is the latest purchase that carried
-		// them (there is rarely more than one).
-		id := ""
-		err := l.db.Scan(refs, "", false, func(_, v []byte) bool {
-			if string(v) > id {
-				id = string(v)
+		// Candidates come newest first; the first whose references are
+		// the follow-up's is the latest purchase that carried them (there
+		// is rarely more than one).
+		for _, id := range l.origins.candidates(kind, a, b, cardID) {
+			t, err := l.loadTxn(id)
+			if err != nil {
+				if le := (*Error)(nil); errors.As(err, &le) && le.Kind == KindNotFound {
+					continue // added by a change that failed to append
+				}
+				return "", nil, err
 			}
-			return true
-		})
-		// And those of purchases not yet in the store.
-		l.pipe.pendingWithPrefix(refs, func(_, v []byte) {
-			if string(v) > id {
-				id = string(v)
+			ra, rb := t.STAN, t.TxnTime
+			if kind == refRRN {
+				ra, rb = t.RRN, t.AuthorizationCode
 			}
-		})
-		return id, nil, err
+			if ra == a && rb == b && (cardID == "" || t.CardID == cardID) {
+				return id, nil, nil
+			}
+		}
+		return "", nil, nil
 	}
 	if len(f.OriginalData) >= 20 {
 		stan, de7 := f.OriginalData[4:10], f.OriginalData[10:20]
-		id, ref, err := try(origKeySTAN(cardID, stan, de7), store.OrigSTANKey(stan, de7, cardID), store.OrigSTANRefs(stan, de7))
+		id, ref, err := try(refSTAN, origKeySTAN(cardID, stan, de7), stan, de7)
 		if err != nil || id != "" {
 			return id, ref, err
 		}
 	}
 	if f.RRN != "" && f.AuthCode != "" {
-		return try(origKeyRRN(cardID, f.RRN, f.AuthCode), store.OrigRRNKey(f.RRN, f.AuthCode, cardID), store.OrigRRNRefs(f.RRN, f.AuthCode))
+		return try(refRRN, origKeyRRN(cardID, f.RRN, f.AuthCode), f.RRN, f.AuthCode)
 	}
 	return "", nil, nil
 }

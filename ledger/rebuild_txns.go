@@ -1,9 +1,7 @@
 package ledger
 
 import (
-	"bytes"
 	"encoding/json"
-	"sort"
 	"time"
 
 	"github.com/ledgersim/ledgersim/authz"
@@ -27,18 +25,20 @@ func classOfMTI(mti string) byte {
 	return 0
 }
 
-// originLookup is one original-index entry a restart checks for an open
-// authorization: the store key, the memory key it restores, and the
-// transaction it must still name.
+// originLookup is one original reference a restart checks for an open
+// authorization: the reference (kind and its two parts), the memory key
+// it restores, and the transaction it must still find.
 type originLookup struct {
-	storeKey []byte
-	memKey   string
-	ref      *txnRef
+	kind   int
+	a, b   string
+	memKey string
+	ref    *txnRef
+	cardID string
 }
 
 // openFromTxn is what a restart restores for one open authorization: its
-// hold, and the original-index entries to check for it (a key is restored
-// only while the store's index still names this transaction: when a later
+// hold, and the original references to check for it (a key is restored
+// only while l.origins still finds this transaction by it: when a later
 // purchase on the same card reused the same DE 11 + DE 7, or RRN +
 // approval code, the later one is the original those keys find, as memory
 // had it before the restart).
@@ -48,28 +48,22 @@ func openFromTxn(t *model.Transaction, stan, rrn *[]originLookup) *txnRef {
 		return r
 	}
 	if t.STAN != "" && t.TxnTime != "" {
-		*stan = append(*stan, originLookup{store.OrigSTANKey(t.STAN, t.TxnTime, t.CardID), origKeySTAN(t.CardID, t.STAN, t.TxnTime), r})
+		*stan = append(*stan, originLookup{refSTAN, t.STAN, t.TxnTime, origKeySTAN(t.CardID, t.STAN, t.TxnTime), r, t.CardID})
 	}
 	if t.RRN != "" {
-		*rrn = append(*rrn, originLookup{store.OrigRRNKey(t.RRN, t.AuthorizationCode, t.CardID), origKeyRRN(t.CardID, t.RRN, t.AuthorizationCode), r})
+		*rrn = append(*rrn, originLookup{refRRN, t.RRN, t.AuthorizationCode, origKeyRRN(t.CardID, t.RRN, t.AuthorizationCode), r, t.CardID})
 	}
 	return r
 }
 
-// restoreOrigins adds to each lookup's ref the memory key of every entry
-// that the store's original index still has under this transaction.
-func (l *Ledger) restoreOrigins(set []originLookup) error {
-	sort.Slice(set, func(i, j int) bool { return bytes.Compare(set[i].storeKey, set[j].storeKey) < 0 })
-	keys := make([][]byte, len(set))
+// restoreOrigins adds to each lookup's ref the memory key of every
+// reference by which l.origins still finds this transaction first.
+func (l *Ledger) restoreOrigins(set []originLookup) {
 	for i := range set {
-		keys[i] = set[i].storeKey
-	}
-	return l.db.GetSorted(keys, func(i int, v []byte, found bool) bool {
-		if o := &set[i]; found && string(v) == o.ref.id {
+		if o := &set[i]; l.origins.newest(o.kind, o.a, o.b, o.cardID) == o.ref.id {
 			o.ref.keys = append(o.ref.keys, o.memKey)
 		}
-		return true
-	})
+	}
 }
 
 // rebuildTxns restores, in one pass over the store's transactions, what
@@ -102,6 +96,7 @@ func (l *Ledger) rebuildTxns() error {
 		l.lists.add('c', []byte(t.CardID), id)
 		l.lists.add('u', []byte(t.UserID), id)
 		l.lists.add('a', []byte(t.AgentID), id)
+		l.origins.add(&t)
 		if t.Status == model.TxnAuthorized {
 			refs = append(refs, openFromTxn(&t, &stan, &rrn))
 		}
@@ -123,9 +118,7 @@ func (l *Ledger) rebuildTxns() error {
 	// The STAN keys first, as an authorization adds them, so that a ref's
 	// keys keep the order they had before the restart.
 	for _, set := range [][]originLookup{stan, rrn} {
-		if err := l.restoreOrigins(set); err != nil {
-			return err
-		}
+		l.restoreOrigins(set)
 	}
 	for _, r := range refs {
 		l.shardOf(r.userID).txns.add(r)

@@ -287,15 +287,14 @@ func (l *Ledger) Authorize(ctx context.Context, r *AuthRequest) (Outcome, error)
 			nu.PendingCents += amt
 			ref.open, ref.holdExpires = true, sweepAt(t)
 		}
-		// The original is found in memory while it is open, and through
-		// the store's index for as long as the record exists.
+		// The original is found through its open hold while it is open,
+		// and through l.origins (added below, once the record is
+		// appended) for as long as the ledger runs.
 		if r.STAN != "" && r.TxnTime != "" {
 			ref.keys = append(ref.keys, origKeySTAN(t.CardID, r.STAN, r.TxnTime))
-			c.set(store.OrigSTANKey(r.STAN, r.TxnTime, t.CardID), []byte(t.ID))
 		}
 		if r.RRN != "" {
 			ref.keys = append(ref.keys, origKeyRRN(t.CardID, r.RRN, t.AuthorizationCode))
-			c.set(store.OrigRRNKey(r.RRN, t.AuthorizationCode, t.CardID), []byte(t.ID))
 		}
 	}
 	c.putTxn(t)
@@ -336,6 +335,7 @@ func (l *Ledger) Authorize(ctx context.Context, r *AuthRequest) (Outcome, error)
 		}
 	}
 	s.txns.add(ref)
+	l.origins.add(t)
 	claim.settle(t.ResponseCode, d.Reason, t.AuthorizationCode, t.ID)
 	if err := l.assessRisk(ctx, s, c, t, d); err != nil {
 		s.mu.Unlock()

@@ -210,13 +210,13 @@ func ChildPrefix(indexKey func(parent, child string) []byte, parent string) []by
 // and the virtual clock also write some of their own. The transaction
 // list indexes (xtc/, xtu/, xta/) and the event-type index (xet/) are
 // not: records carry them, but the ledger keeps them in memory; nor are
-// the open-hold markers (xo/), which memory alone holds.
+// the open-hold markers (xo/) and the originals' indexes (xos/, xor/),
+// which memory alone holds.
 var ProjectedPrefixes = [][]byte{
 	[]byte(pUser), []byte(pAgent), []byte(pCard), []byte(pToken), []byte(pAccess), []byte(pEvent), []byte(pIdem),
 	[]byte(pTxn), []byte(pIntent), []byte(pAgentByUser), []byte(pCardByAgent), []byte(pCardByUser),
 	[]byte(pAccessCard),
-	[]byte(pIntentCard), []byte(pIntentKey), []byte(pDetailsTok), []byte(pOrigSTAN),
-	[]byte(pOrigRRN), []byte(pFollowUp), []byte(pBalance), []byte(pUsage), []byte(pSpend),
+	[]byte(pIntentCard), []byte(pIntentKey), []byte(pDetailsTok), []byte(pFollowUp), []byte(pBalance), []byte(pUsage), []byte(pSpend),
 	[]byte(pWithdrawal), []byte(pWithdrawalUser), []byte(pDispute), []byte(pDisputeUser), []byte(pDisputeTxn),
 }
 

@@ -236,11 +236,12 @@ func TestCorruptionsAreReported(t *testing.T) {
 				if c.Name == tc.check {
 					assert.Equalf(t, tc.breaches, c.Breaches, "%s: %v", c.Name, c.Examples)
 					assert.Truef(t, mentions(c.Examples, id), "no example names %s: %v", id, c.Examples)
-				} else if c.Name == CheckLogReplay && tc.name != "outbox marker without its event" {
+				} else if c.Name == CheckLogReplay && tc.name != "outbox marker without its event" && tc.name != "original index pointing nowhere" {
 					// Every corruption here is a write behind the log's
 					// back, which the replay comparison catches too (but
 					// for the outbox, which webhook delivery consumes and
-					// the comparison leaves out).
+					// the comparison leaves out, and the original index,
+					// which only stores of earlier versions hold).
 					assert.Positivef(t, c.Breaches, "log-replay missed a change made behind the log's back")
 				} else {
 					assert.Zerof(t, c.Breaches, "%s also reported: %v", c.Name, c.Examples)
@@ -261,7 +262,9 @@ func TestReportsCarryNoCardData(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 2, rep.Check(CheckEvents).Breaches, rep.Check(CheckEvents).Examples)
 	assert.Equal(t, 1, rep.Check(CheckPANIndex).Breaches, rep.Check(CheckPANIndex).Examples)
-	assert.Equal(t, 2, rep.Check(CheckLogReplay).Breaches, "the event and the original key, written behind the log's back: %v", rep.Check(CheckLogReplay).Examples)
+	// (The original key is not the log's: memory holds that index, and a
+	// ledger drops such keys at Open; CheckPANIndex still reads them.)
+	assert.Equal(t, 1, rep.Check(CheckLogReplay).Breaches, "the event, written behind the log's back: %v", rep.Check(CheckLogReplay).Examples)
 	raw, err := json.Marshal(rep)
 	require.NoError(t, err)
 	for _, pan := range f.pans {

@@ -1,0 +1,184 @@
+package ledger
+
+import (
+	"hash/maphash"
+	"sync"
+
+	"github.com/ledgersim/ledgersim/authz"
+	"github.com/ledgersim/ledgersim/model"
+	"github.com/ledgersim/ledgersim/store"
+)
+
+// origins finds approved purchases by the references a follow-up quotes
+// for its original: DE 11 + DE 7 (as DE 90 carries them) and RRN +
+// approval code. The store used to keep two index keys per approval for
+// this (xos/, xor/); memory keeps it instead, pointer-free: one 32-byte
+// entry per purchase in an append-only table, chained newest first from
+// two maps of 64-bit hashes (one per kind of reference), so that the
+// collector has nothing to scan. It is filled as purchases are approved
+// (under their shard's lock, before anyone can quote them) and at Open
+// from the store's transactions.
+//
+// A hash names candidates, not answers: every candidate is loaded and its
+// references compared before it is used (find), so two references with
+// one hash cost a load, never a wrong original.
+type origins struct {
+	mu   sync.RWMutex
+	seed maphash.Seed
+	// stan and rrn map the hash of a reference to 1 + the index of the
+	// newest entry that carries it.
+	stan, rrn map[uint64]uint32
+	entries   []originEntry
+	// odd holds the IDs that do not pack (none does, outside tests).
+	odd map[uint32]string
+}
+
+type originEntry struct {
+	id [2]uint64
+	// card is the hash of the purchase's card ID: a follow-up that names
+	// the card (DE 2) skips other cards' purchases without loading them.
+	card uint64
+	// prevSTAN and prevRRN are 1 + the index of the next older entry
+	// with the same reference hash, 0 for none.
+	prevSTAN, prevRRN uint32
+}
+
+func newOrigins() *origins {
+	return &origins{seed: maphash.MakeSeed(), stan: map[uint64]uint32{}, rrn: map[uint64]uint32{}}
+}
+
+func (o *origins) refHash(a, b string) uint64 {
+	var h maphash.Hash
+	h.SetSeed(o.seed)
+	h.WriteString(a)
+	h.WriteByte('|')
+	h.WriteString(b)
+	return h.Sum64()
+}
+
+func (o *origins) cardHash(cardID string) uint64 { return maphash.String(o.seed, cardID) }
+
+// isOriginal reports whether a transaction is one a follow-up may quote
+// as its original: an approved purchase (in full or in part).
+func isOriginal(t *model.Transaction) bool {
+	return t.Kind == model.KindPurchase && t.Status != model.TxnDeclined &&
+		(t.ResponseCode == authz.CodeApproved || t.ResponseCode == authz.CodePartialApproval)
+}
+
+// add indexes an approved purchase under its references. Purchases are
+// added in the order they were approved, so each chain runs newest first.
+func (o *origins) add(t *model.Transaction) {
+	if !isOriginal(t) {
+		return
+	}
+	hasSTAN := t.STAN != "" && t.TxnTime != ""
+	hasRRN := t.RRN != ""
+	if !hasSTAN && !hasRRN {
+		return
+	}
+	var sh, rh uint64
+	if hasSTAN {
+		sh = o.refHash(t.STAN, t.TxnTime)
+	}
+	if hasRRN {
+		rh = o.refHash(t.RRN, t.AuthorizationCode)
+	}
+	card := o.cardHash(t.CardID)
+	id, packed := packTxnID(t.ID)
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	e := originEntry{id: id, card: card}
+	pos := uint32(len(o.entries)) + 1
+	if !packed {
+		if o.odd == nil {
+			o.odd = map[uint32]string{}
+		}
+		o.odd[pos] = t.ID
+	}
+	if hasSTAN {
+		e.prevSTAN = o.stan[sh]
+		o.stan[sh] = pos
+	}
+	if hasRRN {
+		e.prevRRN = o.rrn[rh]
+		o.rrn[rh] = pos
+	}
+	o.entries = append(o.entries, e)
+}
+
+// Kinds of reference.
+const (
+	refSTAN = iota // DE 11 + DE 7
+	refRRN         // RRN + approval code
+)
+
+// candidates returns the IDs of the purchases indexed under a reference,
+// newest first, only those of cardID unless it is "". They are
+// candidates: the caller compares each one's references.
+func (o *origins) candidates(kind int, a, b, cardID string) []string {
+	h := o.refHash(a, b)
+	var card uint64
+	if cardID != "" {
+		card = o.cardHash(cardID)
+	}
+	o.mu.RLock()
+	defer o.mu.RUnlock()
+	var ids []string
+	pos := o.stan[h]
+	if kind == refRRN {
+		pos = o.rrn[h]
+	}
+	for pos != 0 {
+		e := &o.entries[pos-1]
+		if cardID == "" || e.card == card {
+			if id, ok := o.odd[pos]; ok {
+				ids = append(ids, id)
+			} else {
+				ids = append(ids, unpackID("txn", e.id[0], e.id[1]))
+			}
+		}
+		if kind == refRRN {
+			pos = e.prevRRN
+		} else {
+			pos = e.prevSTAN
+		}
+	}
+	return ids
+}
+
+// newest returns the ID of the newest purchase of a card indexed under a
+// reference, without comparing references (a restart's check that an
+// open hold is still the one its references find).
+func (o *origins) newest(kind int, a, b, cardID string) string {
+	if ids := o.candidates(kind, a, b, cardID); len(ids) > 0 {
+		return ids[0]
+	}
+	return ""
+}
+
+// retiredPrefixes are the key families earlier versions kept in the store
+// and memory now holds alone: the open-hold markers and the originals'
+// indexes. Open deletes what a store still has of them, once.
+var retiredPrefixes = [][]byte{store.OpenPrefix, store.OrigSTANPrefix, store.OrigRRNPrefix}
+
+// dropRetired deletes the retired families a store still holds.
+func dropRetired(db *store.DB) error {
+	b := db.NewBatch()
+	for _, p := range retiredPrefixes {
+		found := false
+		if err := db.Scan(p, "", false, func(_, _ []byte) bool { found = true; return false }); err != nil {
+			b.Discard()
+			return err
+		}
+		if found {
+			end := append([]byte(nil), p...)
+			end[len(end)-1]++ // the prefix ends in '/'; '0' follows it
+			b.DeleteRange(p, end)
+		}
+	}
+	if b.Empty() {
+		b.Discard()
+		return nil
+	}
+	return db.Commit(b)
+}
