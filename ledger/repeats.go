@@ -313,7 +313,7 @@ func packID[S ~string | ~[]byte](id S) (prefix S, a, b uint64, ok bool) {
 		return prefix, 0, 0, false
 	}
 	for j := range 22 {
-		v := strings.IndexByte(crockford, id[i+j])
+		v := crockfordValue[id[i+j]]
 		if v < 0 {
 			return prefix, 0, 0, false
 		}
@@ -344,6 +344,19 @@ func unpackID(prefix string, a, b uint64) string {
 
 // crockford is model.IDGen's alphabet.
 const crockford = "0123456789abcdefghjkmnpqrstvwxyz"
+
+// crockfordValue maps a byte to its value in crockford, -1 for a byte
+// outside it: a restart packs every event's and transaction's ID, and a
+// table lookup is a fraction of the cost of searching the alphabet.
+var crockfordValue = func() (t [256]int8) {
+	for i := range t {
+		t[i] = -1
+	}
+	for i := range len(crockford) {
+		t[crockford[i]] = int8(i)
+	}
+	return t
+}()
 
 // names interns the few strings a reply is made of (response codes,
 // decline reasons, ID prefixes) as one-byte indexes. It only grows; the
