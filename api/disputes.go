@@ -40,6 +40,7 @@ type disputeView struct {
 	CreatedAt           int64               `json:"createdAt"`
 	UpdatedAt           int64               `json:"updatedAt"`
 	ResolvedAt          *int64              `json:"resolvedAt"`
+	CanceledAt          *int64              `json:"canceledAt,omitempty"`
 }
 
 func viewDispute(d *model.Dispute) disputeView {
@@ -55,6 +56,10 @@ func viewDispute(d *model.Dispute) disputeView {
 	if d.ResolvedAt != 0 {
 		r := d.ResolvedAt
 		v.ResolvedAt = &r
+	}
+	if d.CanceledAt != 0 {
+		c := d.CanceledAt
+		v.CanceledAt = &c
 	}
 	return v
 }
@@ -227,6 +232,30 @@ func (a *API) resolveDispute(rc *reqCtx) error {
 	}
 	rc.render(200, func(r any) any { d := r.(model.Dispute); return viewDispute(&d) })
 	d, lerr := a.l.ResolveDispute(rc.ctx, id, outcome)
+	if lerr != nil {
+		return lerr
+	}
+	return rc.reply(200, viewDispute(&d))
+}
+
+// cancelDispute answers POST /v1/disputes/{id}/cancel: the cardholder
+// withdraws a pending dispute. The platform's lifecycle has pending →
+// canceled; its pages name no endpoint for it, so this one follows the
+// intents' POST .../cancel.
+func (a *API) cancelDispute(rc *reqCtx) error {
+	id := rc.param("id")
+	if _, err := a.ownDispute(rc, id); err != nil {
+		return err
+	}
+	f, err := rc.body()
+	if err != nil {
+		return err
+	}
+	if e := f.done(); e != nil {
+		return e
+	}
+	rc.render(200, func(r any) any { d := r.(model.Dispute); return viewDispute(&d) })
+	d, lerr := a.l.CancelDispute(rc.ctx, id)
 	if lerr != nil {
 		return lerr
 	}

@@ -159,3 +159,48 @@ func TestDisputes(t *testing.T) {
 	status, _ = uploadEvidence(t, e, d3.Str("id"), map[string]string{"name": "n", "type": "t"}, pdf, otherToken)
 	require.Equal(t, 404, status)
 }
+
+// TestDisputeCancel: a pending dispute can be withdrawn, by the API key or
+// its own agent's token: it becomes canceled with canceledAt and a
+// dispute.canceled event, moves no money, cannot then be resolved, and the
+// purchase cannot be disputed again. A dispute in review or decided cannot
+// be canceled; another agent's is not found.
+func TestDisputeCancel(t *testing.T) {
+	e := testenv.Start(t, server.Config{})
+	userID, agentID, token := e.Funded("dc@example.com", 1000_00)
+	_, _, otherToken := e.Funded("dc2@example.com", 10_00)
+	card := multiCard(e, agentID, nil)
+	tx := completedPurchase(e, card, 40_00)
+	d := e.Must(201, "POST", "/v1/transactions/"+tx+"/disputes", map[string]any{"reason": "duplicate"})
+	id := d.Str("id")
+	before := e.Must(200, "GET", "/v1/users/"+userID+"/balance", nil).Body
+
+	require.Equal(t, 404, e.Do("POST", "/v1/disputes/"+id+"/cancel", map[string]any{}, "Api-Key", otherToken).Status)
+	require.Equal(t, "note", e.Must(400, "POST", "/v1/disputes/"+id+"/cancel", map[string]any{"note": "x"}).ErrParam())
+	r := e.Do("POST", "/v1/disputes/"+id+"/cancel", map[string]any{}, "Api-Key", token)
+	require.Equal(t, 200, r.Status, string(r.Body))
+	require.Equal(t, "canceled", r.Str("status"))
+	require.NotZero(t, r.Num("canceledAt"))
+	require.Nil(t, r.JSON["outcome"])
+	require.Equal(t, 1, eventCount(e, "dispute.canceled"))
+	require.Equal(t, 0, eventCount(e, "dispute.resolved"))
+	require.Equal(t, string(before), string(e.Must(200, "GET", "/v1/users/"+userID+"/balance", nil).Body), "no money moves")
+	require.Equal(t, "dispute_not_cancelable", e.Must(409, "POST", "/v1/disputes/"+id+"/cancel", map[string]any{}).ErrCode())
+	require.Equal(t, "dispute_resolved", e.Must(409, "POST", "/v1/simulate/dispute/"+id+"/resolve", map[string]any{"outcome": "won"}).ErrCode())
+	require.Equal(t, "dispute_exists", e.Must(409, "POST", "/v1/transactions/"+tx+"/disputes", map[string]any{"reason": "duplicate"}).ErrCode())
+	require.Len(t, e.Must(200, "GET", "/v1/disputes?status=canceled", nil).Data(), 1)
+	e.Restart()
+	require.Equal(t, "canceled", e.Must(200, "GET", "/v1/disputes/"+id, nil).Str("status"))
+
+	// Decided, or in review: not cancelable.
+	tx2 := completedPurchase(e, card, 10_00)
+	d2 := e.Must(201, "POST", "/v1/transactions/"+tx2+"/disputes", map[string]any{}).Str("id")
+	e.Must(200, "POST", "/v1/simulate/dispute/"+d2+"/resolve", map[string]any{"outcome": "lost"})
+	require.Equal(t, "dispute_not_cancelable", e.Must(409, "POST", "/v1/disputes/"+d2+"/cancel", map[string]any{}).ErrCode())
+	tx3 := completedPurchase(e, card, 10_00)
+	d3 := e.Must(201, "POST", "/v1/transactions/"+tx3+"/disputes", map[string]any{}).Str("id")
+	status, body := uploadEvidence(t, e, d3, map[string]string{"name": "receipt", "type": "receipt"}, []byte("%PDF-1.4"), testenv.APIKey)
+	require.Equal(t, 200, status, string(body))
+	require.Equal(t, "dispute_not_cancelable", e.Must(409, "POST", "/v1/disputes/"+d3+"/cancel", map[string]any{}).ErrCode())
+	e.Must(404, "POST", "/v1/disputes/dsp_nothing/cancel", map[string]any{})
+}

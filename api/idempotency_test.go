@@ -213,6 +213,11 @@ var idemCases = map[string]func(e *idemEnv) idemCall{
 		return jsonCall("/v1/users/"+e.user()+"/withdrawals", map[string]any{"chainId": 8453, "tokenAddress": "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913",
 			"amount": 100, "recipientAddress": "0x1111111111111111111111111111111111111111"})
 	},
+	"/v1/simulate/withdrawal/{id}/resolve": func(e *idemEnv) idemCall {
+		w := e.must(201, "POST", "/v1/users/"+e.user()+"/withdrawals", map[string]any{"chainId": 8453, "tokenAddress": "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913",
+			"amount": 100, "recipientAddress": "0x1111111111111111111111111111111111111111"}).str("id")
+		return jsonCall("/v1/simulate/withdrawal/"+w+"/resolve", map[string]any{"outcome": "failed", "reason": "reverted"})
+	},
 	"/v1/agents/register": func(e *idemEnv) idemCall {
 		return jsonCall("/v1/agents/register", map[string]any{"userId": e.user(), "name": "r"})
 	},
@@ -303,6 +308,12 @@ var idemCases = map[string]func(e *idemEnv) idemCall{
 		e.must(200, "POST", "/v1/simulate/clearing", map[string]any{"transactionId": id, "amount": 300})
 		d := e.must(201, "POST", "/v1/transactions/"+id+"/disputes", map[string]any{"reason": "duplicate"}).str("id")
 		return jsonCall("/v1/simulate/dispute/"+d+"/resolve", map[string]any{"outcome": "won"})
+	},
+	"/v1/disputes/{id}/cancel": func(e *idemEnv) idemCall {
+		id := e.authorization(300)
+		e.must(200, "POST", "/v1/simulate/clearing", map[string]any{"transactionId": id, "amount": 300})
+		d := e.must(201, "POST", "/v1/transactions/"+id+"/disputes", map[string]any{"reason": "duplicate"}).str("id")
+		return jsonCall("/v1/disputes/"+d+"/cancel", map[string]any{})
 	},
 	"/v1/simulate/faults": func(e *idemEnv) idemCall {
 		return jsonCall("/v1/simulate/faults", map[string]any{"last4": "1234", "action": "noReply", "percent": 5})

@@ -36,6 +36,7 @@ func (a *API) register() {
 	r.add("POST", "/v1/users/{id}/withdrawals", scopeAdmin, a.createWithdrawal)
 	r.add("GET", "/v1/users/{id}/withdrawals", scopeAdmin, a.listWithdrawals)
 	r.add("GET", "/v1/users/{id}/withdrawals/{withdrawalId}", scopeAdmin, a.getWithdrawal)
+	r.add("POST", "/v1/simulate/withdrawal/{id}/resolve", scopeAdmin, a.resolveWithdrawal)
 	r.add("GET", "/v1/users/{id}/statements", scopeAdmin, a.listStatements)
 	r.add("GET", "/v1/users/{id}/statements/{statementId}", scopeAdmin, a.getStatement)
 
@@ -109,6 +110,7 @@ func (a *API) register() {
 	r.add("GET", "/v1/disputes", scopeAgent, a.listDisputes)
 	r.add("GET", "/v1/disputes/{id}", scopeAgent, a.getDispute)
 	r.add("PUT", "/v1/disputes/{id}/evidence", scopeAgent, a.putDisputeEvidence).uploadBytes = ledger.MaxDisputeEvidenceBytes
+	r.add("POST", "/v1/disputes/{id}/cancel", scopeAgent, a.cancelDispute)
 	r.add("POST", "/v1/simulate/dispute/{id}/resolve", scopeAdmin, a.resolveDispute)
 
 	// Intents and the browser extension's side of extensionOnly cards. The

@@ -253,7 +253,8 @@ func (a *API) depositedBy(userID string, periods []statement.Period) ([]int64, e
 			cursor = page.Cursor
 		}
 		// Withdrawals made at or after a period's end had not yet left
-		// the deposits by then.
+		// the deposits by then; a failed one is back in them now, and was
+		// out of them at a period's end between its making and failure.
 		wp := ledger.ListParams{Limit: 100}
 	withdrawals:
 		for {
@@ -262,12 +263,20 @@ func (a *API) depositedBy(userID string, periods []statement.Period) ([]int64, e
 				return nil, err
 			}
 			for _, w := range page.Items {
-				if w.CreatedAt < earliest*1000 {
+				failed := w.Status == model.WithdrawalFailed
+				if w.CreatedAt < earliest*1000 && (!failed || w.FailedAt < earliest*1000) {
+					if failed {
+						continue
+					}
 					break withdrawals
 				}
 				for i, p := range periods {
-					if w.CreatedAt >= p.End*1000 {
+					end := p.End * 1000
+					switch {
+					case !failed && w.CreatedAt >= end:
 						out[i] += w.AmountCents
+					case failed && w.CreatedAt < end && w.FailedAt >= end:
+						out[i] -= w.AmountCents
 					}
 				}
 			}

@@ -24,12 +24,15 @@ type withdrawalView struct {
 	CreatedAt        int64  `json:"createdAt"`
 	UpdatedAt        int64  `json:"updatedAt"`
 	ConfirmedAt      int64  `json:"confirmedAt,omitempty"`
+	FailedAt         int64  `json:"failedAt,omitempty"`
+	FailureReason    string `json:"failureReason,omitempty"`
 }
 
 func viewWithdrawal(w *model.Withdrawal) withdrawalView {
 	return withdrawalView{Object: "withdrawal", ID: w.ID, UserID: w.UserID, ChainID: w.ChainID, TokenAddress: w.TokenAddress,
 		Amount: w.AmountCents, Currency: "USD", RecipientAddress: w.RecipientAddress, Status: w.Status,
-		TransactionHash: w.TransactionHash, CreatedAt: w.CreatedAt, UpdatedAt: w.UpdatedAt, ConfirmedAt: w.ConfirmedAt}
+		TransactionHash: w.TransactionHash, CreatedAt: w.CreatedAt, UpdatedAt: w.UpdatedAt, ConfirmedAt: w.ConfirmedAt,
+		FailedAt: w.FailedAt, FailureReason: w.FailureReason}
 }
 
 // createWithdrawal answers POST /v1/users/{id}/withdrawals.
@@ -92,4 +95,29 @@ func (a *API) getWithdrawal(rc *reqCtx) error {
 	}
 	rc.writeJSON(200, viewWithdrawal(&w))
 	return nil
+}
+
+// resolveWithdrawal answers POST /v1/simulate/withdrawal/{id}/resolve: the
+// chain's decision on a submitted withdrawal, confirmed or failed (which
+// returns the funds), with an optional failure reason.
+func (a *API) resolveWithdrawal(rc *reqCtx) error {
+	id := rc.param("id")
+	f, err := rc.body()
+	if err != nil {
+		return err
+	}
+	outcome := f.enum("outcome", true, []string{ledger.WithdrawalOutcomeConfirmed, ledger.WithdrawalOutcomeFailed})
+	reason := f.str("reason", false, 200)
+	if e := f.done(); e != nil {
+		return e
+	}
+	if reason != "" && outcome != ledger.WithdrawalOutcomeFailed {
+		return errInvalid("reason", "'reason' is given only with the outcome failed.")
+	}
+	rc.render(200, func(r any) any { w := r.(model.Withdrawal); return viewWithdrawal(&w) })
+	w, lerr := a.l.ResolveWithdrawal(rc.ctx, id, outcome, reason)
+	if lerr != nil {
+		return lerr
+	}
+	return rc.reply(200, viewWithdrawal(&w))
 }

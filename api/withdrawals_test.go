@@ -23,7 +23,8 @@ func withdrawal(amount int64) map[string]any {
 // TestWithdrawals: a withdrawal takes at most what is available, and takes
 // it from the deposits (creditLimit) as well as from what is settled, so
 // postedCharges and balanceDue do not count it as spending. It is
-// confirmed at once, with its events, and listed newest first.
+// submitted, with its event, until the simulated chain confirms it or
+// fails it (which returns the funds); listed newest first.
 func TestWithdrawals(t *testing.T) {
 	e := testenv.Start(t, server.Config{})
 	userID, agentID, token := e.Funded("wd@example.com", 1000_00)
@@ -39,7 +40,7 @@ func TestWithdrawals(t *testing.T) {
 
 	w := e.Must(201, "POST", p, withdrawal(250_00))
 	require.Equal(t, "withdrawal", w.Str("object"))
-	require.Equal(t, "confirmed", w.Str("status"))
+	require.Equal(t, "submitted", w.Str("status"))
 	require.EqualValues(t, 250_00, w.Num("amount"))
 	require.EqualValues(t, 8453, w.Num("chainId"))
 	require.Equal(t, recipient, w.Str("recipientAddress"))
@@ -51,7 +52,33 @@ func TestWithdrawals(t *testing.T) {
 	require.EqualValues(t, 100_00, b.Num("pendingCharges"))
 	require.EqualValues(t, 350_00, b.Num("spendingPower"))
 	require.Equal(t, 1, eventCount(e, "withdrawal.submitted"))
+	require.Equal(t, 0, eventCount(e, "withdrawal.confirmed"))
+	resolve := "/v1/simulate/withdrawal/" + w.Str("id") + "/resolve"
+	ok := e.Must(200, "POST", resolve, map[string]any{"outcome": "confirmed"})
+	require.Equal(t, "confirmed", ok.Str("status"))
+	require.NotZero(t, ok.Num("confirmedAt"))
 	require.Equal(t, 1, eventCount(e, "withdrawal.confirmed"))
+	require.Equal(t, "withdrawal_resolved", e.Must(409, "POST", resolve, map[string]any{"outcome": "failed"}).ErrCode())
+	require.EqualValues(t, 750_00, e.Must(200, "GET", "/v1/users/"+userID+"/balance", nil).Num("creditLimit"), "confirmed: the funds stay gone")
+
+	// A failed one returns its funds.
+	f := e.Must(201, "POST", p, withdrawal(100_00))
+	require.EqualValues(t, 650_00, e.Must(200, "GET", "/v1/users/"+userID+"/balance", nil).Num("creditLimit"))
+	failed := e.Must(200, "POST", "/v1/simulate/withdrawal/"+f.Str("id")+"/resolve", map[string]any{"outcome": "failed", "reason": "gas too low"})
+	require.Equal(t, "failed", failed.Str("status"))
+	require.Equal(t, "gas too low", failed.Str("failureReason"))
+	require.NotZero(t, failed.Num("failedAt"))
+	require.Equal(t, 1, eventCount(e, "withdrawal.failed"))
+	b = e.Must(200, "GET", "/v1/users/"+userID+"/balance", nil)
+	require.EqualValues(t, 750_00, b.Num("creditLimit"))
+	require.EqualValues(t, 350_00, b.Num("spendingPower"))
+	require.Equal(t, "withdrawal_resolved", e.Must(409, "POST", "/v1/simulate/withdrawal/"+f.Str("id")+"/resolve", map[string]any{"outcome": "confirmed"}).ErrCode())
+	require.Equal(t, "outcome", e.Must(400, "POST", resolve, map[string]any{"outcome": "lost"}).ErrParam())
+	require.Equal(t, "outcome", e.Must(400, "POST", resolve, map[string]any{}).ErrParam())
+	require.Equal(t, "reason", e.Must(400, "POST", resolve, map[string]any{"outcome": "confirmed", "reason": "x"}).ErrParam())
+	require.Equal(t, "extra", e.Must(400, "POST", resolve, map[string]any{"outcome": "failed", "extra": 1}).ErrParam())
+	e.Must(404, "POST", "/v1/simulate/withdrawal/wdr_nothing/resolve", map[string]any{"outcome": "failed"})
+	require.Equal(t, 403, e.Do("POST", resolve, map[string]any{"outcome": "failed"}, "Api-Key", token).Status)
 
 	// The rest of what is available, and then nothing more.
 	e.Must(201, "POST", p, withdrawal(350_00))
@@ -62,8 +89,8 @@ func TestWithdrawals(t *testing.T) {
 	list := e.Must(200, "GET", p+"?limit=1", nil)
 	require.Len(t, list.Data(), 1)
 	require.Equal(t, true, list.JSON["hasMore"])
-	next := e.Must(200, "GET", p+"?limit=1&cursor="+list.Str("cursor"), nil)
-	require.Equal(t, w.Str("id"), next.Data()[0]["id"])
+	next := e.Must(200, "GET", p+"?limit=2&cursor="+list.Str("cursor"), nil)
+	require.Equal(t, w.Str("id"), next.Data()[1]["id"])
 	require.Equal(t, w.Str("id"), e.Must(200, "GET", p+"/"+w.Str("id"), nil).Str("id"))
 	e.Restart()
 	require.EqualValues(t, 400_00, e.Must(200, "GET", "/v1/users/"+userID+"/balance", nil).Num("creditLimit"))

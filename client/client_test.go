@@ -223,6 +223,9 @@ func TestUsersAgentsAndCards(t *testing.T) {
 	w, err := c.CreateWithdrawal(ctx, u.ID, client.CreateWithdrawalParams{ChainID: 8453,
 		TokenAddress: "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913", Amount: 25, RecipientAddress: "0x1111111111111111111111111111111111111111"})
 	require.NoError(t, err)
+	require.Equal(t, "submitted", w.Status)
+	w, err = c.ResolveWithdrawal(ctx, w.ID, client.WithdrawalConfirmed, "")
+	require.NoError(t, err)
 	require.Equal(t, "confirmed", w.Status)
 	gw, err := c.GetWithdrawal(ctx, u.ID, w.ID)
 	require.NoError(t, err)
@@ -239,6 +242,17 @@ func TestUsersAgentsAndCards(t *testing.T) {
 	_, err = c.CreateWithdrawal(ctx, u.ID, client.CreateWithdrawalParams{ChainID: 8453,
 		TokenAddress: "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913", Amount: after.Available + 1, RecipientAddress: "0x1111111111111111111111111111111111111111"})
 	require.ErrorContains(t, err, "insufficient_funds")
+	// A failed withdrawal returns its funds.
+	w2, err := c.CreateWithdrawal(ctx, u.ID, client.CreateWithdrawalParams{ChainID: 8453,
+		TokenAddress: "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913", Amount: 10, RecipientAddress: "0x1111111111111111111111111111111111111111"})
+	require.NoError(t, err)
+	w2, err = c.ResolveWithdrawal(ctx, w2.ID, client.WithdrawalFailed, "reverted")
+	require.NoError(t, err)
+	require.Equal(t, "failed", w2.Status)
+	require.Equal(t, "reverted", w2.FailureReason)
+	back, err := c.GetUserBalance(ctx, u.ID)
+	require.NoError(t, err)
+	require.EqualValues(t, after.Available, back.Available)
 }
 
 // TestPurchaseAndTransactions runs the card network's side: intents,
@@ -327,6 +341,8 @@ func TestPurchaseAndTransactions(t *testing.T) {
 	require.Equal(t, client.DisputeAccepted, dsp.Status)
 	require.EqualValues(t, 40_00, dsp.CreditAmount)
 	require.NotNil(t, dsp.CreditTransactionID)
+	_, err = f.Agent.CancelDispute(ctx, dsp.ID)
+	require.ErrorContains(t, err, "dispute_not_cancelable")
 
 	dec2, err := c.SimulateAuthorization(ctx, client.SimulateAuthorizationParams{CardID: card.ID, Amount: 10_00, MerchantName: "GROCER"})
 	require.NoError(t, err)
@@ -366,6 +382,12 @@ func TestPurchaseAndTransactions(t *testing.T) {
 	fin, err := c.SimulateFinancial(ctx, client.SimulateAuthorizationParams{CardID: card.ID, Amount: 2_00, MerchantName: "GROCER"})
 	require.NoError(t, err)
 	require.Equal(t, client.TxnCompleted, fin.Status)
+	dsp2, err := f.Agent.CreateDispute(ctx, fin.ID, client.CreateDisputeParams{Reason: "duplicate"})
+	require.NoError(t, err)
+	dsp2, err = f.Agent.CancelDispute(ctx, dsp2.ID)
+	require.NoError(t, err)
+	require.Equal(t, "canceled", dsp2.Status)
+	require.NotNil(t, dsp2.CanceledAt)
 	fc, err := c.SimulateForceCapture(ctx, client.SimulateForceCaptureParams{CardID: card.ID, Amount: 1_00, MerchantName: "GROCER"})
 	require.NoError(t, err)
 	require.True(t, fc.Approved)

@@ -63,6 +63,7 @@ type Dispute struct {
 	CreatedAt           int64   `json:"createdAt"`
 	UpdatedAt           int64   `json:"updatedAt"`
 	ResolvedAt          *int64  `json:"resolvedAt"`
+	CanceledAt          *int64  `json:"canceledAt,omitempty"`
 }
 
 // DisputeFilter selects disputes; empty fields select all.
@@ -132,4 +133,11 @@ func (c *Client) UploadDisputeEvidence(ctx context.Context, id, name, typ, fileN
 func (c *Client) ResolveDispute(ctx context.Context, id, outcome string, opts ...RequestOption) (*Dispute, error) {
 	return call[Dispute](ctx, c, request{method: http.MethodPost, path: "/v1/simulate/dispute/" + seg(id) + "/resolve",
 		body: map[string]string{"outcome": outcome}}, opts)
+}
+
+// CancelDispute withdraws a pending dispute (POST /v1/disputes/{id}/cancel):
+// it becomes canceled, no money moves, and the purchase cannot be disputed
+// again.
+func (c *Client) CancelDispute(ctx context.Context, id string, opts ...RequestOption) (*Dispute, error) {
+	return call[Dispute](ctx, c, request{method: http.MethodPost, path: "/v1/disputes/" + seg(id) + "/cancel", body: map[string]any{}}, opts)
 }

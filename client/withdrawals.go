@@ -26,12 +26,34 @@ type Withdrawal struct {
 	Amount           int64  `json:"amount"`
 	Currency         string `json:"currency"`
 	RecipientAddress string `json:"recipientAddress"`
-	// Status is confirmed: the simulator confirms a withdrawal at once.
+	// Status is submitted when made (the funds leave at once), then
+	// confirmed or failed (the funds returned) once ResolveWithdrawal
+	// decides it.
 	Status          string `json:"status"`
 	TransactionHash string `json:"transactionHash,omitempty"`
 	CreatedAt       int64  `json:"createdAt"`
 	UpdatedAt       int64  `json:"updatedAt"`
 	ConfirmedAt     int64  `json:"confirmedAt,omitempty"`
+	FailedAt        int64  `json:"failedAt,omitempty"`
+	FailureReason   string `json:"failureReason,omitempty"`
+}
+
+// Withdrawal outcomes of ResolveWithdrawal.
+const (
+	WithdrawalConfirmed = "confirmed"
+	WithdrawalFailed    = "failed"
+)
+
+// ResolveWithdrawal decides a submitted withdrawal as the chain would
+// (POST /v1/simulate/withdrawal/{id}/resolve): WithdrawalConfirmed, or
+// WithdrawalFailed with an optional reason, which returns the funds. API
+// key only.
+func (c *Client) ResolveWithdrawal(ctx context.Context, id, outcome, reason string, opts ...RequestOption) (*Withdrawal, error) {
+	body := map[string]string{"outcome": outcome}
+	if reason != "" {
+		body["reason"] = reason
+	}
+	return call[Withdrawal](ctx, c, request{method: http.MethodPost, path: "/v1/simulate/withdrawal/" + seg(id) + "/resolve", body: body}, opts)
 }
 
 func withdrawalsPath(userID string) string { return "/v1/users/" + seg(userID) + "/withdrawals" }

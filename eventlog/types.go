@@ -44,6 +44,8 @@ var typeCodes = map[string]byte{
 	model.EvtDisputeResolved:       36,
 	model.EvtWithdrawalSubmitted:   37,
 	model.EvtWithdrawalConfirmed:   38,
+	model.EvtWithdrawalFailed:      39,
+	model.EvtDisputeCanceled:       40,
 }
 
 // typeNames is typeCodes inverted.

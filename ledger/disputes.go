@@ -270,3 +270,30 @@ func (l *Ledger) ListDisputes(f DisputeFilter, p ListParams) (Page[model.Dispute
 	}
 	return listRecords(l.db, store.DisputePrefix, p, nil, keep, func(d *model.Dispute) string { return d.ID })
 }
+
+// CancelDispute withdraws a pending dispute (the platform's pending →
+// canceled): no money moves, and the purchase stays disputed, so it cannot
+// be disputed again. A dispute in review or decided cannot be canceled.
+func (l *Ledger) CancelDispute(ctx context.Context, id string) (model.Dispute, error) {
+	now := l.clock.Now()
+	nowMs := model.Ms(now)
+	s, d, err := l.lockDispute(id)
+	if err != nil {
+		return model.Dispute{}, err
+	}
+	release := holdShard(s)
+	defer release()
+	if d.Status != model.DisputePending {
+		return model.Dispute{}, conflict("dispute_not_cancelable", "Only a pending dispute can be canceled; this one is "+d.Status+".")
+	}
+	d.Status, d.CanceledAt, d.UpdatedAt = model.DisputeCanceled, nowMs, nowMs
+	c := l.begin(now)
+	c.kind(RecDisputeCancel)
+	c.put(store.DisputeKey(d.ID), d)
+	c.event(model.EvtDisputeCanceled, disputeEventData(d))
+	if err := c.apply(ctx, *d); err != nil {
+		return model.Dispute{}, err
+	}
+	release()
+	return *d, c.wait()
+}

@@ -68,6 +68,8 @@ const (
 	RecDisputeEvidence
 	RecDisputeResolution
 	RecWithdrawal
+	RecWithdrawalResolution // a submitted withdrawal confirmed, or failed and returned
+	RecDisputeCancel
 )
 
 const (

@@ -33,9 +33,9 @@ type WithdrawalInput struct {
 // most what is available (settled less the open holds), and takes it from
 // the deposits as well as from the settled balance: the credit line
 // shrinks by what leaves it, and what the user owes (deposited − settled)
-// does not change. The simulator confirms the transfer at once, so the
-// withdrawal is recorded confirmed, with its withdrawal.submitted and
-// withdrawal.confirmed events, in one change.
+// does not change. The withdrawal is recorded submitted, with its
+// withdrawal.submitted event; ResolveWithdrawal then confirms it or fails
+// it (which returns the funds).
 func (l *Ledger) CreateWithdrawal(ctx context.Context, userID string, in WithdrawalInput) (model.Withdrawal, error) {
 	now := l.clock.Now()
 	nowMs := model.Ms(now)
@@ -64,18 +64,14 @@ func (l *Ledger) CreateWithdrawal(ctx context.Context, userID string, in Withdra
 	id := l.ids.New(model.PrefixWithdrawal, now)
 	h := sha256.Sum256([]byte("ledgersim/withdrawal/" + id))
 	w := model.Withdrawal{ID: id, UserID: userID, ChainID: in.ChainID, TokenAddress: in.TokenAddress, AmountCents: in.AmountCents,
-		RecipientAddress: in.RecipientAddress, Status: model.WithdrawalConfirmed, TransactionHash: "0x" + hex.EncodeToString(h[:]),
-		CreatedAt: nowMs, UpdatedAt: nowMs, ConfirmedAt: nowMs}
+		RecipientAddress: in.RecipientAddress, Status: model.WithdrawalSubmitted, TransactionHash: "0x" + hex.EncodeToString(h[:]),
+		CreatedAt: nowMs, UpdatedAt: nowMs}
 	c := l.begin(now)
 	c.kind(RecWithdrawal)
 	c.putBalance(&nu)
 	c.put(store.WithdrawalKey(w.ID), &w)
 	c.index(store.WithdrawalByUserKey(userID, w.ID))
-	submitted := withdrawalEventData(&w)
-	submitted["status"] = model.WithdrawalSubmitted
-	delete(submitted, "transactionHash")
-	c.event(model.EvtWithdrawalSubmitted, submitted)
-	c.event(model.EvtWithdrawalConfirmed, withdrawalEventData(&w))
+	c.event(model.EvtWithdrawalSubmitted, withdrawalEventData(&w))
 	if err := c.apply(ctx, w); err != nil {
 		return model.Withdrawal{}, err
 	}
@@ -85,9 +81,78 @@ func (l *Ledger) CreateWithdrawal(ctx context.Context, userID string, in Withdra
 }
 
 func withdrawalEventData(w *model.Withdrawal) map[string]any {
-	return map[string]any{"withdrawalId": w.ID, "userId": w.UserID, "amount": w.AmountCents, "currency": "USD",
+	m := map[string]any{"withdrawalId": w.ID, "userId": w.UserID, "amount": w.AmountCents, "currency": "USD",
 		"chainId": w.ChainID, "tokenAddress": w.TokenAddress, "recipientAddress": w.RecipientAddress,
 		"status": w.Status, "transactionHash": w.TransactionHash}
+	if w.FailureReason != "" {
+		m["failureReason"] = w.FailureReason
+	}
+	return m
+}
+
+// Withdrawal outcomes, as the simulated chain names them.
+const (
+	WithdrawalOutcomeConfirmed = model.WithdrawalConfirmed
+	WithdrawalOutcomeFailed    = model.WithdrawalFailed
+)
+
+// ResolveWithdrawal decides a submitted withdrawal as the chain would:
+// confirmed (withdrawal.confirmed; the funds stay gone) or failed
+// (withdrawal.failed; the amount returns to the deposits and the settled
+// balance it left, even past the balance cap, since it was there before).
+func (l *Ledger) ResolveWithdrawal(ctx context.Context, id, outcome, reason string) (model.Withdrawal, error) {
+	now := l.clock.Now()
+	nowMs := model.Ms(now)
+	if outcome != WithdrawalOutcomeConfirmed && outcome != WithdrawalOutcomeFailed {
+		return model.Withdrawal{}, invalid("parameter_invalid", "outcome", "'outcome' must be confirmed or failed.")
+	}
+	var w model.Withdrawal
+	if err := l.getJSON(store.WithdrawalKey(id), &w); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return w, notFound("withdrawal_not_found", "withdrawal", id)
+		}
+		return w, err
+	}
+	s := l.shardOf(w.UserID)
+	s.mu.Lock()
+	release := holdShard(s)
+	defer release()
+	// Read again under the lock: another resolution may have come first.
+	if err := l.getJSON(store.WithdrawalKey(id), &w); err != nil {
+		return model.Withdrawal{}, err
+	}
+	if w.Status != model.WithdrawalSubmitted {
+		return model.Withdrawal{}, conflict("withdrawal_resolved", "The withdrawal is already "+w.Status+".")
+	}
+	u, ok := s.users[w.UserID]
+	if !ok {
+		return model.Withdrawal{}, notFound("user_not_found", "user", w.UserID)
+	}
+	c := l.begin(now)
+	c.kind(RecWithdrawalResolution)
+	w.Status, w.UpdatedAt = outcome, nowMs
+	nu := *u
+	if outcome == WithdrawalOutcomeConfirmed {
+		w.ConfirmedAt = nowMs
+		c.event(model.EvtWithdrawalConfirmed, withdrawalEventData(&w))
+	} else {
+		if reason == "" {
+			reason = "transfer_failed"
+		}
+		w.FailedAt, w.FailureReason = nowMs, reason
+		nu.DepositedCents += w.AmountCents
+		nu.SettledCents += w.AmountCents
+		nu.UpdatedAt = nowMs
+		c.putBalance(&nu)
+		c.event(model.EvtWithdrawalFailed, withdrawalEventData(&w))
+	}
+	c.put(store.WithdrawalKey(w.ID), &w)
+	if err := c.apply(ctx, w); err != nil {
+		return model.Withdrawal{}, err
+	}
+	*u = nu
+	release()
+	return w, c.wait()
 }
 
 // GetWithdrawal returns one of a user's withdrawals.

@@ -6,8 +6,10 @@ const (
 	PrefixDispute    = "dsp"
 )
 
-// Withdrawal statuses (the platform's enum). The simulator confirms a
-// withdrawal as it submits it; pending and failed are never reached.
+// Withdrawal statuses (the platform's enum). A withdrawal is submitted
+// when it is made (its funds leave at once) and stays so until the
+// simulated chain decides it (POST /v1/simulate/withdrawal/{id}/resolve):
+// confirmed, or failed, which returns the funds. pending is never reached.
 const (
 	WithdrawalPending   = "pending"
 	WithdrawalSubmitted = "submitted"
@@ -30,6 +32,8 @@ type Withdrawal struct {
 	CreatedAt        int64  `json:"createdAt"`
 	UpdatedAt        int64  `json:"updatedAt"`
 	ConfirmedAt      int64  `json:"confirmedAt,omitempty"`
+	FailedAt         int64  `json:"failedAt,omitempty"`
+	FailureReason    string `json:"failureReason,omitempty"`
 }
 
 // Dispute statuses: the platform's API enum (accepted is a chargeback won,
@@ -76,6 +80,7 @@ type Dispute struct {
 	CreatedAt           int64  `json:"createdAt"`
 	UpdatedAt           int64  `json:"updatedAt"`
 	ResolvedAt          int64  `json:"resolvedAt,omitempty"`
+	CanceledAt          int64  `json:"canceledAt,omitempty"`
 }
 
 // DisputeEvidence describes the file uploaded for a dispute; the bytes

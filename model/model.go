@@ -316,6 +316,10 @@ const (
 	EvtDisputeResolved       = "dispute.resolved"
 	EvtWithdrawalSubmitted   = "withdrawal.submitted"
 	EvtWithdrawalConfirmed   = "withdrawal.confirmed"
+	EvtWithdrawalFailed      = "withdrawal.failed"
+	// EvtDisputeCanceled is ledgersim's: the platform's catalogue names no
+	// event for a dispute withdrawn by the cardholder.
+	EvtDisputeCanceled = "dispute.canceled"
 )
 
 // EventTypes lists every event type the ledger records, in catalogue order.
@@ -330,4 +334,5 @@ var EventTypes = []string{
 	EvtIntentPendingApproval, EvtIntentApproved, EvtIntentRejected,
 	EvtDisputeCreated, EvtDisputeResolved,
 	EvtWithdrawalSubmitted, EvtWithdrawalConfirmed,
+	EvtWithdrawalFailed, EvtDisputeCanceled,
 }

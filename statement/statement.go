@@ -203,7 +203,11 @@ func (b *Builder) Add(t *model.Transaction) {
 
 // AddWithdrawal takes one of the user's withdrawals into the period it was
 // made in. A withdrawal is not a line: it moves deposits, not what is owed.
+// A failed one returned its funds, and is left out.
 func (b *Builder) AddWithdrawal(w *model.Withdrawal) {
+	if w.Status == model.WithdrawalFailed {
+		return
+	}
 	for i, p := range b.periods {
 		if w.CreatedAt < p.Start*1000 || w.CreatedAt >= p.End*1000 {
 			continue

@@ -119,6 +119,7 @@ func (s *state) checkPartial(t *model.Transaction) {
 //	pendingCents   = Σ holdCents of its authorized transactions
 //	depositedCents = Σ amount of its deposit.completed events
 //	                 − Σ amount of its withdrawal.submitted events
+//	                 + Σ amount of its withdrawal.failed events
 //	settledCents   = depositedCents
 //	                 − Σ amountCents of completed purchases
 //	                 + Σ amountCents of completed refunds
@@ -156,7 +157,7 @@ func (s *state) checkBalances() {
 			c.breach("user %s: pendingCents %d but its open holds sum to %d", id, u.PendingCents, m.holds)
 		}
 		if dep := s.deposits[id]; u.DepositedCents != dep {
-			c.breach("user %s: depositedCents %d but its deposit.completed less withdrawal.submitted events sum to %d", id, u.DepositedCents, dep)
+			c.breach("user %s: depositedCents %d but its deposit.completed less withdrawal.submitted (and failed) events sum to %d", id, u.DepositedCents, dep)
 		}
 		want := u.DepositedCents - m.purchases + m.refunds - m.refundedOfReversed
 		if u.SettledCents != want {

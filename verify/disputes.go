@@ -8,9 +8,10 @@ import (
 )
 
 // disputeEvents counts a dispute's events.
-type disputeEvents struct{ created, resolved int }
+type disputeEvents struct{ created, resolved, canceled int }
 
-// noteDisputeEvent counts dispute.created and dispute.resolved by dispute.
+// noteDisputeEvent counts dispute.created, dispute.resolved and
+// dispute.canceled by dispute.
 func (s *state) noteDisputeEvent(id, typ string, data map[string]json.RawMessage) {
 	did, _ := str(data, "disputeId")
 	if did == "" {
@@ -22,9 +23,12 @@ func (s *state) noteDisputeEvent(id, typ string, data map[string]json.RawMessage
 		de = &disputeEvents{}
 		s.disputeEvents[did] = de
 	}
-	if typ == model.EvtDisputeCreated {
+	switch typ {
+	case model.EvtDisputeCreated:
 		de.created++
-	} else {
+	case model.EvtDisputeCanceled:
+		de.canceled++
+	default:
 		de.resolved++
 	}
 }
@@ -36,7 +40,8 @@ func (s *state) noteDisputeEvent(id, typ string, data map[string]json.RawMessage
 // credit names a completed refund of the disputed purchase, made by the
 // dispute, of exactly the credited amount, and every refund made by a
 // dispute is the credit of one; every dispute has one dispute.created
-// event, a resolved one one dispute.resolved, an open one none.
+// event, a resolved one one dispute.resolved, a canceled one one
+// dispute.canceled (and no outcome or credit), an open one neither.
 func (s *state) checkDisputes() error {
 	c := &s.dsp
 	byTxn := map[string]string{}
@@ -64,6 +69,8 @@ func (s *state) checkDisputes() error {
 		case d.Status == model.DisputeAccepted && d.Outcome != model.DisputeWon,
 			d.Status == model.DisputeRejected && (d.Outcome != model.DisputeLost || d.CreditCents != 0 || d.CreditTransactionID != ""):
 			c.breach("dispute %s: status %s with outcome %s and credit %d", id, d.Status, d.Outcome, d.CreditCents)
+		case d.Status == model.DisputeCanceled && (d.Outcome != "" || d.CreditCents != 0 || d.CreditTransactionID != "" || d.CanceledAt == 0):
+			c.breach("dispute %s: canceled but resolved or credited", id)
 		case !open && d.Status != model.DisputeAccepted && d.Status != model.DisputeRejected && d.Status != model.DisputeCanceled:
 			c.breach("dispute %s: unknown status %s", id, d.Status)
 		}
@@ -82,12 +89,15 @@ func (s *state) checkDisputes() error {
 		if de == nil {
 			de = &disputeEvents{}
 		}
-		wantResolved := 1
-		if open {
+		wantResolved, wantCanceled := 1, 0
+		switch {
+		case open:
 			wantResolved = 0
+		case d.Status == model.DisputeCanceled:
+			wantResolved, wantCanceled = 0, 1
 		}
-		if de.created != 1 || de.resolved != wantResolved {
-			c.breach("dispute %s (%s): %d dispute.created and %d dispute.resolved events", id, d.Status, de.created, de.resolved)
+		if de.created != 1 || de.resolved != wantResolved || de.canceled != wantCanceled {
+			c.breach("dispute %s (%s): %d dispute.created, %d dispute.resolved and %d dispute.canceled events", id, d.Status, de.created, de.resolved, de.canceled)
 		}
 	})
 	if err != nil {

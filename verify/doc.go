@@ -20,7 +20,8 @@
 //   - balances: for every user, pendingCents is the sum of holdCents of its
 //     authorized transactions (and no other transaction holds anything);
 //     depositedCents is the sum of its deposit.completed events' amounts
-//     less those of its withdrawal.submitted events;
+//     less those of its withdrawal.submitted events plus those of its
+//     withdrawal.failed events;
 //     settledCents is depositedCents, less the amountCents of its completed
 //     purchases, plus the amountCents of its completed refunds, less the
 //     refundedCents of its purchases reversed after completion; and

@@ -127,7 +127,16 @@ func (s *state) noteEvent(id, typ string, data map[string]json.RawMessage) {
 			return
 		}
 		s.deposits[uid] -= amount
-	case model.EvtDisputeCreated, model.EvtDisputeResolved:
+	case model.EvtWithdrawalFailed:
+		// A failed withdrawal returns its amount to the deposits.
+		uid, _ := str(data, "userId")
+		var amount int64
+		if err := json.Unmarshal(data["amount"], &amount); err != nil {
+			s.evt.breach("event %s (%s): amount is not a whole number of cents", id, typ)
+			return
+		}
+		s.deposits[uid] += amount
+	case model.EvtDisputeCreated, model.EvtDisputeResolved, model.EvtDisputeCanceled:
 		s.noteDisputeEvent(id, typ, data)
 	case model.EvtCardCreated:
 		cid, _ := str(data, "cardId")

@@ -283,17 +283,29 @@ func build(dir string) (*fixture, error) {
 		_, err = h.l.CreateWithdrawal(h.ctx, wendy, ledger.WithdrawalInput{ChainID: 8453,
 			TokenAddress: "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913", AmountCents: 3_000, RecipientAddress: "0x1111111111111111111111111111111111111111"})
 		h.must(err)
+		// Another confirmed, and one that failed and returned its funds.
+		for _, outcome := range []string{ledger.WithdrawalOutcomeConfirmed, ledger.WithdrawalOutcomeFailed} {
+			w, err := h.l.CreateWithdrawal(h.ctx, wendy, ledger.WithdrawalInput{ChainID: 8453,
+				TokenAddress: "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913", AmountCents: 500, RecipientAddress: "0x1111111111111111111111111111111111111111"})
+			h.must(err)
+			_, err = h.l.ResolveWithdrawal(h.ctx, w.ID, outcome, "")
+			h.must(err)
+		}
 		// Disputes: one won (credited as a refund of the purchase), one
-		// lost, one still open.
-		for i, outcome := range []string{model.DisputeWon, model.DisputeLost, ""} {
+		// lost, one still open, one canceled.
+		for i, outcome := range []string{model.DisputeWon, model.DisputeLost, "", model.DisputeCanceled} {
 			tx := h.buy(wendyPAN, int64(100*(i+1)))
 			h.clear(tx, int64(100*(i+1)))
 			d, err := h.l.CreateDispute(h.ctx, tx, ledger.DisputeInput{Reason: "duplicate"})
 			h.must(err)
-			if outcome != "" {
+			switch outcome {
+			case "":
+			case model.DisputeCanceled:
+				_, err = h.l.CancelDispute(h.ctx, d.ID)
+			default:
 				_, err = h.l.ResolveDispute(h.ctx, d.ID, outcome)
-				h.must(err)
 			}
+			h.must(err)
 		}
 
 		// alice: the ordinary lifecycle of purchases on a multi-use card.

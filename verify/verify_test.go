@@ -214,6 +214,30 @@ var corruptions = []corruption{
 		deleteKeys(t, db, store.EventKey(evs[0].ID), store.EventByTypeKey(evs[0].Type, evs[0].ID), store.OutboxKey(evs[0].ID))
 		return d.ID
 	}},
+	{"canceled dispute without its event", CheckDisputes, 1, func(t *testing.T, _ *fixture, db *store.DB, _ *vault.Vault) string {
+		d := resolvedDispute(t, db, model.DisputeCanceled)
+		evs := eventsOf(t, db, model.EvtDisputeCanceled, "disputeId", d.ID)
+		require.Len(t, evs, 1)
+		deleteKeys(t, db, store.EventKey(evs[0].ID), store.EventByTypeKey(evs[0].Type, evs[0].ID), store.OutboxKey(evs[0].ID))
+		return d.ID
+	}},
+	{"failed withdrawal without its event", CheckBalances, 1, func(t *testing.T, _ *fixture, db *store.DB, _ *vault.Vault) string {
+		var w *model.Withdrawal
+		require.NoError(t, db.Scan(store.WithdrawalPrefix, "", false, func(_, v []byte) bool {
+			x := new(model.Withdrawal)
+			require.NoError(t, json.Unmarshal(v, x))
+			if x.Status == model.WithdrawalFailed {
+				w = x
+				return false
+			}
+			return true
+		}))
+		require.NotNil(t, w, "the fixture has no failed withdrawal")
+		evs := eventsOf(t, db, model.EvtWithdrawalFailed, "withdrawalId", w.ID)
+		require.Len(t, evs, 1)
+		deleteKeys(t, db, store.EventKey(evs[0].ID), store.EventByTypeKey(evs[0].Type, evs[0].ID), store.OutboxKey(evs[0].ID))
+		return w.UserID
+	}},
 	{"original index pointing nowhere", CheckPANIndex, 1, func(t *testing.T, _ *fixture, db *store.DB, _ *vault.Vault) string {
 		putRaw(t, db, store.OrigSTANKey("424242", "0310120000", "card_00000000gone"), []byte("txn_00000000gone"))
 		return "txn_00000000gone"
