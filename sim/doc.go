@@ -16,12 +16,25 @@
 // authorized amount, hold, reversed and refunded amounts, response code and
 // reason, approval code, force post, stand-in, the intent it resolved, its
 // attestation status) and intents (pending, matched, mismatched, expired,
-// canceled). For each message it computes the reply the docs prescribe
+// canceled), policies (blocked or allowed merchant categories,
+// cumulativeMax, maxAuthCount, cooldownMinutes, active hours and days in
+// an IANA zone; applied through the card's policyId or its agent's
+// defaultPolicyId, the card's own maxAuthCount winning) and the
+// organization's risk settings (duplicate detection, the velocity limit
+// and cooldown violation, each with alert, freeze_card or suspend_agent;
+// dryRun). Each card remembers its last approved purchase (the cooldown)
+// and its spend never released (the cumulative cap). For each message it computes the reply the docs prescribe
 // (the decision order of "The decision", the clearing and reversal tables,
 // repeats and duplicates by class + DE 11 + DE 37 within the repeat
 // window, refunds by DE 90, partial approvals, incremental authorizations
 // and advices that change an amount by DE 90, hold expiry and auto-settle)
-// and the change of state. Window
+// and the change of state, the policy's controls in the order of
+// authz.Decide (after the single-use check, before the count and amount
+// limits; an increment skips the cooldown and the policy's count; a
+// partial approval is capped by the cumulative cap too), and after each
+// purchase the risk rules that fire: one risk.alert each, and unless in
+// dry run the strongest action (suspend_agent over freeze_card) on an
+// agent or card still active. Window
 // spend is kept as a list of (instant of the authorization, cents) entries
 // and summed per window, rather than as counters adjusted in place, so the
 // model does not share the core's arithmetic. It uses only three things
@@ -33,7 +46,9 @@
 // # The generator
 //
 // gen_test.go draws each step from math/rand/v2 seeded with the seed,
-// with weights: purchases (0100, 0101; a quarter of them taking a partial
+// with weights (every message names a merchant category, DE 18: the
+// merchant's own, or now and then gambling, money transfer and the like):
+// purchases (0100, 0101; a quarter of them taking a partial
 // approval, DE 48 sub-element 61), financial requests (0200, some taking a
 // partial approval), advices (0120, also refund advices), incremental
 // authorizations (0100, 0101 with DE 90 of an authorization: mostly an
@@ -69,7 +84,9 @@
 // Each seed also chooses the configuration: the start time (anywhere in
 // 2026), the over-capture percentage, the hold expiry, the repeat window,
 // auto-settle (off for half the seeds, else 1, 20 or 48 hours), and
-// whether (and how often) to restart.
+// whether (and how often) to restart; and the scenario: up to three
+// policies with some of the controls above (cards and agents use one now
+// and then), and for most seeds the risk settings.
 //
 // # The checks
 //
@@ -80,7 +97,7 @@
 // and last details access, every agent's status and current spend, and the
 // transactions and intents the step touched. Every 10 steps, after a
 // restart and at the end: every transaction and intent, and the store's
-// set of transactions. Every 50 steps, after a restart and at the end:
+// set of transactions and number of risk.alert events. Every 50 steps, after a restart and at the end:
 // verify.Run, the store's invariants.
 //
 // A request under an Idempotency-Key runs as the API runs a POST

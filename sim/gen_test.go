@@ -37,6 +37,7 @@ type msg struct {
 	hasCVV     bool
 	merchantID string // DE 42
 	merchant   string // DE 43 name
+	mcc        string // DE 18
 	terminal   string // DE 41
 	stan       string // DE 11
 	rrn        string // DE 37
@@ -89,6 +90,9 @@ func (x *msg) String() string {
 			b.WriteString(" cvv=" + x.cvv)
 		}
 		fmt.Fprintf(&b, " at=%s|%q", x.merchantID, x.merchant)
+		if x.mcc != "" {
+			fmt.Fprintf(&b, " mcc=%s", x.mcc)
+		}
 	}
 	if x.terminal != "TERM0001" {
 		b.WriteString(" term=" + x.terminal)
@@ -233,14 +237,27 @@ func cardSpecString(c *mCard) string {
 // merchants the generator buys at: DE 42 and DE 43's name. Some share a
 // name under another DE 42, or a DE 42 under another name, so that the
 // merchant lock's pair is exercised.
-var merchants = []struct{ id, name string }{
-	{"MERCHANT000001", "ACME GROCERY"},
-	{"MERCHANT000002", "BLUE BOTTLE COFFEE"},
-	{"MERCHANT000003", "DOORDASH*BURGERPLACE"},
-	{"MERCHANT000004", "SQ *CORNER CAFE"},
-	{"MERCHANT000005", "Acme-Grocery"},
-	{"MERCHANT000001", "ACME GROCERY #12"},
-	{"MERCHANT000006", "SHELL OIL 5531"},
+var merchants = []struct{ id, name, mcc string }{
+	{"MERCHANT000001", "ACME GROCERY", "5411"},
+	{"MERCHANT000002", "BLUE BOTTLE COFFEE", "5814"},
+	{"MERCHANT000003", "DOORDASH*BURGERPLACE", "5812"},
+	{"MERCHANT000004", "SQ *CORNER CAFE", "5814"},
+	{"MERCHANT000005", "Acme-Grocery", "5411"},
+	{"MERCHANT000001", "ACME GROCERY #12", "5411"},
+	{"MERCHANT000006", "SHELL OIL 5531", "5541"},
+}
+
+// oddMCCs are categories a merchant sometimes presents instead of its
+// own: gambling, money transfer, miscellaneous retail, restaurants.
+var oddMCCs = []string{"7995", "4829", "5999", "5812"}
+
+// setMerchant puts merchant i in x, with its category or, now and then,
+// another.
+func (g *gen) setMerchant(x *msg, i int) {
+	x.merchantID, x.merchant, x.mcc = merchants[i].id, merchants[i].name, merchants[i].mcc
+	if g.pct(8) {
+		x.mcc = pick(g, oddMCCs)
+	}
 }
 
 // hints are merchantHints with the merchant they were written for.
@@ -395,7 +412,7 @@ func (g *gen) authMsg(c *mCard, mti, proc string, amount int64) *msg {
 	if g.pct(30) {
 		i = g.rng.IntN(len(merchants))
 	}
-	x.merchantID, x.merchant = merchants[i].id, merchants[i].name
+	g.setMerchant(x, i)
 	switch r := g.rng.IntN(100); {
 	case r < 30:
 		x.hasCVV, x.cvv = true, c.cvv
@@ -501,7 +518,7 @@ func (g *gen) followIntent(c *mCard, x *msg) {
 		x.amount = max(1, *it.expAmount-it.tolerance+g.rng.Int64N(2*it.tolerance+1))
 	}
 	if i, ok := intentMerchant[it.merchant]; ok && !g.pct(15) {
-		x.merchantID, x.merchant = merchants[i].id, merchants[i].name
+		g.setMerchant(x, i)
 	}
 }
 
@@ -594,8 +611,7 @@ func (g *gen) followUp(typ msgType, o *mTxn, amount int64) *msg {
 	if typ == mReverse {
 		x.mti = pick(g, []string{"0400", "0420"})
 	}
-	i := g.rng.IntN(len(merchants))
-	x.merchantID, x.merchant = merchants[i].id, merchants[i].name
+	g.setMerchant(x, g.rng.IntN(len(merchants)))
 	byRRN := false
 	switch r := g.rng.IntN(100); {
 	case r < 45:
@@ -1210,5 +1226,16 @@ func (g *gen) cardSpec(a *mAgent) *mCard {
 	}
 	c.ttlDays = g.opt(20, 1, 20)
 	c.attestMin = pick(g, []int64{0, 5, 30, 60, 1440})
+	if len(g.m.policies) > 0 && g.pct(40) {
+		c.policy = pick(g, g.m.policies)
+	}
 	return c
+}
+
+// mccOr5411 is DE 18: the message's category, 5411 when it has none.
+func (x *msg) mccOr5411() string {
+	if x.mcc == "" {
+		return "5411"
+	}
+	return x.mcc
 }

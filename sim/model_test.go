@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -9,6 +10,7 @@ import (
 	"github.com/ledgersim/ledgersim/ledger"
 	"github.com/ledgersim/ledgersim/matcher"
 	"github.com/ledgersim/ledgersim/model"
+	"github.com/ledgersim/ledgersim/risk"
 )
 
 // This file is the reference model: the documented semantics of
@@ -56,12 +58,14 @@ func (u *mUser) available() int64 { return u.settled - u.pending }
 
 type mAgent struct {
 	name, id string
-	user     *mUser
-	limit    *int64
-	freq     string
-	onLimit  string
-	status   string
-	spends   []spend
+	// defaultPolicy applies to its cards that name none.
+	defaultPolicy *mPolicy
+	user          *mUser
+	limit         *int64
+	freq          string
+	onLimit       string
+	status        string
+	spends        []spend
 }
 
 type mCard struct {
@@ -100,6 +104,73 @@ type mCard struct {
 	origs        map[string]*mTxn
 	lastAccessMs int64
 	accesses     []int64
+	// policy is the card's own policy (nil: its agent's default, if any);
+	// lastAuthMs the instant of its last approved purchase (cooldown).
+	policy     *mPolicy
+	lastAuthMs int64
+}
+
+// mPolicy is a policy's controls as the model reads them. The cards of the
+// simulation set none of these themselves but maxAuthCount, whose own
+// value wins over the policy's.
+type mPolicy struct {
+	name, id             string
+	blocked, allowed     []string
+	cumulativeMax        *int64
+	maxAuthCount         *int64
+	cooldownMinutes      *int64
+	hoursStart, hoursEnd *int64
+	zone                 string
+	days                 []int64
+}
+
+// policyOf is the policy that applies to c: its own, else its agent's
+// default.
+func (c *mCard) policyOf() *mPolicy {
+	if c.policy != nil {
+		return c.policy
+	}
+	return c.agent.defaultPolicy
+}
+
+// authCountMax is the card's maxAuthCount, else its policy's.
+func (c *mCard) authCountMax() *int64 {
+	if c.maxAuthCount != nil {
+		return c.maxAuthCount
+	}
+	if p := c.policyOf(); p != nil {
+		return p.maxAuthCount
+	}
+	return nil
+}
+
+// total is everything the card has spent, less what was released.
+func (c *mCard) total() int64 { return sum(c.spends, func(int64) bool { return true }) }
+
+// withinActiveHours reads now on the wall clock of the policy's zone:
+// the day among its days (when it has some), the hour in [start, end),
+// across midnight when end <= start (the whole day when equal).
+func (p *mPolicy) withinActiveHours(nowMs int64) bool {
+	loc := time.UTC
+	if p.zone != "" {
+		l, err := time.LoadLocation(p.zone)
+		if err != nil {
+			panic(err)
+		}
+		loc = l
+	}
+	local := time.UnixMilli(nowMs).In(loc)
+	if len(p.days) > 0 && !slices.Contains(p.days, int64(local.Weekday())) {
+		return false
+	}
+	if p.hoursStart == nil {
+		return true
+	}
+	h, start, end := int64(local.Hour()), *p.hoursStart, *p.hoursEnd
+	if start < end {
+		return h >= start && h < end
+	}
+	return h >= start || h < end
 }
 
 // expiryYYMM is DE 14 for the card.
@@ -134,6 +205,8 @@ type mTxn struct {
 	isOriginal bool
 	// The network identity of the message that created it.
 	mti, stan, rrn, de7 string
+	// merchant is DE 43's name (the risk rules compare it).
+	merchant string
 }
 
 // mDispute is a dispute of a completed purchase.
@@ -228,11 +301,15 @@ type refModel struct {
 	autoSettleMs   int64 // 0: off
 
 	users    []*mUser
-	agents   []*mAgent
-	cards    []*mCard
-	txns     []*mTxn
-	intents  []*mIntent
-	disputes []*mDispute
+	policies []*mPolicy
+	risk     *mRisk
+	// riskAlerts counts the risk.alert events the model expects.
+	riskAlerts int
+	agents     []*mAgent
+	cards      []*mCard
+	txns       []*mTxn
+	intents    []*mIntent
+	disputes   []*mDispute
 
 	byPAN    map[string]*mCard
 	repeats  map[string]*repeatRec // class + DE 11 + DE 37
@@ -478,7 +555,20 @@ func (m *refModel) decide(c *mCard, x *msg, kind authz.Kind) decision {
 	if c.single && c.used {
 		return declineWith(authz.CodeFrequencyLimit, authz.ReasonCardUsed)
 	}
-	if c.maxAuthCount != nil && c.authCount >= *c.maxAuthCount {
+	if p := c.policyOf(); p != nil {
+		switch {
+		case len(p.blocked) > 0 && slices.Contains(p.blocked, x.mccOr5411()),
+			len(p.allowed) > 0 && !slices.Contains(p.allowed, x.mccOr5411()):
+			return declineWith(authz.CodeNotPermitted, authz.ReasonBlockedMCC)
+		case !p.withinActiveHours(m.nowMs):
+			return declineWith(authz.CodeNotPermitted, authz.ReasonOutsideActiveHours)
+		case p.cooldownMinutes != nil && *p.cooldownMinutes > 0 && c.lastAuthMs != 0 && m.nowMs < c.lastAuthMs+*p.cooldownMinutes*minuteMs:
+			return declineWith(authz.CodeFrequencyLimit, authz.ReasonCooldown)
+		case p.cumulativeMax != nil && c.total()+amt > *p.cumulativeMax:
+			return declineWith(authz.CodeAmountLimit, authz.ReasonCumulativeLimit)
+		}
+	}
+	if mac := c.authCountMax(); mac != nil && c.authCount >= *mac {
 		return declineWith(authz.CodeFrequencyLimit, authz.ReasonAuthCount)
 	}
 	if (c.maxAmount != nil && amt > *c.maxAmount) || (c.perAuth != nil && amt > *c.perAuth) ||
@@ -552,7 +642,7 @@ func (m *refModel) authorize(x *msg) expect {
 		return e
 	}
 	t := &mTxn{card: c, kind: kindName(kind), amount: x.amount, authorized: x.amount, code: d.code, reason: d.reason,
-		standIn: x.mti == "0120", mti: x.mti, stan: x.stan, rrn: x.rrn, de7: x.de7}
+		standIn: x.mti == "0120", mti: x.mti, stan: x.stan, rrn: x.rrn, de7: x.de7, merchant: x.merchant}
 	if x.amount < asked {
 		t.code, t.requested = authz.CodePartialApproval, asked
 	}
@@ -589,8 +679,82 @@ func (m *refModel) authorize(x *msg) expect {
 		m.approvePurchase(c, t, x)
 	}
 	m.addTxn(t)
+	if t.kind == model.KindPurchase {
+		m.assessRisk(c, t)
+	}
 	rec := m.remember(x, f, t.code, d.reason, t)
 	return expect{code: t.code, reason: d.reason, newTxn: t, newRec: rec}
+}
+
+// mRisk is the organization's risk settings as the simulation sets them:
+// duplicate detection, the velocity limit and cooldown violation, each
+// with an action (the other rules are off); dryRun records alerts only.
+type mRisk struct {
+	dryRun                         bool
+	dup, vel, cooldown             bool
+	dupWindowMin                   int64
+	maxPerHour, maxPerDay          int64
+	dupAction, velAction, cdAction string
+}
+
+// assessRisk is the risk engine on a purchase just decided: each rule that
+// fires records a risk.alert; unless dryRun, the strongest action is taken
+// (suspend_agent over freeze_card over alert) if the agent is still active
+// or the card still active.
+func (m *refModel) assessRisk(c *mCard, t *mTxn) {
+	r := m.risk
+	if r == nil {
+		return
+	}
+	var acts []string
+	if r.cooldown && t.reason == authz.ReasonCooldown {
+		acts = append(acts, r.cdAction)
+	}
+	if t.status != model.TxnDeclined {
+		var history []*mTxn // approved, not reversed purchases of the card before this one
+		for _, p := range m.txns {
+			if p != t && p.card == c && p.kind == model.KindPurchase && p.authAtMs != 0 &&
+				p.status != model.TxnDeclined && p.status != model.TxnReversed {
+				history = append(history, p)
+			}
+		}
+		if r.dup {
+			for _, p := range history {
+				if p.authAtMs >= m.nowMs-r.dupWindowMin*minuteMs && p.amount == t.amount && nameKey(p.merchant) == nameKey(t.merchant) {
+					acts = append(acts, r.dupAction)
+					break
+				}
+			}
+		}
+		if r.vel {
+			hour, day := int64(1), int64(1)
+			for _, p := range history {
+				if p.authAtMs > m.nowMs-hourMs {
+					hour++
+				}
+				if p.authAtMs > m.nowMs-dayMs {
+					day++
+				}
+			}
+			if (r.maxPerHour > 0 && hour > r.maxPerHour) || (r.maxPerDay > 0 && day > r.maxPerDay) {
+				acts = append(acts, r.velAction)
+			}
+		}
+	}
+	m.riskAlerts += len(acts)
+	if len(acts) == 0 || r.dryRun {
+		return
+	}
+	switch {
+	case slices.Contains(acts, risk.ActionSuspendAgent):
+		if c.agent.status == model.AgentActive {
+			m.setAgentStatus(c.agent, model.AgentSuspended)
+		}
+	case slices.Contains(acts, risk.ActionFreezeCard):
+		if c.status == model.CardActive {
+			m.setStatus(c, model.CardFrozen)
+		}
+	}
 }
 
 // partial is "Partial approval": a purchase whose terminal takes one,
@@ -613,6 +777,9 @@ func (m *refModel) partial(c *mCard, x *msg, kind authz.Kind, d decision) (decis
 	}
 	if c.perMonth != nil {
 		left = min(left, *c.perMonth-m.cardMonthSpend(c))
+	}
+	if p := c.policyOf(); p != nil && p.cumulativeMax != nil {
+		left = min(left, *p.cumulativeMax-c.total())
 	}
 	if a := c.agent; a.limit != nil && a.onLimit != model.OnLimitNotify {
 		left = min(left, *a.limit-m.agentSpend(a))
@@ -654,8 +821,14 @@ func (m *refModel) amend(c *mCard, x *msg, f fingerprint) expect {
 			o.standIn = true
 		}
 	} else {
+		// Nor the cooldown after the last purchase, nor a policy's count.
 		counted := *c
-		counted.used, counted.maxAuthCount = false, nil
+		counted.used, counted.maxAuthCount, counted.lastAuthMs = false, nil, 0
+		if p := c.policyOf(); p != nil {
+			np := *p
+			np.maxAuthCount = nil
+			counted.policy = &np
+		}
 		if d := m.decide(&counted, x, authz.Purchase); d.code != authz.CodeApproved {
 			return expect{code: d.code}
 		}
@@ -677,6 +850,7 @@ func (m *refModel) amend(c *mCard, x *msg, f fingerprint) expect {
 func (m *refModel) approvePurchase(c *mCard, t *mTxn, x *msg) {
 	amt := x.amount
 	c.authCount++
+	c.lastAuthMs = m.nowMs
 	m.count(c, m.nowMs, amt)
 	if c.single {
 		c.used = true

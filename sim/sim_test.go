@@ -19,6 +19,7 @@ import (
 	"github.com/ledgersim/ledgersim/clock"
 	"github.com/ledgersim/ledgersim/ledger"
 	"github.com/ledgersim/ledgersim/model"
+	"github.com/ledgersim/ledgersim/risk"
 	"github.com/ledgersim/ledgersim/store"
 	"github.com/ledgersim/ledgersim/vault"
 	"github.com/ledgersim/ledgersim/verify"
@@ -287,6 +288,8 @@ func (h *harness) open() {
 // each.
 func (h *harness) setup() {
 	g := h.g
+	h.setupPolicies()
+	h.setupRisk()
 	nUsers := 2 + g.rng.IntN(2)
 	for i := 0; i < nUsers; i++ {
 		u := &mUser{name: fmt.Sprintf("U%d", i+1)}
@@ -301,6 +304,10 @@ func (h *harness) setup() {
 		for j := 0; j < 1+g.rng.IntN(2); j++ {
 			a := &mAgent{name: fmt.Sprintf("A%d", len(h.m.agents)+1), user: u, status: model.AgentActive, onLimit: model.OnLimitNone}
 			in := ledger.AgentInput{UserID: u.id, Name: a.name}
+			if len(h.m.policies) > 0 && g.pct(25) {
+				a.defaultPolicy = pick(g, h.m.policies)
+				in.DefaultPolicyID = a.defaultPolicy.id
+			}
 			if g.pct(60) {
 				lim := 5000 + g.rng.Int64N(80000)
 				a.limit, in.SpendingLimit = &lim, &lim
@@ -319,6 +326,9 @@ func (h *harness) setup() {
 			a.id = reg.Agent.ID
 			h.m.agents = append(h.m.agents, a)
 			h.logf("setup: %s of %s, limit %s %s onLimitExceeded %s", a.name, u.name, ptrStr(a.limit), a.freq, a.onLimit)
+			if a.defaultPolicy != nil {
+				h.logf("setup: %s's default policy is %s", a.name, a.defaultPolicy.name)
+			}
 			for k := 0; k < 2+g.rng.IntN(2); k++ {
 				o := &op{kind: opIssue, agent: a, card: g.cardSpec(a)}
 				h.logf("setup: %s", o)
@@ -327,6 +337,85 @@ func (h *harness) setup() {
 		}
 	}
 }
+
+// setupPolicies makes up to three policies, each with some of the controls
+// the simulation models: blocked or allowed merchant categories, a
+// cumulative cap, an authorization count, a cooldown, and active hours and
+// days in a time zone.
+func (h *harness) setupPolicies() {
+	g := h.g
+	for i := 0; i < g.rng.IntN(4); i++ {
+		p := &mPolicy{name: fmt.Sprintf("P%d", i+1)}
+		in := model.Policy{Name: p.name}
+		if g.pct(50) {
+			p.blocked = []string{"7995", "4829"}
+		} else if g.pct(40) {
+			p.allowed = []string{"5411", "5541", "5812", "5814"}
+		}
+		in.BlockedMCCs, in.AllowedMCCs = p.blocked, p.allowed
+		p.cumulativeMax = g.opt(35, 5000, 60000)
+		p.maxAuthCount = g.opt(25, 1, 8)
+		if g.pct(35) {
+			p.cooldownMinutes = ptr(pick(g, []int64{1, 5, 30, 120}))
+		}
+		if g.pct(40) {
+			p.hoursStart, p.hoursEnd = ptr(g.rng.Int64N(24)), ptr(g.rng.Int64N(24))
+			p.zone = pick(g, []string{"", "America/New_York", "Europe/London", "Australia/Sydney", "Asia/Kolkata"})
+			if g.pct(30) {
+				for d := int64(0); d < 7; d++ {
+					if g.pct(70) {
+						p.days = append(p.days, d)
+					}
+				}
+			}
+		}
+		in.CumulativeMax, in.MaxAuthCount, in.CooldownMinutes = p.cumulativeMax, p.maxAuthCount, p.cooldownMinutes
+		in.ActiveHoursStart, in.ActiveHoursEnd, in.ActiveTimezone, in.ActiveDays = p.hoursStart, p.hoursEnd, p.zone, p.days
+		pol, err := h.l.CreatePolicy(h.ctx, in)
+		h.must(err, "create policy")
+		p.id = pol.ID
+		h.m.policies = append(h.m.policies, p)
+		h.logf("setup: policy %s: blocked %v allowed %v cumulativeMax %s maxAuthCount %s cooldown %s hours %s-%s %q days %v",
+			p.name, p.blocked, p.allowed, ptrStr(p.cumulativeMax), ptrStr(p.maxAuthCount), ptrStr(p.cooldownMinutes),
+			ptrStr(p.hoursStart), ptrStr(p.hoursEnd), p.zone, p.days)
+	}
+}
+
+// setupRisk sets, for most seeds, the organization's risk settings:
+// duplicate detection, the velocity limit and cooldown violation, each on
+// or off with an action, the other rules off; now and then in dry run.
+func (h *harness) setupRisk() {
+	g := h.g
+	if !g.pct(70) {
+		return
+	}
+	action := func() string {
+		switch r := g.rng.IntN(100); {
+		case r < 50:
+			return risk.ActionAlert
+		case r < 85:
+			return risk.ActionFreezeCard
+		}
+		return risk.ActionSuspendAgent
+	}
+	r := &mRisk{dryRun: g.pct(15), dup: g.pct(50), vel: g.pct(60), cooldown: g.pct(50),
+		dupWindowMin: pick(g, []int64{5, 15, 60}), maxPerHour: 2 + g.rng.Int64N(4), maxPerDay: pick(g, []int64{0, 8, 15})}
+	r.dupAction, r.velAction, r.cdAction = action(), action(), action()
+	_, err := h.l.UpdateRisk(h.ctx, ledger.RiskScope{}, func(cur *risk.Settings, _ *risk.Overlay) error {
+		*cur = risk.Off()
+		cur.Preset, cur.DryRun = risk.PresetCustom, r.dryRun
+		cur.DuplicateDetection = risk.DuplicateRule{Enabled: r.dup, WindowMinutes: r.dupWindowMin, Action: r.dupAction}
+		cur.VelocityLimit = risk.VelocityRule{Enabled: r.vel, MaxPerHour: r.maxPerHour, MaxPerDay: r.maxPerDay, Action: r.velAction}
+		cur.CooldownViolation = risk.SimpleRule{Enabled: r.cooldown, Action: r.cdAction}
+		return nil
+	})
+	h.must(err, "risk settings")
+	h.m.risk = r
+	h.logf("setup: risk dryRun %v, duplicate %v %dm %s, velocity %v %d/h %d/day %s, cooldown %v %s", r.dryRun,
+		r.dup, r.dupWindowMin, r.dupAction, r.vel, r.maxPerHour, r.maxPerDay, r.velAction, r.cooldown, r.cdAction)
+}
+
+func ptr[T any](v T) *T { return &v }
 
 // ---- executing a step ----
 
@@ -568,6 +657,9 @@ func (h *harness) issue(c *mCard) {
 		AcknowledgeRawPanRisk: c.exposure == model.ExposureRawPAN, MaxAmount: c.maxAmount, MerchantHint: c.hint,
 		Limits: model.Limits{PerAuth: c.perAuth, PerDay: c.perDay, PerMonth: c.perMonth}, LimitsGiven: true,
 		MaxAuthCount: c.maxAuthCount, TTLDays: c.ttlDays, AttestationWindowMinutes: c.attestMin, OnDrift: c.onDrift}
+	if c.policy != nil {
+		in.PolicyID = c.policy.id
+	}
 	if c.single {
 		in.Type = model.CardSingle
 	}
@@ -600,7 +692,7 @@ func (h *harness) deliver(ctx context.Context, x *msg) (ledger.Outcome, error) {
 	if x.typ == mAuth {
 		r := &ledger.AuthRequest{Durable: &d, Source: "iso", MTI: x.mti, Class: x.class(), PAN: x.pan,
 			Kind: procKind(x.proc, x.amount), AmountCents: x.amount, Currency: x.currency, Expiry: x.expiry, CVV2: x.cvv,
-			HasCVV2: x.hasCVV, MerchantID: x.merchantID, Merchant: x.merchant, City: "SPRINGFIELD", Country: "US", MCC: "5411",
+			HasCVV2: x.hasCVV, MerchantID: x.merchantID, Merchant: x.merchant, City: "SPRINGFIELD", Country: "US", MCC: x.mccOr5411(),
 			STAN: x.stan, RRN: x.rrn, TxnTime: x.de7, TerminalID: x.terminal, AcquirerID: "123456", OriginalData: x.de90,
 			Advice: x.mti == "0120", Complete: x.mti == "0200", AllowPartial: x.partialOK}
 		// The ISO host's routing: DE 90 on a purchase names the
@@ -618,7 +710,7 @@ func (h *harness) deliver(ctx context.Context, x *msg) (ledger.Outcome, error) {
 	f := &ledger.FollowUp{Durable: &d, Source: "iso", MTI: x.mti, Class: x.class(), PAN: x.pan, OriginalData: x.de90, RRN: x.rrn,
 		AuthCode: x.authCode, STAN: x.stan, TxnTime: x.de7, TerminalID: x.terminal, AcquirerID: "123456",
 		AmountCents: x.amount, Currency: x.currency, ReplacementCents: x.repl, HasReplacement: x.hasRepl,
-		MerchantID: x.merchantID, Merchant: x.merchant, City: "SPRINGFIELD", Country: "US", MCC: "5411"}
+		MerchantID: x.merchantID, Merchant: x.merchant, City: "SPRINGFIELD", Country: "US", MCC: x.mccOr5411()}
 	if x.viaTxn != nil {
 		f = &ledger.FollowUp{Source: "api", TxnID: x.viaTxn.id, Currency: "840", AmountCents: x.amount,
 			ReplacementCents: x.repl, HasReplacement: x.hasRepl}
@@ -760,6 +852,17 @@ func (h *harness) compareAll() {
 	})
 	h.must(err, "scan transactions")
 	d.eq("number of transactions", n, len(h.m.txns))
+	// Every rule that fired recorded its alert, acted on or not.
+	alerts := 0
+	for cursor := ""; ; {
+		ids := h.l.EventIDsByType(model.EvtRiskAlert, cursor, 100)
+		if len(ids) == 0 {
+			break
+		}
+		alerts += len(ids)
+		cursor = ids[len(ids)-1]
+	}
+	d.eq("risk.alert events", alerts, h.m.riskAlerts)
 	h.report(d)
 }
 
