@@ -89,6 +89,23 @@ func (l *Ledger) appendRecord(rec []byte) (decisionlog.LSN, error) {
 	return lsn, nil
 }
 
+// unread are the key families no read on the decision path asks for
+// (memory answers for them): the hot keys, events and their type index,
+// the transaction lists, the outbox. The queue's index leaves them out,
+// which spares most of an authorization's keys a hash and two map
+// operations; a read of one still finds it, by scanning the queue.
+var unread = [][]byte{store.BalancePrefix, store.UsagePrefix, store.SpendPrefix, store.EventsPrefix,
+	store.EventByTypePrefix, store.TxnByCardPrefix, store.TxnByUserPrefix, store.TxnByAgentPrefix, store.OutboxPrefix}
+
+func isUnread(key []byte) bool {
+	for _, p := range unread {
+		if bytes.HasPrefix(key, p) {
+			return true
+		}
+	}
+	return false
+}
+
 // push queues a record (the caller holds mu).
 func (p *pipeline) push(lsn decisionlog.LSN, rec []byte) {
 	pos := p.base + uint64(len(p.queue))
@@ -96,7 +113,7 @@ func (p *pipeline) push(lsn decisionlog.LSN, rec []byte) {
 	_, _, _ = readRecord(rec, func(op recordOp) error {
 		if op.op == opDeleteRange {
 			pr.hasRange = true
-		} else {
+		} else if !isUnread(op.key) {
 			h := maphash.Bytes(p.seed, op.key)
 			p.byKey[h] = pos
 			pr.hashes = append(pr.hashes, h)
@@ -340,7 +357,7 @@ func hasKey(db *store.DB, key []byte) bool {
 func (p *pipeline) pendingValue(key []byte) (value []byte, found, deleted bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.ranges == 0 {
+	if p.ranges == 0 && !isUnread(key) {
 		pos, ok := p.byKey[maphash.Bytes(p.seed, key)]
 		if !ok {
 			return nil, false, false
@@ -372,21 +389,6 @@ func lastWrite(rec, key []byte) (v []byte, hit, del bool) {
 		return nil
 	})
 	return v, hit, del
-}
-
-// pendingWithPrefix calls fn with every value written under prefix by a
-// record not yet in the store (a key written twice is seen twice).
-func (p *pipeline) pendingWithPrefix(prefix []byte, fn func(k, v []byte)) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, r := range p.queue {
-		_, _, _ = readRecord(r.rec, func(op recordOp) error {
-			if op.op == opSet && bytes.HasPrefix(op.key, prefix) {
-				fn(op.key, op.value)
-			}
-			return nil
-		})
-	}
 }
 
 // get reads a key as the ledger's decisions see it: the newest write of
