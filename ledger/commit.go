@@ -197,6 +197,11 @@ func (p *pipeline) drop(n int) {
 			p.free = append(p.free, r.hashes[:0])
 		}
 	}
+	if len(p.byKey) == 0 {
+		// Deletions leave tombstones that lengthen every later probe;
+		// clearing an empty map drops them.
+		clear(p.byKey)
+	}
 	p.base += uint64(n)
 	m := copy(p.queue, p.queue[n:])
 	clear(p.queue[m:])
