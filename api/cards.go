@@ -36,6 +36,9 @@ func readLimits(f *fields) (model.Limits, bool) {
 		PerAuth:  lf.int("perAuth", false, 1, maxCents),
 		PerDay:   lf.int("perDay", false, 1, maxCents),
 		PerMonth: lf.int("perMonth", false, 1, maxCents),
+		PerWeek:  lf.int("perWeek", false, 1, maxCents),
+		PerYear:  lf.int("perYear", false, 1, maxCents),
+		AllTime:  lf.int("allTime", false, 1, maxCents),
 	}
 	f.join(lf)
 	return l, true

@@ -171,6 +171,11 @@ type limitsView struct {
 	PerAuth  *int64 `json:"perAuth"`
 	PerDay   *int64 `json:"perDay"`
 	PerMonth *int64 `json:"perMonth"`
+	// The limits of an agent's defaultCardLimit with the frequencies
+	// perWeek, perYear and allTime; shown only when set.
+	PerWeek *int64 `json:"perWeek,omitempty"`
+	PerYear *int64 `json:"perYear,omitempty"`
+	AllTime *int64 `json:"allTime,omitempty"`
 }
 
 type cardView struct {
@@ -219,7 +224,8 @@ func (a *API) viewCard(c *model.Card) cardView {
 	return cardView{ExpiresAt: exp, IsExpired: model.Ms(a.l.Clock().Now()) >= exp, Object: "card", ID: c.ID, AgentID: c.AgentID, UserID: c.UserID, Type: c.Type, Purpose: c.Purpose,
 		Status: c.Status, Last4: c.Last4, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
 		CredentialExposure: c.CredentialExposure, ExpirationMonth: c.ExpMonth, ExpirationYear: c.ExpYear,
-		Limits:    limitsView{PerAuth: c.Limits.PerAuth, PerDay: c.Limits.PerDay, PerMonth: c.Limits.PerMonth},
+		Limits: limitsView{PerAuth: c.Limits.PerAuth, PerDay: c.Limits.PerDay, PerMonth: c.Limits.PerMonth,
+			PerWeek: c.Limits.PerWeek, PerYear: c.Limits.PerYear, AllTime: c.Limits.AllTime},
 		MaxAmount: c.MaxAmount, MerchantHint: optStr(c.MerchantHint), MaxAuthCount: c.MaxAuthCount, TTLDays: c.TTLDays,
 		AttestationWindowMinutes: c.AttestationWindowMinutes, OnDrift: optStr(c.OnDrift), AuthCount: c.Usage.AuthCount,
 		ClosedAt: c.ClosedAt, PolicyID: c.PolicyID, Controls: c.Controls}

@@ -206,6 +206,9 @@ func Decide(in *Input) Decision {
 	if l := c.Limits.PerMonth; l != nil && MonthSpend(c, in.Now)+amt > *l {
 		return decline(CodeAmountLimit, ReasonSpendingLimit)
 	}
+	if !withinLongLimits(c, in.Now, amt) {
+		return decline(CodeAmountLimit, ReasonSpendingLimit)
+	}
 	var d Decision
 	// Merchant controls: a hint, when set, governs by onDrift; otherwise a
 	// multi-use card locks to the first merchant it was used at.
@@ -319,6 +322,7 @@ func AddCardSpend(c *model.Card, now time.Time, amount int64) {
 	}
 	c.Usage.DayCents += amount
 	c.Usage.MonthCents += amount
+	addLongSpend(c, now, amount)
 	c.Usage.TotalCents += amount
 	c.Usage.LastAuthAt = now.UnixMilli()
 }
@@ -334,6 +338,7 @@ func AdjustCardSpend(c *model.Card, when time.Time, delta int64) {
 	if c.Usage.MonthStart == MonthStart(when) {
 		c.Usage.MonthCents = max(0, c.Usage.MonthCents+delta)
 	}
+	adjustLongSpend(c, when, delta)
 	// The card's lifetime is always the window containing when.
 	c.Usage.TotalCents = max(0, c.Usage.TotalCents+delta)
 }

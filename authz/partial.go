@@ -52,6 +52,7 @@ func Headroom(in *Input) int64 {
 	if l := c.Limits.PerMonth; l != nil {
 		left = min(left, *l-MonthSpend(c, in.Now))
 	}
+	left = min(left, longLimitsLeft(c, in.Now))
 	if m := c.CumulativeMax; m != nil {
 		left = min(left, *m-c.Usage.TotalCents)
 	}

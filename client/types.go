@@ -160,6 +160,12 @@ type Limits struct {
 	PerAuth  *int64 `json:"perAuth,omitempty"`
 	PerDay   *int64 `json:"perDay,omitempty"`
 	PerMonth *int64 `json:"perMonth,omitempty"`
+	// PerWeek (ISO week, UTC), PerYear (UTC calendar year) and AllTime
+	// (the card's whole life) come from an agent's defaultCardLimit with
+	// those frequencies, or may be set directly.
+	PerWeek *int64 `json:"perWeek,omitempty"`
+	PerYear *int64 `json:"perYear,omitempty"`
+	AllTime *int64 `json:"allTime,omitempty"`
 }
 
 // Card is a virtual card. Its number is never part of it: read it with

@@ -122,6 +122,8 @@ func (l *Ledger) CreateCard(ctx context.Context, agentID string, in CardInput) (
 	return *card, c.wait()
 }
 
+// applyDefaultLimit sets the card limit that an agent's defaultCardLimit
+// and defaultCardLimitFrequency stand for.
 func applyDefaultLimit(card *model.Card, limit int64, freq string) {
 	v := limit
 	switch freq {
@@ -129,8 +131,14 @@ func applyDefaultLimit(card *model.Card, limit int64, freq string) {
 		card.Limits.PerAuth = &v
 	case model.FreqPer24Hours:
 		card.Limits.PerDay = &v
+	case model.FreqPerWeek:
+		card.Limits.PerWeek = &v
 	case model.FreqPerMonth:
 		card.Limits.PerMonth = &v
+	case model.FreqPerYear:
+		card.Limits.PerYear = &v
+	case model.FreqAllTime:
+		card.Limits.AllTime = &v
 	}
 }
 

@@ -18,11 +18,13 @@ import (
 // adds the time of the change (the user's or card's updatedAt), which a
 // restart otherwise took back to the last whole record's. Version 3 of
 // the usage delta adds the last purchase's time and the card's lifetime
-// spend, which its policy's cooldown and cumulative cap read.
+// spend, which its policy's cooldown and cumulative cap read. Version 4
+// adds the week and year windows of the card's perWeek and perYear limits.
 const (
 	deltaVersion  = 1
 	deltaVersion2 = 2
 	deltaVersion3 = 3
+	deltaVersion4 = 4
 )
 
 var errBadDelta = errors.New("ledger: malformed delta record")
@@ -96,8 +98,8 @@ func decodeSpend(b []byte, a *model.Agent) error {
 // encodeUsage writes a card's usage counters in about a third of the
 // bytes of their JSON (every approval writes them).
 func encodeUsage(u *model.CardUsage, updatedAt int64) []byte {
-	b := make([]byte, 0, 94+len(u.LockedMerchant)+len(u.LastAccessEventID)+len(u.RecentAccesses)*binary.MaxVarintLen64)
-	b = append(b, deltaVersion3)
+	b := make([]byte, 0, 130+len(u.LockedMerchant)+len(u.LastAccessEventID)+len(u.RecentAccesses)*binary.MaxVarintLen64)
+	b = append(b, deltaVersion4)
 	b = binary.AppendVarint(b, updatedAt)
 	for _, v := range []int64{u.AuthCount, u.DayStart, u.DayCents, u.MonthStart, u.MonthCents, u.LastAccessAt} {
 		b = binary.AppendVarint(b, v)
@@ -116,7 +118,11 @@ func encodeUsage(u *model.CardUsage, updatedAt int64) []byte {
 		b = binary.AppendVarint(b, at)
 	}
 	b = binary.AppendVarint(b, u.LastAuthAt)
-	return binary.AppendVarint(b, u.TotalCents)
+	b = binary.AppendVarint(b, u.TotalCents)
+	for _, v := range []int64{u.WeekStart, u.WeekCents, u.YearStart, u.YearCents} {
+		b = binary.AppendVarint(b, v)
+	}
+	return b
 }
 
 // decodeUsage reads what encodeUsage wrote, and the JSON that stores made
@@ -133,7 +139,7 @@ func decodeUsage(b []byte, u *model.CardUsage) (updatedAt int64, err error) {
 	switch v {
 	case deltaVersion:
 		r = deltaReader{b: b[1:]}
-	case deltaVersion2, deltaVersion3:
+	case deltaVersion2, deltaVersion3, deltaVersion4:
 		r = deltaReader{b: b[1:]}
 		updatedAt = r.varint()
 	default:
@@ -151,8 +157,12 @@ func decodeUsage(b []byte, u *model.CardUsage) (updatedAt int64, err error) {
 		}
 	}
 	u.LastAuthAt, u.TotalCents = 0, 0
-	if v == deltaVersion3 {
+	if v >= deltaVersion3 {
 		u.LastAuthAt, u.TotalCents = r.varint(), r.varint()
+	}
+	u.WeekStart, u.WeekCents, u.YearStart, u.YearCents = 0, 0, 0, 0
+	if v == deltaVersion4 {
+		u.WeekStart, u.WeekCents, u.YearStart, u.YearCents = r.varint(), r.varint(), r.varint(), r.varint()
 	}
 	if r.err == nil && len(r.b) != 0 {
 		return 0, errBadDelta

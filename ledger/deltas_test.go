@@ -20,7 +20,8 @@ func TestUsageRoundTrip(t *testing.T) {
 		{"everything", model.CardUsage{AuthCount: 1, DayStart: 1795219200000, DayCents: -5, MonthStart: 1793491200000, MonthCents: 1234,
 			LockedMerchant: "MERCHANT000001|ACMEGROCERY", Used: true, LastAccessAt: 1795265456123,
 			LastAccessEventID: "evt_01m7z2hszv0001xtsfjmc7", RecentAccesses: []int64{1795265400000, 1795265456123},
-			LastAuthAt: 1795265456999, TotalCents: 123456}},
+			LastAuthAt: 1795265456999, TotalCents: 123456,
+			WeekStart: 1794873600000, WeekCents: 4321, YearStart: 1767225600000, YearCents: 98765}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -43,11 +44,25 @@ func TestUsageRoundTrip(t *testing.T) {
 	}
 }
 
+// TestUsageVersion3 reads the usage written before the week and year
+// windows: they read as empty, the rest as written.
+func TestUsageVersion3(t *testing.T) {
+	u := model.CardUsage{AuthCount: 2, DayStart: 1795219200000, DayCents: 10, LastAuthAt: 1795265456999, TotalCents: 77}
+	b := encodeUsage(&u, 5)
+	// Version 4 appends the four window varints, one byte each when zero.
+	v3 := append([]byte{deltaVersion3}, b[1:len(b)-4]...)
+	got := model.CardUsage{WeekStart: 1, WeekCents: 2, YearStart: 3, YearCents: 4}
+	updated, err := decodeUsage(v3, &got)
+	require.NoError(t, err)
+	assert.Equal(t, u, got)
+	assert.Equal(t, int64(5), updated)
+}
+
 func TestUsageMalformed(t *testing.T) {
 	good := encodeUsage(&model.CardUsage{AuthCount: 1, LockedMerchant: "M|X", RecentAccesses: []int64{5, 6}}, 7)
 	cases := map[string][]byte{
 		"empty":          nil,
-		"other version":  append([]byte{deltaVersion3 + 1}, good[1:]...),
+		"other version":  append([]byte{deltaVersion4 + 1}, good[1:]...),
 		"truncated":      good[:len(good)-1],
 		"trailing bytes": append(append([]byte(nil), good...), 0),
 		"huge string":    {deltaVersion, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0x0f},

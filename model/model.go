@@ -157,6 +157,12 @@ type Limits struct {
 	PerAuth  *int64 `json:"perAuth,omitempty"`
 	PerDay   *int64 `json:"perDay,omitempty"`
 	PerMonth *int64 `json:"perMonth,omitempty"`
+	// PerWeek, PerYear and AllTime hold an agent's defaultCardLimit given
+	// with those frequencies (weeks start Monday 00:00 UTC, years on
+	// 1 January UTC; allTime is the card's whole life).
+	PerWeek *int64 `json:"perWeek,omitempty"`
+	PerYear *int64 `json:"perYear,omitempty"`
+	AllTime *int64 `json:"allTime,omitempty"`
 }
 
 // Card is a virtual card issued to an agent.
@@ -231,6 +237,12 @@ type CardUsage struct {
 	// (cumulativeMax).
 	LastAuthAt int64 `json:"lastAuthAt,omitempty"`
 	TotalCents int64 `json:"totalCents,omitempty"`
+	// Week and year windows, like the day and month ones: the ISO week
+	// (from Monday 00:00 UTC) and the UTC calendar year.
+	WeekStart int64 `json:"weekStart,omitempty"`
+	WeekCents int64 `json:"weekCents,omitempty"`
+	YearStart int64 `json:"yearStart,omitempty"`
+	YearCents int64 `json:"yearCents,omitempty"`
 }
 
 // AgentToken is an agent-scoped credential. Only its hash is kept.

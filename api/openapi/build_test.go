@@ -272,7 +272,10 @@ func schemas() (out S) {
 			req("amount", describe(cents(), "Positive; type says whether it was charged or credited. A purchase reversed after it posted shows what its refunds had given back.")),
 			req("currency", str()), req("merchantName", str()), req("merchantCategoryCode", str()), req("category", str()),
 			req("cardId", str()), req("agentId", str()), req("authorizedAt", nullable(seconds())), req("postedAt", seconds())),
-		"Limits": object(req("perAuth", nullable(cents())), req("perDay", nullable(cents())), req("perMonth", nullable(cents()))),
+		"Limits": object(req("perAuth", nullable(cents())), req("perDay", nullable(cents())), req("perMonth", nullable(cents())),
+			opt("perWeek", describe(cents(), "Per ISO week from Monday 00:00 UTC; from defaultCardLimitFrequency perWeek.")),
+			opt("perYear", describe(cents(), "Per UTC calendar year; from defaultCardLimitFrequency perYear.")),
+			opt("allTime", describe(cents(), "Over the card's whole life; from defaultCardLimitFrequency allTime."))),
 		"Card": object(req("object", enum("card")), req("id", str()), req("agentId", str()), req("userId", str()),
 			req("type", enum(model.CardSingle, model.CardMulti)), req("purpose", str()),
 			req("status", enum(model.CardActive, model.CardFrozen, model.CardClosed, model.CardNotActivated)),
@@ -381,7 +384,8 @@ func withPage(extra ...S) []S { return append(append([]S{}, pageParams...), extr
 
 func okStatus(status int, schema string) map[int]string { return map[int]string{status: schema} }
 
-var limitsBody = body(opt("perAuth", intRange(1, 1<<50)), opt("perDay", intRange(1, 1<<50)), opt("perMonth", intRange(1, 1<<50)))
+var limitsBody = body(opt("perAuth", intRange(1, 1<<50)), opt("perDay", intRange(1, 1<<50)), opt("perMonth", intRange(1, 1<<50)),
+	opt("perWeek", intRange(1, 1<<50)), opt("perYear", intRange(1, 1<<50)), opt("allTime", intRange(1, 1<<50)))
 
 func agentBody(register bool) S {
 	fs := []field{
