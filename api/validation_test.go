@@ -79,7 +79,7 @@ func TestValidation(t *testing.T) {
 		{"card: ttlDays 0", "POST", cards, map[string]any{"purpose": "p", "ttlDays": 0}, 400, "parameter_invalid", "ttlDays"},
 		{"card: limits not object", "POST", cards, map[string]any{"purpose": "p", "limits": 5}, 400, "parameter_invalid", "limits"},
 		{"card: limits.perDay negative", "POST", cards, map[string]any{"purpose": "p", "limits": map[string]any{"perDay": -1}}, 400, "parameter_invalid", "limits.perDay"},
-		{"card: limits unknown key", "POST", cards, map[string]any{"purpose": "p", "limits": map[string]any{"perYear": 1}}, 400, "parameter_unknown", "limits.perYear"},
+		{"card: limits unknown key", "POST", cards, map[string]any{"purpose": "p", "limits": map[string]any{"perDecade": 1}}, 400, "parameter_unknown", "limits.perDecade"},
 		{"card: unknown agent", "POST", "/v1/agents/agent_x/cards", map[string]any{"purpose": "p"}, 404, "agent_not_found", ""},
 		{"card: not found", "GET", "/v1/cards/card_x", nil, 404, "card_not_found", ""},
 		{"details: missing summary", "POST", "/v1/cards/card_x/details", map[string]any{}, 404, "card_not_found", ""},
