@@ -178,8 +178,9 @@ func TestPolicyBlocksMCC(t *testing.T) {
 }
 
 // TestPolicyTimeControls on the virtual clock: a cooldown waits out its
-// minutes, and a card whose ttlMinutes ran out declines 54 and is closed
-// as its policy's onExpiry says, with card.expired recorded.
+// minutes, and a card whose ttlMinutes ran out is closed as its policy's
+// onExpiry says when the clock reaches the end, with card.expired
+// recorded, and declines 54.
 func TestPolicyTimeControls(t *testing.T) {
 	e := newIdemEnv(t)
 	pol := e.must(201, "POST", "/v1/policies", map[string]any{"name": "Short", "cooldownMinutes": 10, "ttlMinutes": 60, "onExpiry": "close"}).str("id")
@@ -209,5 +210,7 @@ func TestPolicyTimeControls(t *testing.T) {
 	ev := e.must(200, "GET", "/v1/events?type=card.expired", nil)
 	require.Len(t, ev.json["data"], 1)
 	d = buy()
-	require.Equal(t, "card_closed", d.json["declinedReason"], "the expiry is applied once")
+	require.Equal(t, "card_expired", d.json["declinedReason"], "an expired card declines as expired, closed or not")
+	ev = e.must(200, "GET", "/v1/events?type=card.expired", nil)
+	require.Len(t, ev.json["data"], 1, "the expiry is recorded once")
 }

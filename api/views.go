@@ -201,6 +201,9 @@ type cardView struct {
 	OnDrift                  *string    `json:"onDrift"`
 	AuthCount                int64      `json:"authCount"`
 	ClosedAt                 int64      `json:"closedAt,omitempty"`
+	// ExpiredAt is when the end of the card's lifetime was recorded
+	// (card.expired); it froze or closed the card then.
+	ExpiredAt int64 `json:"expiredAt,omitempty"`
 	// PolicyID and the card's own controls (which override its policy's).
 	PolicyID string `json:"policyId,omitempty"`
 	model.Controls
@@ -228,7 +231,7 @@ func (a *API) viewCard(c *model.Card) cardView {
 			PerWeek: c.Limits.PerWeek, PerYear: c.Limits.PerYear, AllTime: c.Limits.AllTime},
 		MaxAmount: c.MaxAmount, MerchantHint: optStr(c.MerchantHint), MaxAuthCount: c.MaxAuthCount, TTLDays: c.TTLDays,
 		AttestationWindowMinutes: c.AttestationWindowMinutes, OnDrift: optStr(c.OnDrift), AuthCount: c.Usage.AuthCount,
-		ClosedAt: c.ClosedAt, PolicyID: c.PolicyID, Controls: c.Controls}
+		ClosedAt: c.ClosedAt, ExpiredAt: c.ExpiredAt, PolicyID: c.PolicyID, Controls: c.Controls}
 }
 
 type accessEventView struct {

@@ -117,9 +117,10 @@ type Decision struct {
 	FreezeCard    bool // onDrift freeze
 	LimitExceeded bool // agent's spending limit exceeded
 	SuspendAgent  bool // onLimitExceeded suspend
-	// Expire is the card's onExpiry action (freeze or close) when its
-	// ttlMinutes has run out.
-	Expire string
+	// Expire is what the end of the card's lifetime does to it (freeze or
+	// close, see ExpireAction) when that end is not yet recorded, and
+	// ExpireReason why it ended.
+	Expire, ExpireReason string
 }
 
 // Approved reports whether the decision approves.
@@ -150,6 +151,13 @@ func Decide(in *Input) Decision {
 		}
 		return Decision{Code: CodeApproved}
 	}
+	// A card past its lifetime declines as expired whatever its status:
+	// the end of the lifetime froze or closed it, or will now.
+	if Expired(c, in.Now) {
+		d := decline(CodeExpiredCard, ReasonExpiredCard)
+		d.Expire, d.ExpireReason = ExpireAction(c, in.Now)
+		return d
+	}
 	switch c.Status {
 	case model.CardClosed:
 		return decline(CodeNotPermitted, ReasonCardClosed)
@@ -166,11 +174,6 @@ func Decide(in *Input) Decision {
 	}
 	if r.Expiry != "" && !expiryMatches(c, r.Expiry) {
 		return decline(CodeExpiredCard, ReasonInvalidExpiry)
-	}
-	if Expired(c, in.Now) {
-		d := decline(CodeExpiredCard, ReasonExpiredCard)
-		d.Expire = expireAction(c, in.Now)
-		return d
 	}
 	if r.CVVPresent && !r.CVVMatch {
 		return decline(CodeCVVMismatch, ReasonCVVMismatch)

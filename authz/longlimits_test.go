@@ -34,7 +34,7 @@ func TestLongLimits(t *testing.T) {
 			{at: "2026-03-16T00:00:00Z", amount: 1, approved: false},
 		}},
 		{"perWeek across a year end", model.Limits{PerWeek: i64(1000)}, []step{
-			{at: "2026-12-29T10:00:00Z", amount: 700, approved: true}, // Tuesday
+			{at: "2026-12-29T10:00:00Z", amount: 700, approved: true},  // Tuesday
 			{at: "2027-01-02T10:00:00Z", amount: 301, approved: false}, // same ISO week, new year
 			{at: "2027-01-04T00:00:00Z", amount: 1000, approved: true}, // Monday
 		}},
@@ -58,14 +58,14 @@ func TestLongLimits(t *testing.T) {
 			{at: "2026-03-11T00:00:00Z", amount: 400, approved: true},
 		}},
 		{"a reversal from last week frees nothing of this one", model.Limits{PerWeek: i64(1000)}, []step{
-			{at: "2026-03-13T00:00:00Z", amount: 600, approved: true}, // Friday
+			{at: "2026-03-13T00:00:00Z", amount: 600, approved: true},  // Friday
 			{at: "2026-03-16T00:00:00Z", amount: 1000, approved: true}, // Monday
 			{at: "2026-03-13T00:00:00Z", amount: 600, release: true},
 			{at: "2026-03-17T00:00:00Z", amount: 1, approved: false},
 		}},
 		{"the tightest limit decides", model.Limits{PerDay: i64(900), PerWeek: i64(1500), PerYear: i64(1800)}, []step{
 			{at: "2026-03-09T12:00:00Z", amount: 900, approved: true},
-			{at: "2026-03-09T13:00:00Z", amount: 1, approved: false}, // day
+			{at: "2026-03-09T13:00:00Z", amount: 1, approved: false},   // day
 			{at: "2026-03-10T12:00:00Z", amount: 601, approved: false}, // week
 			{at: "2026-03-10T12:00:00Z", amount: 600, approved: true},
 			{at: "2026-03-16T12:00:00Z", amount: 301, approved: false}, // year

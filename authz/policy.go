@@ -87,18 +87,35 @@ func TTLEnd(c *model.Card) int64 {
 	return c.CreatedAt + *c.TTLMinutes*minuteMs
 }
 
-// expireAction is what an expired card's onExpiry asks for, when its
-// ttlMinutes is what ended it ("" otherwise: a card past its expiry date
-// just declines).
-func expireAction(c *model.Card, now time.Time) string {
-	if c.TTLMinutes == nil || now.UnixMilli() < TTLEnd(c) {
-		return ""
+// ExpireAction is what the end of the card's lifetime does to it at now,
+// and why: its onExpiry (freeze, the default, or close) when its
+// ttlMinutes ran out, close when its ttlDays or expiry date did. It is ""
+// while the lifetime lasts, once the end was recorded (ExpiredAt), and for
+// a closed card.
+func ExpireAction(c *model.Card, now time.Time) (action, reason string) {
+	if c.ExpiredAt != 0 || c.Status == model.CardClosed || !Expired(c, now) {
+		return "", ""
 	}
-	if c.OnExpiry == model.ExpiryClose {
-		return model.ExpiryClose
+	switch {
+	case c.TTLMinutes != nil && now.UnixMilli() >= TTLEnd(c):
+		if c.OnExpiry == model.ExpiryClose {
+			return model.ExpiryClose, ExpiryTTL
+		}
+		return model.ExpiryFreeze, ExpiryTTL
+	case c.TTLDays != nil && now.UnixMilli() >= c.CreatedAt+*c.TTLDays*dayMs:
+		return model.ExpiryClose, ExpiryTTLDays
 	}
-	return model.ExpiryFreeze
+	return model.ExpiryClose, ExpiryDate
 }
+
+// Why a card's lifetime ended, as card.expired says.
+const (
+	ExpiryTTL     = "ttl_expired"        // ttlMinutes
+	ExpiryTTLDays = "ttl_days_expired"   // ttlDays
+	ExpiryDate    = "expiry_date_passed" // the end of its expiry month
+)
+
+const dayMs = int64(24 * time.Hour / time.Millisecond)
 
 // checkControls applies the policy controls to a purchase: merchant
 // category, active hours, cooldown, cumulative cap, attestation and the

@@ -266,6 +266,9 @@ func (l *Ledger) UpdateAgent(ctx context.Context, id string, p AgentPatch) (mode
 		for _, nc := range cardChanges {
 			*s.cards[nc.ID] = *nc
 		}
+		if p.DefaultPolicyID != nil {
+			l.cardLifetimesChanged()
+		}
 	}
 	s.mu.Unlock()
 	if err != nil {

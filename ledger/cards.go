@@ -114,6 +114,7 @@ func (l *Ledger) CreateCard(ctx context.Context, agentID string, in CardInput) (
 	}
 	*a = na
 	s.cards[card.ID] = card
+	l.noteCardLifetime(s, card, a)
 	l.dir.mu.Lock()
 	l.dir.userOfCard[card.ID] = card.UserID
 	l.dir.cardByPANHash[hash] = card.ID
@@ -301,6 +302,7 @@ func (l *Ledger) UpdateCard(ctx context.Context, id string, p CardPatch) (model.
 		return model.Card{}, err
 	}
 	*card = nc
+	l.cardLifetimesChanged()
 	release()
 	return nc, c.wait()
 }

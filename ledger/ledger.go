@@ -181,6 +181,8 @@ type Ledger struct {
 	repeats *repeatIndex
 	// lastFollowUpGC is when Sweep last dropped old follow-up records (ms).
 	lastFollowUpGC atomic.Int64
+	// lifetimeGen counts the changes that can move a card's lifetime end.
+	lifetimeGen atomic.Uint64
 	// pols are the organization's policies (policies.go).
 	pols policies
 	// risk holds the risk settings (risk.go).
@@ -198,6 +200,10 @@ type shard struct {
 	intents *matcher.Index
 	// approvals are the intents a person must decide on (approvals.go).
 	approvals approvals
+	// The earliest card lifetime end the last scan saw, and the generation
+	// of lifetime changes it saw (card_lifetime.go).
+	nextLifetimeEnd int64
+	lifetimesSeen   uint64
 }
 
 // directory maps secondary keys to the user that owns them, which names the

@@ -479,7 +479,8 @@ func (l *Ledger) Refund(ctx context.Context, txnID string, amount int64) (Outcom
 }
 
 // Sweep expires the holds of authorizations not cleared within HoldExpiry,
-// completes those due for auto-settle (AutoSettle), and forgets repeat references older than RepeatWindow. Its cost is
+// completes those due for auto-settle (AutoSettle), ends the lifetime of
+// cards past it (card_lifetime.go), and forgets repeat references older than RepeatWindow. Its cost is
 // proportional to what expires. The server calls it every second, and the
 // virtual clock's advance calls it at once.
 func (l *Ledger) Sweep(ctx context.Context) (expired int, err error) {
@@ -531,6 +532,10 @@ func (l *Ledger) Sweep(ctx context.Context) (expired int, err error) {
 			}
 			waits = append(waits, c)
 			expired++
+		}
+		if err == nil {
+			ws, lerr := l.expireCards(ctx, s, now)
+			waits, err = append(waits, ws...), lerr
 		}
 		if err == nil && (s.intents.Len() > 0 || s.approvals.len() > 0) {
 			c := l.begin(now)

@@ -180,6 +180,7 @@ func (l *Ledger) UpdatePolicy(ctx context.Context, id string, patch func(*model.
 	l.pols.byID[id] = &stored
 	l.pols.byName[policyNameKey(np.Name)] = id
 	l.pols.mu.Unlock()
+	l.cardLifetimesChanged()
 	return np, c.wait()
 }
 

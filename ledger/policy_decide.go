@@ -53,16 +53,17 @@ func (l *Ledger) declaredAmount(s *shard, card *model.Card, nowMs int64) (int64,
 	return *ev.ExpectedAmount, true
 }
 
-// expireCard applies a card's onExpiry (freeze or close) once its
-// ttlMinutes have run out, and records card.expired.
-func expireCard(c *change, card *model.Card, action string) {
+// expireCard records the end of a card's lifetime: action (freeze or
+// close, from authz.ExpireAction) applied, ExpiredAt set, and
+// card.expired with reason (why the lifetime ended).
+func expireCard(c *change, card *model.Card, action, reason string) {
 	prev := card.Status
-	card.UpdatedAt = model.Ms(c.now)
+	card.UpdatedAt, card.ExpiredAt, card.FrozenBySuspension = model.Ms(c.now), model.Ms(c.now), false
 	if action == model.ExpiryClose {
 		card.Status, card.ClosedAt = model.CardClosed, model.Ms(c.now)
 	} else {
 		card.Status = model.CardFrozen
 	}
 	c.event(model.EvtCardExpired, map[string]any{"cardId": card.ID, "agentId": card.AgentID, "userId": card.UserID,
-		"status": card.Status, "previousStatus": prev, "onExpiry": action, "reason": "ttl_expired"})
+		"status": card.Status, "previousStatus": prev, "onExpiry": action, "reason": reason})
 }

@@ -70,6 +70,7 @@ const (
 	RecWithdrawal
 	RecWithdrawalResolution // a submitted withdrawal confirmed, or failed and returned
 	RecDisputeCancel
+	RecCardExpiry // the end of a card's lifetime, recorded by Sweep
 )
 
 const (

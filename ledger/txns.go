@@ -208,7 +208,7 @@ func (l *Ledger) Authorize(ctx context.Context, r *AuthRequest) (Outcome, error)
 		}
 		if d.Expire != "" {
 			cardChanged, cardStatusChanged = true, true
-			expireCard(c, &nc, d.Expire)
+			expireCard(c, &nc, d.Expire, d.ExpireReason)
 		}
 		if d.FreezeCard {
 			cardChanged, cardStatusChanged = true, true

@@ -189,6 +189,9 @@ type Card struct {
 	CreatedAt int64 `json:"createdAt"`
 	UpdatedAt int64 `json:"updatedAt"`
 	ClosedAt  int64 `json:"closedAt,omitempty"`
+	// ExpiredAt is when the end of the card's lifetime was recorded
+	// (card.expired): its onExpiry froze or closed it then.
+	ExpiredAt int64 `json:"expiredAt,omitempty"`
 	// FrozenBySuspension marks a card frozen because its agent was
 	// suspended, so that reactivating the agent unfreezes exactly those.
 	FrozenBySuspension bool `json:"frozenBySuspension,omitempty"`

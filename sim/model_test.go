@@ -88,9 +88,11 @@ type mCard struct {
 	onDrift            string
 	attestMin          int64
 	createdMs          int64
-	expYear, expMonth  string // YYYY, MM
-	pan, cvv           string
-	home               int // index of the merchant the generator mostly uses it at
+	// expiredMs is when the end of its lifetime closed the card.
+	expiredMs         int64
+	expYear, expMonth string // YYYY, MM
+	pan, cvv          string
+	home              int // index of the merchant the generator mostly uses it at
 
 	authCount int64
 	used      bool
@@ -527,6 +529,10 @@ func (m *refModel) decide(c *mCard, x *msg, kind authz.Kind) decision {
 		}
 		return approve()
 	}
+	// Past its lifetime a card declines as expired, whatever its status.
+	if m.expired(c) {
+		return declineWith(authz.CodeExpiredCard, authz.ReasonExpiredCard)
+	}
 	switch c.status {
 	case model.CardClosed:
 		return declineWith(authz.CodeNotPermitted, authz.ReasonCardClosed)
@@ -538,9 +544,6 @@ func (m *refModel) decide(c *mCard, x *msg, kind authz.Kind) decision {
 	}
 	if x.expiry != "" && x.expiry != c.expiryYYMM() {
 		return declineWith(authz.CodeExpiredCard, authz.ReasonInvalidExpiry)
-	}
-	if m.expired(c) {
-		return declineWith(authz.CodeExpiredCard, authz.ReasonExpiredCard)
 	}
 	if x.hasCVV && x.cvv != c.cvv {
 		return declineWith(authz.CodeCVVMismatch, authz.ReasonCVVMismatch)
@@ -1123,7 +1126,8 @@ func (m *refModel) deliver(x *msg) expect {
 }
 
 // sweep is what the ledger's Sweep does after the clock moved: holds past
-// their expiry are reversed ("expired"), intents past their TTL expire.
+// their expiry are reversed ("expired"), cards past their lifetime are
+// closed, intents past their TTL expire.
 func (m *refModel) sweep() int {
 	n := 0
 	for _, t := range m.txns {
@@ -1137,6 +1141,14 @@ func (m *refModel) sweep() int {
 		} else if !settles && t.holdExpiresMs <= m.nowMs {
 			m.reverseTo(t, 0, "expired")
 			n++
+		}
+	}
+	// A card whose ttlDays or expiry month ended is closed, once.
+	for _, c := range m.cards {
+		if c.status != model.CardClosed && c.expiredMs == 0 && m.expired(c) {
+			m.setStatus(c, model.CardClosed)
+			c.frozenBySuspension = false
+			c.expiredMs = m.nowMs
 		}
 	}
 	for _, it := range m.intents {

@@ -141,6 +141,9 @@ func (s *state) noteEvent(id, typ string, data map[string]json.RawMessage) {
 	case model.EvtCardCreated:
 		cid, _ := str(data, "cardId")
 		s.cardCreated[cid] = true
+	case model.EvtCardExpired:
+		cid, _ := str(data, "cardId")
+		s.cardExpired[cid]++
 	case model.EvtAgentCreated:
 		aid, _ := str(data, "agentId")
 		s.agentCreated[aid] = true
@@ -247,8 +250,16 @@ func (s *state) checkEvents() {
 		if !s.cardCreated[id] {
 			c.breach("card %s: no %s event", id, model.EvtCardCreated)
 		}
-		if card := s.cards[id]; s.agents[card.AgentID] == nil || s.users[card.UserID] == nil {
+		card := s.cards[id]
+		if s.agents[card.AgentID] == nil || s.users[card.UserID] == nil {
 			c.breach("card %s: its agent or user does not exist", id)
+		}
+		// The end of a card's lifetime is recorded once, with its event.
+		switch n := s.cardExpired[id]; {
+		case card.ExpiredAt != 0 && n != 1:
+			c.breach("card %s: its lifetime ended with %d %s events, not one", id, n, model.EvtCardExpired)
+		case card.ExpiredAt == 0 && n != 0:
+			c.breach("card %s: %s recorded but the card does not say its lifetime ended", id, model.EvtCardExpired)
 		}
 	}
 	for _, id := range s.agentIDs {

@@ -174,6 +174,7 @@ type fixture struct {
 	overdrawn                []string // users legitimately overdrawn
 	tipAgent                 string   // over its limit by a tip only
 	notifyAgent              string
+	expiredCard              string // closed by the sweep at the end of its ttlDays
 	latest                   time.Time
 }
 
@@ -269,6 +270,11 @@ func build(dir string) (*fixture, error) {
 		h.buy(frankPAN, 1_000)
 		_, err := h.l.CreateIntent(h.ctx, frankCard, ledger.IntentInput{IntentID: "expires", Summary: "never bought", TTLMinutes: 1})
 		h.must(err)
+		// A card whose lifetime the same sweep ends.
+		short, err := h.l.CreateCard(h.ctx, frankAgent, ledger.CardInput{Purpose: "one day", Type: model.CardMulti,
+			CredentialExposure: model.ExposureNever, AttestationWindowMinutes: 10, TTLDays: ptr(1)})
+		h.must(err)
+		f.expiredCard = short.ID
 		h.clk.Advance(49 * time.Hour)
 		n, err := h.l.Sweep(h.ctx)
 		h.must(err)

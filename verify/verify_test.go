@@ -172,6 +172,18 @@ var corruptions = []corruption{
 		deleteKeys(t, db, store.EventKey(evs[0].ID), store.EventByTypeKey(evs[0].Type, evs[0].ID), store.OutboxKey(evs[0].ID))
 		return f.lifecycle
 	}},
+	{"card.expired recorded twice", CheckEvents, 1, func(t *testing.T, f *fixture, db *store.DB, _ *vault.Vault) string {
+		evs := eventsOf(t, db, model.EvtCardExpired, "cardId", f.expiredCard)
+		require.Len(t, evs, 1, "the sweep recorded the end of the card's lifetime")
+		addEvent(t, db, f.latest, model.EvtCardExpired, map[string]any{"cardId": f.expiredCard, "agentId": f.aliceAgent,
+			"userId": f.alice, "status": model.CardClosed, "reason": "ttl_days_expired"})
+		return f.expiredCard
+	}},
+	{"card.expired for a card whose lifetime goes on", CheckEvents, 1, func(t *testing.T, f *fixture, db *store.DB, _ *vault.Vault) string {
+		addEvent(t, db, f.latest, model.EvtCardExpired, map[string]any{"cardId": f.cardA, "agentId": f.aliceAgent,
+			"userId": f.alice, "status": model.CardClosed, "reason": "ttl_days_expired"})
+		return f.cardA
+	}},
 	{"outbox marker without its event", CheckEvents, 1, func(t *testing.T, _ *fixture, db *store.DB, _ *vault.Vault) string {
 		putRaw(t, db, store.OutboxKey("evt_0000000000gone"), nil)
 		return "evt_0000000000gone"

@@ -285,7 +285,7 @@ func schemas() (out S) {
 			req("maxAmount", nullable(cents())), req("merchantHint", nullable(str())), req("maxAuthCount", nullable(integer())),
 			req("ttlDays", nullable(integer())), req("attestationWindowMinutes", integer()),
 			req("onDrift", nullable(enum(model.DriftFreeze, model.DriftNotify, model.DriftNone))), req("authCount", integer()),
-			opt("closedAt", ms()),
+			opt("closedAt", ms()), opt("expiredAt", describe(ms(), "When the end of the card's lifetime (ttlMinutes, ttlDays or expiry date) was recorded with card.expired; it froze or closed the card then.")),
 			req("expiresAt", describe(ms(), "When the card's lifetime (ttlDays, ttlMinutes, or its expiry month) ends; from then on it declines 54.")),
 			req("isExpired", boolean())),
 		"CardList":       list("Card"),
