@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/mail"
+	"slices"
 	"strings"
 
 	"github.com/ledgersim/ledgersim/ledger"
@@ -108,12 +109,14 @@ func (a *API) simulateKYC(rc *reqCtx) error {
 		return err
 	}
 	userID := f.str("userId", true, 64)
-	decision := kycDecision(f.enum("decision", true, []string{"approved", "denied", model.RejectedAlias}))
+	// The decision is the application status to move to: approved or
+	// denied, or one short of a decision, or a lock.
+	decision := kycDecision(f.enum("decision", true, append(slices.Clone(ledger.KYCTargets), model.RejectedAlias)))
 	if e := f.done(); e != nil {
 		return e
 	}
 	rc.render(200, func(r any) any { u := r.(model.User); return viewUser(&u) })
-	u, lerr := a.l.DecideKYC(rc.ctx, userID, decision == "approved")
+	u, lerr := a.l.SetKYCStatus(rc.ctx, userID, decision)
 	if lerr != nil {
 		return lerr
 	}
@@ -190,8 +193,8 @@ func (a *API) balance(rc *reqCtx) error {
 	return nil
 }
 
-// kycDecision reads a KYC decision in the platform's words, approved or
-// denied; "rejected" is accepted as another name for denied.
+// kycDecision reads a KYC decision in the platform's words;
+// "rejected" is accepted as another name for denied.
 func kycDecision(d string) string {
 	if d == model.RejectedAlias {
 		return model.UserDenied

@@ -37,6 +37,9 @@ const (
 	ReasonBlockedMerchant   = "blocked_merchant"
 	ReasonMerchantDrift     = "merchant_drift"
 	ReasonUserNotVerified   = "user_not_verified"
+	ReasonUserDenied        = "user_denied"
+	ReasonUserLocked        = "user_locked"
+	ReasonUserCanceled      = "user_canceled"
 	ReasonAgentSuspended    = "agent_suspended"
 	ReasonExpiredCard       = "card_expired"
 	ReasonInvalidExpiry     = "invalid_expiry"
@@ -167,7 +170,7 @@ func Decide(in *Input) Decision {
 		return decline(CodeRestrictedCard, ReasonCardNotActivated)
 	}
 	if u.Status != model.UserApproved {
-		return decline(CodeRestrictedCard, ReasonUserNotVerified)
+		return decline(CodeRestrictedCard, UserDeclineReason(u))
 	}
 	if a.Status != model.AgentActive {
 		return decline(CodeRestrictedCard, ReasonAgentSuspended)

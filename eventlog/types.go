@@ -46,6 +46,8 @@ var typeCodes = map[string]byte{
 	model.EvtWithdrawalConfirmed:   38,
 	model.EvtWithdrawalFailed:      39,
 	model.EvtDisputeCanceled:       40,
+	model.EvtUserNeedsInfo:         41,
+	model.EvtUserUpdated:           42,
 }
 
 // typeNames is typeCodes inverted.

@@ -70,7 +70,7 @@ func (l *Ledger) RegisterAgent(ctx context.Context, in AgentInput) (Registration
 	}
 	if u.Status != model.UserApproved {
 		s.mu.Unlock()
-		return Registration{}, conflict("user_not_verified", "The user's verification must be approved before agents can be registered.")
+		return Registration{}, notVerified(u, "Agents are registered")
 	}
 	if err := l.checkPolicyRef(in.DefaultPolicyID, "defaultPolicyId"); err != nil {
 		s.mu.Unlock()

@@ -51,8 +51,11 @@ func (l *Ledger) CreateCard(ctx context.Context, agentID string, in CardInput) (
 		return model.Card{}, conflict("agent_not_active", fmt.Sprintf("Cards can be issued only to active agents; this agent is %s.", a.Status))
 	}
 	u := s.users[a.UserID]
-	if u == nil || u.Status != model.UserApproved {
+	if u == nil {
 		return model.Card{}, conflict("user_not_verified", "The agent's user must be approved before cards can be issued.")
+	}
+	if u.Status != model.UserApproved {
+		return model.Card{}, notVerified(u, "Cards are issued")
 	}
 	if a.MaxCards != nil && a.CardCount >= *a.MaxCards {
 		return model.Card{}, conflict("max_cards_reached", fmt.Sprintf("The agent already has its maximum of %d cards.", *a.MaxCards))

@@ -71,6 +71,7 @@ const (
 	RecWithdrawalResolution // a submitted withdrawal confirmed, or failed and returned
 	RecDisputeCancel
 	RecCardExpiry // the end of a card's lifetime, recorded by Sweep
+	RecKYCStatus  // a KYC application status short of a decision, or a lock
 )
 
 const (

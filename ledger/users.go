@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
 
 	"github.com/ledgersim/ledgersim/authz"
 	"github.com/ledgersim/ledgersim/model"
@@ -156,47 +155,13 @@ func (l *Ledger) decide(c *change, u *model.User, approve bool) {
 }
 
 // DecideKYC approves or rejects a user's verification. A decision is final:
-// repeating it returns the user unchanged, the opposite decision is refused.
+// repeating it returns the user unchanged, the opposite decision is refused
+// (see SetKYCStatus for the other statuses).
 func (l *Ledger) DecideKYC(ctx context.Context, userID string, approve bool) (model.User, error) {
-	now := l.clock.Now()
-	s := l.shardOf(userID)
-	s.mu.Lock()
-	u, ok := s.users[userID]
-	if !ok {
-		s.mu.Unlock()
-		return model.User{}, notFound("user_not_found", "user", userID)
-	}
-	want := model.UserDenied
 	if approve {
-		want = model.UserApproved
+		return l.SetKYCStatus(ctx, userID, model.AppApproved)
 	}
-	if u.Status == want {
-		out := *u
-		s.mu.Unlock()
-		return out, nil
-	}
-	if u.Status != model.UserPending {
-		s.mu.Unlock()
-		return model.User{}, conflict("kyc_already_decided", fmt.Sprintf("The user's verification was already decided: %s.", u.Status))
-	}
-	nu := *u
-	c := l.begin(now)
-	c.kind(RecKYC)
-	l.decide(c, &nu, approve)
-	if nu.ApplicationStatus == model.AppNotStarted {
-		nu.ApplicationStatus = model.AppPending
-	}
-	nu.UpdatedAt = model.Ms(now)
-	c.putUser(&nu)
-	err := c.apply(ctx, nu)
-	if err == nil {
-		*u = nu
-	}
-	s.mu.Unlock()
-	if err != nil {
-		return model.User{}, err
-	}
-	return nu, c.wait()
+	return l.SetKYCStatus(ctx, userID, model.AppDenied)
 }
 
 // Deposit is a completed crypto deposit credited to a user.
@@ -240,7 +205,7 @@ func (l *Ledger) SimulateDeposit(ctx context.Context, in DepositInput) (Deposit,
 	}
 	if u.Status != model.UserApproved {
 		s.mu.Unlock()
-		return Deposit{}, model.User{}, conflict("user_not_verified", "Deposits are credited only to users whose verification is approved.")
+		return Deposit{}, model.User{}, notVerified(u, "Deposits are credited")
 	}
 	if u.DepositedCents+in.AmountCents > MaxBalanceCents {
 		s.mu.Unlock()

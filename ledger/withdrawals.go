@@ -51,7 +51,7 @@ func (l *Ledger) CreateWithdrawal(ctx context.Context, userID string, in Withdra
 		return model.Withdrawal{}, notFound("user_not_found", "user", userID)
 	}
 	if u.Status != model.UserApproved {
-		return model.Withdrawal{}, conflict("user_not_verified", "Withdrawals are made only for users whose verification is approved.")
+		return model.Withdrawal{}, notVerified(u, "Withdrawals are made")
 	}
 	if avail := u.AvailableCents(); in.AmountCents > avail {
 		return model.Withdrawal{}, &Error{Kind: KindInvalid, Code: "insufficient_funds", Param: "amount",

@@ -16,11 +16,44 @@ const (
 	// it is read as UserDenied.
 	RejectedAlias = "rejected"
 
-	AppNotStarted = "notStarted"
-	AppPending    = "pending"
-	AppApproved   = "approved"
-	AppDenied     = "denied"
+	// UserLocked and UserCanceled are the coarse statuses of a locked
+	// account and a canceled application.
+	UserLocked   = "locked"
+	UserCanceled = "canceled"
+
+	AppNotStarted        = "notStarted"
+	AppPending           = "pending"
+	AppNeedsInformation  = "needsInformation"
+	AppNeedsVerification = "needsVerification"
+	AppManualReview      = "manualReview"
+	AppApproved          = "approved"
+	AppDenied            = "denied"
+	AppLocked            = "locked"
+	AppCanceled          = "canceled"
 )
+
+// ApplicationStatuses lists the platform's KYC application statuses.
+var ApplicationStatuses = []string{AppNotStarted, AppPending, AppNeedsInformation, AppNeedsVerification,
+	AppManualReview, AppApproved, AppDenied, AppLocked, AppCanceled}
+
+// UserStatuses lists the coarse statuses.
+var UserStatuses = []string{UserPending, UserApproved, UserDenied, UserLocked, UserCanceled}
+
+// StatusOfApplication is the coarse status an application status gives:
+// everything short of a decision is pending; only approved may spend.
+func StatusOfApplication(app string) string {
+	switch app {
+	case AppApproved:
+		return UserApproved
+	case AppDenied:
+		return UserDenied
+	case AppLocked:
+		return UserLocked
+	case AppCanceled:
+		return UserCanceled
+	}
+	return UserPending
+}
 
 // User is a funding account holder and the unit of sharding: the user, their
 // agents, cards and holds live in one shard.
@@ -296,8 +329,13 @@ type Event struct {
 
 // Event types.
 const (
-	EvtUserApproved          = "user.approved"
-	EvtUserRejected          = "user.rejected"
+	EvtUserApproved = "user.approved"
+	EvtUserRejected = "user.rejected"
+	// EvtUserNeedsInfo is the catalogue's event for an application that
+	// needs more information; EvtUserUpdated records the other KYC status
+	// changes short of approval and denial.
+	EvtUserNeedsInfo         = "user.application.needs_info"
+	EvtUserUpdated           = "user.updated"
 	EvtDepositCompleted      = "deposit.completed"
 	EvtAgentCreated          = "agent.created"
 	EvtAgentSuspended        = "agent.suspended"
@@ -339,7 +377,7 @@ const (
 
 // EventTypes lists every event type the ledger records, in catalogue order.
 var EventTypes = []string{
-	EvtUserApproved, EvtUserRejected, EvtDepositCompleted,
+	EvtUserApproved, EvtUserRejected, EvtUserNeedsInfo, EvtUserUpdated, EvtDepositCompleted,
 	EvtAgentCreated, EvtAgentSuspended, EvtAgentActivated, EvtAgentDeregistered, EvtAgentLimitExceeded,
 	EvtCardCreated, EvtCardFrozen, EvtCardUnfrozen, EvtCardClosed, EvtCardExpired, EvtCardMerchantDrift, EvtCardAnomaly,
 	EvtCredentialAccessed,

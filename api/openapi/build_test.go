@@ -2,6 +2,7 @@ package openapi_test
 
 import (
 	"encoding/json"
+	"slices"
 	"sort"
 	"strings"
 
@@ -115,8 +116,8 @@ func list(item string) S {
 
 var userFields = []field{
 	req("object", enum("user")), req("id", str()), req("firstName", str()), req("lastName", str()), req("email", str()),
-	req("status", enum(model.UserPending, model.UserApproved, model.UserRejected)),
-	req("applicationStatus", enum(model.AppNotStarted, model.AppPending, model.AppApproved, model.AppDenied)),
+	req("status", describe(enum(model.UserStatuses...), "Coarse: approved is the only status that may spend; pending covers every application status short of a decision.")),
+	req("applicationStatus", enum(model.ApplicationStatuses...)),
 	opt("metadata", freeObject()), req("createdAt", ms()), req("updatedAt", ms()), opt("approvedAt", ms()), opt("rejectedAt", ms()),
 }
 
@@ -431,8 +432,10 @@ func operations() []op {
 		{method: "POST", path: "/v1/verification/user", id: "startVerification", summary: "Start a user's KYC; returns the hosted page's URL.", tag: "Users",
 			body: body(req("userId", reqStr(64))), bodyRequired: true, ok: okStatus(200, "Verification")},
 		{method: "GET", path: "/v1/verification/user/{id}", id: "getVerification", summary: "A user's KYC state.", tag: "Users", ok: okStatus(200, "Verification")},
-		{method: "POST", path: "/v1/simulate/kyc", id: "simulateKYC", summary: "Decide a user's KYC as the provider would.", tag: "Simulate",
-			body: body(req("userId", reqStr(64)), req("decision", describe(enum("approved", "denied", "rejected"), "rejected is another name for denied."))), bodyRequired: true, ok: okStatus(200, "User")},
+		{method: "POST", path: "/v1/simulate/kyc", id: "simulateKYC", summary: "Move a user's KYC application to a status, as the provider would.", tag: "Simulate",
+			body: body(req("userId", reqStr(64)), req("decision", describe(enum(append(slices.Clone(ledger.KYCTargets), model.RejectedAlias)...),
+				"The application status to move to; rejected is another name for denied. Only approved may spend. From notStarted, pending, needsInformation, needsVerification and manualReview any status may follow; approved may become needsVerification or locked; locked may become approved, denied or needsVerification; denied and canceled are final (409)."))),
+			bodyRequired: true, ok: okStatus(200, "User")},
 		{method: "POST", path: "/v1/simulate/deposit", id: "simulateDeposit", summary: "Credit a user as an on-chain deposit would.", tag: "Simulate",
 			body: body(req("userId", reqStr(64)), req("asset", enum(ledger.Assets...)), req("chain", enum(chains...)),
 				req("amount", S{"type": []string{"number", "string"}, "description": "Token units (1 unit = 100 cents), at most 2 decimal places; a JSON number or a decimal string."})),
