@@ -13,9 +13,13 @@ type User struct {
 	FirstName string `json:"firstName"`
 	LastName  string `json:"lastName"`
 	Email     string `json:"email"`
-	// Status gates spending: pending, approved or rejected.
+	// Status gates spending: pending (any application status short of a
+	// decision), approved (the only one that may spend), denied, locked or
+	// canceled.
 	Status string `json:"status"`
-	// ApplicationStatus is the KYC application's state.
+	// ApplicationStatus is the KYC application's state: notStarted,
+	// pending, needsInformation, needsVerification, manualReview, approved,
+	// denied, locked or canceled.
 	ApplicationStatus string         `json:"applicationStatus"`
 	Metadata          map[string]any `json:"metadata,omitempty"`
 	CreatedAt         int64          `json:"createdAt"`

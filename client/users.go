@@ -62,14 +62,25 @@ func (c *Client) GetVerification(ctx context.Context, userID string, opts ...Req
 	return call[Verification](ctx, c, request{method: http.MethodGet, path: "/v1/verification/user/" + seg(userID)}, opts)
 }
 
-// KYC decisions for SimulateKYC.
+// KYC decisions for SimulateKYC: the application status to move to.
+// Only approved may spend.
 const (
-	KYCApproved = "approved"
-	KYCRejected = "rejected"
+	KYCApproved          = "approved"
+	KYCRejected          = "rejected" // another name for KYCDenied
+	KYCDenied            = "denied"
+	KYCPending           = "pending"
+	KYCNeedsInformation  = "needsInformation"
+	KYCNeedsVerification = "needsVerification"
+	KYCManualReview      = "manualReview"
+	KYCLocked            = "locked"
+	KYCCanceled          = "canceled"
 )
 
-// SimulateKYC decides a user's KYC as the verification provider would
-// (POST /v1/simulate/kyc): decision is KYCApproved or KYCRejected.
+// SimulateKYC moves a user's KYC application to a status as the
+// verification provider would (POST /v1/simulate/kyc): decision is one of
+// the KYC constants. Denied and canceled are final; an approved user may
+// be sent back to needsVerification or locked, and a locked one approved
+// again.
 func (c *Client) SimulateKYC(ctx context.Context, userID, decision string, opts ...RequestOption) (*User, error) {
 	body := map[string]string{"userId": userID, "decision": decision}
 	return call[User](ctx, c, request{method: http.MethodPost, path: "/v1/simulate/kyc", body: body}, opts)

@@ -88,7 +88,7 @@ type onboardingArgs struct {
 	FirstName string `json:"firstName,omitempty"`
 	LastName  string `json:"lastName,omitempty"`
 	Email     string `json:"email,omitempty"`
-	Decision  string `json:"decision,omitempty" jsonschema:"approved or rejected (simulate_kyc)"`
+	Decision  string `json:"decision,omitempty" jsonschema:"simulate_kyc: the application status to move to: approved, denied (or rejected), pending, needsInformation, needsVerification, manualReview, locked or canceled"`
 }
 
 type challengeArgs struct {

@@ -449,9 +449,29 @@ func TestISOResponseCodes(t *testing.T) {
 				h.Must(200, "POST", "/v1/agents/"+c.AgentID+"/deregister", nil)
 				return h.send("0100", h.purchase(c, 100)), c
 			}},
-		// 62 for a card that is not activated or a user who is not approved
-		// cannot be provoked from outside: cards are issued active, only to
-		// approved users, and a KYC approval is final.
+		{name: "62 user sent back to re-verification", code: "62", reason: "user_not_verified",
+			run: func(h *isoHarness) (*isoReply, isoCard) {
+				c := h.fundedCard(10_000, nil)
+				h.Must(200, "POST", "/v1/simulate/kyc", map[string]any{"userId": c.UserID, "decision": "needsVerification"})
+				return h.send("0100", h.purchase(c, 100)), c
+			},
+			then: func(t *testing.T, h *isoHarness, c isoCard, _ *isoReply) {
+				h.Must(200, "POST", "/v1/simulate/kyc", map[string]any{"userId": c.UserID, "decision": "approved"})
+				require.Equal(t, "00", h.send("0100", h.purchase(c, 100)).Code, "approved again, the card spends")
+			}},
+		{name: "62 user locked", code: "62", reason: "user_locked",
+			run: func(h *isoHarness) (*isoReply, isoCard) {
+				c := h.fundedCard(10_000, nil)
+				h.Must(200, "POST", "/v1/simulate/kyc", map[string]any{"userId": c.UserID, "decision": "locked"})
+				return h.send("0100", h.purchase(c, 100)), c
+			}},
+		{name: "62 user denied after a lock", code: "62", reason: "user_denied",
+			run: func(h *isoHarness) (*isoReply, isoCard) {
+				c := h.fundedCard(10_000, nil)
+				h.Must(200, "POST", "/v1/simulate/kyc", map[string]any{"userId": c.UserID, "decision": "locked"})
+				h.Must(200, "POST", "/v1/simulate/kyc", map[string]any{"userId": c.UserID, "decision": "denied"})
+				return h.send("0100", h.purchase(c, 100)), c
+			}},
 		{name: "65 single-use card used twice", code: "65", reason: "card_already_used",
 			run: func(h *isoHarness) (*isoReply, isoCard) {
 				c := h.fundedCard(10_000, map[string]any{"type": "single"})

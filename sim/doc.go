@@ -8,7 +8,8 @@
 // # The model
 //
 // model_test.go keeps a small world in plain structs, slices and maps:
-// users (deposited, settled and pending cents), agents (status, spending
+// users (deposited, settled and pending cents, KYC application status),
+// agents (status, spending
 // limit, frequency and onLimitExceeded), cards (single- or multi-use,
 // status, maxAmount, limits.perAuth/perDay/perMonth, maxAuthCount,
 // ttlDays, merchantHint and onDrift, the merchant a multi-use card locked
@@ -69,7 +70,9 @@
 // minutes; across the repeat window; hours; days; past the hold expiry;
 // weeks, across months), deposits, withdrawals (part of what is available,
 // all of it, or more, which is refused), disputes (of completed purchases
-// mostly, once each; resolved won, which credits a refund, or lost),
+// mostly, once each; resolved won, which credits a refund, or lost), KYC
+// status changes (an approved user sent to needsVerification or locked,
+// and back; now and then one the user's status does not allow, refused),
 // retries under an Idempotency-Key
 // (deposits, API refunds, and clearings and reversals by ID carry one half
 // the time; a retry sends an earlier key again with the same body, with

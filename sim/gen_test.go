@@ -135,6 +135,7 @@ const (
 	opWithdraw
 	opDispute
 	opResolveDispute
+	opKYC
 )
 
 // op is one step.
@@ -176,6 +177,8 @@ func (o *op) String() string {
 		s = "dispute " + o.txn.name
 	case opResolveDispute:
 		s = fmt.Sprintf("resolve dispute of %s: %s", o.dispute.txn.name, o.outcome)
+	case opKYC:
+		s = fmt.Sprintf("kyc %s -> %s", o.user.name, o.outcome)
 	case opRefund:
 		s = fmt.Sprintf("api refund %s %d", o.txn.name, o.amount)
 	case opIntent:
@@ -321,6 +324,7 @@ func newGen(rng *rand.Rand, m *refModel, maxRestarts int, exercise func(string) 
 		{9, (*gen).advance},
 		{2, (*gen).deposit},
 		{1, (*gen).withdraw},
+		{1, (*gen).kyc},
 		{1, (*gen).dispute},
 		{1, (*gen).resolveDispute},
 		{3, (*gen).retry},
@@ -703,6 +707,9 @@ func (g *gen) retry(step int) *op {
 		return nil
 	}
 	prev := pick(g, all)
+	if prev.kind == opDeposit && !prev.user.approved() {
+		return nil // a deposit for a user who may not take one is refused, key or not
+	}
 	o := *prev
 	if prev.x != nil {
 		x := *prev.x
@@ -726,7 +733,11 @@ func (g *gen) retry(step int) *op {
 			o.x.repl, o.x.hasRepl = 0, true
 		}
 	default:
-		return &op{kind: opDeposit, user: pick(g, g.m.users), amount: 1000 + g.rng.Int64N(100000), idemKey: prev.idemKey,
+		u := pick(g, g.m.users)
+		if !u.approved() {
+			return nil
+		}
+		return &op{kind: opDeposit, user: u, amount: 1000 + g.rng.Int64N(100000), idemKey: prev.idemKey,
 			note: "another route under the key"}
 	}
 	return &o
@@ -1064,9 +1075,15 @@ func (g *gen) advance(step int) *op {
 func (g *gen) deposit(step int) *op {
 	if len(g.keyed) > 0 && g.rng.IntN(3) == 0 {
 		prev := pick(g, g.keyed)
+		if !prev.user.approved() {
+			return nil
+		}
 		return &op{kind: opDeposit, user: prev.user, amount: prev.amount, idemKey: prev.idemKey}
 	}
 	o := &op{kind: opDeposit, user: pick(g, g.m.users), amount: 1000 + g.rng.Int64N(100000)}
+	if !o.user.approved() {
+		return nil // refused (user_not_verified); not what a deposit step tests
+	}
 	if g.rng.IntN(2) == 0 {
 		o.idemKey = fmt.Sprintf("dep-%d", step)
 		g.keyed = append(g.keyed, o)
@@ -1112,6 +1129,29 @@ func (g *gen) resolveDispute(step int) *op {
 		outcome = model.DisputeLost
 	}
 	return &op{kind: opResolveDispute, dispute: d, outcome: outcome}
+}
+
+// kyc moves a user's KYC application between approved and the statuses
+// an approved user can be sent to and come back from: re-verification
+// (needsVerification), a lock, and those short of a decision that follow
+// them (manualReview, needsInformation), now and then one the user cannot
+// reach (refused).
+func (g *gen) kyc(step int) *op {
+	u := pick(g, g.m.users)
+	var to string
+	switch {
+	case g.pct(5):
+		to = pick(g, []string{model.AppPending, model.AppManualReview})
+	case u.approved():
+		to = pick(g, []string{model.AppNeedsVerification, model.AppLocked})
+	case g.pct(70):
+		to = model.AppApproved
+	case u.app == model.AppLocked:
+		to = model.AppNeedsVerification
+	default:
+		to = pick(g, []string{model.AppManualReview, model.AppNeedsInformation, model.AppLocked})
+	}
+	return &op{kind: opKYC, user: u, outcome: to}
 }
 
 // withdraw takes part of what a user has available, all of it, or more

@@ -52,7 +52,12 @@ type spend struct{ atMs, cents int64 }
 type mUser struct {
 	name, id                    string
 	deposited, settled, pending int64
+	// app is the KYC application status; "" is approved, as every user
+	// starts.
+	app string
 }
+
+func (u *mUser) approved() bool { return u.app == "" || u.app == model.AppApproved }
 
 func (u *mUser) available() int64 { return u.settled - u.pending }
 
@@ -538,6 +543,13 @@ func (m *refModel) decide(c *mCard, x *msg, kind authz.Kind) decision {
 		return declineWith(authz.CodeNotPermitted, authz.ReasonCardClosed)
 	case model.CardFrozen:
 		return declineWith(authz.CodeRestrictedCard, authz.ReasonCardFrozen)
+	}
+	if u := c.user; !u.approved() {
+		reason := authz.ReasonUserNotVerified
+		if u.app == model.AppLocked {
+			reason = authz.ReasonUserLocked
+		}
+		return declineWith(authz.CodeRestrictedCard, reason)
 	}
 	if c.agent.status != model.AgentActive {
 		return declineWith(authz.CodeRestrictedCard, authz.ReasonAgentSuspended)
@@ -1254,11 +1266,34 @@ func (m *refModel) resolveDispute(d *mDispute, outcome string) expect {
 // withdraw is CreateWithdrawal: at most what is available, taken from the
 // deposits and the settled balance alike.
 func (m *refModel) withdraw(u *mUser, cents int64) expect {
+	if !u.approved() {
+		return expect{errCode: "user_not_verified"}
+	}
 	if cents > u.available() {
 		return expect{errCode: "insufficient_funds"}
 	}
 	u.deposited -= cents
 	u.settled -= cents
+	return expect{}
+}
+
+// kyc is SetKYCStatus between the statuses the generator uses: approved
+// goes to needsVerification or locked; locked to approved or
+// needsVerification; the others short of a decision anywhere; the same
+// status changes nothing.
+func (m *refModel) kyc(u *mUser, to string) expect {
+	from := u.app
+	if from == "" {
+		from = model.AppApproved
+	}
+	switch {
+	case from == to:
+	case from == model.AppApproved && to != model.AppNeedsVerification && to != model.AppLocked:
+		return expect{errCode: "kyc_already_decided"}
+	case from == model.AppLocked && to != model.AppApproved && to != model.AppNeedsVerification:
+		return expect{errCode: "kyc_transition_invalid"}
+	}
+	u.app = to
 	return expect{}
 }
 
@@ -1326,6 +1361,9 @@ func (m *refModel) transition(c *mCard, to string) expect {
 func (m *refModel) issue(c *mCard) expect {
 	if c.agent.status != model.AgentActive {
 		return expect{errCode: "agent_not_active"}
+	}
+	if !c.user.approved() {
+		return expect{errCode: "user_not_verified"}
 	}
 	life := 3 * 365 * dayMs
 	if c.ttlDays != nil && *c.ttlDays*dayMs < life {

@@ -106,7 +106,8 @@ func opName(o *op) string {
 	return [...]string{opMsg: "message", opAdvance: "advance the clock", opDeposit: "deposit", opRefund: "api refund",
 		opIntent: "create intent", opCancel: "cancel intent", opDetails: "read details", opReactivate: "reactivate agent",
 		opFreeze: "freeze card", opUnfreeze: "unfreeze card", opIssue: "issue card", opDeregister: "deregister agent",
-		opRestart: "restart", opWithdraw: "withdraw", opDispute: "dispute", opResolveDispute: "resolve dispute"}[o.kind]
+		opRestart: "restart", opWithdraw: "withdraw", opDispute: "dispute", opResolveDispute: "resolve dispute",
+		opKYC: "kyc status"}[o.kind]
 }
 
 // tallyKey names a step's operation and outcome for the tally.
@@ -521,6 +522,13 @@ func (h *harness) exec(o *op) {
 		exp := h.m.deregister(o.agent)
 		_, err := h.l.Deregister(h.ctx, o.agent.id)
 		h.checkAPI(exp, err)
+	case opKYC:
+		exp := h.m.kyc(o.user, o.outcome)
+		u, err := h.l.SetKYCStatus(h.ctx, o.user.id, o.outcome)
+		h.checkAPI(exp, err)
+		if err == nil && u.ApplicationStatus != o.outcome {
+			h.fail("user %s is %s, the model %s", o.user.name, u.ApplicationStatus, o.outcome)
+		}
 	case opWithdraw:
 		exp := h.m.withdraw(o.user, o.amount)
 		_, err := h.l.CreateWithdrawal(h.ctx, o.user.id, ledger.WithdrawalInput{ChainID: 8453,

@@ -271,8 +271,16 @@ func (s *state) checkEvents() {
 		}
 	}
 	for _, id := range s.userIDs {
-		if s.users[id].Status == model.UserApproved && !s.userApproved[id] {
+		u := s.users[id]
+		if u.Status == model.UserApproved && !s.userApproved[id] {
 			c.breach("user %s: approved without a %s event", id, model.EvtUserApproved)
+		}
+		// Only an approved application may spend: the status that gates
+		// spending follows the application's.
+		st := *u
+		st.Canonicalize()
+		if app := u.ApplicationStatus; app != "" && model.StatusOfApplication(app) != st.Status {
+			c.breach("user %s: status %s with application status %s", id, st.Status, app)
 		}
 	}
 }

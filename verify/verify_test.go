@@ -166,6 +166,13 @@ var corruptions = []corruption{
 			"userId": f.alice, "transactionId": missing, "anomaly": "unattested_spend"})
 		return missing
 	}},
+	{"approved user whose application is locked", CheckEvents, 1, func(t *testing.T, f *fixture, db *store.DB, _ *vault.Vault) string {
+		u := getJSON[model.User](t, db, store.UserKey(f.alice))
+		require.Equal(t, model.UserApproved, u.Status)
+		u.ApplicationStatus = model.AppLocked
+		putJSON(t, db, store.UserKey(f.alice), u)
+		return f.alice
+	}},
 	{"card without card.created", CheckEvents, 1, func(t *testing.T, f *fixture, db *store.DB, _ *vault.Vault) string {
 		evs := eventsOf(t, db, model.EvtCardCreated, "cardId", f.lifecycle)
 		require.Len(t, evs, 1)
