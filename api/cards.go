@@ -73,6 +73,8 @@ func (a *API) createCard(rc *reqCtx) error {
 		in.AttestationWindowMinutes = 10
 	}
 	in.PolicyID = f.str("policyId", false, 64)
+	// A card may be issued notActivated; it declines until activated.
+	in.NotActivated = f.enum("status", false, []string{model.CardActive, model.CardNotActivated}) == model.CardNotActivated
 	a.readControls(ctlReader{f: f}, &in.Controls)
 	if e := f.done(); e != nil {
 		return e
@@ -221,6 +223,10 @@ func (a *API) freezeCard(rc *reqCtx) error {
 
 func (a *API) unfreezeCard(rc *reqCtx) error {
 	return a.cardTransition(rc, func(id string) (ledger.CardTransition, error) { return a.l.UnfreezeCard(rc.ctx, id) })
+}
+
+func (a *API) activateCard(rc *reqCtx) error {
+	return a.cardTransition(rc, func(id string) (ledger.CardTransition, error) { return a.l.ActivateCard(rc.ctx, id) })
 }
 
 func (a *API) closeCard(rc *reqCtx) error {

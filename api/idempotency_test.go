@@ -254,6 +254,9 @@ var idemCases = map[string]func(e *idemEnv) idemCall{
 		e.must(200, "POST", "/v1/cards/"+id+"/freeze", map[string]any{})
 		return jsonCall("/v1/cards/"+id+"/unfreeze", map[string]any{})
 	},
+	"/v1/cards/{id}/activate": func(e *idemEnv) idemCall {
+		return jsonCall("/v1/cards/"+e.card(map[string]any{"status": "notActivated"})+"/activate", map[string]any{})
+	},
 	"/v1/cards/{id}/close": func(e *idemEnv) idemCall {
 		return jsonCall("/v1/cards/"+e.card(nil)+"/close", map[string]any{})
 	},

@@ -63,6 +63,7 @@ func (a *API) register() {
 	r.add("PATCH", "/v1/cards/{id}", scopeAdmin, a.updateCard)
 	r.add("POST", "/v1/cards/{id}/freeze", scopeAgent, a.freezeCard)
 	r.add("POST", "/v1/cards/{id}/unfreeze", scopeAdmin, a.unfreezeCard)
+	r.add("POST", "/v1/cards/{id}/activate", scopeAdmin, a.activateCard)
 	r.add("POST", "/v1/cards/{id}/close", scopeAgent, a.closeCard)
 	r.add("POST", "/v1/cards/{id}/details", scopeAgent, a.cardDetails)
 	r.add("GET", "/v1/cards/{id}/access-events", scopeAgent, a.listAccessEvents)

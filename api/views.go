@@ -204,6 +204,8 @@ type cardView struct {
 	// ExpiredAt is when the end of the card's lifetime was recorded
 	// (card.expired); it froze or closed the card then.
 	ExpiredAt int64 `json:"expiredAt,omitempty"`
+	// ActivatedAt is when a card issued notActivated was activated.
+	ActivatedAt int64 `json:"activatedAt,omitempty"`
 	// PolicyID and the card's own controls (which override its policy's).
 	PolicyID string `json:"policyId,omitempty"`
 	model.Controls
@@ -231,7 +233,7 @@ func (a *API) viewCard(c *model.Card) cardView {
 			PerWeek: c.Limits.PerWeek, PerYear: c.Limits.PerYear, AllTime: c.Limits.AllTime},
 		MaxAmount: c.MaxAmount, MerchantHint: optStr(c.MerchantHint), MaxAuthCount: c.MaxAuthCount, TTLDays: c.TTLDays,
 		AttestationWindowMinutes: c.AttestationWindowMinutes, OnDrift: optStr(c.OnDrift), AuthCount: c.Usage.AuthCount,
-		ClosedAt: c.ClosedAt, ExpiredAt: c.ExpiredAt, PolicyID: c.PolicyID, Controls: c.Controls}
+		ClosedAt: c.ClosedAt, ExpiredAt: c.ExpiredAt, ActivatedAt: c.ActivatedAt, PolicyID: c.PolicyID, Controls: c.Controls}
 }
 
 type accessEventView struct {

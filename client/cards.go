@@ -42,6 +42,9 @@ type CreateCardParams struct {
 	// PolicyID names the card's policy; without it, the agent's
 	// defaultPolicyId applies. Controls are the card's own, which win.
 	PolicyID string `json:"policyId,omitempty"`
+	// Status is "" or active, or notActivated: the card declines until
+	// ActivateCard.
+	Status string `json:"status,omitempty"`
 	Controls
 }
 
@@ -141,6 +144,12 @@ func (c *Client) FreezeCard(ctx context.Context, id string, opts ...RequestOptio
 // the organization's API key.
 func (c *Client) UnfreezeCard(ctx context.Context, id string, opts ...RequestOption) (*CardTransition, error) {
 	return c.cardAction(ctx, id, "unfreeze", opts)
+}
+
+// ActivateCard activates a card issued notActivated
+// (POST /v1/cards/{id}/activate); it needs the organization's API key.
+func (c *Client) ActivateCard(ctx context.Context, id string, opts ...RequestOption) (*CardTransition, error) {
+	return c.cardAction(ctx, id, "activate", opts)
 }
 
 // CloseCard closes a card for good (POST /v1/cards/{id}/close).

@@ -253,6 +253,15 @@ func TestUsersAgentsAndCards(t *testing.T) {
 	back, err := c.GetUserBalance(ctx, u.ID)
 	require.NoError(t, err)
 	require.EqualValues(t, after.Available, back.Available)
+
+	// A card issued notActivated waits for the organization to activate it.
+	waiting, err := c.CreateCard(ctx, reg.ID, client.CreateCardParams{Purpose: "later", Status: "notActivated"})
+	require.NoError(t, err)
+	require.Equal(t, "notActivated", waiting.Status)
+	tr, err = c.ActivateCard(ctx, waiting.ID)
+	require.NoError(t, err)
+	require.Equal(t, "active", tr.Status)
+	require.Equal(t, "notActivated", tr.PreviousStatus)
 }
 
 // TestPurchaseAndTransactions runs the card network's side: intents,

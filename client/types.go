@@ -197,6 +197,10 @@ type Card struct {
 	OnDrift                  *string `json:"onDrift"`
 	AuthCount                int64   `json:"authCount"`
 	ClosedAt                 int64   `json:"closedAt,omitempty"`
+	// ActivatedAt is when a card issued notActivated was activated;
+	// ExpiredAt when the end of its lifetime froze or closed it.
+	ActivatedAt int64 `json:"activatedAt,omitempty"`
+	ExpiredAt   int64 `json:"expiredAt,omitempty"`
 	// PolicyID is the card's own policy; Controls its own controls.
 	PolicyID string `json:"policyId,omitempty"`
 	Controls

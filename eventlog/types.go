@@ -48,6 +48,7 @@ var typeCodes = map[string]byte{
 	model.EvtDisputeCanceled:       40,
 	model.EvtUserNeedsInfo:         41,
 	model.EvtUserUpdated:           42,
+	model.EvtCardActivated:         43,
 }
 
 // typeNames is typeCodes inverted.

@@ -36,6 +36,9 @@ type CardInput struct {
 	// Controls are the card's own policy controls, which override its
 	// policy's.
 	Controls model.Controls
+	// NotActivated issues the card notActivated: it declines until
+	// ActivateCard.
+	NotActivated bool
 }
 
 // CreateCard issues a card to an active agent of an approved user.
@@ -69,6 +72,9 @@ func (l *Ledger) CreateCard(ctx context.Context, agentID string, in CardInput) (
 		MaxAmount: in.MaxAmount, MerchantHint: in.MerchantHint, Limits: in.Limits, MaxAuthCount: in.MaxAuthCount,
 		TTLDays: in.TTLDays, AttestationWindowMinutes: in.AttestationWindowMinutes, OnDrift: in.OnDrift,
 		PolicyID: in.PolicyID, Controls: in.Controls, CreatedAt: model.Ms(now), UpdatedAt: model.Ms(now),
+	}
+	if in.NotActivated {
+		card.Status, card.AwaitingActivation = model.CardNotActivated, true
 	}
 	if card.CredentialExposure == "" {
 		// Not given: the policy's, or else extensionOnly.
@@ -241,6 +247,16 @@ type CardPatch struct {
 
 // UpdateCard applies a patch.
 func (l *Ledger) UpdateCard(ctx context.Context, id string, p CardPatch) (model.Card, error) {
+	if p.Status != nil && *p.Status == model.CardActive {
+		// status active activates a notActivated card, as it unfreezes a
+		// frozen one.
+		if cur, err := l.GetCard(id); err == nil && cur.Status == model.CardNotActivated {
+			if _, err := l.ActivateCard(ctx, id); err != nil {
+				return model.Card{}, err
+			}
+			p.Status = nil
+		}
+	}
 	if p.Status != nil {
 		var err error
 		if *p.Status == model.CardFrozen {
@@ -364,11 +380,15 @@ func (l *Ledger) transitionCard(ctx context.Context, id, to string, lenient bool
 			return CardTransition{}, conflict("card_not_frozen", "Only a frozen card can be unfrozen.")
 		}
 	}
+	if to == model.CardActive && card.AwaitingActivation {
+		// Unfrozen before it was ever activated: back to waiting.
+		to = model.CardNotActivated
+	}
 	nc := *card
 	nc.Status, nc.UpdatedAt, nc.FrozenBySuspension = to, model.Ms(now), false
 	typ := model.EvtCardFrozen
 	switch to {
-	case model.CardActive:
+	case model.CardActive, model.CardNotActivated:
 		typ = model.EvtCardUnfrozen
 	case model.CardClosed:
 		typ = model.EvtCardClosed
@@ -431,8 +451,10 @@ func (l *Ledger) ReadDetails(ctx context.Context, cardID string, at Attestation)
 	}
 	release := holdShard(s)
 	defer release()
-	if card.Status != model.CardActive {
-		return Credentials{}, &Error{Kind: KindInvalid, Code: "card_not_active", Message: fmt.Sprintf("The card is %s; credentials are available only for active cards.", card.Status)}
+	// A notActivated card's number is known to its holder, as a plastic
+	// card's is before activation; it declines until activated.
+	if card.Status != model.CardActive && card.Status != model.CardNotActivated {
+		return Credentials{}, &Error{Kind: KindInvalid, Code: "card_not_active", Message: fmt.Sprintf("The card is %s; credentials are available only for active and notActivated cards.", card.Status)}
 	}
 	if card.CredentialExposure == model.ExposureNever {
 		return Credentials{}, &Error{Kind: KindForbidden, Code: "credentials_not_exposed", Message: "This card's credentialExposure is 'never': its credentials cannot be retrieved."}
@@ -547,7 +569,7 @@ func (l *Ledger) RedeemDetailsToken(ctx context.Context, token string) (Credenti
 		return Credentials{}, conflict("token_already_redeemed", "This details token was already redeemed; request the details again.")
 	case model.Ms(now) >= dt.ExpiresAt:
 		return Credentials{}, &Error{Kind: KindConflict, Code: "token_expired", Message: "This details token has expired; request the details again."}
-	case card.Status != model.CardActive:
+	case card.Status != model.CardActive && card.Status != model.CardNotActivated:
 		return Credentials{}, &Error{Kind: KindInvalid, Code: "card_not_active", Message: "The card is " + card.Status + "."}
 	}
 	pan, err := l.vault.Open(card.ID, card.PANEnc)

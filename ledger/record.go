@@ -72,6 +72,7 @@ const (
 	RecDisputeCancel
 	RecCardExpiry // the end of a card's lifetime, recorded by Sweep
 	RecKYCStatus  // a KYC application status short of a decision, or a lock
+	RecCardActivation
 )
 
 const (

@@ -222,6 +222,11 @@ type Card struct {
 	CreatedAt int64 `json:"createdAt"`
 	UpdatedAt int64 `json:"updatedAt"`
 	ClosedAt  int64 `json:"closedAt,omitempty"`
+	// AwaitingActivation marks a card issued notActivated and not yet
+	// activated: frozen and unfrozen meanwhile, it is notActivated again.
+	// ActivatedAt is when it was activated.
+	AwaitingActivation bool  `json:"awaitingActivation,omitempty"`
+	ActivatedAt        int64 `json:"activatedAt,omitempty"`
 	// ExpiredAt is when the end of the card's lifetime was recorded
 	// (card.expired): its onExpiry froze or closed it then.
 	ExpiredAt int64 `json:"expiredAt,omitempty"`
@@ -347,6 +352,7 @@ const (
 	EvtCardUnfrozen          = "card.unfrozen"
 	EvtCardClosed            = "card.closed"
 	EvtCardExpired           = "card.expired"
+	EvtCardActivated         = "card.activated"
 	EvtCardMerchantDrift     = "card.merchant_drift"
 	EvtCardAnomaly           = "card.anomaly"
 	EvtCredentialAccessed    = "credential.accessed"
@@ -379,7 +385,7 @@ const (
 var EventTypes = []string{
 	EvtUserApproved, EvtUserRejected, EvtUserNeedsInfo, EvtUserUpdated, EvtDepositCompleted,
 	EvtAgentCreated, EvtAgentSuspended, EvtAgentActivated, EvtAgentDeregistered, EvtAgentLimitExceeded,
-	EvtCardCreated, EvtCardFrozen, EvtCardUnfrozen, EvtCardClosed, EvtCardExpired, EvtCardMerchantDrift, EvtCardAnomaly,
+	EvtCardCreated, EvtCardFrozen, EvtCardUnfrozen, EvtCardClosed, EvtCardExpired, EvtCardActivated, EvtCardMerchantDrift, EvtCardAnomaly,
 	EvtCredentialAccessed,
 	EvtIntentMatched, EvtIntentMismatched, EvtIntentExpired, EvtIntentCanceled,
 	EvtTxnAuthorized, EvtTxnCompleted, EvtTxnReversed, EvtTxnDeclined, EvtTxnRefunded,

@@ -449,6 +449,15 @@ func TestISOResponseCodes(t *testing.T) {
 				h.Must(200, "POST", "/v1/agents/"+c.AgentID+"/deregister", nil)
 				return h.send("0100", h.purchase(c, 100)), c
 			}},
+		{name: "62 card not activated", code: "62", reason: "card_not_activated",
+			run: func(h *isoHarness) (*isoReply, isoCard) {
+				c := h.fundedCard(10_000, map[string]any{"status": "notActivated"})
+				return h.send("0100", h.purchase(c, 100)), c
+			},
+			then: func(t *testing.T, h *isoHarness, c isoCard, _ *isoReply) {
+				h.Must(200, "POST", "/v1/cards/"+c.ID+"/activate", map[string]any{})
+				require.Equal(t, "00", h.send("0100", h.purchase(c, 100)).Code, "activated, the card spends")
+			}},
 		{name: "62 user sent back to re-verification", code: "62", reason: "user_not_verified",
 			run: func(h *isoHarness) (*isoReply, isoCard) {
 				c := h.fundedCard(10_000, nil)

@@ -136,6 +136,7 @@ const (
 	opDispute
 	opResolveDispute
 	opKYC
+	opActivate
 )
 
 // op is one step.
@@ -179,6 +180,8 @@ func (o *op) String() string {
 		s = fmt.Sprintf("resolve dispute of %s: %s", o.dispute.txn.name, o.outcome)
 	case opKYC:
 		s = fmt.Sprintf("kyc %s -> %s", o.user.name, o.outcome)
+	case opActivate:
+		s = "activate " + o.card.name
 	case opRefund:
 		s = fmt.Sprintf("api refund %s %d", o.txn.name, o.amount)
 	case opIntent:
@@ -233,6 +236,9 @@ func cardSpecString(c *mCard) string {
 	}
 	if c.hint != "" {
 		s += fmt.Sprintf(" hint=%q onDrift=%q", c.hint, c.onDrift)
+	}
+	if c.notActivated {
+		s += " notActivated"
 	}
 	return s + fmt.Sprintf(" attest=%dm home=%d", c.attestMin, c.home)
 }
@@ -325,6 +331,7 @@ func newGen(rng *rand.Rand, m *refModel, maxRestarts int, exercise func(string) 
 		{2, (*gen).deposit},
 		{1, (*gen).withdraw},
 		{1, (*gen).kyc},
+		{1, (*gen).activate},
 		{1, (*gen).dispute},
 		{1, (*gen).resolveDispute},
 		{3, (*gen).retry},
@@ -1269,6 +1276,7 @@ func (g *gen) cardSpec(a *mAgent) *mCard {
 	if len(g.m.policies) > 0 && g.pct(40) {
 		c.policy = pick(g, g.m.policies)
 	}
+	c.notActivated = g.pct(10)
 	return c
 }
 
@@ -1278,4 +1286,19 @@ func (x *msg) mccOr5411() string {
 		return "5411"
 	}
 	return x.mcc
+}
+
+// activate activates a card: mostly one waiting for it, now and then any
+// (refused unless it is notActivated).
+func (g *gen) activate(step int) *op {
+	var xs []*mCard
+	for _, c := range g.m.cards {
+		if c.status == model.CardNotActivated {
+			xs = append(xs, c)
+		}
+	}
+	if len(xs) == 0 || g.pct(20) {
+		xs = g.m.cards
+	}
+	return &op{kind: opActivate, card: pick(g, xs)}
 }

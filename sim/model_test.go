@@ -93,6 +93,9 @@ type mCard struct {
 	onDrift            string
 	attestMin          int64
 	createdMs          int64
+	// notActivated: issued notActivated; awaiting: not activated since
+	// (frozen and unfrozen, it is notActivated again).
+	notActivated, awaiting bool
 	// expiredMs is when the end of its lifetime closed the card.
 	expiredMs         int64
 	expYear, expMonth string // YYYY, MM
@@ -543,6 +546,8 @@ func (m *refModel) decide(c *mCard, x *msg, kind authz.Kind) decision {
 		return declineWith(authz.CodeNotPermitted, authz.ReasonCardClosed)
 	case model.CardFrozen:
 		return declineWith(authz.CodeRestrictedCard, authz.ReasonCardFrozen)
+	case model.CardNotActivated:
+		return declineWith(authz.CodeRestrictedCard, authz.ReasonCardNotActivated)
 	}
 	if u := c.user; !u.approved() {
 		reason := authz.ReasonUserNotVerified
@@ -1350,9 +1355,31 @@ func (m *refModel) transition(c *mCard, to string) expect {
 		return expect{errCode: "card_not_frozen"}
 	case to == model.CardActive && c.agent.status != model.AgentActive:
 		return expect{errCode: "agent_not_active"}
+	case to == model.CardActive && c.status != model.CardFrozen:
+		return expect{errCode: "card_not_frozen"}
+	}
+	if to == model.CardActive && c.awaiting {
+		to = model.CardNotActivated
 	}
 	m.setStatus(c, to)
 	c.frozenBySuspension = false
+	return expect{}
+}
+
+// activate is ActivateCard: a notActivated card becomes active.
+func (m *refModel) activate(c *mCard) expect {
+	switch {
+	case c.status == model.CardClosed:
+		return expect{errCode: "card_already_closed"}
+	case c.status == model.CardFrozen && c.awaiting:
+		return expect{errCode: "card_frozen"}
+	case c.status != model.CardNotActivated:
+		return expect{errCode: "card_already_activated"}
+	case c.agent.status != model.AgentActive:
+		return expect{errCode: "agent_not_active"}
+	}
+	m.setStatus(c, model.CardActive)
+	c.awaiting = false
 	return expect{}
 }
 
@@ -1372,6 +1399,9 @@ func (m *refModel) issue(c *mCard) expect {
 	exp := time.UnixMilli(m.nowMs + life).UTC()
 	c.expYear, c.expMonth = fmt.Sprintf("%04d", exp.Year()), fmt.Sprintf("%02d", int(exp.Month()))
 	c.status, c.createdMs = model.CardActive, m.nowMs
+	if c.notActivated {
+		c.status, c.awaiting = model.CardNotActivated, true
+	}
 	c.name = fmt.Sprintf("C%d", len(m.cards)+1)
 	m.cards = append(m.cards, c)
 	return expect{}
@@ -1409,11 +1439,11 @@ func (m *refModel) cancelIntent(it *mIntent) expect {
 	return expect{intent: it}
 }
 
-// readDetails is ReadDetails: active cards only, not for exposure never,
+// readDetails is ReadDetails: active and notActivated cards only, not for exposure never,
 // at most 10 reads an hour, and a multi-use card needs a pending intent;
 // the newest unexpired one is tied to the read and then waits 24 hours.
 func (m *refModel) readDetails(c *mCard) expect {
-	if c.status != model.CardActive {
+	if c.status != model.CardActive && c.status != model.CardNotActivated {
 		return expect{errCode: "card_not_active"}
 	}
 	if c.exposure == model.ExposureNever {

@@ -107,7 +107,7 @@ func opName(o *op) string {
 		opIntent: "create intent", opCancel: "cancel intent", opDetails: "read details", opReactivate: "reactivate agent",
 		opFreeze: "freeze card", opUnfreeze: "unfreeze card", opIssue: "issue card", opDeregister: "deregister agent",
 		opRestart: "restart", opWithdraw: "withdraw", opDispute: "dispute", opResolveDispute: "resolve dispute",
-		opKYC: "kyc status"}[o.kind]
+		opKYC: "kyc status", opActivate: "activate card"}[o.kind]
 }
 
 // tallyKey names a step's operation and outcome for the tally.
@@ -522,6 +522,10 @@ func (h *harness) exec(o *op) {
 		exp := h.m.deregister(o.agent)
 		_, err := h.l.Deregister(h.ctx, o.agent.id)
 		h.checkAPI(exp, err)
+	case opActivate:
+		exp := h.m.activate(o.card)
+		_, err := h.l.ActivateCard(h.ctx, o.card.id)
+		h.checkAPI(exp, err)
 	case opKYC:
 		exp := h.m.kyc(o.user, o.outcome)
 		u, err := h.l.SetKYCStatus(h.ctx, o.user.id, o.outcome)
@@ -664,7 +668,8 @@ func (h *harness) issue(c *mCard) {
 	in := ledger.CardInput{Purpose: "simulated spending", Type: model.CardMulti, CredentialExposure: c.exposure,
 		AcknowledgeRawPanRisk: c.exposure == model.ExposureRawPAN, MaxAmount: c.maxAmount, MerchantHint: c.hint,
 		Limits: model.Limits{PerAuth: c.perAuth, PerDay: c.perDay, PerMonth: c.perMonth}, LimitsGiven: true,
-		MaxAuthCount: c.maxAuthCount, TTLDays: c.ttlDays, AttestationWindowMinutes: c.attestMin, OnDrift: c.onDrift}
+		MaxAuthCount: c.maxAuthCount, TTLDays: c.ttlDays, AttestationWindowMinutes: c.attestMin, OnDrift: c.onDrift,
+		NotActivated: c.notActivated}
 	if c.policy != nil {
 		in.PolicyID = c.policy.id
 	}

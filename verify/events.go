@@ -144,6 +144,9 @@ func (s *state) noteEvent(id, typ string, data map[string]json.RawMessage) {
 	case model.EvtCardExpired:
 		cid, _ := str(data, "cardId")
 		s.cardExpired[cid]++
+	case model.EvtCardActivated:
+		cid, _ := str(data, "cardId")
+		s.cardActivated[cid] = true
 	case model.EvtAgentCreated:
 		aid, _ := str(data, "agentId")
 		s.agentCreated[aid] = true
@@ -260,6 +263,9 @@ func (s *state) checkEvents() {
 			c.breach("card %s: its lifetime ended with %d %s events, not one", id, n, model.EvtCardExpired)
 		case card.ExpiredAt == 0 && n != 0:
 			c.breach("card %s: %s recorded but the card does not say its lifetime ended", id, model.EvtCardExpired)
+		}
+		if card.ActivatedAt != 0 && !s.cardActivated[id] {
+			c.breach("card %s: activated without a %s event", id, model.EvtCardActivated)
 		}
 	}
 	for _, id := range s.agentIDs {

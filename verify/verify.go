@@ -235,6 +235,7 @@ type state struct {
 	// users.
 	cardCreated   map[string]bool
 	cardExpired   map[string]int // card.expired events per card
+	cardActivated map[string]bool
 	agentCreated  map[string]bool
 	userApproved  map[string]bool
 	outboxChecked int
@@ -251,7 +252,7 @@ func newState(db *store.DB, v *vault.Vault, now time.Time) *state {
 		users:         map[string]*model.User{}, agents: map[string]*model.Agent{}, cards: map[string]*model.Card{},
 		intents: map[string]bool{}, access: map[string]bool{}, txns: map[string]*model.Transaction{},
 		txnEvents: map[string]*txnEvents{}, deposits: map[string]int64{},
-		cardCreated: map[string]bool{}, cardExpired: map[string]int{}, agentCreated: map[string]bool{}, userApproved: map[string]bool{},
+		cardCreated: map[string]bool{}, cardExpired: map[string]int{}, cardActivated: map[string]bool{}, agentCreated: map[string]bool{}, userApproved: map[string]bool{},
 	}
 }
 
