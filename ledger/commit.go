@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/ledgersim/ledgersim/decisionlog"
+	"github.com/ledgersim/ledgersim/eventlog"
 	"github.com/ledgersim/ledgersim/store"
 )
 
@@ -219,6 +220,22 @@ func (p *pipeline) drop(n int) {
 // to events, as the lists go to lists.
 func projectRecord(b *store.Batch, rec []byte, lists *txnLists, hot *hotKeys, events *eventsByType) error {
 	_, _, err := readRecord(rec, func(op recordOp) error {
+		if op.op == opSet && (lists != nil || events != nil) {
+			// The lists and the index of events by type are derived from
+			// the transaction and the event themselves (records written
+			// before this also carry their index keys: both give the same).
+			if id, ok := bytes.CutPrefix(op.key, store.TxnsPrefix); ok && lists != nil {
+				if err := lists.addTxn(id, op.value); err != nil {
+					return fmt.Errorf("ledger: transaction %s: %w", id, err)
+				}
+			} else if id, ok := bytes.CutPrefix(op.key, store.EventsPrefix); ok && events != nil {
+				typ, err := eventlog.TypeOf(op.value)
+				if err != nil {
+					return fmt.Errorf("ledger: event %s: %w", id, err)
+				}
+				events.addTyped(typ, id)
+			}
+		}
 		if typ, evID, ok := eventTypeOf(op.key); ok {
 			if events != nil && op.op == opSet {
 				events.add(typ, evID)

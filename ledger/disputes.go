@@ -225,9 +225,6 @@ func (l *Ledger) ResolveDispute(ctx context.Context, id, outcome string) (model.
 			c.txnEvent(model.EvtTxnRefunded, t)
 			c.putTxn(t)
 			c.putTxn(orig)
-			c.index(store.TxnByCardKey(t.CardID, t.ID))
-			c.index(store.TxnByUserKey(t.UserID, t.ID))
-			c.index(store.TxnByAgentKey(t.AgentID, t.ID))
 			c.putBalance(&nu)
 		}
 	}

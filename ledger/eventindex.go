@@ -68,13 +68,17 @@ func cmpPacked(a, b [2]uint64) int {
 
 // add indexes the event evID under typ; an event already indexed (a
 // replayed record) is not added twice.
-func (ev *eventsByType) add(typ, evID []byte) {
+func (ev *eventsByType) add(typ, evID []byte) { ev.addTyped(string(typ), evID) }
+
+// addTyped is add with the type as a string (no allocation: the lookup
+// converts in place, and a known type's name is a constant).
+func (ev *eventsByType) addTyped(typ string, evID []byte) {
 	ev.mu.Lock()
 	defer ev.mu.Unlock()
-	l := ev.byType[string(typ)] // no allocation for the lookup
+	l := ev.byType[typ]
 	if l == nil {
 		l = &eventIDs{}
-		ev.byType[string(typ)] = l
+		ev.byType[typ] = l
 	}
 	l.add(evID)
 }

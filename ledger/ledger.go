@@ -480,8 +480,9 @@ func (c *change) txnEvent(typ string, t *model.Transaction) string {
 // may receive it, its outbox marker.
 func (c *change) record(typ string, raw []byte) string {
 	id := c.l.ids.New(model.PrefixEvent, c.now)
+	// The index of events by type is derived from the event when it is
+	// projected (projectRecord); the record carries no key for it.
 	c.set(store.EventKey(id), raw)
-	c.index(store.EventByTypeKey(typ, id))
 	if d := c.l.cfg.Deliverable; d == nil || d(typ) {
 		c.index(store.OutboxKey(id))
 		c.events = append(c.events, id)

@@ -280,9 +280,6 @@ func (l *Ledger) forcePost(ctx context.Context, s *shard, c *change, cardID stri
 	nu.UpdatedAt = model.Ms(now)
 	c.txnEvent(model.EvtTxnCompleted, t)
 	c.putTxn(t)
-	c.index(store.TxnByCardKey(t.CardID, t.ID))
-	c.index(store.TxnByUserKey(t.UserID, t.ID))
-	c.index(store.TxnByAgentKey(t.AgentID, t.ID))
 	c.putBalance(&nu)
 	l.recordFollowUp(c, f, fp, t, now)
 	out := Outcome{Code: authz.CodeApproved, AuthCode: t.AuthorizationCode, TxnID: t.ID, Txn: t}
@@ -465,9 +462,6 @@ func (l *Ledger) Refund(ctx context.Context, txnID string, amount int64) (Outcom
 	c.txnEvent(model.EvtTxnRefunded, t)
 	c.putTxn(t)
 	c.putTxn(orig)
-	c.index(store.TxnByCardKey(t.CardID, t.ID))
-	c.index(store.TxnByUserKey(t.UserID, t.ID))
-	c.index(store.TxnByAgentKey(t.AgentID, t.ID))
 	c.putBalance(&nu)
 	out := Outcome{Code: authz.CodeApproved, AuthCode: t.AuthorizationCode, TxnID: t.ID, Txn: t}
 	if err := c.apply(ctx, out); err != nil {

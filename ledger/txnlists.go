@@ -70,8 +70,11 @@ func (tl *txnLists) add(kind byte, parent, txnID []byte) {
 		m[string(parent)] = l
 	}
 	p, ok := packTxnIDBytes(txnID)
-	if n := len(l.ids); n > 0 && ok && l.ids[n-1] == p {
-		return // the same transaction again (a replayed record)
+	if n := len(l.ids); n > 0 && ok && cmpPacked(l.ids[n-1], p) >= 0 {
+		// The same transaction again, or an earlier one rewritten (a
+		// clearing, a reversal): a list's transactions are created in ID
+		// order, so only a newer one is new.
+		return
 	}
 	if !ok {
 		if l.odd == nil {
@@ -146,4 +149,18 @@ func cmpU64(a, b uint64) int {
 		return 1
 	}
 	return 0
+}
+
+// addTxn adds a transaction, from its stored form, to the lists of its
+// card, user and agent, unless it is already there (a rewrite of an
+// existing transaction changes no list).
+func (tl *txnLists) addTxn(txnID, raw []byte) error {
+	card, agent, user, err := txnOwners(raw)
+	if err != nil {
+		return err
+	}
+	tl.add('c', card, txnID)
+	tl.add('u', user, txnID)
+	tl.add('a', agent, txnID)
+	return nil
 }

@@ -93,6 +93,47 @@ type annotations struct {
 	Receipt  *model.Receipt `json:"receipt,omitempty"`
 }
 
+// txnOwners reads the card, agent and user IDs of a stored transaction
+// without decoding the rest: in the binary form they are fields 2 to 4,
+// right after the ID, and the projection of every new transaction into
+// the lists reads them. A record stored as JSON by an earlier version is
+// decoded whole.
+func txnOwners(raw []byte) (card, agent, user []byte, err error) {
+	if len(raw) > 0 && raw[0] == '{' {
+		var t model.Transaction
+		if err := DecodeTransaction(raw, &t); err != nil {
+			return nil, nil, nil, err
+		}
+		return []byte(t.CardID), []byte(t.AgentID), []byte(t.UserID), nil
+	}
+	if len(raw) == 0 || raw[0] != txnFormat {
+		return nil, nil, nil, errBadTxnRecord
+	}
+	r := raw[1:]
+	for len(r) > 0 && r[0]>>1 <= tfUserID {
+		if r[0]&1 != kindBytes {
+			return nil, nil, nil, errBadTxnRecord
+		}
+		n, k := binary.Uvarint(r[1:])
+		if k <= 0 || n > uint64(len(r)-1-k) {
+			return nil, nil, nil, errBadTxnRecord
+		}
+		v := r[1+k : 1+k+int(n)]
+		switch r[0] >> 1 {
+		case tfCardID:
+			card = v
+		case tfAgentID:
+			agent = v
+		case tfUserID:
+			user = v
+		}
+		r = r[1+k+int(n):]
+	}
+	return card, agent, user, nil
+}
+
+var errBadTxnRecord = errors.New("ledger: malformed transaction record")
+
 // AppendTransaction appends the stored form of t.
 func AppendTransaction(dst []byte, t *model.Transaction) ([]byte, error) {
 	dst = append(dst, txnFormat)

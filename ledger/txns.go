@@ -298,9 +298,6 @@ func (l *Ledger) Authorize(ctx context.Context, r *AuthRequest) (Outcome, error)
 		}
 	}
 	c.putTxn(t)
-	c.index(store.TxnByCardKey(t.CardID, t.ID))
-	c.index(store.TxnByUserKey(t.UserID, t.ID))
-	c.index(store.TxnByAgentKey(t.AgentID, t.ID))
 	if userChanged {
 		nu.UpdatedAt = model.Ms(now)
 		c.putBalance(&nu)
