@@ -185,6 +185,16 @@ func TestPoliciesAndRisk(t *testing.T) {
 	require.Equal(t, "declined", txn["status"])
 	require.Equal(t, "blocked_mcc", txn["declinedReason"])
 
+	// A card issued not yet activated declines until the tool activates it.
+	dormant := call("ledger_card", map[string]any{"action": "create", "agentId": agentID, "purpose": "later", "type": "multi", "status": "notActivated"})
+	require.Equal(t, "notActivated", dormant["status"])
+	txn = call("ledger_transactions", map[string]any{"action": "simulate_authorization", "cardId": dormant["id"], "amount": 100, "merchantName": "Shop"})
+	require.Equal(t, "card_not_activated", txn["declinedReason"])
+	act := call("ledger_card", map[string]any{"action": "activate", "cardId": dormant["id"]})
+	require.Equal(t, "active", act["status"])
+	txn = call("ledger_transactions", map[string]any{"action": "simulate_authorization", "cardId": dormant["id"], "amount": 100, "merchantName": "Shop"})
+	require.Equal(t, "authorized", txn["status"])
+
 	risk := call("ledger_risk", map[string]any{})
 	require.Equal(t, "riskConfig", risk["object"])
 	risk = call("ledger_risk", map[string]any{"action": "update", "dryRun": true,

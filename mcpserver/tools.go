@@ -26,9 +26,10 @@ type statusArgs struct {
 }
 
 type cardArgs struct {
-	Action                string `json:"action" jsonschema:"create, list, get, details, freeze, unfreeze, close or update"`
+	Action                string `json:"action" jsonschema:"create, list, get, details, activate, freeze, unfreeze, close or update"`
 	AgentID               string `json:"agentId,omitempty" jsonschema:"the agent (create, list)"`
-	CardID                string `json:"cardId,omitempty" jsonschema:"the card (get, details, freeze, unfreeze, close, update)"`
+	CardID                string `json:"cardId,omitempty" jsonschema:"the card (get, details, activate, freeze, unfreeze, close, update)"`
+	Status                string `json:"status,omitempty" jsonschema:"active (default) or notActivated: the card declines until activated (create)"`
 	Purpose               string `json:"purpose,omitempty" jsonschema:"what the card is for (create)"`
 	Type                  string `json:"type,omitempty" jsonschema:"single (default) or multi"`
 	CredentialExposure    string `json:"credentialExposure,omitempty" jsonschema:"extensionOnly (default), rawPan or never"`
@@ -233,7 +234,7 @@ func (t *tools) register(s *mcp.Server) {
 			return st, nil
 		}})
 
-	add(s, t, "ledger_card", "Virtual cards: issue, list, read, read the credentials with an attestation, freeze, unfreeze, close, change limits.",
+	add(s, t, "ledger_card", "Virtual cards: issue (active, or not yet activated), list, read, read the credentials with an attestation, activate, freeze, unfreeze, close, change limits.",
 		func(in cardArgs) string { return in.Action },
 		actions[cardArgs]{
 			"create": func(ctx context.Context, in cardArgs) (any, error) {
@@ -242,7 +243,8 @@ func (t *tools) register(s *mcp.Server) {
 				}
 				p := client.CreateCardParams{Purpose: in.Purpose, Type: in.Type, CredentialExposure: in.CredentialExposure,
 					AcknowledgeRawPanRisk: in.AcknowledgeRawPanRisk, Limits: limits(in), MaxAmount: in.MaxAmount,
-					MerchantHint: in.MerchantHint, MaxAuthCount: in.MaxAuthCount, TTLDays: in.TTLDays, PolicyID: in.PolicyID}
+					MerchantHint: in.MerchantHint, MaxAuthCount: in.MaxAuthCount, TTLDays: in.TTLDays, PolicyID: in.PolicyID,
+					Status: in.Status}
 				return c.CreateCard(ctx, in.AgentID, p)
 			},
 			"list": func(ctx context.Context, in cardArgs) (any, error) {
@@ -264,6 +266,7 @@ func (t *tools) register(s *mcp.Server) {
 				return c.CardDetails(ctx, in.CardID, client.CardDetailsParams{Summary: in.Summary, ExpectedAmount: in.ExpectedAmount,
 					MerchantText: in.MerchantText, Reason: in.Reason})
 			},
+			"activate": cardAction(c.ActivateCard),
 			"freeze":   cardAction(c.FreezeCard),
 			"unfreeze": cardAction(c.UnfreezeCard),
 			"close":    cardAction(c.CloseCard),
