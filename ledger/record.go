@@ -34,7 +34,8 @@ const recordVersion = 1
 // RecordKind says what made a change.
 type RecordKind byte
 
-// Record kinds. New kinds are added at the end; a kind is never reused.
+// Record kinds. New kinds are added at the end (and to the table in
+// recordkind_test.go, which pins every number); a kind is never reused.
 const (
 	RecOther RecordKind = iota
 	RecAuthorization
