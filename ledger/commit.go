@@ -77,8 +77,11 @@ func (p *pipeline) init() {
 
 // appendRecord appends a change's record to the log and queues it for
 // projection. The caller holds the lock that ordered the change. rec is
-// kept, not copied: a change's buffer is its own.
-func (l *Ledger) appendRecord(rec []byte) (decisionlog.LSN, error) {
+// kept, not copied: a change's buffer is its own. keys are the hashes of
+// the keys the record writes that the queue's index takes (keyHash), and
+// hasRange whether it deletes a range: the change knows them as it builds
+// the record, so the queue need not parse it again.
+func (l *Ledger) appendRecord(rec []byte, keys []uint64, hasRange bool) (decisionlog.LSN, error) {
 	p := &l.pipe
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -86,8 +89,31 @@ func (l *Ledger) appendRecord(rec []byte) (decisionlog.LSN, error) {
 	if err != nil {
 		return 0, err
 	}
-	p.push(lsn, rec)
+	p.push(lsn, rec, keys, hasRange)
 	return lsn, nil
+}
+
+// keyHash is the hash under which the queue's index finds a key, and
+// whether the index takes the key at all.
+func (p *pipeline) keyHash(key []byte) (uint64, bool) {
+	if isUnread(key) {
+		return 0, false
+	}
+	return maphash.Bytes(p.seed, key), true
+}
+
+// recordKeys lists what appendRecord needs of a record built elsewhere
+// than in a change (tests).
+func (p *pipeline) recordKeys(rec []byte) (keys []uint64, hasRange bool) {
+	_, _, _ = readRecord(rec, func(op recordOp) error {
+		if op.op == opDeleteRange {
+			hasRange = true
+		} else if h, ok := p.keyHash(op.key); ok {
+			keys = append(keys, h)
+		}
+		return nil
+	})
+	return keys, hasRange
 }
 
 // unread are the key families no read on the decision path asks for
@@ -108,20 +134,13 @@ func isUnread(key []byte) bool {
 }
 
 // push queues a record (the caller holds mu).
-func (p *pipeline) push(lsn decisionlog.LSN, rec []byte) {
+func (p *pipeline) push(lsn decisionlog.LSN, rec []byte, keys []uint64, hasRange bool) {
 	pos := p.base + uint64(len(p.queue))
-	pr := pendingRecord{lsn: lsn, rec: rec, hashes: p.takeHashes()}
-	_, _, _ = readRecord(rec, func(op recordOp) error {
-		if op.op == opDeleteRange {
-			pr.hasRange = true
-		} else if !isUnread(op.key) {
-			h := maphash.Bytes(p.seed, op.key)
-			p.byKey[h] = pos
-			pr.hashes = append(pr.hashes, h)
-		}
-		return nil
-	})
-	if pr.hasRange {
+	pr := pendingRecord{lsn: lsn, rec: rec, hasRange: hasRange, hashes: append(p.takeHashes(), keys...)}
+	for _, h := range keys {
+		p.byKey[h] = pos
+	}
+	if hasRange {
 		p.ranges++
 	}
 	p.queue = append(p.queue, pr)
@@ -379,8 +398,8 @@ func hasKey(db *store.DB, key []byte) bool {
 func (p *pipeline) pendingValue(key []byte) (value []byte, found, deleted bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.ranges == 0 && !isUnread(key) {
-		pos, ok := p.byKey[maphash.Bytes(p.seed, key)]
+	if h, indexed := p.keyHash(key); p.ranges == 0 && indexed {
+		pos, ok := p.byKey[h]
 		if !ok {
 			return nil, false, false
 		}

@@ -64,7 +64,8 @@ func TestPendingReadsMatchAModel(t *testing.T) {
 						}
 					}
 					lsn++
-					p.push(lsn, rec)
+					keys, hasRange := p.recordKeys(rec)
+					p.push(lsn, rec, keys, hasRange)
 					queued = append(queued, eff)
 				case r < 8 && len(queued) > 0: // project some
 					n := 1 + rng.IntN(len(queued))

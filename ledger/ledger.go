@@ -406,22 +406,45 @@ type change struct {
 	// intentMismatched is set when the change resolved an intent as
 	// mismatched (the risk engine's intentMismatch rule reads it).
 	intentMismatched bool
+	// keys are the hashes of the written keys the queue of records not
+	// yet projected indexes (commit.go), kept in keyBuf for the usual
+	// one or two; hasRange is set by a range deletion.
+	keys     []uint64
+	keyBuf   [4]uint64
+	hasRange bool
 }
 
 func (l *Ledger) begin(now time.Time) *change {
 	c := &change{l: l, now: now, rec: make([]byte, 0, 512)}
 	c.rec = appendRecordHeader(c.rec, RecOther, now)
+	c.keys = c.keyBuf[:0]
 	return c
 }
 
 // kind says what made the change, in its record.
 func (c *change) kind(k RecordKind) { c.rec[1] = byte(k) }
 
-func (c *change) set(key, value []byte) { c.rec = appendOp(c.rec, opSet, key, value) }
+func (c *change) set(key, value []byte) {
+	c.rec = appendOp(c.rec, opSet, key, value)
+	c.noteKey(key)
+}
 
-func (c *change) del(key []byte) { c.rec = appendOp(c.rec, opDelete, key, nil) }
+func (c *change) del(key []byte) {
+	c.rec = appendOp(c.rec, opDelete, key, nil)
+	c.noteKey(key)
+}
 
-func (c *change) delRange(start, end []byte) { c.rec = appendOp(c.rec, opDeleteRange, start, end) }
+func (c *change) delRange(start, end []byte) {
+	c.rec = appendOp(c.rec, opDeleteRange, start, end)
+	c.hasRange = true
+}
+
+// noteKey remembers the hash of a written key the queue's index takes.
+func (c *change) noteKey(key []byte) {
+	if h, ok := c.l.pipe.keyHash(key); ok {
+		c.keys = append(c.keys, h)
+	}
+}
 
 func (c *change) put(key []byte, v any) {
 	if c.err != nil {
@@ -504,7 +527,7 @@ func (c *change) apply(ctx context.Context, result any) error {
 			return err
 		}
 	}
-	lsn, err := c.l.appendRecord(c.rec)
+	lsn, err := c.l.appendRecord(c.rec, c.keys, c.hasRange)
 	if err != nil {
 		return err
 	}
