@@ -279,14 +279,7 @@ func projectRecord(b *store.Batch, rec []byte, lists *txnLists, hot *hotKeys, ev
 			// originals' index keys.)
 			return nil
 		}
-		switch op.op {
-		case opSet:
-			b.Put(op.key, op.value)
-		case opDelete:
-			b.Delete(op.key)
-		case opDeleteRange:
-			b.DeleteRange(op.key, op.value)
-		}
+		putOp(b, op)
 		return nil
 	})
 	return err
@@ -294,7 +287,10 @@ func projectRecord(b *store.Batch, rec []byte, lists *txnLists, hot *hotKeys, ev
 
 // projectedLSN reads the LSN of the last record the store took (its hot
 // keys may be older: see storeLSNs).
-func projectedLSN(db *store.DB) (decisionlog.LSN, error) { return readLSN(db, lsnKey) }
+func projectedLSN(db *store.DB) (decisionlog.LSN, error) {
+	lsn, _, err := readLSN(db, lsnKey)
+	return lsn, err
+}
 
 // replay projects into the store every durable record it does not have
 // yet: those a crash took from its unsynced WAL. It runs at Open, before
@@ -326,7 +322,7 @@ func CatchUpStore(db *store.DB) (int, error) {
 }
 
 func replayInto(db *store.DB, dlog decisionlog.Log, logDir string) (int, error) {
-	all, hot, err := storeLSNs(db)
+	all, hot, hotRecorded, err := storeLSNs(db)
 	if err != nil {
 		return 0, err
 	}
@@ -362,7 +358,7 @@ func replayInto(db *store.DB, dlog decisionlog.Log, logDir string) (int, error) 
 		}
 		return nil
 	})
-	if err == nil && (n > 0 || !hasKey(db, hotLSNKey)) {
+	if err == nil && (n > 0 || !hotRecorded) {
 		if n == 0 {
 			at = max(hot, all)
 		}
@@ -376,20 +372,23 @@ func replayInto(db *store.DB, dlog decisionlog.Log, logDir string) (int, error) 
 func projectHot(b *store.Batch, rec []byte) error {
 	_, _, err := readRecord(rec, func(op recordOp) error {
 		if op.op != opDeleteRange && isHot(op.key) {
-			if op.op == opDelete {
-				b.Delete(op.key)
-			} else {
-				b.Put(op.key, op.value)
-			}
+			putOp(b, op)
 		}
 		return nil
 	})
 	return err
 }
 
-func hasKey(db *store.DB, key []byte) bool {
-	_, err := db.Get(key)
-	return err == nil
+// putOp adds one operation to a store batch.
+func putOp(b *store.Batch, op recordOp) {
+	switch op.op {
+	case opSet:
+		b.Put(op.key, op.value)
+	case opDelete:
+		b.Delete(op.key)
+	case opDeleteRange:
+		b.DeleteRange(op.key, op.value)
+	}
 }
 
 // pendingValue looks for key among the writes of records not yet in the
@@ -478,7 +477,7 @@ func (l *Ledger) trimLog(nowMs int64) error {
 	if err := l.checkpointHot(); err != nil {
 		return err
 	}
-	_, lsn, err := storeLSNs(l.db)
+	_, lsn, _, err := storeLSNs(l.db)
 	if err != nil {
 		return err
 	}

@@ -39,7 +39,7 @@ func LastLSN(l *Ledger) uint64 { return uint64(l.lastAppended()) }
 // StoreLSNs reads the LSNs a store is current to: its keys but the hot
 // ones, and the hot ones.
 func StoreLSNs(db *store.DB) (all, hot uint64, err error) {
-	a, h, err := storeLSNs(db)
+	a, h, _, err := storeLSNs(db)
 	return uint64(a), uint64(h), err
 }
 

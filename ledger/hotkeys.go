@@ -136,35 +136,39 @@ func (l *Ledger) checkpointHot() error {
 func (l *Ledger) Checkpoint() error { return l.checkpointHot() }
 
 // storeLSNs reads the LSNs the store is current to: its keys but the hot
-// ones, and the hot ones.
-func storeLSNs(db *store.DB) (all, hot decisionlog.LSN, err error) {
-	all, err = readLSN(db, lsnKey)
+// ones, and the hot ones; hotRecorded says whether the store records the
+// latter (one last written by layout 2 does not: its hot keys are current
+// to all).
+func storeLSNs(db *store.DB) (all, hot decisionlog.LSN, hotRecorded bool, err error) {
+	all, _, err = readLSN(db, lsnKey)
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, false, err
 	}
-	hot, err = readLSN(db, hotLSNKey)
-	if errors.Is(err, store.ErrNotFound) {
-		return all, all, nil
-	}
+	hot, hotRecorded, err = readLSN(db, hotLSNKey)
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, false, err
+	}
+	if !hotRecorded {
+		return all, all, false, nil
 	}
 	if hot > all {
-		return 0, 0, fmt.Errorf("ledger: the store's hot keys are current to record %d, after the rest of it (%d)", hot, all)
+		return 0, 0, false, fmt.Errorf("ledger: the store's hot keys are current to record %d, after the rest of it (%d)", hot, all)
 	}
-	return all, hot, nil
+	return all, hot, true, nil
 }
 
-func readLSN(db *store.DB, key []byte) (decisionlog.LSN, error) {
+// readLSN reads an LSN the store records under key; found is false (and
+// the LSN 0) when it records none.
+func readLSN(db *store.DB, key []byte) (lsn decisionlog.LSN, found bool, err error) {
 	raw, err := db.Get(key)
+	if errors.Is(err, store.ErrNotFound) {
+		return 0, false, nil
+	}
 	if err != nil {
-		if errors.Is(err, store.ErrNotFound) && bytes.Equal(key, lsnKey) {
-			return 0, nil
-		}
-		return 0, err
+		return 0, false, err
 	}
 	if len(raw) != 8 {
-		return 0, fmt.Errorf("ledger: %s is %d bytes, not 8", key, len(raw))
+		return 0, false, fmt.Errorf("ledger: %s is %d bytes, not 8", key, len(raw))
 	}
-	return decisionlog.LSN(binary.BigEndian.Uint64(raw)), nil
+	return decisionlog.LSN(binary.BigEndian.Uint64(raw)), true, nil
 }

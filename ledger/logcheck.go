@@ -75,7 +75,7 @@ func printableKey(k []byte) string {
 // ledger; it only reads db.
 func CheckStoreAgainstLog(db *store.DB) (LogCheck, error) {
 	var res LogCheck
-	upTo, hot, err := storeLSNs(db)
+	upTo, hot, _, err := storeLSNs(db)
 	if err != nil || upTo == 0 {
 		return res, err
 	}
