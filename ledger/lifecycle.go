@@ -115,7 +115,7 @@ func (l *Ledger) findOriginal(s *shard, f *FollowUp, cardID string) (string, *tx
 		// Candidates come newest first; the first whose references are
 		// the follow-up's is the latest purchase that carried them (there
 		// is rarely more than one).
-		for _, id := range l.origins.candidates(kind, a, b, cardID) {
+		for _, id := range l.origins.candidates(kind, a, b, cardID, 0) {
 			t, err := l.loadTxn(id)
 			if err != nil {
 				if le := (*Error)(nil); errors.As(err, &le) && le.Kind == KindNotFound {

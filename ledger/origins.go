@@ -6,7 +6,6 @@ import (
 
 	"github.com/ledgersim/ledgersim/authz"
 	"github.com/ledgersim/ledgersim/model"
-	"github.com/ledgersim/ledgersim/store"
 )
 
 // origins finds approved purchases by the references a follow-up quotes
@@ -113,9 +112,10 @@ const (
 )
 
 // candidates returns the IDs of the purchases indexed under a reference,
-// newest first, only those of cardID unless it is "". They are
-// candidates: the caller compares each one's references.
-func (o *origins) candidates(kind int, a, b, cardID string) []string {
+// newest first, only those of cardID unless it is "", at most limit of
+// them (0: all). They are candidates: the caller compares each one's
+// references.
+func (o *origins) candidates(kind int, a, b, cardID string, limit int) []string {
 	h := o.refHash(a, b)
 	var card uint64
 	if cardID != "" {
@@ -128,7 +128,7 @@ func (o *origins) candidates(kind int, a, b, cardID string) []string {
 	if kind == refRRN {
 		pos = o.rrn[h]
 	}
-	for pos != 0 {
+	for pos != 0 && (limit == 0 || len(ids) < limit) {
 		e := &o.entries[pos-1]
 		if cardID == "" || e.card == card {
 			if id, ok := o.odd[pos]; ok {
@@ -150,35 +150,8 @@ func (o *origins) candidates(kind int, a, b, cardID string) []string {
 // reference, without comparing references (a restart's check that an
 // open hold is still the one its references find).
 func (o *origins) newest(kind int, a, b, cardID string) string {
-	if ids := o.candidates(kind, a, b, cardID); len(ids) > 0 {
+	if ids := o.candidates(kind, a, b, cardID, 1); len(ids) > 0 {
 		return ids[0]
 	}
 	return ""
-}
-
-// retiredPrefixes are the key families earlier versions kept in the store
-// and memory now holds alone: the open-hold markers and the originals'
-// indexes. Open deletes what a store still has of them, once.
-var retiredPrefixes = [][]byte{store.OpenPrefix, store.OrigSTANPrefix, store.OrigRRNPrefix}
-
-// dropRetired deletes the retired families a store still holds.
-func dropRetired(db *store.DB) error {
-	b := db.NewBatch()
-	for _, p := range retiredPrefixes {
-		found := false
-		if err := db.Scan(p, "", false, func(_, _ []byte) bool { found = true; return false }); err != nil {
-			b.Discard()
-			return err
-		}
-		if found {
-			end := append([]byte(nil), p...)
-			end[len(end)-1]++ // the prefix ends in '/'; '0' follows it
-			b.DeleteRange(p, end)
-		}
-	}
-	if b.Empty() {
-		b.Discard()
-		return nil
-	}
-	return db.Commit(b)
 }

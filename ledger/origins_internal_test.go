@@ -43,7 +43,7 @@ func TestOriginMemory(t *testing.T) {
 		per := float64(after.HeapAlloc-before.HeapAlloc) / float64(n)
 		t.Logf("%d approved purchases: %.1f bytes each on the heap", n, per)
 		assert.LessOrEqual(t, per, float64(maxOriginBytes))
-		require.Equal(t, []string{txns[n/2].ID}, o.candidates(refRRN, txns[n/2].RRN, "A1B2C3", "card_x"))
+		require.Equal(t, []string{txns[n/2].ID}, o.candidates(refRRN, txns[n/2].RRN, "A1B2C3", "card_x", 0))
 		runtime.KeepAlive(o)
 	}
 }

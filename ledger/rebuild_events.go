@@ -1,8 +1,6 @@
 package ledger
 
 import (
-	"bytes"
-
 	"github.com/ledgersim/ledgersim/eventlog"
 	"github.com/ledgersim/ledgersim/store"
 )
@@ -10,16 +8,14 @@ import (
 // rebuildEvents restores the events-by-type index (eventindex.go) in one
 // pass over the store's events, reading only each event's type from its
 // header. Events are stored in ID order, so every type's IDs are appended
-// in order. A store written before the index moved to memory still holds
-// its xet/ keys: they are dropped here, once, with one range deletion.
+// in order. (A store written before the index moved to memory still holds
+// its xet/ keys: Open drops them with the other retired families, once;
+// see retired.go.)
 //
 // An event whose type cannot be read is left out of the index and
 // logged, not a reason to refuse to start: it is derived data, reading it
 // by ID reports the damage, and verify counts it.
 func (l *Ledger) rebuildEvents() error {
-	if err := l.dropStoredEventIndex(); err != nil {
-		return err
-	}
 	ev := l.events
 	ev.mu.Lock()
 	defer ev.mu.Unlock()
@@ -52,21 +48,4 @@ func (l *Ledger) rebuildEvents() error {
 			"count", unreadable, "first", firstBad)
 	}
 	return err
-}
-
-// dropStoredEventIndex deletes the xet/ keys of a store written before the
-// event-type index moved to memory; a store without any is not written.
-func (l *Ledger) dropStoredEventIndex() error {
-	found := false
-	if err := l.db.Scan(store.EventByTypePrefix, "", false, func(_, _ []byte) bool {
-		found = true
-		return false
-	}); err != nil || !found {
-		return err
-	}
-	p := store.EventByTypePrefix
-	end := append(bytes.Clone(p[:len(p)-1]), p[len(p)-1]+1)
-	b := l.db.NewBatch()
-	b.DeleteRange(p, end)
-	return l.db.Commit(b)
 }
