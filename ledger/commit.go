@@ -49,6 +49,10 @@ type pipeline struct {
 	ranges int
 	// appended is the LSN of the last record appended, 0 before any.
 	appended decisionlog.LSN
+	// one passes a single record to the log's Append (no log keeps the
+	// slice it is given), so that its variadic slice is not made anew on
+	// the heap for every record.
+	one [1][]byte
 }
 
 type pendingRecord struct {
@@ -85,7 +89,9 @@ func (l *Ledger) appendRecord(rec []byte, keys []uint64, hasRange bool) (decisio
 	p := &l.pipe
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	lsn, err := l.dlog.Append(rec)
+	p.one[0] = rec
+	lsn, err := l.dlog.Append(p.one[:]...)
+	p.one[0] = nil
 	if err != nil {
 		return 0, err
 	}

@@ -30,7 +30,11 @@ const (
 var errBadDelta = errors.New("ledger: malformed delta record")
 
 func encodeBalance(u *model.User) []byte {
-	b := make([]byte, 0, 1+4*binary.MaxVarintLen64)
+	return appendBalance(make([]byte, 0, 1+4*binary.MaxVarintLen64), u)
+}
+
+// appendBalance appends a user's balance delta to b.
+func appendBalance(b []byte, u *model.User) []byte {
 	b = append(b, deltaVersion2)
 	b = binary.AppendVarint(b, u.DepositedCents)
 	b = binary.AppendVarint(b, u.SettledCents)
@@ -59,8 +63,10 @@ func decodeBalance(b []byte, u *model.User) error {
 	return nil
 }
 
-func encodeSpend(a *model.Agent) []byte {
-	b := make([]byte, 0, 32)
+func encodeSpend(a *model.Agent) []byte { return appendSpend(make([]byte, 0, 32), a) }
+
+// appendSpend appends an agent's spend delta to b.
+func appendSpend(b []byte, a *model.Agent) []byte {
 	b = append(b, deltaVersion)
 	b = binary.AppendVarint(b, a.Spend.WindowStart)
 	b = binary.AppendVarint(b, a.Spend.Cents)
@@ -98,7 +104,11 @@ func decodeSpend(b []byte, a *model.Agent) error {
 // encodeUsage writes a card's usage counters in about a third of the
 // bytes of their JSON (every approval writes them).
 func encodeUsage(u *model.CardUsage, updatedAt int64) []byte {
-	b := make([]byte, 0, 130+len(u.LockedMerchant)+len(u.LastAccessEventID)+len(u.RecentAccesses)*binary.MaxVarintLen64)
+	return appendUsage(make([]byte, 0, 130+len(u.LockedMerchant)+len(u.LastAccessEventID)+len(u.RecentAccesses)*binary.MaxVarintLen64), u, updatedAt)
+}
+
+// appendUsage appends a card's usage delta to b.
+func appendUsage(b []byte, u *model.CardUsage, updatedAt int64) []byte {
 	b = append(b, deltaVersion4)
 	b = binary.AppendVarint(b, updatedAt)
 	for _, v := range []int64{u.AuthCount, u.DayStart, u.DayCents, u.MonthStart, u.MonthCents, u.LastAccessAt} {
@@ -256,27 +266,39 @@ func (c *change) putUser(u *model.User) {
 }
 
 // putBalance writes only a user's balance.
-func (c *change) putBalance(u *model.User) { c.set(store.BalanceKey(u.ID), encodeBalance(u)) }
+func (c *change) putBalance(u *model.User) {
+	var buf [deltaScratchBytes]byte // on the stack: set copies it
+	c.set(store.BalanceKey(u.ID), appendBalance(buf[:0], u))
+}
 
 // putCard writes a whole card record and its usage delta.
 func (c *change) putCard(card *model.Card) {
-	c.put(store.CardKey(card.ID), card)
+	// A copy goes to the encoder, which escape analysis cannot see
+	// through: the caller's card may then stay on its stack (an
+	// authorization's working copy, when only its usage changes).
+	cp := *card
+	c.put(store.CardKey(card.ID), &cp)
 	c.putUsage(card)
 }
 
 // putUsage writes only a card's usage counters.
 func (c *change) putUsage(card *model.Card) {
-	c.set(store.UsageKey(card.ID), encodeUsage(&card.Usage, card.UpdatedAt))
+	var buf [deltaScratchBytes]byte
+	c.set(store.UsageKey(card.ID), appendUsage(buf[:0], &card.Usage, card.UpdatedAt))
 }
 
 // putAgent writes a whole agent record and its spend delta.
 func (c *change) putAgent(a *model.Agent) {
-	c.put(store.AgentKey(a.ID), a)
+	cp := *a // as in putCard
+	c.put(store.AgentKey(a.ID), &cp)
 	c.putSpend(a)
 }
 
 // putSpend writes only an agent's spend window.
-func (c *change) putSpend(a *model.Agent) { c.set(store.SpendKey(a.ID), encodeSpend(a)) }
+func (c *change) putSpend(a *model.Agent) {
+	var buf [deltaScratchBytes]byte
+	c.set(store.SpendKey(a.ID), appendSpend(buf[:0], a))
+}
 
 // overlayDeltas lays the delta records over the whole records loaded at
 // start.

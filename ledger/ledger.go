@@ -400,9 +400,8 @@ type change struct {
 	now    time.Time
 	err    error
 	events []string
-	// scratch is reused for encoding the change's event records (the
-	// batch copies what it is given).
-	scratch []byte
+	// eventBuf holds events for the usual one or two.
+	eventBuf [2]string
 	// intentMismatched is set when the change resolved an intent as
 	// mismatched (the risk engine's intentMismatch rule reads it).
 	intentMismatched bool
@@ -415,9 +414,9 @@ type change struct {
 }
 
 func (l *Ledger) begin(now time.Time) *change {
-	c := &change{l: l, now: now, rec: make([]byte, 0, 512)}
+	c := &change{l: l, now: now, rec: make([]byte, 0, recordCap)}
 	c.rec = appendRecordHeader(c.rec, RecOther, now)
-	c.keys = c.keyBuf[:0]
+	c.keys, c.events = c.keyBuf[:0], c.eventBuf[:0]
 	return c
 }
 
@@ -479,13 +478,13 @@ func (c *change) event(typ string, data any) string {
 	if c.err != nil || c.l.skipEvents {
 		return ""
 	}
-	var err error
-	c.scratch, err = eventlog.AppendJSON(c.scratch[:0], model.Ms(c.now), typ, data)
+	var buf [eventScratchBytes]byte
+	raw, err := eventlog.AppendJSON(buf[:0], model.Ms(c.now), typ, data)
 	if err != nil {
 		c.err = err
 		return ""
 	}
-	return c.record(typ, c.scratch)
+	return c.record(typ, raw)
 }
 
 // txnEvent records a transaction event, in the compact form every
@@ -495,8 +494,8 @@ func (c *change) txnEvent(typ string, t *model.Transaction) string {
 		return ""
 	}
 	p := txnEventData(t)
-	c.scratch = eventlog.AppendTxn(c.scratch[:0], model.Ms(c.now), typ, &p)
-	return c.record(typ, c.scratch)
+	var buf [eventScratchBytes]byte
+	return c.record(typ, eventlog.AppendTxn(buf[:0], model.Ms(c.now), typ, &p))
 }
 
 // record writes an encoded event with its type index and, when someone

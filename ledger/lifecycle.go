@@ -106,9 +106,9 @@ func (s *shard) refFor(id, userID string) *txnRef {
 // purchases, the latest first. It returns the original's ID, and its open
 // ref when memory had it.
 func (l *Ledger) findOriginal(s *shard, f *FollowUp, cardID string) (string, *txnRef, error) {
-	try := func(kind int, mem, a, b string) (string, *txnRef, error) {
+	try := func(kind int, mem uint64, a, b string) (string, *txnRef, error) {
 		if cardID != "" {
-			if r := s.txns.byRefKey(mem); r != nil {
+			if r := s.txns.byRefHash(mem); r != nil {
 				return r.id, r, nil
 			}
 		}
@@ -135,13 +135,13 @@ func (l *Ledger) findOriginal(s *shard, f *FollowUp, cardID string) (string, *tx
 	}
 	if len(f.OriginalData) >= 20 {
 		stan, de7 := f.OriginalData[4:10], f.OriginalData[10:20]
-		id, ref, err := try(refSTAN, origKeySTAN(cardID, stan, de7), stan, de7)
+		id, ref, err := try(refSTAN, origHashSTAN(cardID, stan, de7), stan, de7)
 		if err != nil || id != "" {
 			return id, ref, err
 		}
 	}
 	if f.RRN != "" && f.AuthCode != "" {
-		return try(refRRN, origKeyRRN(cardID, f.RRN, f.AuthCode), f.RRN, f.AuthCode)
+		return try(refRRN, origHashRRN(cardID, f.RRN, f.AuthCode), f.RRN, f.AuthCode)
 	}
 	return "", nil, nil
 }

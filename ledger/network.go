@@ -154,8 +154,7 @@ func (l *Ledger) amend(ctx context.Context, r *AuthRequest, txnID string, mode i
 			req.CVVMatch = r.PAN != "" && l.vault.CheckCVV(r.PAN, card.Expiry(), r.CVV2)
 		}
 		in := authz.Input{Req: &req, Card: card, Agent: agent, User: user, HintKey: merchantKey(card.MerchantHint), Now: now}
-		var eff model.Card
-		l.withControls(s, &in, &eff)
+		l.withControls(s, &in)
 		counted := *in.Card
 		counted.Usage.Used, counted.MaxAuthCount, counted.Usage.LastAuthAt = false, nil, 0
 		in.Card = &counted

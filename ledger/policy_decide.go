@@ -8,14 +8,14 @@ import (
 )
 
 // withControls completes a decision's input with the card's policy: the
-// card as its policy makes it (into eff, when a policy applies), its
+// card as its policy makes it (a copy, when a policy applies), its
 // active-hours zone and, when it must keep to a declared amount, what was
 // declared. The caller holds the card's shard lock.
-func (l *Ledger) withControls(s *shard, in *authz.Input, eff *model.Card) {
+func (l *Ledger) withControls(s *shard, in *authz.Input) {
 	card := in.Card
 	if pol := l.policyOf(card, in.Agent); pol != nil {
-		*eff = authz.WithPolicy(card, pol)
-		in.Card = eff
+		eff := authz.WithPolicy(card, pol) // on the heap only for a card with a policy
+		in.Card = &eff
 		in.HintKey = merchantKey(eff.MerchantHint)
 	}
 	c := in.Card

@@ -1,10 +1,5 @@
 package ledger
 
-import (
-	"hash/fnv"
-	"strconv"
-)
-
 // txnRef names an open authorization while an operation works on it:
 // enough to find it as the original of a clearing or a reversal without
 // reading the store, and to expire its hold. The full record is in the
@@ -18,6 +13,10 @@ type txnRef struct {
 	open        bool
 	holdExpires int64 // epoch ms; 0 when not open
 	keys        []string
+	// keyHashes are original keys given already hashed (refKeyHash), as
+	// the decision path gives them (origHashSTAN, origHashRRN); they
+	// follow keys.
+	keyHashes []uint64
 }
 
 // Ref keys. A message is identified for repeat detection by its class,
@@ -169,11 +168,16 @@ func (st *shardTxns) add(r *txnRef) {
 	} else {
 		st.oddIDs[r.id] = slot
 	}
-	for i, k := range r.keys {
+	for i := range len(r.keys) + len(r.keyHashes) {
 		if i == len(h.keys) {
 			break
 		}
-		kh := refKeyHash(k)
+		var kh uint64
+		if i < len(r.keys) {
+			kh = refKeyHash(r.keys[i])
+		} else {
+			kh = r.keyHashes[i-len(r.keys)]
+		}
 		h.keys[i] = kh
 		v := slot<<1 | uint32(i)
 		if idx, _, found := st.byKey.find(kh, func(v uint32) bool { return st.keyHashOf(v) == kh }); found {
@@ -197,8 +201,10 @@ func (st *shardTxns) get(id string) *txnRef {
 }
 
 // byRefKey returns the open authorization an original key names, or nil.
-func (st *shardTxns) byRefKey(k string) *txnRef {
-	kh := refKeyHash(k)
+func (st *shardTxns) byRefKey(k string) *txnRef { return st.byRefHash(refKeyHash(k)) }
+
+// byRefHash is byRefKey for a key already hashed.
+func (st *shardTxns) byRefHash(kh uint64) *txnRef {
 	if _, v, ok := st.byKey.find(kh, func(v uint32) bool { return st.keyHashOf(v) == kh }); ok {
 		return st.handle(v >> 1)
 	}
@@ -307,19 +313,20 @@ func (st *shardTxns) removeHeap(i int) {
 	}
 }
 
-// authCode derives a 6-character approval code from the transaction ID.
+// authCode derives a 6-character approval code from the transaction ID:
+// the last six digits of the base-36 FNV-1a hash of the ID (zero-padded),
+// in upper case.
 func authCode(txnID string) string {
-	h := fnv.New64a()
-	h.Write([]byte(txnID))
-	s := strconv.FormatUint(h.Sum64(), 36)
-	for len(s) < 6 {
-		s = "0" + s
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(txnID); i++ {
+		h ^= uint64(txnID[i])
+		h *= 1099511628211
 	}
-	b := []byte(s[len(s)-6:])
-	for i := range b {
-		if b[i] >= 'a' && b[i] <= 'z' {
-			b[i] -= 'a' - 'A'
-		}
+	const digits = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	var b [6]byte
+	for i := len(b) - 1; i >= 0; i-- {
+		b[i] = digits[h%36]
+		h /= 36
 	}
-	return string(b)
+	return string(b[:])
 }

@@ -163,8 +163,7 @@ func (l *Ledger) Authorize(ctx context.Context, r *AuthRequest) (Outcome, error)
 		req.CVVMatch = r.PAN != "" && l.vault.CheckCVV(r.PAN, card.Expiry(), r.CVV2)
 	}
 	in := authz.Input{Req: &req, Card: card, Agent: agent, User: user, HintKey: merchantKey(card.MerchantHint), Now: now}
-	var eff model.Card
-	l.withControls(s, &in, &eff)
+	l.withControls(s, &in)
 	// amount is what is authorized: less than asked on a partial approval.
 	d, amount := decide(&in, r)
 
@@ -193,7 +192,8 @@ func (l *Ledger) Authorize(ctx context.Context, r *AuthRequest) (Outcome, error)
 		CreatedAt: model.Ms(now), UpdatedAt: model.Ms(now),
 	}
 	markPartial(c, t, d, r.AmountCents)
-	ref := &txnRef{id: t.ID, userID: userID}
+	var keyHashes [2]uint64
+	ref := &txnRef{id: t.ID, userID: userID, keyHashes: keyHashes[:0]}
 	var changedCards []*model.Card
 	var agentChanged, userChanged, cardChanged bool
 	// Status changes need the whole record; counters need only the delta.
@@ -291,10 +291,10 @@ func (l *Ledger) Authorize(ctx context.Context, r *AuthRequest) (Outcome, error)
 		// and through l.origins (added below, once the record is
 		// appended) for as long as the ledger runs.
 		if r.STAN != "" && r.TxnTime != "" {
-			ref.keys = append(ref.keys, origKeySTAN(t.CardID, r.STAN, r.TxnTime))
+			ref.keyHashes = append(ref.keyHashes, origHashSTAN(t.CardID, r.STAN, r.TxnTime))
 		}
 		if r.RRN != "" {
-			ref.keys = append(ref.keys, origKeyRRN(t.CardID, r.RRN, t.AuthorizationCode))
+			ref.keyHashes = append(ref.keyHashes, origHashRRN(t.CardID, r.RRN, t.AuthorizationCode))
 		}
 	}
 	c.putTxn(t)
@@ -315,7 +315,7 @@ func (l *Ledger) Authorize(ctx context.Context, r *AuthRequest) (Outcome, error)
 		c.putSpend(&na)
 	}
 	out = Outcome{Code: t.ResponseCode, Reason: d.Reason, AuthCode: t.AuthorizationCode, TxnID: t.ID, Txn: t}
-	if err := c.apply(ctx, out); err != nil {
+	if err := c.applyOutcome(ctx, &out); err != nil {
 		s.mu.Unlock()
 		return Outcome{}, err
 	}
@@ -374,6 +374,9 @@ func txnEventData(t *model.Transaction) eventlog.TxnPayload {
 
 // merchantKey is the merchant name as compared for locks and hints.
 func merchantKey(name string) string {
+	if k, ok := asciiMerchantKey(name); ok {
+		return k
+	}
 	var b strings.Builder
 	for _, r := range strings.ToUpper(name) {
 		if (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9') {

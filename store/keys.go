@@ -39,9 +39,11 @@ const (
 )
 
 func key(parts ...string) []byte {
-	n := 0
+	// Exactly the key's length: a key of up to 32 bytes is then made on
+	// its caller's stack when it does not outlive the call.
+	n := max(len(parts)-2, 0)
 	for _, p := range parts {
-		n += len(p) + 1
+		n += len(p)
 	}
 	b := make([]byte, 0, n)
 	for i, p := range parts {

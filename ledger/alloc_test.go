@@ -1,0 +1,64 @@
+package ledger_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
+
+	"github.com/ledgersim/ledgersim/authz"
+	"github.com/ledgersim/ledgersim/ledger"
+	"github.com/ledgersim/ledgersim/store"
+)
+
+// maxAuthorizeAllocs is the most heap allocations one approved
+// authorization may make, everything it sets off included: the decision,
+// its record, the log's sync and the record's projection into the store
+// (a sync per authorization here, where one authorization runs at a
+// time). It is what the decision path makes today; an allocation count is
+// deterministic, so a change that adds one fails here rather than in a
+// benchmark nobody reruns. The race detector adds six of its own, as
+// many every run.
+const (
+	maxAuthorizeAllocs     = 10
+	maxAuthorizeAllocsRace = 16
+)
+
+// TestAuthorizeAllocations holds an approval's allocations to
+// maxAuthorizeAllocs, on a store in memory and a card already warmed up
+// (its shard, the repeat window and the queues grown to what they need).
+func TestAuthorizeAllocations(t *testing.T) {
+	f := newFixtureStore(t, 1, store.Options{FS: vfs.NewMem()}, nil)
+	const runs = 200
+	stans, rrns := make([]string, runs+50), make([]string, runs+50)
+	for i := range stans {
+		stans[i], rrns[i] = fmt.Sprintf("%06d", i), fmt.Sprintf("%012d", i)
+	}
+	ctx := context.Background()
+	r := ledger.AuthRequest{
+		Source: "iso", MTI: "0100", Class: ledger.ClassAuth, PAN: f.pans[0], Kind: authz.Purchase, AmountCents: 100,
+		Currency: "840", MerchantID: "M1", Merchant: "BENCH", MCC: "5812", TxnTime: "1121101500",
+	}
+	n := 0
+	authorize := func() {
+		r.STAN, r.RRN = stans[n], rrns[n]
+		n++
+		out, err := f.l.Authorize(ctx, &r)
+		if err != nil || out.Code != authz.CodeApproved {
+			t.Fatal(err, out.Code)
+		}
+	}
+	for range 40 {
+		authorize()
+	}
+	allocs := testing.AllocsPerRun(runs, authorize)
+	t.Logf("allocations per authorization: %v", allocs)
+	limit := maxAuthorizeAllocs
+	if raceEnabled {
+		limit = maxAuthorizeAllocsRace
+	}
+	if allocs > float64(limit) {
+		t.Errorf("an authorization made %v allocations; at most %d", allocs, limit)
+	}
+}

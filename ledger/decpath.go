@@ -1,0 +1,91 @@
+package ledger
+
+import "context"
+
+// Sizes of the buffers one change encodes into. An approval's record is
+// about 750 bytes (its transaction about 360, its event about 230, the
+// balance, usage and spend deltas and their keys the rest): a record
+// buffer made at that size is never grown on the decision path. Events are
+// encoded on the stack and copied into the record, as are the balance,
+// usage and spend deltas (a usage delta with a locked merchant and a last
+// access is about 100 bytes; one that outgrows its buffer is moved to the
+// heap, nothing worse).
+const (
+	recordCap         = 1024
+	eventScratchBytes = 512
+	deltaScratchBytes = 256
+)
+
+// applyOutcome is apply for a card-network decision. Its Outcome is
+// converted to the interface apply records only when ctx carries an
+// idempotency key (the API's simulate calls): the ISO path, which never
+// does, is spared the copy on the heap.
+func (c *change) applyOutcome(ctx context.Context, out *Outcome) error {
+	var result any
+	if idemFrom(ctx) != nil {
+		result = *out
+	}
+	return c.apply(ctx, result)
+}
+
+// origHashSTAN is refKeyHash(origKeySTAN(cardID, stan, txnTime)) and
+// origHashRRN refKeyHash(origKeyRRN(cardID, rrn, authCode)), without
+// building the key: the decision path needs only the hash.
+func origHashSTAN(cardID, stan, txnTime string) uint64 {
+	return refPartsHash('s', cardID, stan, txnTime)
+}
+
+func origHashRRN(cardID, rrn, authCode string) uint64 {
+	return refPartsHash('r', cardID, rrn, authCode)
+}
+
+// refPartsHash is refKeyHash of kind + a + "|" + b + "|" + c.
+func refPartsHash(kind byte, a, b, c string) uint64 {
+	h := fnvByte(14695981039346656037, kind)
+	h = fnvByte(fnvString(h, a), '|')
+	h = fnvByte(fnvString(h, b), '|')
+	return max(mix64(fnvString(h, c)), 1)
+}
+
+// fnvByte and fnvString continue an FNV-1a 64 hash.
+func fnvByte(h uint64, b byte) uint64 { return (h ^ uint64(b)) * 1099511628211 }
+
+func fnvString(h uint64, s string) uint64 {
+	for i := 0; i < len(s); i++ {
+		h = (h ^ uint64(s[i])) * 1099511628211
+	}
+	return h
+}
+
+// asciiMerchantKey is merchantKey for a name in ASCII (ok false for any
+// other): the name itself when it is already its key, as a terminal's
+// upper-case name without spaces is, or one string made on the stack.
+// (Outside ASCII, upper-casing may give a letter the key keeps, as the
+// long s gives S: merchantKey's general path handles those.)
+func asciiMerchantKey(name string) (string, bool) {
+	clean := true
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if c >= 0x80 {
+			return "", false
+		}
+		if !(c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			clean = false
+		}
+	}
+	if clean {
+		return name, true
+	}
+	var buf [64]byte
+	b := buf[:0]
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if c >= 'a' && c <= 'z' {
+			c -= 'a' - 'A'
+		}
+		if c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' {
+			b = append(b, c)
+		}
+	}
+	return string(b), true
+}
