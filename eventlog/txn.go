@@ -82,7 +82,11 @@ func (p *TxnPayload) readFields(r *binrec.Reader) bool {
 
 // AppendJSON appends the payload as a JSON object, keys in sorted order:
 // the same bytes encoding/json gives for Map().
-func (p *TxnPayload) AppendJSON(dst []byte) []byte {
+func (p *TxnPayload) AppendJSON(dst []byte) []byte { return p.appendJSON(dst, nil) }
+
+// appendJSON is AppendJSON, with a reversal's fields among the payload's
+// when rv is not nil.
+func (p *TxnPayload) appendJSON(dst []byte, rv *Reversal) []byte {
 	dst = appendKey(dst, '{', "agentId")
 	dst = appendJSONString(dst, p.AgentID)
 	dst = appendKey(dst, ',', "amount")
@@ -111,6 +115,10 @@ func (p *TxnPayload) AppendJSON(dst []byte) []byte {
 	dst = appendJSONString(dst, p.MCC)
 	dst = appendKey(dst, ',', "merchantName")
 	dst = appendJSONString(dst, p.MerchantName)
+	if rv != nil {
+		dst = appendKey(dst, ',', "originalAmount")
+		dst = appendInt(dst, rv.OriginalAmount)
+	}
 	if p.OriginalTransactionID != "" {
 		dst = appendKey(dst, ',', "originalTransactionId")
 		dst = appendJSONString(dst, p.OriginalTransactionID)
@@ -119,9 +127,17 @@ func (p *TxnPayload) AppendJSON(dst []byte) []byte {
 		dst = appendKey(dst, ',', "postedAt")
 		dst = appendInt(dst, p.PostedAt)
 	}
+	if rv != nil {
+		dst = appendKey(dst, ',', "reason")
+		dst = appendJSONString(dst, rv.Reason)
+	}
 	if p.RequestedAmount != 0 {
 		dst = appendKey(dst, ',', "requestedAmount")
 		dst = appendInt(dst, p.RequestedAmount)
+	}
+	if rv != nil {
+		dst = appendKey(dst, ',', "reversedAmount")
+		dst = appendInt(dst, rv.ReversedAmount)
 	}
 	dst = appendKey(dst, ',', "status")
 	dst = appendJSONString(dst, p.Status)

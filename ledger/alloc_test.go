@@ -62,3 +62,60 @@ func TestAuthorizeAllocations(t *testing.T) {
 		t.Errorf("an authorization made %v allocations; at most %d", allocs, limit)
 	}
 }
+
+// maxFollowUpAllocs bounds an authorization and then its clearing or its
+// reversal, as maxAuthorizeAllocs bounds an authorization alone. Under
+// the race detector the count moves by one from run to run.
+var maxFollowUpAllocs = map[byte][2]int{ // class: without, with the race detector
+	ledger.ClassClearing: {23, 38},
+	ledger.ClassReversal: {24, 38},
+}
+
+func TestFollowUpAllocations(t *testing.T) {
+	f := newFixtureStore(t, 1, store.Options{FS: vfs.NewMem()}, nil)
+	const runs = 100
+	n := 0
+	stans, rrns, own := make([]string, 2*(runs+30)), make([]string, 2*(runs+30)), make([]string, 2*(runs+30))
+	for i := range stans {
+		stans[i], rrns[i], own[i] = fmt.Sprintf("%06d", i), fmt.Sprintf("%012d", i), fmt.Sprintf("%06d", 500000+i)
+	}
+	ctx := context.Background()
+	for _, class := range []byte{ledger.ClassClearing, ledger.ClassReversal} {
+		fus := make([]*ledger.FollowUp, len(stans))
+		for i := range fus {
+			fus[i] = followUp(class, f.pans[0], stans[i], rrns[i], own[i])
+		}
+		r := ledger.AuthRequest{
+			Source: "iso", MTI: "0100", Class: ledger.ClassAuth, PAN: f.pans[0], Kind: authz.Purchase, AmountCents: 100,
+			Currency: "840", MerchantID: "M1", Merchant: "BENCH", MCC: "5812", TxnTime: "1121101500",
+		}
+		pair := func() {
+			r.STAN, r.RRN = stans[n], rrns[n]
+			out, err := f.l.Authorize(ctx, &r)
+			if err != nil || out.Code != authz.CodeApproved {
+				t.Fatal(err, out.Code)
+			}
+			if class == ledger.ClassClearing {
+				out, err = f.l.Clear(ctx, fus[n])
+			} else {
+				out, err = f.l.Reverse(ctx, fus[n])
+			}
+			if err != nil || out.Code != authz.CodeApproved {
+				t.Fatal(err, out.Code, out.Reason)
+			}
+			n++
+		}
+		for range 20 {
+			pair()
+		}
+		allocs := testing.AllocsPerRun(runs, pair)
+		t.Logf("class %c: allocations per authorization and follow-up: %v", class, allocs)
+		limit := maxFollowUpAllocs[class][0]
+		if raceEnabled {
+			limit = maxFollowUpAllocs[class][1]
+		}
+		if allocs > float64(limit) {
+			t.Errorf("class %c: an authorization and its follow-up made %v allocations; at most %d", class, allocs, limit)
+		}
+	}
+}

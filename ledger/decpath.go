@@ -1,6 +1,13 @@
 package ledger
 
-import "context"
+import (
+	"context"
+	"strconv"
+
+	"github.com/ledgersim/ledgersim/eventlog"
+	"github.com/ledgersim/ledgersim/internal/jsonenc"
+	"github.com/ledgersim/ledgersim/model"
+)
 
 // Sizes of the buffers one change encodes into. An approval's record is
 // about 750 bytes (its transaction about 360, its event about 230, the
@@ -88,4 +95,39 @@ func asciiMerchantKey(name string) (string, bool) {
 		}
 	}
 	return string(b), true
+}
+
+// txnReversalEvent records a reversal's event: the transaction's payload
+// with the reversal's amounts and reason, encoded as JSON without a map.
+func (c *change) txnReversalEvent(t *model.Transaction, rv eventlog.Reversal) string {
+	if c.err != nil || c.l.skipEvents {
+		return ""
+	}
+	p := txnEventData(t)
+	var buf [eventScratchBytes]byte
+	return c.record(model.EvtTxnReversed, eventlog.AppendTxnReversal(buf[:0], model.Ms(c.now), model.EvtTxnReversed, &p, rv))
+}
+
+// appendRepeatKey appends repeatKey(class, stan, rrn).
+func appendRepeatKey(dst []byte, class byte, stan, rrn string) []byte {
+	dst = append(dst, 'm', class)
+	dst = append(dst, stan...)
+	dst = append(dst, '|')
+	return append(dst, rrn...)
+}
+
+// appendFollowUpRecord appends a follow-up's first reply as JSON, the
+// bytes encoding/json gives for it, without reflection.
+func appendFollowUpRecord(dst []byte, r *followUpRecord) []byte {
+	dst = append(dst, `{"txnId":`...)
+	dst = jsonenc.AppendString(dst, r.TxnID)
+	dst = append(dst, `,"userId":`...)
+	dst = jsonenc.AppendString(dst, r.UserID)
+	dst = append(dst, `,"fingerprint":`...)
+	dst = strconv.AppendUint(dst, r.Fingerprint, 10)
+	dst = append(dst, `,"authCode":`...)
+	dst = jsonenc.AppendString(dst, r.AuthCode)
+	dst = append(dst, `,"at":`...)
+	dst = strconv.AppendInt(dst, r.At, 10)
+	return append(dst, '}')
 }

@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"encoding/json"
 	"hash/fnv"
 	"strconv"
 	"strings"
@@ -72,6 +73,30 @@ func TestMerchantKeyUnchanged(t *testing.T) {
 		"\x00\x7f", strings.Repeat("Long Merchant Name ", 10), "12345", "ÄBC", "\xff\xfe"} {
 		if got, want := merchantKey(name), merchantKeyV1(name); got != want {
 			t.Errorf("merchantKey(%q) = %q, want %q", name, got, want)
+		}
+	}
+}
+
+func TestFollowUpRecordEncoding(t *testing.T) {
+	for _, r := range []followUpRecord{
+		{},
+		{TxnID: "txn_01m95nmevt0009g1htaqz8k2pa", UserID: "user_01m95nm9ws0009g1htaqz8k2pd", Fingerprint: 1<<64 - 1, AuthCode: "A1B2C3", At: 1763700000000},
+		{TxnID: "<&>\\\"é\x01\u2028", UserID: "\xff", AuthCode: "x", At: -5},
+	} {
+		want, err := json.Marshal(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := appendFollowUpRecord(nil, &r); string(got) != string(want) {
+			t.Errorf("appendFollowUpRecord = %s, want %s", got, want)
+		}
+	}
+	for _, c := range []struct {
+		class     byte
+		stan, rrn string
+	}{{ClassClearing, "000123", "000000000123"}, {ClassReversal, "", ""}} {
+		if got, want := string(appendRepeatKey(nil, c.class, c.stan, c.rrn)), repeatKey(c.class, c.stan, c.rrn); got != want {
+			t.Errorf("appendRepeatKey = %q, want %q", got, want)
 		}
 	}
 }

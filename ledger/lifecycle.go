@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/ledgersim/ledgersim/authz"
+	"github.com/ledgersim/ledgersim/eventlog"
 	"github.com/ledgersim/ledgersim/model"
 	"github.com/ledgersim/ledgersim/store"
 )
@@ -233,7 +234,7 @@ func (l *Ledger) Clear(ctx context.Context, f *FollowUp) (Outcome, error) {
 	c.putSpend(&na)
 	l.recordFollowUp(c, f, fp, t, now)
 	out = Outcome{Code: authz.CodeApproved, AuthCode: t.AuthorizationCode, TxnID: t.ID, Txn: t}
-	if err := c.apply(ctx, out); err != nil {
+	if err := c.applyOutcome(ctx, &out); err != nil {
 		return Outcome{}, err
 	}
 	*user, *card, *agent = nu, nc, na
@@ -250,8 +251,13 @@ func (l *Ledger) recordFollowUp(c *change, f *FollowUp, fp uint64, t *model.Tran
 	if f.STAN == "" || f.RRN == "" {
 		return
 	}
-	c.put(store.FollowUpKey(model.Ms(now), repeatKey(f.Class, f.STAN, f.RRN)), followUpRecord{TxnID: t.ID, UserID: t.UserID,
-		Fingerprint: fp, AuthCode: t.AuthorizationCode, At: model.Ms(now)})
+	if c.err != nil {
+		return
+	}
+	var rk, key, value [128]byte // on the stack: set copies them
+	k := store.AppendFollowUpKey(key[:0], model.Ms(now), appendRepeatKey(rk[:0], f.Class, f.STAN, f.RRN))
+	c.set(k, appendFollowUpRecord(value[:0], &followUpRecord{TxnID: t.ID, UserID: t.UserID,
+		Fingerprint: fp, AuthCode: t.AuthorizationCode, At: model.Ms(now)}))
 }
 
 // followUpRecord is the stored form of a follow-up's first reply.
@@ -283,7 +289,7 @@ func (l *Ledger) forcePost(ctx context.Context, s *shard, c *change, cardID stri
 	c.putBalance(&nu)
 	l.recordFollowUp(c, f, fp, t, now)
 	out := Outcome{Code: authz.CodeApproved, AuthCode: t.AuthorizationCode, TxnID: t.ID, Txn: t}
-	if err := c.apply(ctx, out); err != nil {
+	if err := c.applyOutcome(ctx, &out); err != nil {
 		return Outcome{}, err
 	}
 	*user = nu
@@ -403,16 +409,13 @@ func (l *Ledger) reverseLocked(ctx context.Context, s *shard, c *change, ref *tx
 		}
 	}
 	nu.UpdatedAt = model.Ms(now)
-	p := txnEventData(t)
-	data := p.Map()
-	data["originalAmount"], data["reversedAmount"], data["reason"] = original, released, reason
-	c.event(model.EvtTxnReversed, data)
+	c.txnReversalEvent(t, eventlog.Reversal{OriginalAmount: original, ReversedAmount: released, Reason: reason})
 	c.putTxn(t)
 	c.putBalance(&nu)
 	c.putUsage(&nc)
 	c.putSpend(&na)
 	out := Outcome{Code: authz.CodeApproved, AuthCode: t.AuthorizationCode, TxnID: t.ID, Txn: t}
-	if err := c.apply(ctx, out); err != nil {
+	if err := c.applyOutcome(ctx, &out); err != nil {
 		return Outcome{}, err
 	}
 	*user, *card, *agent = nu, nc, na
@@ -464,7 +467,7 @@ func (l *Ledger) Refund(ctx context.Context, txnID string, amount int64) (Outcom
 	c.putTxn(orig)
 	c.putBalance(&nu)
 	out := Outcome{Code: authz.CodeApproved, AuthCode: t.AuthorizationCode, TxnID: t.ID, Txn: t}
-	if err := c.apply(ctx, out); err != nil {
+	if err := c.applyOutcome(ctx, &out); err != nil {
 		return Outcome{}, err
 	}
 	*user = nu

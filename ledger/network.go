@@ -219,7 +219,7 @@ func (l *Ledger) amend(ctx context.Context, r *AuthRequest, txnID string, mode i
 	c.putSpend(&na)
 	l.recordFollowUp(c, &FollowUp{Class: r.Class, STAN: r.STAN, RRN: r.RRN}, fp, t, now)
 	out = Outcome{Code: authz.CodeApproved, AuthCode: t.AuthorizationCode, TxnID: t.ID, Txn: t}
-	if err := c.apply(ctx, out); err != nil {
+	if err := c.applyOutcome(ctx, &out); err != nil {
 		return Outcome{}, err
 	}
 	*user, *card, *agent = nu, nc, na
@@ -340,7 +340,7 @@ func (l *Ledger) ReverseRefund(ctx context.Context, txnID string) (Outcome, erro
 	c.putTxn(t)
 	c.putBalance(&nu)
 	out := Outcome{Code: authz.CodeApproved, AuthCode: t.AuthorizationCode, TxnID: t.ID, Txn: t}
-	if err := c.apply(ctx, out); err != nil {
+	if err := c.applyOutcome(ctx, &out); err != nil {
 		return Outcome{}, err
 	}
 	*user = nu

@@ -196,6 +196,19 @@ func AppendTransaction(dst []byte, t *model.Transaction) ([]byte, error) {
 // DecodeTransaction reads a stored transaction record into t, which should
 // be zero. Records written as JSON by earlier versions decode too.
 func DecodeTransaction(raw []byte, t *model.Transaction) error {
+	return decodeTransaction(raw, t, false)
+}
+
+// decodeTransactionShared is DecodeTransaction with every string field a
+// part of one copy of the record: one allocation instead of one a field
+// (about a dozen). For a transaction a decision reads, changes and
+// writes back; not for what memory keeps for long, where one kept field
+// would keep the whole record.
+func decodeTransactionShared(raw []byte, t *model.Transaction) error {
+	return decodeTransaction(raw, t, true)
+}
+
+func decodeTransaction(raw []byte, t *model.Transaction, shared bool) error {
 	if len(raw) > 0 && raw[0] == '{' {
 		if err := json.Unmarshal(raw, t); err != nil {
 			return ErrCorruptTxn
@@ -205,7 +218,12 @@ func DecodeTransaction(raw []byte, t *model.Transaction) error {
 	if len(raw) == 0 || raw[0] != txnFormat {
 		return ErrCorruptTxn
 	}
-	r := binrec.NewReader(raw[1:])
+	body := raw[1:]
+	var all string
+	if shared {
+		all = string(body)
+	}
+	r := binrec.NewReader(body)
 	for r.Len() > 0 && !r.Failed() {
 		tag := r.Byte()
 		num, kind := tag>>1, tag&1
@@ -215,7 +233,12 @@ func DecodeTransaction(raw []byte, t *model.Transaction) error {
 				break
 			}
 			if p := txnString(t, num); p != nil {
-				*p = string(v)
+				if shared {
+					end := len(body) - r.Len()
+					*p = all[end-len(v) : end]
+				} else {
+					*p = string(v)
+				}
 			} else if num == tfAnnotations {
 				var a annotations
 				if err := json.Unmarshal(v, &a); err != nil {

@@ -60,6 +60,9 @@ func TestTransactionRecordRoundTrip(t *testing.T) {
 			var got model.Transaction
 			require.NoError(t, DecodeTransaction(raw, &got))
 			require.Equal(t, *tx, got)
+			var shared model.Transaction
+			require.NoError(t, decodeTransactionShared(raw, &shared))
+			require.Equal(t, *tx, shared, "decoded with its strings in one copy")
 		})
 	}
 	raw, err := AppendTransaction(nil, typical)

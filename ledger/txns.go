@@ -396,7 +396,7 @@ func (l *Ledger) loadTxn(id string) (*model.Transaction, error) {
 		return nil, err
 	}
 	t := new(model.Transaction)
-	if err := DecodeTransaction(raw, t); err != nil {
+	if err := decodeTransactionShared(raw, t); err != nil {
 		return nil, fmt.Errorf("ledger: transaction %s: %w", id, err)
 	}
 	return t, nil

@@ -1,6 +1,9 @@
 package store
 
-import "fmt"
+import (
+	"fmt"
+	"strconv"
+)
 
 // Key layout. Every key is an ASCII prefix naming the record kind, then IDs
 // separated by '/'. IDs never contain '/'. Records sort by ID, and IDs sort by
@@ -152,6 +155,24 @@ func OrigRRNRefs(rrn, authCode string) []byte { return key(pOrigRRN, rrn+"|"+aut
 // window and old ones are dropped by one range deletion.
 func FollowUpKey(ms int64, repeatKey string) []byte {
 	return key(pFollowUp, fmt.Sprintf("%013d", ms)+"/"+repeatKey)
+}
+
+// AppendFollowUpKey appends FollowUpKey(ms, repeatKey) to dst, for a
+// caller that builds the key in a buffer of its own.
+func AppendFollowUpKey(dst []byte, ms int64, repeatKey []byte) []byte {
+	dst = append(dst, pFollowUp...)
+	if ms < 0 {
+		dst = fmt.Appendf(dst, "%013d", ms)
+	} else {
+		var d [20]byte
+		digits := strconv.AppendInt(d[:0], ms, 10)
+		for i := len(digits); i < 13; i++ {
+			dst = append(dst, '0')
+		}
+		dst = append(dst, digits...)
+	}
+	dst = append(dst, '/')
+	return append(dst, repeatKey...)
 }
 
 // FollowUpFloor is the first follow-up key at or after ms.
