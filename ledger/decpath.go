@@ -131,3 +131,11 @@ func appendFollowUpRecord(dst []byte, r *followUpRecord) []byte {
 	dst = strconv.AppendInt(dst, r.At, 10)
 	return append(dst, '}')
 }
+
+// fnvUint64 continues an FNV-1a 64 hash with v's 8 bytes, big-endian.
+func fnvUint64(h, v uint64) uint64 {
+	for i := 56; i >= 0; i -= 8 {
+		h = fnvByte(h, byte(v>>i))
+	}
+	return h
+}

@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"hash/fnv"
 	"strconv"
@@ -8,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ledgersim/ledgersim/authz"
 	"github.com/ledgersim/ledgersim/model"
 )
 
@@ -97,6 +99,52 @@ func TestFollowUpRecordEncoding(t *testing.T) {
 	}{{ClassClearing, "000123", "000000000123"}, {ClassReversal, "", ""}} {
 		if got, want := string(appendRepeatKey(nil, c.class, c.stan, c.rrn)), repeatKey(c.class, c.stan, c.rrn); got != want {
 			t.Errorf("appendRepeatKey = %q, want %q", got, want)
+		}
+	}
+}
+
+// fingerprintV1 is how fingerprints were first computed; a repeat after
+// an upgrade must still match the fingerprint its first message stored.
+func fingerprintV1(class byte, cardID string, procKind authz.Kind, amount int64, currency, merchantID, terminal string, replacement int64) uint64 {
+	h := fnv.New64a()
+	var b [8]byte
+	h.Write([]byte{class, byte(procKind)})
+	h.Write([]byte(cardID))
+	binary.BigEndian.PutUint64(b[:], uint64(amount))
+	h.Write(b[:])
+	binary.BigEndian.PutUint64(b[:], uint64(replacement))
+	h.Write(b[:])
+	h.Write([]byte(currency + "|" + merchantID + "|" + terminal))
+	return h.Sum64()
+}
+
+func TestFingerprintUnchanged(t *testing.T) {
+	for _, c := range []struct {
+		class               byte
+		card                string
+		kind                authz.Kind
+		amount, replacement int64
+		cur, merchant, term string
+	}{
+		{ClassAuth, "card_01m95nm9ws0009g1htaqz8k2pb", authz.Purchase, 100, 0, "840", "M1", "T1"},
+		{ClassReversal, "", authz.Refund, -1, 1 << 62, "", "", ""},
+		{ClassClearing, "c|x", authz.Purchase, 1<<63 - 1, -5, "978", "|", "é"},
+	} {
+		got := fingerprint(c.class, c.card, c.kind, c.amount, c.cur, c.merchant, c.term, c.replacement)
+		want := fingerprintV1(c.class, c.card, c.kind, c.amount, c.cur, c.merchant, c.term, c.replacement)
+		if got != want {
+			t.Errorf("fingerprint(%+v) = %x, want %x", c, got, want)
+		}
+	}
+}
+
+func TestShardOfIsFNV32a(t *testing.T) {
+	l := &Ledger{shards: make([]shard, 16)}
+	for _, id := range []string{"", "user_01m95nm9ws0009g1htaqz8k2pd", "x"} {
+		h := fnv.New32a()
+		h.Write([]byte(id))
+		if got, want := l.shardOf(id), &l.shards[h.Sum32()%16]; got != want {
+			t.Errorf("shardOf(%q) is not the FNV-1a 32 shard", id)
 		}
 	}
 }

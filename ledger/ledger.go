@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"log/slog"
 	"strings"
 	"sync"
@@ -369,9 +368,11 @@ func (l *Ledger) rebuild() error {
 }
 
 func (l *Ledger) shardOf(userID string) *shard {
-	h := fnv.New32a()
-	h.Write([]byte(userID))
-	return &l.shards[h.Sum32()%uint32(len(l.shards))]
+	h := uint32(2166136261) // FNV-1a 32, in place
+	for i := 0; i < len(userID); i++ {
+		h = (h ^ uint32(userID[i])) * 16777619
+	}
+	return &l.shards[h%uint32(len(l.shards))]
 }
 
 func emailKey(email string) string { return strings.ToLower(strings.TrimSpace(email)) }

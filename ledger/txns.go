@@ -2,10 +2,8 @@ package ledger
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"strings"
 	"time"
 
@@ -110,16 +108,16 @@ func (l *Ledger) CardIDByPAN(pan string) (string, bool) {
 }
 
 func fingerprint(class byte, cardID string, procKind authz.Kind, amount int64, currency, merchantID, terminal string, replacement int64) uint64 {
-	h := fnv.New64a()
-	var b [8]byte
-	h.Write([]byte{class, byte(procKind)})
-	h.Write([]byte(cardID))
-	binary.BigEndian.PutUint64(b[:], uint64(amount))
-	h.Write(b[:])
-	binary.BigEndian.PutUint64(b[:], uint64(replacement))
-	h.Write(b[:])
-	h.Write([]byte(currency + "|" + merchantID + "|" + terminal))
-	return h.Sum64()
+	// FNV-1a 64 over class, kind, card ID, amount and replacement (8 bytes
+	// each, big-endian) and currency|merchantID|terminal, computed in place.
+	const offset64 = 14695981039346656037
+	h := fnvByte(fnvByte(offset64, class), byte(procKind))
+	h = fnvString(h, cardID)
+	h = fnvUint64(h, uint64(amount))
+	h = fnvUint64(h, uint64(replacement))
+	h = fnvByte(fnvString(h, currency), '|')
+	h = fnvByte(fnvString(h, merchantID), '|')
+	return fnvString(h, terminal)
 }
 
 // Authorize decides an authorization and records it.
