@@ -43,11 +43,11 @@ func newIdemEnvWith(t *testing.T, edit func(*Config)) *idemEnv {
 	clk := clock.NewVirtual(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 	db, err := store.Open(store.Options{Dir: t.TempDir()})
 	require.NoError(t, err)
-	svc, err := webhook.New(webhook.Config{Store: db, Clock: clk, Rand: func() float64 { return 0.5 }, PollInterval: time.Hour})
-	require.NoError(t, err)
 	v, err := vault.Open(vault.Config{MasterKeyHex: strings.Repeat("ab", 32)})
 	require.NoError(t, err)
 	l, err := ledger.Open(ledger.Config{Store: db, Vault: v, Clock: clk})
+	require.NoError(t, err)
+	svc, err := webhook.New(webhook.Config{Store: db, Log: l, Clock: clk, Rand: func() float64 { return 0.5 }, PollInterval: time.Hour})
 	require.NoError(t, err)
 	advanced := func(ctx context.Context, also func(b *store.Batch) error) error {
 		raw, _ := clk.Now().MarshalText()

@@ -161,6 +161,9 @@ func TestSegmentsRollOverAndTruncate(t *testing.T) {
 	require.Len(t, segmentFiles(t, fs), 2, "the two segments wholly below 25 are gone")
 	err = l.ReadFrom(5, func(LSN, []byte) error { return nil })
 	require.ErrorIs(t, err, ErrTruncated)
+	var te *TruncatedError
+	require.ErrorAs(t, err, &te)
+	require.Equal(t, TruncatedError{Asked: 5, First: 21}, *te, "the error says where the log starts now")
 	lsns, _ = readAll(t, l, 21)
 	require.Equal(t, LSN(21), lsns[0])
 	require.NoError(t, l.Close())

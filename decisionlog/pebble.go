@@ -137,7 +137,7 @@ func (l *pebbleLog) ReadFrom(from LSN, fn func(LSN, []byte) error) error {
 	first := l.first
 	l.mu.Unlock()
 	if from < first {
-		return fmt.Errorf("%w: asked for %d, the log starts at %d", ErrTruncated, from, first)
+		return &TruncatedError{Asked: from, First: first}
 	}
 	var lo, hi [9]byte
 	it, err := l.db.NewIter(&pebble.IterOptions{LowerBound: recordKey(lo[:0], from), UpperBound: recordKey(hi[:0], durable+1)})

@@ -17,6 +17,19 @@ import (
 // already dropped by TruncateBelow.
 var ErrTruncated = errors.New("decisionlog: records below the oldest segment were truncated")
 
+// TruncatedError is the ErrTruncated of a ReadFrom: it says where the log
+// starts now, so that a reader that fell behind its retention can say what
+// it missed and go on from there.
+type TruncatedError struct {
+	Asked, First LSN // the LSN asked for, and the oldest the log has
+}
+
+func (e *TruncatedError) Error() string {
+	return fmt.Sprintf("%v: asked for %d, the log starts at %d", ErrTruncated, e.Asked, e.First)
+}
+
+func (e *TruncatedError) Unwrap() error { return ErrTruncated }
+
 // segmentLog keeps the log in segment files of CRC-framed records.
 type segmentLog struct {
 	syncer
@@ -464,7 +477,7 @@ func (l *segmentLog) ReadFrom(from LSN, fn func(LSN, []byte) error) error {
 		return nil
 	}
 	if from < segs[0] {
-		return fmt.Errorf("%w: asked for %d, the log starts at %d", ErrTruncated, from, segs[0])
+		return &TruncatedError{Asked: from, First: segs[0]}
 	}
 	i := 0
 	for i+1 < len(segs) && segs[i+1] <= from {

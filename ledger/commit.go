@@ -84,8 +84,10 @@ func (p *pipeline) init() {
 // kept, not copied: a change's buffer is its own. keys are the hashes of
 // the keys the record writes that the queue's index takes (keyHash), and
 // hasRange whether it deletes a range: the change knows them as it builds
-// the record, so the queue need not parse it again.
-func (l *Ledger) appendRecord(rec []byte, keys []uint64, hasRange bool) (decisionlog.LSN, error) {
+// the record, so the queue need not parse it again. wanted are its events
+// the event reader wants, kept for it in the same order (logevents.go),
+// pointing into rec: a record's buffer is never reused.
+func (l *Ledger) appendRecord(rec []byte, keys []uint64, hasRange bool, wanted []wantedEvent) (decisionlog.LSN, error) {
 	p := &l.pipe
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -96,6 +98,9 @@ func (l *Ledger) appendRecord(rec []byte, keys []uint64, hasRange bool) (decisio
 		return 0, err
 	}
 	p.push(lsn, rec, keys, hasRange)
+	if len(wanted) > 0 {
+		l.tail.push(lsn, rec, wanted)
+	}
 	return lsn, nil
 }
 
@@ -124,11 +129,11 @@ func (p *pipeline) recordKeys(rec []byte) (keys []uint64, hasRange bool) {
 
 // unread are the key families no read on the decision path asks for
 // (memory answers for them): the hot keys, events and their type index,
-// the transaction lists, the outbox. The queue's index leaves them out,
+// the transaction lists. The queue's index leaves them out,
 // which spares most of an authorization's keys a hash and two map
 // operations; a read of one still finds it, by scanning the queue.
 var unread = [][]byte{store.BalancePrefix, store.UsagePrefix, store.SpendPrefix, store.EventsPrefix,
-	store.EventByTypePrefix, store.TxnByCardPrefix, store.TxnByUserPrefix, store.TxnByAgentPrefix, store.OutboxPrefix}
+	store.EventByTypePrefix, store.TxnByCardPrefix, store.TxnByUserPrefix, store.TxnByAgentPrefix}
 
 func isUnread(key []byte) bool {
 	for _, p := range unread {
@@ -506,5 +511,8 @@ func (l *Ledger) trimLog(nowMs int64) error {
 	}
 	below := t.samples[i].lsn + 1
 	t.samples = t.samples[i:]
+	if need := l.logNeeded(); need != 0 && need < below {
+		below = need // webhook delivery has not read past it yet
+	}
 	return l.dlog.TruncateBelow(below)
 }

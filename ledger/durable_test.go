@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ledgersim/ledgersim/authz"
+	"github.com/ledgersim/ledgersim/decisionlog"
 	"github.com/ledgersim/ledgersim/ledger"
 	"github.com/ledgersim/ledgersim/model"
 	"github.com/ledgersim/ledgersim/store"
@@ -19,9 +20,11 @@ import (
 // and decided on by what follows) when the call returns, its events are
 // announced only after Wait, and a repeat's reply waits for a sync too.
 func TestDeferredDecisions(t *testing.T) {
-	var announced atomic.Int64
-	f := newFixtureCfg(t, 1, nil, func(c *ledger.Config) { c.OnEvents = func(ids []string) { announced.Add(int64(len(ids))) } })
+	f := newFixtureCfg(t, 1, nil, nil)
 	l := f.l
+	var r announcedReader
+	l.AttachEventReader(&r)
+	announced := &r.n
 	before := announced.Load()
 
 	var d ledger.Deferred
@@ -48,6 +51,16 @@ func TestDeferredDecisions(t *testing.T) {
 	require.Equal(t, out.AuthCode, again.AuthCode)
 	require.NoError(t, d.Wait())
 }
+
+// announcedReader is an event reader that wants every event and counts
+// the announcements.
+type announcedReader struct{ n atomic.Int64 }
+
+func (r *announcedReader) Wants(string) bool { return true }
+
+func (r *announcedReader) Notify(decisionlog.LSN) { r.n.Add(1) }
+
+func (r *announcedReader) NeededLSN() decisionlog.LSN { return 0 }
 
 // TestManagementChangesWaitForSyncOffTheShardLock: a management change
 // (here a freeze) waiting for its sync does not hold its shard, so reads

@@ -57,16 +57,6 @@ type Config struct {
 	// OnIntentOutcome, when set, is told the matcher's outcome for each
 	// purchase: "matched", "mismatched" or "none". It must be cheap.
 	OnIntentOutcome func(outcome string)
-	// OnEvents, when set, is called with the IDs of each change's events
-	// once the change is durable (webhook delivery wakes on it). It must
-	// not block.
-	OnEvents func(ids []string)
-	// Deliverable, when set, says whether events of a type have anyone
-	// to deliver them to (webhook.Service.Wants). An event it says no to
-	// is recorded in the event log as always but gets no outbox marker,
-	// and OnEvents is not told of it. When nil, every event is queued.
-	Deliverable func(typ string) bool
-
 	// LogDir is the decision log's directory, on the store's filesystem.
 	// Default: "log" in the store's data directory.
 	LogDir string
@@ -159,6 +149,11 @@ type Ledger struct {
 	dlog decisionlog.Log
 	pipe pipeline
 	trim logTrim
+	// reader is the attached reader of the log's events (webhook
+	// delivery), nil when none, and tail the events it wants that it has
+	// not read yet (logevents.go).
+	reader atomic.Pointer[eventReaderRef]
+	tail   eventTail
 	// hot holds the hot keys' writes until the store's next checkpoint
 	// of them (hotkeys.go).
 	hot hotKeys
@@ -236,6 +231,7 @@ func Open(cfg Config) (*Ledger, error) {
 		tokens: map[string]*model.AgentToken{}, tokenByID: map[string]*model.AgentToken{},
 	}
 	l.pipe.init()
+	l.tail.init()
 	l.lists = newTxnLists()
 	l.events = newEventsByType()
 	l.origins = newOrigins()
@@ -396,13 +392,17 @@ type change struct {
 	l *Ledger
 	// rec is the change's decision record: its header, then every write
 	// in order (record.go).
-	rec    []byte
-	lsn    decisionlog.LSN
-	now    time.Time
-	err    error
-	events []string
-	// eventBuf holds events for the usual one or two.
-	eventBuf [2]string
+	rec []byte
+	lsn decisionlog.LSN
+	now time.Time
+	err error
+	// wanted are the change's events the event reader wants (in
+	// wantedBuf for the usual one or two); announce says that a later
+	// change's record (a risk action's) carries some, which this change's
+	// waiter announces.
+	wanted    []wantedEvent
+	wantedBuf [2]wantedEvent
+	announce  bool
 	// intentMismatched is set when the change resolved an intent as
 	// mismatched (the risk engine's intentMismatch rule reads it).
 	intentMismatched bool
@@ -417,7 +417,7 @@ type change struct {
 func (l *Ledger) begin(now time.Time) *change {
 	c := &change{l: l, now: now, rec: make([]byte, 0, recordCap)}
 	c.rec = appendRecordHeader(c.rec, RecOther, now)
-	c.keys, c.events = c.keyBuf[:0], c.eventBuf[:0]
+	c.keys, c.wanted = c.keyBuf[:0], c.wantedBuf[:0]
 	return c
 }
 
@@ -499,16 +499,16 @@ func (c *change) txnEvent(typ string, t *model.Transaction) string {
 	return c.record(typ, eventlog.AppendTxn(buf[:0], model.Ms(c.now), typ, &p))
 }
 
-// record writes an encoded event with its type index and, when someone
-// may receive it, its outbox marker.
+// record writes an encoded event. Webhook delivery reads it from the
+// log; when the event reader wants it, it is also kept in memory for the
+// reader (logevents.go) and the change's waiter announces the record.
 func (c *change) record(typ string, raw []byte) string {
 	id := c.l.ids.New(model.PrefixEvent, c.now)
 	// The index of events by type is derived from the event when it is
 	// projected (projectRecord); the record carries no key for it.
 	c.set(store.EventKey(id), raw)
-	if d := c.l.cfg.Deliverable; d == nil || d(typ) {
-		c.index(store.OutboxKey(id))
-		c.events = append(c.events, id)
+	if r := c.l.readerOf(); r != nil && r.Wants(typ) {
+		c.wanted = append(c.wanted, wantedEvent{id: id, end: len(c.rec), len: len(raw)})
 	}
 	return id
 }
@@ -527,7 +527,7 @@ func (c *change) apply(ctx context.Context, result any) error {
 			return err
 		}
 	}
-	lsn, err := c.l.appendRecord(c.rec, c.keys, c.hasRange)
+	lsn, err := c.l.appendRecord(c.rec, c.keys, c.hasRange, c.wanted)
 	if err != nil {
 		return err
 	}
@@ -535,13 +535,16 @@ func (c *change) apply(ctx context.Context, result any) error {
 	return nil
 }
 
-// wait blocks until the change is durable, then tells the event listener.
+// wait blocks until the change is durable, then tells the event reader
+// when the change recorded an event it wants.
 func (c *change) wait() error {
 	if err := c.l.dlog.WaitDurable(c.lsn); err != nil {
 		return err
 	}
-	if len(c.events) > 0 && c.l.cfg.OnEvents != nil {
-		c.l.cfg.OnEvents(c.events)
+	if len(c.wanted) > 0 || c.announce {
+		if r := c.l.readerOf(); r != nil {
+			r.Notify(c.lsn)
+		}
 	}
 	return nil
 }

@@ -258,7 +258,7 @@ func (l *Ledger) assessRisk(ctx context.Context, s *shard, tc *change, t *model.
 	// The transaction's reply waits for this record too (it follows the
 	// transaction's in the log), and its events are announced with it.
 	tc.lsn = c.lsn
-	tc.events = append(tc.events, c.events...)
+	tc.announce = tc.announce || len(c.wanted) > 0
 	return nil
 }
 

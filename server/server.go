@@ -246,27 +246,29 @@ func Start(cfg Config) (*Server, error) {
 	if err != nil {
 		return fail(err)
 	}
-	// The dispatcher starts before the ledger so that OnEvents can name it;
-	// it first delivers whatever the outbox kept from the last run.
-	s.wh, err = webhook.New(webhook.Config{Store: db, Clock: s.clock, Logger: cfg.Logger, OnAttempt: m.WebhookAttempt})
-	if err != nil {
-		return fail(err)
-	}
-	m.WebhookQueue(s.wh.QueueDepth)
-	fail = func(err error) (*Server, error) {
-		_ = s.wh.Close()
-		_ = db.Close()
-		return nil, err
-	}
 	l, err := ledger.Open(ledger.Config{Store: db, Vault: v, Clock: s.clock, KYCAuto: cfg.KYC == "auto", Logger: cfg.Logger,
 		HoldExpiry: cfg.HoldExpiry, AutoSettle: cfg.AutoSettle, OverCapturePct: cfg.OverCapturePct, RepeatWindow: cfg.RepeatWindow,
 		LogMinSyncInterval: cfg.LogSyncInterval, LogRetention: cfg.LogRetention,
 		CheckpointInterval: cfg.CheckpointInterval, CheckpointRecords: cfg.CheckpointRecords,
-		OnIntentOutcome: m.IntentOutcome, OnEvents: s.wh.Notify, Deliverable: s.wh.Wants, OnLogSync: m.LogSync})
+		OnIntentOutcome: m.IntentOutcome, OnLogSync: m.LogSync})
 	if err != nil {
 		return fail(err)
 	}
 	s.ledger = l
+	fail = func(err error) (*Server, error) {
+		_ = l.Close()
+		_ = db.Close()
+		return nil, err
+	}
+	// Webhook delivery tails the ledger's decision log from its own
+	// cursor; it first fans out what the log holds after it (and an old
+	// store's outbox) before anything new is decided.
+	s.wh, err = webhook.New(webhook.Config{Store: db, Log: l, Clock: s.clock, Logger: cfg.Logger, OnAttempt: m.WebhookAttempt})
+	if err != nil {
+		return fail(err)
+	}
+	l.AttachEventReader(s.wh)
+	m.WebhookQueue(s.wh.QueueDepth)
 	fail = func(err error) (*Server, error) {
 		_ = s.wh.Close()
 		_ = l.Close()
@@ -528,6 +530,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	<-s.bgDone
 	// Webhooks after everything that makes events and before the store:
 	// attempts in flight are abandoned and made again after a restart.
+	s.ledger.AttachEventReader(nil)
 	_ = s.wh.Close()
 	// The decision log before the store: closing it projects what it
 	// holds into the store.

@@ -38,7 +38,7 @@ const (
 	pBalance     = "ub/"  // ub/<userID>: a user's balance, the hot part of u/
 	pUsage       = "cu/"  // cu/<cardID>: a card's usage counters, the hot part of c/
 	pSpend       = "as/"  // as/<agentID>: an agent's spend window, the hot part of a/
-	pOutbox      = "o/"   // o/<eventID>: an event not yet handed to webhook delivery
+	pOutbox      = "o/"   // o/<eventID>: an event not yet handed to webhook delivery (layout 3 and before)
 )
 
 func key(parts ...string) []byte {
@@ -115,9 +115,10 @@ func AccessByCardKey(cardID, evID string) []byte { return key(pAccessCard, cardI
 // EventByTypeKey indexes an event under its type.
 func EventByTypeKey(typ, evID string) []byte { return key(pEventByType, typ, evID) }
 
-// OutboxKey marks an event as not yet handed to webhook delivery. It is
-// written in the same batch as the event, and deleted once the event's
-// deliveries are recorded, so a restart resumes exactly what was pending.
+// OutboxKey marked an event as not yet handed to webhook delivery, in
+// stores of layout 3 and before. Nothing writes it now (webhook delivery
+// reads the decision log); the webhook service delivers and deletes the
+// markers an old store still holds.
 func OutboxKey(evID string) []byte { return key(pOutbox, evID) }
 
 // IntentByCardKey indexes an intent under its card.
@@ -227,8 +228,8 @@ func ChildPrefix(indexKey func(parent, child string) []byte, parent string) []by
 // ProjectedPrefixes are the key families the ledger writes through its
 // decision records: everything in the store but server metadata (m/),
 // receipt and dispute evidence files (rc/, dsf/: blobs written beside the
-// records), the outbox (o/,
-// which webhook delivery consumes) and the webhook package's own keys.
+// records), the outbox markers of old stores (o/, which webhook delivery
+// consumes) and the webhook package's own keys.
 // Idempotency records (i/) are among them, though the webhook endpoints
 // and the virtual clock also write some of their own. The transaction
 // list indexes (xtc/, xtu/, xta/) and the event-type index (xet/) are

@@ -103,7 +103,17 @@ func Open(o Options) (*DB, error) {
 // they are current to m/lsn, which is what a missing m/hotlsn means. A
 // binary that reads layout 2 only refuses a layout 3 directory, whose hot
 // keys it would take as current.
-const Layout = 3
+//
+// Layout 4: webhook delivery reads events from the decision log, from the
+// LSN after the one in m/whlsn, and records no longer write outbox
+// markers (o/). A layout 3 directory is converted by recording layout 4:
+// when the webhook service first opens it, it delivers and deletes the
+// o/ markers left, and with no m/whlsn starts reading the log at its
+// durable LSN of then (every event before it that an endpoint wanted has a
+// marker). A binary that reads layout 3 only refuses a layout 4
+// directory, in which it would find no markers for the events still to
+// fan out.
+const Layout = 4
 
 // ErrLayout is returned by Open for a data directory in a layout this
 // binary does not read.

@@ -163,9 +163,14 @@ func TestLayoutIsRecordedAndChecked(t *testing.T) {
 			require.NoError(t, db.PutSync(UserKey("user_1"), []byte("{}")))
 			require.NoError(t, db.PutSync(MetaKey("layout"), []byte("2")))
 		}, "", false},
+		{"a layout 3 directory, converted on open (webhook delivery converts its outbox)", func(t *testing.T, db *DB) {
+			require.NoError(t, db.PutSync(UserKey("user_1"), []byte("{}")))
+			require.NoError(t, db.PutSync(OutboxKey("evt_1"), nil))
+			require.NoError(t, db.PutSync(MetaKey("layout"), []byte("3")))
+		}, "", false},
 		{"a newer layout", func(t *testing.T, db *DB) {
 			require.NoError(t, db.PutSync(MetaKey("layout"), []byte("99")))
-		}, "written by a newer ledgersim (layout 99; this one reads layout 3)", false},
+		}, "written by a newer ledgersim (layout 99; this one reads layout 4)", false},
 		{"a layout that is not a version", func(t *testing.T, db *DB) {
 			require.NoError(t, db.PutSync(MetaKey("layout"), []byte("x")))
 		}, `records layout "x"`, false},

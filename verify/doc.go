@@ -47,8 +47,7 @@
 //     exists; every transaction has the event that created it (declined,
 //     refunded, completed for a force post, authorized otherwise) and
 //     names an existing user, card and agent; every card has card.created,
-//     every agent agent.created, every approved user user.approved; every
-//     outbox marker o/ names an existing event.
+//     every agent agent.created, every approved user user.approved.
 //
 //   - pan-index: every card's sealed PAN opens with the vault key bound to
 //     its card ID, is Luhn-valid, hashes to its PANHash and matches its BIN

@@ -3,7 +3,6 @@ package verify
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 
 	"github.com/ledgersim/ledgersim/eventlog"
 	"github.com/ledgersim/ledgersim/model"
@@ -170,26 +169,6 @@ func str(data map[string]json.RawMessage, field string) (string, bool) {
 	return v, true
 }
 
-// checkOutbox: every o/ marker names an event that exists, since webhook
-// delivery reads the event through its marker.
-func (s *state) checkOutbox() error {
-	var ids []string
-	if err := scanKeys(s.db, store.OutboxPrefix, func(id string, _ []byte) { ids = append(ids, id) }); err != nil {
-		return err
-	}
-	for _, id := range ids {
-		s.outboxChecked++
-		_, err := s.db.Get(store.EventKey(id))
-		switch {
-		case errors.Is(err, store.ErrNotFound):
-			s.evt.breach("outbox marker %s: event does not exist", id)
-		case err != nil:
-			return err
-		}
-	}
-	return nil
-}
-
 // creatingEvent is the event the ledger writes when it creates a
 // transaction of this kind and status: a decline records
 // transaction.declined, a refund transaction.refunded, a force post (a
@@ -225,10 +204,10 @@ func (te *txnEvents) count(typ string) int {
 
 // checkEvents: every record that the ledger creates with an event has
 // that event, and transactions name records that exist. (Event references
-// and outbox markers were checked as they were read.)
+// were checked as they were read.)
 func (s *state) checkEvents() {
 	c := &s.evt
-	c.Checked = s.events + s.outboxChecked + len(s.txnIDs) + len(s.cardIDs) + len(s.agentIDs) + len(s.userIDs)
+	c.Checked = s.events + len(s.txnIDs) + len(s.cardIDs) + len(s.agentIDs) + len(s.userIDs)
 	for _, id := range s.txnIDs {
 		t := s.txns[id]
 		want := creatingEvent(t)

@@ -238,7 +238,6 @@ type state struct {
 	cardActivated map[string]bool
 	agentCreated  map[string]bool
 	userApproved  map[string]bool
-	outboxChecked int
 	// disputeEvents counts each dispute's events (disputes.go).
 	disputeEvents map[string]*disputeEvents
 }
@@ -331,9 +330,6 @@ func (s *state) load() error {
 		return err
 	}
 	if err := s.loadEvents(); err != nil {
-		return err
-	}
-	if err := s.checkOutbox(); err != nil {
 		return err
 	}
 	return s.checkOrigIndex()

@@ -139,7 +139,7 @@ var corruptions = []corruption{
 	{"completed transaction without its event", CheckResolution, 1, func(t *testing.T, f *fixture, db *store.DB, _ *vault.Vault) string {
 		evs := eventsOf(t, db, model.EvtTxnCompleted, "transactionId", f.cleared)
 		require.Len(t, evs, 1)
-		deleteKeys(t, db, store.EventKey(evs[0].ID), store.EventByTypeKey(evs[0].Type, evs[0].ID), store.OutboxKey(evs[0].ID))
+		deleteKeys(t, db, store.EventKey(evs[0].ID), store.EventByTypeKey(evs[0].Type, evs[0].ID))
 		return f.cleared
 	}},
 	{"duplicate transaction.completed", CheckResolution, 1, func(t *testing.T, f *fixture, db *store.DB, _ *vault.Vault) string {
@@ -176,7 +176,7 @@ var corruptions = []corruption{
 	{"card without card.created", CheckEvents, 1, func(t *testing.T, f *fixture, db *store.DB, _ *vault.Vault) string {
 		evs := eventsOf(t, db, model.EvtCardCreated, "cardId", f.lifecycle)
 		require.Len(t, evs, 1)
-		deleteKeys(t, db, store.EventKey(evs[0].ID), store.EventByTypeKey(evs[0].Type, evs[0].ID), store.OutboxKey(evs[0].ID))
+		deleteKeys(t, db, store.EventKey(evs[0].ID), store.EventByTypeKey(evs[0].Type, evs[0].ID))
 		return f.lifecycle
 	}},
 	{"card.expired recorded twice", CheckEvents, 1, func(t *testing.T, f *fixture, db *store.DB, _ *vault.Vault) string {
@@ -190,10 +190,6 @@ var corruptions = []corruption{
 		addEvent(t, db, f.latest, model.EvtCardExpired, map[string]any{"cardId": f.cardA, "agentId": f.aliceAgent,
 			"userId": f.alice, "status": model.CardClosed, "reason": "ttl_days_expired"})
 		return f.cardA
-	}},
-	{"outbox marker without its event", CheckEvents, 1, func(t *testing.T, _ *fixture, db *store.DB, _ *vault.Vault) string {
-		putRaw(t, db, store.OutboxKey("evt_0000000000gone"), nil)
-		return "evt_0000000000gone"
 	}},
 	{"card whose PANHash does not match", CheckPANIndex, 1, func(t *testing.T, f *fixture, db *store.DB, _ *vault.Vault) string {
 		c := getJSON[model.Card](t, db, store.CardKey(f.cardA))
@@ -230,14 +226,14 @@ var corruptions = []corruption{
 		d := resolvedDispute(t, db, model.DisputeRejected)
 		evs := eventsOf(t, db, model.EvtDisputeResolved, "disputeId", d.ID)
 		require.Len(t, evs, 1)
-		deleteKeys(t, db, store.EventKey(evs[0].ID), store.EventByTypeKey(evs[0].Type, evs[0].ID), store.OutboxKey(evs[0].ID))
+		deleteKeys(t, db, store.EventKey(evs[0].ID), store.EventByTypeKey(evs[0].Type, evs[0].ID))
 		return d.ID
 	}},
 	{"canceled dispute without its event", CheckDisputes, 1, func(t *testing.T, _ *fixture, db *store.DB, _ *vault.Vault) string {
 		d := resolvedDispute(t, db, model.DisputeCanceled)
 		evs := eventsOf(t, db, model.EvtDisputeCanceled, "disputeId", d.ID)
 		require.Len(t, evs, 1)
-		deleteKeys(t, db, store.EventKey(evs[0].ID), store.EventByTypeKey(evs[0].Type, evs[0].ID), store.OutboxKey(evs[0].ID))
+		deleteKeys(t, db, store.EventKey(evs[0].ID), store.EventByTypeKey(evs[0].Type, evs[0].ID))
 		return d.ID
 	}},
 	{"failed withdrawal without its event", CheckBalances, 1, func(t *testing.T, _ *fixture, db *store.DB, _ *vault.Vault) string {
@@ -254,7 +250,7 @@ var corruptions = []corruption{
 		require.NotNil(t, w, "the fixture has no failed withdrawal")
 		evs := eventsOf(t, db, model.EvtWithdrawalFailed, "withdrawalId", w.ID)
 		require.Len(t, evs, 1)
-		deleteKeys(t, db, store.EventKey(evs[0].ID), store.EventByTypeKey(evs[0].Type, evs[0].ID), store.OutboxKey(evs[0].ID))
+		deleteKeys(t, db, store.EventKey(evs[0].ID), store.EventByTypeKey(evs[0].Type, evs[0].ID))
 		return w.UserID
 	}},
 	{"original index pointing nowhere", CheckPANIndex, 1, func(t *testing.T, _ *fixture, db *store.DB, _ *vault.Vault) string {
@@ -279,12 +275,11 @@ func TestCorruptionsAreReported(t *testing.T) {
 				if c.Name == tc.check {
 					assert.Equalf(t, tc.breaches, c.Breaches, "%s: %v", c.Name, c.Examples)
 					assert.Truef(t, mentions(c.Examples, id), "no example names %s: %v", id, c.Examples)
-				} else if c.Name == CheckLogReplay && tc.name != "outbox marker without its event" && tc.name != "original index pointing nowhere" {
+				} else if c.Name == CheckLogReplay && tc.name != "original index pointing nowhere" {
 					// Every corruption here is a write behind the log's
 					// back, which the replay comparison catches too (but
-					// for the outbox, which webhook delivery consumes and
-					// the comparison leaves out, and the original index,
-					// which only stores of earlier versions hold).
+					// for the original index, which only stores of earlier
+					// versions hold).
 					assert.Positivef(t, c.Breaches, "log-replay missed a change made behind the log's back")
 				} else {
 					assert.Zerof(t, c.Breaches, "%s also reported: %v", c.Name, c.Examples)
@@ -324,7 +319,8 @@ func TestExamplesAreBounded(t *testing.T) {
 	f := baseFixture(t)
 	_, db, v := openCopy(t, f)
 	for i := 0; i < MaxExamples+5; i++ {
-		putRaw(t, db, store.OutboxKey("evt_missing"+string(rune('a'+i))), nil)
+		addEvent(t, db, f.latest.Add(time.Duration(i)*time.Millisecond), model.EvtCardFrozen,
+			map[string]any{"cardId": "card_missing" + string(rune('a'+i))})
 	}
 	rep, err := Run(db, v, f.latest)
 	require.NoError(t, err)

@@ -18,18 +18,21 @@ import (
 	"github.com/ledgersim/ledgersim/store"
 )
 
-// BenchmarkDeliver measures the dispatcher alone: b.N events committed the
-// way the ledger commits them (event, type index and outbox marker in one
-// synced batch, 64 writers, Notify after each), delivered to one fast
-// local receiver subscribed to everything. deliveries/s runs from the
-// first commit until the receiver had every event.
+// BenchmarkDeliver measures the dispatcher alone: b.N events recorded
+// the way the ledger records them (one decision record each, 64 writers,
+// Notify once it is durable), read from the log by fan-out and delivered
+// to one fast local receiver subscribed to everything. deliveries/s runs
+// from the first record until the receiver had every event.
 func BenchmarkDeliver(b *testing.B) {
-	db, err := store.Open(store.Options{Dir: b.TempDir()})
+	dir := b.TempDir()
+	db, err := store.Open(store.Options{Dir: dir})
 	require.NoError(b, err)
-	svc, err := New(Config{Store: db, Clock: clock.Real{}})
+	tl := openTestLog(b, nil, dir)
+	svc, err := New(Config{Store: db, Log: tl, Clock: clock.Real{}})
 	require.NoError(b, err)
 	defer func() {
 		require.NoError(b, svc.Close())
+		tl.close()
 		require.NoError(b, db.Close())
 	}()
 	var delivered atomic.Int64
@@ -54,14 +57,8 @@ func BenchmarkDeliver(b *testing.B) {
 			for range work {
 				now := time.Now()
 				id := ids.New(model.PrefixEvent, now)
-				bt := db.NewBatch()
-				bt.Put(store.EventKey(id), eventlog.AppendTxn(nil, model.Ms(now), model.EvtTxnAuthorized, &data))
-				bt.Put(store.OutboxKey(id), nil)
-				if err := db.Commit(bt); err != nil {
-					b.Error(err)
-					return
-				}
-				svc.Notify([]string{id})
+				lsn := tl.append(testEvent{id: id, raw: eventlog.AppendTxn(nil, model.Ms(now), model.EvtTxnAuthorized, &data)})
+				svc.Notify(lsn)
 			}
 		}()
 	}
@@ -98,23 +95,24 @@ func fastReceiver(b *testing.B, handle fasthttp.RequestHandler) string {
 }
 
 // BenchmarkNotify is what event recording adds to a decision: the ledger
-// calls Notify once its batch is synced, from every deciding goroutine.
+// calls Notify once its record is durable, from every deciding goroutine.
 func BenchmarkNotify(b *testing.B) {
-	db, err := store.Open(store.Options{Dir: b.TempDir()})
+	dir := b.TempDir()
+	db, err := store.Open(store.Options{Dir: dir})
 	require.NoError(b, err)
-	svc, err := New(Config{Store: db, Clock: clock.Real{}})
+	tl := openTestLog(b, nil, dir)
+	svc, err := New(Config{Store: db, Log: tl, Clock: clock.Real{}})
 	require.NoError(b, err)
 	defer func() {
 		require.NoError(b, svc.Close())
+		tl.close()
 		require.NoError(b, db.Close())
 	}()
-	var ids model.IDGen
-	evs := []string{ids.New(model.PrefixEvent, time.Now())}
 	b.ReportAllocs()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			svc.Notify(evs)
+			svc.Notify(1)
 		}
 	})
 }

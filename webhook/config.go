@@ -29,8 +29,12 @@ var DefaultSchedule = []time.Duration{
 
 // Config wires a Service. Every field documents its default and unit.
 type Config struct {
-	// Store is the durable log. Required.
+	// Store keeps the endpoints, their queues and delivery logs, and the
+	// cursor in the decision log. Required.
 	Store *store.DB
+	// Log is the decision log whose events are delivered (the ledger).
+	// Required.
+	Log EventLog
 	// Clock tells the time of every decision. Required.
 	Clock clock.Clock
 	// Logger receives operational messages (never a secret, a body or a
@@ -72,9 +76,10 @@ type Config struct {
 	// MaxBuffered bounds the queue records held in memory in total.
 	// Default 4096. Must be at least MaxBufferedPerEndpoint.
 	MaxBuffered int
-	// OutboxBatch is how many outbox markers one synced batch consumes.
-	// Default 256.
-	OutboxBatch int
+	// FanOutBatch is about how many events fan-out queues in one synced
+	// batch: a batch ends after the record that reaches it (a record's
+	// events are never split). Default 256.
+	FanOutBatch int
 	// MaxDeliveryLog is how many delivery-log records are kept per
 	// endpoint; older ones are pruned. Default 10000.
 	MaxDeliveryLog int
@@ -108,8 +113,8 @@ const (
 var AttemptOutcomes = []string{AttemptSucceeded, AttemptRetrying, AttemptExhausted, AttemptGone}
 
 func (c *Config) validate() error {
-	if c.Store == nil || c.Clock == nil {
-		return errors.New("webhook: Store and Clock are required")
+	if c.Store == nil || c.Clock == nil || c.Log == nil {
+		return errors.New("webhook: Store, Log and Clock are required")
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
@@ -147,8 +152,8 @@ func (c *Config) validate() error {
 	if c.MaxBuffered == 0 {
 		c.MaxBuffered = 4096
 	}
-	if c.OutboxBatch == 0 {
-		c.OutboxBatch = 256
+	if c.FanOutBatch == 0 {
+		c.FanOutBatch = 256
 	}
 	if c.MaxDeliveryLog == 0 {
 		c.MaxDeliveryLog = 10000
@@ -175,8 +180,8 @@ func (c *Config) validate() error {
 		return fmt.Errorf("webhook: MaxBufferedPerEndpoint must be positive, got %d", c.MaxBufferedPerEndpoint)
 	case c.MaxBuffered < c.MaxBufferedPerEndpoint:
 		return fmt.Errorf("webhook: MaxBuffered (%d) must be at least MaxBufferedPerEndpoint (%d)", c.MaxBuffered, c.MaxBufferedPerEndpoint)
-	case c.OutboxBatch < 1 || c.OutboxBatch > 10000:
-		return fmt.Errorf("webhook: OutboxBatch must be 1..10000, got %d", c.OutboxBatch)
+	case c.FanOutBatch < 1 || c.FanOutBatch > 10000:
+		return fmt.Errorf("webhook: FanOutBatch must be 1..10000, got %d", c.FanOutBatch)
 	case c.MaxDeliveryLog < 1:
 		return fmt.Errorf("webhook: MaxDeliveryLog must be positive, got %d", c.MaxDeliveryLog)
 	case c.PollInterval < time.Millisecond:

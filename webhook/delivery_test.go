@@ -359,12 +359,15 @@ func TestDeleteDropsQueueAndLog(t *testing.T) {
 // schedule: the dispatcher's own timer makes the retry, nobody kicks it.
 // The deadline only guards against a hang.
 func TestRealClockRetriesWithoutKick(t *testing.T) {
-	db, err := store.Open(store.Options{Dir: t.TempDir()})
+	dir := t.TempDir()
+	db, err := store.Open(store.Options{Dir: dir})
 	require.NoError(t, err)
-	svc, err := New(Config{Store: db, Clock: clock.Real{}, Schedule: []time.Duration{20 * time.Millisecond, 20 * time.Millisecond}})
+	tl := openTestLog(t, nil, dir)
+	svc, err := New(Config{Store: db, Log: tl, Clock: clock.Real{}, Schedule: []time.Duration{20 * time.Millisecond, 20 * time.Millisecond}})
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		require.NoError(t, svc.Close())
+		tl.close()
 		require.NoError(t, db.Close())
 	})
 	rc := newReceiver(t, func(n int, _ *http.Request) int {
@@ -375,9 +378,9 @@ func TestRealClockRetriesWithoutKick(t *testing.T) {
 	})
 	_, err = svc.Create(CreateInput{URL: rc.url()}, nil)
 	require.NoError(t, err)
-	h := &harness{t: t, db: db, clk: clock.NewVirtual(time.Now())} // only to stamp the event
+	h := &harness{t: t, db: db, log: tl, clk: clock.NewVirtual(time.Now())} // only to record the event
 	id := h.event(model.EvtCardCreated, nil)
-	svc.Notify(nil)
+	svc.Notify(tl.DurableLSN())
 	require.Eventually(t, func() bool { return len(rc.delivered()) == 1 }, 30*time.Second, 5*time.Millisecond)
 	require.Equal(t, []string{id, id}, rc.ids())
 }

@@ -24,14 +24,6 @@ const UserAgent = "ledgersim-webhooks/1"
 // discarded); a longer one is not read, and its connection is closed.
 const maxResponseBytes = 64 << 10
 
-// outboxRescan is how soon after a notification the dispatcher scans the
-// whole outbox again. Between full scans it reads the outbox from where the
-// previous scan stopped (or from the smallest event ID notified since, if
-// that is before), which skips the deleted markers (tombstones) that a
-// scan from the start would step over. The full scan is a safety net for a
-// marker committed out of order without a notification naming it.
-const outboxRescan = 10 * time.Second
-
 // run is the dispatcher: one goroutine that starts attempts. Attempts run
 // in their own goroutines; the recorder writes their outcomes and wakes it,
 // and so does fanout when it has queued new deliveries.
@@ -68,14 +60,15 @@ func (s *Service) run() {
 
 // pass starts attempts for every endpoint that is free and has due
 // deliveries. next is the earliest time something becomes due (zero:
-// nothing is waiting on time). quiet reports that the outbox was consumed
-// and offered before the pass looked, that nothing was started and that
+// nothing is waiting on time). quiet reports that fan-out had read the
+// log up to what was durable and offered its deliveries before the pass
+// looked, that nothing was started and that
 // nothing is in flight or waiting to be recorded.
 func (s *Service) pass() (next time.Time, quiet bool) {
 	// The flags are read before fanBusy, which fanout sets before it
 	// clears them: if both read clear, whatever it did was offered to the
 	// windows before this pass looks at them.
-	fanIdle := !s.outboxDirty.Load() && !s.fullScan.Load()
+	fanIdle := !s.logDirty.Load()
 	fanIdle = fanIdle && !s.fanBusy.Load()
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -291,225 +284,12 @@ func (st *epState) insert(q *queued) {
 	st.window[i] = q
 }
 
-// fanout is the goroutine that consumes the outbox: on a notification it
-// reads the outbox from its cursor, and from the start when a full scan is
-// asked for (Kick, Settle, a notification without events, an error) or due
-// (outboxRescan after a notification). It runs apart from the dispatcher so that waiting for the
-// store never holds up the start of attempts.
-func (s *Service) fanout() {
-	defer close(s.fanDone)
-	timer := time.NewTimer(time.Hour)
-	defer timer.Stop()
-	for {
-		s.fanBusy.Store(true)
-		full := s.fullScan.Swap(false)
-		dirty := s.outboxDirty.Swap(false)
-		s.lowMu.Lock()
-		low := s.lowest
-		s.lowest = ""
-		s.lowMu.Unlock()
-		if s.rescanPending && time.Since(s.lastFull) >= outboxRescan {
-			full = true
-		}
-		var failed error
-		if full || dirty {
-			failed = s.drainOutbox(full, low)
-			if failed != nil {
-				s.outboxDirty.Store(true) // try again, from the start
-				s.fullScan.Store(true)
-				s.log.Error("webhook outbox", "err", failed)
-			}
-		}
-		s.fanBusy.Store(false)
-		s.poke()
-		if s.ctx.Err() != nil {
-			return
-		}
-		if failed == nil && (s.outboxDirty.Load() || s.fullScan.Load()) {
-			continue
-		}
-		wait := time.Duration(-1)
-		if failed != nil {
-			wait = s.cfg.PollInterval
-		} else if s.rescanPending {
-			wait = max(time.Until(s.lastFull.Add(outboxRescan)), time.Millisecond)
-		}
-		var tc <-chan time.Time
-		if wait >= 0 {
-			timer.Reset(wait)
-			tc = timer.C
-		}
-		select {
-		case <-s.ctx.Done():
-			return
-		case <-s.fanWake:
-		case <-tc:
-		}
-		if tc != nil && !timer.Stop() {
-			select {
-			case <-timer.C:
-			default:
-			}
-		}
-	}
-}
-
 // poke wakes the dispatcher without blocking.
 func (s *Service) poke() {
 	select {
 	case s.wake <- struct{}{}:
 	default:
 	}
-}
-
-// drainOutbox fans the outboxed events out to the endpoints' queues, in
-// event order, OutboxBatch events per synced batch, from the start of the
-// outbox when full, and otherwise from the cursor or from the marker of
-// the event low when that comes first. It runs on the fanout goroutine.
-func (s *Service) drainOutbox(full bool, low string) error {
-	after := s.outboxCursor
-	switch {
-	case full:
-		after = ""
-	case low != "" && low <= after:
-		// Scan starts strictly after its argument: a proper prefix of low
-		// sorts before low.
-		after = low[:len(low)-1]
-	}
-	ids := make([]string, 0, s.cfg.OutboxBatch)
-	for {
-		ids = ids[:0]
-		err := s.db.Scan(store.OutboxPrefix, after, false, func(k, _ []byte) bool {
-			ids = append(ids, tail(k, store.OutboxPrefix))
-			return len(ids) < s.cfg.OutboxBatch
-		})
-		if err != nil {
-			return err
-		}
-		if len(ids) == 0 {
-			break
-		}
-		if err := s.fanOut(ids); err != nil {
-			return err
-		}
-		if s.ctx.Err() != nil {
-			return nil // closed: the rest is fanned out after restart
-		}
-		after = ids[len(ids)-1]
-		s.outboxCursor = max(s.outboxCursor, after)
-		if len(ids) < s.cfg.OutboxBatch {
-			break
-		}
-	}
-	if full {
-		s.lastFull, s.rescanPending = time.Now(), false
-	} else {
-		s.rescanPending = true
-	}
-	return nil
-}
-
-// fanOut writes the queue records of the events ids for every matching
-// enabled endpoint and deletes their markers, in one synced batch.
-func (s *Service) fanOut(ids []string) error {
-	type event struct {
-		id, typ string
-		body    []byte
-	}
-	// Events are immutable once written, so they are read outside mu;
-	// with no enabled endpoint they are not read at all (an endpoint
-	// created meanwhile starts with the events after it).
-	s.mu.Lock()
-	anyEnabled := false
-	for _, st := range s.eps {
-		anyEnabled = anyEnabled || st.ep.Status == StatusEnabled
-	}
-	s.mu.Unlock()
-	events := make([]event, 0, len(ids))
-	for _, id := range ids {
-		if !anyEnabled {
-			events = append(events, event{id: id})
-			continue
-		}
-		raw, err := s.db.Get(store.EventKey(id))
-		if errors.Is(err, store.ErrNotFound) {
-			s.log.Error("webhook: outbox marker without its event, dropped", "event", id)
-			events = append(events, event{id: id})
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		body, typ, err := envelopeBody(id, raw)
-		if err == nil {
-			events = append(events, event{id: id, typ: typ, body: body})
-		} else {
-			s.log.Error("webhook: unreadable event, dropped", "event", id, "err", err)
-			events = append(events, event{id: id})
-		}
-	}
-
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return nil
-	}
-	now := model.Ms(s.clk.Now())
-	b := s.db.NewBatch()
-	added := map[*epState][]*queued{}
-	var scratch []byte
-	for _, ev := range events {
-		b.Delete(store.OutboxKey(ev.id))
-		if ev.body == nil {
-			continue
-		}
-		for _, id := range s.order {
-			st := s.eps[id]
-			if st.ep.Status != StatusEnabled || !st.ep.Subscribed(ev.typ) {
-				continue
-			}
-			q := &queued{WebhookID: id, EventID: ev.id, EventType: ev.typ, Body: ev.body,
-				NextAttemptAt: now, EnqueuedAt: now}
-			scratch = q.appendRecord(scratch[:0])
-			b.Put(queueKey(id, ev.id), scratch)
-			added[st] = append(added[st], q)
-		}
-	}
-	if err := s.db.Apply(b); err != nil {
-		s.mu.Unlock()
-		return err
-	}
-	for _, qs := range added {
-		s.queueDepth.Add(int64(len(qs)))
-	}
-	// The new deliveries go to the windows only once the batch is synced,
-	// so that no attempt starts before its event is durable (the batch
-	// comes after the event's in the WAL); until then fill skips them.
-	held := make(map[string]bool, len(events))
-	for _, ev := range events {
-		held[ev.id] = true
-	}
-	s.held = held
-	s.mu.Unlock()
-	err := b.Wait()
-	s.mu.Lock()
-	s.held = nil
-	if err == nil {
-		for st, qs := range added {
-			if !st.deleted {
-				s.offer(st, qs)
-			}
-		}
-	} else {
-		// Applied but not known to be synced: the records stay in the store
-		// (a restart reads them) and in memory the windows read them again.
-		for st := range added {
-			st.loaded = false
-		}
-	}
-	s.mu.Unlock()
-	s.poke()
-	return err
 }
 
 // start begins an attempt. The caller holds mu.

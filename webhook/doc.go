@@ -7,32 +7,49 @@
 // ("wq/<whk_id>/<evt_id>", one record per event still to deliver to that
 // endpoint, ordered by event ID, in a compact binary form that carries the
 // exact body to send) and the per-endpoint delivery log
-// ("wd/<whk_id>/<whd_id>", one JSON record per attempt, newest last). The
-// package also reads, but never writes, the ledger's events ("e/<evt_id>")
-// and consumes its outbox markers ("o/<evt_id>"); events of one type are
-// found through the ledger's index by type, kept in its memory
-// (EventIndex).
+// ("wd/<whk_id>/<whd_id>", one JSON record per attempt, newest last), and
+// its cursor in the ledger's decision log ("m/whlsn", the LSN of the last
+// record fanned out). The package also reads, but never writes, the
+// ledger's events: from the decision log for delivery (Config.Log, the
+// ledger), and from the store ("e/<evt_id>") for the events API; events
+// of one type are found through the ledger's index by type, kept in its
+// memory (EventIndex).
 //
 // # How an event travels
 //
-// The ledger writes each event and an outbox marker in the same batch as the
-// change that caused it, and calls Service.Notify once that batch is synced.
-// Notify only notes the events' IDs and wakes the fan-out goroutine (it
-// never blocks, so delivery cannot slow a decision). Fan-out reads the
-// outbox in event order from where its previous read stopped (so it does
-// not step over the markers it already deleted) and, for up to
-// Config.OutboxBatch events at a time, writes one queue record per
-// matching enabled endpoint and deletes the markers, all in one synced
-// batch: a crash before the batch leaves the markers (the events are
-// fanned out after restart), a crash after it leaves the queue records
-// (they are delivered after restart), and never both, so nothing is lost
-// and nothing is enqueued twice. The new deliveries are handed to the
-// dispatcher only once that batch is synced, so no event is sent before it
-// is durable. Events are numbered before they are committed and commits
-// overlap, so a marker can appear behind one already consumed: the ID that
-// Notify passes makes fan-out read again from it, and a full read of the
-// outbox (on start, on Kick and Settle, and within ten seconds of any
-// notification) catches anything else.
+// The ledger writes each event into the decision record of the change
+// that caused it, and once the record is durable calls Service.Notify with
+// its LSN (the Service is the ledger's EventReader; it is told only of
+// records with an event some enabled endpoint subscribes to, Wants).
+// Notify only wakes the fan-out goroutine (it never blocks, so delivery
+// cannot slow a decision). Fan-out reads the durable records after its
+// cursor, in LSN order, picks their events and, for up to
+// Config.FanOutBatch events at a time (a record's events are never split
+// across batches), writes one queue record per matching enabled endpoint
+// and the LSN of the last record read as the new cursor, all in one synced
+// batch: a crash before the batch reads those records again after restart,
+// a crash after it finds the queue records, and never both, so nothing is
+// lost and nothing is enqueued twice. The new deliveries are handed to
+// the dispatcher only once that batch is synced, so no event is sent
+// before it is durable. The log's order is the order records became
+// durable, whatever the events' IDs, so an event numbered before one
+// already fanned out is still read (there is no rescan). The ledger keeps
+// the events fan-out wants in memory until it has read them, so fan-out
+// keeping up never reads the log's files; one that fell behind, or a
+// restart, reads them from the log.
+//
+// The log is kept for fan-out: the ledger's retention never drops a record
+// after the durable cursor (NeededLSN). With no enabled endpoint, fan-out
+// moves its cursor to the durable LSN without reading anything and holds
+// nothing back; an endpoint enabled when none was starts with the records
+// made durable after it. If the log no longer holds the records after the
+// cursor (a data directory whose log was lost), fan-out says so in its log
+// and goes on from the oldest record there is. A store written before
+// delivery tailed the log keeps its undelivered events as outbox markers
+// ("o/<evt_id>"): New delivers and deletes them, and without a cursor
+// starts at the log's durable LSN (every event before it that an endpoint
+// wanted has a marker). Fan-out also wakes every Config.PollInterval, so
+// that the cursor moves on when no event anyone wants comes.
 //
 // The dispatcher starts attempts, which run on at most Config.MaxInFlight
 // worker goroutines. An attempt POSTs the event envelope, signed (see
@@ -87,8 +104,9 @@
 // With a virtual clock, Kick (or Settle, which also waits for the work to
 // finish) makes it look again after the clock was advanced. Latency is
 // measured with the process's monotonic clock because it is a measurement,
-// not a decision, and so is the interval between full reads of the outbox,
-// which is a safety net rather than a decision.
+// not a decision, and so is the interval at which fan-out moves its
+// cursor on when no event comes, which is housekeeping rather than a
+// decision.
 //
 // # Memory
 //
@@ -110,10 +128,12 @@
 //
 // # Usage
 //
-//	wh, err := webhook.New(webhook.Config{Store: db, Clock: clk, Logger: log})
+//	l, err := ledger.Open(ledger.Config{Store: db, ...})
 //	...
-//	l, err := ledger.Open(ledger.Config{..., OnEvents: wh.Notify})
+//	wh, err := webhook.New(webhook.Config{Store: db, Log: l, Clock: clk, Logger: log})
 //	...
+//	l.AttachEventReader(wh)
 //	defer db.Close()
+//	defer l.Close()
 //	defer wh.Close() // runs first
 package webhook

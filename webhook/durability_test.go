@@ -16,8 +16,6 @@ import (
 	"github.com/ledgersim/ledgersim/clock"
 	"github.com/ledgersim/ledgersim/ledger"
 	"github.com/ledgersim/ledgersim/model"
-	"github.com/ledgersim/ledgersim/store"
-	"github.com/ledgersim/ledgersim/vault"
 	"github.com/ledgersim/ledgersim/webhook/signature"
 )
 
@@ -127,7 +125,6 @@ func TestCloseMidBacklogThenResume(t *testing.T) {
 	}
 	require.Equal(t, ids, slices.Compact(rc.delivered()), "still in order")
 	require.Zero(t, h.count([]byte(pQueue)))
-	require.Zero(t, h.count(store.OutboxPrefix))
 }
 
 // TestCrashMidBacklog takes a crash image of the store (only what was
@@ -194,10 +191,9 @@ func TestCrashMidBacklog(t *testing.T) {
 	for _, ep := range []string{a.ID, b.ID} {
 		require.Zero(t, h2.count(queuePrefix(ep)))
 	}
-	require.Zero(t, h2.count(store.OutboxPrefix))
 }
 
-func TestOutboxFanOutIsExactlyOnce(t *testing.T) {
+func TestFanOutIsExactlyOnce(t *testing.T) {
 	h := newHarness(t, nil)
 	rc := newReceiver(t, func(int, *http.Request) int { return 500 })
 	all := h.endpoint(rc.url())
@@ -210,7 +206,6 @@ func TestOutboxFanOutIsExactlyOnce(t *testing.T) {
 	h.events(7, model.EvtCardCreated)
 	h.events(5, model.EvtAgentCreated)
 	h.settle()
-	require.Zero(t, h.count(store.OutboxPrefix), "every marker consumed")
 	require.Equal(t, 12, h.count(queuePrefix(all.ID)))
 	require.Equal(t, 7, h.count(queuePrefix(cards.ID)))
 	require.Zero(t, h.count(queuePrefix(disabled.ID)))
@@ -223,20 +218,17 @@ func TestOutboxFanOutIsExactlyOnce(t *testing.T) {
 	require.Len(t, h.deliveries(all.ID), 1, "one attempt so far: the endpoint rests after its failure")
 }
 
-func TestOutboxLeftFromBeforeStartIsDelivered(t *testing.T) {
+func TestEventsRecordedWhileStoppedAreDelivered(t *testing.T) {
 	h := newHarness(t, nil)
 	rc := newReceiver(t, nil)
 	h.endpoint(rc.url())
-	h.close()
-	// Events committed while no dispatcher runs (the server died after the
+	h.svc.Close()
+	h.svc = nil
+	// Events recorded while no dispatcher runs (the server died after the
 	// ledger synced them).
-	db, err := store.Open(store.Options{Dir: h.dir})
-	require.NoError(t, err)
-	h.db = db
 	ids := h.events(10, model.EvtUserApproved)
-	require.NoError(t, db.Close())
-	h.db = nil
-	h.open() // the dispatcher scans the outbox at start, unprompted
+	h.close()
+	h.open() // the dispatcher reads the log from its cursor at start, unprompted
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	for len(rc.delivered()) < len(ids) && ctx.Err() == nil {
@@ -248,7 +240,7 @@ func TestOutboxLeftFromBeforeStartIsDelivered(t *testing.T) {
 func TestDeadReceiverKeepsMemoryBounded(t *testing.T) {
 	const perEndpoint, total = 4, 10
 	h := newHarness(t, func(c *Config) {
-		c.MaxBufferedPerEndpoint, c.MaxBuffered, c.OutboxBatch = perEndpoint, total, 50
+		c.MaxBufferedPerEndpoint, c.MaxBuffered, c.FanOutBatch = perEndpoint, total, 50
 	})
 	addr := closedAddr(t)
 	var eps []Endpoint
@@ -298,7 +290,7 @@ func TestNotifyNeverBlocks(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		for range 100000 {
-			h.svc.Notify([]string{"evt_x"})
+			h.svc.Notify(1)
 		}
 		close(done)
 	}()
@@ -310,16 +302,13 @@ func TestNotifyNeverBlocks(t *testing.T) {
 	close(hold)
 }
 
-// TestWithLedger wires the dispatcher to a real ledger through OnEvents,
-// as the server does.
+// TestWithLedger wires the dispatcher to a real ledger, as the server
+// does: fan-out reads the ledger's decision log.
 func TestWithLedger(t *testing.T) {
-	h := newHarness(t, nil)
+	h := newLedgerHarness(t)
 	rc := newReceiver(t, nil)
 	ep := h.endpoint(rc.url(), model.EvtUserApproved)
-	v, err := vault.Open(vault.Config{MasterKeyHex: strings.Repeat("ab", 32)})
-	require.NoError(t, err)
-	l, err := ledger.Open(ledger.Config{Store: h.db, Vault: v, Clock: h.clk, OnEvents: h.svc.Notify})
-	require.NoError(t, err)
+	l := h.l
 	ctx := context.Background()
 	u, err := l.CreateUser(ctx, ledger.CreateUserInput{FirstName: "A", LastName: "B", Email: "a@example.com"})
 	require.NoError(t, err)
@@ -338,31 +327,48 @@ func TestWithLedger(t *testing.T) {
 	require.Equal(t, stored, env, "the body is the event as GET /v1/events/{id} shows it")
 }
 
-// TestLateMarkerIsDelivered commits an event after a newer one was already
-// consumed (events are numbered before they are committed, and commits
-// overlap): the notification naming it makes the dispatcher read the
-// outbox from it, with no full scan.
-func TestLateMarkerIsDelivered(t *testing.T) {
-	h := newHarness(t, nil)
-	rc := newReceiver(t, nil)
-	h.endpoint(rc.url())
-	h.settle()
-	commit := func(ev model.Event) {
-		b := h.db.NewBatch()
-		require.NoError(t, b.PutJSON(store.EventKey(ev.ID), ev))
-		b.Put(store.OutboxKey(ev.ID), nil)
-		require.NoError(t, h.db.Commit(b))
-		h.svc.Notify([]string{ev.ID})
+// TestEventsOutOfIDOrderAreDelivered: events are numbered before their
+// records are appended, and appends overlap, so the log can hold an event
+// after a newer one. Fan-out follows the log, so every one is delivered,
+// with no rescan.
+func TestEventsOutOfIDOrderAreDelivered(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		records [][]int // per record, the events it has, by their ID order
+	}{
+		{"a newer record first", [][]int{{1}, {0}}},
+		{"one record, IDs descending", [][]int{{2, 1, 0}}},
+		{"interleaved across records", [][]int{{3, 0}, {5}, {1, 4}, {2}}},
+		{"an older event after the batch that read a newer one", [][]int{{4}, {5}, {6}, {0}, {1, 2, 3}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, func(c *Config) { c.FanOutBatch = 1 })
+			rc := newReceiver(t, nil)
+			h.endpoint(rc.url())
+			n := 0
+			for _, r := range tc.records {
+				n += len(r)
+			}
+			evs := make([]testEvent, n) // in ID order
+			for i := range evs {
+				evs[i] = h.newEvent(model.EvtCardCreated, map[string]int{"n": i})
+			}
+			var want []string
+			for i, r := range tc.records {
+				var rec []testEvent
+				for _, k := range r {
+					rec = append(rec, evs[k])
+					want = append(want, evs[k].id)
+				}
+				h.svc.Notify(h.record(rec...))
+				if i%2 == 0 {
+					h.settle() // some records are read before the next is written
+				}
+			}
+			h.settle()
+			require.ElementsMatch(t, want, rc.delivered(), "every event, once")
+		})
 	}
-	older := model.Event{ID: h.ids.New(model.PrefixEvent, t0), Type: model.EvtCardCreated, CreatedAt: model.Ms(t0)}
-	newer := model.Event{ID: h.ids.New(model.PrefixEvent, t0), Type: model.EvtCardCreated, CreatedAt: model.Ms(t0)}
-	commit(newer)
-	require.Eventually(t, func() bool { return len(rc.delivered()) == 1 }, 5*time.Second, time.Millisecond)
-	commit(older)
-	// Well within the full-scan interval.
-	require.Eventually(t, func() bool { return len(rc.delivered()) == 2 }, outboxRescan/2, time.Millisecond)
-	require.Equal(t, []string{newer.ID, older.ID}, rc.delivered())
-	require.Zero(t, h.count(store.OutboxPrefix))
 }
 
 func TestWantsFollowsTheEnabledEndpoints(t *testing.T) {
@@ -403,16 +409,13 @@ func TestWantsFollowsTheEnabledEndpoints(t *testing.T) {
 	require.False(t, h.svc.Wants(model.EvtCardCreated))
 }
 
-// TestEventsWithoutSubscribersAreNotQueued: with the ledger asking Wants,
-// an event no endpoint subscribes to is in the event log but not in the
-// outbox, and the events after an endpoint subscribes are delivered.
+// TestEventsWithoutSubscribersAreNotQueued: an event no endpoint
+// subscribes to is in the event log but queued for no one, and the events
+// after an endpoint subscribes are delivered (not those before).
 func TestEventsWithoutSubscribersAreNotQueued(t *testing.T) {
-	h := newHarness(t, nil)
+	h := newLedgerHarness(t)
 	rc := newReceiver(t, nil)
-	v, err := vault.Open(vault.Config{MasterKeyHex: strings.Repeat("ab", 32)})
-	require.NoError(t, err)
-	l, err := ledger.Open(ledger.Config{Store: h.db, Vault: v, Clock: h.clk, OnEvents: h.svc.Notify, Deliverable: h.svc.Wants})
-	require.NoError(t, err)
+	l := h.l
 	ctx := context.Background()
 	approve := func(email string) {
 		u, err := l.CreateUser(ctx, ledger.CreateUserInput{FirstName: "A", LastName: "B", Email: email})
@@ -424,7 +427,9 @@ func TestEventsWithoutSubscribersAreNotQueued(t *testing.T) {
 	}
 	approve("before@example.com")
 	require.Len(t, l.EventIDsByType(model.EvtUserApproved, "", 10), 1, "the event is recorded")
-	require.Zero(t, h.count(store.OutboxPrefix), "but queued for no one")
+	h.settle()
+	require.Zero(t, h.count([]byte(pQueue)), "but queued for no one")
+	require.Zero(t, h.svc.NeededLSN(), "and the log is not kept for it")
 
 	h.endpoint(rc.url(), model.EvtUserApproved)
 	approve("after@example.com")
@@ -433,5 +438,4 @@ func TestEventsWithoutSubscribersAreNotQueued(t *testing.T) {
 	require.Len(t, got, 1, "only the event after the endpoint subscribed")
 	env := decodeEnvelope(t, got[0].body)
 	require.Equal(t, model.EvtUserApproved, env.Type)
-	require.Zero(t, h.count(store.OutboxPrefix), "the outbox is consumed")
 }

@@ -2,11 +2,14 @@ package webhook
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -15,25 +18,112 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ledgersim/ledgersim/clock"
+	"github.com/ledgersim/ledgersim/decisionlog"
+	"github.com/ledgersim/ledgersim/eventlog"
+	"github.com/ledgersim/ledgersim/ledger"
 	"github.com/ledgersim/ledgersim/model"
 	"github.com/ledgersim/ledgersim/store"
+	"github.com/ledgersim/ledgersim/vault"
 )
 
 // t0 is where every virtual clock starts.
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
-// harness is a store, a virtual clock and a Service on them, with helpers
-// to write events the way the ledger does.
+// harness is a store, a decision log, a virtual clock and a Service on
+// them, with helpers to write events the way the ledger does.
 type harness struct {
 	t   *testing.T
 	dir string
 	fs  vfs.FS
 	db  *store.DB
-	clk *clock.Virtual
-	svc *Service
-	cfg Config
-	ids model.IDGen
+	log *testLog
+	// l, when withLedger, is a real ledger on the store: its log is the
+	// one fan-out reads, and the harness writes no events of its own.
+	withLedger bool
+	l          *ledger.Ledger
+	clk        *clock.Virtual
+	svc        *Service
+	cfg        Config
+	ids        model.IDGen
 }
+
+// testLog is a real decision log whose records are bare events (an ID and
+// an event's stored form each, as many as a record has), read as the
+// ledger's ReadEvents reads its records: fan-out sees the same LSNs,
+// durability and retention as with the ledger.
+type testLog struct {
+	t    testing.TB
+	dlog decisionlog.Log
+}
+
+func openTestLog(t testing.TB, fs vfs.FS, dir string) *testLog {
+	t.Helper()
+	if fs == nil {
+		fs = vfs.Default
+	}
+	dlog, err := decisionlog.Open(decisionlog.Config{Dir: fs.PathJoin(dir, "log"), FS: fs,
+		OnFatal: func(err error) { t.Errorf("decision log failed: %v", err) }})
+	require.NoError(t, err)
+	return &testLog{t: t, dlog: dlog}
+}
+
+func (l *testLog) DurableLSN() decisionlog.LSN { return l.dlog.Durable() }
+
+var errStopRead = errors.New("stop")
+
+func (l *testLog) ReadEvents(after decisionlog.LSN, fn func(lsn decisionlog.LSN, id string, raw []byte) error) (decisionlog.LSN, error) {
+	durable := l.dlog.Durable()
+	if after >= durable {
+		return after, nil
+	}
+	err := l.dlog.ReadFrom(after+1, func(lsn decisionlog.LSN, rec []byte) error {
+		if lsn > durable {
+			return errStopRead
+		}
+		for len(rec) > 0 {
+			var parts [2][]byte
+			for i := range parts {
+				n, k := binary.Uvarint(rec)
+				if k <= 0 || n > uint64(len(rec)-k) {
+					return errors.New("malformed test record")
+				}
+				parts[i], rec = rec[k:k+int(n)], rec[k+int(n):]
+			}
+			if err := fn(lsn, string(parts[0]), parts[1]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errStopRead) {
+		return after, err
+	}
+	return durable, nil
+}
+
+// testEvent is an event for a test record.
+type testEvent struct {
+	id  string
+	raw []byte
+}
+
+// append writes one record with the events evs and waits for it to be
+// durable.
+func (l *testLog) append(evs ...testEvent) decisionlog.LSN {
+	var rec []byte
+	for _, e := range evs {
+		rec = binary.AppendUvarint(rec, uint64(len(e.id)))
+		rec = append(rec, e.id...)
+		rec = binary.AppendUvarint(rec, uint64(len(e.raw)))
+		rec = append(rec, e.raw...)
+	}
+	lsn, err := l.dlog.Append(rec)
+	require.NoError(l.t, err)
+	require.NoError(l.t, l.dlog.WaitDurable(lsn))
+	return lsn
+}
+
+func (l *testLog) close() { require.NoError(l.t, l.dlog.Close()) }
 
 // newHarness opens a Service with no jitter and a long poll interval, so
 // that only Kick and Settle make it act; mutate adjusts the config.
@@ -56,15 +146,46 @@ func (h *harness) open() {
 	h.db = db
 	cfg := h.cfg
 	cfg.Store, cfg.Clock = db, h.clk
+	if h.withLedger {
+		v, err := vault.Open(vault.Config{MasterKeyHex: strings.Repeat("ab", 32)})
+		require.NoError(h.t, err)
+		h.l, err = ledger.Open(ledger.Config{Store: db, Vault: v, Clock: h.clk})
+		require.NoError(h.t, err)
+		cfg.Log = h.l
+	} else {
+		h.log = openTestLog(h.t, h.fs, h.dir)
+		cfg.Log = h.log
+	}
 	h.svc, err = New(cfg)
 	require.NoError(h.t, err)
+	if h.l != nil {
+		h.l.AttachEventReader(h.svc)
+	}
 }
 
-// close stops the Service, then the store (idempotent).
+// newLedgerHarness is newHarness on a real ledger.
+func newLedgerHarness(t *testing.T) *harness {
+	t.Helper()
+	h := &harness{t: t, dir: t.TempDir(), clk: clock.NewVirtual(t0), withLedger: true}
+	h.cfg = Config{Rand: func() float64 { return 0.5 }, PollInterval: time.Hour, Timeout: 5 * time.Second}
+	h.open()
+	t.Cleanup(h.close)
+	return h
+}
+
+// close stops the Service, then the log and the store (idempotent).
 func (h *harness) close() {
 	if h.svc != nil {
 		require.NoError(h.t, h.svc.Close())
 		h.svc = nil
+	}
+	if h.l != nil {
+		require.NoError(h.t, h.l.Close())
+		h.l = nil
+	}
+	if h.log != nil {
+		h.log.close()
+		h.log = nil
 	}
 	if h.db != nil {
 		require.NoError(h.t, h.db.Close())
@@ -78,17 +199,36 @@ func (h *harness) restart() {
 	h.open()
 }
 
-// event commits an event as ledger's change.event does: the record, its
-// type index and its outbox marker in one synced batch.
+// event records an event as the ledger's change.event does: in a
+// decision record, durable when event returns, and in the store (where
+// the events API reads it).
 func (h *harness) event(typ string, data any) string {
 	h.t.Helper()
+	ev := h.newEvent(typ, data)
+	h.record(ev)
+	return ev.id
+}
+
+// newEvent encodes an event with a new ID, as the ledger does.
+func (h *harness) newEvent(typ string, data any) testEvent {
+	h.t.Helper()
 	now := h.clk.Now()
-	ev := model.Event{ID: h.ids.New(model.PrefixEvent, now), Type: typ, CreatedAt: model.Ms(now), Data: data}
+	raw, err := eventlog.AppendJSON(nil, model.Ms(now), typ, data)
+	require.NoError(h.t, err)
+	return testEvent{id: h.ids.New(model.PrefixEvent, now), raw: raw}
+}
+
+// record writes one decision record with the events evs, and the events
+// into the store, and returns its LSN.
+func (h *harness) record(evs ...testEvent) decisionlog.LSN {
+	h.t.Helper()
+	lsn := h.log.append(evs...)
 	b := h.db.NewBatch()
-	require.NoError(h.t, b.PutJSON(store.EventKey(ev.ID), ev))
-	b.Put(store.OutboxKey(ev.ID), nil)
+	for _, e := range evs {
+		b.Put(store.EventKey(e.id), e.raw)
+	}
 	require.NoError(h.t, h.db.Commit(b))
-	return ev.ID
+	return lsn
 }
 
 func (h *harness) events(n int, typ string) []string {

@@ -15,11 +15,11 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/valyala/fasthttp"
 
 	"github.com/ledgersim/ledgersim/clock"
+	"github.com/ledgersim/ledgersim/decisionlog"
 	"github.com/ledgersim/ledgersim/model"
 	"github.com/ledgersim/ledgersim/store"
 )
@@ -37,6 +37,7 @@ const SecretPrefix = "whsec_"
 type Service struct {
 	cfg    Config
 	db     *store.DB
+	src    EventLog
 	clk    clock.Clock
 	log    *slog.Logger
 	ids    model.IDGen
@@ -74,18 +75,16 @@ type Service struct {
 	pending    []result
 	recordWake chan struct{}
 
-	// The outbox cursor and its rescan state belong to the fanout
-	// goroutine alone. Every marker up to outboxCursor that the last scan
-	// saw was consumed. A marker committed later with a smaller ID (events
-	// are numbered before they are committed, and commits overlap) is
-	// found from its ID, which Notify keeps in lowest (the smallest
-	// notified since the last scan), and otherwise by a full scan: on
-	// start, on Kick and Settle, and within outboxRescan of a notification.
-	outboxCursor  string
-	rescanPending bool
-	lastFull      time.Time
-	lowMu         sync.Mutex
-	lowest        string
+	// cursor is the LSN of the last decision record fan-out has read
+	// (under mu: an endpoint enabled when none was moves it to the durable
+	// LSN, so that it gets only what happens from then on). saved is the
+	// cursor as the store holds it durably (m/whlsn), what the log must be
+	// kept from.
+	cursor decisionlog.LSN
+	saved  atomic.Uint64
+	// fannedOut, when set (tests), is told the cursor of each fan-out
+	// batch once it is synced, on the fan-out goroutine.
+	fannedOut func(decisionlog.LSN)
 
 	// subs is what the enabled endpoints subscribe to, for Wants. It is
 	// replaced (under mu) whenever an endpoint changes.
@@ -96,15 +95,16 @@ type Service struct {
 	// batch that adds or removes one, once applied.
 	queueDepth atomic.Int64
 
-	outboxDirty atomic.Bool
-	fullScan    atomic.Bool
-	fanBusy     atomic.Bool
-	fanWake     chan struct{}
-	wake        chan struct{}
-	settle      chan chan struct{}
-	done        chan struct{}
-	fanDone     chan struct{}
-	recDone     chan struct{}
+	// logDirty says fan-out must read the log again (Notify, Kick);
+	// fanBusy that it is reading it.
+	logDirty atomic.Bool
+	fanBusy  atomic.Bool
+	fanWake  chan struct{}
+	wake     chan struct{}
+	settle   chan chan struct{}
+	done     chan struct{}
+	fanDone  chan struct{}
+	recDone  chan struct{}
 	// jobs hands attempts to idle workers (see start); nworkers, guarded
 	// by mu, is how many there are, at most MaxInFlight. workers counts
 	// them for Close.
@@ -137,14 +137,15 @@ type epState struct {
 	logFloor string
 }
 
-// New opens the Service on cfg.Store, consumes whatever the outbox holds,
-// and starts its dispatcher.
+// New opens the Service on cfg.Store, reads its cursor in the decision
+// log (delivering what the outbox markers of a store written before
+// delivery tailed the log still hold), and starts its dispatcher.
 func New(cfg Config) (*Service, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
 	s := &Service{
-		cfg: cfg, db: cfg.Store, clk: cfg.Clock, log: cfg.Logger,
+		cfg: cfg, db: cfg.Store, src: cfg.Log, clk: cfg.Clock, log: cfg.Logger,
 		eps:        map[string]*epState{},
 		wake:       make(chan struct{}, 1),
 		fanWake:    make(chan struct{}, 1),
@@ -168,12 +169,16 @@ func New(cfg Config) (*Service, error) {
 		return nil, err
 	}
 	s.refreshSubs()
-	// What the outbox holds from before is fanned out before New returns,
-	// so that it cannot interleave with what the caller commits next.
-	if err := s.drainOutbox(true, ""); err != nil {
-		s.log.Error("webhook outbox", "err", err)
-		s.outboxDirty.Store(true)
-		s.fullScan.Store(true)
+	// The log from the cursor, and an old store's outbox, are fanned out
+	// before New returns, so that they cannot interleave with what the
+	// caller does next.
+	if err := s.openCursor(); err != nil {
+		s.cancel()
+		return nil, err
+	}
+	if err := s.tailLog(); err != nil {
+		s.log.Error("webhook: reading the decision log", "err", err)
+		s.logDirty.Store(true)
 	}
 	go s.run()
 	go s.fanout()
@@ -253,26 +258,13 @@ func (s *Service) Close() error {
 	return nil
 }
 
-// Notify tells the dispatcher that the events ids were committed to the
-// outbox. It has the shape of ledger.Config.OnEvents and never blocks: the
-// events themselves are read back from the store, and the IDs are used to
-// find markers committed after newer ones were consumed. Without IDs it
-// makes the dispatcher read the whole outbox.
-func (s *Service) Notify(ids []string) {
-	if len(ids) == 0 {
-		s.fullScan.Store(true)
-	} else {
-		low := ids[0]
-		for _, id := range ids[1:] {
-			low = min(low, id)
-		}
-		s.lowMu.Lock()
-		if s.lowest == "" || low < s.lowest {
-			s.lowest = low
-		}
-		s.lowMu.Unlock()
-	}
-	s.outboxDirty.Store(true)
+// Notify tells fan-out that the decision record lsn, which has an event
+// an endpoint wants, is durable. It has the shape of
+// ledger.EventReader.Notify and never blocks: fan-out reads the log from
+// its cursor up to what is durable then.
+func (s *Service) Notify(lsn decisionlog.LSN) {
+	_ = lsn // fan-out reads up to the log's durable LSN, which is at least lsn
+	s.logDirty.Store(true)
 	select {
 	case s.fanWake <- struct{}{}:
 	default:
@@ -281,6 +273,7 @@ func (s *Service) Notify(ids []string) {
 
 // subscriptions is the union of what the enabled endpoints subscribe to.
 type subscriptions struct {
+	any   bool // an endpoint is enabled
 	all   bool
 	types map[string]bool
 }
@@ -292,6 +285,7 @@ func (s *Service) refreshSubs() {
 		if st.ep.Status != StatusEnabled {
 			continue
 		}
+		sub.any = true
 		if len(st.ep.Events) == 0 {
 			sub.all = true
 		}
@@ -303,8 +297,8 @@ func (s *Service) refreshSubs() {
 }
 
 // Wants reports whether an enabled endpoint subscribes to events of type
-// typ. It has the shape of ledger.Config.Deliverable: the ledger leaves
-// an event out of the outbox when no one would receive it, so that a
+// typ. It is ledger.EventReader.Wants: the ledger neither keeps an event
+// for fan-out nor announces it when no one would receive it, so that a
 // server without endpoints pays nothing for delivery. An endpoint
 // receives the events that happen while it is enabled (as Update says);
 // what happened before it was created or enabled is not queued for it.
@@ -314,17 +308,17 @@ func (s *Service) Wants(typ string) bool {
 	return sub != nil && (sub.all || sub.types[typ])
 }
 
-// Kick makes the dispatcher look for work now: the outbox, and deliveries
-// that became due (for example after a virtual clock was advanced). It
-// never blocks.
+// Kick makes the dispatcher look for work now: events in the log, and
+// deliveries that became due (for example after a virtual clock was
+// advanced). It never blocks.
 func (s *Service) Kick() {
-	s.Notify(nil)
+	s.Notify(0)
 	s.poke()
 }
 
-// Settle kicks the dispatcher and waits until it is idle: the outbox is
-// consumed, nothing is in flight and nothing is due at the clock's current
-// time. It is meant for tests and tools that drive a virtual clock.
+// Settle kicks the dispatcher and waits until it is idle: the log is read
+// up to what was durable, nothing is in flight and nothing is due at the
+// clock's current time. It is meant for tests and tools that drive a virtual clock.
 func (s *Service) Settle(ctx context.Context) error {
 	s.Kick()
 	w := make(chan struct{})
@@ -457,7 +451,11 @@ func (s *Service) Create(in CreateInput, also Also) (Endpoint, error) {
 	ep := Endpoint{ID: s.ids.New(model.PrefixWebhook, now), URL: in.URL, Description: in.Description, Events: events,
 		Status: StatusEnabled, Secret: newSecret(), CreatedAt: model.Ms(now), UpdatedAt: model.Ms(now)}
 	b := s.db.NewBatch()
-	if err := s.stage(b, also, ep, func() error { return b.PutJSON(endpointKey(ep.ID), ep) }); err != nil {
+	var skipped decisionlog.LSN
+	if err := s.stage(b, also, ep, func() error {
+		skipped = s.skipToNow(b)
+		return b.PutJSON(endpointKey(ep.ID), ep)
+	}); err != nil {
 		s.mu.Unlock()
 		return Endpoint{}, err
 	}
@@ -467,7 +465,11 @@ func (s *Service) Create(in CreateInput, also Also) (Endpoint, error) {
 	sort.Strings(s.order)
 	s.refreshSubs()
 	s.mu.Unlock()
-	return ep, b.Wait()
+	if err := b.Wait(); err != nil {
+		return Endpoint{}, err
+	}
+	s.noteSaved(skipped)
+	return ep, nil
 }
 
 // stage writes with write, then also, then applies b. On error b is
@@ -575,7 +577,13 @@ func (s *Service) Update(id string, in UpdateInput) (Endpoint, error) {
 	}
 	ep.UpdatedAt = model.Ms(s.clk.Now())
 	b := s.db.NewBatch()
-	if err := s.stage(b, nil, ep, func() error { return b.PutJSON(endpointKey(ep.ID), ep) }); err != nil {
+	var skipped decisionlog.LSN
+	if err := s.stage(b, nil, ep, func() error {
+		if enabling {
+			skipped = s.skipToNow(b)
+		}
+		return b.PutJSON(endpointKey(ep.ID), ep)
+	}); err != nil {
 		s.mu.Unlock()
 		return Endpoint{}, err
 	}
@@ -585,6 +593,7 @@ func (s *Service) Update(id string, in UpdateInput) (Endpoint, error) {
 	if err := b.Wait(); err != nil {
 		return Endpoint{}, err
 	}
+	s.noteSaved(skipped)
 	if enabling {
 		s.Kick()
 	}
