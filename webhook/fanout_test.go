@@ -1,7 +1,11 @@
 package webhook
 
 import (
+	"bytes"
 	"encoding/binary"
+	"fmt"
+	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -182,4 +186,46 @@ func TestNeededLSN(t *testing.T) {
 	require.NoError(t, err)
 	h.events(2, model.EvtCardCreated)
 	require.Zero(t, h.svc.NeededLSN(), "a disabled endpoint holds nothing back")
+}
+
+// TestCursorBelowTheLogsStart: when the log no longer holds the records
+// after the cursor (here dropped by a retention that did not ask), the
+// events of the records that are left are delivered, and the log says
+// which were lost.
+func TestCursorBelowTheLogsStart(t *testing.T) {
+	var logged bytes.Buffer
+	h := newHarness(t, func(c *Config) { c.Logger = slog.New(slog.NewTextHandler(&logged, nil)) })
+	rc := newReceiver(t, nil)
+	h.endpoint(rc.url())
+	require.NoError(t, h.svc.Close())
+	h.svc = nil
+	pad := strings.Repeat("x", 600<<10) // two records fill a segment
+	var ids []string
+	var lsns []decisionlog.LSN
+	for i := range 4 {
+		ev := h.newEvent(model.EvtCardCreated, map[string]any{"n": i, "pad": pad})
+		lsns = append(lsns, h.record(ev))
+		ids = append(ids, ev.id)
+	}
+	require.NoError(t, h.log.dlog.TruncateBelow(lsns[2]))
+	err := h.log.dlog.ReadFrom(lsns[0], func(decisionlog.LSN, []byte) error { return nil })
+	var te *decisionlog.TruncatedError
+	require.ErrorAs(t, err, &te, "the first records are gone")
+	first := te.First
+
+	h.close()
+	h.open()
+	h.settle()
+	var want []string
+	for i, lsn := range lsns {
+		if lsn >= first {
+			want = append(want, ids[i])
+		}
+	}
+	require.NotEmpty(t, want)
+	require.Less(t, len(want), len(ids))
+	require.Equal(t, want, rc.delivered(), "what the log still has")
+	require.Contains(t, logged.String(), "no longer holds the records after the delivery cursor")
+	require.Contains(t, logged.String(), fmt.Sprintf("logStartsAt=%d", first))
+	require.Equal(t, h.log.DurableLSN(), h.cursor())
 }

@@ -61,7 +61,9 @@ func openTestLog(t testing.TB, fs vfs.FS, dir string) *testLog {
 	if fs == nil {
 		fs = vfs.Default
 	}
-	dlog, err := decisionlog.Open(decisionlog.Config{Dir: fs.PathJoin(dir, "log"), FS: fs,
+	// Segments as small as they go, so that a test can make the log's
+	// retention drop some.
+	dlog, err := decisionlog.Open(decisionlog.Config{Dir: fs.PathJoin(dir, "log"), FS: fs, SegmentBytes: decisionlog.MaxRecordBytes + 64,
 		OnFatal: func(err error) { t.Errorf("decision log failed: %v", err) }})
 	require.NoError(t, err)
 	return &testLog{t: t, dlog: dlog}
