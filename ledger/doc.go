@@ -24,7 +24,9 @@
 // LSN it took; it never holds a change the log could lose. Until then, the
 // decision path reads the records still queued before the store. Open
 // replays into the store what the log holds beyond that LSN, then builds
-// memory from the store. Sweep trims the log behind the store.
+// memory from the store. Sweep trims the log behind the store, and never
+// past a record the attached event reader (webhook delivery, which tails
+// the log from a cursor of its own) still needs (logevents.go).
 //
 // Concurrency: a Ledger is safe for concurrent use. Records it returns are
 // copies the caller may keep.
