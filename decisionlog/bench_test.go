@@ -54,3 +54,34 @@ func benchLog(b *testing.B, open func(Config) (Log, error), interval time.Durati
 	r.Report(b, "record", r.CPU)
 	b.ReportMetric(float64(syncs.Load())/r.Elapsed.Seconds(), "syncs/s")
 }
+
+// BenchmarkReadFromTail reads the last 100 records of a full 64 MiB
+// segment on the real filesystem, as a reader that follows the log (webhook
+// delivery catching up, a restart's replay from a checkpoint) asks for
+// records deep in a segment:
+//
+//	go test -run '^$' -bench 'ReadFromTail' ./decisionlog/
+func BenchmarkReadFromTail(b *testing.B) {
+	l, err := Open(Config{Dir: b.TempDir()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	rec := make([]byte, 1000)
+	var last LSN
+	for range 60_000 {
+		if last, err = l.Append(rec); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := l.WaitDurable(last); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		n := 0
+		if err := l.ReadFrom(last-99, func(LSN, []byte) error { n++; return nil }); err != nil || n != 100 {
+			b.Fatal(err, n)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package decisionlog
 
 import (
 	"bufio"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -54,12 +55,53 @@ type segmentLog struct {
 	// last one is the active segment), and the spare segment's state.
 	segMu sync.Mutex
 	segs  []LSN
+	// marks is a sparse index of where records start in each segment (by
+	// its first LSN): a mark at least every markEveryBytes, so that a
+	// reader asking for a record deep in a segment seeks near it instead
+	// of reading the segment from its start.
+	marks map[LSN][]mark
 	// spareReady: a file is ready to become the next segment (spareName):
 	// zero-filled ahead of time, or an old segment recycled, so that
 	// writing into it does not grow a file and a sync does not also have
 	// to record a new size. preparing is set while a goroutine makes one.
 	spareReady, preparing bool
 	prepared              sync.WaitGroup
+}
+
+// mark says that the record lsn starts at off in its segment.
+type mark struct {
+	lsn LSN
+	off int64
+}
+
+// markEveryBytes is the most a reader reads past a mark before the record
+// it asked for: a 64 MiB segment has 256 marks (4 KiB of index).
+const markEveryBytes = 256 << 10
+
+// addMark notes where a record starts when its segment's last mark is far
+// enough behind (the caller holds segMu).
+func (l *segmentLog) addMark(seg, lsn LSN, off int64) {
+	ms := l.marks[seg]
+	if n := len(ms); n > 0 && off-ms[n-1].off < markEveryBytes {
+		return
+	}
+	l.marks[seg] = append(ms, mark{lsn, off})
+}
+
+// seekMark returns the last mark of a segment at or before the record
+// from (the segment's start when there is none).
+func (l *segmentLog) seekMark(seg, from LSN) mark {
+	l.segMu.Lock()
+	defer l.segMu.Unlock()
+	ms := l.marks[seg]
+	i, _ := slices.BinarySearchFunc(ms, from, func(m mark, t LSN) int { return cmp.Compare(m.lsn, t) })
+	if i < len(ms) && ms[i].lsn == from {
+		return ms[i]
+	}
+	if i == 0 {
+		return mark{seg, 0}
+	}
+	return ms[i-1]
 }
 
 // spareName is the file that becomes the next segment; it is not a
@@ -84,7 +126,7 @@ func Open(cfg Config) (Log, error) {
 	if err != nil {
 		return nil, err
 	}
-	l := &segmentLog{fs: c.FS, dir: c.Dir}
+	l := &segmentLog{fs: c.FS, dir: c.Dir, marks: map[LSN][]mark{}}
 	l.cfg = c
 	l.flush, l.pending = l.flushSegments, l.hasPending
 	if err := makeDir(c.FS, c.Dir); err != nil {
@@ -259,7 +301,11 @@ func (l *segmentLog) scan(first LSN) (end int64, next LSN, size int64, err error
 		return 0, 0, 0, err
 	}
 	next = first
+	l.segMu.Lock()
+	defer l.segMu.Unlock()
 	err = readFrames(f, first, func(lsn LSN, _ []byte, off int64) error {
+		// off is where the next record would start.
+		l.addMark(first, lsn+1, off)
 		end, next = off, lsn+1
 		return nil
 	})
@@ -424,6 +470,7 @@ func (l *segmentLog) flushSegments() (LSN, int, error) {
 		return 0, 0, nil
 	}
 	firstLSN, _, _ := parseHeader(data)
+	l.markAt(data, 0)
 	pos := 0
 	for _, b := range breaks {
 		if err := l.write(data[pos:b]); err != nil {
@@ -439,6 +486,7 @@ func (l *segmentLog) flushSegments() (LSN, int, error) {
 			return 0, 0, err
 		}
 		pos = b
+		l.markAt(data, pos)
 	}
 	if err := l.write(data[pos:]); err != nil {
 		return 0, 0, err
@@ -451,6 +499,15 @@ func (l *segmentLog) flushSegments() (LSN, int, error) {
 	}
 	l.spare, l.spareBreaks = data, breaks
 	return last, int(last - firstLSN + 1), nil
+}
+
+// markAt notes where the frame at data[pos:] will land in the active
+// segment, before it is written (the syncer's goroutine only).
+func (l *segmentLog) markAt(data []byte, pos int) {
+	lsn, _, _ := parseHeader(data[pos:])
+	l.segMu.Lock()
+	l.addMark(l.segs[len(l.segs)-1], lsn, l.writeOff)
+	l.segMu.Unlock()
 }
 
 func (l *segmentLog) write(p []byte) error {
@@ -491,7 +548,15 @@ func (l *segmentLog) ReadFrom(from LSN, fn func(LSN, []byte) error) error {
 				return fmt.Errorf("decisionlog: open %s: %w", segmentName(segs[i]), err)
 			}
 			defer f.Close()
-			return readFrames(f, segs[i], func(lsn LSN, rec []byte, _ int64) error {
+			m := mark{segs[i], 0}
+			if from > segs[i] {
+				m = l.seekMark(segs[i], from)
+			}
+			st, err := f.Stat()
+			if err != nil {
+				return fmt.Errorf("decisionlog: stat %s: %w", segmentName(segs[i]), err)
+			}
+			return readFrames(io.NewSectionReader(f, m.off, st.Size()-m.off), m.lsn, func(lsn LSN, rec []byte, _ int64) error {
 				if lsn > durable {
 					return errStop
 				}
@@ -521,6 +586,7 @@ func (l *segmentLog) TruncateBelow(lsn LSN) error {
 	var drop []LSN
 	for len(l.segs) > 1 && l.segs[1] <= lsn {
 		drop = append(drop, l.segs[0])
+		delete(l.marks, l.segs[0])
 		l.segs = l.segs[1:]
 	}
 	l.segMu.Unlock()
