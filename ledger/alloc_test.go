@@ -18,10 +18,11 @@ import (
 // (a sync per authorization here, where one authorization runs at a
 // time). It is what the decision path makes today; an allocation count is
 // deterministic, so a change that adds one fails here rather than in a
-// benchmark nobody reruns. The race detector adds six of its own, as
-// many every run.
+// benchmark nobody reruns. The race detector adds some of its own, and
+// makes sync.Pool drop what it is given at random, so that its count
+// moves by one or two from run to run: its bound leaves room for that.
 const (
-	maxAuthorizeAllocs     = 10
+	maxAuthorizeAllocs     = 9
 	maxAuthorizeAllocsRace = 16
 )
 
@@ -64,11 +65,10 @@ func TestAuthorizeAllocations(t *testing.T) {
 }
 
 // maxFollowUpAllocs bounds an authorization and then its clearing or its
-// reversal, as maxAuthorizeAllocs bounds an authorization alone. Under
-// the race detector the count moves by one from run to run.
+// reversal, as maxAuthorizeAllocs bounds an authorization alone.
 var maxFollowUpAllocs = map[byte][2]int{ // class: without, with the race detector
-	ledger.ClassClearing: {23, 38},
-	ledger.ClassReversal: {24, 38},
+	ledger.ClassClearing: {22, 34},
+	ledger.ClassReversal: {23, 36},
 }
 
 func TestFollowUpAllocations(t *testing.T) {

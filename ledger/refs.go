@@ -13,10 +13,21 @@ type txnRef struct {
 	open        bool
 	holdExpires int64 // epoch ms; 0 when not open
 	keys        []string
-	// keyHashes are original keys given already hashed (refKeyHash), as
-	// the decision path gives them (origHashSTAN, origHashRRN); they
-	// follow keys.
-	keyHashes []uint64
+	// keyHashes[:nKeyHashes] are original keys given already hashed
+	// (refKeyHash), as the decision path gives them (origHashSTAN,
+	// origHashRRN); they follow keys. An array, not a slice: a ref's
+	// pointers reach the heap through add, and this keeps the hashes
+	// on the decision's stack.
+	keyHashes  [2]uint64
+	nKeyHashes int
+}
+
+// addKeyHash gives the ref one more original key, hashed.
+func (r *txnRef) addKeyHash(h uint64) {
+	if r.nKeyHashes < len(r.keyHashes) {
+		r.keyHashes[r.nKeyHashes] = h
+		r.nKeyHashes++
+	}
 }
 
 // Ref keys. A message is identified for repeat detection by its class,
@@ -168,7 +179,7 @@ func (st *shardTxns) add(r *txnRef) {
 	} else {
 		st.oddIDs[r.id] = slot
 	}
-	for i := range len(r.keys) + len(r.keyHashes) {
+	for i := range len(r.keys) + r.nKeyHashes {
 		if i == len(h.keys) {
 			break
 		}

@@ -190,8 +190,7 @@ func (l *Ledger) Authorize(ctx context.Context, r *AuthRequest) (Outcome, error)
 		CreatedAt: model.Ms(now), UpdatedAt: model.Ms(now),
 	}
 	markPartial(c, t, d, r.AmountCents)
-	var keyHashes [2]uint64
-	ref := &txnRef{id: t.ID, userID: userID, keyHashes: keyHashes[:0]}
+	ref := &txnRef{id: t.ID, userID: userID}
 	var changedCards []*model.Card
 	var agentChanged, userChanged, cardChanged bool
 	// Status changes need the whole record; counters need only the delta.
@@ -289,10 +288,10 @@ func (l *Ledger) Authorize(ctx context.Context, r *AuthRequest) (Outcome, error)
 		// and through l.origins (added below, once the record is
 		// appended) for as long as the ledger runs.
 		if r.STAN != "" && r.TxnTime != "" {
-			ref.keyHashes = append(ref.keyHashes, origHashSTAN(t.CardID, r.STAN, r.TxnTime))
+			ref.addKeyHash(origHashSTAN(t.CardID, r.STAN, r.TxnTime))
 		}
 		if r.RRN != "" {
-			ref.keyHashes = append(ref.keyHashes, origHashRRN(t.CardID, r.RRN, t.AuthorizationCode))
+			ref.addKeyHash(origHashRRN(t.CardID, r.RRN, t.AuthorizationCode))
 		}
 	}
 	c.putTxn(t)
