@@ -1,7 +1,8 @@
 package ledger
 
 import (
-	"hash/maphash"
+	"crypto/rand"
+	"encoding/binary"
 	"sync"
 
 	"github.com/ledgersim/ledgersim/authz"
@@ -22,8 +23,12 @@ import (
 // references compared before it is used (find), so two references with
 // one hash cost a load, never a wrong original.
 type origins struct {
-	mu   sync.RWMutex
-	seed maphash.Seed
+	mu sync.RWMutex
+	// key keys the hashes of references and card IDs: random and secret,
+	// so that a client cannot choose references that share a chain, and
+	// kept in memory checkpoints with the hashes it made (a restart that
+	// loads a checkpoint hashes with its key).
+	key uint64
 	// stan and rrn map the hash of a reference to 1 + the index of the
 	// newest entry that carries it.
 	stan, rrn map[uint64]uint32
@@ -43,19 +48,34 @@ type originEntry struct {
 }
 
 func newOrigins() *origins {
-	return &origins{seed: maphash.MakeSeed(), stan: map[uint64]uint32{}, rrn: map[uint64]uint32{}}
+	var k [8]byte
+	_, _ = rand.Read(k[:]) // crypto/rand.Read never fails
+	return &origins{key: binary.LittleEndian.Uint64(k[:]), stan: map[uint64]uint32{}, rrn: map[uint64]uint32{}}
 }
 
-func (o *origins) refHash(a, b string) uint64 {
-	var h maphash.Hash
-	h.SetSeed(o.seed)
-	h.WriteString(a)
-	h.WriteByte('|')
-	h.WriteString(b)
-	return h.Sum64()
+// keyedHash is FNV-1a 64 from a basis keyed by key, over a, '|' and b,
+// finished with MurmurHash3's mixer (keyed again): deterministic for a
+// key, so that a checkpoint's hashes stay valid after a restart.
+func keyedHash(key uint64, a, b string, sep bool) uint64 {
+	h := uint64(14695981039346656037) ^ mix64(key)
+	for i := 0; i < len(a); i++ {
+		h ^= uint64(a[i])
+		h *= 1099511628211
+	}
+	if sep {
+		h ^= '|'
+		h *= 1099511628211
+		for i := 0; i < len(b); i++ {
+			h ^= uint64(b[i])
+			h *= 1099511628211
+		}
+	}
+	return mix64(h ^ key)
 }
 
-func (o *origins) cardHash(cardID string) uint64 { return maphash.String(o.seed, cardID) }
+func (o *origins) refHash(a, b string) uint64 { return keyedHash(o.key, a, b, true) }
+
+func (o *origins) cardHash(cardID string) uint64 { return keyedHash(o.key, cardID, "", false) }
 
 // isOriginal reports whether a transaction is one a follow-up may quote
 // as its original: an approved purchase (in full or in part).
