@@ -514,5 +514,9 @@ func (l *Ledger) trimLog(nowMs int64) error {
 	if need := l.logNeeded(); need != 0 && need < below {
 		below = need // webhook delivery has not read past it yet
 	}
+	// A restart replays the log after the oldest memory checkpoint kept.
+	if below, err = l.keepLogAbove(below); err != nil {
+		return err
+	}
 	return l.dlog.TruncateBelow(below)
 }

@@ -83,6 +83,23 @@ type Config struct {
 	// OnLogSync, when set, is told how long each sync of the decision log
 	// took and how many records it made durable (metrics).
 	OnLogSync func(elapsed time.Duration, records int)
+	// SnapshotDir holds the memory checkpoints (memcheckpoint.go), on the
+	// store's filesystem. Default: "checkpoints" in the store's data
+	// directory.
+	SnapshotDir string
+	// SnapshotInterval and SnapshotRecords say how often Sweep takes a
+	// checkpoint of memory's tables (open holds, originals, lists, events
+	// by type, the repeat window), so that a restart replays only the log
+	// after it: after this much time on the ledger's clock or this many
+	// records, whichever comes first. Defaults 5 minutes and 2,000,000.
+	// (CheckpointInterval is another checkpoint: the store's of the hot
+	// keys.)
+	SnapshotInterval time.Duration
+	SnapshotRecords  int
+
+	// ignoreSnapshots makes Open rebuild memory from the store even when
+	// a checkpoint is there (tests compare the two).
+	ignoreSnapshots bool
 }
 
 func (c *Config) validate() error {
@@ -130,6 +147,18 @@ func (c *Config) validate() error {
 	}
 	if c.LogDir == "" {
 		c.LogDir = c.Store.FS().PathJoin(c.Store.Dir(), "log")
+	}
+	if c.SnapshotDir == "" {
+		c.SnapshotDir = c.Store.FS().PathJoin(c.Store.Dir(), "checkpoints")
+	}
+	if c.SnapshotInterval == 0 {
+		c.SnapshotInterval = 5 * time.Minute
+	}
+	if c.SnapshotRecords == 0 {
+		c.SnapshotRecords = 2_000_000
+	}
+	if c.SnapshotInterval < 0 || c.SnapshotRecords < 0 {
+		return errors.New("ledger: SnapshotInterval and SnapshotRecords must not be negative")
 	}
 	return nil
 }
@@ -181,6 +210,9 @@ type Ledger struct {
 	pols policies
 	// risk holds the risk settings (risk.go).
 	risk riskState
+	// snap takes and loads the checkpoints of memory's tables
+	// (memcheckpoint.go).
+	snap snapshots
 }
 
 // shard holds the records of the users that hash to it. Every field is
@@ -251,6 +283,10 @@ func Open(cfg Config) (*Ledger, error) {
 		return nil, err
 	}
 	l.hot.init(dlog.Last(), cfg.Clock.Now().UnixMilli())
+	if err := l.openSnapshots(); err != nil {
+		_ = dlog.Close()
+		return nil, err
+	}
 	if err := l.rebuild(); err != nil {
 		_ = dlog.Close()
 		return nil, err
@@ -263,12 +299,16 @@ func Open(cfg Config) (*Ledger, error) {
 }
 
 // Close syncs and closes the decision log, projecting what it held into
-// the store. The store is the caller's to close, after.
+// the store, and writes a checkpoint of memory's tables at the log's last
+// record. The store is the caller's to close, after.
 func (l *Ledger) Close() error {
 	if err := l.dlog.Close(); err != nil {
 		return err
 	}
-	return l.checkpointHot()
+	if err := l.checkpointHot(); err != nil {
+		return err
+	}
+	return l.closeSnapshots()
 }
 
 // Clock returns the ledger's clock.
@@ -356,6 +396,9 @@ func (l *Ledger) rebuild() error {
 	}
 	if err := l.rebuildIntents(); err != nil {
 		return err
+	}
+	if l.loadMemCheckpoint() {
+		return nil
 	}
 	if err := l.rebuildEvents(); err != nil {
 		return err

@@ -500,6 +500,7 @@ func (l *Ledger) Sweep(ctx context.Context) (expired int, err error) {
 	if err := l.trimLog(nowMs); err != nil {
 		return 0, err
 	}
+	l.maybeSnapshot(nowMs)
 	l.repeats.expireAll(nowMs)
 	for i := range l.shards {
 		s := &l.shards[i]

@@ -74,17 +74,10 @@ func (l *Ledger) restoreOrigins(set []originLookup) {
 // (transactions, and then follow-ups), each for the window counted from
 // its first recording, as memory counted it before the restart.
 func (l *Ledger) rebuildTxns() error {
-	now := l.clock.Now()
-	nowMs := model.Ms(now)
-	window := l.cfg.RepeatWindow.Milliseconds()
-	// A minute of slack below the window: IDs carry the time they were
-	// made, which may run a little ahead of CreatedAt's clock reading.
-	floor := model.IDFloor(model.PrefixTransaction, now.Add(-l.cfg.RepeatWindow-time.Minute))
+	rt := l.newTxnRestore(false)
 	var (
-		refs      []*txnRef
-		stan, rrn []originLookup
-		loadErr   error
-		t         model.Transaction
+		loadErr error
+		t       model.Transaction
 	)
 	err := l.db.Scan(store.TxnsPrefix, "", false, func(_, v []byte) bool {
 		t = model.Transaction{}
@@ -92,21 +85,7 @@ func (l *Ledger) rebuildTxns() error {
 			loadErr = err
 			return false
 		}
-		id := []byte(t.ID)
-		l.lists.add('c', []byte(t.CardID), id)
-		l.lists.add('u', []byte(t.UserID), id)
-		l.lists.add('a', []byte(t.AgentID), id)
-		l.origins.add(&t)
-		if t.Status == model.TxnAuthorized {
-			refs = append(refs, openFromTxn(&t, &stan, &rrn))
-		}
-		if t.ID < floor || t.STAN == "" || t.RRN == "" || t.CreatedAt+window <= nowMs {
-			return true
-		}
-		if class := classOfMTI(t.MTI); class != 0 {
-			l.repeats.restore(&repeatEntry{key: repeatKey(class, t.STAN, t.RRN), fp: t.Fingerprint, expires: t.CreatedAt + window,
-				code: t.ResponseCode, reason: t.DeclinedReason, authCode: t.AuthorizationCode, txnID: t.ID}, nowMs)
-		}
+		l.restoreTxn(&t, rt)
 		return true
 	})
 	if err != nil {
@@ -115,19 +94,101 @@ func (l *Ledger) rebuildTxns() error {
 	if loadErr != nil {
 		return loadErr
 	}
-	// The STAN keys first, as an authorization adds them, so that a ref's
-	// keys keep the order they had before the restart.
-	for _, set := range [][]originLookup{stan, rrn} {
-		l.restoreOrigins(set)
-	}
-	for _, r := range refs {
-		l.shardOf(r.userID).txns.add(r)
-	}
-	if err := l.rebuildFollowUps(nowMs); err != nil {
+	l.finishTxns(rt)
+	if err := l.rebuildFollowUps(rt.nowMs); err != nil {
 		return err
 	}
 	l.repeats.sortQueues()
 	return nil
+}
+
+// txnRestore is what a pass over transactions collects on its way: the
+// open holds to add once every original is known, and the references to
+// check for them. A full rebuild sees each transaction once, in ID order;
+// a replay of the log after a memory checkpoint (memcheckpoint.go) sees a
+// transaction at each record that writes it, into tables that may hold it
+// already, so every step is idempotent and the newest value wins.
+type txnRestore struct {
+	nowMs, window int64
+	// floor is the least transaction ID the repeat window can hold.
+	floor     string
+	replay    bool
+	refs      []*txnRef
+	byID      map[string]*txnRef // replay: the holds it opened, by ID
+	stan, rrn []originLookup
+}
+
+func (l *Ledger) newTxnRestore(replay bool) *txnRestore {
+	now := l.clock.Now()
+	rt := &txnRestore{nowMs: model.Ms(now), window: l.cfg.RepeatWindow.Milliseconds(), replay: replay,
+		// A minute of slack below the window: IDs carry the time they were
+		// made, which may run a little ahead of CreatedAt's clock reading.
+		floor: model.IDFloor(model.PrefixTransaction, now.Add(-l.cfg.RepeatWindow-time.Minute))}
+	if replay {
+		rt.byID = map[string]*txnRef{}
+	}
+	return rt
+}
+
+// restoreTxn restores what memory derives from one transaction: the full
+// rebuild calls it for each stored transaction, the replay after a memory
+// checkpoint for each transaction a record writes, so the two cannot
+// diverge.
+func (l *Ledger) restoreTxn(t *model.Transaction, rt *txnRestore) {
+	id := []byte(t.ID)
+	l.lists.add('c', []byte(t.CardID), id)
+	l.lists.add('u', []byte(t.UserID), id)
+	l.lists.add('a', []byte(t.AgentID), id)
+	l.origins.addOnce(t)
+	l.restoreHold(t, rt)
+	if t.ID < rt.floor || t.STAN == "" || t.RRN == "" || t.CreatedAt+rt.window <= rt.nowMs {
+		return
+	}
+	if class := classOfMTI(t.MTI); class != 0 {
+		l.repeats.restore(&repeatEntry{key: repeatKey(class, t.STAN, t.RRN), fp: t.Fingerprint, expires: t.CreatedAt + rt.window,
+			code: t.ResponseCode, reason: t.DeclinedReason, authCode: t.AuthorizationCode, txnID: t.ID}, rt.nowMs)
+	}
+}
+
+// restoreHold makes t's hold open in memory iff t is authorized, with the
+// expiry of t's newest value.
+func (l *Ledger) restoreHold(t *model.Transaction, rt *txnRestore) {
+	open := t.Status == model.TxnAuthorized
+	if rt.replay {
+		if r := rt.byID[t.ID]; r != nil { // opened earlier in this replay
+			r.open, r.holdExpires = open, sweepAt(t)
+			return
+		}
+		st := &l.shardOf(t.UserID).txns
+		if slot, ok := st.slotOf(t.ID); ok { // in the checkpoint
+			if open {
+				st.setExpiry(slot, sweepAt(t))
+			} else {
+				st.close(st.handle(slot))
+			}
+			return
+		}
+	}
+	if open {
+		r := openFromTxn(t, &rt.stan, &rt.rrn)
+		rt.refs = append(rt.refs, r)
+		if rt.replay {
+			rt.byID[t.ID] = r
+		}
+	}
+}
+
+// finishTxns adds the holds a pass found open, each with the original
+// keys that still find it.
+func (l *Ledger) finishTxns(rt *txnRestore) {
+	// The STAN keys first, as an authorization adds them, so that a ref's
+	// keys keep the order they had before the restart.
+	for _, set := range [][]originLookup{rt.stan, rt.rrn} {
+		l.restoreOrigins(set)
+	}
+	for _, r := range rt.refs {
+		l.shardOf(r.userID).txns.add(r)
+	}
 }
 
 // rebuildFollowUps restores the repeat entries of clearings and reversals
