@@ -95,6 +95,13 @@ type Config struct {
 	// (ledger.Config). Defaults 1s and 65,536 records.
 	CheckpointInterval time.Duration
 	CheckpointRecords  int
+	// SnapshotInterval and SnapshotRecords say how often the ledger
+	// writes a checkpoint of its memory tables (open holds, originals,
+	// lists, events by type, the repeat window), so that a restart
+	// replays only the log after it (ledger.Config). Defaults 5 minutes
+	// and 2,000,000 records.
+	SnapshotInterval time.Duration
+	SnapshotRecords  int
 	// RateLimits turns on the platform's documented API rate limits.
 	RateLimits bool
 	// AllowSharedDataDir starts the server on a data directory that group
@@ -250,6 +257,7 @@ func Start(cfg Config) (*Server, error) {
 		HoldExpiry: cfg.HoldExpiry, AutoSettle: cfg.AutoSettle, OverCapturePct: cfg.OverCapturePct, RepeatWindow: cfg.RepeatWindow,
 		LogMinSyncInterval: cfg.LogSyncInterval, LogRetention: cfg.LogRetention,
 		CheckpointInterval: cfg.CheckpointInterval, CheckpointRecords: cfg.CheckpointRecords,
+		SnapshotInterval: cfg.SnapshotInterval, SnapshotRecords: cfg.SnapshotRecords,
 		OnIntentOutcome: m.IntentOutcome, OnLogSync: m.LogSync})
 	if err != nil {
 		return fail(err)

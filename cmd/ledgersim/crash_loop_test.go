@@ -175,7 +175,9 @@ func TestCrashLoop(t *testing.T) {
 	dir := t.TempDir()
 	// A repeat window longer than any run, so the repeat probes at the end
 	// reach authorizations from the first round.
-	args := []string{"--repeat-window", "6h"}
+	// Memory checkpoints every second, so that restarts load one and
+	// replay the log after it rather than rebuilding from the store.
+	args := []string{"--repeat-window", "6h", "--snapshot-interval", "1s"}
 	proc := testenv.StartProc(t, bin, dir, args...)
 
 	st, err := loadtest.Provision(context.Background(), "http://"+proc.HTTPAddr, testenv.APIKey, cfg.Cards,

@@ -51,6 +51,10 @@ func TestServeRefusesBadDurations(t *testing.T) {
 		{"--checkpoint-interval", "often"},
 		{"--checkpoint-records", "0"},
 		{"--checkpoint-records", "many"},
+		{"--snapshot-interval", "0s"},
+		{"--snapshot-interval", "hourly"},
+		{"--snapshot-records", "0"},
+		{"--snapshot-records", "lots"},
 	}
 	for _, c := range cases {
 		var out, errOut bytes.Buffer

@@ -114,6 +114,9 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	var logSync, logRetention, checkpointInterval, checkpointRecords string
 	ef.str(&checkpointInterval, "checkpoint-interval", "1s", "how often the store takes the checkpoint of balances, card usage and agent spend (a restart replays the decision log after it)")
 	ef.str(&checkpointRecords, "checkpoint-records", "65536", "take that checkpoint after this many decision records too, if sooner")
+	var snapshotInterval, snapshotRecords string
+	ef.str(&snapshotInterval, "snapshot-interval", "5m", "how often the ledger writes a checkpoint of its memory (open holds, originals, transaction lists, events by type, the repeat window) to checkpoints/ in the data directory; a restart loads the newest and replays only the decision log after it")
+	ef.str(&snapshotRecords, "snapshot-records", "2000000", "write that checkpoint after this many decision records too, if sooner")
 	ef.str(&logSync, "log-sync-interval", "200us", "least time between two syncs of the decision log: longer means fewer syncs under load, and up to that much more latency at low load")
 	ef.str(&logRetention, "log-retention", "10m", "how long the decision log keeps records the store already holds durably")
 	fs.BoolVar(&cfg.AllowSharedDataDir, "allow-shared-data-dir", os.Getenv("LEDGERSIM_ALLOW_SHARED_DATA_DIR") == "true", "start even when group or others may read the data directory (by default that is refused; env LEDGERSIM_ALLOW_SHARED_DATA_DIR=true)")
@@ -153,6 +156,14 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	}
 	if cfg.CheckpointRecords, err = strconv.Atoi(checkpointRecords); err != nil || cfg.CheckpointRecords <= 0 {
 		fmt.Fprintf(stderr, "ledgersim: bad --checkpoint-records %q\n", checkpointRecords)
+		return 2
+	}
+	if cfg.SnapshotInterval, err = time.ParseDuration(snapshotInterval); err != nil || cfg.SnapshotInterval <= 0 {
+		fmt.Fprintf(stderr, "ledgersim: bad --snapshot-interval %q\n", snapshotInterval)
+		return 2
+	}
+	if cfg.SnapshotRecords, err = strconv.Atoi(snapshotRecords); err != nil || cfg.SnapshotRecords <= 0 {
+		fmt.Fprintf(stderr, "ledgersim: bad --snapshot-records %q\n", snapshotRecords)
 		return 2
 	}
 	if cfg.ISOMaxConns, err = strconv.Atoi(isoMaxConns); err != nil || cfg.ISOMaxConns <= 0 {
