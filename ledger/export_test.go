@@ -191,3 +191,8 @@ func LogHas(l *Ledger, lsn uint64) bool {
 	err := l.dlog.ReadFrom(decisionlog.LSN(lsn), func(decisionlog.LSN, []byte) error { return stop })
 	return err == nil || errors.Is(err, stop)
 }
+
+// Abandon closes the ledger's decision log and nothing else, as a crash
+// would leave it but for the log's last sync: no memory checkpoint is
+// written. The store is the caller's to close.
+func Abandon(l *Ledger) error { return l.dlog.Close() }

@@ -58,18 +58,22 @@ func (e *encoder) flush() error {
 // of bounds, a value out of range, a short read.
 var errCorrupt = errors.New("ledger: memory checkpoint does not decode")
 
-// decoder reads what encoder wrote. remain is what is left of the body:
-// a count is checked against it before anything is allocated for it, so
-// a damaged length cannot ask for more memory than the file could fill.
+// decoder reads what encoder wrote, through a window of its own (a
+// restart reads millions of fixed-width integers, and a call through
+// io.Reader for each one cost more than the rest of the decoding). remain
+// is what is left of the body: a count is checked against it before
+// anything is allocated for it, so a damaged length cannot ask for more
+// memory than the file could fill.
 type decoder struct {
-	r      *bufio.Reader
-	remain int64
-	err    error
-	buf    [8]byte
+	r        io.Reader
+	buf      []byte
+	pos, end int
+	remain   int64
+	err      error
 }
 
 func newDecoder(r io.Reader, size int64) *decoder {
-	return &decoder{r: bufio.NewReaderSize(r, int(min(max(size, 16), 1<<20))), remain: size}
+	return &decoder{r: r, buf: make([]byte, min(max(size, 64), 1<<20)), remain: size}
 }
 
 func (d *decoder) fail(format string, args ...any) {
@@ -78,38 +82,61 @@ func (d *decoder) fail(format string, args ...any) {
 	}
 }
 
-func (d *decoder) read(n int) []byte {
+// ensure makes n bytes readable at pos, or fails.
+func (d *decoder) ensure(n int) bool {
+	if d.end-d.pos >= n {
+		return true
+	}
 	if d.err != nil {
-		return d.buf[:n]
+		return false
 	}
 	if int64(n) > d.remain {
 		d.fail("cut short")
-		return d.buf[:n]
+		return false
 	}
-	if _, err := io.ReadFull(d.r, d.buf[:n]); err != nil {
-		d.fail("%v", err)
-		return d.buf[:n]
+	d.end = copy(d.buf, d.buf[d.pos:d.end])
+	d.pos = 0
+	if n > len(d.buf) {
+		d.buf = append(d.buf[:d.end], make([]byte, n-d.end)...)
 	}
-	d.remain -= int64(n)
-	return d.buf[:n]
+	for d.end < n {
+		m, err := d.r.Read(d.buf[d.end:])
+		d.end += m
+		if err != nil && d.end < n {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			d.fail("%v", err)
+			return false
+		}
+	}
+	return true
 }
 
-func (d *decoder) u64() uint64 { return binary.LittleEndian.Uint64(d.read(8)) }
-func (d *decoder) u32() uint32 { return binary.LittleEndian.Uint32(d.read(4)) }
-
-func (d *decoder) byteVal() byte {
-	if d.err != nil || d.remain < 1 {
-		d.fail("cut short")
-		return 0
+// read returns the next n bytes, valid until the next call.
+func (d *decoder) read(n int) []byte {
+	if !d.ensure(n) {
+		return make([]byte, n)
 	}
-	b, err := d.r.ReadByte()
-	if err != nil {
-		d.fail("%v", err)
-		return 0
-	}
-	d.remain--
+	b := d.buf[d.pos : d.pos+n]
+	d.pos += n
+	d.remain -= int64(n)
 	return b
 }
+
+func (d *decoder) u64() uint64 {
+	if d.end-d.pos >= 8 {
+		v := binary.LittleEndian.Uint64(d.buf[d.pos:])
+		d.pos += 8
+		d.remain -= 8
+		return v
+	}
+	return binary.LittleEndian.Uint64(d.read(8))
+}
+
+func (d *decoder) u32() uint32 { return binary.LittleEndian.Uint32(d.read(4)) }
+
+func (d *decoder) byteVal() byte { return d.read(1)[0] }
 
 func (d *decoder) uvarint() uint64 {
 	var v uint64
@@ -153,11 +180,5 @@ func (d *decoder) str() string {
 	if d.err != nil || n == 0 {
 		return ""
 	}
-	b := make([]byte, n)
-	if _, err := io.ReadFull(d.r, b); err != nil {
-		d.fail("%v", err)
-		return ""
-	}
-	d.remain -= int64(n)
-	return string(b)
+	return string(d.read(n))
 }
