@@ -24,9 +24,13 @@
 // LSN it took; it never holds a change the log could lose. Until then, the
 // decision path reads the records still queued before the store. Open
 // replays into the store what the log holds beyond that LSN, then builds
-// memory from the store. Sweep trims the log behind the store, and never
-// past a record the attached event reader (webhook delivery, which tails
-// the log from a cursor of its own) still needs (logevents.go).
+// memory: what it derives from transactions and events (open holds,
+// originals, lists, events by type, the repeat window) from the newest
+// memory checkpoint and the log after it (memcheckpoint.go), or from the
+// store when there is none to use; the rest from the store. Sweep trims
+// the log behind the store, and never past the oldest memory checkpoint
+// nor past a record the attached event reader (webhook delivery, which
+// tails the log from a cursor of its own) still needs (logevents.go).
 //
 // Concurrency: a Ledger is safe for concurrent use. Records it returns are
 // copies the caller may keep.

@@ -173,30 +173,48 @@ func decodeTables(r io.Reader, size int64, shards int, windowMs, nowMs int64) (*
 		return nil, fmt.Errorf("%w: %d user shards and a repeat window of %d ms, now %d and %d ms",
 			errMismatch, n, w, shards, windowMs)
 	}
+	// The sections are read in order; each table is built from what was
+	// read of it in a goroutine of its own while the next is read (a
+	// restart has the machine to itself, and building the tables' hash
+	// tables is most of the work).
 	t := &memTables{holds: make([]shardTxns, shards)}
-	for i := range t.holds {
-		st := newShardTxns()
-		k := d.count(34)
-		for range k {
-			var c holdCopy
-			c.decode(d)
-			if d.err != nil {
-				return nil, d.err
-			}
-			if _, dup := st.slotOf(c.odd); c.odd != "" && dup {
-				return nil, fmt.Errorf("%w: an open hold twice", errCorrupt)
-			}
-			st.restoreHold(&c)
-		}
-		t.holds[i] = st
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	build := func(f func()) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f()
+		}()
 	}
-	t.origins = decodeOrigins(d)
+	holds := make([][]holdCopy, shards)
+	for i := range holds {
+		holds[i] = make([]holdCopy, d.count(34))
+		for j := range holds[i] {
+			holds[i][j].decode(d)
+		}
+		if d.err != nil {
+			return nil, d.err
+		}
+	}
+	build(func() {
+		for i, hs := range holds {
+			st := newShardTxns()
+			st.reserve(len(hs))
+			for j := range hs {
+				st.restoreHold(&hs[j])
+			}
+			t.holds[i] = st
+		}
+	})
+	t.origins = decodeOrigins(d, build)
 	t.lists = decodeLists(d)
 	t.events = decodeEvents(d)
-	t.repeats = decodeRepeats(d, windowMs, nowMs)
+	t.repeats = decodeRepeats(d, windowMs, nowMs, build)
 	if end := d.u64(); d.err == nil && (end != memCheckpointEnd || d.remain != 0) {
 		d.fail("it does not end where its tables do")
 	}
+	wg.Wait()
 	if d.err != nil {
 		return nil, d.err
 	}

@@ -109,6 +109,23 @@ func (st *shardTxns) restoreHold(c *holdCopy) {
 	st.open++
 }
 
+// reserve sizes the ID and key tables for n more holds, so that
+// restoring them does not grow the tables step by step.
+func (st *shardTxns) reserve(n int) {
+	size := func(t *slotTable, k int, hashOf func(uint32) uint64) {
+		want := 16
+		for want*3 < (t.used+k)*4 {
+			want *= 2
+		}
+		if want > len(t.t) {
+			t.resize(want, hashOf)
+		}
+	}
+	size(&st.byID, n, st.idHashOf)
+	size(&st.byKey, 2*n, st.keyHashOf)
+	st.heap = slices.Grow(st.heap, n)
+}
+
 // setExpiry moves an open hold's expiry (a replayed record rewrote it).
 func (st *shardTxns) setExpiry(slot uint32, expires int64) {
 	h := st.at(slot)
@@ -163,8 +180,8 @@ func (c *originsCopy) encode(e *encoder) {
 }
 
 // decodeOrigins reads the originals' index into a new one, checking that
-// every chain link names an entry.
-func decodeOrigins(d *decoder) *origins {
+// every chain link names an entry; build builds its two maps.
+func decodeOrigins(d *decoder, build func(func())) *origins {
 	o := &origins{key: d.u64()}
 	n := d.count(32)
 	o.entries = make([]originEntry, n)
@@ -175,10 +192,13 @@ func decodeOrigins(d *decoder) *origins {
 		en.prevSTAN, en.prevRRN = d.u32(), d.u32()
 		if en.prevSTAN > uint32(i) || en.prevRRN > uint32(i) {
 			d.fail("an original links to a later one")
+			return o
 		}
 	}
-	o.stan = readPairs(d, n)
-	o.rrn = readPairs(d, n)
+	stan, rrn := readPairs(d, n), readPairs(d, n)
+	o.stan, o.rrn = make(map[uint64]uint32, len(stan)), make(map[uint64]uint32, len(rrn))
+	build(func() { fillPairs(o.stan, stan) })
+	build(func() { fillPairs(o.rrn, rrn) })
 	if k := d.count(5); k > 0 {
 		o.odd = make(map[uint32]string, k)
 		for range k {
@@ -192,18 +212,27 @@ func decodeOrigins(d *decoder) *origins {
 	return o
 }
 
-func readPairs(d *decoder, n int) map[uint64]uint32 {
-	k := d.count(12)
-	m := make(map[uint64]uint32, k)
-	for range k {
-		h, pos := d.u64(), d.u32()
-		if pos == 0 || pos > uint32(n) {
+type headPair struct {
+	h   uint64
+	pos uint32
+}
+
+func readPairs(d *decoder, n int) []headPair {
+	ps := make([]headPair, d.count(12))
+	for i := range ps {
+		ps[i] = headPair{d.u64(), d.u32()}
+		if ps[i].pos == 0 || ps[i].pos > uint32(n) {
 			d.fail("an original's chain starts outside the table")
-			return m
+			return nil
 		}
-		m[h] = pos
 	}
-	return m
+	return ps
+}
+
+func fillPairs(m map[uint64]uint32, ps []headPair) {
+	for _, p := range ps {
+		m[p.h] = p.pos
+	}
 }
 
 // addOnce is add for a pass that may see a purchase again (the replay of
@@ -436,8 +465,8 @@ func encodeRepeats(e *encoder, names []string, shards []repeatCopy) {
 }
 
 // decodeRepeats reads the repeat window into a new index, leaving out the
-// entries whose window ended by nowMs.
-func decodeRepeats(d *decoder, window, nowMs int64) *repeatIndex {
+// entries whose window ended by nowMs; build fills the shards.
+func decodeRepeats(d *decoder, window, nowMs int64, build func(func())) *repeatIndex {
 	ri := newRepeatIndex(window)
 	n := d.count(1)
 	if n == 0 || n > 256 {
@@ -454,10 +483,11 @@ func decodeRepeats(d *decoder, window, nowMs int64) *repeatIndex {
 		return ri
 	}
 	ri.names.cur.Store(t)
+	shards := make([]repeatCopy, len(ri.shards))
 	for i := range ri.shards {
-		rs := &ri.shards[i]
-		k := d.count(36)
-		for range k {
+		c := &shards[i]
+		c.entries = make([]packedRepeat, 0, d.count(36))
+		for range cap(c.entries) {
 			var e packedRepeat
 			for w := range e {
 				e[w] = d.u32()
@@ -469,26 +499,45 @@ func decodeRepeats(d *decoder, window, nowMs int64) *repeatIndex {
 			if d.err != nil {
 				return ri
 			}
-			if ri.shardOf(e.keyHash()) != rs || e.flags()&(flagPending|flagDead) != 0 {
+			if ri.shardOf(e.keyHash()) != &ri.shards[i] || e.flags()&(flagPending|flagDead) != 0 {
 				d.fail("a repeat entry out of place")
 				return ri
 			}
 			if e.expires() <= nowMs {
 				continue
 			}
-			pos := rs.push(e.keyHash(), e.check(), e.fp(), e.expires(), 0)
-			*rs.at(pos) = e
 			if e.flags()&flagOverflow != 0 {
-				rs.overflow[pos] = o
+				if c.overflow == nil {
+					c.overflow = map[int]repeatEntry{}
+				}
+				c.overflow[len(c.entries)] = o
 			}
-			if slot, _, found := rs.find(e.keyHash(), e.check()); found {
-				rs.table.set(slot, uint32(pos))
-			} else {
-				rs.insert(e.keyHash(), pos)
-			}
+			c.entries = append(c.entries, e)
 		}
 	}
+	build(func() {
+		for i := range shards {
+			ri.shards[i].restoreEntries(&shards[i])
+		}
+	})
 	return ri
+}
+
+// restoreEntries appends a checkpoint's entries to an empty shard.
+func (rs *repeatShard) restoreEntries(c *repeatCopy) {
+	for i := range c.entries {
+		e := &c.entries[i]
+		pos := rs.push(e.keyHash(), e.check(), e.fp(), e.expires(), 0)
+		*rs.at(pos) = *e
+		if e.flags()&flagOverflow != 0 {
+			rs.overflow[pos] = c.overflow[i]
+		}
+		if slot, _, found := rs.find(e.keyHash(), e.check()); found {
+			rs.table.set(slot, uint32(pos))
+		} else {
+			rs.insert(e.keyHash(), pos)
+		}
+	}
 }
 
 // dropKnown forgets the restored entries (restore) whose key the index
