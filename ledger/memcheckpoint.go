@@ -348,6 +348,7 @@ func (l *Ledger) loadMemCheckpoint() bool {
 		return false
 	}
 	sn.loaded, sn.lastLSN, sn.due = lsn, lsn, false
+	l.log.Info("ledger: memory tables loaded from a checkpoint", "lsn", uint64(lsn), "replayedRecords", uint64(l.dlog.Last()-lsn))
 	return true
 }
 

@@ -3,6 +3,8 @@ package ledger_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"sync/atomic"
 	"testing"
 
@@ -96,6 +98,9 @@ func benchRestart(b *testing.B, txns, tail int, full bool) {
 	} else {
 		f.closeStore(b)
 	}
+	if !full {
+		b.ReportMetric(float64(checkpointBytes(b, f.dir))/float64(txns-tail), "ckpt-B/hold")
+	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		db, err := store.Open(store.Options{Dir: f.dir})
@@ -129,4 +134,17 @@ func benchRestart(b *testing.B, txns, tail int, full bool) {
 		}
 		b.StartTimer()
 	}
+}
+
+// checkpointBytes is the size of the newest memory checkpoint in dir.
+func checkpointBytes(b *testing.B, dir string) int64 {
+	names, err := filepath.Glob(filepath.Join(dir, "checkpoints", "*.ckpt"))
+	if err != nil || len(names) == 0 {
+		b.Fatalf("no memory checkpoint in %s: %v", dir, err)
+	}
+	st, err := os.Stat(names[len(names)-1])
+	if err != nil {
+		b.Fatal(err)
+	}
+	return st.Size()
 }

@@ -190,6 +190,7 @@ func TestCrashLoop(t *testing.T) {
 	require.NoError(t, relay.SetUpstream(proc.ISOAddr))
 
 	var approvals []loadtest.Approval
+	fromCheckpoint := 0
 	verifyDir := t.TempDir()
 	for round := 1; round <= cfg.Rounds; round++ {
 		killAt := time.Duration(float64(cfg.Round) * (0.15 + 0.65*rng.Float64()))
@@ -229,6 +230,9 @@ func TestCrashLoop(t *testing.T) {
 		proc = testenv.StartProc(t, bin, dir, args...)
 		require.NoError(t, relay.SetUpstream(proc.ISOAddr))
 		restart, downtime := time.Since(restartAt), time.Since(killedAt)
+		if loadedCheckpoint(proc.Logs()) {
+			fromCheckpoint++
+		}
 		rep.MaxRestartSeconds = max(rep.MaxRestartSeconds, restart.Seconds())
 		rep.CrashesSurvived++
 		out := <-done
@@ -256,6 +260,9 @@ func TestCrashLoop(t *testing.T) {
 	stopClean(t, proc)
 	relay.Close()
 	proc = testenv.StartProc(t, bin, dir, args...)
+	require.True(t, loadedCheckpoint(proc.Logs()), "a start after a clean stop loads the memory checkpoint Close wrote")
+	require.Positive(t, fromCheckpoint, "restarts after a crash load a memory checkpoint")
+	t.Logf("restarts after a crash that loaded a memory checkpoint: %d of %d", fromCheckpoint, rep.CrashesSurvived)
 	e := &testenv.Env{T: t, Base: "http://" + proc.HTTPAddr, Client: &http.Client{Timeout: 30 * time.Second}}
 	store := readStore(e, st.Cards)
 	rep.StoreTransactions = len(store.all)
@@ -1076,4 +1083,16 @@ func (ck *crashChecker) report(t *testing.T) {
 	if !failed && len(skipped) > 0 {
 		t.Skip("known bug: " + strings.Join(skipped, "; "))
 	}
+}
+
+// loadedCheckpoint reports whether a server's start-up log says it loaded
+// its memory tables from a checkpoint (rather than rebuilding them from
+// the store).
+func loadedCheckpoint(lines []string) bool {
+	for _, l := range lines {
+		if strings.Contains(l, "memory tables loaded from a checkpoint") {
+			return true
+		}
+	}
+	return false
 }
