@@ -2,8 +2,6 @@ package ledger
 
 import (
 	"errors"
-	"fmt"
-	"slices"
 
 	"github.com/ledgersim/ledgersim/decisionlog"
 	"github.com/ledgersim/ledgersim/model"
@@ -86,11 +84,11 @@ func FindOriginal(l *Ledger, de90, rrn, authCode, cardID string) (string, error)
 
 // IgnoreSnapshots makes Open rebuild memory from the store even when a
 // memory checkpoint is there.
-func IgnoreSnapshots(c *Config) { c.ignoreSnapshots = true }
+func IgnoreSnapshots(c *Config) { c.IgnoreMemCheckpoints = true }
 
 // LoadedSnapshot is the LSN of the memory checkpoint Open loaded, 0 when
 // it rebuilt memory from the store.
-func LoadedSnapshot(l *Ledger) uint64 { return uint64(l.snap.loaded) }
+func LoadedSnapshot(l *Ledger) uint64 { return l.LoadedMemCheckpoint() }
 
 // SnapshotNow takes a memory checkpoint as Sweep does when one is due,
 // and waits until it is written; it returns its LSN.
@@ -105,85 +103,9 @@ func SnapshotNow(l *Ledger) uint64 {
 	return uint64(l.snap.lastLSN)
 }
 
-// DumpTables lists, sorted, what memory's checkpointed tables say: each
-// open hold with its expiry and the original keys it answers for, each
-// original with the originals its chains link to and whether it heads
-// them, each transaction list, each type's events and each repeat entry
-// that answers. Two ledgers with the same dump decide alike.
-func DumpTables(l *Ledger) []string {
-	var out []string
-	for i := range l.shards {
-		st := &l.shards[i].txns
-		for slot := uint32(0); slot < st.slots; slot++ {
-			h := st.at(slot)
-			if !h.live {
-				continue
-			}
-			var owned []uint64
-			for j, kh := range h.keys {
-				v := slot<<1 | uint32(j)
-				if _, _, ok := st.byKey.find(kh, func(x uint32) bool { return x == v }); kh != 0 && ok {
-					owned = append(owned, kh)
-				}
-			}
-			slices.Sort(owned)
-			out = append(out, fmt.Sprintf("hold %d %s expires %d keys %x", i, st.idOf(slot), h.expires, owned))
-		}
-	}
-	o := l.origins
-	idAt := func(pos uint32) string {
-		if pos == 0 {
-			return "-"
-		}
-		if id, ok := o.odd[pos]; ok {
-			return id
-		}
-		e := o.entries[pos-1]
-		return unpackID("txn", e.id[0], e.id[1])
-	}
-	for i := range o.entries {
-		e := &o.entries[i]
-		out = append(out, fmt.Sprintf("origin %s stan->%s rrn->%s", idAt(uint32(i+1)), idAt(e.prevSTAN), idAt(e.prevRRN)))
-	}
-	for _, pos := range o.stan {
-		out = append(out, "origin head stan "+idAt(pos))
-	}
-	for _, pos := range o.rrn {
-		out = append(out, "origin head rrn "+idAt(pos))
-	}
-	for _, kind := range []byte{'c', 'u', 'a'} {
-		for owner, il := range l.lists.mapOf(kind) {
-			ids := make([]string, len(il.ids))
-			for i := range il.ids {
-				ids[i] = il.idAt(i)
-			}
-			out = append(out, fmt.Sprintf("list %c %s %v", kind, owner, ids))
-		}
-	}
-	for typ, ev := range l.events.byType {
-		ids := make([]string, 0, len(ev.ids))
-		for _, p := range ev.ids {
-			ids = append(ids, unpackEventID(p))
-		}
-		out = append(out, fmt.Sprintf("events %s %v %v", typ, ids, ev.odd))
-	}
-	ri := l.repeats
-	for i := range ri.shards {
-		rs := &ri.shards[i]
-		for _, v := range rs.table.t {
-			if v == 0 {
-				continue
-			}
-			pos := rs.fullPos(v - 1)
-			e := rs.at(pos)
-			r := ri.reply(rs, pos, e)
-			out = append(out, fmt.Sprintf("repeat %x/%x fp %x expires %d flags %d reply %s %s %s %s",
-				e.keyHash(), e.check(), e.fp(), e.expires(), e.flags()&^flagOverflow, r.Code, r.Reason, r.AuthCode, r.TxnID))
-		}
-	}
-	slices.Sort(out)
-	return out
-}
+// DumpTables lists, sorted, what memory's checkpointed tables say (see
+// MemoryTables).
+func DumpTables(l *Ledger) []string { return MemoryTables(l) }
 
 // LogHas reports whether the decision log still holds the record at lsn.
 func LogHas(l *Ledger, lsn uint64) bool {

@@ -97,9 +97,10 @@ type Config struct {
 	SnapshotInterval time.Duration
 	SnapshotRecords  int
 
-	// ignoreSnapshots makes Open rebuild memory from the store even when
-	// a checkpoint is there (tests compare the two).
-	ignoreSnapshots bool
+	// IgnoreMemCheckpoints makes Open rebuild memory from the store even
+	// when a memory checkpoint is there (the tests and verify's checkpoint
+	// check compare the two).
+	IgnoreMemCheckpoints bool
 }
 
 func (c *Config) validate() error {

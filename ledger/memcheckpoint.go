@@ -329,7 +329,7 @@ func (l *Ledger) openSnapshots() error {
 func (l *Ledger) loadMemCheckpoint() bool {
 	sn := &l.snap
 	sn.lastLSN, sn.due = l.dlog.Last(), true
-	if sn.store == nil || l.cfg.ignoreSnapshots {
+	if sn.store == nil || l.cfg.IgnoreMemCheckpoints {
 		return false
 	}
 	lsn, r, err := sn.store.Newest()

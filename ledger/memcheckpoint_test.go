@@ -196,6 +196,7 @@ func TestRestartFromMemoryCheckpoint(t *testing.T) {
 	require.Zero(t, ledger.LoadedSnapshot(full))
 	want := ledger.DumpTables(full)
 	require.Equal(t, want, ledger.DumpTables(fromCkpt))
+	require.Empty(t, ledger.CompareMemory(ledger.DumpMemory(full), ledger.DumpMemory(fromCkpt)))
 	holds, _ := ledger.OpenHolds(fromCkpt)
 	require.Equal(t, 2*(len(tr.open)-12), holds, "two holds a round are left open; the first twelve rounds' expired")
 
