@@ -53,7 +53,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "ledgersim verify: unexpected argument %q\n", printable(fs.Arg(0)))
 		return ExitUsage
 	}
-	db, v, err := open(*dataDir, *cardKey)
+	db, v, ckpt, err := open(*dataDir, *cardKey)
 	if err != nil {
 		fmt.Fprintf(stderr, "ledgersim verify: %v\n", err)
 		return ExitUsage
@@ -74,6 +74,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "ledgersim verify: %v\n", err)
 		return ExitUsage
 	}
+	rep.Checks = append(rep.Checks, ckpt)
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
@@ -108,34 +109,42 @@ func envOr(name, def string) string {
 // open opens the store and the vault without creating either: store.Open
 // and vault.Open would make an empty store and fresh keys in a mistyped
 // directory, and verify would then report that nothing is wrong.
-func open(dataDir, cardKey string) (*store.DB, *vault.Vault, error) {
+//
+// It runs the checkpoint check first (CheckMemCheckpoint), on a copy of
+// the directory as it was left, before the store is opened here.
+func open(dataDir, cardKey string) (*store.DB, *vault.Vault, Check, error) {
+	var ckpt Check
 	if st, err := os.Stat(filepath.Join(dataDir, "pebble")); err != nil || !st.IsDir() {
-		return nil, nil, fmt.Errorf("no store in %s (expected %s)", dataDir, filepath.Join(dataDir, "pebble"))
+		return nil, nil, ckpt, fmt.Errorf("no store in %s (expected %s)", dataDir, filepath.Join(dataDir, "pebble"))
 	}
 	vc := vault.Config{MasterKeyHex: strings.TrimSpace(cardKey)}
 	if vc.MasterKeyHex == "" {
 		if _, err := os.Stat(filepath.Join(dataDir, "keys.json")); err != nil {
-			return nil, nil, fmt.Errorf("no card keys: %s is missing and --card-key was not given", filepath.Join(dataDir, "keys.json"))
+			return nil, nil, ckpt, fmt.Errorf("no card keys: %s is missing and --card-key was not given", filepath.Join(dataDir, "keys.json"))
 		}
 		vc.Dir = dataDir
 	}
 	v, err := vault.Open(vc)
 	if err != nil {
 		// vault's errors never quote the key.
-		return nil, nil, err
+		return nil, nil, ckpt, err
+	}
+	ckpt, err = CheckMemCheckpoint(dataDir, v)
+	if err != nil {
+		return nil, nil, ckpt, fmt.Errorf("checkpoint check: %w", err)
 	}
 	db, err := store.Open(store.Options{Dir: dataDir})
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w (is a server still running on this directory? stop it, or verify a copy)", err)
+		return nil, nil, ckpt, fmt.Errorf("%w (is a server still running on this directory? stop it, or verify a copy)", err)
 	}
 	// After a crash the store may lack the decision log's newest records:
 	// what a restart would replay is replayed first, so that verify checks
 	// what the server would serve.
 	if _, err := ledger.CatchUpStore(db); err != nil {
 		_ = db.Close()
-		return nil, nil, fmt.Errorf("replaying the decision log: %w", err)
+		return nil, nil, ckpt, fmt.Errorf("replaying the decision log: %w", err)
 	}
-	return db, v, nil
+	return db, v, ckpt, nil
 }
 
 // WriteTable prints the report as a table: one row per check with the

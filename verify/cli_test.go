@@ -54,7 +54,7 @@ func TestMainCleanStore(t *testing.T) {
 	dir := copyOf(t, f)
 	code, out, errOut := runMain(t, f, "--data-dir", dir)
 	require.Equal(t, ExitOK, code, out+errOut)
-	for _, name := range []string{CheckBalances, CheckResolution, CheckAgentSpend, CheckEvents, CheckPANIndex, CheckDisputes} {
+	for _, name := range []string{CheckBalances, CheckResolution, CheckAgentSpend, CheckEvents, CheckPANIndex, CheckDisputes, CheckLogReplay, CheckCheckpoint} {
 		assert.Contains(t, out, name)
 	}
 	assert.Contains(t, out, "OK: every invariant holds")
@@ -71,7 +71,7 @@ func TestMainCleanStore(t *testing.T) {
 	}
 	require.NoError(t, json.Unmarshal([]byte(out), &rep))
 	assert.True(t, rep.OK)
-	assert.Len(t, rep.Checks, 7)
+	assert.Len(t, rep.Checks, 8)
 
 	// The same store verified through a master key instead of keys.json:
 	// a different key is not the store's, so no sealed PAN opens.

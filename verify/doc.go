@@ -63,6 +63,23 @@
 //     first replays into the store what a crash kept from it
 //     (ledger.CatchUpStore), as a restart would.
 //
+//   - checkpoint: the ledger is opened twice on a copy of the data
+//     directory (pebble/, log/ and checkpoints/ copied to a temporary
+//     directory, removed after; opening a ledger writes, so the directory
+//     verified is only read, at the cost of the disk the copy takes): once
+//     from its newest memory checkpoint and the log after it, as a restart
+//     does, and once rebuilding memory from the store with checkpoints
+//     ignored. Memory's tables (open holds, originals, transaction lists,
+//     events by type, repeat window) must agree (ledger.CompareMemory);
+//     each entry that differs is a breach, named by its table and an ID
+//     (or an event type, or a repeat entry's key hash). A newest
+//     checkpoint a restart does not load is a breach too. Both opens use
+//     the checkpoint's own number of user shards and repeat window, and
+//     the time of the store's newest event as their clock. A directory
+//     without a memory checkpoint skips the check (examined 0). The
+//     command runs it before it opens the store; Run leaves it out (it
+//     is given a store, not a directory).
+//
 //   - disputes: every dispute names an existing purchase of its own user,
 //     card and agent and is the only dispute of it; its status and outcome
 //     agree (accepted is won, rejected is lost, an open one has neither
