@@ -40,7 +40,11 @@
 //   - A torn tail (a frame cut short by a crash, or stale bytes left by a
 //     reused segment) is detected by each frame's CRC and LSN, and cut on
 //     Open: the log continues from the last whole record. A bad frame that is
-//     not at the tail is corruption, and Open refuses the log.
+//     not at the tail is corruption: Open reads the last segment in full and
+//     checks where each earlier one begins (they were synced whole before
+//     the next one got a frame, so no crash can tear them), and a read that
+//     crosses a damaged or missing earlier segment fails with an error that
+//     says the log is corrupt, rather than return fewer records.
 //
 // # Implementations
 //

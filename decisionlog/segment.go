@@ -227,40 +227,70 @@ func (l *segmentLog) zeroFill() error {
 // is zeroed, so that a frame written after the crash point but never made
 // durable cannot reappear behind the records written from now on.
 func (l *segmentLog) recover() error {
-	expect := l.segs[0]
-	for i, first := range l.segs {
-		if first != expect {
-			return fmt.Errorf("decisionlog: segment %s starts at LSN %d, but the log continues at %d: a segment is missing or corrupt",
-				segmentName(first), first, expect)
-		}
-		end, next, size, err := l.scan(first)
-		if err != nil {
+	last := len(l.segs) - 1
+	// Every segment but the last was written and synced whole before the
+	// next one got its first frame, so only the last can end in a torn
+	// write: it alone is read in full here. The others are checked where
+	// they begin (their first frame must be the record their name gives),
+	// and in full whenever they are read (ReadFrom reports one that does
+	// not reach the next segment's first record): a restart does not read
+	// the whole retained log (a gigabyte at a million records) to find
+	// nothing.
+	for _, first := range l.segs[:last] {
+		if err := l.checkStart(first); err != nil {
 			return err
 		}
-		expect = next
-		if i < len(l.segs)-1 {
-			continue
-		}
-		f, err := l.fs.OpenReadWrite(l.path(first), vfs.WriteCategoryUnspecified)
-		if err != nil {
-			return fmt.Errorf("decisionlog: open %s: %w", segmentName(first), err)
-		}
-		if dirty := l.dirtyEnd(f, end, size); dirty > end {
-			if _, err := f.WriteAt(make([]byte, dirty-end), end); err != nil {
-				f.Close()
-				return fmt.Errorf("decisionlog: cut the torn tail of %s: %w", segmentName(first), err)
-			}
-			if err := f.Sync(); err != nil {
-				f.Close()
-				return fmt.Errorf("decisionlog: cut the torn tail of %s: %w", segmentName(first), err)
-			}
-			l.cfg.Logger.Warn("decision log: cut a torn tail", "segment", segmentName(first), "offset", end, "bytes", dirty-end)
-		}
-		l.active, l.writeOff, l.appendOff = f, end, end
 	}
+	first := l.segs[last]
+	end, next, size, err := l.scan(first)
+	if err != nil {
+		return err
+	}
+	expect := next
+	f, err := l.fs.OpenReadWrite(l.path(first), vfs.WriteCategoryUnspecified)
+	if err != nil {
+		return fmt.Errorf("decisionlog: open %s: %w", segmentName(first), err)
+	}
+	if dirty := l.dirtyEnd(f, end, size); dirty > end {
+		if _, err := f.WriteAt(make([]byte, dirty-end), end); err != nil {
+			f.Close()
+			return fmt.Errorf("decisionlog: cut the torn tail of %s: %w", segmentName(first), err)
+		}
+		if err := f.Sync(); err != nil {
+			f.Close()
+			return fmt.Errorf("decisionlog: cut the torn tail of %s: %w", segmentName(first), err)
+		}
+		l.cfg.Logger.Warn("decision log: cut a torn tail", "segment", segmentName(first), "offset", end, "bytes", dirty-end)
+	}
+	l.active, l.writeOff, l.appendOff = f, end, end
 	l.next = expect
 	return nil
 }
+
+// checkStart checks that a segment that is not the last begins with a
+// whole frame holding the record its name gives.
+func (l *segmentLog) checkStart(first LSN) error {
+	f, err := l.fs.Open(l.path(first))
+	if err != nil {
+		return fmt.Errorf("decisionlog: open %s: %w", segmentName(first), err)
+	}
+	defer f.Close()
+	found := false
+	err = readFrames(f, first, func(LSN, []byte, int64) error {
+		found = true
+		return errStopRead
+	})
+	if err != nil && !errors.Is(err, errStopRead) {
+		return fmt.Errorf("decisionlog: read %s: %w", segmentName(first), err)
+	}
+	if !found {
+		return fmt.Errorf("decisionlog: segment %s does not begin with record %d, and it is not the last: the log is corrupt", segmentName(first), first)
+	}
+	return nil
+}
+
+// errStopRead ends a read of frames early.
+var errStopRead = errors.New("decisionlog: stop reading")
 
 // dirtyEnd is where the bytes after a segment's last record stop being
 // anything but zeros: the end of the first 64 KiB block after end that is
@@ -542,29 +572,47 @@ func (l *segmentLog) ReadFrom(from LSN, fn func(LSN, []byte) error) error {
 	}
 	errStop := errors.New("stop")
 	for ; i < len(segs) && segs[i] <= durable; i++ {
+		seg := segs[i]
+		sealed := i+1 < len(segs)
 		err := func() error {
-			f, err := l.fs.Open(l.path(segs[i]))
+			f, err := l.fs.Open(l.path(seg))
 			if err != nil {
-				return fmt.Errorf("decisionlog: open %s: %w", segmentName(segs[i]), err)
+				return fmt.Errorf("decisionlog: open %s: %w", segmentName(seg), err)
 			}
 			defer f.Close()
-			m := mark{segs[i], 0}
-			if from > segs[i] {
-				m = l.seekMark(segs[i], from)
+			m := mark{seg, 0}
+			if from > seg {
+				m = l.seekMark(seg, from)
 			}
 			st, err := f.Stat()
 			if err != nil {
-				return fmt.Errorf("decisionlog: stat %s: %w", segmentName(segs[i]), err)
+				return fmt.Errorf("decisionlog: stat %s: %w", segmentName(seg), err)
 			}
-			return readFrames(io.NewSectionReader(f, m.off, st.Size()-m.off), m.lsn, func(lsn LSN, rec []byte, _ int64) error {
+			lastRead, marked := m.lsn-1, m.off
+			err = readFrames(io.NewSectionReader(f, m.off, st.Size()-m.off), m.lsn, func(lsn LSN, rec []byte, end int64) error {
 				if lsn > durable {
 					return errStop
+				}
+				lastRead = lsn
+				// A segment recovery did not read is indexed as it is read.
+				if end += m.off; end-marked >= markEveryBytes {
+					marked = end
+					l.segMu.Lock()
+					l.addMark(seg, lsn+1, end)
+					l.segMu.Unlock()
 				}
 				if lsn < from {
 					return nil
 				}
 				return fn(lsn, rec)
 			})
+			if err == nil && sealed && lastRead != segs[i+1]-1 {
+				// Sealed segments were synced whole: one that ends early
+				// was damaged (or the segment after it is not its successor).
+				return fmt.Errorf("decisionlog: segment %s ends after record %d, but the next segment begins at %d: the log is corrupt",
+					segmentName(seg), lastRead, segs[i+1])
+			}
+			return err
 		}()
 		if errors.Is(err, errStop) {
 			return nil
