@@ -57,7 +57,7 @@ import (
 // memCheckpointMagic starts a memory checkpoint's body: its format and
 // version. A change of any table's encoding changes the version; a
 // restart falls back to the full rebuild for a version it does not read.
-const memCheckpointMagic = "LSMEMv01"
+const memCheckpointMagic = "LSMEMv02"
 
 // memCheckpointEnd ends the body: a decoder that reached it read what the
 // writer wrote.
@@ -207,7 +207,7 @@ func decodeTables(r io.Reader, size int64, shards int, windowMs, nowMs int64) (*
 			t.holds[i] = st
 		}
 	})
-	t.origins = decodeOrigins(d, build)
+	t.origins = decodeOrigins(d)
 	t.lists = decodeLists(d)
 	t.events = decodeEvents(d)
 	t.repeats = decodeRepeats(d, windowMs, nowMs, build)

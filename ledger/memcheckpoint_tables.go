@@ -141,17 +141,17 @@ func (st *shardTxns) setExpiry(slot uint32, expires int64) {
 // only grow at their end and an entry never changes, so the copy shares
 // the table's array up to its length.
 type originsCopy struct {
-	key       uint64
-	entries   []originEntry
-	stan, rrn map[uint64]uint32
-	odd       map[uint32]string
+	key     uint64
+	entries []originEntry
+	heads   [2]slotTable
+	odd     map[uint32]string
 }
 
 func (o *origins) copyTable() originsCopy {
 	o.mu.RLock()
 	defer o.mu.RUnlock()
 	return originsCopy{key: o.key, entries: o.entries[:len(o.entries):len(o.entries)],
-		stan: maps.Clone(o.stan), rrn: maps.Clone(o.rrn), odd: maps.Clone(o.odd)}
+		heads: [2]slotTable{o.heads[0].clone(), o.heads[1].clone()}, odd: maps.Clone(o.odd)}
 }
 
 func (c *originsCopy) encode(e *encoder) {
@@ -162,14 +162,17 @@ func (c *originsCopy) encode(e *encoder) {
 		e.u64(en.id[0])
 		e.u64(en.id[1])
 		e.u64(en.card)
+		e.u64(en.ref[0])
+		e.u64(en.ref[1])
 		e.u32(en.prevSTAN)
 		e.u32(en.prevRRN)
 	}
-	for _, m := range []map[uint64]uint32{c.stan, c.rrn} {
-		e.uvarint(uint64(len(m)))
-		for h, pos := range m {
-			e.u64(h)
-			e.u32(pos)
+	for i := range c.heads {
+		t := &c.heads[i]
+		e.uvarint(uint64(t.used))
+		e.uvarint(uint64(len(t.t)))
+		for _, v := range t.t {
+			e.u32(v)
 		}
 	}
 	e.uvarint(uint64(len(c.odd)))
@@ -180,25 +183,41 @@ func (c *originsCopy) encode(e *encoder) {
 }
 
 // decodeOrigins reads the originals' index into a new one, checking that
-// every chain link names an entry; build builds its two maps.
-func decodeOrigins(d *decoder, build func(func())) *origins {
+// every chain link and chain head names an entry.
+func decodeOrigins(d *decoder) *origins {
 	o := &origins{key: d.u64()}
-	n := d.count(32)
+	n := d.count(48)
 	o.entries = make([]originEntry, n)
 	for i := range o.entries {
 		en := &o.entries[i]
 		en.id = [2]uint64{d.u64(), d.u64()}
 		en.card = d.u64()
+		en.ref = [2]uint64{d.u64(), d.u64()}
 		en.prevSTAN, en.prevRRN = d.u32(), d.u32()
 		if en.prevSTAN > uint32(i) || en.prevRRN > uint32(i) {
 			d.fail("an original links to a later one")
 			return o
 		}
 	}
-	stan, rrn := readPairs(d, n), readPairs(d, n)
-	o.stan, o.rrn = make(map[uint64]uint32, len(stan)), make(map[uint64]uint32, len(rrn))
-	build(func() { fillPairs(o.stan, stan) })
-	build(func() { fillPairs(o.rrn, rrn) })
+	for i := range o.heads {
+		used := d.uvarint()
+		size := d.count(4)
+		if d.err != nil {
+			return o
+		}
+		if size&(size-1) != 0 || used > uint64(size) {
+			d.fail("an originals' table of %d slots holding %d", size, used)
+			return o
+		}
+		t := make([]uint32, size)
+		for j := range t {
+			if t[j] = d.u32(); t[j] > uint32(n) {
+				d.fail("an original's chain starts outside the table")
+				return o
+			}
+		}
+		o.heads[i] = slotTable{t: t, used: int(used)}
+	}
 	if k := d.count(5); k > 0 {
 		o.odd = make(map[uint32]string, k)
 		for range k {
@@ -210,29 +229,6 @@ func decodeOrigins(d *decoder, build func(func())) *origins {
 		}
 	}
 	return o
-}
-
-type headPair struct {
-	h   uint64
-	pos uint32
-}
-
-func readPairs(d *decoder, n int) []headPair {
-	ps := make([]headPair, d.count(12))
-	for i := range ps {
-		ps[i] = headPair{d.u64(), d.u32()}
-		if ps[i].pos == 0 || ps[i].pos > uint32(n) {
-			d.fail("an original's chain starts outside the table")
-			return nil
-		}
-	}
-	return ps
-}
-
-func fillPairs(m map[uint64]uint32, ps []headPair) {
-	for _, p := range ps {
-		m[p.h] = p.pos
-	}
 }
 
 // addOnce is add for a pass that may see a purchase again (the replay of
@@ -248,9 +244,9 @@ func (o *origins) addOnce(t *model.Transaction) {
 	o.mu.RLock()
 	switch {
 	case t.STAN != "" && t.TxnTime != "":
-		pos = o.stan[o.refHash(t.STAN, t.TxnTime)]
+		pos = o.head(refSTAN, o.refHash(t.STAN, t.TxnTime))
 	case t.RRN != "":
-		pos = o.rrn[o.refHash(t.RRN, t.AuthorizationCode)]
+		pos = o.head(refRRN, o.refHash(t.RRN, t.AuthorizationCode))
 	}
 	seen := false
 	if pos != 0 {

@@ -143,11 +143,12 @@ func (l *Ledger) memEntries() []memEntry {
 		e := &o.entries[i]
 		out = append(out, memEntry{"origin", idAt(uint32(i + 1)), fmt.Sprintf("stan->%s rrn->%s", idAt(e.prevSTAN), idAt(e.prevRRN))})
 	}
-	for _, pos := range o.stan {
-		out = append(out, memEntry{"origin-head-stan", idAt(pos), ""})
-	}
-	for _, pos := range o.rrn {
-		out = append(out, memEntry{"origin-head-rrn", idAt(pos), ""})
+	for i, name := range []string{"origin-head-stan", "origin-head-rrn"} {
+		for _, pos := range o.heads[i].t {
+			if pos != 0 { // the table keeps 1 + the entry's index: its pos
+				out = append(out, memEntry{name, idAt(pos), ""})
+			}
+		}
 	}
 	for _, kind := range []struct {
 		b    byte

@@ -12,10 +12,12 @@ import (
 // origins finds approved purchases by the references a follow-up quotes
 // for its original: DE 11 + DE 7 (as DE 90 carries them) and RRN +
 // approval code. The store used to keep two index keys per approval for
-// this (xos/, xor/); memory keeps it instead, pointer-free: one 32-byte
-// entry per purchase in an append-only table, chained newest first from
-// two maps of 64-bit hashes (one per kind of reference), so that the
-// collector has nothing to scan. It is filled as purchases are approved
+// this (xos/, xor/); memory keeps it instead, pointer-free: one 48-byte
+// entry per purchase in an append-only table (with the hashes of its two
+// references), chained newest first from two open-addressing tables of
+// entry indexes (one per kind of reference; about 67 bytes per purchase
+// in all, TestOriginMemory), so that the collector has nothing to scan
+// and a checkpoint copies the tables whole. It is filled as purchases are approved
 // (under their shard's lock, before anyone can quote them) and at Open
 // from the store's transactions.
 //
@@ -29,10 +31,12 @@ type origins struct {
 	// kept in memory checkpoints with the hashes it made (a restart that
 	// loads a checkpoint hashes with its key).
 	key uint64
-	// stan and rrn map the hash of a reference to 1 + the index of the
-	// newest entry that carries it.
-	stan, rrn map[uint64]uint32
-	entries   []originEntry
+	// heads finds, for each kind of reference (refSTAN, refRRN), the
+	// newest entry that carries a reference hash: open-addressing tables
+	// of entry indexes, compared by the hash the entry keeps (no Go map:
+	// nothing for the collector, and a checkpoint copies them whole).
+	heads   [2]slotTable
+	entries []originEntry
 	// odd holds the IDs that do not pack (none does, outside tests).
 	odd map[uint32]string
 }
@@ -42,15 +46,41 @@ type originEntry struct {
 	// card is the hash of the purchase's card ID: a follow-up that names
 	// the card (DE 2) skips other cards' purchases without loading them.
 	card uint64
+	// ref holds the hashes of its references, by kind (0: none).
+	ref [2]uint64
 	// prevSTAN and prevRRN are 1 + the index of the next older entry
 	// with the same reference hash, 0 for none.
 	prevSTAN, prevRRN uint32
 }
 
+// head returns 1 + the index of the newest entry with reference hash h
+// of a kind, 0 for none. The caller holds o.mu.
+func (o *origins) head(kind int, h uint64) uint32 {
+	if h == 0 {
+		return 0
+	}
+	_, v, ok := o.heads[kind].find(h, func(v uint32) bool { return o.entries[v].ref[kind] == h })
+	if !ok {
+		return 0
+	}
+	return v + 1
+}
+
+// setHead makes the entry at pos (1 + its index, already in entries) the
+// newest with reference hash h of a kind. The caller holds o.mu.
+func (o *origins) setHead(kind int, h uint64, pos uint32) {
+	t := &o.heads[kind]
+	if idx, _, ok := t.find(h, func(v uint32) bool { return o.entries[v].ref[kind] == h }); ok {
+		t.set(idx, pos-1)
+		return
+	}
+	t.insert(h, pos-1, func(v uint32) uint64 { return o.entries[v].ref[kind] })
+}
+
 func newOrigins() *origins {
 	var k [8]byte
 	_, _ = rand.Read(k[:]) // crypto/rand.Read never fails
-	return &origins{key: binary.LittleEndian.Uint64(k[:]), stan: map[uint64]uint32{}, rrn: map[uint64]uint32{}}
+	return &origins{key: binary.LittleEndian.Uint64(k[:])}
 }
 
 // keyedHash is FNV-1a 64 from a basis keyed by key, over a, '|' and b,
@@ -73,7 +103,8 @@ func keyedHash(key uint64, a, b string, sep bool) uint64 {
 	return mix64(h ^ key)
 }
 
-func (o *origins) refHash(a, b string) uint64 { return keyedHash(o.key, a, b, true) }
+// refHash is never 0, which an entry's ref keeps for "no reference".
+func (o *origins) refHash(a, b string) uint64 { return max(keyedHash(o.key, a, b, true), 1) }
 
 func (o *origins) cardHash(cardID string) uint64 { return keyedHash(o.key, cardID, "", false) }
 
@@ -106,7 +137,7 @@ func (o *origins) add(t *model.Transaction) {
 	id, packed := packTxnID(t.ID)
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	e := originEntry{id: id, card: card}
+	e := originEntry{id: id, card: card, ref: [2]uint64{sh, rh}}
 	pos := uint32(len(o.entries)) + 1
 	if !packed {
 		if o.odd == nil {
@@ -114,15 +145,14 @@ func (o *origins) add(t *model.Transaction) {
 		}
 		o.odd[pos] = t.ID
 	}
+	e.prevSTAN, e.prevRRN = o.head(refSTAN, sh), o.head(refRRN, rh)
+	o.entries = append(o.entries, e)
 	if hasSTAN {
-		e.prevSTAN = o.stan[sh]
-		o.stan[sh] = pos
+		o.setHead(refSTAN, sh, pos)
 	}
 	if hasRRN {
-		e.prevRRN = o.rrn[rh]
-		o.rrn[rh] = pos
+		o.setHead(refRRN, rh, pos)
 	}
-	o.entries = append(o.entries, e)
 }
 
 // Kinds of reference.
@@ -144,10 +174,7 @@ func (o *origins) candidates(kind int, a, b, cardID string, limit int) []string 
 	o.mu.RLock()
 	defer o.mu.RUnlock()
 	var ids []string
-	pos := o.stan[h]
-	if kind == refRRN {
-		pos = o.rrn[h]
-	}
+	pos := o.head(kind, h)
 	for pos != 0 && (limit == 0 || len(ids) < limit) {
 		e := &o.entries[pos-1]
 		if cardID == "" || e.card == card {

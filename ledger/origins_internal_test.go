@@ -14,10 +14,10 @@ import (
 )
 
 // maxOriginBytes bounds what memory spends to find one approved purchase
-// by both of its references for as long as the ledger runs: a 32-byte
-// entry and a slot in each of two maps of 64-bit hashes, with the maps'
-// and the table's room to grow.
-const maxOriginBytes = 128
+// by both of its references for as long as the ledger runs: a 48-byte
+// entry and a 4-byte slot in each of two open-addressing tables (between
+// 3/8 and 3/4 full), with the entries' room to grow.
+const maxOriginBytes = 80
 
 // TestOriginMemory holds the index of approved purchases to
 // maxOriginBytes each on the heap, just after the table grew and just

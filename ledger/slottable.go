@@ -1,5 +1,7 @@
 package ledger
 
+import "slices"
+
 // slotTable is an open-addressing (linear probing) hash table of uint32
 // values that name something elsewhere; the caller says how to hash and
 // compare what they name. Values are stored +1, so that 0 is empty.
@@ -74,3 +76,6 @@ func (s *slotTable) resize(n int, hashOf func(uint32) uint64) {
 }
 
 func (s *slotTable) bytes() int { return len(s.t) * 4 }
+
+// clone copies the table.
+func (s *slotTable) clone() slotTable { return slotTable{t: slices.Clone(s.t), used: s.used} }
