@@ -199,9 +199,17 @@ func (l *segmentLog) zeroFill() error {
 	if err != nil {
 		return err
 	}
+	// Each megabyte is synced as it is written. Left to the end, the whole
+	// segment's zeros would sit in the page cache and the filesystem's
+	// journal would make the active segment's next sync wait for all of
+	// them (a stall of 100 ms and more, once per segment, seen in every
+	// reply waiting on that sync); synced a megabyte at a time, a log sync
+	// waits for one megabyte at most.
 	zeros := make([]byte, 1<<20)
 	for off := int64(0); off < l.cfg.SegmentBytes && err == nil; off += int64(len(zeros)) {
-		_, err = f.Write(zeros[:min(int64(len(zeros)), l.cfg.SegmentBytes-off)])
+		if _, err = f.Write(zeros[:min(int64(len(zeros)), l.cfg.SegmentBytes-off)]); err == nil {
+			err = f.SyncData()
+		}
 	}
 	if err == nil {
 		err = f.Sync()
