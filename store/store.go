@@ -449,3 +449,15 @@ func (quietLogger) Errorf(string, ...any) {}
 func (quietLogger) Fatalf(format string, args ...any) {
 	panic(fmt.Sprintf("pebble: "+format, args...))
 }
+
+// CheckUnlocked returns ErrLocked when a data directory's store is held
+// open, by another process (a running server) or by this one, without
+// opening it: a caller that reads the directory's files directly (a copy
+// for a check) must not read them while a server changes them.
+func CheckUnlocked(dir string) error {
+	lock, err := vfs.Default.Lock(filepath.Join(dir, "pebble", "LOCK"))
+	if err != nil {
+		return fmt.Errorf("%w (%s): %v", ErrLocked, dir, err)
+	}
+	return lock.Close()
+}

@@ -138,6 +138,7 @@ func TestOpenLockedSaysWhy(t *testing.T) {
 	require.ErrorIs(t, err, ErrLocked)
 	require.Contains(t, err.Error(), dir)
 	require.Contains(t, err.Error(), "already running")
+	require.ErrorIs(t, CheckUnlocked(dir), ErrLocked, "another process holds it")
 	require.NotContains(t, err.Error(), "temporarily unavailable")
 }
 
@@ -204,4 +205,20 @@ func TestLayoutIsRecordedAndChecked(t *testing.T) {
 			require.NoError(t, db.Close())
 		})
 	}
+}
+
+// TestCheckUnlocked: a directory whose store this process holds open is
+// locked; once the store is closed it is not (and checking takes no lock
+// that stays).
+func TestCheckUnlocked(t *testing.T) {
+	dir := t.TempDir()
+	db, err := Open(Options{Dir: dir})
+	require.NoError(t, err)
+	require.ErrorIs(t, CheckUnlocked(dir), ErrLocked, "held by this process")
+	require.NoError(t, db.Close())
+	require.NoError(t, CheckUnlocked(dir))
+	require.NoError(t, CheckUnlocked(dir), "the check released its lock")
+	db, err = Open(Options{Dir: dir})
+	require.NoError(t, err, "the check left nothing locked")
+	require.NoError(t, db.Close())
 }

@@ -129,6 +129,11 @@ func open(dataDir, cardKey string) (*store.DB, *vault.Vault, Check, error) {
 		// vault's errors never quote the key.
 		return nil, nil, ckpt, err
 	}
+	// The checkpoint check copies the directory's files: not while a
+	// server has them open and is changing them.
+	if err := store.CheckUnlocked(dataDir); err != nil {
+		return nil, nil, ckpt, fmt.Errorf("%w (is a server still running on this directory? stop it, or verify a copy)", err)
+	}
 	ckpt, err = CheckMemCheckpoint(dataDir, v)
 	if err != nil {
 		return nil, nil, ckpt, fmt.Errorf("checkpoint check: %w", err)
