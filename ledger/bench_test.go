@@ -126,17 +126,19 @@ func newFixtureStore(tb testing.TB, users int, so store.Options, mutate func(*le
 // PAN lookup, repeat check, decision, the record and its events written to
 // Pebble and synced, many decisions in parallel sharing fsyncs. Its ns/op is
 // the inverse of the in-process throughput with durability.
-func BenchmarkAuthorizeSynced(b *testing.B) {
-	f := newFixture(b, 64)
+func BenchmarkAuthorizeSynced(b *testing.B) { benchAuthorize(b, newFixture(b, 64)) }
+
+// benchAuthorize runs synced authorizations against f's ledger from 64
+// goroutines per core, and reports the process's CPU per decision as
+// well as the wall time: with 128 decisions in flight the wall time per
+// decision is mostly the sync's latency divided among them, which the
+// disk decides; the CPU is the ledger's own cost (the log's syncs, the
+// projection into the store and its compactions included).
+func benchAuthorize(b *testing.B, f *fixture) {
 	var seq atomic.Int64
 	b.SetParallelism(64) // many concurrent decisions, as many connections would give
 	b.ReportAllocs()
 	b.ResetTimer()
-	// The process's CPU per decision, as well as the wall time: with 128
-	// decisions in flight the wall time per decision is mostly the sync's
-	// latency divided among them, which the disk decides; the CPU is the
-	// ledger's own cost (the log's syncs, the projection into the store and
-	// its compactions included).
 	cpu0 := benchload.CPUTime()
 	defer func() {
 		b.ReportMetric(float64((benchload.CPUTime()-cpu0).Microseconds())/float64(b.N), "cpu-µs/decision")

@@ -82,26 +82,5 @@ func BenchmarkFollowUpSynced(b *testing.B) {
 // process's CPU per decision is the ledger's own with less of the
 // machine's noise in it.
 func BenchmarkAuthorizeInMemory(b *testing.B) {
-	f := newFixtureStore(b, 64, store.Options{FS: vfs.NewMem()}, nil)
-	var seq atomic.Int64
-	b.SetParallelism(64)
-	b.ReportAllocs()
-	b.ResetTimer()
-	cpu0 := benchload.CPUTime()
-	defer func() {
-		b.ReportMetric(float64((benchload.CPUTime()-cpu0).Microseconds())/float64(b.N), "cpu-µs/decision")
-	}()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			n := seq.Add(1)
-			out, err := f.l.Authorize(context.Background(), &ledger.AuthRequest{
-				Source: "iso", MTI: "0100", Class: ledger.ClassAuth, PAN: f.pans[int(n)%len(f.pans)], Kind: authz.Purchase, AmountCents: 100,
-				Currency: "840", MerchantID: "M1", Merchant: "BENCH", MCC: "5812",
-				STAN: fmt.Sprintf("%06d", n%1000000), RRN: fmt.Sprintf("%012d", n), TxnTime: "1121101500",
-			})
-			if err != nil || out.Code != authz.CodeApproved {
-				b.Fatal(err, out.Code)
-			}
-		}
-	})
+	benchAuthorize(b, newFixtureStore(b, 64, store.Options{FS: vfs.NewMem()}, nil))
 }
