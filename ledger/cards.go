@@ -15,6 +15,7 @@ import (
 
 	"github.com/ledgersim/ledgersim/model"
 	"github.com/ledgersim/ledgersim/store"
+	"github.com/ledgersim/ledgersim/vault"
 )
 
 // CardInput is a validated card request (the Create card page's fields).
@@ -98,7 +99,7 @@ func (l *Ledger) CreateCard(ctx context.Context, agentID string, in CardInput) (
 	card.ExpMonth = fmt.Sprintf("%02d", int(exp.Month()))
 	card.ExpYear = fmt.Sprintf("%04d", exp.Year())
 
-	pan, hash, err := l.newUniquePAN()
+	pan, hash, key, err := l.newUniquePAN()
 	if err != nil {
 		return model.Card{}, err
 	}
@@ -118,7 +119,7 @@ func (l *Ledger) CreateCard(ctx context.Context, agentID string, in CardInput) (
 	c.putAgent(&na)
 	c.event(model.EvtCardCreated, map[string]any{"cardId": card.ID, "agentId": a.ID, "userId": a.UserID, "type": card.Type, "status": card.Status, "last4": card.Last4})
 	if err := c.apply(ctx, *card); err != nil {
-		l.releasePAN(hash)
+		l.releasePAN(key)
 		return model.Card{}, err
 	}
 	*a = na
@@ -126,7 +127,7 @@ func (l *Ledger) CreateCard(ctx context.Context, agentID string, in CardInput) (
 	l.noteCardLifetime(s, card, a)
 	l.dir.mu.Lock()
 	l.dir.userOfCard[card.ID] = card.UserID
-	l.dir.cardByPANHash[hash] = card.ID
+	l.dir.cardByPAN[key] = panEntry{cardID: card.ID, userID: card.UserID}
 	l.dir.mu.Unlock()
 	release()
 	return *card, c.wait()
@@ -155,29 +156,54 @@ func applyDefaultLimit(card *model.Card, limit int64, freq string) {
 // pendingPAN marks a PAN hash as taken while its card is being created.
 const pendingPAN = "\x00pending"
 
-func (l *Ledger) newUniquePAN() (string, string, error) {
+// panKey is a PAN's keyed hash as its bytes (vault.HashSum): the
+// directory's key for a PAN, which a lookup makes without rendering the
+// hex form cards store (model.Card.PANHash).
+type panKey [vault.HashSize]byte
+
+// panEntry is what the directory holds for a PAN: the card it was issued
+// as and the card's user, so that an authorization finds both in one
+// lookup.
+type panEntry struct{ cardID, userID string }
+
+// panKeyOf converts a card's stored PANHash (hex) to its key; ok is false
+// for one that is not the hex of a hash, which no PAN's lookup could find.
+func panKeyOf(hashHex string) (k panKey, ok bool) {
+	if len(hashHex) != 2*len(k) {
+		return k, false
+	}
+	if _, err := hex.Decode(k[:], []byte(hashHex)); err != nil {
+		return k, false
+	}
+	return k, true
+}
+
+// newUniquePAN draws a PAN no card has, and marks its hash taken until
+// the card is created or releasePAN gives it back. It returns the PAN,
+// its hash in the stored (hex) form and its directory key.
+func (l *Ledger) newUniquePAN() (string, string, panKey, error) {
 	for attempt := 0; attempt < 100; attempt++ {
 		pan, err := l.vault.NewPAN(rand.Reader)
 		if err != nil {
-			return "", "", err
+			return "", "", panKey{}, err
 		}
-		h := l.vault.Hash(pan)
+		key := panKey(l.vault.HashSum(pan))
 		l.dir.mu.Lock()
-		_, taken := l.dir.cardByPANHash[h]
+		_, taken := l.dir.cardByPAN[key]
 		if !taken {
-			l.dir.cardByPANHash[h] = pendingPAN
+			l.dir.cardByPAN[key] = panEntry{cardID: pendingPAN}
 		}
 		l.dir.mu.Unlock()
 		if !taken {
-			return pan, h, nil
+			return pan, hex.EncodeToString(key[:]), key, nil
 		}
 	}
-	return "", "", fmt.Errorf("ledger: no free PAN in BIN %s after 100 attempts", l.vault.BIN())
+	return "", "", panKey{}, fmt.Errorf("ledger: no free PAN in BIN %s after 100 attempts", l.vault.BIN())
 }
 
-func (l *Ledger) releasePAN(hash string) {
+func (l *Ledger) releasePAN(key panKey) {
 	l.dir.mu.Lock()
-	delete(l.dir.cardByPANHash, hash)
+	delete(l.dir.cardByPAN, key)
 	l.dir.mu.Unlock()
 }
 

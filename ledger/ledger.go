@@ -237,14 +237,14 @@ type shard struct {
 // shard. It is read on every request and written only when something is
 // created, hence the RWMutex.
 type directory struct {
-	mu            sync.RWMutex
-	userOfAgent   map[string]string
-	userOfCard    map[string]string
-	cardByPANHash map[string]string
-	userByEmail   map[string]string
-	agentByExtID  map[string]string
-	tokens        map[string]*model.AgentToken // by hex hash
-	tokenByID     map[string]*model.AgentToken
+	mu           sync.RWMutex
+	userOfAgent  map[string]string
+	userOfCard   map[string]string
+	cardByPAN    map[panKey]panEntry
+	userByEmail  map[string]string
+	agentByExtID map[string]string
+	tokens       map[string]*model.AgentToken // by hex hash
+	tokenByID    map[string]*model.AgentToken
 }
 
 // Open rebuilds the state from the store.
@@ -259,7 +259,7 @@ func Open(cfg Config) (*Ledger, error) {
 		l.shards[i] = shard{users: map[string]*model.User{}, agents: map[string]*model.Agent{}, cards: map[string]*model.Card{}, txns: newShardTxns(), intents: matcher.NewIndex()}
 	}
 	l.dir = directory{
-		userOfAgent: map[string]string{}, userOfCard: map[string]string{}, cardByPANHash: map[string]string{},
+		userOfAgent: map[string]string{}, userOfCard: map[string]string{}, cardByPAN: map[panKey]panEntry{},
 		userByEmail: map[string]string{}, agentByExtID: map[string]string{},
 		tokens: map[string]*model.AgentToken{}, tokenByID: map[string]*model.AgentToken{},
 	}
@@ -376,7 +376,9 @@ func (l *Ledger) rebuild() error {
 	if err := loadAll(l.db, store.CardsPrefix, func(c *model.Card) {
 		l.shardOf(c.UserID).cards[c.ID] = c
 		l.dir.userOfCard[c.ID] = c.UserID
-		l.dir.cardByPANHash[c.PANHash] = c.ID
+		if k, ok := panKeyOf(c.PANHash); ok {
+			l.dir.cardByPAN[k] = panEntry{cardID: c.ID, userID: c.UserID}
+		}
 	}); err != nil {
 		return err
 	}

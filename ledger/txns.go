@@ -84,21 +84,20 @@ type Outcome struct {
 
 func declined(code, reason string) Outcome { return Outcome{Code: code, Reason: reason} }
 
-// findCard resolves the card an ISO message is for. A malformed or unknown
-// PAN is code 14.
+// findCardByPAN resolves the card an ISO message is for, and its user.
+// A malformed or unknown PAN is code 14.
 func (l *Ledger) findCardByPAN(pan string) (cardID, userID string, ok bool) {
 	if !vault.Luhn(pan) {
 		return "", "", false
 	}
-	var buf [64]byte
-	h := l.vault.AppendHashHex(buf[:0], pan)
+	k := panKey(l.vault.HashSum(pan))
 	l.dir.mu.RLock()
-	defer l.dir.mu.RUnlock()
-	cardID, found := l.dir.cardByPANHash[string(h)] // no copy: a map index
-	if !found || cardID == pendingPAN {
+	e, found := l.dir.cardByPAN[k]
+	l.dir.mu.RUnlock()
+	if !found || e.cardID == pendingPAN {
 		return "", "", false
 	}
-	return cardID, l.dir.userOfCard[cardID], true
+	return e.cardID, e.userID, true
 }
 
 // CardIDByPAN returns the ID of the card a PAN was issued as.

@@ -247,14 +247,27 @@ func (v *Vault) Hash(pan string) string {
 	return string(v.AppendHashHex(out[:0], pan))
 }
 
-// AppendHashHex appends what Hash returns to dst; the hot path looks a PAN
-// up with it without allocating.
+// AppendHashHex appends what Hash returns to dst.
 func (v *Vault) AppendHashHex(dst []byte, pan string) []byte {
+	sum := v.HashSum(pan)
+	return hex.AppendEncode(dst, sum[:])
+}
+
+// HashSum is the keyed hash of a PAN as its 32 bytes, of which Hash is
+// the hex form: the hot path looks a PAN up by it without rendering the
+// hex.
+func (v *Vault) HashSum(pan string) [HashSize]byte {
 	m := v.panMACs.get()
 	defer v.panMACs.put(m)
 	m.write(pan)
-	return hex.AppendEncode(dst, m.h.Sum(m.sum[:0]))
+	var out [HashSize]byte
+	m.h.Sum(m.sum[:0])
+	copy(out[:], m.sum[:])
+	return out
 }
+
+// HashSize is the length of HashSum; Hash is twice as many hex digits.
+const HashSize = sha256.Size
 
 // CVV derives the 3-digit CVV2 of a PAN and its expiry (YYMM). The same
 // inputs always give the same CVV, so it is never stored.

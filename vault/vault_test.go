@@ -148,6 +148,8 @@ func TestHashAndCVVKeepTheirValues(t *testing.T) {
 			for range 2 {
 				assert.Equal(t, wantHash, v.Hash(tt.pan))
 				assert.Equal(t, "x"+wantHash, string(v.AppendHashHex([]byte("x"), tt.pan)))
+				sum := v.HashSum(tt.pan)
+				assert.Equal(t, wantHash, hex.EncodeToString(sum[:]))
 				assert.Equal(t, wantCVV, v.CVV(tt.pan, tt.expiry))
 				assert.True(t, v.CheckCVV(tt.pan, tt.expiry, wantCVV))
 			}
@@ -194,6 +196,7 @@ func TestLookupsAllocateNothing(t *testing.T) {
 	var buf [64]byte
 	allocs := testing.AllocsPerRun(200, func() {
 		_ = v.AppendHashHex(buf[:0], pan)
+		_ = v.HashSum(pan)
 		_ = v.CheckCVV(pan, exp, cvv)
 	})
 	assert.Zero(t, allocs)
