@@ -24,6 +24,12 @@ type txnLists struct {
 
 type idList struct {
 	ids [][2]uint64
+	// last is ids[lastLen-1] (zero with lastLen 0): an append compares the
+	// new ID with the list's last one without touching the array, a cache
+	// miss in a table of millions of lists. A list made elsewhere (a
+	// checkpoint's) has lastLen 0 until its first append reads it once.
+	last    [2]uint64
+	lastLen int
 	// odd holds the IDs that do not pack (none is, outside tests), by
 	// position; their slot in ids is zero.
 	odd map[int]string
@@ -63,14 +69,22 @@ func listOf(key []byte) (kind byte, parent, txnID []byte, ok bool) {
 func (tl *txnLists) add(kind byte, parent, txnID []byte) {
 	tl.mu.Lock()
 	defer tl.mu.Unlock()
-	m := tl.mapOf(kind)
+	tl.addLocked(tl.mapOf(kind), parent, txnID)
+}
+
+// addLocked is add to the lists of m; the caller holds mu.
+func (tl *txnLists) addLocked(m map[string]*idList, parent, txnID []byte) {
 	l := m[string(parent)] // no allocation for the lookup
 	if l == nil {
 		l = &idList{}
 		m[string(parent)] = l
 	}
+	n := len(l.ids)
+	if n > 0 && l.lastLen != n {
+		l.last, l.lastLen = l.ids[n-1], n
+	}
 	p, ok := packTxnIDBytes(txnID)
-	if n := len(l.ids); n > 0 && ok && cmpPacked(l.ids[n-1], p) >= 0 {
+	if n > 0 && ok && cmpPacked(l.last, p) >= 0 {
 		// The same transaction again, or an earlier one rewritten (a
 		// clearing, a reversal): a list's transactions are created in ID
 		// order, so only a newer one is new.
@@ -85,10 +99,11 @@ func (tl *txnLists) add(kind byte, parent, txnID []byte) {
 				return
 			}
 		}
-		l.odd[len(l.ids)] = string(txnID)
+		l.odd[n] = string(txnID)
 		p = [2]uint64{}
 	}
 	l.ids = append(l.ids, p)
+	l.last, l.lastLen = p, n+1
 }
 
 // packTxnIDBytes is packTxnID for an ID held in a key.
@@ -159,8 +174,10 @@ func (tl *txnLists) addTxn(txnID, raw []byte) error {
 	if err != nil {
 		return err
 	}
-	tl.add('c', card, txnID)
-	tl.add('u', user, txnID)
-	tl.add('a', agent, txnID)
+	tl.mu.Lock()
+	defer tl.mu.Unlock()
+	tl.addLocked(tl.byCard, card, txnID)
+	tl.addLocked(tl.byUser, user, txnID)
+	tl.addLocked(tl.byAgent, agent, txnID)
 	return nil
 }

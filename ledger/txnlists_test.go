@@ -60,3 +60,52 @@ func TestTxnListsPageLikeASortedIndex(t *testing.T) {
 		})
 	}
 }
+
+// TestTxnListsRewriteAddsNothing: a transaction rewritten (a clearing, a
+// reversal) or an older one projected again adds nothing to a list,
+// whether the list was built here or decoded from a memory checkpoint
+// (whose lists know their last ID only from their array).
+func TestTxnListsRewriteAddsNothing(t *testing.T) {
+	var gen model.IDGen
+	now := time.UnixMilli(1_796_000_000_000)
+	ids := make([]string, 6)
+	for i := range ids {
+		ids[i] = gen.New(model.PrefixTransaction, now)
+	}
+	tests := []struct {
+		name  string
+		lists func() *txnLists
+	}{
+		{"built", func() *txnLists {
+			tl := newTxnLists()
+			for _, id := range ids[:4] {
+				tl.add('u', []byte("U"), []byte(id))
+			}
+			return tl
+		}},
+		{"decoded from a checkpoint", func() *txnLists {
+			tl := newTxnLists()
+			l := &idList{}
+			for _, id := range ids[:4] {
+				p, ok := packTxnID(id)
+				require.True(t, ok)
+				l.ids = append(l.ids, p)
+			}
+			tl.byUser["U"] = l
+			return tl
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tl := tt.lists()
+			for _, id := range []string{ids[3], ids[1], ids[3]} {
+				tl.add('u', []byte("U"), []byte(id))
+			}
+			require.Equal(t, []string{ids[3], ids[2], ids[1], ids[0]}, tl.page('u', "U", "", 10))
+			tl.add('u', []byte("U"), []byte(ids[4]))
+			tl.add('u', []byte("U"), []byte(ids[4]))
+			tl.add('u', []byte("U"), []byte(ids[5]))
+			require.Equal(t, []string{ids[5], ids[4], ids[3], ids[2], ids[1], ids[0]}, tl.page('u', "U", "", 10))
+		})
+	}
+}
