@@ -2,11 +2,13 @@ package ledger
 
 import (
 	"context"
+	"encoding/binary"
 	"strconv"
 
 	"github.com/ledgersim/ledgersim/eventlog"
 	"github.com/ledgersim/ledgersim/internal/jsonenc"
 	"github.com/ledgersim/ledgersim/model"
+	"github.com/ledgersim/ledgersim/store"
 )
 
 // Sizes of the buffers one change encodes into. An approval's record is
@@ -104,8 +106,10 @@ func (c *change) txnReversalEvent(t *model.Transaction, rv eventlog.Reversal) st
 		return ""
 	}
 	p := txnEventData(t)
-	var buf [eventScratchBytes]byte
-	return c.record(model.EvtTxnReversed, eventlog.AppendTxnReversal(buf[:0], model.Ms(c.now), model.EvtTxnReversed, &p, rv))
+	id, at := c.openEvent()
+	c.rec = eventlog.AppendTxnReversal(c.rec, model.Ms(c.now), model.EvtTxnReversed, &p, rv)
+	c.closeEvent(model.EvtTxnReversed, id, at)
+	return id
 }
 
 // appendRepeatKey appends repeatKey(class, stan, rrn).
@@ -138,4 +142,67 @@ func fnvUint64(h, v uint64) uint64 {
 		h = fnvByte(h, byte(v>>i))
 	}
 	return h
+}
+
+// valueLenRoom is the room openValue leaves for a value's length: two
+// bytes of varint, a length up to 16383, which a transaction or an event
+// does not reach. closeValue moves a value whose length takes fewer or
+// more bytes, so that the record's bytes are exactly appendOp's.
+const valueLenRoom = 2
+
+// openValue appends an operation's op and key to the change's record and
+// room for its value's length, so that the value can be encoded straight
+// into the record (closeValue then writes the length) rather than into a
+// buffer of its own and copied. It returns where the length goes.
+func (c *change) openValue(op byte, key []byte) (at int) {
+	c.rec = append(c.rec, op)
+	c.rec = binary.AppendUvarint(c.rec, uint64(len(key)))
+	c.rec = append(c.rec, key...)
+	at = len(c.rec)
+	c.rec = append(c.rec, 0, 0)
+	return at
+}
+
+// closeValue writes the length of the value appended since openValue
+// returned at, and returns it.
+func (c *change) closeValue(at int) (n int) {
+	start := at + valueLenRoom
+	n = len(c.rec) - start
+	var lb [binary.MaxVarintLen64]byte
+	w := binary.PutUvarint(lb[:], uint64(n))
+	switch {
+	case w < valueLenRoom:
+		copy(c.rec[at+w:], c.rec[start:])
+		c.rec = c.rec[:at+w+n]
+	case w > valueLenRoom:
+		c.rec = append(c.rec, lb[:w-valueLenRoom]...) // room only: overwritten
+		copy(c.rec[at+w:], c.rec[start:start+n])
+	}
+	copy(c.rec[at:], lb[:w])
+	return n
+}
+
+// opStart is where the operation whose value's length openValue put at
+// begins: a change that fails to encode the value cuts its record back
+// to it.
+func opStart(at int, key []byte) int {
+	var lb [binary.MaxVarintLen64]byte
+	return at - len(key) - binary.PutUvarint(lb[:], uint64(len(key))) - 1
+}
+
+// openEvent starts an event's operation in the change's record, under a
+// new event ID; closeEvent ends it. The event's encoding is appended to
+// c.rec in between.
+func (c *change) openEvent() (id string, at int) {
+	id = c.l.ids.New(model.PrefixEvent, c.now)
+	return id, c.openValue(opSet, store.EventKey(id))
+}
+
+// closeEvent is record for an event encoded in place since openEvent.
+func (c *change) closeEvent(typ, id string, at int) {
+	n := c.closeValue(at)
+	// The index of events by type is derived from the event when it is
+	// projected (projectRecord); events are not in the queue's index
+	// (noteKey would leave their keys out).
+	c.noteWanted(typ, id, n)
 }

@@ -511,12 +511,16 @@ func (c *change) putTxn(t *model.Transaction) {
 	if c.err != nil {
 		return
 	}
-	raw, err := AppendTransaction(make([]byte, 0, 320), t)
-	if err != nil {
+	key := store.TxnKey(t.ID)
+	at := c.openValue(opSet, key)
+	var err error
+	if c.rec, err = AppendTransaction(c.rec, t); err != nil {
+		c.rec = c.rec[:opStart(at, key)]
 		c.err = err
 		return
 	}
-	c.set(store.TxnKey(t.ID), raw)
+	c.closeValue(at)
+	c.noteKey(key)
 }
 
 // event records a state change's event in the same batch as the change,
@@ -541,8 +545,10 @@ func (c *change) txnEvent(typ string, t *model.Transaction) string {
 		return ""
 	}
 	p := txnEventData(t)
-	var buf [eventScratchBytes]byte
-	return c.record(typ, eventlog.AppendTxn(buf[:0], model.Ms(c.now), typ, &p))
+	id, at := c.openEvent()
+	c.rec = eventlog.AppendTxn(c.rec, model.Ms(c.now), typ, &p)
+	c.closeEvent(typ, id, at)
+	return id
 }
 
 // record writes an encoded event. Webhook delivery reads it from the
@@ -553,10 +559,16 @@ func (c *change) record(typ string, raw []byte) string {
 	// The index of events by type is derived from the event when it is
 	// projected (projectRecord); the record carries no key for it.
 	c.set(store.EventKey(id), raw)
-	if r := c.l.readerOf(); r != nil && r.Wants(typ) {
-		c.wanted = append(c.wanted, wantedEvent{id: id, end: len(c.rec), len: len(raw)})
-	}
+	c.noteWanted(typ, id, len(raw))
 	return id
+}
+
+// noteWanted keeps, for the event reader, the event just appended to the
+// record (rawLen bytes, at its end), if the reader wants its type.
+func (c *change) noteWanted(typ, id string, rawLen int) {
+	if r := c.l.readerOf(); r != nil && r.Wants(typ) {
+		c.wanted = append(c.wanted, wantedEvent{id: id, end: len(c.rec), len: rawLen})
+	}
 }
 
 // apply appends the change's record to the decision log (ordered, not
