@@ -1,7 +1,6 @@
 package ledger
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -9,9 +8,7 @@ import (
 
 	"github.com/ledgersim/ledgersim/checkpoint"
 	"github.com/ledgersim/ledgersim/decisionlog"
-	"github.com/ledgersim/ledgersim/eventlog"
 	"github.com/ledgersim/ledgersim/model"
-	"github.com/ledgersim/ledgersim/store"
 )
 
 // Memory checkpoints. What memory derives from the records (the open
@@ -394,36 +391,23 @@ func (l *Ledger) resetTables() {
 // restoreTxn, the events' types, and the index keys older records carry.
 func (l *Ledger) replayTables(from decisionlog.LSN) error {
 	rt := l.newTxnRestore(true)
-	var t model.Transaction
-	err := l.dlog.ReadFrom(from, func(lsn decisionlog.LSN, rec []byte) error {
-		_, _, err := readRecord(rec, func(op recordOp) error {
-			if op.op != opSet {
-				return nil
-			}
-			if id, ok := bytes.CutPrefix(op.key, store.TxnsPrefix); ok {
-				t = model.Transaction{}
-				if err := DecodeTransaction(op.value, &t); err != nil {
-					return fmt.Errorf("ledger: transaction %s: %w", id, err)
-				}
-				l.restoreTxn(&t, rt)
-			} else if id, ok := bytes.CutPrefix(op.key, store.EventsPrefix); ok {
-				typ, err := eventlog.TypeOf(op.value)
-				if err != nil {
-					return fmt.Errorf("ledger: event %s: %w", id, err)
-				}
-				l.events.addTyped(typ, id)
-			} else if typ, evID, ok := eventTypeOf(op.key); ok {
-				l.events.add(typ, evID)
-			} else if kind, parent, txnID, ok := listOf(op.key); ok {
-				l.lists.add(kind, parent, txnID)
-			}
-			return nil
-		})
-		if err != nil {
-			return fmt.Errorf("ledger: record %d: %w", lsn, err)
+	// Two chunks in flight and one being filled keep both goroutines busy
+	// (see replay_decode.go).
+	chunks, free := make(chan *replayChunk, 2), make(chan *replayChunk, 4)
+	go l.decodeTail(from, chunks, free)
+	var err error
+	for c := range chunks {
+		if err == nil {
+			err = c.err
 		}
-		return nil
-	})
+		if err == nil {
+			l.applyReplayChunk(c, rt)
+		}
+		select {
+		case free <- c:
+		default:
+		}
+	}
 	if err != nil {
 		return err
 	}

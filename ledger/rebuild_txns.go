@@ -26,14 +26,14 @@ func classOfMTI(mti string) byte {
 }
 
 // originLookup is one original reference a restart checks for an open
-// authorization: the reference (kind and its two parts), the memory key
-// it restores, and the transaction it must still find.
+// authorization: the reference (kind and its two parts), the hash of the
+// memory key it restores, and the transaction it must still find.
 type originLookup struct {
-	kind   int
-	a, b   string
-	memKey string
-	ref    *txnRef
-	cardID string
+	kind    int
+	a, b    string
+	keyHash uint64 // the hash of the memory key (origHashSTAN, origHashRRN)
+	ref     *txnRef
+	cardID  string
 }
 
 // openFromTxn is what a restart restores for one open authorization: its
@@ -48,10 +48,10 @@ func openFromTxn(t *model.Transaction, stan, rrn *[]originLookup) *txnRef {
 		return r
 	}
 	if t.STAN != "" && t.TxnTime != "" {
-		*stan = append(*stan, originLookup{refSTAN, t.STAN, t.TxnTime, origKeySTAN(t.CardID, t.STAN, t.TxnTime), r, t.CardID})
+		*stan = append(*stan, originLookup{refSTAN, t.STAN, t.TxnTime, origHashSTAN(t.CardID, t.STAN, t.TxnTime), r, t.CardID})
 	}
 	if t.RRN != "" {
-		*rrn = append(*rrn, originLookup{refRRN, t.RRN, t.AuthorizationCode, origKeyRRN(t.CardID, t.RRN, t.AuthorizationCode), r, t.CardID})
+		*rrn = append(*rrn, originLookup{refRRN, t.RRN, t.AuthorizationCode, origHashRRN(t.CardID, t.RRN, t.AuthorizationCode), r, t.CardID})
 	}
 	return r
 }
@@ -61,7 +61,9 @@ func openFromTxn(t *model.Transaction, stan, rrn *[]originLookup) *txnRef {
 func (l *Ledger) restoreOrigins(set []originLookup) {
 	for i := range set {
 		if o := &set[i]; l.origins.newest(o.kind, o.a, o.b, o.cardID) == o.ref.id {
-			o.ref.keys = append(o.ref.keys, o.memKey)
+			// Hashed from its parts, as the decision path gives it: no
+			// key string is built for each of a restart's holds.
+			o.ref.addKeyHash(o.keyHash)
 		}
 	}
 }

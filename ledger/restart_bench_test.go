@@ -39,6 +39,8 @@ func BenchmarkRestart(b *testing.B) {
 	}{
 		{20_000, 0, true}, {100_000, 0, true}, {100_000, 0, false}, {100_000, 10_000, false},
 		{1_000_000, 0, true}, {1_000_000, 50_000, false},
+		// A long tail: what replaying the log costs a record.
+		{200_000, 150_000, false},
 	} {
 		name := fmt.Sprintf("open-holds=%d/checkpoint", c.txns)
 		switch {
