@@ -18,12 +18,15 @@ import (
 // (a sync per authorization here, where one authorization runs at a
 // time). It is what the decision path makes today; an allocation count is
 // deterministic, so a change that adds one fails here rather than in a
-// benchmark nobody reruns. The race detector adds some of its own, and
+// benchmark nobody reruns. The five: the authorization's authWork (its
+// change, record buffer, transaction and request), its transaction's ID
+// with its approval code, its event's ID, and the log's two a sync. The
+// race detector adds some of its own, and
 // makes sync.Pool drop what it is given at random, so that its count
 // moves by one or two from run to run: its bound leaves room for that.
 const (
-	maxAuthorizeAllocs     = 9
-	maxAuthorizeAllocsRace = 16
+	maxAuthorizeAllocs     = 5
+	maxAuthorizeAllocsRace = 11
 )
 
 // TestAuthorizeAllocations holds an approval's allocations to
@@ -67,8 +70,8 @@ func TestAuthorizeAllocations(t *testing.T) {
 // maxFollowUpAllocs bounds an authorization and then its clearing or its
 // reversal, as maxAuthorizeAllocs bounds an authorization alone.
 var maxFollowUpAllocs = map[byte][2]int{ // class: without, with the race detector
-	ledger.ClassClearing: {22, 34},
-	ledger.ClassReversal: {23, 36},
+	ledger.ClassClearing: {18, 28},
+	ledger.ClassReversal: {18, 30},
 }
 
 func TestFollowUpAllocations(t *testing.T) {

@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/binary"
 	"strconv"
+	"time"
 
+	"github.com/ledgersim/ledgersim/authz"
 	"github.com/ledgersim/ledgersim/eventlog"
 	"github.com/ledgersim/ledgersim/internal/jsonenc"
 	"github.com/ledgersim/ledgersim/model"
@@ -24,6 +26,32 @@ const (
 	eventScratchBytes = 512
 	deltaScratchBytes = 256
 )
+
+// authWork is what one authorization keeps on the heap, in one
+// allocation instead of four: its change, the first buffer of its record
+// (the record stays in memory, and this with it, until it is projected
+// and the event reader has read it: a record's buffer is never reused),
+// its transaction (which Outcome.Txn returns) and the request authz.Decide
+// reads (which escapes through it).
+type authWork struct {
+	c   change
+	rec [recordCap]byte
+	t   model.Transaction
+	req authz.Request
+}
+
+// newTxnID makes a transaction's ID and its approval code (authCode of
+// the ID) as one string: one allocation for both, and no more memory than
+// the ID alone takes (an ID of 26 bytes and a code of 6 fill the 32-byte
+// size class the ID would take anyway).
+func (l *Ledger) newTxnID(now time.Time) (id, code string) {
+	var buf [48]byte
+	b := l.ids.AppendNew(buf[:0], model.PrefixTransaction, now)
+	n := len(b)
+	ac := authCodeOf(b)
+	s := string(append(b, ac[:]...))
+	return s[:n], s[n:]
+}
 
 // applyOutcome is apply for a card-network decision. Its Outcome is
 // converted to the interface apply records only when ctx carries an

@@ -461,8 +461,13 @@ type change struct {
 }
 
 func (l *Ledger) begin(now time.Time) *change {
-	c := &change{l: l, now: now, rec: make([]byte, 0, recordCap)}
-	c.rec = appendRecordHeader(c.rec, RecOther, now)
+	return l.beginIn(new(change), make([]byte, 0, recordCap), now)
+}
+
+// beginIn is begin into a change and a record buffer the caller made
+// (authWork: one allocation for several).
+func (l *Ledger) beginIn(c *change, buf []byte, now time.Time) *change {
+	*c = change{l: l, now: now, rec: appendRecordHeader(buf, RecOther, now)}
 	c.keys, c.wanted = c.keyBuf[:0], c.wantedBuf[:0]
 	return c
 }

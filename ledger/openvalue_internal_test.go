@@ -2,7 +2,11 @@ package ledger
 
 import (
 	"bytes"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/ledgersim/ledgersim/model"
 )
 
 // TestOpenValueIsAppendOp: a value encoded in place (openValue, the value
@@ -31,5 +35,27 @@ func TestOpenValueIsAppendOp(t *testing.T) {
 		if s := opStart(at, key); s != len(prefix) {
 			t.Errorf("%d bytes: opStart = %d, want %d", n, s, len(prefix))
 		}
+	}
+}
+
+// TestNewTxnIDCode: the approval code made with a transaction's ID is the
+// one authCode derives from the ID (a follow-up quotes it, and a restart
+// derives it again).
+func TestNewTxnIDCode(t *testing.T) {
+	l := &Ledger{}
+	now := time.UnixMilli(1_796_000_000_000)
+	prev := ""
+	for range 1000 {
+		id, code := l.newTxnID(now)
+		if !model.WellFormedID(id) || !strings.HasPrefix(id, model.PrefixTransaction+"_") {
+			t.Fatalf("ID %q", id)
+		}
+		if want := authCode(id); code != want {
+			t.Fatalf("ID %s: code %q, want %q", id, code, want)
+		}
+		if id <= prev {
+			t.Fatalf("ID %s after %s", id, prev)
+		}
+		prev = id
 	}
 }

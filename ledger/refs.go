@@ -328,6 +328,13 @@ func (st *shardTxns) removeHeap(i int) {
 // the last six digits of the base-36 FNV-1a hash of the ID (zero-padded),
 // in upper case.
 func authCode(txnID string) string {
+	b := authCodeOf(txnID)
+	return string(b[:])
+}
+
+// authCodeOf is authCode as its six bytes, of an ID held in a string or
+// in bytes.
+func authCodeOf[T string | []byte](txnID T) [6]byte {
 	h := uint64(14695981039346656037)
 	for i := 0; i < len(txnID); i++ {
 		h ^= uint64(txnID[i])
@@ -339,5 +346,5 @@ func authCode(txnID string) string {
 		b[i] = digits[h%36]
 		h /= 36
 	}
-	return string(b[:])
+	return b
 }

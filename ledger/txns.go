@@ -150,7 +150,9 @@ func (l *Ledger) Authorize(ctx context.Context, r *AuthRequest) (Outcome, error)
 	// declined before it is recorded, an error) gives the claim up; a
 	// repeat that finds it pending meanwhile is decided afresh (see claim).
 	defer claim.abandon()
-	req := authz.Request{
+	w := new(authWork)
+	req := &w.req
+	*req = authz.Request{
 		Kind: r.Kind, AmountCents: r.AmountCents, Currency: r.Currency, Expiry: r.Expiry,
 		CVVPresent: r.HasCVV2, MerchantID: r.MerchantID, MerchantKey: merchantKey(r.Merchant), MCC: r.MCC, Advice: r.Advice,
 	}
@@ -159,7 +161,7 @@ func (l *Ledger) Authorize(ctx context.Context, r *AuthRequest) (Outcome, error)
 		// and expiry: the ISO path has the PAN in hand; the API path has none.
 		req.CVVMatch = r.PAN != "" && l.vault.CheckCVV(r.PAN, card.Expiry(), r.CVV2)
 	}
-	in := authz.Input{Req: &req, Card: card, Agent: agent, User: user, HintKey: merchantKey(card.MerchantHint), Now: now}
+	in := authz.Input{Req: req, Card: card, Agent: agent, User: user, HintKey: merchantKey(card.MerchantHint), Now: now}
 	l.withControls(s, &in)
 	// amount is what is authorized: less than asked on a partial approval.
 	d, amount := decide(&in, r)
@@ -177,11 +179,13 @@ func (l *Ledger) Authorize(ctx context.Context, r *AuthRequest) (Outcome, error)
 		return out, nil
 	}
 
-	c := l.begin(now)
+	c := l.beginIn(&w.c, w.rec[:0], now)
 	c.kind(RecAuthorization)
 	nu, nc, na := *user, *card, *agent
-	t := &model.Transaction{
-		ID: l.ids.New(model.PrefixTransaction, now), CardID: card.ID, AgentID: card.AgentID, UserID: card.UserID,
+	id, code := l.newTxnID(now)
+	t := &w.t
+	*t = model.Transaction{
+		ID: id, CardID: card.ID, AgentID: card.AgentID, UserID: card.UserID,
 		Kind: kindOf(r.Kind), AmountCents: amount, AuthorizedAmountCents: amount, Currency: "USD",
 		MerchantName: r.Merchant, MerchantID: r.MerchantID, MerchantCity: r.City, MerchantCountry: r.Country, MCC: r.MCC,
 		ResponseCode: d.Code, DeclinedReason: d.Reason, Source: r.Source, MTI: r.MTI, STAN: r.STAN, RRN: r.RRN,
@@ -235,14 +239,14 @@ func (l *Ledger) Authorize(ctx context.Context, r *AuthRequest) (Outcome, error)
 		}
 		nu.SettledCents += r.AmountCents
 		userChanged = true
-		t.AuthorizationCode = authCode(t.ID)
+		t.AuthorizationCode = code
 		c.txnEvent(model.EvtTxnRefunded, t)
 	case r.Kind == authz.Verification:
-		t.Kind, t.Status, t.AuthorizationCode = model.KindVerification, model.TxnCompleted, authCode(t.ID)
+		t.Kind, t.Status, t.AuthorizationCode = model.KindVerification, model.TxnCompleted, code
 		t.AuthorizedAt, t.SettledAt = model.Ms(now), model.Ms(now)
 		c.txnEvent(model.EvtTxnAuthorized, t)
 	default:
-		t.AuthorizationCode, t.AuthorizedAt = authCode(t.ID), model.Ms(now)
+		t.AuthorizationCode, t.AuthorizedAt = code, model.Ms(now)
 		amt := amount
 		nc.Usage.AuthCount++
 		authz.AddCardSpend(&nc, now, amt)

@@ -46,6 +46,14 @@ type IDGen struct {
 
 // New returns a new ID with the given prefix for an object made at now.
 func (g *IDGen) New(prefix string, now time.Time) string {
+	var buf [40]byte // on the stack: the string is the one allocation
+	return string(g.AppendNew(buf[:0], prefix, now))
+}
+
+// AppendNew appends a new ID, as New returns it, to dst: a caller that
+// keeps the ID in one string with other text makes one allocation for
+// both.
+func (g *IDGen) AppendNew(dst []byte, prefix string, now time.Time) []byte {
 	ms := now.UnixMilli()
 	g.mu.Lock()
 	if ms <= g.lastMs {
@@ -69,19 +77,18 @@ func (g *IDGen) New(prefix string, now time.Time) string {
 	r := binary.BigEndian.Uint64(g.rnd[g.rndAt:])
 	g.mu.Unlock()
 
-	buf := make([]byte, 0, len(prefix)+1+22)
-	buf = append(buf, prefix...)
-	buf = append(buf, '_')
+	dst = append(dst, prefix...)
+	dst = append(dst, '_')
 	for i := 9; i >= 0; i-- {
-		buf = append(buf, crockford[(uint64(ms)>>(uint(i)*5))&31])
+		dst = append(dst, crockford[(uint64(ms)>>(uint(i)*5))&31])
 	}
 	for i := 3; i >= 0; i-- {
-		buf = append(buf, crockford[(seq>>(uint(i)*5))&31])
+		dst = append(dst, crockford[(seq>>(uint(i)*5))&31])
 	}
 	for i := 7; i >= 0; i-- {
-		buf = append(buf, crockford[(r>>(uint(i)*5))&31])
+		dst = append(dst, crockford[(r>>(uint(i)*5))&31])
 	}
-	return string(buf)
+	return dst
 }
 
 // Observe makes every later ID sort after id, which a generator in a new

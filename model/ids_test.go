@@ -57,3 +57,19 @@ func TestWellFormedID(t *testing.T) {
 		require.False(t, WellFormedID(bad), bad)
 	}
 }
+
+// TestAppendNewIsNew: AppendNew appends what New returns, from the same
+// sequence, after whatever dst holds.
+func TestAppendNewIsNew(t *testing.T) {
+	at := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
+	var g IDGen
+	a := g.New(PrefixTransaction, at)
+	b := g.AppendNew([]byte("x"), PrefixTransaction, at)
+	c := g.New(PrefixTransaction, at)
+	require.Equal(t, byte('x'), b[0])
+	id := string(b[1:])
+	require.True(t, WellFormedID(id), id)
+	require.Equal(t, a[:len("txn_")+10], id[:len("txn_")+10], "the same millisecond")
+	require.Less(t, a, id)
+	require.Less(t, id, c)
+}
