@@ -1,0 +1,68 @@
+package ledger
+
+import (
+	"bytes"
+	"testing"
+	"time"
+
+	"github.com/ledgersim/ledgersim/model"
+	"github.com/ledgersim/ledgersim/store"
+)
+
+// TestHotKeysKeepNewestPerKey: the projection keeps one entry per hot key
+// with its newest value (or its deletion), whether the key's owner ID
+// packs or not, and keys of different families or owners never share an
+// entry; a value larger than an entry's own room is kept whole.
+func TestHotKeysKeepNewestPerKey(t *testing.T) {
+	var gen model.IDGen
+	now := time.UnixMilli(1_796_000_000_000)
+	user, card, agent := gen.New(model.PrefixUser, now), gen.New(model.PrefixCard, now), gen.New(model.PrefixAgent, now)
+	big := bytes.Repeat([]byte{7}, 3*hotInlineBytes)
+	writes := []struct {
+		key   []byte
+		value []byte
+		del   bool
+	}{
+		{store.BalanceKey(user), []byte("b1"), false},
+		{store.UsageKey(card), []byte("u1"), false},
+		{store.SpendKey(agent), []byte("s1"), false},
+		{store.BalanceKey("user_odd"), []byte("o1"), false},
+		{store.UsageKey(user), []byte("wrong family"), false}, // a user's ID under the usage prefix
+		{store.BalanceKey(user), []byte("b2"), false},
+		{store.UsageKey(card), big, false},
+		{store.BalanceKey("user_odd"), nil, true},
+		{store.SpendKey(agent), []byte("s2"), false},
+	}
+	want := map[string]struct {
+		value []byte
+		del   bool
+	}{
+		string(store.BalanceKey(user)):       {[]byte("b2"), false},
+		string(store.UsageKey(card)):         {big, false},
+		string(store.SpendKey(agent)):        {[]byte("s2"), false},
+		string(store.BalanceKey("user_odd")): {nil, true},
+		string(store.UsageKey(user)):         {[]byte("wrong family"), false},
+	}
+	var h hotKeys
+	h.init(0, 0)
+	for _, w := range writes {
+		op := recordOp{op: opSet, key: w.key, value: w.value}
+		if w.del {
+			op.op = opDelete
+		}
+		h.put(op)
+	}
+	if len(h.dirty) != len(want) {
+		t.Fatalf("%d entries, want %d", len(h.dirty), len(want))
+	}
+	for _, e := range h.dirty {
+		w, ok := want[e.key]
+		if !ok {
+			t.Fatalf("an entry for %q", e.key)
+		}
+		if e.del != w.del || (!w.del && !bytes.Equal(e.v, w.value)) {
+			t.Errorf("%q: %q (deleted %v), want %q (deleted %v)", e.key, e.v, e.del, w.value, w.del)
+		}
+		delete(want, e.key)
+	}
+}
