@@ -70,8 +70,8 @@ func TestAuthorizeAllocations(t *testing.T) {
 // maxFollowUpAllocs bounds an authorization and then its clearing or its
 // reversal, as maxAuthorizeAllocs bounds an authorization alone.
 var maxFollowUpAllocs = map[byte][2]int{ // class: without, with the race detector
-	ledger.ClassClearing: {18, 28},
-	ledger.ClassReversal: {18, 30},
+	ledger.ClassClearing: {16, 28},
+	ledger.ClassReversal: {16, 28},
 }
 
 func TestFollowUpAllocations(t *testing.T) {

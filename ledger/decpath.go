@@ -40,6 +40,14 @@ type authWork struct {
 	req authz.Request
 }
 
+// followUpWork is authWork for a clearing or a reversal: its change,
+// its record's first buffer and the transaction it loads and rewrites.
+type followUpWork struct {
+	c   change
+	rec [recordCap]byte
+	t   model.Transaction
+}
+
 // newTxnID makes a transaction's ID and its approval code (authCode of
 // the ID) as one string: one allocation for both, and no more memory than
 // the ID alone takes (an ID of 26 bytes and a code of 6 fill the 32-byte

@@ -179,7 +179,8 @@ func (l *Ledger) Clear(ctx context.Context, f *FollowUp) (Outcome, error) {
 	if f.AmountCents < 0 {
 		return declined(authz.CodeInvalidAmount, authz.ReasonInvalidAmount), nil
 	}
-	c := l.begin(now)
+	w := new(followUpWork)
+	c := l.beginIn(&w.c, w.rec[:0], now)
 	c.kind(RecClearing)
 	if ref == nil {
 		if cardID == "" {
@@ -187,7 +188,7 @@ func (l *Ledger) Clear(ctx context.Context, f *FollowUp) (Outcome, error) {
 		}
 		return l.forcePost(ctx, s, c, cardID, f, fp, claim, now, release)
 	}
-	t, err := l.loadTxn(ref.id)
+	t, err := l.loadTxnInto(ref.id, &w.t)
 	if err != nil {
 		return Outcome{}, err
 	}
@@ -273,15 +274,16 @@ func (l *Ledger) forcePost(ctx context.Context, s *shard, c *change, cardID stri
 	card := s.cards[cardID]
 	user := s.users[card.UserID]
 	nu := *user
+	id, code := l.newTxnID(now)
 	t := &model.Transaction{
-		ID: l.ids.New(model.PrefixTransaction, now), CardID: card.ID, AgentID: card.AgentID, UserID: card.UserID,
+		ID: id, CardID: card.ID, AgentID: card.AgentID, UserID: card.UserID,
 		Kind: model.KindPurchase, Status: model.TxnCompleted, AmountCents: f.AmountCents, AuthorizedAmountCents: 0,
 		Currency: "USD", MerchantName: f.Merchant, MerchantID: f.MerchantID, MerchantCity: f.City, MerchantCountry: f.Country,
 		MCC: f.MCC, ResponseCode: authz.CodeApproved, ForcePost: true, Source: f.Source, MTI: f.MTI, STAN: f.STAN,
 		RRN: f.RRN, TxnTime: f.TxnTime, TerminalID: f.TerminalID, AcquirerID: f.AcquirerID, Fingerprint: fp,
 		CreatedAt: model.Ms(now), UpdatedAt: model.Ms(now), SettledAt: model.Ms(now),
 	}
-	t.AuthorizationCode = authCode(t.ID)
+	t.AuthorizationCode = code
 	nu.SettledCents -= f.AmountCents
 	nu.UpdatedAt = model.Ms(now)
 	c.txnEvent(model.EvtTxnCompleted, t)
@@ -330,7 +332,8 @@ func (l *Ledger) Reverse(ctx context.Context, f *FollowUp) (Outcome, error) {
 	if ref == nil {
 		return declined(authz.CodeNoOriginal, "original_not_found"), nil
 	}
-	t, err := l.loadTxn(ref.id)
+	w := new(followUpWork)
+	t, err := l.loadTxnInto(ref.id, &w.t)
 	if err != nil {
 		return Outcome{}, err
 	}
@@ -359,7 +362,7 @@ func (l *Ledger) Reverse(ctx context.Context, f *FollowUp) (Outcome, error) {
 	if remaining == t.AmountCents {
 		return Outcome{Code: authz.CodeApproved, TxnID: t.ID, AuthCode: t.AuthorizationCode, Txn: t}, nil
 	}
-	c := l.begin(now)
+	c := l.beginIn(&w.c, w.rec[:0], now)
 	c.kind(RecReversal)
 	l.recordFollowUp(c, f, fp, t, now)
 	out, err = l.reverseLocked(ctx, s, c, ref, t, remaining, "reversal", now)

@@ -388,6 +388,12 @@ func merchantKey(name string) string {
 
 // loadTxn reads a transaction record.
 func (l *Ledger) loadTxn(id string) (*model.Transaction, error) {
+	return l.loadTxnInto(id, new(model.Transaction))
+}
+
+// loadTxnInto is loadTxn into t, which should be zero (a follow-up's
+// followUpWork: one allocation for several).
+func (l *Ledger) loadTxnInto(id string, t *model.Transaction) (*model.Transaction, error) {
 	raw, err := l.get(store.TxnKey(id))
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, notFound("transaction_not_found", "transaction", id)
@@ -395,7 +401,6 @@ func (l *Ledger) loadTxn(id string) (*model.Transaction, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := new(model.Transaction)
 	if err := decodeTransactionShared(raw, t); err != nil {
 		return nil, fmt.Errorf("ledger: transaction %s: %w", id, err)
 	}
