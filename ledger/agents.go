@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/ledgersim/ledgersim/apikey"
+	"github.com/ledgersim/ledgersim/ledger/keyspace"
 	"github.com/ledgersim/ledgersim/model"
-	"github.com/ledgersim/ledgersim/store"
 )
 
 // AgentInput is a validated agent registration. Nil pointers are absent.
@@ -93,8 +93,8 @@ func (l *Ledger) RegisterAgent(ctx context.Context, in AgentInput) (Registration
 	c := l.begin(now)
 	c.kind(RecAgent)
 	c.putAgent(a)
-	c.index(store.AgentByUserKey(a.UserID, a.ID))
-	c.put(store.TokenKey(tok.ID), tok)
+	c.index(keyspace.AgentByUserKey(a.UserID, a.ID))
+	c.put(keyspace.TokenKey(tok.ID), tok)
 	c.event(model.EvtAgentCreated, map[string]any{"agentId": a.ID, "userId": a.UserID, "name": a.Name, "externalId": a.ExternalID, "status": a.Status})
 	reg := Registration{Agent: *a, Created: true, Token: secret, TokenID: tok.ID}
 	// Claim the externalId before applying so a concurrent registration of
@@ -168,7 +168,7 @@ func (l *Ledger) ListAgents(userID string, p ListParams) (Page[model.Agent], err
 	if userID == "" {
 		// The store orders the page; memory has the current spend, which the
 		// stored record (whose hot part lives in its delta) may not.
-		page, err := listRecords(l.db, store.AgentsPrefix, p, nil, nil, func(a *model.Agent) string { return a.ID })
+		page, err := listRecords(l.db, keyspace.AgentsPrefix, p, nil, nil, func(a *model.Agent) string { return a.ID })
 		for i := range page.Items {
 			if cur, gerr := l.GetAgent(page.Items[i].ID); gerr == nil {
 				page.Items[i] = cur
@@ -176,7 +176,7 @@ func (l *Ledger) ListAgents(userID string, p ListParams) (Page[model.Agent], err
 		}
 		return page, err
 	}
-	return listIndexed(l.db, store.AgentByUserKey(userID, ""), p, func(id string) (model.Agent, bool, error) {
+	return listIndexed(l.db, keyspace.AgentByUserKey(userID, ""), p, func(id string) (model.Agent, bool, error) {
 		a, err := l.GetAgent(id)
 		return a, err == nil, nil
 	}, nil)
@@ -391,7 +391,7 @@ func (l *Ledger) Deregister(ctx context.Context, id string) (StatusChange, error
 		if t.AgentID == id && t.RevokedAt == 0 {
 			nt := *t
 			nt.RevokedAt = model.Ms(now)
-			c.put(store.TokenKey(nt.ID), &nt)
+			c.put(keyspace.TokenKey(nt.ID), &nt)
 			revoked = append(revoked, &nt)
 		}
 	}
@@ -447,7 +447,7 @@ func (l *Ledger) CreateToken(ctx context.Context, agentID, name string, expiresA
 	secret, tok := l.newToken(a, name, expiresAt, now)
 	c := l.begin(now)
 	c.kind(RecAgentToken)
-	c.put(store.TokenKey(tok.ID), tok)
+	c.put(keyspace.TokenKey(tok.ID), tok)
 	res := NewToken{Token: *tok, Secret: secret}
 	err = c.apply(ctx, res)
 	if err == nil {
@@ -499,7 +499,7 @@ func (l *Ledger) RevokeToken(ctx context.Context, agentID, tokenID string) (mode
 	nt.RevokedAt = model.Ms(now)
 	c := l.begin(now)
 	c.kind(RecAgentToken)
-	c.put(store.TokenKey(nt.ID), &nt)
+	c.put(keyspace.TokenKey(nt.ID), &nt)
 	if err := c.apply(ctx, nt); err != nil {
 		return model.AgentToken{}, err
 	}

@@ -4,8 +4,8 @@ import (
 	"context"
 	"time"
 
+	"github.com/ledgersim/ledgersim/ledger/keyspace"
 	"github.com/ledgersim/ledgersim/model"
-	"github.com/ledgersim/ledgersim/store"
 )
 
 // approvals is what a shard knows, in memory, of its intents that a person
@@ -128,7 +128,7 @@ func (l *Ledger) decideIntent(ctx context.Context, id string, decide func(it *mo
 	it.UpdatedAt = nowMs
 	c := l.begin(now)
 	c.kind(RecIntentApproval)
-	c.put(store.IntentKey(it.ID), it)
+	c.put(keyspace.IntentKey(it.ID), it)
 	c.event(typ, approvalEventData(it))
 	if err := c.apply(ctx, *it); err != nil {
 		return model.Intent{}, err
@@ -201,7 +201,7 @@ func (l *Ledger) expireAwaiting(s *shard, c *change, now time.Time) (n int, err 
 			// The gate keeps it until a later sweep finds it expired in the
 			// store, so a change that fails to apply loses nothing.
 			it.Status, it.ExpiredAt, it.UpdatedAt = model.IntentExpired, nowMs, nowMs
-			c.put(store.IntentKey(it.ID), it)
+			c.put(keyspace.IntentKey(it.ID), it)
 			c.event(model.EvtIntentExpired, intentEventData(it))
 			n++
 		}

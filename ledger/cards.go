@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ledgersim/ledgersim/apikey"
+	"github.com/ledgersim/ledgersim/ledger/keyspace"
 	"github.com/ledgersim/ledgersim/matcher"
 
 	"github.com/ledgersim/ledgersim/model"
@@ -114,8 +115,8 @@ func (l *Ledger) CreateCard(ctx context.Context, agentID string, in CardInput) (
 	c := l.begin(now)
 	c.kind(RecCard)
 	c.putCard(card)
-	c.index(store.CardByAgentKey(a.ID, card.ID))
-	c.index(store.CardByUserKey(a.UserID, card.ID))
+	c.index(keyspace.CardByAgentKey(a.ID, card.ID))
+	c.index(keyspace.CardByUserKey(a.UserID, card.ID))
 	c.putAgent(&na)
 	c.event(model.EvtCardCreated, map[string]any{"cardId": card.ID, "agentId": a.ID, "userId": a.UserID, "type": card.Type, "status": card.Status, "last4": card.Last4})
 	if err := c.apply(ctx, *card); err != nil {
@@ -238,7 +239,7 @@ func (l *Ledger) ListCardsOfAgent(agentID string, p ListParams) (Page[model.Card
 	if _, err := l.GetAgent(agentID); err != nil {
 		return Page[model.Card]{}, err
 	}
-	return listIndexed(l.db, store.CardByAgentKey(agentID, ""), p, l.loadCard, nil)
+	return listIndexed(l.db, keyspace.CardByAgentKey(agentID, ""), p, l.loadCard, nil)
 }
 
 // ListCardsOfUser pages through a user's cards, newest first.
@@ -246,7 +247,7 @@ func (l *Ledger) ListCardsOfUser(userID string, p ListParams) (Page[model.Card],
 	if _, err := l.GetUser(userID); err != nil {
 		return Page[model.Card]{}, err
 	}
-	return listIndexed(l.db, store.CardByUserKey(userID, ""), p, l.loadCard, nil)
+	return listIndexed(l.db, keyspace.CardByUserKey(userID, ""), p, l.loadCard, nil)
 }
 
 func (l *Ledger) loadCard(id string) (model.Card, bool, error) {
@@ -532,15 +533,15 @@ func (l *Ledger) ReadDetails(ctx context.Context, cardID string, at Attestation)
 		secret := "tok_" + apikey.New("")[:32]
 		h := apikey.Hash(secret)
 		creds.DetailsToken, creds.TokenExpiresAt = secret, nowMs+DetailsTokenTTL.Milliseconds()
-		c.put(store.DetailsTokenKey(hex.EncodeToString(h)), model.DetailsToken{Hash: h, CardID: card.ID, UserID: card.UserID,
+		c.put(keyspace.DetailsTokenKey(hex.EncodeToString(h)), model.DetailsToken{Hash: h, CardID: card.ID, UserID: card.UserID,
 			AccessEventID: ev.ID, ExpiresAt: creds.TokenExpiresAt})
 	}
 	nc := *card
 	nc.Usage.LastAccessAt, nc.Usage.LastAccessEventID = nowMs, ev.ID
 	nc.Usage.RecentAccesses = append(recent, nowMs)
 	c.putUsage(&nc)
-	c.put(store.AccessEventKey(ev.ID), ev)
-	c.index(store.AccessByCardKey(card.ID, ev.ID))
+	c.put(keyspace.AccessEventKey(ev.ID), ev)
+	c.index(keyspace.AccessByCardKey(card.ID, ev.ID))
 	var intentExpiry int64
 	if intentID != "" {
 		it, err := l.loadIntent(intentID)
@@ -549,7 +550,7 @@ func (l *Ledger) ReadDetails(ctx context.Context, cardID string, at Attestation)
 		}
 		intentExpiry = nowMs + DetailsIntentWait.Milliseconds()
 		it.AccessEventID, it.DetailsAccessedAt, it.ExpiresAt, it.UpdatedAt = ev.ID, nowMs, intentExpiry, nowMs
-		c.put(store.IntentKey(it.ID), it)
+		c.put(keyspace.IntentKey(it.ID), it)
 	}
 	c.event(model.EvtCredentialAccessed, map[string]any{"accessEventId": ev.ID, "cardId": card.ID, "agentId": card.AgentID,
 		"userId": card.UserID, "exposureMode": ev.ExposureMode, "summary": ev.Summary, "intentId": intentID,
@@ -573,7 +574,7 @@ func (l *Ledger) ReadDetails(ctx context.Context, cardID string, at Attestation)
 func (l *Ledger) RedeemDetailsToken(ctx context.Context, token string) (Credentials, error) {
 	now := l.clock.Now()
 	h := apikey.Hash(token)
-	key := store.DetailsTokenKey(hex.EncodeToString(h))
+	key := keyspace.DetailsTokenKey(hex.EncodeToString(h))
 	var dt model.DetailsToken
 	if err := l.getJSON(key, &dt); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
@@ -623,9 +624,9 @@ func (l *Ledger) ListAccessEvents(cardID string, p ListParams) (Page[model.Acces
 	if _, err := l.GetCard(cardID); err != nil {
 		return Page[model.AccessEvent]{}, err
 	}
-	return listIndexed(l.db, store.AccessByCardKey(cardID, ""), p, func(id string) (model.AccessEvent, bool, error) {
+	return listIndexed(l.db, keyspace.AccessByCardKey(cardID, ""), p, func(id string) (model.AccessEvent, bool, error) {
 		var ev model.AccessEvent
-		err := l.getJSON(store.AccessEventKey(id), &ev)
+		err := l.getJSON(keyspace.AccessEventKey(id), &ev)
 		if err == store.ErrNotFound {
 			return ev, false, nil
 		}

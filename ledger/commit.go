@@ -10,6 +10,7 @@ import (
 
 	"github.com/ledgersim/ledgersim/decisionlog"
 	"github.com/ledgersim/ledgersim/eventlog"
+	"github.com/ledgersim/ledgersim/ledger/keyspace"
 	"github.com/ledgersim/ledgersim/store"
 )
 
@@ -132,8 +133,8 @@ func (p *pipeline) recordKeys(rec []byte) (keys []uint64, hasRange bool) {
 // the transaction lists. The queue's index leaves them out,
 // which spares most of an authorization's keys a hash and two map
 // operations; a read of one still finds it, by scanning the queue.
-var unread = [][]byte{store.BalancePrefix, store.UsagePrefix, store.SpendPrefix, store.EventsPrefix,
-	store.EventByTypePrefix, store.TxnByCardPrefix, store.TxnByUserPrefix, store.TxnByAgentPrefix}
+var unread = [][]byte{keyspace.BalancePrefix, keyspace.UsagePrefix, keyspace.SpendPrefix, keyspace.EventsPrefix,
+	keyspace.EventByTypePrefix, keyspace.TxnByCardPrefix, keyspace.TxnByUserPrefix, keyspace.TxnByAgentPrefix}
 
 func isUnread(key []byte) bool {
 	for _, p := range unread {
@@ -254,11 +255,11 @@ func projectRecord(b *store.Batch, rec []byte, lists *txnLists, hot *hotKeys, ev
 			// The lists and the index of events by type are derived from
 			// the transaction and the event themselves (records written
 			// before this also carry their index keys: both give the same).
-			if id, ok := bytes.CutPrefix(op.key, store.TxnsPrefix); ok && lists != nil {
+			if id, ok := bytes.CutPrefix(op.key, keyspace.TxnsPrefix); ok && lists != nil {
 				if err := lists.addTxn(id, op.value); err != nil {
 					return fmt.Errorf("ledger: transaction %s: %w", id, err)
 				}
-			} else if id, ok := bytes.CutPrefix(op.key, store.EventsPrefix); ok && events != nil {
+			} else if id, ok := bytes.CutPrefix(op.key, keyspace.EventsPrefix); ok && events != nil {
 				typ, err := eventlog.TypeOf(op.value)
 				if err != nil {
 					return fmt.Errorf("ledger: event %s: %w", id, err)
@@ -282,8 +283,8 @@ func projectRecord(b *store.Batch, rec []byte, lists *txnLists, hot *hotKeys, ev
 			}
 			return nil
 		}
-		if bytes.HasPrefix(op.key, store.OpenPrefix) || bytes.HasPrefix(op.key, store.OrigSTANPrefix) ||
-			bytes.HasPrefix(op.key, store.OrigRRNPrefix) {
+		if bytes.HasPrefix(op.key, keyspace.OpenPrefix) || bytes.HasPrefix(op.key, keyspace.OrigSTANPrefix) ||
+			bytes.HasPrefix(op.key, keyspace.OrigRRNPrefix) {
 			// Open holds and originals are found in memory (refs.go,
 			// origins.go), and a restart finds them among the store's
 			// transactions. (Records written before origins.go carry the

@@ -9,8 +9,8 @@ import (
 	"github.com/ledgersim/ledgersim/authz"
 	"github.com/ledgersim/ledgersim/eventlog"
 	"github.com/ledgersim/ledgersim/internal/jsonenc"
+	"github.com/ledgersim/ledgersim/ledger/keyspace"
 	"github.com/ledgersim/ledgersim/model"
-	"github.com/ledgersim/ledgersim/store"
 )
 
 // Sizes of the buffers one change encodes into. An approval's record is
@@ -231,7 +231,7 @@ func opStart(at int, key []byte) int {
 // c.rec in between.
 func (c *change) openEvent() (id string, at int) {
 	id = c.l.ids.New(model.PrefixEvent, c.now)
-	return id, c.openValue(opSet, store.EventKey(id))
+	return id, c.openValue(opSet, keyspace.EventKey(id))
 }
 
 // closeEvent is record for an event encoded in place since openEvent.

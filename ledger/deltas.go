@@ -5,12 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 
+	"github.com/ledgersim/ledgersim/ledger/keyspace"
 	"github.com/ledgersim/ledgersim/model"
 	"github.com/ledgersim/ledgersim/store"
 )
 
 // The hot parts of users, cards and agents are written as small delta
-// records on every authorization (see store.BalanceKey). Writing the whole
+// records on every authorization (see keyspace.BalanceKey). Writing the whole
 // JSON record each time tripled the bytes an authorization wrote, and the
 // WAL's fsync time grows with them.
 
@@ -261,14 +262,14 @@ func (r *deltaReader) str() string {
 
 // putUser writes a whole user record and its balance delta.
 func (c *change) putUser(u *model.User) {
-	c.put(store.UserKey(u.ID), u)
+	c.put(keyspace.UserKey(u.ID), u)
 	c.putBalance(u)
 }
 
 // putBalance writes only a user's balance.
 func (c *change) putBalance(u *model.User) {
 	var buf [deltaScratchBytes]byte // on the stack: set copies it
-	c.set(store.BalanceKey(u.ID), appendBalance(buf[:0], u))
+	c.set(keyspace.BalanceKey(u.ID), appendBalance(buf[:0], u))
 }
 
 // putCard writes a whole card record and its usage delta.
@@ -277,27 +278,27 @@ func (c *change) putCard(card *model.Card) {
 	// through: the caller's card may then stay on its stack (an
 	// authorization's working copy, when only its usage changes).
 	cp := *card
-	c.put(store.CardKey(card.ID), &cp)
+	c.put(keyspace.CardKey(card.ID), &cp)
 	c.putUsage(card)
 }
 
 // putUsage writes only a card's usage counters.
 func (c *change) putUsage(card *model.Card) {
 	var buf [deltaScratchBytes]byte
-	c.set(store.UsageKey(card.ID), appendUsage(buf[:0], &card.Usage, card.UpdatedAt))
+	c.set(keyspace.UsageKey(card.ID), appendUsage(buf[:0], &card.Usage, card.UpdatedAt))
 }
 
 // putAgent writes a whole agent record and its spend delta.
 func (c *change) putAgent(a *model.Agent) {
 	cp := *a // as in putCard
-	c.put(store.AgentKey(a.ID), &cp)
+	c.put(keyspace.AgentKey(a.ID), &cp)
 	c.putSpend(a)
 }
 
 // putSpend writes only an agent's spend window.
 func (c *change) putSpend(a *model.Agent) {
 	var buf [deltaScratchBytes]byte
-	c.set(store.SpendKey(a.ID), appendSpend(buf[:0], a))
+	c.set(keyspace.SpendKey(a.ID), appendSpend(buf[:0], a))
 }
 
 // overlayDeltas lays the delta records over the whole records loaded at
@@ -339,13 +340,13 @@ func OverlayDeltas(db *store.DB, user func(string) *model.User, card func(string
 			err = serr
 		}
 	}
-	scan(store.BalancePrefix, func(id string, v []byte) error {
+	scan(keyspace.BalancePrefix, func(id string, v []byte) error {
 		if u := user(id); u != nil {
 			return decodeBalance(v, u)
 		}
 		return nil
 	})
-	scan(store.UsagePrefix, func(id string, v []byte) error {
+	scan(keyspace.UsagePrefix, func(id string, v []byte) error {
 		if c := card(id); c != nil {
 			// Decode into a fresh value: decoding over the record's usage
 			// would leave a field the delta omits (false, zero) at the
@@ -362,7 +363,7 @@ func OverlayDeltas(db *store.DB, user func(string) *model.User, card func(string
 		}
 		return nil
 	})
-	scan(store.SpendPrefix, func(id string, v []byte) error {
+	scan(keyspace.SpendPrefix, func(id string, v []byte) error {
 		if a := agent(id); a != nil {
 			return decodeSpend(v, a)
 		}

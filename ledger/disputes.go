@@ -7,6 +7,7 @@ import (
 	"errors"
 
 	"github.com/ledgersim/ledgersim/authz"
+	"github.com/ledgersim/ledgersim/ledger/keyspace"
 	"github.com/ledgersim/ledgersim/model"
 	"github.com/ledgersim/ledgersim/store"
 )
@@ -34,7 +35,7 @@ func (l *Ledger) CreateDispute(ctx context.Context, txnID string, in DisputeInpu
 	if t.Kind != model.KindPurchase || t.Status != model.TxnCompleted {
 		return model.Dispute{}, conflict("transaction_not_disputable", "Only a completed purchase can be disputed; this transaction is "+t.Kind+", "+t.Status+".")
 	}
-	if existing, err := l.get(store.DisputeByTxnKey(t.ID)); err == nil {
+	if existing, err := l.get(keyspace.DisputeByTxnKey(t.ID)); err == nil {
 		return model.Dispute{}, conflict("dispute_exists", "This transaction is already disputed by "+string(existing)+".")
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return model.Dispute{}, err
@@ -53,9 +54,9 @@ func (l *Ledger) CreateDispute(ctx context.Context, txnID string, in DisputeInpu
 		Status: model.DisputePending, CreatedAt: nowMs, UpdatedAt: nowMs}
 	c := l.begin(now)
 	c.kind(RecDispute)
-	c.put(store.DisputeKey(d.ID), &d)
-	c.index(store.DisputeByUserKey(d.UserID, d.ID))
-	c.set(store.DisputeByTxnKey(t.ID), []byte(d.ID))
+	c.put(keyspace.DisputeKey(d.ID), &d)
+	c.index(keyspace.DisputeByUserKey(d.UserID, d.ID))
+	c.set(keyspace.DisputeByTxnKey(t.ID), []byte(d.ID))
 	c.event(model.EvtDisputeCreated, disputeEventData(&d))
 	if err := c.apply(ctx, d); err != nil {
 		return model.Dispute{}, err
@@ -79,7 +80,7 @@ func disputeEventData(d *model.Dispute) map[string]any {
 
 func (l *Ledger) loadDispute(id string) (*model.Dispute, error) {
 	d := new(model.Dispute)
-	if err := l.getJSON(store.DisputeKey(id), d); err != nil {
+	if err := l.getJSON(keyspace.DisputeKey(id), d); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return nil, notFound("dispute_not_found", "dispute", id)
 		}
@@ -132,7 +133,7 @@ func (l *Ledger) PutDisputeEvidence(ctx context.Context, id string, ev model.Dis
 	// The file is a blob, not part of the record: written and synced
 	// before the record that names it, so no record names a file that is
 	// not there (a file whose record was lost is overwritten by a retry).
-	if err := l.db.PutSync(store.DisputeFileKey(d.ID), data); err != nil {
+	if err := l.db.PutSync(keyspace.DisputeFileKey(d.ID), data); err != nil {
 		return model.Dispute{}, err
 	}
 	ev.SizeBytes, ev.UploadedAt = int64(len(data)), model.Ms(now)
@@ -140,7 +141,7 @@ func (l *Ledger) PutDisputeEvidence(ctx context.Context, id string, ev model.Dis
 	d.Status, d.UpdatedAt = model.DisputeInReview, model.Ms(now)
 	c := l.begin(now)
 	c.kind(RecDisputeEvidence)
-	c.put(store.DisputeKey(d.ID), d)
+	c.put(keyspace.DisputeKey(d.ID), d)
 	if err := c.apply(ctx, *d); err != nil {
 		return model.Dispute{}, err
 	}
@@ -157,7 +158,7 @@ func (l *Ledger) GetDisputeEvidence(id string) (model.DisputeEvidence, []byte, e
 	if d.Evidence == nil {
 		return model.DisputeEvidence{}, nil, notFound("evidence_not_found", "evidence for dispute", id)
 	}
-	data, err := l.db.Get(store.DisputeFileKey(id))
+	data, err := l.db.Get(keyspace.DisputeFileKey(id))
 	if err != nil {
 		return model.DisputeEvidence{}, nil, err
 	}
@@ -228,7 +229,7 @@ func (l *Ledger) ResolveDispute(ctx context.Context, id, outcome string) (model.
 			c.putBalance(&nu)
 		}
 	}
-	c.put(store.DisputeKey(d.ID), d)
+	c.put(keyspace.DisputeKey(d.ID), d)
 	c.event(model.EvtDisputeResolved, disputeEventData(d))
 	if err := c.apply(ctx, *d); err != nil {
 		return model.Dispute{}, err
@@ -263,9 +264,9 @@ func (l *Ledger) ListDisputes(f DisputeFilter, p ListParams) (Page[model.Dispute
 			}
 			return *d, true, nil
 		}
-		return listIndexed(l.db, store.DisputeByUserKey(f.UserID, ""), p, load, keep)
+		return listIndexed(l.db, keyspace.DisputeByUserKey(f.UserID, ""), p, load, keep)
 	}
-	return listRecords(l.db, store.DisputePrefix, p, nil, keep, func(d *model.Dispute) string { return d.ID })
+	return listRecords(l.db, keyspace.DisputePrefix, p, nil, keep, func(d *model.Dispute) string { return d.ID })
 }
 
 // CancelDispute withdraws a pending dispute (the platform's pending →
@@ -286,7 +287,7 @@ func (l *Ledger) CancelDispute(ctx context.Context, id string) (model.Dispute, e
 	d.Status, d.CanceledAt, d.UpdatedAt = model.DisputeCanceled, nowMs, nowMs
 	c := l.begin(now)
 	c.kind(RecDisputeCancel)
-	c.put(store.DisputeKey(d.ID), d)
+	c.put(keyspace.DisputeKey(d.ID), d)
 	c.event(model.EvtDisputeCanceled, disputeEventData(d))
 	if err := c.apply(ctx, *d); err != nil {
 		return model.Dispute{}, err

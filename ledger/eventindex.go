@@ -6,7 +6,7 @@ import (
 	"sort"
 	"sync"
 
-	"github.com/ledgersim/ledgersim/store"
+	"github.com/ledgersim/ledgersim/ledger/keyspace"
 )
 
 // eventsByType is the projection that serves events by type (GET
@@ -41,10 +41,10 @@ func newEventsByType() *eventsByType {
 	return &eventsByType{byType: map[string]*eventIDs{}}
 }
 
-// eventTypeOf parses an event-type index key (store.EventByTypeKey): the
+// eventTypeOf parses an event-type index key (keyspace.EventByTypeKey): the
 // type and the event's ID, as slices of key.
 func eventTypeOf(key []byte) (typ, evID []byte, ok bool) {
-	rest, found := bytes.CutPrefix(key, store.EventByTypePrefix)
+	rest, found := bytes.CutPrefix(key, keyspace.EventByTypePrefix)
 	if !found {
 		return nil, nil, false
 	}

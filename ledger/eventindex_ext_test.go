@@ -13,6 +13,7 @@ import (
 	"github.com/ledgersim/ledgersim/eventlog"
 	"github.com/ledgersim/ledgersim/internal/gatedfs"
 	"github.com/ledgersim/ledgersim/ledger"
+	"github.com/ledgersim/ledgersim/ledger/keyspace"
 	"github.com/ledgersim/ledgersim/model"
 	"github.com/ledgersim/ledgersim/store"
 	"github.com/ledgersim/ledgersim/vault"
@@ -23,8 +24,8 @@ import (
 func storedEventsByType(t *testing.T, db *store.DB) map[string][]string {
 	t.Helper()
 	out := map[string][]string{}
-	require.NoError(t, db.Scan(store.EventsPrefix, "", true, func(k, v []byte) bool {
-		id := string(bytes.TrimPrefix(k, store.EventsPrefix))
+	require.NoError(t, db.Scan(keyspace.EventsPrefix, "", true, func(k, v []byte) bool {
+		id := string(bytes.TrimPrefix(k, keyspace.EventsPrefix))
 		rec, err := eventlog.Decode(id, v)
 		require.NoError(t, err)
 		out[rec.Type] = append(out[rec.Type], id)
@@ -98,7 +99,7 @@ func TestRestartRebuildsEventsByType(t *testing.T) {
 	b := db.NewBatch()
 	for typ, ids := range live {
 		for _, id := range ids {
-			b.Put(store.EventByTypeKey(typ, id), nil)
+			b.Put(keyspace.EventByTypeKey(typ, id), nil)
 		}
 	}
 	require.NoError(t, db.Commit(b))
@@ -115,7 +116,7 @@ func TestRestartRebuildsEventsByType(t *testing.T) {
 			require.Equal(t, ids, l.EventIDsByType(typ, "", math.MaxInt32), "%s: %s", round, typ)
 		}
 		left := 0
-		require.NoError(t, db.Scan(store.EventByTypePrefix, "", false, func(_, _ []byte) bool { left++; return true }))
+		require.NoError(t, db.Scan(keyspace.EventByTypePrefix, "", false, func(_, _ []byte) bool { left++; return true }))
 		require.Zero(t, left, "%s: the store keeps no index by type", round)
 		check, err := ledger.CheckStoreAgainstLog(db)
 		require.NoError(t, err)

@@ -9,8 +9,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/ledgersim/ledgersim/ledger/keyspace"
 	"github.com/ledgersim/ledgersim/model"
-	"github.com/ledgersim/ledgersim/store"
 )
 
 // TestEventsByTypePageLikeASortedIndex: a type's events page newest first
@@ -122,13 +122,13 @@ func TestEventsByTypeCursorNotInTheType(t *testing.T) {
 }
 
 // TestEventTypeOfParsesTheIndexKey: the projection takes exactly the keys
-// store.EventByTypeKey makes.
+// keyspace.EventByTypeKey makes.
 func TestEventTypeOfParsesTheIndexKey(t *testing.T) {
-	typ, id, ok := eventTypeOf(store.EventByTypeKey(model.EvtCardFrozen, "evt_1"))
+	typ, id, ok := eventTypeOf(keyspace.EventByTypeKey(model.EvtCardFrozen, "evt_1"))
 	require.True(t, ok)
 	require.Equal(t, model.EvtCardFrozen, string(typ))
 	require.Equal(t, "evt_1", string(id))
-	for _, k := range [][]byte{store.EventKey("evt_1"), store.TxnByCardKey("card_1", "txn_1"), []byte("xet/no-slash")} {
+	for _, k := range [][]byte{keyspace.EventKey("evt_1"), keyspace.TxnByCardKey("card_1", "txn_1"), []byte("xet/no-slash")} {
 		_, _, ok := eventTypeOf(k)
 		require.False(t, ok, string(k))
 	}

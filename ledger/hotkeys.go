@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/ledgersim/ledgersim/decisionlog"
+	"github.com/ledgersim/ledgersim/ledger/keyspace"
 	"github.com/ledgersim/ledgersim/model"
 	"github.com/ledgersim/ledgersim/store"
 )
@@ -37,8 +38,8 @@ var hotLSNKey = store.MetaKey("hotlsn")
 
 // isHot reports whether a key is one of the hot families.
 func isHot(key []byte) bool {
-	return bytes.HasPrefix(key, store.BalancePrefix) || bytes.HasPrefix(key, store.UsagePrefix) ||
-		bytes.HasPrefix(key, store.SpendPrefix)
+	return bytes.HasPrefix(key, keyspace.BalancePrefix) || bytes.HasPrefix(key, keyspace.UsagePrefix) ||
+		bytes.HasPrefix(key, keyspace.SpendPrefix)
 }
 
 // hotKeys holds the hot-key writes of durable records not yet in the

@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ledgersim/ledgersim/ledger/keyspace"
 	"github.com/ledgersim/ledgersim/model"
-	"github.com/ledgersim/ledgersim/store"
 )
 
 // TestHotKeysKeepNewestPerKey: the projection keeps one entry per hot key
@@ -23,25 +23,25 @@ func TestHotKeysKeepNewestPerKey(t *testing.T) {
 		value []byte
 		del   bool
 	}{
-		{store.BalanceKey(user), []byte("b1"), false},
-		{store.UsageKey(card), []byte("u1"), false},
-		{store.SpendKey(agent), []byte("s1"), false},
-		{store.BalanceKey("user_odd"), []byte("o1"), false},
-		{store.UsageKey(user), []byte("wrong family"), false}, // a user's ID under the usage prefix
-		{store.BalanceKey(user), []byte("b2"), false},
-		{store.UsageKey(card), big, false},
-		{store.BalanceKey("user_odd"), nil, true},
-		{store.SpendKey(agent), []byte("s2"), false},
+		{keyspace.BalanceKey(user), []byte("b1"), false},
+		{keyspace.UsageKey(card), []byte("u1"), false},
+		{keyspace.SpendKey(agent), []byte("s1"), false},
+		{keyspace.BalanceKey("user_odd"), []byte("o1"), false},
+		{keyspace.UsageKey(user), []byte("wrong family"), false}, // a user's ID under the usage prefix
+		{keyspace.BalanceKey(user), []byte("b2"), false},
+		{keyspace.UsageKey(card), big, false},
+		{keyspace.BalanceKey("user_odd"), nil, true},
+		{keyspace.SpendKey(agent), []byte("s2"), false},
 	}
 	want := map[string]struct {
 		value []byte
 		del   bool
 	}{
-		string(store.BalanceKey(user)):       {[]byte("b2"), false},
-		string(store.UsageKey(card)):         {big, false},
-		string(store.SpendKey(agent)):        {[]byte("s2"), false},
-		string(store.BalanceKey("user_odd")): {nil, true},
-		string(store.UsageKey(user)):         {[]byte("wrong family"), false},
+		string(keyspace.BalanceKey(user)):       {[]byte("b2"), false},
+		string(keyspace.UsageKey(card)):         {big, false},
+		string(keyspace.SpendKey(agent)):        {[]byte("s2"), false},
+		string(keyspace.BalanceKey("user_odd")): {nil, true},
+		string(keyspace.UsageKey(user)):         {[]byte("wrong family"), false},
 	}
 	var h hotKeys
 	h.init(0, 0)

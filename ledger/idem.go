@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ledgersim/ledgersim/ledger/keyspace"
 	"github.com/ledgersim/ledgersim/store"
 )
 
@@ -53,7 +54,7 @@ var errNoResponse = errors.New("ledger: a change made under an Idempotency-Key h
 // NewIdem scopes key to the caller (principal) and the request.
 func (l *Ledger) NewIdem(principal, key, method, path string, body []byte) *Idem {
 	scope := hashHex([]byte(principal + "\x00" + key))
-	return &Idem{l: l, key: store.IdemKey(scope), lockKey: scope, method: method, path: path, bodyHash: hashHex(body)}
+	return &Idem{l: l, key: keyspace.IdemKey(scope), lockKey: scope, method: method, path: path, bodyHash: hashHex(body)}
 }
 
 // SetRender tells the Idem how the operation's result becomes the response.

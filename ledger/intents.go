@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"time"
 
+	"github.com/ledgersim/ledgersim/ledger/keyspace"
 	"github.com/ledgersim/ledgersim/matcher"
 	"github.com/ledgersim/ledgersim/model"
 	"github.com/ledgersim/ledgersim/store"
@@ -72,7 +73,7 @@ func (l *Ledger) CreateIntent(ctx context.Context, cardID string, in IntentInput
 		in.ExpectedCurrency = "USD"
 	}
 	if in.IntentID != "" {
-		raw, err := l.get(store.IntentClientKey(cardID, in.IntentID))
+		raw, err := l.get(keyspace.IntentClientKey(cardID, in.IntentID))
 		if err == nil {
 			existing, err := l.loadIntent(string(raw))
 			if err != nil {
@@ -116,9 +117,9 @@ func (l *Ledger) CreateIntent(ctx context.Context, cardID string, in IntentInput
 	}
 	c := l.begin(now)
 	c.kind(RecIntent)
-	c.put(store.IntentKey(it.ID), it)
-	c.index(store.IntentByCardKey(card.ID, it.ID))
-	c.set(store.IntentClientKey(card.ID, in.IntentID), []byte(it.ID))
+	c.put(keyspace.IntentKey(it.ID), it)
+	c.index(keyspace.IntentByCardKey(card.ID, it.ID))
+	c.set(keyspace.IntentClientKey(card.ID, in.IntentID), []byte(it.ID))
 	if it.ApprovalRequired {
 		c.event(model.EvtIntentPendingApproval, approvalEventData(it))
 	}
@@ -150,7 +151,7 @@ func sameIntent(it *model.Intent, in *IntentInput) bool {
 
 func (l *Ledger) loadIntent(id string) (*model.Intent, error) {
 	it := new(model.Intent)
-	if err := l.getJSON(store.IntentKey(id), it); err != nil {
+	if err := l.getJSON(keyspace.IntentKey(id), it); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return nil, notFound("intent_not_found", "intent", id)
 		}
@@ -174,7 +175,7 @@ func (l *Ledger) ListIntents(cardID, status string) ([]model.Intent, error) {
 	if _, err := l.GetCard(cardID); err != nil {
 		return nil, err
 	}
-	prefix := store.IntentByCardKey(cardID, "")
+	prefix := keyspace.IntentByCardKey(cardID, "")
 	var out []model.Intent
 	var loadErr error
 	err := l.db.Scan(prefix, "", false, func(k, _ []byte) bool {
@@ -215,7 +216,7 @@ func (l *Ledger) CancelIntent(ctx context.Context, id string) (model.Intent, err
 	it.Status, it.CanceledAt, it.UpdatedAt = model.IntentCanceled, model.Ms(now), model.Ms(now)
 	c := l.begin(now)
 	c.kind(RecIntent)
-	c.put(store.IntentKey(it.ID), it)
+	c.put(keyspace.IntentKey(it.ID), it)
 	c.event(model.EvtIntentCanceled, intentEventData(it))
 	if err := c.apply(ctx, *it); err != nil {
 		return model.Intent{}, err
@@ -280,7 +281,7 @@ func (l *Ledger) resolveIntent(s *shard, c *change, t *model.Transaction, now ti
 		c.intentMismatched = true
 	}
 	t.IntentID = it.ID
-	c.put(store.IntentKey(it.ID), it)
+	c.put(keyspace.IntentKey(it.ID), it)
 	c.event(typ, intentEventData(it))
 	return nil
 }
@@ -300,7 +301,7 @@ func (l *Ledger) expireIntents(s *shard, c *change, now time.Time) (n int, err e
 			return
 		}
 		it.Status, it.ExpiredAt, it.UpdatedAt = model.IntentExpired, model.Ms(now), model.Ms(now)
-		c.put(store.IntentKey(it.ID), it)
+		c.put(keyspace.IntentKey(it.ID), it)
 		c.event(model.EvtIntentExpired, intentEventData(it))
 		n++
 	})
@@ -313,7 +314,7 @@ func (l *Ledger) expireIntents(s *shard, c *change, now time.Time) (n int, err e
 
 // rebuildIntents puts every pending intent back in its shard's matcher.
 func (l *Ledger) rebuildIntents() error {
-	return loadAll(l.db, store.IntentPrefix, func(it *model.Intent) {
+	return loadAll(l.db, keyspace.IntentPrefix, func(it *model.Intent) {
 		s := l.shardOf(it.UserID)
 		switch it.Status {
 		case model.IntentPending:

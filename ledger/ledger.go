@@ -15,6 +15,7 @@ import (
 	"github.com/ledgersim/ledgersim/clock"
 	"github.com/ledgersim/ledgersim/decisionlog"
 	"github.com/ledgersim/ledgersim/eventlog"
+	"github.com/ledgersim/ledgersim/ledger/keyspace"
 	"github.com/ledgersim/ledgersim/matcher"
 	"github.com/ledgersim/ledgersim/model"
 	"github.com/ledgersim/ledgersim/risk"
@@ -341,8 +342,8 @@ func loadAll[T any](db *store.DB, prefix []byte, fn func(*T)) error {
 // observeIDs tells the ID generator the newest ID of each kind in the
 // store, so that IDs made from now on sort after them (see IDGen.Observe).
 func (l *Ledger) observeIDs() error {
-	for _, prefix := range [][]byte{store.UsersPrefix, store.AgentsPrefix, store.CardsPrefix, store.TokensPrefix,
-		store.EventsPrefix, store.TxnsPrefix, store.IntentPrefix, store.AccessPrefix} {
+	for _, prefix := range [][]byte{keyspace.UsersPrefix, keyspace.AgentsPrefix, keyspace.CardsPrefix, keyspace.TokensPrefix,
+		keyspace.EventsPrefix, keyspace.TxnsPrefix, keyspace.IntentPrefix, keyspace.AccessPrefix} {
 		if err := l.db.Scan(prefix, "", true, func(k, _ []byte) bool {
 			l.ids.Observe(string(k[len(prefix):]))
 			return false
@@ -357,14 +358,14 @@ func (l *Ledger) rebuild() error {
 	if err := l.observeIDs(); err != nil {
 		return err
 	}
-	if err := loadAll(l.db, store.UsersPrefix, func(u *model.User) {
+	if err := loadAll(l.db, keyspace.UsersPrefix, func(u *model.User) {
 		u.Canonicalize()
 		l.shardOf(u.ID).users[u.ID] = u
 		l.dir.userByEmail[emailKey(u.Email)] = u.ID
 	}); err != nil {
 		return err
 	}
-	if err := loadAll(l.db, store.AgentsPrefix, func(a *model.Agent) {
+	if err := loadAll(l.db, keyspace.AgentsPrefix, func(a *model.Agent) {
 		l.shardOf(a.UserID).agents[a.ID] = a
 		l.dir.userOfAgent[a.ID] = a.UserID
 		if a.ExternalID != "" {
@@ -373,7 +374,7 @@ func (l *Ledger) rebuild() error {
 	}); err != nil {
 		return err
 	}
-	if err := loadAll(l.db, store.CardsPrefix, func(c *model.Card) {
+	if err := loadAll(l.db, keyspace.CardsPrefix, func(c *model.Card) {
 		l.shardOf(c.UserID).cards[c.ID] = c
 		l.dir.userOfCard[c.ID] = c.UserID
 		if k, ok := panKeyOf(c.PANHash); ok {
@@ -382,7 +383,7 @@ func (l *Ledger) rebuild() error {
 	}); err != nil {
 		return err
 	}
-	if err := loadAll(l.db, store.TokensPrefix, func(t *model.AgentToken) {
+	if err := loadAll(l.db, keyspace.TokensPrefix, func(t *model.AgentToken) {
 		l.dir.tokens[fmt.Sprintf("%x", t.Hash)] = t
 		l.dir.tokenByID[t.ID] = t
 	}); err != nil {
@@ -516,7 +517,7 @@ func (c *change) putTxn(t *model.Transaction) {
 	if c.err != nil {
 		return
 	}
-	key := store.TxnKey(t.ID)
+	key := keyspace.TxnKey(t.ID)
 	at := c.openValue(opSet, key)
 	var err error
 	if c.rec, err = AppendTransaction(c.rec, t); err != nil {
@@ -563,7 +564,7 @@ func (c *change) record(typ string, raw []byte) string {
 	id := c.l.ids.New(model.PrefixEvent, c.now)
 	// The index of events by type is derived from the event when it is
 	// projected (projectRecord); the record carries no key for it.
-	c.set(store.EventKey(id), raw)
+	c.set(keyspace.EventKey(id), raw)
 	c.noteWanted(typ, id, len(raw))
 	return id
 }

@@ -7,8 +7,8 @@ import (
 
 	"github.com/ledgersim/ledgersim/authz"
 	"github.com/ledgersim/ledgersim/eventlog"
+	"github.com/ledgersim/ledgersim/ledger/keyspace"
 	"github.com/ledgersim/ledgersim/model"
-	"github.com/ledgersim/ledgersim/store"
 )
 
 // FollowUp is a message about an earlier authorization: a clearing (0220),
@@ -256,7 +256,7 @@ func (l *Ledger) recordFollowUp(c *change, f *FollowUp, fp uint64, t *model.Tran
 		return
 	}
 	var rk, key, value [128]byte // on the stack: set copies them
-	k := store.AppendFollowUpKey(key[:0], model.Ms(now), appendRepeatKey(rk[:0], f.Class, f.STAN, f.RRN))
+	k := keyspace.AppendFollowUpKey(key[:0], model.Ms(now), appendRepeatKey(rk[:0], f.Class, f.STAN, f.RRN))
 	c.set(k, appendFollowUpRecord(value[:0], &followUpRecord{TxnID: t.ID, UserID: t.UserID,
 		Fingerprint: fp, AuthCode: t.AuthorizationCode, At: model.Ms(now)}))
 }
@@ -495,7 +495,7 @@ func (l *Ledger) Sweep(ctx context.Context) (expired int, err error) {
 		l.lastFollowUpGC.Store(nowMs)
 		c := l.begin(now)
 		c.kind(RecHousekeeping)
-		c.delRange(store.FollowPrefix, store.FollowUpFloor(nowMs-l.cfg.RepeatWindow.Milliseconds()))
+		c.delRange(keyspace.FollowPrefix, keyspace.FollowUpFloor(nowMs-l.cfg.RepeatWindow.Milliseconds()))
 		if err := c.commit(ctx, nil); err != nil {
 			return 0, err
 		}

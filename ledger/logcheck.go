@@ -8,6 +8,7 @@ import (
 	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"github.com/ledgersim/ledgersim/decisionlog"
+	"github.com/ledgersim/ledgersim/ledger/keyspace"
 	"github.com/ledgersim/ledgersim/store"
 )
 
@@ -69,7 +70,7 @@ func printableKey(k []byte) string {
 
 // CheckStoreAgainstLog replays the decision log beside db, up to the last
 // record the store has taken, into an empty in-memory store, and compares
-// the two over the ledger's key families (store.ProjectedPrefixes): the
+// the two over the ledger's key families (keyspace.ProjectedPrefixes): the
 // store must be exactly what applying its records gives. It reads the log
 // without opening it (decisionlog.ReadDir), so it may run beside a live
 // ledger; it only reads db.
@@ -130,7 +131,7 @@ func CheckStoreAgainstLog(db *store.DB) (LogCheck, error) {
 	_, prelogErr := db.Get(store.PreLogKey)
 	res.Whole = first == 1 && errors.Is(prelogErr, store.ErrNotFound)
 
-	for _, prefix := range store.ProjectedPrefixes {
+	for _, prefix := range keyspace.ProjectedPrefixes {
 		if res.HotBehind && isHot(prefix) {
 			continue
 		}
@@ -156,7 +157,7 @@ func CheckStoreAgainstLog(db *store.DB) (LogCheck, error) {
 		if err != nil {
 			return res, err
 		}
-		if !res.Whole || bytes.Equal(prefix, store.IdemPrefix) {
+		if !res.Whole || bytes.Equal(prefix, keyspace.IdemPrefix) {
 			// Idempotency records are also written beside the log (the
 			// webhook endpoints', the virtual clock's).
 			continue
@@ -197,7 +198,7 @@ func CheckStoreAgainstLog(db *store.DB) (LogCheck, error) {
 }
 
 func projected(key []byte) bool {
-	for _, p := range store.ProjectedPrefixes {
+	for _, p := range keyspace.ProjectedPrefixes {
 		if bytes.HasPrefix(key, p) {
 			return true
 		}

@@ -7,7 +7,7 @@ import (
 	"sync"
 
 	"github.com/ledgersim/ledgersim/decisionlog"
-	"github.com/ledgersim/ledgersim/store"
+	"github.com/ledgersim/ledgersim/ledger/keyspace"
 )
 
 // EventReader is a reader of the events in the decision log that the
@@ -110,7 +110,7 @@ func eventsOf(rec []byte, fn func(id, raw []byte) error) error {
 		if op.op != opSet {
 			return nil
 		}
-		if id, ok := bytes.CutPrefix(op.key, store.EventsPrefix); ok {
+		if id, ok := bytes.CutPrefix(op.key, keyspace.EventsPrefix); ok {
 			return fn(id, op.value)
 		}
 		return nil

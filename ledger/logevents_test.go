@@ -17,8 +17,8 @@ import (
 	"github.com/ledgersim/ledgersim/decisionlog"
 	"github.com/ledgersim/ledgersim/eventlog"
 	"github.com/ledgersim/ledgersim/ledger"
+	"github.com/ledgersim/ledgersim/ledger/keyspace"
 	"github.com/ledgersim/ledgersim/model"
-	"github.com/ledgersim/ledgersim/store"
 	"github.com/ledgersim/ledgersim/webhook"
 )
 
@@ -103,8 +103,8 @@ func TestReadEventsFromMemoryAndFromTheLog(t *testing.T) {
 			got = fromLog
 
 			var stored []string
-			require.NoError(t, f.db.Scan(store.EventsPrefix, "", false, func(k, _ []byte) bool {
-				stored = append(stored, string(k[len(store.EventsPrefix):]))
+			require.NoError(t, f.db.Scan(keyspace.EventsPrefix, "", false, func(k, _ []byte) bool {
+				stored = append(stored, string(k[len(keyspace.EventsPrefix):]))
 				return true
 			}))
 			var ids []string

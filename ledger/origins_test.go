@@ -8,7 +8,7 @@ import (
 
 	"github.com/ledgersim/ledgersim/authz"
 	"github.com/ledgersim/ledgersim/ledger"
-	"github.com/ledgersim/ledgersim/store"
+	"github.com/ledgersim/ledgersim/ledger/keyspace"
 )
 
 // TestOriginsFindClosedPurchasesAcrossRestarts: a follow-up's original is
@@ -77,11 +77,11 @@ func TestOriginsFindClosedPurchasesAcrossRestarts(t *testing.T) {
 	t.Run("live", func(t *testing.T) { check(t, f.l) })
 	// What an earlier version kept in the store: dropped at Open, and
 	// never consulted (this one names the wrong transaction).
-	require.NoError(t, f.db.PutSync(store.OrigSTANKey("000001", "1206101500", f.cards[0]), []byte(open.TxnID)))
+	require.NoError(t, f.db.PutSync(keyspace.OrigSTANKey("000001", "1206101500", f.cards[0]), []byte(open.TxnID)))
 	l := reopen(t, f)
 	defer l.Close()
 	t.Run("after a restart", func(t *testing.T) { check(t, l) })
 	found := false
-	require.NoError(t, l.Store().Scan(store.OrigSTANPrefix, "", false, func(_, _ []byte) bool { found = true; return false }))
+	require.NoError(t, l.Store().Scan(keyspace.OrigSTANPrefix, "", false, func(_, _ []byte) bool { found = true; return false }))
 	require.False(t, found, "the store keeps no index of originals")
 }

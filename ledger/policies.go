@@ -11,8 +11,8 @@ import (
 	_ "time/tzdata" // activeTimezone names resolve on machines without a zone database
 
 	"github.com/ledgersim/ledgersim/authz"
+	"github.com/ledgersim/ledgersim/ledger/keyspace"
 	"github.com/ledgersim/ledgersim/model"
-	"github.com/ledgersim/ledgersim/store"
 )
 
 // policies holds the organization's policies in memory. A policy is never
@@ -96,7 +96,7 @@ func (l *Ledger) CreatePolicy(ctx context.Context, p model.Policy) (model.Policy
 	p.CreatedAt, p.UpdatedAt = model.Ms(now), model.Ms(now)
 	c := l.begin(now)
 	c.kind(RecPolicy)
-	c.put(store.PolicyKey(p.ID), &p)
+	c.put(keyspace.PolicyKey(p.ID), &p)
 	c.event(model.EvtPolicyCreated, map[string]any{"policyId": p.ID, "name": p.Name})
 	if err := c.apply(ctx, p); err != nil {
 		l.pols.mu.Unlock()
@@ -169,7 +169,7 @@ func (l *Ledger) UpdatePolicy(ctx context.Context, id string, patch func(*model.
 	np.UpdatedAt = model.Ms(now)
 	c := l.begin(now)
 	c.kind(RecPolicy)
-	c.put(store.PolicyKey(np.ID), &np)
+	c.put(keyspace.PolicyKey(np.ID), &np)
 	c.event(model.EvtPolicyUpdated, map[string]any{"policyId": np.ID, "name": np.Name})
 	if err := c.apply(ctx, np); err != nil {
 		l.pols.mu.Unlock()
@@ -186,7 +186,7 @@ func (l *Ledger) UpdatePolicy(ctx context.Context, id string, patch func(*model.
 
 // rebuildPolicies loads every policy from the store at Open.
 func (l *Ledger) rebuildPolicies() error {
-	return loadAll(l.db, store.PoliciesPrefix, func(p *model.Policy) {
+	return loadAll(l.db, keyspace.PoliciesPrefix, func(p *model.Policy) {
 		l.pols.byID[p.ID] = p
 		l.pols.byName[policyNameKey(p.Name)] = p.ID
 		l.ids.Observe(p.ID)

@@ -2,9 +2,9 @@ package ledger
 
 import (
 	"github.com/ledgersim/ledgersim/authz"
+	"github.com/ledgersim/ledgersim/ledger/keyspace"
 	"github.com/ledgersim/ledgersim/matcher"
 	"github.com/ledgersim/ledgersim/model"
-	"github.com/ledgersim/ledgersim/store"
 )
 
 // withControls completes a decision's input with the card's policy: the
@@ -47,7 +47,7 @@ func (l *Ledger) declaredAmount(s *shard, card *model.Card, nowMs int64) (int64,
 		return amount, found
 	}
 	var ev model.AccessEvent
-	if err := l.getJSON(store.AccessEventKey(card.Usage.LastAccessEventID), &ev); err != nil || ev.ExpectedAmount == nil {
+	if err := l.getJSON(keyspace.AccessEventKey(card.Usage.LastAccessEventID), &ev); err != nil || ev.ExpectedAmount == nil {
 		return 0, false
 	}
 	return *ev.ExpectedAmount, true

@@ -2,7 +2,7 @@ package ledger
 
 import (
 	"github.com/ledgersim/ledgersim/eventlog"
-	"github.com/ledgersim/ledgersim/store"
+	"github.com/ledgersim/ledgersim/ledger/keyspace"
 )
 
 // rebuildEvents restores the events-by-type index (eventindex.go) in one
@@ -25,11 +25,11 @@ func (l *Ledger) rebuildEvents() error {
 		unreadable int
 		firstBad   string
 	)
-	err := l.db.Scan(store.EventsPrefix, "", false, func(k, v []byte) bool {
+	err := l.db.Scan(keyspace.EventsPrefix, "", false, func(k, v []byte) bool {
 		typ, err := eventlog.TypeOf(v)
 		if err != nil {
 			if unreadable++; unreadable == 1 {
-				firstBad = string(k[len(store.EventsPrefix):])
+				firstBad = string(k[len(keyspace.EventsPrefix):])
 			}
 			return true
 		}
@@ -40,7 +40,7 @@ func (l *Ledger) rebuildEvents() error {
 			}
 			lastType = typ
 		}
-		last.add(k[len(store.EventsPrefix):])
+		last.add(k[len(keyspace.EventsPrefix):])
 		return true
 	})
 	if unreadable > 0 {

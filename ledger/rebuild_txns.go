@@ -5,8 +5,8 @@ import (
 	"time"
 
 	"github.com/ledgersim/ledgersim/authz"
+	"github.com/ledgersim/ledgersim/ledger/keyspace"
 	"github.com/ledgersim/ledgersim/model"
-	"github.com/ledgersim/ledgersim/store"
 )
 
 // classOfMTI is the repeat-detection class of the message that created a
@@ -81,7 +81,7 @@ func (l *Ledger) rebuildTxns() error {
 		loadErr error
 		t       model.Transaction
 	)
-	err := l.db.Scan(store.TxnsPrefix, "", false, func(_, v []byte) bool {
+	err := l.db.Scan(keyspace.TxnsPrefix, "", false, func(_, v []byte) bool {
 		t = model.Transaction{}
 		if err := DecodeTransaction(v, &t); err != nil {
 			loadErr = err
@@ -197,9 +197,9 @@ func (l *Ledger) finishTxns(rt *txnRestore) {
 // made within the repeat window.
 func (l *Ledger) rebuildFollowUps(nowMs int64) error {
 	window := l.cfg.RepeatWindow.Milliseconds()
-	floor := store.FollowUpFloor(nowMs - window)
+	floor := keyspace.FollowUpFloor(nowMs - window)
 	var decodeErr error
-	err := l.db.Scan(store.FollowPrefix, string(floor[len(store.FollowPrefix):]), false, func(k, v []byte) bool {
+	err := l.db.Scan(keyspace.FollowPrefix, string(floor[len(keyspace.FollowPrefix):]), false, func(k, v []byte) bool {
 		var rec followUpRecord
 		if err := json.Unmarshal(v, &rec); err != nil {
 			decodeErr = err
@@ -208,7 +208,7 @@ func (l *Ledger) rebuildFollowUps(nowMs int64) error {
 		// The key is prefix, 13 digits of time, '/', then the repeat key.
 		// restore skips the record made exactly a window ago, whose window
 		// has just ended (the floor includes it).
-		rk := string(k[len(store.FollowPrefix)+14:])
+		rk := string(k[len(keyspace.FollowPrefix)+14:])
 		l.repeats.restore(&repeatEntry{key: rk, fp: rec.Fingerprint, expires: rec.At + window,
 			code: authz.CodeApproved, authCode: rec.AuthCode, txnID: rec.TxnID}, nowMs)
 		return true

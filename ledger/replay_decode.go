@@ -6,8 +6,8 @@ import (
 
 	"github.com/ledgersim/ledgersim/decisionlog"
 	"github.com/ledgersim/ledgersim/eventlog"
+	"github.com/ledgersim/ledgersim/ledger/keyspace"
 	"github.com/ledgersim/ledgersim/model"
-	"github.com/ledgersim/ledgersim/store"
 )
 
 // A restart's replay of the log's tail does two kinds of work: reading
@@ -111,13 +111,13 @@ func (c *replayChunk) decodeOp(op recordOp) error {
 	if op.op != opSet {
 		return nil
 	}
-	if id, ok := bytes.CutPrefix(op.key, store.TxnsPrefix); ok {
+	if id, ok := bytes.CutPrefix(op.key, keyspace.TxnsPrefix); ok {
 		s := c.next(stepTxn)
 		if err := DecodeTransaction(op.value, &s.txn); err != nil {
 			c.steps = c.steps[:len(c.steps)-1]
 			return fmt.Errorf("ledger: transaction %s: %w", id, err)
 		}
-	} else if id, ok := bytes.CutPrefix(op.key, store.EventsPrefix); ok {
+	} else if id, ok := bytes.CutPrefix(op.key, keyspace.EventsPrefix); ok {
 		typ, err := eventlog.TypeOf(op.value)
 		if err != nil {
 			return fmt.Errorf("ledger: event %s: %w", id, err)

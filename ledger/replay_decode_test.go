@@ -9,8 +9,8 @@ import (
 
 	"github.com/ledgersim/ledgersim/decisionlog"
 	"github.com/ledgersim/ledgersim/eventlog"
+	"github.com/ledgersim/ledgersim/ledger/keyspace"
 	"github.com/ledgersim/ledgersim/model"
-	"github.com/ledgersim/ledgersim/store"
 )
 
 // TestDecodeTail: the decoder of a restart's replay hands over, in LSN
@@ -36,11 +36,11 @@ func TestDecodeTail(t *testing.T) {
 		return rec
 	}
 	good := [][]byte{
-		record([2][]byte{store.TxnKey("txn_a"), txn("txn_a")}, [2][]byte{store.EventKey("evt_a"), event},
-			[2][]byte{store.BalanceKey("user_1"), []byte(`{}`)}),
-		record([2][]byte{store.TxnByCardKey("card_1", "txn_b"), nil}, [2][]byte{store.EventByTypeKey("t.x", "evt_b"), nil}),
+		record([2][]byte{keyspace.TxnKey("txn_a"), txn("txn_a")}, [2][]byte{keyspace.EventKey("evt_a"), event},
+			[2][]byte{keyspace.BalanceKey("user_1"), []byte(`{}`)}),
+		record([2][]byte{keyspace.TxnByCardKey("card_1", "txn_b"), nil}, [2][]byte{keyspace.EventByTypeKey("t.x", "evt_b"), nil}),
 	}
-	bad := record([2][]byte{store.TxnKey("txn_c"), []byte("not a transaction")})
+	bad := record([2][]byte{keyspace.TxnKey("txn_c"), []byte("not a transaction")})
 
 	for _, tc := range []struct {
 		name    string

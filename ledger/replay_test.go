@@ -16,6 +16,7 @@ import (
 	"github.com/ledgersim/ledgersim/authz"
 	"github.com/ledgersim/ledgersim/clock"
 	"github.com/ledgersim/ledgersim/ledger"
+	"github.com/ledgersim/ledgersim/ledger/keyspace"
 	"github.com/ledgersim/ledgersim/model"
 	"github.com/ledgersim/ledgersim/store"
 	"github.com/ledgersim/ledgersim/vault"
@@ -277,8 +278,8 @@ func TestStoreIsItsLogReplayed(t *testing.T) {
 	// A change made to the store behind the log's back.
 	tx, err := f.l.GetTxn(approved[30].TxnID)
 	require.NoError(t, err)
-	require.NoError(t, f.db.PutSync(store.TxnKey(tx.ID), []byte("tampered")))
-	require.NoError(t, f.db.PutSync(store.UserKey("user_stray"), []byte("{}")))
+	require.NoError(t, f.db.PutSync(keyspace.TxnKey(tx.ID), []byte("tampered")))
+	require.NoError(t, f.db.PutSync(keyspace.UserKey("user_stray"), []byte("{}")))
 	res, err = ledger.CheckStoreAgainstLog(f.db)
 	require.NoError(t, err)
 	require.Equal(t, 2, res.Mismatched, "%v", res.Mismatches)

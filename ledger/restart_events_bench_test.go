@@ -8,6 +8,7 @@ import (
 	"github.com/ledgersim/ledgersim/clock"
 	"github.com/ledgersim/ledgersim/eventlog"
 	"github.com/ledgersim/ledgersim/ledger"
+	"github.com/ledgersim/ledgersim/ledger/keyspace"
 	"github.com/ledgersim/ledgersim/model"
 	"github.com/ledgersim/ledgersim/store"
 	"github.com/ledgersim/ledgersim/vault"
@@ -55,7 +56,7 @@ func benchRestartEvents(b *testing.B, events int) {
 				b.Fatal(err)
 			}
 		}
-		bt.Put(store.EventKey(id), raw)
+		bt.Put(keyspace.EventKey(id), raw)
 		if (i+1)%10_000 == 0 {
 			if err := db.Commit(bt); err != nil {
 				b.Fatal(err)

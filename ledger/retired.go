@@ -1,12 +1,15 @@
 package ledger
 
-import "github.com/ledgersim/ledgersim/store"
+import (
+	"github.com/ledgersim/ledgersim/ledger/keyspace"
+	"github.com/ledgersim/ledgersim/store"
+)
 
 // retiredPrefixes are the key families earlier versions kept in the store
 // and memory now holds alone: the open-hold markers, the originals'
 // indexes and the index of events by type. Open deletes what a store
 // still has of them, once.
-var retiredPrefixes = [][]byte{store.OpenPrefix, store.OrigSTANPrefix, store.OrigRRNPrefix, store.EventByTypePrefix}
+var retiredPrefixes = [][]byte{keyspace.OpenPrefix, keyspace.OrigSTANPrefix, keyspace.OrigRRNPrefix, keyspace.EventByTypePrefix}
 
 // dropRetired deletes the retired families a store still holds.
 func dropRetired(db *store.DB) error {

@@ -5,9 +5,9 @@ import (
 	"sync"
 
 	"github.com/ledgersim/ledgersim/authz"
+	"github.com/ledgersim/ledgersim/ledger/keyspace"
 	"github.com/ledgersim/ledgersim/model"
 	"github.com/ledgersim/ledgersim/risk"
-	"github.com/ledgersim/ledgersim/store"
 )
 
 // riskState holds the risk settings: the organization's, and the overlays
@@ -130,11 +130,11 @@ func (l *Ledger) UpdateRisk(ctx context.Context, sc RiskScope, edit func(cur *ri
 	c := l.begin(now)
 	c.kind(RecRiskSettings)
 	if key == riskOrgScope {
-		c.put(store.RiskKey(key), &next)
+		c.put(keyspace.RiskKey(key), &next)
 	} else if o.Empty() {
-		c.del(store.RiskKey(key))
+		c.del(keyspace.RiskKey(key))
 	} else {
-		c.put(store.RiskKey(key), &o)
+		c.put(keyspace.RiskKey(key), &o)
 	}
 	c.event(model.EvtRiskSettingsUpdated, map[string]any{"scope": key, "preset": out.Preset, "dryRun": out.DryRun})
 	if err := c.apply(ctx, out); err != nil {
@@ -154,12 +154,12 @@ func (l *Ledger) UpdateRisk(ctx context.Context, sc RiskScope, edit func(cur *ri
 
 // rebuildRisk loads the risk settings from the store at Open.
 func (l *Ledger) rebuildRisk() error {
-	if err := loadAll(l.db, store.RiskKey(riskOrgScope), func(s *risk.Settings) { l.risk.org = s }); err != nil {
+	if err := loadAll(l.db, keyspace.RiskKey(riskOrgScope), func(s *risk.Settings) { l.risk.org = s }); err != nil {
 		return err
 	}
 	var scopes []string
-	if err := l.db.Scan(store.RiskPrefix, "", false, func(k, _ []byte) bool {
-		if id := string(k[len(store.RiskPrefix):]); id != riskOrgScope {
+	if err := l.db.Scan(keyspace.RiskPrefix, "", false, func(k, _ []byte) bool {
+		if id := string(k[len(keyspace.RiskPrefix):]); id != riskOrgScope {
 			scopes = append(scopes, id)
 		}
 		return true
@@ -168,7 +168,7 @@ func (l *Ledger) rebuildRisk() error {
 	}
 	for _, id := range scopes {
 		o := new(risk.Overlay)
-		if err := l.getJSON(store.RiskKey(id), o); err != nil {
+		if err := l.getJSON(keyspace.RiskKey(id), o); err != nil {
 			return err
 		}
 		l.risk.overlays[id] = o

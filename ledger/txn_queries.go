@@ -5,8 +5,8 @@ import (
 	"errors"
 	"slices"
 
+	"github.com/ledgersim/ledgersim/ledger/keyspace"
 	"github.com/ledgersim/ledgersim/model"
-	"github.com/ledgersim/ledgersim/store"
 )
 
 // GetTxn returns a transaction.
@@ -49,7 +49,7 @@ func (l *Ledger) ListTxns(f TxnFilter, p ListParams) (Page[model.Transaction], e
 	case f.UserID != "":
 		return l.listFromMemory('u', f.UserID, p, load, keep)
 	}
-	return listRecords(l.db, store.TxnsPrefix, p, DecodeTransaction, keep, func(t *model.Transaction) string { return t.ID })
+	return listRecords(l.db, keyspace.TxnsPrefix, p, DecodeTransaction, keep, func(t *model.Transaction) string { return t.ID })
 }
 
 // TxnPatch changes a transaction's metadata. A Set flag with a nil value
@@ -135,7 +135,7 @@ func (l *Ledger) PutReceipt(ctx context.Context, id string, r model.Receipt, dat
 		// synced before the record that attaches it, so the record never
 		// names a file that is not there (and a file whose record was
 		// lost is overwritten by the retry).
-		if err := l.db.PutSync(store.ReceiptKey(t.ID), data); err != nil {
+		if err := l.db.PutSync(keyspace.ReceiptKey(t.ID), data); err != nil {
 			return model.Transaction{}, err
 		}
 	}
@@ -143,7 +143,7 @@ func (l *Ledger) PutReceipt(ctx context.Context, id string, r model.Receipt, dat
 	c.kind(RecReceipt)
 	c.putTxn(t)
 	if data == nil {
-		c.del(store.ReceiptKey(t.ID))
+		c.del(keyspace.ReceiptKey(t.ID))
 	}
 	if err := c.apply(ctx, *t); err != nil {
 		return model.Transaction{}, err
@@ -168,7 +168,7 @@ func (l *Ledger) GetReceipt(id string) (model.Receipt, []byte, error) {
 	if t.Receipt.URL != "" {
 		return *t.Receipt, nil, nil
 	}
-	data, err := l.db.Get(store.ReceiptKey(id))
+	data, err := l.db.Get(keyspace.ReceiptKey(id))
 	if err != nil {
 		return model.Receipt{}, nil, err
 	}
@@ -192,7 +192,7 @@ func (l *Ledger) DeleteReceipt(ctx context.Context, id string) (model.Transactio
 	c := l.begin(now)
 	c.kind(RecReceipt)
 	c.putTxn(t)
-	c.del(store.ReceiptKey(t.ID))
+	c.del(keyspace.ReceiptKey(t.ID))
 	if err := c.apply(ctx, *t); err != nil {
 		return model.Transaction{}, err
 	}

@@ -5,7 +5,7 @@ import (
 	"slices"
 	"sync"
 
-	"github.com/ledgersim/ledgersim/store"
+	"github.com/ledgersim/ledgersim/ledger/keyspace"
 )
 
 // txnLists is the projection that serves transaction lists by card, user
@@ -56,7 +56,7 @@ func listOf(key []byte) (kind byte, parent, txnID []byte, ok bool) {
 	for _, f := range []struct {
 		prefix []byte
 		kind   byte
-	}{{store.TxnByCardPrefix, 'c'}, {store.TxnByUserPrefix, 'u'}, {store.TxnByAgentPrefix, 'a'}} {
+	}{{keyspace.TxnByCardPrefix, 'c'}, {keyspace.TxnByUserPrefix, 'u'}, {keyspace.TxnByAgentPrefix, 'a'}} {
 		if rest, found := bytes.CutPrefix(key, f.prefix); found {
 			parent, child, cut := bytes.Cut(rest, []byte{'/'})
 			return f.kind, parent, child, cut

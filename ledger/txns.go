@@ -9,6 +9,7 @@ import (
 
 	"github.com/ledgersim/ledgersim/authz"
 	"github.com/ledgersim/ledgersim/eventlog"
+	"github.com/ledgersim/ledgersim/ledger/keyspace"
 	"github.com/ledgersim/ledgersim/model"
 	"github.com/ledgersim/ledgersim/store"
 	"github.com/ledgersim/ledgersim/vault"
@@ -394,7 +395,7 @@ func (l *Ledger) loadTxn(id string) (*model.Transaction, error) {
 // loadTxnInto is loadTxn into t, which should be zero (a follow-up's
 // followUpWork: one allocation for several).
 func (l *Ledger) loadTxnInto(id string, t *model.Transaction) (*model.Transaction, error) {
-	raw, err := l.get(store.TxnKey(id))
+	raw, err := l.get(keyspace.TxnKey(id))
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, notFound("transaction_not_found", "transaction", id)
 	}

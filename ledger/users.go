@@ -7,8 +7,8 @@ import (
 	"encoding/hex"
 
 	"github.com/ledgersim/ledgersim/authz"
+	"github.com/ledgersim/ledgersim/ledger/keyspace"
 	"github.com/ledgersim/ledgersim/model"
-	"github.com/ledgersim/ledgersim/store"
 )
 
 // CreateUserInput is a validated new user.
@@ -73,7 +73,7 @@ func (l *Ledger) ListUsers(p ListParams) (Page[model.User], error) {
 	// The store orders the page; memory has the current balance, which
 	// the stored record (whose hot part lives in its balance key, written
 	// at checkpoints) may not.
-	page, err := listRecords(l.db, store.UsersPrefix, p, nil, nil, func(u *model.User) string { return u.ID })
+	page, err := listRecords(l.db, keyspace.UsersPrefix, p, nil, nil, func(u *model.User) string { return u.ID })
 	for i := range page.Items {
 		if cur, gerr := l.GetUser(page.Items[i].ID); gerr == nil {
 			page.Items[i] = cur

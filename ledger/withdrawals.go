@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/ledgersim/ledgersim/ledger/keyspace"
 	"github.com/ledgersim/ledgersim/model"
 	"github.com/ledgersim/ledgersim/store"
 )
@@ -69,8 +70,8 @@ func (l *Ledger) CreateWithdrawal(ctx context.Context, userID string, in Withdra
 	c := l.begin(now)
 	c.kind(RecWithdrawal)
 	c.putBalance(&nu)
-	c.put(store.WithdrawalKey(w.ID), &w)
-	c.index(store.WithdrawalByUserKey(userID, w.ID))
+	c.put(keyspace.WithdrawalKey(w.ID), &w)
+	c.index(keyspace.WithdrawalByUserKey(userID, w.ID))
 	c.event(model.EvtWithdrawalSubmitted, withdrawalEventData(&w))
 	if err := c.apply(ctx, w); err != nil {
 		return model.Withdrawal{}, err
@@ -107,7 +108,7 @@ func (l *Ledger) ResolveWithdrawal(ctx context.Context, id, outcome, reason stri
 		return model.Withdrawal{}, invalid("parameter_invalid", "outcome", "'outcome' must be confirmed or failed.")
 	}
 	var w model.Withdrawal
-	if err := l.getJSON(store.WithdrawalKey(id), &w); err != nil {
+	if err := l.getJSON(keyspace.WithdrawalKey(id), &w); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return w, notFound("withdrawal_not_found", "withdrawal", id)
 		}
@@ -118,7 +119,7 @@ func (l *Ledger) ResolveWithdrawal(ctx context.Context, id, outcome, reason stri
 	release := holdShard(s)
 	defer release()
 	// Read again under the lock: another resolution may have come first.
-	if err := l.getJSON(store.WithdrawalKey(id), &w); err != nil {
+	if err := l.getJSON(keyspace.WithdrawalKey(id), &w); err != nil {
 		return model.Withdrawal{}, err
 	}
 	if w.Status != model.WithdrawalSubmitted {
@@ -146,7 +147,7 @@ func (l *Ledger) ResolveWithdrawal(ctx context.Context, id, outcome, reason stri
 		c.putBalance(&nu)
 		c.event(model.EvtWithdrawalFailed, withdrawalEventData(&w))
 	}
-	c.put(store.WithdrawalKey(w.ID), &w)
+	c.put(keyspace.WithdrawalKey(w.ID), &w)
 	if err := c.apply(ctx, w); err != nil {
 		return model.Withdrawal{}, err
 	}
@@ -158,7 +159,7 @@ func (l *Ledger) ResolveWithdrawal(ctx context.Context, id, outcome, reason stri
 // GetWithdrawal returns one of a user's withdrawals.
 func (l *Ledger) GetWithdrawal(userID, id string) (model.Withdrawal, error) {
 	var w model.Withdrawal
-	if err := l.getJSON(store.WithdrawalKey(id), &w); err != nil {
+	if err := l.getJSON(keyspace.WithdrawalKey(id), &w); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return w, notFound("withdrawal_not_found", "withdrawal", id)
 		}
@@ -186,5 +187,5 @@ func (l *Ledger) ListWithdrawals(userID string, p ListParams) (Page[model.Withdr
 		}
 		return w, true, nil
 	}
-	return listIndexed(l.db, store.WithdrawalByUserKey(userID, ""), p, load, nil)
+	return listIndexed(l.db, keyspace.WithdrawalByUserKey(userID, ""), p, load, nil)
 }

@@ -21,9 +21,9 @@ import (
 	"github.com/ledgersim/ledgersim/eventlog"
 	"github.com/ledgersim/ledgersim/internal/testenv"
 	"github.com/ledgersim/ledgersim/iso"
+	"github.com/ledgersim/ledgersim/ledger/keyspace"
 	"github.com/ledgersim/ledgersim/model"
 	"github.com/ledgersim/ledgersim/server"
-	"github.com/ledgersim/ledgersim/store"
 )
 
 // The end-to-end tests of the ISO 8583 host talk to a real server over
@@ -436,7 +436,7 @@ func (h *isoHarness) events(typ string) []model.Event {
 	slices.Reverse(ids)
 	out := make([]model.Event, 0, len(ids))
 	for _, id := range ids {
-		raw, err := db.Get(store.EventKey(id))
+		raw, err := db.Get(keyspace.EventKey(id))
 		require.NoError(h.t, err)
 		rec, err := eventlog.Decode(id, raw)
 		require.NoError(h.t, err)

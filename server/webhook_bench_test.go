@@ -15,8 +15,8 @@ import (
 	"github.com/ledgersim/ledgersim/internal/benchload"
 	"github.com/ledgersim/ledgersim/internal/testenv"
 	"github.com/ledgersim/ledgersim/ledger"
+	"github.com/ledgersim/ledgersim/ledger/keyspace"
 	"github.com/ledgersim/ledgersim/server"
-	"github.com/ledgersim/ledgersim/store"
 )
 
 // BenchmarkWebhookOverhead measures what webhook delivery costs the
@@ -145,8 +145,8 @@ func benchWebhookOverhead(b *testing.B, withHook bool, rate int) {
 // newestEvent is the ID of the newest event in the store.
 func newestEvent(e *testenv.Env) string {
 	var id string
-	err := e.Server.Ledger().Store().Scan(store.EventsPrefix, "", true, func(k, _ []byte) bool {
-		id = string(k[len(store.EventsPrefix):])
+	err := e.Server.Ledger().Store().Scan(keyspace.EventsPrefix, "", true, func(k, _ []byte) bool {
+		id = string(k[len(keyspace.EventsPrefix):])
 		return false
 	})
 	if err != nil {
@@ -158,7 +158,7 @@ func newestEvent(e *testenv.Env) string {
 // eventsAfter counts the events in the store newer than the event after.
 func eventsAfter(e *testenv.Env, after string) int {
 	n := 0
-	err := e.Server.Ledger().Store().Scan(store.EventsPrefix, after, false, func(_, _ []byte) bool { n++; return true })
+	err := e.Server.Ledger().Store().Scan(keyspace.EventsPrefix, after, false, func(_, _ []byte) bool { n++; return true })
 	if err != nil {
 		panic(err)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/ledgersim/ledgersim/authz"
 	"github.com/ledgersim/ledgersim/clock"
 	"github.com/ledgersim/ledgersim/ledger"
+	"github.com/ledgersim/ledgersim/ledger/keyspace"
 	"github.com/ledgersim/ledgersim/model"
 	"github.com/ledgersim/ledgersim/risk"
 	"github.com/ledgersim/ledgersim/store"
@@ -856,9 +857,9 @@ func (h *harness) compareAll() {
 		h.compareIntent(&d, it)
 	}
 	n := 0
-	err := h.db.Scan(store.TxnsPrefix, "", false, func(k, _ []byte) bool {
+	err := h.db.Scan(keyspace.TxnsPrefix, "", false, func(k, _ []byte) bool {
 		n++
-		if id := string(k[len(store.TxnsPrefix):]); h.byID[id] == nil {
+		if id := string(k[len(keyspace.TxnsPrefix):]); h.byID[id] == nil {
 			d = append(d, "the store holds transaction "+id+", unknown to the model")
 		}
 		return true

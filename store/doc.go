@@ -5,7 +5,7 @@
 // while keeping the WAL in decision order:
 //
 //	b := db.NewBatch()
-//	b.PutJSON(store.UserKey(id), user)
+//	b.PutJSON(keyspace.UserKey(id), user)
 //	err := db.Apply(b) // under the shard lock: orders the write in the WAL, no fsync wait
 //	... release the lock ...
 //	err = b.Wait()     // outside the lock: returns once the WAL holding b is synced

@@ -153,20 +153,20 @@ func TestLayoutIsRecordedAndChecked(t *testing.T) {
 	}{
 		{"a new directory", nil, "", false},
 		{"a directory written before the layout was recorded", func(t *testing.T, db *DB) {
-			require.NoError(t, db.PutSync(UserKey("user_1"), []byte("{}")))
+			require.NoError(t, db.PutSync([]byte("u/user_1"), []byte("{}")))
 			require.NoError(t, db.pdb.Delete(MetaKey("layout"), pebble.Sync))
 		}, "", true},
 		{"a layout 1 directory, converted on open", func(t *testing.T, db *DB) {
-			require.NoError(t, db.PutSync(UserKey("user_1"), []byte("{}")))
+			require.NoError(t, db.PutSync([]byte("u/user_1"), []byte("{}")))
 			require.NoError(t, db.PutSync(MetaKey("layout"), []byte("1")))
 		}, "", true},
 		{"a layout 2 directory, converted on open", func(t *testing.T, db *DB) {
-			require.NoError(t, db.PutSync(UserKey("user_1"), []byte("{}")))
+			require.NoError(t, db.PutSync([]byte("u/user_1"), []byte("{}")))
 			require.NoError(t, db.PutSync(MetaKey("layout"), []byte("2")))
 		}, "", false},
 		{"a layout 3 directory, converted on open (webhook delivery converts its outbox)", func(t *testing.T, db *DB) {
-			require.NoError(t, db.PutSync(UserKey("user_1"), []byte("{}")))
-			require.NoError(t, db.PutSync(OutboxKey("evt_1"), nil))
+			require.NoError(t, db.PutSync([]byte("u/user_1"), []byte("{}")))
+			require.NoError(t, db.PutSync([]byte("o/evt_1"), nil))
 			require.NoError(t, db.PutSync(MetaKey("layout"), []byte("3")))
 		}, "", false},
 		{"a newer layout", func(t *testing.T, db *DB) {

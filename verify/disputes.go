@@ -3,8 +3,8 @@ package verify
 import (
 	"encoding/json"
 
+	"github.com/ledgersim/ledgersim/ledger/keyspace"
 	"github.com/ledgersim/ledgersim/model"
-	"github.com/ledgersim/ledgersim/store"
 )
 
 // disputeEvents counts a dispute's events.
@@ -46,7 +46,7 @@ func (s *state) checkDisputes() error {
 	c := &s.dsp
 	byTxn := map[string]string{}
 	credits := map[string]string{}
-	err := scanRecords(s.db, store.DisputePrefix, c, "dispute", func(id string, d *model.Dispute) {
+	err := scanRecords(s.db, keyspace.DisputePrefix, c, "dispute", func(id string, d *model.Dispute) {
 		c.Checked++
 		t := s.txns[d.TransactionID]
 		switch {
@@ -59,7 +59,7 @@ func (s *state) checkDisputes() error {
 			c.breach("dispute %s: transaction %s is already disputed by %s", id, d.TransactionID, other)
 		}
 		byTxn[d.TransactionID] = id
-		if raw, err := s.db.Get(store.DisputeByTxnKey(d.TransactionID)); err != nil || string(raw) != id {
+		if raw, err := s.db.Get(keyspace.DisputeByTxnKey(d.TransactionID)); err != nil || string(raw) != id {
 			c.breach("dispute %s: the dispute key of transaction %s does not name it", id, d.TransactionID)
 		}
 		open := d.Status == model.DisputePending || d.Status == model.DisputeInReview

@@ -5,8 +5,8 @@ import (
 	"encoding/json"
 
 	"github.com/ledgersim/ledgersim/eventlog"
+	"github.com/ledgersim/ledgersim/ledger/keyspace"
 	"github.com/ledgersim/ledgersim/model"
-	"github.com/ledgersim/ledgersim/store"
 )
 
 // txnEvents counts the transaction.* events whose subject is one
@@ -43,8 +43,8 @@ var eventRefs = []struct {
 // order), checking its references and collecting what the other checks
 // need: per-transaction event counts, deposits and creation events.
 func (s *state) loadEvents() error {
-	return s.db.Scan(store.EventsPrefix, "", false, func(k, v []byte) bool {
-		id := string(bytes.TrimPrefix(k, store.EventsPrefix))
+	return s.db.Scan(keyspace.EventsPrefix, "", false, func(k, v []byte) bool {
+		id := string(bytes.TrimPrefix(k, keyspace.EventsPrefix))
 		s.events++
 		ev, err := eventlog.Decode(id, v)
 		if err != nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/ledgersim/ledgersim/clock"
 	"github.com/ledgersim/ledgersim/eventlog"
 	"github.com/ledgersim/ledgersim/ledger"
+	"github.com/ledgersim/ledgersim/ledger/keyspace"
 	"github.com/ledgersim/ledgersim/model"
 	"github.com/ledgersim/ledgersim/store"
 	"github.com/ledgersim/ledgersim/vault"
@@ -460,7 +461,7 @@ func build(dir string) (*fixture, error) {
 func allPANs(db *store.DB, v *vault.Vault) ([]string, error) {
 	var pans []string
 	var oerr error
-	err := db.Scan(store.CardsPrefix, "", false, func(_, raw []byte) bool {
+	err := db.Scan(keyspace.CardsPrefix, "", false, func(_, raw []byte) bool {
 		var c model.Card
 		if oerr = json.Unmarshal(raw, &c); oerr != nil {
 			return false
@@ -518,7 +519,7 @@ func putJSON(t *testing.T, db *store.DB, key []byte, v any) {
 
 func getTxn(t *testing.T, db *store.DB, id string) *model.Transaction {
 	t.Helper()
-	raw, err := db.Get(store.TxnKey(id))
+	raw, err := db.Get(keyspace.TxnKey(id))
 	require.NoError(t, err)
 	tx := new(model.Transaction)
 	require.NoError(t, ledger.DecodeTransaction(raw, tx))
@@ -529,7 +530,7 @@ func putTxn(t *testing.T, db *store.DB, tx *model.Transaction) {
 	t.Helper()
 	raw, err := ledger.AppendTransaction(nil, tx)
 	require.NoError(t, err)
-	putRaw(t, db, store.TxnKey(tx.ID), raw)
+	putRaw(t, db, keyspace.TxnKey(tx.ID), raw)
 }
 
 func putRaw(t *testing.T, db *store.DB, key, value []byte) {
@@ -552,7 +553,7 @@ func deleteKeys(t *testing.T, db *store.DB, keys ...[]byte) {
 func eventsOf(t *testing.T, db *store.DB, typ, field, id string) []model.Event {
 	t.Helper()
 	var out []model.Event
-	require.NoError(t, db.Scan(store.EventsPrefix, "", false, func(k, v []byte) bool {
+	require.NoError(t, db.Scan(keyspace.EventsPrefix, "", false, func(k, v []byte) bool {
 		ev := decodeEvent(t, k, v)
 		if data, ok := ev.Data.(map[string]any); ok && ev.Type == typ && data[field] == id {
 			out = append(out, ev)
@@ -566,7 +567,7 @@ func eventsOf(t *testing.T, db *store.DB, typ, field, id string) []model.Event {
 // decoded into plain JSON values.
 func decodeEvent(t *testing.T, k, v []byte) model.Event {
 	t.Helper()
-	rec, err := eventlog.Decode(string(bytes.TrimPrefix(k, store.EventsPrefix)), v)
+	rec, err := eventlog.Decode(string(bytes.TrimPrefix(k, keyspace.EventsPrefix)), v)
 	require.NoError(t, err)
 	var data any
 	require.NoError(t, json.Unmarshal(rec.Data, &data))
@@ -583,7 +584,7 @@ func addEvent(t *testing.T, db *store.DB, at time.Time, typ string, data map[str
 	b := db.NewBatch()
 	raw, err := eventlog.AppendJSON(nil, model.Ms(at), typ, data)
 	require.NoError(t, err)
-	b.Put(store.EventKey(id), raw)
+	b.Put(keyspace.EventKey(id), raw)
 	require.NoError(t, db.Commit(b))
 	return id
 }
@@ -602,7 +603,7 @@ func mentions(examples []string, id string) bool {
 // its balance delta laid over it.
 func effectiveUser(t *testing.T, db *store.DB, id string) *model.User {
 	t.Helper()
-	u := getJSON[model.User](t, db, store.UserKey(id))
+	u := getJSON[model.User](t, db, keyspace.UserKey(id))
 	require.NoError(t, ledger.OverlayDeltas(db, func(uid string) *model.User {
 		if uid == id {
 			return u
@@ -617,8 +618,8 @@ func effectiveUser(t *testing.T, db *store.DB, id string) *model.User {
 // no delta laid over it.
 func putUserState(t *testing.T, db *store.DB, u *model.User) {
 	t.Helper()
-	putJSON(t, db, store.UserKey(u.ID), u)
-	deleteKey(t, db, store.BalanceKey(u.ID))
+	putJSON(t, db, keyspace.UserKey(u.ID), u)
+	deleteKey(t, db, keyspace.BalanceKey(u.ID))
 }
 
 func deleteKey(t *testing.T, db *store.DB, key []byte) {

@@ -4,8 +4,8 @@ import (
 	"strings"
 
 	"github.com/ledgersim/ledgersim/authz"
+	"github.com/ledgersim/ledgersim/ledger/keyspace"
 	"github.com/ledgersim/ledgersim/model"
-	"github.com/ledgersim/ledgersim/store"
 	"github.com/ledgersim/ledgersim/vault"
 )
 
@@ -52,8 +52,8 @@ func (s *state) checkOrigIndex() error {
 		prefix []byte
 		keyOf  func(t *model.Transaction) string
 	}{
-		{"xos/", store.OrigSTANPrefix, func(t *model.Transaction) string { return t.STAN + "|" + t.TxnTime + "|" + t.CardID }},
-		{"xor/", store.OrigRRNPrefix, func(t *model.Transaction) string { return t.RRN + "|" + t.AuthorizationCode + "|" + t.CardID }},
+		{"xos/", keyspace.OrigSTANPrefix, func(t *model.Transaction) string { return t.STAN + "|" + t.TxnTime + "|" + t.CardID }},
+		{"xor/", keyspace.OrigRRNPrefix, func(t *model.Transaction) string { return t.RRN + "|" + t.AuthorizationCode + "|" + t.CardID }},
 	}
 	for _, ix := range idx {
 		err := scanKeys(s.db, ix.prefix, func(k string, v []byte) {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ledgersim/ledgersim/eventlog"
 	"github.com/ledgersim/ledgersim/ledger"
+	"github.com/ledgersim/ledgersim/ledger/keyspace"
 	"github.com/ledgersim/ledgersim/model"
 	"github.com/ledgersim/ledgersim/store"
 	"github.com/ledgersim/ledgersim/vault"
@@ -191,8 +192,8 @@ func LatestEventTime(db *store.DB) (time.Time, bool, error) {
 	var ev eventlog.Record
 	var found bool
 	var decodeErr error
-	err := db.Scan(store.EventsPrefix, "", true, func(k, v []byte) bool {
-		ev, decodeErr = eventlog.Decode(string(bytes.TrimPrefix(k, store.EventsPrefix)), v)
+	err := db.Scan(keyspace.EventsPrefix, "", true, func(k, v []byte) bool {
+		ev, decodeErr = eventlog.Decode(string(bytes.TrimPrefix(k, keyspace.EventsPrefix)), v)
 		found = decodeErr == nil
 		// A corrupt newest event is reported by the events check; the
 		// scan goes on to the newest readable one.
@@ -284,13 +285,13 @@ func scanKeys(db *store.DB, prefix []byte, fn func(id string, v []byte)) error {
 }
 
 func (s *state) load() error {
-	if err := scanRecords(s.db, store.UsersPrefix, &s.bal, "user", func(id string, u *model.User) {
+	if err := scanRecords(s.db, keyspace.UsersPrefix, &s.bal, "user", func(id string, u *model.User) {
 		s.users[id] = u
 		s.userIDs = append(s.userIDs, id)
 	}); err != nil {
 		return err
 	}
-	if err := scanRecords(s.db, store.AgentsPrefix, &s.agt, "agent", func(id string, a *model.Agent) {
+	if err := scanRecords(s.db, keyspace.AgentsPrefix, &s.agt, "agent", func(id string, a *model.Agent) {
 		s.agents[id] = a
 		s.agentIDs = append(s.agentIDs, id)
 	}); err != nil {
@@ -299,7 +300,7 @@ func (s *state) load() error {
 	// Cards are checked as they are read, so that no PAN outlives the
 	// check of its own card.
 	hashOwner := map[string]string{}
-	if err := scanRecords(s.db, store.CardsPrefix, &s.pan, "card", func(id string, c *model.Card) {
+	if err := scanRecords(s.db, keyspace.CardsPrefix, &s.pan, "card", func(id string, c *model.Card) {
 		s.pan.Checked++
 		s.checkCardPAN(id, c, hashOwner)
 		c.PANEnc = nil
@@ -314,13 +315,13 @@ func (s *state) load() error {
 		func(id string) *model.Card { return s.cards[id] }, func(id string) *model.Agent { return s.agents[id] }); err != nil {
 		return err
 	}
-	if err := scanKeys(s.db, store.IntentPrefix, func(id string, _ []byte) { s.intents[id] = true }); err != nil {
+	if err := scanKeys(s.db, keyspace.IntentPrefix, func(id string, _ []byte) { s.intents[id] = true }); err != nil {
 		return err
 	}
-	if err := scanKeys(s.db, store.AccessPrefix, func(id string, _ []byte) { s.access[id] = true }); err != nil {
+	if err := scanKeys(s.db, keyspace.AccessPrefix, func(id string, _ []byte) { s.access[id] = true }); err != nil {
 		return err
 	}
-	if err := scanDecoded(s.db, store.TxnsPrefix, &s.res, "transaction", ledger.DecodeTransaction, func(id string, t *model.Transaction) {
+	if err := scanDecoded(s.db, keyspace.TxnsPrefix, &s.res, "transaction", ledger.DecodeTransaction, func(id string, t *model.Transaction) {
 		// Only the ledger fields are needed; receipts and notes can be
 		// large.
 		t.Notes, t.Tags, t.Category, t.Receipt = nil, nil, nil, nil

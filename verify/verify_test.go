@@ -11,6 +11,7 @@ import (
 
 	"github.com/ledgersim/ledgersim/authz"
 	"github.com/ledgersim/ledgersim/ledger"
+	"github.com/ledgersim/ledgersim/ledger/keyspace"
 	"github.com/ledgersim/ledgersim/model"
 	"github.com/ledgersim/ledgersim/store"
 	"github.com/ledgersim/ledgersim/vault"
@@ -50,7 +51,7 @@ func TestFixtureCoversTheLifecycle(t *testing.T) {
 	f := baseFixture(t)
 	_, db, _ := openCopy(t, f)
 	seen := map[string]int{}
-	require.NoError(t, db.Scan(store.TxnsPrefix, "", false, func(_, v []byte) bool {
+	require.NoError(t, db.Scan(keyspace.TxnsPrefix, "", false, func(_, v []byte) bool {
 		var tx model.Transaction
 		require.NoError(t, ledger.DecodeTransaction(v, &tx))
 		seen[tx.Kind+"/"+tx.Status]++
@@ -78,7 +79,7 @@ func TestFixtureCoversTheLifecycle(t *testing.T) {
 		assert.Positivef(t, seen[k], "the history has no %s transaction", k)
 	}
 	types := map[string]bool{}
-	require.NoError(t, db.Scan(store.EventsPrefix, "", false, func(k, v []byte) bool {
+	require.NoError(t, db.Scan(keyspace.EventsPrefix, "", false, func(k, v []byte) bool {
 		ev := decodeEvent(t, k, v)
 		types[ev.Type] = true
 		return true
@@ -139,7 +140,7 @@ var corruptions = []corruption{
 	{"completed transaction without its event", CheckResolution, 1, func(t *testing.T, f *fixture, db *store.DB, _ *vault.Vault) string {
 		evs := eventsOf(t, db, model.EvtTxnCompleted, "transactionId", f.cleared)
 		require.Len(t, evs, 1)
-		deleteKeys(t, db, store.EventKey(evs[0].ID), store.EventByTypeKey(evs[0].Type, evs[0].ID))
+		deleteKeys(t, db, keyspace.EventKey(evs[0].ID), keyspace.EventByTypeKey(evs[0].Type, evs[0].ID))
 		return f.cleared
 	}},
 	{"duplicate transaction.completed", CheckResolution, 1, func(t *testing.T, f *fixture, db *store.DB, _ *vault.Vault) string {
@@ -154,10 +155,10 @@ var corruptions = []corruption{
 		return f.voided
 	}},
 	{"agent over its limit with onLimitExceeded none", CheckAgentSpend, 1, func(t *testing.T, f *fixture, db *store.DB, _ *vault.Vault) string {
-		a := getJSON[model.Agent](t, db, store.AgentKey(f.idleAgent))
+		a := getJSON[model.Agent](t, db, keyspace.AgentKey(f.idleAgent))
 		a.Spend = model.SpendWindow{WindowStart: authz.MonthStart(f.latest), Cents: *a.SpendingLimit + 1}
-		putJSON(t, db, store.AgentKey(f.idleAgent), a)
-		deleteKey(t, db, store.SpendKey(f.idleAgent)) // the whole record is now the effective one
+		putJSON(t, db, keyspace.AgentKey(f.idleAgent), a)
+		deleteKey(t, db, keyspace.SpendKey(f.idleAgent)) // the whole record is now the effective one
 		return f.idleAgent
 	}},
 	{"event referencing a missing transaction", CheckEvents, 1, func(t *testing.T, f *fixture, db *store.DB, _ *vault.Vault) string {
@@ -167,16 +168,16 @@ var corruptions = []corruption{
 		return missing
 	}},
 	{"approved user whose application is locked", CheckEvents, 1, func(t *testing.T, f *fixture, db *store.DB, _ *vault.Vault) string {
-		u := getJSON[model.User](t, db, store.UserKey(f.alice))
+		u := getJSON[model.User](t, db, keyspace.UserKey(f.alice))
 		require.Equal(t, model.UserApproved, u.Status)
 		u.ApplicationStatus = model.AppLocked
-		putJSON(t, db, store.UserKey(f.alice), u)
+		putJSON(t, db, keyspace.UserKey(f.alice), u)
 		return f.alice
 	}},
 	{"card without card.created", CheckEvents, 1, func(t *testing.T, f *fixture, db *store.DB, _ *vault.Vault) string {
 		evs := eventsOf(t, db, model.EvtCardCreated, "cardId", f.lifecycle)
 		require.Len(t, evs, 1)
-		deleteKeys(t, db, store.EventKey(evs[0].ID), store.EventByTypeKey(evs[0].Type, evs[0].ID))
+		deleteKeys(t, db, keyspace.EventKey(evs[0].ID), keyspace.EventByTypeKey(evs[0].Type, evs[0].ID))
 		return f.lifecycle
 	}},
 	{"card.expired recorded twice", CheckEvents, 1, func(t *testing.T, f *fixture, db *store.DB, _ *vault.Vault) string {
@@ -192,53 +193,53 @@ var corruptions = []corruption{
 		return f.cardA
 	}},
 	{"card whose PANHash does not match", CheckPANIndex, 1, func(t *testing.T, f *fixture, db *store.DB, _ *vault.Vault) string {
-		c := getJSON[model.Card](t, db, store.CardKey(f.cardA))
+		c := getJSON[model.Card](t, db, keyspace.CardKey(f.cardA))
 		c.PANHash = strings.Repeat("0", 64)
-		putJSON(t, db, store.CardKey(f.cardA), c)
+		putJSON(t, db, keyspace.CardKey(f.cardA), c)
 		return f.cardA
 	}},
 	{"two cards sharing a PANHash", CheckPANIndex, 1, func(t *testing.T, f *fixture, db *store.DB, v *vault.Vault) string {
 		// cardB is given cardA's PAN, sealed properly under its own ID, so
 		// that the only thing wrong is the shared hash.
-		a := getJSON[model.Card](t, db, store.CardKey(f.cardA))
-		b := getJSON[model.Card](t, db, store.CardKey(f.cardB))
+		a := getJSON[model.Card](t, db, keyspace.CardKey(f.cardA))
+		b := getJSON[model.Card](t, db, keyspace.CardKey(f.cardB))
 		sealed, err := v.Seal(b.ID, f.panA)
 		require.NoError(t, err)
 		b.PANEnc, b.PANHash, b.BIN, b.Last4 = sealed, a.PANHash, a.BIN, a.Last4
-		putJSON(t, db, store.CardKey(f.cardB), b)
+		putJSON(t, db, keyspace.CardKey(f.cardB), b)
 		return f.cardB
 	}},
 	{"sealed PAN moved from another card", CheckPANIndex, 1, func(t *testing.T, f *fixture, db *store.DB, _ *vault.Vault) string {
 		// A sealed PAN is bound to its card's ID: copied, it does not open.
-		a := getJSON[model.Card](t, db, store.CardKey(f.cardA))
-		b := getJSON[model.Card](t, db, store.CardKey(f.cardB))
+		a := getJSON[model.Card](t, db, keyspace.CardKey(f.cardA))
+		b := getJSON[model.Card](t, db, keyspace.CardKey(f.cardB))
 		b.PANEnc = a.PANEnc
-		putJSON(t, db, store.CardKey(f.cardB), b)
+		putJSON(t, db, keyspace.CardKey(f.cardB), b)
 		return f.cardB
 	}},
 	{"dispute credited more than its refund", CheckDisputes, 1, func(t *testing.T, _ *fixture, db *store.DB, _ *vault.Vault) string {
 		d := resolvedDispute(t, db, model.DisputeAccepted)
 		d.CreditCents++
-		putJSON(t, db, store.DisputeKey(d.ID), d)
+		putJSON(t, db, keyspace.DisputeKey(d.ID), d)
 		return d.ID
 	}},
 	{"lost dispute without its event", CheckDisputes, 1, func(t *testing.T, _ *fixture, db *store.DB, _ *vault.Vault) string {
 		d := resolvedDispute(t, db, model.DisputeRejected)
 		evs := eventsOf(t, db, model.EvtDisputeResolved, "disputeId", d.ID)
 		require.Len(t, evs, 1)
-		deleteKeys(t, db, store.EventKey(evs[0].ID), store.EventByTypeKey(evs[0].Type, evs[0].ID))
+		deleteKeys(t, db, keyspace.EventKey(evs[0].ID), keyspace.EventByTypeKey(evs[0].Type, evs[0].ID))
 		return d.ID
 	}},
 	{"canceled dispute without its event", CheckDisputes, 1, func(t *testing.T, _ *fixture, db *store.DB, _ *vault.Vault) string {
 		d := resolvedDispute(t, db, model.DisputeCanceled)
 		evs := eventsOf(t, db, model.EvtDisputeCanceled, "disputeId", d.ID)
 		require.Len(t, evs, 1)
-		deleteKeys(t, db, store.EventKey(evs[0].ID), store.EventByTypeKey(evs[0].Type, evs[0].ID))
+		deleteKeys(t, db, keyspace.EventKey(evs[0].ID), keyspace.EventByTypeKey(evs[0].Type, evs[0].ID))
 		return d.ID
 	}},
 	{"failed withdrawal without its event", CheckBalances, 1, func(t *testing.T, _ *fixture, db *store.DB, _ *vault.Vault) string {
 		var w *model.Withdrawal
-		require.NoError(t, db.Scan(store.WithdrawalPrefix, "", false, func(_, v []byte) bool {
+		require.NoError(t, db.Scan(keyspace.WithdrawalPrefix, "", false, func(_, v []byte) bool {
 			x := new(model.Withdrawal)
 			require.NoError(t, json.Unmarshal(v, x))
 			if x.Status == model.WithdrawalFailed {
@@ -250,11 +251,11 @@ var corruptions = []corruption{
 		require.NotNil(t, w, "the fixture has no failed withdrawal")
 		evs := eventsOf(t, db, model.EvtWithdrawalFailed, "withdrawalId", w.ID)
 		require.Len(t, evs, 1)
-		deleteKeys(t, db, store.EventKey(evs[0].ID), store.EventByTypeKey(evs[0].Type, evs[0].ID))
+		deleteKeys(t, db, keyspace.EventKey(evs[0].ID), keyspace.EventByTypeKey(evs[0].Type, evs[0].ID))
 		return w.UserID
 	}},
 	{"original index pointing nowhere", CheckPANIndex, 1, func(t *testing.T, _ *fixture, db *store.DB, _ *vault.Vault) string {
-		putRaw(t, db, store.OrigSTANKey("424242", "0310120000", "card_00000000gone"), []byte("txn_00000000gone"))
+		putRaw(t, db, keyspace.OrigSTANKey("424242", "0310120000", "card_00000000gone"), []byte("txn_00000000gone"))
 		return "txn_00000000gone"
 	}},
 }
@@ -295,7 +296,7 @@ func TestReportsCarryNoCardData(t *testing.T) {
 	f := baseFixture(t)
 	_, db, v := openCopy(t, f)
 	addEvent(t, db, f.latest, model.EvtCardAnomaly, map[string]any{"cardId": f.panA, "transactionId": f.panA[:4] + " " + f.panA[4:8] + " " + f.panA[8:]})
-	putRaw(t, db, store.OrigSTANKey("000001", "1121101500", f.panA), []byte(f.panA))
+	putRaw(t, db, keyspace.OrigSTANKey("000001", "1121101500", f.panA), []byte(f.panA))
 	rep, err := Run(db, v, f.latest)
 	require.NoError(t, err)
 	assert.Equal(t, 2, rep.Check(CheckEvents).Breaches, rep.Check(CheckEvents).Examples)
@@ -335,7 +336,7 @@ func TestExamplesAreBounded(t *testing.T) {
 func TestUndecodableRecordsAreBreaches(t *testing.T) {
 	f := baseFixture(t)
 	_, db, v := openCopy(t, f)
-	putRaw(t, db, store.EventKey("evt_zzzzzzzzzzzzzzzzzzzzzz"), []byte("{not json"))
+	putRaw(t, db, keyspace.EventKey("evt_zzzzzzzzzzzzzzzzzzzzzz"), []byte("{not json"))
 	rep, err := Run(db, v, f.latest)
 	require.NoError(t, err)
 	assert.Equal(t, 1, rep.Check(CheckEvents).Breaches, rep.Check(CheckEvents).Examples)
@@ -408,7 +409,7 @@ func TestLoweredLimitReadsAsBreach(t *testing.T) {
 func resolvedDispute(t *testing.T, db *store.DB, status string) *model.Dispute {
 	t.Helper()
 	var found *model.Dispute
-	require.NoError(t, db.Scan(store.DisputePrefix, "", false, func(_, v []byte) bool {
+	require.NoError(t, db.Scan(keyspace.DisputePrefix, "", false, func(_, v []byte) bool {
 		d := new(model.Dispute)
 		require.NoError(t, json.Unmarshal(v, d))
 		if d.Status == status {

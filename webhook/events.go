@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/ledgersim/ledgersim/eventlog"
+	"github.com/ledgersim/ledgersim/ledger/keyspace"
 	"github.com/ledgersim/ledgersim/store"
 )
 
@@ -19,7 +20,7 @@ func envelopeOf(id string, raw []byte) (Envelope, error) {
 
 // GetEvent reads one event from the ledger's event log.
 func GetEvent(db *store.DB, id string) (Envelope, error) {
-	raw, err := db.Get(store.EventKey(id))
+	raw, err := db.Get(keyspace.EventKey(id))
 	if errors.Is(err, store.ErrNotFound) {
 		return Envelope{}, ErrEventNotFound
 	}
@@ -44,12 +45,12 @@ func ListEvents(db *store.DB, idx EventIndex, typ string, limit int, cursor stri
 	var p Page[Envelope]
 	var innerErr error
 	if typ == "" {
-		err := db.Scan(store.EventsPrefix, cursor, true, func(k, v []byte) bool {
+		err := db.Scan(keyspace.EventsPrefix, cursor, true, func(k, v []byte) bool {
 			if len(p.Items) == limit {
 				p.HasMore = true
 				return false
 			}
-			env, err := envelopeOf(string(bytes.TrimPrefix(k, store.EventsPrefix)), v)
+			env, err := envelopeOf(string(bytes.TrimPrefix(k, keyspace.EventsPrefix)), v)
 			if err != nil {
 				innerErr = err
 				return false

@@ -8,6 +8,7 @@ import (
 
 	"github.com/ledgersim/ledgersim/decisionlog"
 	"github.com/ledgersim/ledgersim/eventlog"
+	"github.com/ledgersim/ledgersim/ledger/keyspace"
 	"github.com/ledgersim/ledgersim/model"
 	"github.com/ledgersim/ledgersim/store"
 )
@@ -83,8 +84,8 @@ func (s *Service) openCursor() error {
 func (s *Service) drainOutbox() error {
 	for {
 		var ids []string
-		if err := s.db.Scan(store.OutboxPrefix, "", false, func(k, _ []byte) bool {
-			ids = append(ids, tail(k, store.OutboxPrefix))
+		if err := s.db.Scan(keyspace.OutboxPrefix, "", false, func(k, _ []byte) bool {
+			ids = append(ids, tail(k, keyspace.OutboxPrefix))
 			return len(ids) < s.cfg.FanOutBatch
 		}); err != nil {
 			return err
@@ -94,7 +95,7 @@ func (s *Service) drainOutbox() error {
 		}
 		evs := make([]fanEvent, 0, len(ids))
 		for _, id := range ids {
-			raw, err := s.db.Get(store.EventKey(id))
+			raw, err := s.db.Get(keyspace.EventKey(id))
 			if errors.Is(err, store.ErrNotFound) {
 				s.log.Error("webhook: outbox marker without its event, dropped", "event", id)
 				continue
@@ -294,7 +295,7 @@ func (s *Service) commitFanOut(evs []fanEvent, markers []string, from, to decisi
 	added := map[*epState][]*queued{}
 	var scratch []byte
 	for _, id := range markers {
-		b.Delete(store.OutboxKey(id))
+		b.Delete(keyspace.OutboxKey(id))
 	}
 	for _, ev := range evs {
 		for _, id := range s.order {

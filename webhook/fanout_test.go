@@ -14,8 +14,8 @@ import (
 
 	"github.com/ledgersim/ledgersim/clock"
 	"github.com/ledgersim/ledgersim/decisionlog"
+	"github.com/ledgersim/ledgersim/ledger/keyspace"
 	"github.com/ledgersim/ledgersim/model"
-	"github.com/ledgersim/ledgersim/store"
 )
 
 // queuedAt reads the time each event was queued for the endpoint.
@@ -133,8 +133,8 @@ func TestOldStoresOutboxIsDelivered(t *testing.T) {
 					typ = model.EvtUserApproved
 				}
 				ev := h.newEvent(typ, map[string]int{"n": i})
-				b.Put(store.EventKey(ev.id), ev.raw)
-				b.Put(store.OutboxKey(ev.id), nil)
+				b.Put(keyspace.EventKey(ev.id), ev.raw)
+				b.Put(keyspace.OutboxKey(ev.id), nil)
 				marked = append(marked, ev.id)
 			}
 			if tc.dropCursor {
@@ -145,7 +145,7 @@ func TestOldStoresOutboxIsDelivered(t *testing.T) {
 
 			h.open()
 			h.settle()
-			require.Zero(t, h.count(store.OutboxPrefix), "the markers are deleted")
+			require.Zero(t, h.count(keyspace.OutboxPrefix), "the markers are deleted")
 			want := marked
 			if !tc.dropCursor {
 				// The cursor was kept: the log after it is read too.

@@ -21,6 +21,7 @@ import (
 	"github.com/ledgersim/ledgersim/decisionlog"
 	"github.com/ledgersim/ledgersim/eventlog"
 	"github.com/ledgersim/ledgersim/ledger"
+	"github.com/ledgersim/ledgersim/ledger/keyspace"
 	"github.com/ledgersim/ledgersim/model"
 	"github.com/ledgersim/ledgersim/store"
 	"github.com/ledgersim/ledgersim/vault"
@@ -227,7 +228,7 @@ func (h *harness) record(evs ...testEvent) decisionlog.LSN {
 	lsn := h.log.append(evs...)
 	b := h.db.NewBatch()
 	for _, e := range evs {
-		b.Put(store.EventKey(e.id), e.raw)
+		b.Put(keyspace.EventKey(e.id), e.raw)
 	}
 	require.NoError(h.t, h.db.Commit(b))
 	return lsn

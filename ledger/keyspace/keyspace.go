@@ -1,4 +1,4 @@
-package store
+package keyspace
 
 import (
 	"fmt"
@@ -9,7 +9,6 @@ import (
 // separated by '/'. IDs never contain '/'. Records sort by ID, and IDs sort by
 // creation time, so a prefix scan lists records in creation order.
 const (
-	pMeta        = "m/"  // m/<name>: server metadata (API key hash, virtual clock)
 	pUser        = "u/"  // u/<userID>: model.User
 	pAgent       = "a/"  // a/<agentID>: model.Agent
 	pCard        = "c/"  // c/<cardID>: model.Card
@@ -57,9 +56,6 @@ func key(parts ...string) []byte {
 	}
 	return b
 }
-
-// MetaKey is the key of a named server record.
-func MetaKey(name string) []byte { return key(pMeta, name) }
 
 // UserKey is the key of a user record.
 func UserKey(id string) []byte { return key(pUser, id) }

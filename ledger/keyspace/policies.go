@@ -1,4 +1,4 @@
-package store
+package keyspace
 
 // Organization-wide records: spending-control policies and the risk
 // engine's settings.

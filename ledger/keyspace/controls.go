@@ -1,4 +1,4 @@
-package store
+package keyspace
 
 // Keys of withdrawals and disputes.
 const (
