@@ -44,6 +44,7 @@ func newFuzzTarget(tb testing.TB) *fuzzTarget {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	tb.Cleanup(func() { _ = l.Close() })
 	must := func(err error) {
 		tb.Helper()
 		if err != nil {

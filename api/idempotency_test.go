@@ -81,6 +81,7 @@ func newIdemEnvWith(t *testing.T, edit func(*Config)) *idemEnv {
 	t.Cleanup(func() {
 		_ = srv.Shutdown()
 		_ = svc.Close()
+		_ = l.Close()
 		_ = db.Close()
 	})
 	return &idemEnv{t: t, a: a, db: db, base: "http://" + ln.Addr().String()}

@@ -61,6 +61,7 @@ func newWhEnv(t *testing.T) *whEnv {
 	t.Cleanup(func() {
 		_ = srv.Shutdown()
 		_ = svc.Close()
+		_ = l.Close()
 		_ = db.Close()
 	})
 	return &whEnv{t: t, base: "http://" + ln.Addr().String(), clk: clk, svc: svc, client: &http.Client{Timeout: 30 * time.Second, Transport: oascheck.Transport(t, nil)}}
@@ -496,6 +497,7 @@ func TestWebhookRoutesWithoutService(t *testing.T) {
 	require.NoError(t, err)
 	l, err := ledger.Open(ledger.Config{Store: db, Vault: v, Clock: clock.Real{}})
 	require.NoError(t, err)
+	t.Cleanup(func() { _ = l.Close() })
 	a, err := New(Config{Ledger: l, APIKeyHash: apikey.Hash(whTestKey)})
 	require.NoError(t, err)
 	if rt, _, _ := a.routes.match("GET", "/v1/webhooks"); rt == nil {
