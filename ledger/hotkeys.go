@@ -9,7 +9,6 @@ import (
 
 	"github.com/ledgersim/ledgersim/decisionlog"
 	"github.com/ledgersim/ledgersim/ledger/keyspace"
-	"github.com/ledgersim/ledgersim/model"
 	"github.com/ledgersim/ledgersim/store"
 )
 
@@ -47,14 +46,9 @@ func isHot(key []byte) bool {
 // a time: mu orders the log's publisher against Sweep and Close).
 type hotKeys struct {
 	mu sync.Mutex
-	// vals holds each written key's newest value, in a buffer of its own
-	// (a record's buffer is not kept past its projection), by the key's
-	// family and its owner's packed ID: a lookup compares 24 bytes in the
-	// table rather than reading the key's string from elsewhere in memory
-	// (every projected authorization writes three hot keys). A key whose
-	// owner's ID does not pack (none outside tests) is in odd.
-	vals map[hotID]*hotVal
-	odd  map[string]*hotVal
+	// vals holds each written key's newest value, in its entry (a
+	// record's buffer is not kept past its projection).
+	vals map[string]*hotVal
 	// dirty lists the entries written since the last checkpoint.
 	dirty []*hotVal
 	// lsn is the newest record whose hot writes are in vals; flushed, the
@@ -66,36 +60,12 @@ type hotKeys struct {
 	lastMs  int64
 }
 
-// hotID is a hot key's identity in hotKeys.vals: its family (one of
-// hotFamilies, from 1) and its owner's ID, packed.
-type hotID struct {
-	fam  uint8
-	a, b uint64
-}
-
-// hotFamilies are the hot keys' prefixes with their owners' ID prefixes,
-// as packID splits a key: a key packs into a hotID only under one of
-// these, so that two keys never share one.
-var hotFamilies = [...]string{"ub/" + model.PrefixUser, "cu/" + model.PrefixCard, "as/" + model.PrefixAgent}
-
-// hotIDOf is key's hotID, if it has one.
-func hotIDOf(key []byte) (hotID, bool) {
-	prefix, a, b, ok := packID(key)
-	if !ok {
-		return hotID{}, false
-	}
-	for i, f := range hotFamilies {
-		if string(prefix) == f {
-			return hotID{fam: uint8(i + 1), a: a, b: b}, true
-		}
-	}
-	return hotID{}, false
-}
-
 // hotInlineBytes is the room a hot value has in its entry: a balance, a
 // spend window and a usage record (about 100 bytes with a locked
-// merchant and a last access) fit, so that writing one touches only its
-// entry. A larger one gets a buffer of its own.
+// merchant and a last access) fit, so that a write touches its entry and
+// not a buffer elsewhere in memory as well (every projected approval
+// writes three hot keys, in a table of every user, card and agent). A
+// larger value gets a buffer of its own.
 const hotInlineBytes = 128
 
 type hotVal struct {
@@ -109,21 +79,17 @@ type hotVal struct {
 }
 
 func (h *hotKeys) init(lsn decisionlog.LSN, nowMs int64) {
-	h.vals, h.odd = map[hotID]*hotVal{}, map[string]*hotVal{}
+	h.vals = map[string]*hotVal{}
 	h.lsn, h.flushed, h.lastMs = lsn, lsn, nowMs
 }
 
 // put keeps a hot key's write. A key seen before costs no allocation.
 func (h *hotKeys) put(op recordOp) {
-	var e *hotVal
-	if id, packed := hotIDOf(op.key); packed {
-		if e = h.vals[id]; e == nil {
-			e = newHotVal(op.key)
-			h.vals[id] = e
-		}
-	} else if e = h.odd[string(op.key)]; e == nil {
-		e = newHotVal(op.key)
-		h.odd[e.key] = e
+	e, ok := h.vals[string(op.key)]
+	if !ok {
+		e = &hotVal{key: string(op.key)}
+		e.v = e.buf[:0]
+		h.vals[e.key] = e
 	}
 	e.v = append(e.v[:0], op.value...)
 	e.del = op.op == opDelete
@@ -131,12 +97,6 @@ func (h *hotKeys) put(op recordOp) {
 		e.dirty = true
 		h.dirty = append(h.dirty, e)
 	}
-}
-
-func newHotVal(key []byte) *hotVal {
-	e := &hotVal{key: string(key)}
-	e.v = e.buf[:0]
-	return e
 }
 
 // due reports whether the next projection should write a checkpoint.
@@ -159,9 +119,8 @@ func (h *hotKeys) flushInto(b *store.Batch, nowMs int64) {
 	}
 	clear(h.dirty)
 	h.dirty = h.dirty[:0]
-	if len(h.vals)+len(h.odd) > 1<<20 {
+	if len(h.vals) > 1<<20 {
 		clear(h.vals)
-		clear(h.odd)
 	}
 	b.Put(hotLSNKey, binary.BigEndian.AppendUint64(nil, uint64(h.lsn)))
 	h.flushed, h.records, h.lastMs = h.lsn, 0, nowMs

@@ -10,9 +10,9 @@ import (
 )
 
 // TestHotKeysKeepNewestPerKey: the projection keeps one entry per hot key
-// with its newest value (or its deletion), whether the key's owner ID
-// packs or not, and keys of different families or owners never share an
-// entry; a value larger than an entry's own room is kept whole.
+// with its newest value (or its deletion), keys of different families or
+// owners never share an entry, and a value larger than an entry's own
+// room is kept whole.
 func TestHotKeysKeepNewestPerKey(t *testing.T) {
 	var gen model.IDGen
 	now := time.UnixMilli(1_796_000_000_000)
