@@ -16,11 +16,12 @@ import (
 // Sizes of the buffers one change encodes into. An approval's record is
 // about 750 bytes (its transaction about 360, its event about 230, the
 // balance, usage and spend deltas and their keys the rest): a record
-// buffer made at that size is never grown on the decision path. Events are
-// encoded on the stack and copied into the record, as are the balance,
-// usage and spend deltas (a usage delta with a locked merchant and a last
-// access is about 100 bytes; one that outgrows its buffer is moved to the
-// heap, nothing worse).
+// buffer made at that size is never grown on the decision path. The
+// transaction and its event are encoded straight into the record
+// (openValue); other events, as JSON, and the balance, usage and spend
+// deltas are encoded on the stack and copied into it (a usage delta with
+// a locked merchant and a last access is about 100 bytes; one that
+// outgrows its buffer is moved to the heap, nothing worse).
 const (
 	recordCap         = 1024
 	eventScratchBytes = 512
