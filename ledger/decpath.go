@@ -36,17 +36,19 @@ const (
 // reads (which escapes through it).
 type authWork struct {
 	c   change
-	rec [recordCap]byte
 	t   model.Transaction
 	req authz.Request
+	// rec is last, after every pointer: the collector's scan of the
+	// object ends before it.
+	rec [recordCap]byte
 }
 
 // followUpWork is authWork for a clearing or a reversal: its change,
 // its record's first buffer and the transaction it loads and rewrites.
 type followUpWork struct {
 	c   change
-	rec [recordCap]byte
 	t   model.Transaction
+	rec [recordCap]byte // last, as in authWork
 }
 
 // newTxnID makes a transaction's ID and its approval code (authCode of
