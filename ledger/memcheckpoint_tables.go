@@ -96,17 +96,9 @@ func (st *shardTxns) restoreHold(c *holdCopy) {
 			h.keys[i] = 0
 			continue
 		}
-		v := slot<<1 | uint32(i)
-		if idx, _, found := st.byKey.find(kh, func(x uint32) bool { return st.keyHashOf(x) == kh }); found {
-			st.byKey.set(idx, v)
-		} else {
-			st.byKey.insert(kh, v, st.keyHashOf)
-		}
+		st.claimKey(slot, i, kh)
 	}
-	h.heapIdx = uint32(len(st.heap))
-	st.heap = append(st.heap, slot)
-	st.up(int(h.heapIdx))
-	st.open++
+	st.pushOpen(h, slot)
 }
 
 // reserve sizes the ID and key tables for n more holds, so that

@@ -190,13 +190,24 @@ func (st *shardTxns) add(r *txnRef) {
 			kh = r.keyHashes[i-len(r.keys)]
 		}
 		h.keys[i] = kh
-		v := slot<<1 | uint32(i)
-		if idx, _, found := st.byKey.find(kh, func(v uint32) bool { return st.keyHashOf(v) == kh }); found {
-			st.byKey.set(idx, v) // a later purchase takes the key over
-		} else {
-			st.byKey.insert(kh, v, st.keyHashOf)
-		}
+		st.claimKey(slot, i, kh)
 	}
+	st.pushOpen(h, slot)
+}
+
+// claimKey makes the hold in slot the one its i-th original key finds (a
+// later purchase takes a key over from an earlier one).
+func (st *shardTxns) claimKey(slot uint32, i int, kh uint64) {
+	v := slot<<1 | uint32(i)
+	if idx, _, found := st.byKey.find(kh, func(x uint32) bool { return st.keyHashOf(x) == kh }); found {
+		st.byKey.set(idx, v)
+	} else {
+		st.byKey.insert(kh, v, st.keyHashOf)
+	}
+}
+
+// pushOpen puts the hold h in slot into the expiry heap and counts it open.
+func (st *shardTxns) pushOpen(h *openHold, slot uint32) {
 	h.heapIdx = uint32(len(st.heap))
 	st.heap = append(st.heap, slot)
 	st.up(int(h.heapIdx))
