@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"bytes"
+	"cmp"
 	"slices"
 	"sort"
 	"sync"
@@ -60,10 +61,10 @@ func packEventID[S ~string | ~[]byte](id S) ([2]uint64, bool) {
 }
 
 func cmpPacked(a, b [2]uint64) int {
-	if c := cmpU64(a[0], b[0]); c != 0 {
+	if c := cmp.Compare(a[0], b[0]); c != 0 {
 		return c
 	}
-	return cmpU64(a[1], b[1])
+	return cmp.Compare(a[1], b[1])
 }
 
 // add indexes the event evID under typ; an event already indexed (a

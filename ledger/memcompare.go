@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"time"
@@ -90,22 +91,12 @@ func CompareMemory(a, b *MemoryDump) []MemoryDiff {
 		}
 	}
 	slices.SortFunc(out, func(x, y MemoryDiff) int {
-		if c := cmpString(x.Table, y.Table); c != 0 {
+		if c := cmp.Compare(x.Table, y.Table); c != 0 {
 			return c
 		}
-		return cmpString(x.Subject, y.Subject)
+		return cmp.Compare(x.Subject, y.Subject)
 	})
 	return out
-}
-
-func cmpString(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func (l *Ledger) memEntries() []memEntry {

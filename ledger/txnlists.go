@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"bytes"
+	"cmp"
 	"slices"
 	"sync"
 
@@ -131,9 +132,9 @@ func (tl *txnLists) page(kind byte, parent, cursor string, limit int) []string {
 			end, _ = slices.BinarySearchFunc(l.ids, p, func(a, b [2]uint64) int {
 				switch {
 				case a[0] != b[0]:
-					return cmpU64(a[0], b[0])
+					return cmp.Compare(a[0], b[0])
 				default:
-					return cmpU64(a[1], b[1])
+					return cmp.Compare(a[1], b[1])
 				}
 			})
 		} else {
@@ -154,16 +155,6 @@ func (l *idList) idAt(i int) string {
 		return id
 	}
 	return unpackID("txn", l.ids[i][0], l.ids[i][1])
-}
-
-func cmpU64(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // addTxn adds a transaction, from its stored form, to the lists of its
