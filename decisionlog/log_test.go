@@ -348,17 +348,25 @@ func TestCutTailCannotReappear(t *testing.T) {
 	require.NoError(t, l.Close())
 }
 
-func TestCorruptionBeforeTheTailIsRefused(t *testing.T) {
-	fs := vfs.NewMem()
-	cfg := Config{Dir: "log", FS: fs, SegmentBytes: testSegmentBytes}
+// writeAndClose opens the log of cfg, appends n records of size bytes
+// each (several segments' worth, for the tests of damage before the
+// tail) and closes it.
+func writeAndClose(t *testing.T, cfg Config, n, size int) {
+	t.Helper()
 	l, err := Open(cfg)
 	require.NoError(t, err)
-	big := make([]byte, 400<<10)
-	for range 6 {
+	big := make([]byte, size)
+	for range n {
 		_, err = l.Append(big)
 		require.NoError(t, err)
 	}
 	require.NoError(t, l.Close())
+}
+
+func TestCorruptionBeforeTheTailIsRefused(t *testing.T) {
+	fs := vfs.NewMem()
+	cfg := Config{Dir: "log", FS: fs, SegmentBytes: testSegmentBytes}
+	writeAndClose(t, cfg, 6, 400<<10)
 	names, err := fs.List("log")
 	require.NoError(t, err)
 	require.Greater(t, len(names), 1)
@@ -389,20 +397,13 @@ func TestCorruptionInASealedSegmentIsReportedWhenRead(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			fs := vfs.NewMem()
 			cfg := Config{Dir: "log", FS: fs, SegmentBytes: testSegmentBytes}
-			l, err := Open(cfg)
-			require.NoError(t, err)
-			big := make([]byte, 300<<10)
-			for range 12 {
-				_, err = l.Append(big)
-				require.NoError(t, err)
-			}
-			require.NoError(t, l.Close())
+			writeAndClose(t, cfg, 12, 300<<10)
 			segs := segmentFiles(t, fs)
 			slices.Sort(segs)
 			require.GreaterOrEqual(t, len(segs), 3)
 			tc.damage(t, fs, segs)
 
-			l, err = Open(cfg)
+			l, err := Open(cfg)
 			require.NoError(t, err, "recovery reads the last segment only")
 			defer l.Close()
 			err = l.ReadFrom(1, func(LSN, []byte) error { return nil })
